@@ -1,0 +1,140 @@
+// The blob store: an OCI image layout directory (blobs/sha256/<hex>), so the store is itself
+// readable by skopeo and umoci. Blobs are written to a temp file, verified against their digest,
+// then renamed into place: a blob at its digest path is always whole and correct.
+//
+// Roles, smallest first: read with a BlobReader, write with a BlobWriter.
+//
+//   const store = openContentStore('/var/lib/tsbuild/content');
+//   const desc = await store.putBytes(Buffer.from('{}'));        // → { digest, size }
+//   const bytes = await store.readBytes(desc.digest);
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { open, rename, rm, stat, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorCodes, TsbuildError, notFound } from '../errors/index.ts';
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+export interface BlobReader {
+  has(digest: string): Promise<boolean>;
+  /** Undefined when absent. */
+  info(digest: string): Promise<BlobInfo | undefined>;
+  /** A stream of the blob; throws BLOB_NOT_FOUND when absent. The caller consumes or destroys it. */
+  open(digest: string): Promise<Readable>;
+  readBytes(digest: string): Promise<Buffer>;
+  /** Where the blob lives on disk (it may not exist). */
+  path(digest: string): string;
+}
+
+export interface BlobWriter {
+  /**
+   * Stores what `source` yields. Resolves once the blob is stored at its digest, whoever stored it
+   * (idempotent). With `expected`, fails with DIGEST_MISMATCH and stores nothing when the bytes differ.
+   */
+  putStream(source: Readable | AsyncIterable<Uint8Array>, expected?: Partial<BlobInfo>): Promise<BlobInfo>;
+  putBytes(data: Uint8Array | string, expected?: Partial<BlobInfo>): Promise<BlobInfo>;
+}
+
+export interface BlobManager {
+  walk(): AsyncIterable<BlobInfo>;
+  delete(digest: string): Promise<void>;
+}
+
+export type ContentStore = BlobReader & BlobWriter & BlobManager & { readonly dir: string };
+
+const digestPattern = /^sha256:([a-f0-9]{64})$/;
+
+export function parseDigest(digest: string): string {
+  const m = digestPattern.exec(digest);
+  if (!m) throw new TsbuildError(`invalid digest "${digest}": expected sha256:<64 hex>`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+  return m[1];
+}
+
+/** Opens (creating when missing) the OCI layout at `dir`. */
+export function openContentStore(dir: string): ContentStore {
+  const blobsDir = join(dir, 'blobs', 'sha256');
+  const tmpDir = join(dir, 'ingest');
+  mkdirSync(blobsDir, { recursive: true });
+  mkdirSync(tmpDir, { recursive: true });
+  if (!existsSync(join(dir, 'oci-layout'))) writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  if (!existsSync(join(dir, 'index.json'))) writeFileSync(join(dir, 'index.json'), '{"schemaVersion":2,"manifests":[]}');
+
+  const path = (digest: string) => join(blobsDir, parseDigest(digest));
+
+  const info = async (digest: string): Promise<BlobInfo | undefined> => {
+    try {
+      const s = await stat(path(digest));
+      return { digest, size: s.size };
+    } catch {
+      return undefined;
+    }
+  };
+
+  const putStream: BlobWriter['putStream'] = async (source, expected = {}) => {
+    if (expected.digest && (await info(expected.digest))) return (await info(expected.digest))!;
+    const tmp = join(tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Uint8Array>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk);
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp),
+      );
+      const digest = `sha256:${hash.digest('hex')}`;
+      if (expected.digest && expected.digest !== digest) {
+        throw new TsbuildError(`blob ${expected.digest}: content has digest ${digest}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+      }
+      if (expected.size !== undefined && expected.size !== size) {
+        throw new TsbuildError(`blob ${digest}: ${size} bytes read, ${expected.size} expected`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+      }
+      const fh = await open(tmp, 'r');
+      await fh.sync();
+      await fh.close();
+      await rename(tmp, path(digest));
+      return { digest, size };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  };
+
+  return {
+    dir,
+    path,
+    info,
+    has: async (digest) => (await info(digest)) !== undefined,
+    async open(digest) {
+      if (!(await info(digest))) throw notFound(ErrorCodes.BLOB_NOT_FOUND, `blob ${digest} is not in the content store`);
+      return createReadStream(path(digest));
+    },
+    async readBytes(digest) {
+      try {
+        return await readFile(path(digest));
+      } catch {
+        throw notFound(ErrorCodes.BLOB_NOT_FOUND, `blob ${digest} is not in the content store`);
+      }
+    },
+    putStream,
+    putBytes: (data, expected) => putStream(Readable.from([typeof data === 'string' ? Buffer.from(data) : data]), expected),
+    async *walk() {
+      for (const name of await readdir(blobsDir)) {
+        const s = await stat(join(blobsDir, name));
+        yield { digest: `sha256:${name}`, size: s.size };
+      }
+    },
+    async delete(digest) {
+      await rm(path(digest), { force: true });
+    },
+  };
+}

@@ -1,0 +1,123 @@
+// One error type for everything a user can cause or meet. Throw where you know *what* failed,
+// enrich where you know the context (the frontend adds Dockerfile locations, the solver adds the
+// step), format once in the CLI (src/cli/format-error.ts).
+
+export const ErrorKinds = ['invalid', 'not-found', 'exists', 'precondition', 'unavailable', 'denied', 'cancelled', 'internal'] as const;
+export type ErrorKind = (typeof ErrorKinds)[number];
+
+/** The stable codes callers and tests may branch on. Add here, never inline. */
+export const ErrorCodes = {
+  DOCKERFILE_SYNTAX: 'DOCKERFILE_SYNTAX',
+  DOCKERFILE_UNKNOWN_INSTRUCTION: 'DOCKERFILE_UNKNOWN_INSTRUCTION',
+  DOCKERFILE_SEMANTIC: 'DOCKERFILE_SEMANTIC',
+  DOCKERFILE_NOT_FOUND: 'DOCKERFILE_NOT_FOUND',
+  STAGE_NOT_FOUND: 'STAGE_NOT_FOUND',
+  CONTEXT_NOT_FOUND: 'CONTEXT_NOT_FOUND',
+  COPY_SOURCE_NOT_FOUND: 'COPY_SOURCE_NOT_FOUND',
+  PATH_ESCAPE: 'PATH_ESCAPE',
+  RUN_FAILED: 'RUN_FAILED',
+  RUNTIME_UNAVAILABLE: 'RUNTIME_UNAVAILABLE',
+  IMAGE_NOT_FOUND: 'IMAGE_NOT_FOUND',
+  REFERENCE_INVALID: 'REFERENCE_INVALID',
+  REGISTRY_ERROR: 'REGISTRY_ERROR',
+  DIGEST_MISMATCH: 'DIGEST_MISMATCH',
+  BLOB_NOT_FOUND: 'BLOB_NOT_FOUND',
+  TAR_UNSAFE: 'TAR_UNSAFE',
+  OPTION_INVALID: 'OPTION_INVALID',
+  OUTPUT_FAILED: 'OUTPUT_FAILED',
+  STATE_ERROR: 'STATE_ERROR',
+  CANCELLED: 'CANCELLED',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Where in a file something is: 1-based line and column. `text` is that line as written. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column?: number;
+  endLine?: number;
+  text?: string;
+}
+
+export interface ErrorNote {
+  message: string;
+  location?: SourceLocation;
+}
+
+export interface TsbuildErrorOptions {
+  code: ErrorCode;
+  kind: ErrorKind;
+  hint?: string;
+  location?: SourceLocation;
+  notes?: ErrorNote[];
+  cause?: unknown;
+  /** Extra lines shown under the message (e.g. the last lines of a failed RUN's output). */
+  details?: string[];
+  /** The step that failed, as progress shows it: `[build 3/5] RUN make`. Added by the solver. */
+  step?: string;
+}
+
+export class TsbuildError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  hint?: string;
+  location?: SourceLocation;
+  notes: ErrorNote[];
+  details: string[];
+  step?: string;
+
+  constructor(message: string, options: TsbuildErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TsbuildError';
+    this.code = options.code;
+    this.kind = options.kind;
+    this.hint = options.hint;
+    this.location = options.location;
+    this.notes = options.notes ?? [];
+    this.details = options.details ?? [];
+    this.step = options.step;
+  }
+}
+
+export function isTsbuildError(e: unknown): e is TsbuildError {
+  return e instanceof TsbuildError;
+}
+
+/** Shorthands for the common kinds, so throw sites stay one line. */
+export const invalid = (code: ErrorCode, message: string, extra: Omit<TsbuildErrorOptions, 'code' | 'kind'> = {}) =>
+  new TsbuildError(message, { ...extra, code, kind: 'invalid' });
+export const notFound = (code: ErrorCode, message: string, extra: Omit<TsbuildErrorOptions, 'code' | 'kind'> = {}) =>
+  new TsbuildError(message, { ...extra, code, kind: 'not-found' });
+export const unavailable = (code: ErrorCode, message: string, extra: Omit<TsbuildErrorOptions, 'code' | 'kind'> = {}) =>
+  new TsbuildError(message, { ...extra, code, kind: 'unavailable' });
+export const internal = (message: string, extra: Omit<TsbuildErrorOptions, 'code' | 'kind'> = {}) =>
+  new TsbuildError(message, { ...extra, code: ErrorCodes.INTERNAL, kind: 'internal' });
+
+/** The closest candidate by edit distance, for "did you mean" hints; undefined when nothing is close. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDist) {
+      bestDist = d;
+      best = c;
+    }
+  }
+  // allow about one typo per three characters: "mian" → "main", but not "x" → "RUN"
+  return best !== undefined && bestDist > 0 && bestDist <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("mian" → "main" is 1). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}

@@ -1,0 +1,3 @@
+export * from './ops.ts';
+export * from './vertex.ts';
+export * from './canonical-json.ts';

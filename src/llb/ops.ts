@@ -1,0 +1,197 @@
+// The op vocabulary: what the frontend asks for and the worker knows how to do. Every field takes
+// part in the op's digest, so nothing here may describe *how it looks* (step names, Dockerfile
+// ranges): that lives in VertexMeta beside the op.
+//
+// Inputs are referred to by index into the vertex's `inputs` array.
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+// ---------------------------------------------------------------- source
+export interface ImageSource {
+  kind: 'source';
+  source: 'image';
+  /** Normalised reference as the user meant it, e.g. `docker.io/library/busybox:latest`. */
+  ref: string;
+  /** The resolved image manifest digest (single-platform manifest), so the key pins the content. */
+  digest: string;
+  platform: Platform;
+}
+
+export interface LocalSource {
+  kind: 'source';
+  source: 'local';
+  /** Named context: `context` for the main one, else the --build-context name. */
+  name: string;
+  /** .dockerignore-style patterns applied before anything is read or hashed. */
+  excludePatterns: string[];
+}
+
+export interface HttpSource {
+  kind: 'source';
+  source: 'http';
+  url: string;
+  checksum?: string;
+  filename?: string;
+  chmod?: number;
+}
+
+export interface GitSource {
+  kind: 'source';
+  source: 'git';
+  url: string;
+  ref?: string;
+  keepGitDir?: boolean;
+}
+
+export type SourceOp = ImageSource | LocalSource | HttpSource | GitSource;
+
+// ---------------------------------------------------------------- exec
+export type NetworkMode = 'sandbox' | 'none' | 'host';
+
+/** The root filesystem: the snapshot of `input` (or an empty one when input is absent). Its changes are the op's output. */
+export interface RootMount {
+  type: 'root';
+  input?: number;
+}
+export interface BindMount {
+  type: 'bind';
+  target: string;
+  input?: number;
+  /** Path inside the input to mount; '/' for all of it. */
+  source: string;
+  readonly: boolean;
+}
+export interface CacheMount {
+  type: 'cache';
+  target: string;
+  id: string;
+  sharing: 'shared' | 'private' | 'locked';
+  input?: number;
+  source?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+export interface TmpfsMount {
+  type: 'tmpfs';
+  target: string;
+  size?: number;
+}
+export interface SecretMount {
+  type: 'secret';
+  target: string;
+  id: string;
+  required: boolean;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+export interface SshMount {
+  type: 'ssh';
+  target: string;
+  id: string;
+  required: boolean;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+export type ExecMount = RootMount | BindMount | CacheMount | TmpfsMount | SecretMount | SshMount;
+
+export interface ExecOp {
+  kind: 'exec';
+  args: string[];
+  /** `KEY=value` pairs, in order. */
+  env: string[];
+  cwd: string;
+  /** As Docker's USER: `name`, `uid`, `name:group`, `uid:gid`; empty means root. Resolved against the rootfs at run time. */
+  user: string;
+  network: NetworkMode;
+  /** Exactly one root mount, first. */
+  mounts: ExecMount[];
+  /** Extra /etc/hosts lines (`--add-host`). */
+  extraHosts?: string[];
+}
+
+// ---------------------------------------------------------------- file
+/** Owner as written (`--chown=app:staff`, `1000`, ...). Names are resolved from the destination's /etc/passwd and /etc/group. */
+export interface ChownSpec {
+  user: string;
+  group?: string;
+}
+
+export interface CopyAction {
+  action: 'copy';
+  /** Input index the files come from. */
+  from: number;
+  /** Source paths inside `from`, absolute, may hold wildcards (`*`, `?`, `[...]`). */
+  src: string[];
+  /** Absolute destination in the base; a trailing '/' means "into this directory". */
+  dest: string;
+  chown?: ChownSpec;
+  chmod?: number;
+  /** COPY semantics: a directory source copies its contents, not itself. */
+  copyDirContents: boolean;
+  followSymlinks: boolean;
+  /** Fail when a wildcard matches nothing (COPY does not, when at least one other source exists: set per Docker). */
+  allowWildcardEmpty: boolean;
+  /** ADD: auto-extract local tar archives. */
+  extractArchives: boolean;
+  excludePatterns: string[];
+  createDestPath: boolean;
+}
+
+export interface MkdirAction {
+  action: 'mkdir';
+  path: string;
+  mode: number;
+  makeParents: boolean;
+  chown?: ChownSpec;
+}
+
+export interface MkfileAction {
+  action: 'mkfile';
+  path: string;
+  mode: number;
+  /** UTF-8 text content. */
+  data: string;
+  chown?: ChownSpec;
+}
+
+export interface RmAction {
+  action: 'rm';
+  path: string;
+  allowNotFound: boolean;
+  allowWildcard: boolean;
+}
+
+export type FileAction = CopyAction | MkdirAction | MkfileAction | RmAction;
+
+export interface FileOp {
+  kind: 'file';
+  /** Input the actions apply to; absent means an empty (scratch) filesystem. */
+  base?: number;
+  actions: FileAction[];
+}
+
+// ---------------------------------------------------------------- merge / diff
+export interface MergeOp {
+  kind: 'merge';
+  /** Every input, in order, stacked as layers. */
+}
+export interface DiffOp {
+  kind: 'diff';
+  lower: number;
+  upper: number;
+}
+
+export type Op = SourceOp | ExecOp | FileOp | MergeOp | DiffOp;
+export type OpKind = Op['kind'];
+
+/** For exhaustive switches: `default: return assertNever(op)`. */
+export function assertNever(x: never): never {
+  throw new Error(`unexpected member: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,34 @@
+// What every step reports. Steps emit; renderers (one file each) consume. No step writes to the console.
+import type { SourceLocation } from '../errors/index.ts';
+
+interface Base {
+  /** ms since the epoch */
+  time: number;
+}
+
+export interface VertexRef {
+  /** Vertex digest: stable id of the step within a build. */
+  digest: string;
+  name: string;
+}
+
+export type ProgressEvent =
+  | (Base & { type: 'vertex.started'; vertex: VertexRef })
+  | (Base & { type: 'vertex.cached'; vertex: VertexRef })
+  | (Base & { type: 'vertex.log'; vertex: VertexRef; stream: 'stdout' | 'stderr'; data: string })
+  | (Base & { type: 'vertex.progress'; vertex: VertexRef; id: string; current: number; total?: number; label?: string })
+  | (Base & { type: 'vertex.done'; vertex: VertexRef })
+  | (Base & { type: 'vertex.error'; vertex: VertexRef; message: string })
+  | (Base & { type: 'build.warning'; message: string; location?: SourceLocation })
+  | (Base & { type: 'build.done'; imageId?: string });
+
+export type ProgressEventType = ProgressEvent['type'];
+
+/** Where steps send events. `emit` never throws and never blocks. */
+export interface ProgressSink {
+  emit(event: DistributiveOmit<ProgressEvent, 'time'>): void;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export const silentProgress: ProgressSink = { emit() {} };

@@ -1,0 +1,33 @@
+// Where tsbuild keeps its state, and the layout below it:
+//   <root>/content/          an OCI image layout: blobs/sha256/<hex>, index.json (tags), oci-layout
+//   <root>/snapshots/<id>/   fs/ (a layer's files, overlay upperdir format) and work/ (overlay workdir)
+//   <root>/metadata.db       SQLite: tags, cache index, snapshots (WAL, shared by concurrent processes)
+//   <root>/tmp/              scratch space on the same filesystem, so renames are atomic
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface StatePaths {
+  root: string;
+  content: string;
+  snapshots: string;
+  db: string;
+  tmp: string;
+}
+
+export function resolveStateRoot(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return resolve(flag);
+  if (env.TSBUILD_ROOT) return resolve(env.TSBUILD_ROOT);
+  if (process.getuid?.() === 0) return '/var/lib/tsbuild';
+  const dataHome = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(dataHome, 'tsbuild');
+}
+
+export function statePaths(root: string): StatePaths {
+  return {
+    root,
+    content: join(root, 'content'),
+    snapshots: join(root, 'snapshots'),
+    db: join(root, 'metadata.db'),
+    tmp: join(root, 'tmp'),
+  };
+}
