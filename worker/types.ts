@@ -1,0 +1,49 @@
+// The worker's contract: one vertex in, one result out. It knows nothing of Dockerfiles,
+// stages or instructions; it sees only ops from src/llb.
+import type { ExecOp, FileOp, ImageSource, Platform } from '../src/llb/index.ts';
+import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
+
+/** What an op reads as one of its inputs. */
+export type InputRef =
+  /** A committed snapshot chain; `id` undefined is the empty filesystem (scratch). */
+  | { type: 'snapshot'; id: string | undefined }
+  /** A host directory (a build context), filtered by .dockerignore-style patterns. */
+  | { type: 'local'; dir: string; excludePatterns: readonly string[] };
+
+export interface LayerInfo {
+  /** sha256 of the uncompressed layer tar. */
+  diffId: string;
+  /** The compressed blob, stored in the content store. */
+  digest: string;
+  size: number;
+  mediaType: string;
+  /** True when the diff holds no change at all: exporters drop such layers. */
+  empty: boolean;
+}
+
+export interface RunContext {
+  vertex: VertexRef;
+  progress: ProgressSink;
+  signal: AbortSignal;
+}
+
+export interface Worker {
+  /**
+   * Makes the image's layers (whose blobs are already in the content store) available as a
+   * snapshot chain and returns its top snapshot, or undefined for an image without layers.
+   * Idempotent: layers unpacked before are reused.
+   */
+  unpackImage(op: ImageSource, ctx: RunContext): Promise<string | undefined>;
+  /** Runs the command in a sandbox on top of `inputs[root.input]`; returns the new committed snapshot. */
+  exec(op: ExecOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string>;
+  /** Applies the actions on top of `inputs[op.base]`; returns the new committed snapshot. */
+  file(op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string>;
+  /** The snapshot chain from the bottom layer to `id` itself. */
+  chain(id: string): string[];
+  /** Whether a committed snapshot with this id exists (its files are on disk). */
+  exists(id: string): boolean;
+  /** The layer blob of one snapshot's own diff: computed and stored once, then reused. */
+  layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd' }): Promise<LayerInfo>;
+  readonly platform: Platform;
+  close(): Promise<void>;
+}
