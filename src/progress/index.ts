@@ -1,1 +1,2 @@
 export * from './events.ts';
+export { createProgress, ProgressModes, type ProgressMode, type ProgressOutput } from './create.ts';

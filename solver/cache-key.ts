@@ -1,0 +1,54 @@
+// Cache keys, as DESIGN.md sets them out:
+//   key(v) = sha256(op, the keys of its inputs, content checksums of what it reads from local sources)
+// A local source's own key is just its op (name + patterns): what a later op reads from it is
+// hashed by that op, path by path, so editing a file that no COPY reads misses nothing.
+// See docs/cache-keys.md.
+import { canonicalJson, sha256Digest, type Vertex } from '../src/llb/index.ts';
+
+/** Hashes the selected paths of a local source (path, type, mode, owner, link target, bytes; never mtimes). */
+export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[]) => Promise<string>;
+
+export async function computeCacheKeys(order: readonly Vertex[], checksum: LocalChecksum): Promise<Map<string, string>> {
+  const keys = new Map<string, string>();
+  for (const v of order) {
+    const inputs = v.inputs.map((i) => keys.get(i.digest)!);
+    const content = await contentChecksums(v, checksum);
+    keys.set(v.digest, sha256Digest(canonicalJson({ op: v.op, inputs, content })));
+  }
+  return keys;
+}
+
+/** What `v` reads from local sources, one checksum per reading place, in a fixed order. */
+async function contentChecksums(v: Vertex, checksum: LocalChecksum): Promise<string[]> {
+  const localOf = (index: number | undefined) => {
+    const input = index === undefined ? undefined : v.inputs[index];
+    return input?.op.kind === 'source' && input.op.source === 'local' ? input.op : undefined;
+  };
+  const out: string[] = [];
+  switch (v.op.kind) {
+    case 'file':
+      for (const a of v.op.actions) {
+        if (a.action !== 'copy') continue;
+        const local = localOf(a.from);
+        if (local) out.push(await checksum(local.name, a.src, [...local.excludePatterns, ...a.excludePatterns]));
+      }
+      break;
+    case 'exec':
+      for (const m of v.op.mounts) {
+        if (m.type !== 'bind' && m.type !== 'cache') continue;
+        const local = localOf(m.input);
+        if (local) out.push(await checksum(local.name, [m.type === 'bind' ? m.source : (m.source ?? '/')], local.excludePatterns));
+      }
+      break;
+    case 'merge':
+    case 'diff':
+      for (let i = 0; i < v.inputs.length; i++) {
+        const local = localOf(i);
+        if (local) out.push(await checksum(local.name, ['/'], local.excludePatterns));
+      }
+      break;
+    case 'source':
+      break;
+  }
+  return out;
+}

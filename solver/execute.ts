@@ -1,0 +1,130 @@
+// Acts on a plan: runs every vertex whose inputs are ready, at most `maxParallelism` at once,
+// each distinct cache key once. The first failure aborts the rest (their sandboxes and mounts are
+// cleaned up by the worker when it sees the signal) and is the error the build reports.
+import PQueue from 'p-queue';
+import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
+import { assertNever, type Vertex } from '../src/llb/index.ts';
+import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
+import type { InputRef, Worker } from '../worker/index.ts';
+import type { CacheIndex } from './cache-index.ts';
+import type { Decision } from './plan.ts';
+
+export interface ExecuteOptions {
+  worker: Worker;
+  cache: CacheIndex;
+  /** Host directory of each named local context. */
+  localDirs: ReadonlyMap<string, string>;
+  progress: ProgressSink;
+  maxParallelism: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecuteStats {
+  ran: number;
+  cached: number;
+}
+
+/** Resolves to the snapshot of `root` (undefined: the empty filesystem). */
+export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decision>, opts: ExecuteOptions): Promise<{ snapshot: string | undefined; stats: ExecuteStats }> {
+  const queue = new PQueue({ concurrency: opts.maxParallelism });
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const byKey = new Map<string, Promise<InputRef>>();
+  const stats: ExecuteStats = { ran: 0, cached: 0 };
+  let firstError: unknown;
+
+  const resolve = (v: Vertex): Promise<InputRef> => {
+    const d = plan.get(v.digest)!;
+    let p = byKey.get(d.key);
+    if (!p) {
+      p = resolveOnce(v, d);
+      byKey.set(d.key, p);
+    }
+    return p;
+  };
+
+  const resolveOnce = async (v: Vertex, d: Decision): Promise<InputRef> => {
+    const ref: VertexRef = { digest: v.digest, name: v.meta.name };
+    switch (d.action) {
+      case 'local': {
+        if (v.op.kind !== 'source' || v.op.source !== 'local') throw new Error('local decision for a non-local op');
+        const dir = opts.localDirs.get(v.op.name);
+        if (!dir) throw new TsbuildError(`no build context named "${v.op.name}" was given`, { code: ErrorCodes.CONTEXT_NOT_FOUND, kind: 'not-found', hint: `pass --build-context ${v.op.name}=DIR` });
+        return { type: 'local', dir, excludePatterns: v.op.excludePatterns };
+      }
+      case 'cached':
+        stats.cached++;
+        opts.progress.emit({ type: 'vertex.cached', vertex: ref });
+        opts.cache.touch([d.key]);
+        return { type: 'snapshot', id: d.snapshot };
+      case 'skip':
+        throw new Error(`vertex ${v.meta.name} was skipped by the plan but is needed`);
+      case 'run': {
+        const inputs = await Promise.all(v.inputs.map(resolve));
+        return queue.add(
+          async () => {
+            abort.signal.throwIfAborted();
+            opts.progress.emit({ type: 'vertex.started', vertex: ref });
+            try {
+              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal });
+              opts.cache.record(d.key, snapshot);
+              stats.ran++;
+              opts.progress.emit({ type: 'vertex.done', vertex: ref });
+              return { type: 'snapshot', id: snapshot } as const;
+            } catch (e) {
+              opts.progress.emit({ type: 'vertex.error', vertex: ref, message: e instanceof Error ? e.message : String(e) });
+              throw withStep(e, v);
+            }
+          },
+        );
+      }
+      default:
+        return assertNever(d);
+    }
+  };
+
+  const runOp = async (v: Vertex, inputs: InputRef[], ctx: Parameters<Worker['exec']>[2]): Promise<string | undefined> => {
+    const op = v.op;
+    switch (op.kind) {
+      case 'source':
+        if (op.source === 'image') return opts.worker.unpackImage(op, ctx);
+        throw new TsbuildError(`${op.source} sources are not supported yet`, { code: ErrorCodes.INTERNAL, kind: 'precondition' });
+      case 'exec':
+        return opts.worker.exec(op, inputs, ctx);
+      case 'file':
+        return opts.worker.file(op, inputs, ctx);
+      case 'merge':
+      case 'diff':
+        throw new TsbuildError(`${op.kind} ops are not supported yet`, { code: ErrorCodes.INTERNAL, kind: 'precondition' });
+      default:
+        return assertNever(op);
+    }
+  };
+
+  try {
+    const out = await resolve(root).catch((e) => {
+      firstError ??= e;
+      abort.abort(e);
+      throw e;
+    });
+    if (out.type !== 'snapshot') throw new TsbuildError('the build result is a build context, not a filesystem', { code: ErrorCodes.INTERNAL, kind: 'internal' });
+    return { snapshot: out.id, stats };
+  } catch (e) {
+    abort.abort(e);
+    await queue.onIdle().catch(() => {});
+    throw firstError ?? e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/** Adds the failing step (name and Dockerfile location) to the error, keeping the first one given. */
+function withStep(e: unknown, v: Vertex): unknown {
+  if (isTsbuildError(e)) {
+    e.step ??= v.meta.name;
+    e.location ??= v.meta.location;
+    return e;
+  }
+  return e;
+}

@@ -1,0 +1,56 @@
+// The solver: a DAG in, the target's snapshot out, with cache keys, the local cache and parallel
+// scheduling. See DESIGN.md "Cache keys" and "Scheduling".
+import { topoSort, type Vertex } from '../src/llb/index.ts';
+import type { ProgressSink } from '../src/progress/index.ts';
+import type { Database } from '../src/state/index.ts';
+import type { Worker } from '../worker/index.ts';
+import { openCacheIndex } from './cache-index.ts';
+import { computeCacheKeys, type LocalChecksum } from './cache-key.ts';
+import { executePlan, type ExecuteStats } from './execute.ts';
+import { planBuild, type Decision } from './plan.ts';
+
+export { computeCacheKeys, planBuild, openCacheIndex };
+export type { Decision, LocalChecksum, ExecuteStats };
+
+export interface SolveOptions {
+  worker: Worker;
+  db: Database;
+  /** Host directory of each named local context (`context` is the main one). */
+  localDirs: ReadonlyMap<string, string>;
+  checksum: LocalChecksum;
+  progress: ProgressSink;
+  noCache: boolean;
+  /** Stage names whose vertices ignore the cache (--no-cache-filter). */
+  noCacheStages?: readonly string[];
+  maxParallelism: number;
+  signal?: AbortSignal;
+}
+
+export interface SolveResult {
+  /** The target's committed snapshot; undefined for an empty filesystem. */
+  snapshot: string | undefined;
+  stats: ExecuteStats;
+  plan: Map<string, Decision>;
+}
+
+export async function solve(root: Vertex | undefined, opts: SolveOptions): Promise<SolveResult> {
+  if (!root) return { snapshot: undefined, stats: { ran: 0, cached: 0 }, plan: new Map() };
+  const order = topoSort([root]);
+  const keys = await computeCacheKeys(order, opts.checksum);
+  const cache = openCacheIndex(opts.db, (id) => opts.worker.exists(id));
+  const noCacheStages = new Set(opts.noCacheStages ?? []);
+  const plan = planBuild(root, {
+    keys,
+    lookup: (k) => cache.lookup(k),
+    ignoreCache: (v) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage)),
+  });
+  const { snapshot, stats } = await executePlan(root, plan, {
+    worker: opts.worker,
+    cache,
+    localDirs: opts.localDirs,
+    progress: opts.progress,
+    maxParallelism: opts.maxParallelism,
+    signal: opts.signal,
+  });
+  return { snapshot, stats, plan };
+}

@@ -1,0 +1,52 @@
+// Plan, then act: which vertices are already in the cache, which must run, and why.
+// Pure: takes the graph, the keys and a cache lookup, returns data; solver/execute.ts acts on it.
+import type { Vertex } from '../src/llb/index.ts';
+
+export type Decision =
+  | { action: 'cached'; key: string; snapshot: string | undefined }
+  /** A local source is never run nor cached: ops read the host directory directly. */
+  | { action: 'local'; key: string }
+  | { action: 'run'; key: string; reason: string }
+  /** Below a cached vertex: nothing needs it this build. */
+  | { action: 'skip'; key: string };
+
+export interface CacheEntry {
+  snapshot: string | undefined;
+}
+
+export interface PlanOptions {
+  keys: ReadonlyMap<string, string>;
+  lookup: (key: string) => CacheEntry | undefined;
+  /** --no-cache (every vertex) or --no-cache-filter (its stages). */
+  ignoreCache: (v: Vertex) => boolean;
+}
+
+export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision> {
+  const plan = new Map<string, Decision>();
+  const visit = (v: Vertex, needed: boolean) => {
+    const key = opts.keys.get(v.digest)!;
+    const prev = plan.get(v.digest);
+    // a vertex reached both as needed and as skippable is needed
+    if (prev && (prev.action !== 'skip' || !needed)) return;
+    if (v.op.kind === 'source' && v.op.source === 'local') {
+      plan.set(v.digest, { action: 'local', key });
+      return;
+    }
+    if (!needed) {
+      plan.set(v.digest, { action: 'skip', key });
+      for (const i of v.inputs) visit(i, false);
+      return;
+    }
+    const ignored = opts.ignoreCache(v) && !(v.op.kind === 'source' && v.op.source === 'image');
+    const hit = ignored ? undefined : opts.lookup(key);
+    if (hit) {
+      plan.set(v.digest, { action: 'cached', key, snapshot: hit.snapshot });
+      for (const i of v.inputs) visit(i, false);
+      return;
+    }
+    plan.set(v.digest, { action: 'run', key, reason: ignored ? 'cache disabled (--no-cache)' : 'no cache entry for this key' });
+    for (const i of v.inputs) visit(i, true);
+  };
+  visit(root, true);
+  return plan;
+}
