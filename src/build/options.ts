@@ -1,0 +1,155 @@
+// Flags and config become BuildOptions (all optional); resolveBuildOptions fills every default
+// and freezes it, and everything downstream takes the resolved type. Strings such as
+// `type=oci,dest=x.tar` are parsed here, once: nothing below sees `k=v` text.
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
+import type { Platform } from '../llb/index.ts';
+import type { ProgressMode } from '../progress/index.ts';
+import type { OutputSpec } from '../../exporter/types.ts';
+
+export type BuildContextSpec =
+  | { type: 'local'; dir: string }
+  | { type: 'image'; ref: string }
+  | { type: 'oci-layout'; dir: string; tag: string };
+
+export interface BuildOptions {
+  context: string;
+  file?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  noCacheFilter?: string[];
+  progress?: ProgressMode;
+  outputs?: OutputSpec[];
+  push?: boolean;
+  buildContexts?: Record<string, BuildContextSpec>;
+  platform?: string;
+  maxParallelism?: number;
+  insecureRegistries?: string[];
+}
+
+export interface ResolvedBuildOptions {
+  readonly contextDir: string;
+  /** The Dockerfile on disk, and as messages name it (relative to the working directory when inside it). */
+  readonly dockerfilePath: string;
+  readonly dockerfileName: string;
+  readonly tags: readonly string[];
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly target: string | undefined;
+  readonly noCache: boolean;
+  readonly noCacheFilter: readonly string[];
+  readonly progress: ProgressMode;
+  readonly outputs: readonly OutputSpec[];
+  readonly buildContexts: Readonly<Record<string, BuildContextSpec>>;
+  readonly platform: Platform;
+  readonly maxParallelism: number;
+  readonly insecureRegistries: readonly string[];
+}
+
+export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
+  const contextDir = resolve(cwd, o.context);
+  if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) {
+    throw new TsbuildError(`build context "${o.context}" is not a directory`, { code: ErrorCodes.CONTEXT_NOT_FOUND, kind: 'not-found' });
+  }
+  const dockerfilePath = o.file ? resolve(cwd, o.file) : join(contextDir, 'Dockerfile');
+  if (!existsSync(dockerfilePath)) {
+    throw new TsbuildError(`no Dockerfile at ${o.file ?? join(o.context, 'Dockerfile')}`, {
+      code: ErrorCodes.DOCKERFILE_NOT_FOUND,
+      kind: 'not-found',
+      hint: o.file ? undefined : 'name another one with -f FILE',
+    });
+  }
+  const dockerfileName = dockerfilePath.startsWith(`${cwd}/`) ? dockerfilePath.slice(cwd.length + 1) : dockerfilePath;
+  const tags = o.tags ?? [];
+  const outputs: OutputSpec[] = [...(o.outputs ?? [])];
+  if (outputs.length === 0) outputs.push({ type: 'image', names: tags, push: o.push ?? false });
+  for (const out of outputs) if (out.type === 'image' && out.names.length === 0) out.names = tags;
+  return Object.freeze({
+    contextDir,
+    dockerfilePath,
+    dockerfileName,
+    tags: Object.freeze([...tags]),
+    buildArgs: Object.freeze({ ...(o.buildArgs ?? {}) }),
+    target: o.target,
+    noCache: o.noCache ?? false,
+    noCacheFilter: Object.freeze([...(o.noCacheFilter ?? [])]),
+    progress: o.progress ?? 'auto',
+    outputs: Object.freeze(outputs),
+    buildContexts: Object.freeze({ ...(o.buildContexts ?? {}) }),
+    platform: parsePlatform(o.platform ?? 'linux/amd64'),
+    maxParallelism: o.maxParallelism ?? availableParallelism(),
+    insecureRegistries: Object.freeze([...(o.insecureRegistries ?? [])]),
+  });
+}
+
+export function parsePlatform(text: string): Platform {
+  const [os, architecture, variant] = text.split('/');
+  if (!os || !architecture) throw invalid(ErrorCodes.OPTION_INVALID, `invalid platform "${text}": expected os/arch[/variant], e.g. linux/amd64`);
+  return variant ? { os, architecture, variant } : { os, architecture };
+}
+
+/** `type=oci,dest=app.tar` → an OutputSpec. */
+export function parseOutputSpec(text: string): OutputSpec {
+  const fields = new Map<string, string>();
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) {
+      // `-o dir` is docker buildx's shorthand for type=local,dest=dir
+      if (!text.includes('=')) return { type: 'local', dest: text };
+      throw invalid(ErrorCodes.OPTION_INVALID, `invalid --output "${text}": "${part}" is not key=value`);
+    }
+    fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const type = fields.get('type') ?? 'local';
+  const dest = fields.get('dest');
+  const names = (fields.get('name') ?? '').split(/[\s;]+/).filter(Boolean);
+  const needDest = () => {
+    if (!dest) throw invalid(ErrorCodes.OPTION_INVALID, `--output type=${type} needs dest=PATH`);
+    return dest === '-' ? dest : resolve(dest);
+  };
+  switch (type) {
+    case 'image':
+    case 'registry':
+      return { type: 'image', names, push: type === 'registry' || fields.get('push') === 'true' };
+    case 'oci':
+      return { type: 'oci', dest: needDest(), tar: fields.get('tar') !== 'false', names };
+    case 'docker':
+      return { type: 'docker', dest: needDest(), names };
+    case 'local':
+      return { type: 'local', dest: needDest() };
+    case 'tar':
+      return { type: 'tar', dest: needDest() };
+    default:
+      throw invalid(ErrorCodes.OPTION_INVALID, `unknown output type "${type}"`, { hint: 'one of image, registry, oci, docker, local, tar' });
+  }
+}
+
+/** `name=path`, `name=docker-image://ref`, `name=oci-layout://dir[:tag]`. */
+export function parseBuildContext(text: string, cwd = process.cwd()): [string, BuildContextSpec] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --build-context "${text}": expected name=value`);
+  const name = text.slice(0, eq);
+  const value = text.slice(eq + 1);
+  if (value.startsWith('docker-image://')) return [name, { type: 'image', ref: value.slice('docker-image://'.length) }];
+  if (value.startsWith('oci-layout://')) {
+    const rest = value.slice('oci-layout://'.length);
+    const at = rest.lastIndexOf(':');
+    const [dir, tag] = at > 0 && !rest.slice(at).includes('/') ? [rest.slice(0, at), rest.slice(at + 1)] : [rest, 'latest'];
+    return [name, { type: 'oci-layout', dir: resolve(cwd, dir), tag }];
+  }
+  if (/^[a-z]+:\/\//.test(value)) throw invalid(ErrorCodes.OPTION_INVALID, `--build-context ${name}: unsupported source "${value}"`);
+  const dir = resolve(cwd, value);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw invalid(ErrorCodes.CONTEXT_NOT_FOUND, `--build-context ${name}: "${value}" is not a directory`);
+  return [name, { type: 'local', dir }];
+}
+
+/** `KEY=value` → [KEY, value]; a bare `KEY` takes the value from the environment, as docker does. */
+export function parseBuildArg(text: string, env: NodeJS.ProcessEnv = process.env): [string, string] | undefined {
+  const eq = text.indexOf('=');
+  if (eq === 0) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --build-arg "${text}": the name is empty`);
+  if (eq < 0) return env[text] === undefined ? undefined : [text, env[text]!];
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}

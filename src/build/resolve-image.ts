@@ -1,0 +1,56 @@
+// How FROM and COPY --from=image find an image: the local store first (by tag), then the
+// image's registry. The image's blobs end up in the content store either way, so the worker can
+// unpack them and the exporter can reuse the compressed layers as they are.
+import { readImage, type ContentStore, type ImageStore } from '../content/index.ts';
+import { ErrorCodes, isTsbuildError } from '../errors/index.ts';
+import type { Platform } from '../llb/index.ts';
+import type { ProgressSink } from '../progress/index.ts';
+import type { ResolvedImage } from '../../frontend/types.ts';
+
+export interface ImageResolverDeps {
+  content: ContentStore;
+  images: ImageStore;
+  insecureRegistries: readonly string[];
+  progress: ProgressSink;
+}
+
+export function createImageResolver(deps: ImageResolverDeps): (ref: string, platform: Platform) => Promise<ResolvedImage> {
+  const seen = new Map<string, Promise<ResolvedImage>>();
+  const resolveOnce = async (ref: string, platform: Platform): Promise<ResolvedImage> => {
+    if (ref.startsWith('@sha256:')) {
+      const digest = ref.slice(1);
+      return { ref, digest, config: (await readImage(deps.content, digest)).config };
+    }
+    const local = deps.images.resolve(ref);
+    if (local) {
+      const { config } = await readImage(deps.content, local.digest);
+      return { ref, digest: local.digest, config };
+    }
+    // imported here: a build whose bases are all local never loads the HTTP client
+    const { createRegistryClient, pullImage } = await import('../registry/index.ts');
+    const client = createRegistryClient({ insecureRegistries: [...deps.insecureRegistries] });
+    const name = `[internal] load metadata for ${ref}`;
+    const vertex = { digest: `resolve:${ref}`, name };
+    deps.progress.emit({ type: 'vertex.started', vertex });
+    try {
+      const pulled = await pullImage({ client, content: deps.content, ref, platform, progress: deps.progress, vertex });
+      deps.progress.emit({ type: 'vertex.done', vertex });
+      return { ref: pulled.ref, digest: pulled.digest, config: pulled.config };
+    } catch (e) {
+      deps.progress.emit({ type: 'vertex.error', vertex, message: e instanceof Error ? e.message : String(e) });
+      if (isTsbuildError(e) && e.code === ErrorCodes.IMAGE_NOT_FOUND) {
+        e.hint ??= `"${ref}" is neither in the local store (tsbuild images) nor in its registry`;
+      }
+      throw e;
+    }
+  };
+  return (ref, platform) => {
+    const k = `${ref}|${platform.os}/${platform.architecture}`;
+    let p = seen.get(k);
+    if (!p) {
+      p = resolveOnce(ref, platform);
+      seen.set(k, p);
+    }
+    return p;
+  };
+}

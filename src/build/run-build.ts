@@ -1,0 +1,104 @@
+// One build, end to end: Dockerfile → frontend → solver → worker → exporter.
+import { readFile } from 'node:fs/promises';
+import { openContentStore, openImageStore } from '../content/index.ts';
+import { ErrorCodes, TsbuildError } from '../errors/index.ts';
+import type { ProgressSink } from '../progress/index.ts';
+import { openDatabase, statePaths } from '../state/index.ts';
+import { createBuildDefinition } from '../../frontend/index.ts';
+import type { NamedContext } from '../../frontend/types.ts';
+import { solve } from '../../solver/index.ts';
+import { openWorker } from '../../worker/index.ts';
+import { createImageView, exportImage } from '../../exporter/index.ts';
+import type { ExportResult } from '../../exporter/types.ts';
+import { checksumSources, readDockerignore } from '../context/index.ts';
+import type { ResolvedBuildOptions } from './options.ts';
+import { createImageResolver } from './resolve-image.ts';
+import { importOciLayout } from './oci-layout-context.ts';
+
+export interface BuildResult {
+  /** The config digest, as `docker images` shows IMAGE ID. */
+  imageId: string;
+  /** The manifest digest. */
+  digest: string;
+  exports: ExportResult[];
+  /** Steps that ran, and steps answered from the cache. */
+  ran: number;
+  cached: number;
+  warnings: string[];
+}
+
+export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, progress: ProgressSink, signal?: AbortSignal): Promise<BuildResult> {
+  const paths = statePaths(stateRoot);
+  const db = openDatabase(paths.db);
+  try {
+    const content = openContentStore(paths.content);
+    const images = openImageStore({ content, db });
+    const dockerfile = await readFile(opts.dockerfilePath, 'utf8').catch((e: unknown) => {
+      throw new TsbuildError(`cannot read ${opts.dockerfileName}`, { code: ErrorCodes.DOCKERFILE_NOT_FOUND, kind: 'not-found', cause: e });
+    });
+    const excludePatterns = await readDockerignore(opts.contextDir, opts.dockerfilePath);
+    const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress });
+
+    const namedContexts: Record<string, NamedContext> = {};
+    const localDirs = new Map<string, string>([['context', opts.contextDir]]);
+    for (const [name, spec] of Object.entries(opts.buildContexts)) {
+      if (spec.type === 'local') {
+        namedContexts[name] = { type: 'local' };
+        localDirs.set(name, spec.dir);
+      } else if (spec.type === 'image') {
+        namedContexts[name] = { type: 'image', ref: spec.ref };
+      } else {
+        namedContexts[name] = { type: 'image', ref: await importOciLayout(spec, { content }) };
+      }
+    }
+
+    const def = await createBuildDefinition({
+      dockerfile,
+      dockerfilePath: opts.dockerfileName,
+      buildArgs: opts.buildArgs,
+      target: opts.target,
+      platform: opts.platform,
+      namedContexts,
+      excludePatterns,
+      resolveImage,
+    });
+    for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
+
+    const worker = await openWorker({ root: paths.root, db, content });
+    try {
+      const solved = await solve(def.root, {
+        worker,
+        db,
+        localDirs,
+        checksum: (name, src, excludes) => checksumSources(localDirs.get(name)!, [...src], [...excludes]),
+        progress,
+        noCache: opts.noCache,
+        noCacheStages: opts.noCacheFilter,
+        maxParallelism: opts.maxParallelism,
+        signal,
+      });
+
+      const exportVertex = { digest: 'export', name: 'exporting to image' };
+      progress.emit({ type: 'vertex.started', vertex: exportVertex });
+      const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
+      const layers = [];
+      for (const id of chain) layers.push(await worker.layer(id));
+      const view = await createImageView({ config: def.config, layers, content });
+      const exports: ExportResult[] = [];
+      for (const output of opts.outputs) exports.push(await exportImage(view, output, { content, images }));
+      progress.emit({ type: 'vertex.done', vertex: exportVertex });
+      return {
+        imageId: view.configDescriptor.digest,
+        digest: view.manifestDescriptor.digest,
+        exports,
+        ran: solved.stats.ran,
+        cached: solved.stats.cached,
+        warnings: def.warnings.map((w) => w.message),
+      };
+    } finally {
+      await worker.close();
+    }
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,85 @@
+// `tsbuild build`: flags → BuildOptions → resolved options → runBuild.
+import type { Command } from 'commander';
+import { createProgress, ProgressModes, type ProgressMode } from '../../progress/index.ts';
+import { ErrorCodes, invalid } from '../../errors/index.ts';
+import { parseBuildArg, parseBuildContext, parseOutputSpec, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
+import { resolveStateRoot } from '../../state/index.ts';
+import type { OutputSpec } from '../../../exporter/types.ts';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function registerBuild(program: Command): void {
+  program
+    .command('build')
+    .description('build an image from a Dockerfile')
+    .argument('<context>', 'build context directory')
+    .option('-f, --file <file>', 'the Dockerfile (default: CONTEXT/Dockerfile)')
+    .option('-t, --tag <name>', 'name the image in the local store (repeatable)', collect)
+    .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect)
+    .option('--build-context <name=value>', 'an extra named context: DIR, docker-image://REF, oci-layout://DIR[:TAG] (repeatable)', collect)
+    .option('--target <stage>', 'build this stage')
+    .option('--no-cache', 'do not use the cache')
+    .option('--no-cache-filter <stage>', 'do not use the cache for this stage (repeatable)', collect)
+    .option('-o, --output <spec>', 'type=image|oci|docker|local|tar[,dest=PATH][,name=...] (repeatable)', collect)
+    .option('--push', 'push the image (same as --output type=registry)')
+    .option('--platform <os/arch>', 'target platform', 'linux/amd64')
+    .option('--progress <mode>', `progress output: ${ProgressModes.join(', ')}`, 'auto')
+    .option('--max-parallelism <n>', 'steps run at once (default: CPU count)')
+    .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable)', collect)
+    .option('-q, --quiet', 'print only the image id')
+    .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
+      const global = cmd.optsWithGlobals() as { root?: string };
+      const progressMode = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
+      if (!ProgressModes.includes(progressMode)) throw invalid(ErrorCodes.OPTION_INVALID, `unknown --progress mode "${progressMode}"`, { hint: `one of ${ProgressModes.join(', ')}` });
+      const buildArgs: Record<string, string> = {};
+      for (const a of (flags.buildArg as string[] | undefined) ?? []) {
+        const kv = parseBuildArg(a);
+        if (kv) buildArgs[kv[0]] = kv[1];
+      }
+      const buildContexts: Record<string, BuildContextSpec> = {};
+      for (const c of (flags.buildContext as string[] | undefined) ?? []) {
+        const [name, spec] = parseBuildContext(c);
+        buildContexts[name] = spec;
+      }
+      const outputs: OutputSpec[] = ((flags.output as string[] | undefined) ?? []).map(parseOutputSpec);
+      const maxParallelism = flags.maxParallelism === undefined ? undefined : Number(flags.maxParallelism);
+      if (maxParallelism !== undefined && !(Number.isInteger(maxParallelism) && maxParallelism > 0)) {
+        throw invalid(ErrorCodes.OPTION_INVALID, `--max-parallelism must be a positive whole number, not "${String(flags.maxParallelism)}"`);
+      }
+      const opts = resolveBuildOptions({
+        context,
+        file: flags.file as string | undefined,
+        tags: flags.tag as string[] | undefined,
+        buildArgs,
+        buildContexts,
+        target: flags.target as string | undefined,
+        noCache: flags.cache === false,
+        noCacheFilter: flags.noCacheFilter as string[] | undefined,
+        outputs,
+        push: flags.push === true,
+        platform: flags.platform as string,
+        progress: progressMode,
+        maxParallelism,
+        insecureRegistries: flags.insecureRegistry as string[] | undefined,
+      });
+      const progress = await createProgress(opts.progress, process.stderr);
+      const abort = new AbortController();
+      const onSignal = () => abort.abort(new Error('interrupted'));
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const { runBuild } = await import('../../build/run-build.ts');
+        const result = await runBuild(opts, resolveStateRoot(global.root), progress, abort.signal);
+        progress.close();
+        if (opts.progress === 'quiet') process.stdout.write(`${result.imageId}\n`);
+        else {
+          const names = result.exports.flatMap((x) => x.names);
+          process.stderr.write(`\nBuilt ${result.imageId.slice(0, 19)}${names.length ? ` as ${names.join(', ')}` : ''} (${result.ran} steps ran, ${result.cached} cached)\n`);
+        }
+      } finally {
+        progress.close();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

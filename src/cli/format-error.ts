@@ -1,0 +1,61 @@
+// The one place errors become text. A user's mistake prints what, where and why, the lines around
+// it with the failing one marked, and what to try; anything else is our bug and says so.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isTsbuildError, type SourceLocation } from '../errors/index.ts';
+
+export interface FormatOptions {
+  /** Text of files named by locations, when the caller has it (else read from disk). */
+  files?: ReadonlyMap<string, string>;
+}
+
+export function formatError(e: unknown, opts: FormatOptions = {}): string {
+  if (!isTsbuildError(e) || e.kind === 'internal') return formatBug(e);
+  const where = e.location ? `${e.location.file}:${e.location.line}: ` : '';
+  const step = e.step && !e.message.includes(e.step) ? `${e.step}: ` : '';
+  const lines = [`ERROR: ${where}${step}${e.message}`];
+  if (e.details.length > 0) {
+    lines.push('------');
+    for (const d of e.details) lines.push(` > ${d}`);
+    lines.push('------');
+  }
+  if (e.location) lines.push(...excerpt(e.location, opts.files));
+  for (const n of e.notes) lines.push(`note: ${n.location ? `${n.location.file}:${n.location.line}: ` : ''}${n.message}`);
+  if (e.hint) lines.push(`hint: ${e.hint}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Up to two lines either side of the location, the failing one marked with `>>>`. */
+function excerpt(loc: SourceLocation, files?: ReadonlyMap<string, string>): string[] {
+  let text = files?.get(loc.file);
+  if (text === undefined) {
+    try {
+      text = readFileSync(loc.file, 'utf8');
+    } catch {
+      return loc.text ? [`>>> ${loc.line} | ${loc.text}`] : [];
+    }
+  }
+  const all = text.split('\n');
+  const first = Math.max(1, loc.line - 2);
+  const last = Math.min(all.length, (loc.endLine ?? loc.line) + 2);
+  const width = String(last).length;
+  const out = ['--------------------'];
+  for (let n = first; n <= last; n++) {
+    const marked = n >= loc.line && n <= (loc.endLine ?? loc.line);
+    out.push(`${marked ? '>>>' : '   '} ${String(n).padStart(width)} | ${all[n - 1] ?? ''}`);
+  }
+  out.push('--------------------');
+  return out;
+}
+
+function formatBug(e: unknown): string {
+  const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  const home = homedir();
+  const redacted = home && home !== '/' ? stack.split(home).join('~') : stack;
+  return [
+    `ERROR: internal error: ${e instanceof Error ? e.message : String(e)}`,
+    'This is a bug in tsbuild, not in your Dockerfile. Please report it with the command you ran and this trace:',
+    redacted,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,32 @@
+// The CLI: parses argv, runs one command, turns every error into the formatted report and an exit
+// code. Each command imports its implementation when it runs, so --help loads neither SQLite,
+// tar nor the HTTP client.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerBuild } from './commands/build.ts';
+import { registerImages } from './commands/images.ts';
+import { formatError } from './format-error.ts';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('tsbuild')
+    .description('Build container images from Dockerfiles')
+    .version(version(), '-v, --version')
+    .option('--root <dir>', 'state directory (default: $TSBUILD_ROOT, /var/lib/tsbuild as root)')
+    .showHelpAfterError('(run tsbuild --help for usage)')
+    .exitOverride();
+  registerBuild(program);
+  registerImages(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    process.stderr.write(formatError(e));
+    return 1;
+  }
+}
