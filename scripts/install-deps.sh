@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what tsbuild and its tests need on a fresh Debian 12 machine, skipping what is there:
+# Debian packages (runc, busybox-static for the base-image fixture, and the tools the tests check
+# our output with) and the npm packages (Node 24 among them, as a devDependency).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pair in runc:runc docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool; do
+  cmd=${pair%%:*} pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+# busybox-static, not busybox: the fixture copies the binary into an empty image
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install ${need[*]}" >&2; exit 1; fi
+  echo "install-deps: installing ${need[*]}" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "install-deps: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
