@@ -117,7 +117,8 @@ export interface TestLayout {
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function tarOf(files: LayerFiles): Promise<Buffer> {
+/** A layer tar of `files` (all 0644 root-owned regular files, mtime 0). */
+export async function tarOf(files: LayerFiles): Promise<Buffer> {
   const p = pack();
   for (const [name, content] of Object.entries(files)) {
     // fixed mtime keeps layers byte-identical across runs
@@ -127,6 +128,13 @@ async function tarOf(files: LayerFiles): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of p) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** A gzipped layer of `files` with its diffID and digest, ready to store as a blob. */
+export async function gzipLayer(files: LayerFiles): Promise<{ gz: Buffer; diffId: string; digest: string; size: number }> {
+  const tar = await tarOf(files);
+  const gz = gzipSync(tar);
+  return { gz, diffId: sha256(tar), digest: sha256(gz), size: gz.length };
 }
 
 async function putBlob(dir: string, data: Buffer): Promise<{ digest: string; size: number }> {

@@ -1,0 +1,150 @@
+// The local image store: names → manifest descriptors. The SQLite `tags` table is the source of
+// truth; the content store's index.json mirrors it so the store stays a valid, named OCI layout
+// (`skopeo inspect oci:<root>/content:app:latest`). index.json is rewritten inside the same
+// write transaction that changes a tag, so two processes tagging at once never lose each other's tag.
+//
+//   const images = openImageStore({ content, db });
+//   images.tag('app', manifestDescriptor);        // stored as docker.io/library/app:latest
+//   images.resolve('app:latest')?.digest;
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Database } from '../state/index.ts';
+import { transaction } from '../state/index.ts';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../image/index.ts';
+import { IndexMediaTypes, RefNameAnnotation } from '../image/index.ts';
+import type { Platform } from '../llb/index.ts';
+import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
+import { DefaultPlatform, familiarName, formatReference, parseReference, selectManifest } from '../registry/index.ts';
+import type { BlobReader, ContentStore } from './store.ts';
+
+export interface ImageRecord {
+  /** Familiar form, as shown to people: `app:latest`. */
+  name: string;
+  /** Normalised form, the table key: `docker.io/library/app:latest`. */
+  fullName: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  created: Date;
+}
+
+export interface ImageStore {
+  /** Points `name` at `descriptor` (replacing an older target). Idempotent. Throws REFERENCE_INVALID. */
+  tag(name: string, descriptor: Descriptor): void;
+  /** The descriptor `name` points at, or undefined. A digest reference resolves when that blob is stored. */
+  resolve(name: string): Descriptor | undefined;
+  list(): ImageRecord[];
+  /** Removes the name (the blobs stay until garbage collection). Returns whether it existed. */
+  untag(name: string): boolean;
+}
+
+interface TagRow {
+  name: string;
+  digest: string;
+  media_type: string;
+  size: number;
+  created: number;
+}
+
+function tagName(name: string): string {
+  const ref = parseReference(name);
+  if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot tag an image as "${name}": a tag name has no digest`);
+  return formatReference(ref);
+}
+
+export function openImageStore(opts: { content: ContentStore; db: Database }): ImageStore {
+  const { content, db } = opts;
+  const indexPath = join(content.dir, 'index.json');
+
+  // Entries not named by a tag (placed there by someone else) are kept as they are.
+  const writeIndex = () => {
+    let foreign: Descriptor[] = [];
+    try {
+      const old = JSON.parse(readFileSync(indexPath, 'utf8')) as ImageIndex;
+      foreign = (old.manifests ?? []).filter((d) => d.annotations?.[RefNameAnnotation] === undefined);
+    } catch {
+      // a missing or corrupt index.json is rebuilt from the table
+    }
+    const rows = db.prepare('SELECT name, digest, media_type, size, created FROM tags ORDER BY name').all() as unknown as TagRow[];
+    const manifests: Descriptor[] = [
+      ...foreign,
+      ...rows.map((r) => ({ mediaType: r.media_type, digest: r.digest, size: r.size, annotations: { [RefNameAnnotation]: familiarName(parseReference(r.name)) } })),
+    ];
+    const tmp = `${indexPath}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }, null, 2));
+      renameSync(tmp, indexPath);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw new TsbuildError(`cannot write ${indexPath}: ${(e as Error).message}`, { code: ErrorCodes.STATE_ERROR, kind: 'unavailable', cause: e });
+    }
+  };
+
+  return {
+    tag(name, descriptor) {
+      const key = tagName(name);
+      transaction(db, () => {
+        db.prepare(
+          `INSERT INTO tags (name, digest, media_type, size, created) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(name) DO UPDATE SET digest = excluded.digest, media_type = excluded.media_type, size = excluded.size, created = excluded.created`,
+        ).run(key, descriptor.digest, descriptor.mediaType, descriptor.size, Date.now());
+        writeIndex();
+      });
+    },
+    resolve(name) {
+      const ref = parseReference(name);
+      if (ref.digest !== undefined) {
+        try {
+          const bytes = readFileSync(content.path(ref.digest));
+          const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; manifests?: unknown };
+          const mediaType = parsed.mediaType ?? (parsed.manifests ? IndexMediaTypes[0] : 'application/vnd.oci.image.manifest.v1+json');
+          return { mediaType, digest: ref.digest, size: bytes.length };
+        } catch {
+          return undefined;
+        }
+      }
+      const row = db.prepare('SELECT name, digest, media_type, size, created FROM tags WHERE name = ?').get(formatReference(ref)) as TagRow | undefined;
+      return row ? { mediaType: row.media_type, digest: row.digest, size: row.size } : undefined;
+    },
+    list() {
+      const rows = db.prepare('SELECT name, digest, media_type, size, created FROM tags ORDER BY name').all() as unknown as TagRow[];
+      return rows.map((r) => ({
+        name: familiarName(parseReference(r.name)),
+        fullName: r.name,
+        digest: r.digest,
+        mediaType: r.media_type,
+        size: r.size,
+        created: new Date(r.created),
+      }));
+    },
+    untag(name) {
+      const key = tagName(name);
+      return transaction(db, () => {
+        const changes = Number(db.prepare('DELETE FROM tags WHERE name = ?').run(key).changes);
+        if (changes > 0) writeIndex();
+        return changes > 0;
+      });
+    },
+  };
+}
+
+/**
+ * The manifest and config of a stored image. An index is followed to the entry for `platform`
+ * (default linux/amd64). Throws BLOB_NOT_FOUND when a blob is missing.
+ */
+export async function readImage(
+  content: BlobReader,
+  digest: string,
+  platform: Platform = DefaultPlatform,
+): Promise<{ digest: string; manifest: ImageManifest; config: ImageConfig }> {
+  let manifestDigest = digest;
+  let parsed = JSON.parse((await content.readBytes(digest)).toString('utf8')) as ImageManifest | ImageIndex;
+  if ('manifests' in parsed && Array.isArray(parsed.manifests)) {
+    manifestDigest = selectManifest(parsed, platform, digest).digest;
+    parsed = JSON.parse((await content.readBytes(manifestDigest)).toString('utf8')) as ImageManifest;
+  }
+  const manifest = parsed as ImageManifest;
+  const config = JSON.parse((await content.readBytes(manifest.config.digest)).toString('utf8')) as ImageConfig;
+  return { digest: manifestDigest, manifest, config };
+}
