@@ -1,0 +1,58 @@
+// Runs the real `tsbuild` bin the way a user does, in throwaway state roots and contexts.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const tsbuildBin = join(repoRoot, 'bin', 'tsbuild.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runTsbuild(args: string[], opts: { root?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  const full = opts.root ? ['--root', opts.root, ...args] : args;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsbuildBin, ...full], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** A fresh directory, removed by the returned cleanup. */
+export function tempDir(prefix = 'tsbuild-test-'): string {
+  return realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+}
+
+/** Writes `files` (path → content) under a new directory and returns it: a build context to read like its situation. */
+export function contextDir(files: Record<string, string | { content: string; mode: number }>): string {
+  const dir = tempDir('tsbuild-ctx-');
+  for (const [path, spec] of Object.entries(files)) {
+    const full = join(dir, path);
+    mkdirSync(dirname(full), { recursive: true });
+    if (typeof spec === 'string') writeFileSync(full, spec);
+    else writeFileSync(full, spec.content, { mode: spec.mode });
+  }
+  return dir;
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The directory holding Debian's static busybox, the busybox fixture's named context. */
+export const busyboxBinDir = '/usr/bin';
+
+/** Builds the busybox fixture into `root`'s store as `busybox` (the base most tests use). */
+export async function buildBusybox(root: string): Promise<void> {
+  const r = await runTsbuild(['build', '--progress', 'plain', '--build-context', `busybox-bin=${busyboxBinDir}`, '-t', 'busybox', join(repoRoot, 'fixtures', 'busybox')], { root });
+  if (r.code !== 0) throw new Error(`building the busybox fixture failed:\n${r.stderr}`);
+}

@@ -1,0 +1,134 @@
+// The first real build, as a user meets it: the fixtures build on the busybox base tsbuild makes
+// itself, land in the local store, rebuild fully from the cache, and fail with clear errors.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+
+const root = tempDir('tsbuild-root-');
+const hello = join(repoRoot, 'fixtures', 'hello');
+
+test.before(async () => {
+  await buildBusybox(root);
+});
+test.after.always(() => removeDir(root));
+
+const snapshotCount = () => readdirSync(join(root, 'snapshots')).length;
+const blobCount = () => readdirSync(join(root, 'content', 'blobs', 'sha256')).length;
+
+test.serial('the hello fixture builds into the local store and `tsbuild images` lists it', async (t) => {
+  const r = await runTsbuild(['build', '--progress', 'plain', '-t', 'hello', hello], { root });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /RUN chmod 755 greet.sh/);
+  const images = await runTsbuild(['images'], { root });
+  t.is(images.code, 0, images.stderr);
+  t.regex(images.stdout, /^REPOSITORY\s+TAG\s+IMAGE ID/m);
+  t.regex(images.stdout, /^hello\s+latest\s+[0-9a-f]{12}/m);
+  t.regex(images.stdout, /^busybox\s+latest\s+[0-9a-f]{12}/m);
+  // the store is itself an OCI layout that skopeo reads
+  const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${join(root, 'content')}:hello:latest`], { encoding: 'utf8' })) as { Labels: Record<string, string>; Env: string[] };
+  t.is(inspect.Labels['org.opencontainers.image.title'], 'hello');
+  t.true(inspect.Env.includes('GREETING=hello'));
+});
+
+test.serial('building the same context again reports every step CACHED, runs no container and writes no layer', async (t) => {
+  const before = { snapshots: snapshotCount(), blobs: blobCount() };
+  const r = await runTsbuild(['build', '--progress', 'rawjson', '-t', 'hello', hello], { root });
+  t.is(r.code, 0, r.stderr);
+  const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; vertex?: { name: string } });
+  const started = events.filter((e) => e.type === 'vertex.started' && !/^\[internal\]|exporting/.test(e.vertex!.name));
+  t.deepEqual(started.map((e) => e.vertex!.name), [], 'no step ran');
+  const cached = events.filter((e) => e.type === 'vertex.cached').map((e) => e.vertex!.name);
+  t.true(cached.some((n) => n.includes('RUN chmod 755 greet.sh')));
+  t.true(cached.some((n) => n.includes('COPY --from=assets')));
+  t.deepEqual({ snapshots: snapshotCount(), blobs: blobCount() }, before);
+});
+
+test.serial('touching a file keeps the cache; changing one reruns only what reads it', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt > /copy.txt\nCOPY b.txt /b.txt\n', 'a.txt': 'one\n', 'b.txt': 'two\n' });
+  try {
+    t.is((await runTsbuild(['build', '--progress', 'plain', ctx], { root })).code, 0);
+    const later = new Date(Date.now() + 60_000);
+    const { utimesSync } = await import('node:fs');
+    utimesSync(join(ctx, 'a.txt'), later, later);
+    const touched = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
+    t.regex(touched.stderr, /COPY a\.txt \/a\.txt\n#\d+ CACHED/);
+    writeFileSync(join(ctx, 'b.txt'), 'changed\n');
+    const changed = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
+    t.is(changed.code, 0, changed.stderr);
+    t.regex(changed.stderr, /RUN cat \/a\.txt > \/copy\.txt\n#\d+ CACHED/);
+    t.regex(changed.stderr, /COPY b\.txt \/b\.txt\n#\d+ DONE/);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
+test('a RUN that fails names the step, the command, the exit code and its last output', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo preparing\nRUN echo "about to fail" && echo "on stderr" >&2 && exit 3\n' });
+  try {
+    const r = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
+    t.is(r.code, 1);
+    t.regex(r.stderr, /ERROR: .*Dockerfile:3: .*RUN echo "about to fail"/);
+    t.regex(r.stderr, /exit code: 3/);
+    t.regex(r.stderr, / > about to fail/);
+    t.regex(r.stderr, / > on stderr/);
+    t.notRegex(r.stderr, /^\s+at /m, 'no stack trace');
+  } finally {
+    removeDir(ctx);
+  }
+});
+
+test('a missing COPY source is one clear line with file, line and a suggestion', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\n\nCOPY src/mian.c /app/\n', 'src/main.c': 'int main(){}\n' });
+  try {
+    const r = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
+    t.is(r.code, 1);
+    const first = r.stderr.split('\n').find((l) => l.startsWith('ERROR'));
+    t.regex(first ?? '', /Dockerfile:3: .*"src\/mian\.c" not found in the build context/);
+    t.regex(r.stderr, /did you mean "src\/main\.c"\?/);
+    t.notRegex(r.stderr, /^\s+at /m);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
+test('a Dockerfile syntax error names the file and line without building anything', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUNN echo hi\n' });
+  try {
+    const r = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
+    t.is(r.code, 1);
+    t.regex(r.stderr, /ERROR: Dockerfile:2: unknown instruction: RUNN/i);
+    t.regex(r.stderr, /did you mean RUN\?/);
+    t.notRegex(r.stderr, /^\s+at /m);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
+test('a missing context or Dockerfile is a one-line error', async (t) => {
+  const r = await runTsbuild(['build', '/nonexistent-context'], { root });
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^ERROR: build context "\/nonexistent-context" is not a directory$/m);
+  const empty = tempDir();
+  try {
+    const r2 = await runTsbuild(['build', empty], { root });
+    t.is(r2.code, 1);
+    t.regex(r2.stderr, /^ERROR: no Dockerfile at /m);
+  } finally {
+    removeDir(empty);
+  }
+});
+
+test('--help and --version answer without a state root', async (t) => {
+  const help = await runTsbuild(['--help']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /build \[options\] <context>/);
+  const version = await runTsbuild(['--version']);
+  t.regex(version.stdout, /^\d+\.\d+\.\d+/);
+  t.is(statSync(tsbuildBinPath()).mode & 0o111, 0o111);
+});
+
+function tsbuildBinPath(): string {
+  return join(repoRoot, 'bin', 'tsbuild.js');
+}
