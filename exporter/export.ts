@@ -1,0 +1,49 @@
+// One entry point for every output type; each type lives in its own file under outputs/.
+import type { ContentStore, ImageStore } from '../src/content/index.ts';
+import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
+import type { ExportResult, ImageView, OutputSpec } from './types.ts';
+import { exportToStore } from './outputs/image.ts';
+import { exportOci } from './outputs/oci.ts';
+import { exportDocker } from './outputs/docker.ts';
+import { parseReference } from '../src/registry/index.ts';
+
+export interface ExportDeps {
+  content: ContentStore;
+  images: ImageStore;
+  /** Needed only for `type=image,push=true`; without it such an export fails with OUTPUT_FAILED. */
+  push?: (view: ImageView, name: string) => Promise<void>;
+}
+
+/**
+ * Writes `view` as `output` says. Names are checked before anything is written, so a bad name
+ * fails fast with REFERENCE_INVALID. File outputs appear at dest whole or not at all.
+ */
+export async function exportImage(view: ImageView, output: OutputSpec, deps: ExportDeps): Promise<ExportResult> {
+  const names = 'names' in output ? output.names : [];
+  for (const name of names) parseReference(name);
+  const result: ExportResult = { digest: view.manifestDescriptor.digest, imageId: view.configDescriptor.digest, names: [...names] };
+  switch (output.type) {
+    case 'image':
+      await exportToStore(view, output, deps);
+      if (output.push) {
+        if (!deps.push) throw new TsbuildError('cannot push: no registry client was given to the exporter', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
+        if (names.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG' });
+        for (const name of names) await deps.push(view, name);
+      }
+      return result;
+    case 'oci':
+      await exportOci(view, output, deps.content);
+      return result;
+    case 'docker':
+      await exportDocker(view, output, deps.content);
+      return result;
+    case 'local':
+    case 'tar':
+      // these write the final filesystem, not the image: the solver exports them from the snapshot
+      throw new TsbuildError(`type=${output.type} is exported from the build's snapshot, not from an image view`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
+    default: {
+      const never: never = output;
+      throw new TsbuildError(`unknown output type ${(never as { type: string }).type}`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
+    }
+  }
+}

@@ -1,0 +1,7 @@
+// The exporter: a result (layers + config) in, an artifact out.
+export type * from './types.ts';
+export { createImageView, withConfig, withCreated } from './view.ts';
+export type { ViewLayer } from './view.ts';
+export { exportImage } from './export.ts';
+export type { ExportDeps } from './export.ts';
+export { alignHistory } from './history.ts';

@@ -1,0 +1,50 @@
+// type=docker: a docker-archive tar for `docker load`. Like BuildKit's, it is an OCI layout plus
+// the manifest.json Docker reads (layers referenced by their compressed blobs, which docker load
+// decompresses itself) and the legacy `repositories` file older tools look for.
+import type { BlobReader } from '../../src/content/index.ts';
+import { MediaTypes } from '../../src/image/index.ts';
+import { familiarName, parseReference } from '../../src/registry/index.ts';
+import type { ImageView } from '../types.ts';
+import { openTarSink } from '../sink.ts';
+import { addImageBlobs, blobPath } from './blobs.ts';
+import { layoutIndexEntries } from './oci.ts';
+
+export function dockerManifest(view: ImageView, names: readonly string[]) {
+  const refs = names.map(parseReference);
+  return [
+    {
+      Config: blobPath(view.configDescriptor.digest),
+      RepoTags: refs.filter((r) => r.tag !== undefined).map(familiarName),
+      Layers: view.layers.map((l) => blobPath(l.descriptor.digest)),
+    },
+  ];
+}
+
+/** `{ "app": { "latest": "<top layer id>" } }`: only meaningful when the image has layers. */
+function repositories(view: ImageView, names: readonly string[]): Record<string, Record<string, string>> | undefined {
+  const top = view.layers.at(-1);
+  if (!top) return undefined;
+  const repos: Record<string, Record<string, string>> = {};
+  for (const ref of names.map(parseReference)) {
+    if (ref.tag === undefined) continue;
+    const repo = familiarName({ ...ref, tag: undefined, digest: undefined });
+    (repos[repo] ??= {})[ref.tag] = top.diffId.slice('sha256:'.length);
+  }
+  return Object.keys(repos).length ? repos : undefined;
+}
+
+export async function exportDocker(view: ImageView, out: { dest: string; names: readonly string[] }, content: BlobReader): Promise<void> {
+  const sink = await openTarSink(out.dest);
+  try {
+    await sink.addBytes('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
+    await addImageBlobs(sink, view, content);
+    const index = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: layoutIndexEntries(view.manifestDescriptor, out.names) };
+    await sink.addBytes('index.json', Buffer.from(JSON.stringify(index)));
+    await sink.addBytes('manifest.json', Buffer.from(JSON.stringify(dockerManifest(view, out.names))));
+    const repos = repositories(view, out.names);
+    if (repos) await sink.addBytes('repositories', Buffer.from(JSON.stringify(repos)));
+    await sink.commit();
+  } finally {
+    await sink.abort();
+  }
+}

@@ -1,0 +1,127 @@
+// Where an exporter writes files: a tar archive or a directory, both built beside `dest` under a
+// temporary name and renamed into place on commit, so a failed export leaves no half-written dest.
+// Entry names come only from our own code (digest hex, fixed file names); `safeEntry` still
+// refuses anything that could leave the root.
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pack } from 'tar-stream';
+import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
+
+export interface Sink {
+  addBytes(name: string, data: Buffer): Promise<void>;
+  /** Copies a file of known size (a blob in the content store). */
+  addFile(name: string, path: string, size: number): Promise<void>;
+  /** Renames the finished output onto dest (replacing what was there). */
+  commit(): Promise<void>;
+  /** Removes the partial output; safe to call after commit (does nothing then). */
+  abort(): Promise<void>;
+}
+
+function safeEntry(name: string): string {
+  if (name.startsWith('/') || name.split('/').some((p) => p === '..' || p === '')) {
+    throw new TsbuildError(`refusing to write "${name}": not a plain relative path`, { code: ErrorCodes.PATH_ESCAPE, kind: 'internal' });
+  }
+  return name;
+}
+
+function outputError(dest: string, e: unknown): TsbuildError {
+  if (e instanceof TsbuildError) return e;
+  return new TsbuildError(`cannot write output ${dest}: ${(e as Error).message}`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'unavailable', cause: e });
+}
+
+async function prepareTemp(dest: string): Promise<string> {
+  const abs = resolve(dest);
+  try {
+    await mkdir(dirname(abs), { recursive: true });
+  } catch (e) {
+    throw outputError(dest, e);
+  }
+  return join(dirname(abs), `.${basename(abs)}.tsbuild-${randomBytes(4).toString('hex')}`);
+}
+
+export async function openTarSink(dest: string): Promise<Sink> {
+  const tmp = await prepareTemp(dest);
+  const archive = pack();
+  const written = pipeline(archive, createWriteStream(tmp));
+  // keep an early write error until someone awaits it, so it never goes unhandled
+  written.catch(() => {});
+  // fixed mtime: the same image gives a byte-identical archive
+  const header = (name: string, size: number) => ({ name: safeEntry(name), size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
+  let done = false;
+  return {
+    async addBytes(name, data) {
+      await new Promise<void>((res, rej) => archive.entry(header(name, data.length), data, (err) => (err ? rej(outputError(dest, err)) : res())));
+    },
+    async addFile(name, path, size) {
+      const entry = archive.entry(header(name, size));
+      try {
+        await pipeline(createReadStream(path), entry);
+      } catch (e) {
+        throw outputError(dest, e);
+      }
+    },
+    async commit() {
+      archive.finalize();
+      try {
+        await written;
+        await rename(tmp, resolve(dest));
+        done = true;
+      } catch (e) {
+        throw outputError(dest, e);
+      }
+    },
+    async abort() {
+      if (done) return;
+      archive.destroy();
+      await written.catch(() => {});
+      await rm(tmp, { force: true });
+    },
+  };
+}
+
+export async function openDirSink(dest: string): Promise<Sink> {
+  const tmp = await prepareTemp(dest);
+  let done = false;
+  const target = async (name: string) => {
+    const p = join(tmp, safeEntry(name));
+    await mkdir(dirname(p), { recursive: true });
+    return p;
+  };
+  return {
+    async addBytes(name, data) {
+      try {
+        await writeFile(await target(name), data);
+      } catch (e) {
+        throw outputError(dest, e);
+      }
+    },
+    async addFile(name, path) {
+      try {
+        await pipeline(createReadStream(path), createWriteStream(await target(name)));
+      } catch (e) {
+        throw outputError(dest, e);
+      }
+    },
+    async commit() {
+      const abs = resolve(dest);
+      // a directory cannot be renamed over a non-empty one: move the old one aside first
+      const old = `${tmp}.old`;
+      try {
+        const existed = await stat(abs).then(() => true, () => false);
+        if (existed) await rename(abs, old);
+        await rename(tmp, abs);
+        done = true;
+        if (existed) await rm(old, { recursive: true, force: true });
+      } catch (e) {
+        throw outputError(dest, e);
+      }
+    },
+    async abort() {
+      if (done) return;
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// Building the read-only ImageView every exporter consumes: the final config (diff_ids and
+// history consistent with the kept layers) and the OCI manifest, both stored in the content store.
+//
+//   const view = await createImageView({ config, layers, content });
+//   await exportImage(view, { type: 'oci', dest: 'app.tar', tar: true, names: ['app'] }, { content, images });
+import type { BlobWriter } from '../src/content/index.ts';
+import type { Descriptor, ImageConfig, ImageManifest } from '../src/image/index.ts';
+import { MediaTypes } from '../src/image/index.ts';
+import type { ImageLayer, ImageView } from './types.ts';
+import { alignHistory } from './history.ts';
+
+export interface ViewLayer {
+  diffId: string;
+  /** Compressed (or not) blob digest; the blob is in the content store. */
+  digest: string;
+  size: number;
+  mediaType: string;
+  /** An empty diff: dropped from the image, its history entry marked `empty_layer`. */
+  empty: boolean;
+}
+
+// Docker's layer media types name the same bytes; an OCI manifest must use the OCI names.
+const ociLayerType: Record<string, string> = {
+  [MediaTypes.dockerLayerGzip]: MediaTypes.ociLayerGzip,
+  [MediaTypes.dockerLayer]: MediaTypes.ociLayer,
+};
+
+/**
+ * Writes config and manifest blobs for `layers` on top of `config` and returns the view.
+ * `config.rootfs.diff_ids` is ignored and rebuilt; `created` (e.g. from SOURCE_DATE_EPOCH) sets
+ * `config.created`. Idempotent: the same inputs give the same bytes and digests.
+ */
+export async function createImageView(opts: { config: ImageConfig; layers: readonly ViewLayer[]; content: BlobWriter; created?: Date }): Promise<ImageView> {
+  const created = opts.created?.toISOString();
+  const kept = opts.layers.filter((l) => !l.empty);
+  const config: ImageConfig = {
+    ...opts.config,
+    ...(created ? { created } : {}),
+    rootfs: { type: 'layers', diff_ids: kept.map((l) => l.diffId) },
+    history: alignHistory(opts.config.history, opts.layers, created ?? opts.config.created),
+  };
+  const layers: ImageLayer[] = kept.map((l) => ({
+    diffId: l.diffId,
+    descriptor: { mediaType: ociLayerType[l.mediaType] ?? l.mediaType, digest: l.digest, size: l.size },
+  }));
+  return viewOf(config, layers, opts.content);
+}
+
+async function viewOf(config: ImageConfig, layers: ImageLayer[], content: BlobWriter): Promise<ImageView> {
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const stored = await content.putBytes(configBytes);
+  const configDescriptor: Descriptor = { mediaType: MediaTypes.ociConfig, digest: stored.digest, size: stored.size };
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociManifest,
+    config: configDescriptor,
+    layers: layers.map((l) => l.descriptor),
+  };
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const m = await content.putBytes(manifestBytes);
+  return {
+    config,
+    configBytes,
+    configDescriptor,
+    manifest,
+    manifestBytes,
+    manifestDescriptor: { mediaType: MediaTypes.ociManifest, digest: m.digest, size: m.size },
+    layers,
+  };
+}
+
+/** A new view with `config` replaced (rootfs kept as the layers say); the old view is unchanged. */
+export function withConfig(view: ImageView, config: ImageConfig, content: BlobWriter): Promise<ImageView> {
+  return viewOf({ ...config, rootfs: { type: 'layers', diff_ids: view.layers.map((l) => l.diffId) } }, view.layers, content);
+}
+
+/** A new view whose config and history carry `created` (SOURCE_DATE_EPOCH): byte-reproducible images. */
+export function withCreated(view: ImageView, created: Date, content: BlobWriter): Promise<ImageView> {
+  const iso = created.toISOString();
+  const history = view.config.history?.map((h) => ({ ...h, created: iso }));
+  return withConfig(view, { ...view.config, created: iso, ...(history ? { history } : {}) }, content);
+}

@@ -1,0 +1,25 @@
+// type=image: the local store, tagged under every name.
+import test from 'ava';
+import { exportImage } from '../../exporter/index.ts';
+import { imageFixture } from './_image.ts';
+
+test('the image is tagged under every name and resolvable by its familiar form', async (t) => {
+  const { view, content, images } = await imageFixture(t);
+  const result = await exportImage(view, { type: 'image', names: ['app', 'app:v2'], push: false }, { content, images });
+  t.deepEqual(result.names, ['app', 'app:v2']);
+  t.is(images.resolve('app:latest')?.digest, view.manifestDescriptor.digest);
+  t.is(images.resolve('docker.io/library/app:v2')?.digest, view.manifestDescriptor.digest);
+});
+
+test('a bad name fails before anything is tagged', async (t) => {
+  const { view, content, images } = await imageFixture(t);
+  const e = await t.throwsAsync(exportImage(view, { type: 'image', names: ['good', 'Bad Name'], push: false }, { content, images }));
+  t.is((e as { code?: string }).code, 'REFERENCE_INVALID');
+  t.deepEqual(images.list(), []);
+});
+
+test('push without a registry client says so', async (t) => {
+  const { view, content, images } = await imageFixture(t);
+  const e = await t.throwsAsync(exportImage(view, { type: 'image', names: ['127.0.0.1:1/app'], push: true }, { content, images }));
+  t.is((e as { code?: string }).code, 'OUTPUT_FAILED');
+});
