@@ -1,0 +1,24 @@
+import test from 'ava';
+import { parseBuildArg, parseBuildContext, parseOutputSpec, parsePlatform } from '../../src/build/options.ts';
+
+test('--output strings become typed specs, once', (t) => {
+  t.like(parseOutputSpec('type=oci,dest=/tmp/app.tar'), { type: 'oci', dest: '/tmp/app.tar', tar: true });
+  t.like(parseOutputSpec('type=oci,dest=/tmp/app,tar=false'), { type: 'oci', tar: false });
+  t.like(parseOutputSpec('type=docker,dest=/tmp/a.tar,name=app:1'), { type: 'docker', names: ['app:1'] });
+  t.like(parseOutputSpec('type=registry,name=r/app:1'), { type: 'image', push: true, names: ['r/app:1'] });
+  t.like(parseOutputSpec('/tmp/out'), { type: 'local', dest: '/tmp/out' });
+  t.throws(() => parseOutputSpec('type=floppy'), { message: /unknown output type "floppy"/ });
+  t.throws(() => parseOutputSpec('type=oci'), { message: /needs dest=PATH/ });
+});
+
+test('--build-arg, --build-context and --platform parse as docker buildx does', (t) => {
+  t.deepEqual(parseBuildArg('A=b=c'), ['A', 'b=c']);
+  t.deepEqual(parseBuildArg('FROM_ENV', { FROM_ENV: 'x' }), ['FROM_ENV', 'x']);
+  t.is(parseBuildArg('UNSET', {}), undefined);
+  t.deepEqual(parseBuildContext('base=docker-image://busybox:1'), ['base', { type: 'image', ref: 'busybox:1' }]);
+  t.deepEqual(parseBuildContext('base=oci-layout:///srv/layout:v2'), ['base', { type: 'oci-layout', dir: '/srv/layout', tag: 'v2' }]);
+  t.deepEqual(parseBuildContext('bin=/usr/bin'), ['bin', { type: 'local', dir: '/usr/bin' }]);
+  t.throws(() => parseBuildContext('bin=/does/not/exist'), { message: /is not a directory/ });
+  t.deepEqual(parsePlatform('linux/arm64/v8'), { os: 'linux', architecture: 'arm64', variant: 'v8' });
+  t.throws(() => parsePlatform('linux'), { message: /expected os\/arch/ });
+});

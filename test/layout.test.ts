@@ -1,0 +1,31 @@
+// The folders meet only in src/llb: a slip here fails CI instead of review (STYLE.md).
+import test from 'ava';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { repoRoot } from './_support/tsbuild.ts';
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const importsOf = (file: string) => [...readFileSync(file, 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+
+for (const [folder, forbidden] of [
+  ['frontend', ['/worker/', '/solver/', '/exporter/']],
+  ['worker', ['/frontend/', '/solver/', '/exporter/']],
+  ['exporter', ['/frontend/', '/solver/', '/worker/']],
+  ['solver', ['/frontend/', '/exporter/']],
+] as const) {
+  test(`${folder}/ imports none of ${forbidden.join(' ')}`, (t) => {
+    const bad = sources(join(repoRoot, folder)).flatMap((f) => importsOf(f).filter((i) => forbidden.some((x) => `/${i.replace(/^(\.\.\/)+/, '')}`.startsWith(x))).map((i) => `${relative(repoRoot, f)} → ${i}`));
+    t.deepEqual(bad, []);
+  });
+}
+
+test('the worker never speaks of Dockerfiles, stages or instructions', (t) => {
+  const bad = sources(join(repoRoot, 'worker')).filter((f) => /\b(Dockerfile|stage|instruction)\b/i.test(readFileSync(f, 'utf8')));
+  t.deepEqual(bad.map((f) => relative(repoRoot, f)), []);
+});
