@@ -15,7 +15,9 @@ import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../imag
 import { IndexMediaTypes, RefNameAnnotation } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
-import { DefaultPlatform, familiarName, formatReference, parseReference, selectManifest } from '../registry/index.ts';
+// straight from the two modules needed, so opening the store does not load the HTTP client
+import { familiarName, formatReference, parseReference } from '../registry/reference.ts';
+import { DefaultPlatform, selectManifest } from '../registry/platform.ts';
 import type { BlobReader, ContentStore } from './store.ts';
 
 export interface ImageRecord {

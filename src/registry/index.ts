@@ -1,3 +1,8 @@
 // The distribution-spec client: references, auth, retries, pull (and later push).
 export * from './reference.ts';
 export * from './platform.ts';
+export * from './errors.ts';
+export * from './retry.ts';
+export * from './auth.ts';
+export * from './client.ts';
+export * from './pull.ts';

@@ -1,0 +1,174 @@
+// The distribution-spec client: manifests and blobs of one registry repository at a time.
+// Plain HTTP only for loopback hosts and the --insecure-registry list; HTTPS otherwise.
+//
+//   const client = createRegistryClient({ insecureRegistries: ['reg.lan:5000'] });
+//   const ref = parseReference('127.0.0.1:5000/app:1');
+//   const m = await client.getManifest(ref);                  // { bytes, mediaType, digest }
+//   await client.fetchBlob(ref, m.parsed.config, content);     // stored, digest verified
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import PQueue from 'p-queue';
+import type { BlobInfo, BlobWriter } from '../content/index.ts';
+import type { Descriptor } from '../image/index.ts';
+import { IndexMediaTypes, ManifestMediaTypes, MediaTypes } from '../image/index.ts';
+import { ErrorCodes, TsbuildError } from '../errors/index.ts';
+import type { ImageReference } from './reference.ts';
+import { familiarName, referenceSelector, registryHost, repositoryName } from './reference.ts';
+import { createAuthenticator } from './auth.ts';
+import type { Authenticator } from './auth.ts';
+import { RegistryError, isConnectionError, registryErrorFrom, unreachable } from './errors.ts';
+import { withRetry } from './retry.ts';
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  /** sha256 of `bytes`; checked against a digest in the reference. */
+  digest: string;
+}
+
+export interface RegistryClient {
+  /** GET the manifest or index `ref` names (its tag or digest, or `selector` when given). Throws IMAGE_NOT_FOUND naming the ref. */
+  getManifest(ref: ImageReference, selector?: string): Promise<FetchedManifest>;
+  /** HEAD: the descriptor the registry has for the tag/digest, or undefined when it has none. */
+  headManifest(ref: ImageReference, selector?: string): Promise<Descriptor | undefined>;
+  /**
+   * Downloads a blob of `ref`'s repository into `content`, verifying size and digest.
+   * Idempotent: resolves at once when the blob is already stored. `onBytes` sees the running count.
+   */
+  fetchBlob(ref: ImageReference, desc: Descriptor, content: BlobWriter & { has(d: string): Promise<boolean> }, onBytes?: (n: number) => void): Promise<BlobInfo>;
+  /** Bounds parallel blob transfers across everything using this client. */
+  readonly transfers: PQueue;
+}
+
+export interface RegistryClientOptions {
+  /** Hosts (`host` or `host:port`) reached over plain HTTP. Loopback always is. */
+  insecureRegistries?: readonly string[];
+  auth?: Authenticator;
+  // 3 parallel transfers: what Docker uses by default (max-concurrent-downloads); more rarely
+  // helps one registry and shares 2 cores badly with gunzip and hashing
+  concurrency?: number;
+}
+
+const acceptManifests = [...ManifestMediaTypes, ...IndexMediaTypes].join(', ');
+// containerd's limit: a manifest is small JSON; anything bigger is a broken or hostile registry
+const maxManifestBytes = 4 * 1024 * 1024;
+
+export function isPlainHttpHost(host: string, insecure: readonly string[] = []): boolean {
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  if (name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name)) return true;
+  return insecure.includes(host) || insecure.includes(name);
+}
+
+export function createRegistryClient(opts: RegistryClientOptions = {}): RegistryClient {
+  const auth = opts.auth ?? createAuthenticator();
+  const transfers = new PQueue({ concurrency: opts.concurrency ?? 3 });
+
+  const baseUrl = (ref: ImageReference) => {
+    const host = registryHost(ref.domain);
+    return `${isPlainHttpHost(host, opts.insecureRegistries) ? 'http' : 'https'}://${host}/v2/${ref.path}`;
+  };
+
+  /** One request with auth: on 401 answer the challenge once and repeat. Retries are the caller's. */
+  async function request(ref: ImageReference, path: string, init: RequestInit, what: string): Promise<Response> {
+    const host = registryHost(ref.domain);
+    const scope = `repository:${ref.path}:pull`;
+    const send = async () => {
+      const headers = new Headers(init.headers);
+      const authorization = auth.header(host, scope);
+      if (authorization) headers.set('authorization', authorization);
+      try {
+        return await fetch(`${baseUrl(ref)}${path}`, { ...init, headers });
+      } catch (e) {
+        if (isConnectionError(e)) throw e;
+        throw unreachable(ref.domain, e);
+      }
+    };
+    let res = await send();
+    if (res.status === 401) {
+      await auth.challenge(host, scope, res, what);
+      res = await send();
+    }
+    return res;
+  }
+
+  const retrying = <T>(ref: ImageReference, fn: () => Promise<T>) =>
+    withRetry(fn).catch((e: unknown) => {
+      throw isConnectionError(e) ? unreachable(ref.domain, e) : e;
+    });
+
+  return {
+    transfers,
+
+    getManifest(ref, selector = referenceSelector(ref)) {
+      const what = `${familiarName(ref)}${selector === referenceSelector(ref) ? '' : ` (${selector})`}`;
+      return retrying(ref, async () => {
+        const res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests } }, what);
+        if (!res.ok) throw await registryErrorFrom(res, what);
+        const length = Number(res.headers.get('content-length') ?? 0);
+        if (length > maxManifestBytes) throw new RegistryError(`${what}: manifest of ${length} bytes is larger than ${maxManifestBytes}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', retryable: false });
+        const bytes = Buffer.from(await res.arrayBuffer());
+        const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+        if (selector.startsWith('sha256:') && selector !== digest) {
+          throw new TsbuildError(`${what}: the registry sent a manifest with digest ${digest}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+        }
+        const mediaType = manifestMediaType(bytes, res.headers.get('content-type'));
+        if (mediaType === 'application/vnd.docker.distribution.manifest.v1+json' || mediaType.includes('prettyjws')) {
+          throw new TsbuildError(`${what}: Docker schema 1 manifests are not supported`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', hint: 'push the image again with a current Docker' });
+        }
+        return { bytes, mediaType, digest };
+      });
+    },
+
+    headManifest(ref, selector = referenceSelector(ref)) {
+      const what = familiarName(ref);
+      return retrying(ref, async () => {
+        const res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests } }, what);
+        if (res.status === 404) return undefined;
+        if (!res.ok) throw await registryErrorFrom(res, what);
+        const digest = res.headers.get('docker-content-digest');
+        if (!digest) return undefined;
+        return { mediaType: res.headers.get('content-type') ?? MediaTypes.ociManifest, digest, size: Number(res.headers.get('content-length') ?? 0) };
+      });
+    },
+
+    async fetchBlob(ref, desc, content, onBytes) {
+      if (await content.has(desc.digest)) return { digest: desc.digest, size: desc.size };
+      const what = `blob ${desc.digest} of ${repositoryName(ref)}`;
+      return retrying(ref, async () => {
+        const res = await request(ref, `/blobs/${desc.digest}`, {}, what);
+        if (!res.ok || !res.body) throw await registryErrorFrom(res, what);
+        const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+        const counted = onBytes ? countBytes(body, onBytes) : body;
+        try {
+          return await content.putStream(counted, { digest: desc.digest, size: desc.size });
+        } catch (e) {
+          // a reset mid-body surfaces from the stream as a plain error: let retry see it as one
+          if (e instanceof TsbuildError) throw e;
+          throw Object.assign(new TypeError('fetch failed'), { cause: e });
+        }
+      });
+    },
+  };
+}
+
+async function* countBytes(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncIterable<Uint8Array> {
+  let seen = 0;
+  for await (const chunk of source) {
+    seen += chunk.length;
+    onBytes(seen);
+    yield chunk;
+  }
+}
+
+/** The media type from the JSON itself, else the Content-Type header (registries differ in which is right). */
+function manifestMediaType(bytes: Buffer, header: string | null): string {
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; manifests?: unknown; schemaVersion?: number };
+    if (parsed.mediaType) return parsed.mediaType;
+    if (parsed.schemaVersion === 1) return 'application/vnd.docker.distribution.manifest.v1+json';
+    if (Array.isArray(parsed.manifests)) return MediaTypes.ociIndex;
+  } catch {
+    throw new TsbuildError(`the registry sent a manifest that is not JSON`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid' });
+  }
+  return header?.split(';')[0].trim() || MediaTypes.ociManifest;
+}
