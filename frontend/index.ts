@@ -5,3 +5,4 @@ export { dumpAst, dumpInstruction } from './parser/dump.ts';
 export { expandWord, processWord, processWords, ShellLexError } from './shell-lex.ts';
 export type { EnvLookup, ShellLexOptions, ExpansionResult } from './shell-lex.ts';
 export type * from './types.ts';
+export { createBuildDefinition } from './convert/build.ts';

@@ -1,0 +1,76 @@
+// Instructions that only change the image config: ENV, LABEL, USER, VOLUME, STOPSIGNAL, SHELL,
+// MAINTAINER, ONBUILD. Each adds an `empty_layer` history entry worded as BuildKit words it.
+import type { Instruction } from '../parser/ast.ts';
+import { envToStrings, setEnv, envFromStrings } from './env.ts';
+import { instructionError } from './errors.ts';
+import { expand } from './expand.ts';
+import { addHistory, type ConvertContext, type StageState } from './state.ts';
+
+/** ENV and LABEL arguments come as (key, value, separator) triples. */
+function pairs(ctx: ConvertContext, st: StageState, node: Instruction): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < node.args.length; i += 3) out.push([expand(ctx, node, st.env, node.args[i]), expand(ctx, node, st.env, node.args[i + 1])]);
+  return out;
+}
+
+export function dispatchEnv(ctx: ConvertContext, st: StageState, node: Instruction): void {
+  const kvs = pairs(ctx, st, node);
+  let env = envFromStrings(st.config.config.Env);
+  for (const [k, v] of kvs) {
+    st.env = setEnv(st.env, k, v);
+    env = setEnv(env, k, v);
+  }
+  st.config.config.Env = envToStrings(env);
+  addHistory(st, `ENV ${kvs.map(([k, v]) => `${k}=${v}`).join(' ')}`, false);
+}
+
+export function dispatchLabel(ctx: ConvertContext, st: StageState, node: Instruction): void {
+  const kvs = pairs(ctx, st, node);
+  const labels = { ...st.config.config.Labels };
+  for (const [k, v] of kvs) labels[k] = v;
+  st.config.config.Labels = labels;
+  addHistory(st, `LABEL ${kvs.map(([k, v]) => `${k}=${v}`).join(' ')}`, false);
+}
+
+export function dispatchUser(ctx: ConvertContext, st: StageState, node: Instruction): void {
+  const user = expand(ctx, node, st.env, node.args[0]);
+  st.config.config.User = user;
+  addHistory(st, `USER ${user}`, false);
+}
+
+export function dispatchVolume(ctx: ConvertContext, st: StageState, node: Instruction): void {
+  const volumes = node.args.map((v) => expand(ctx, node, st.env, v));
+  if (volumes.some((v) => v === '')) throw instructionError(ctx, node, 'VOLUME specified can not be an empty string');
+  st.config.config.Volumes = { ...st.config.config.Volumes, ...Object.fromEntries(volumes.map((v) => [v, {}])) };
+  addHistory(st, `VOLUME [${volumes.join(' ')}]`, false);
+}
+
+const SIGNALS = new Set('ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ'.split(' '));
+
+export function dispatchStopSignal(ctx: ConvertContext, st: StageState, node: Instruction): void {
+  const signal = expand(ctx, node, st.env, node.args[0]);
+  const name = signal.toUpperCase().replace(/^SIG/, '');
+  const num = /^\d+$/.test(signal) ? Number(signal) : undefined;
+  const valid = num !== undefined ? num > 0 && num <= 64 : SIGNALS.has(name) || /^RTM(IN|AX)([+-]\d+)?$/.test(name);
+  if (!valid) throw instructionError(ctx, node, `invalid signal: ${signal}`);
+  st.config.config.StopSignal = signal;
+  addHistory(st, `STOPSIGNAL ${signal}`, false);
+}
+
+export function dispatchShell(_ctx: ConvertContext, st: StageState, node: Instruction): void {
+  st.config.config.Shell = [...node.args];
+  addHistory(st, `SHELL [${node.args.join(' ')}]`, false);
+}
+
+export function dispatchMaintainer(ctx: ConvertContext, st: StageState, node: Instruction): void {
+  st.config.author = node.args[0];
+  addHistory(st, `MAINTAINER ${node.args[0]}`, false);
+  ctx.warnings.push({ message: 'MAINTAINER instruction is deprecated in favor of using label', location: { file: ctx.file, line: node.startLine, text: ctx.lines[node.startLine - 1] } });
+}
+
+/** ONBUILD stores its trigger for images built FROM this one; it adds no history. */
+export function dispatchOnbuild(_ctx: ConvertContext, st: StageState, node: Instruction): void {
+  let expression = node.original.replace(/^\s*ONBUILD\s*/i, '');
+  for (const doc of node.heredocs) expression += `\n${doc.content}${doc.name}`;
+  st.config.config.OnBuild = [...(st.config.config.OnBuild ?? []), expression];
+}

@@ -1,0 +1,41 @@
+// Splits the instructions into the global ARGs and the stages, and finds a stage by name or index.
+import { closest, ErrorCodes, invalid } from '../../src/errors/index.ts';
+import type { DockerfileAst, Instruction } from '../parser/ast.ts';
+import { instructionError, locate, type SourceText } from './errors.ts';
+import type { StageDef } from './state.ts';
+
+export function splitStages(src: SourceText, ast: DockerfileAst): { metaArgs: Instruction[]; stages: StageDef[] } {
+  const metaArgs: Instruction[] = [];
+  const stages: StageDef[] = [];
+  for (const node of ast.instructions) {
+    if (node.name === 'from') {
+      const name = node.args.length === 3 ? node.args[2].toLowerCase() : undefined;
+      const dup = name === undefined ? undefined : stages.find((s) => s.name === name);
+      if (dup) throw instructionError(src, node, `duplicate stage name ${JSON.stringify(name)}`, { hint: `already used on line ${dup.from.startLine}` });
+      stages.push({ index: stages.length, name, from: node, commands: [] });
+    } else if (stages.length > 0) stages[stages.length - 1].commands.push(node);
+    else if (node.name === 'arg') metaArgs.push(node);
+    else throw instructionError(src, node, `${node.command.toUpperCase()} before the first FROM: no build stage in current context`, { hint: 'only ARG may come before FROM' });
+  }
+  if (stages.length === 0) {
+    throw invalid(ErrorCodes.DOCKERFILE_SEMANTIC, `${src.file}: no build stage: the Dockerfile has no FROM instruction`, { location: { file: src.file, line: 1 } });
+  }
+  return { metaArgs, stages };
+}
+
+/** A stage named `ref` (case-insensitive) or at index `ref`, among `candidates`. */
+export function findStage(candidates: readonly StageDef[], ref: string): StageDef | undefined {
+  const lower = ref.toLowerCase();
+  const byName = candidates.find((s) => s.name === lower);
+  if (byName) return byName;
+  return /^\d+$/.test(ref) ? candidates.find((s) => s.index === Number(ref)) : undefined;
+}
+
+export function stageNotFound(src: SourceText, stages: readonly StageDef[], ref: string, node?: Instruction) {
+  const near = closest(ref, stages.flatMap((s) => (s.name ? [s.name] : [])));
+  const where = node ? `${src.file}:${node.startLine}: ` : '';
+  return invalid(ErrorCodes.STAGE_NOT_FOUND, `${where}stage ${JSON.stringify(ref)} not found`, {
+    hint: near ? `did you mean ${JSON.stringify(near)}?` : `stages: ${stages.map((s) => s.name ?? String(s.index)).join(', ')}`,
+    location: node ? locate(src, node) : undefined,
+  });
+}
