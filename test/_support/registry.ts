@@ -35,8 +35,25 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts /usr/bin/docker-registry with filesystem storage in a temp dir; resolves once `/v2/` answers. */
-export async function startRegistry(): Promise<TestRegistry> {
+/**
+ * A bcrypt htpasswd line (the only format docker-registry reads): htpasswd if installed, else
+ * Python's crypt. Cost 4, the lowest: the registry checks the hash on every request.
+ */
+async function htpasswdLine(username: string, password: string): Promise<string> {
+  try {
+    return (await execFileAsync('htpasswd', ['-nbB', '-C', '4', username, password])).stdout.trim();
+  } catch {
+    const script = 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))';
+    const hash = (await execFileAsync('python3', ['-W', 'ignore', '-c', script, password])).stdout.trim();
+    return `${username}:${hash}`;
+  }
+}
+
+/**
+ * Starts /usr/bin/docker-registry with filesystem storage in a temp dir; resolves once `/v2/`
+ * answers. With `basicAuth`, the registry demands those credentials (htpasswd auth).
+ */
+export async function startRegistry(opts: { basicAuth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -53,8 +70,10 @@ export async function startRegistry(): Promise<TestRegistry> {
     '    enabled: true',
     'http:',
     `  addr: ${host}`,
+    ...(opts.basicAuth ? ['auth:', '  htpasswd:', '    realm: tsbuild-test', `    path: ${join(dir, 'htpasswd')}`] : []),
     '',
   ].join('\n');
+  if (opts.basicAuth) await writeFile(join(dir, 'htpasswd'), `${await htpasswdLine(opts.basicAuth.username, opts.basicAuth.password)}\n`);
   await writeFile(join(dir, 'config.yml'), config);
   const child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -76,7 +95,8 @@ export async function startRegistry(): Promise<TestRegistry> {
     }
     try {
       const res = await fetch(`http://${host}/v2/`);
-      if (res.ok) break;
+      // 401 is an answer too: the registry is up and wants credentials
+      if (res.ok || (opts.basicAuth && res.status === 401)) break;
     } catch {
       // not listening yet
     }
@@ -93,8 +113,9 @@ export async function startRegistry(): Promise<TestRegistry> {
  * Copies an image into the registry with skopeo. `source` is a skopeo transport reference
  * (`oci:DIR:TAG`, `oci-archive:X.tar`); `dest` is `HOST/name:tag`. `all` copies every platform of an index.
  */
-export async function pushToRegistry(source: string, dest: string, opts: { all?: boolean } = {}): Promise<void> {
-  const args = ['copy', '-q', '--dest-tls-verify=false', ...(opts.all ? ['--all'] : []), source, `docker://${dest}`];
+export async function pushToRegistry(source: string, dest: string, opts: { all?: boolean; creds?: { username: string; password: string } } = {}): Promise<void> {
+  const creds = opts.creds ? [`--dest-creds=${opts.creds.username}:${opts.creds.password}`] : [];
+  const args = ['copy', '-q', '--dest-tls-verify=false', ...creds, ...(opts.all ? ['--all'] : []), source, `docker://${dest}`];
   await execFileAsync('skopeo', args);
 }
 
