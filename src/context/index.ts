@@ -1,0 +1,5 @@
+export * from './ignore.ts';
+export * from './safe-path.ts';
+export * from './sources.ts';
+export * from './checksum.ts';
+export { hasWildcard, wildcardToRegExp } from './wildcard.ts';

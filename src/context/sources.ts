@@ -1,0 +1,99 @@
+// Which paths of a source tree a copy names: sources relative to the root (never escaping it),
+// wildcards expanded per component, .dockerignore'd paths invisible. Shared by the worker's copy
+// and the solver's cache keys so both read exactly the same files.
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCodes, closest, notFound } from '../errors/index.ts';
+import { createIgnoreMatcher, type IgnoreMatcher } from './ignore.ts';
+import { cleanPath, resolveInRoot } from './safe-path.ts';
+import { hasWildcard, wildcardToRegExp } from './wildcard.ts';
+
+export interface ExpandOptions {
+  /** A wildcard matching nothing is fine (the copy then just copies fewer sources). */
+  allowWildcardEmpty?: boolean;
+  /** How messages name the root: default "the build context". */
+  rootName?: string;
+}
+
+// enough candidates for a useful "did you mean" without walking a huge tree
+const maxCandidates = 20_000;
+
+/** The matched paths, relative to `root` ('.' for the root itself), in order, without duplicates. */
+export function expandSources(root: string, src: readonly string[], excludePatterns: readonly string[], opts: ExpandOptions = {}): string[] {
+  const matcher = createIgnoreMatcher(excludePatterns);
+  const where = opts.rootName ?? 'the build context';
+  const out = new Set<string>();
+  for (const s of src) {
+    const rel = cleanPath(s).slice(1);
+    if (!hasWildcard(rel)) {
+      if (!exists(root, rel)) {
+        const hint = closest(rel, candidates(root, matcher));
+        throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" not found in ${where}`, hint ? { hint: `did you mean "${hint}"?` } : {});
+      }
+      if (matcher.ignores(rel)) throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" is excluded by .dockerignore`, { hint: 'remove it from .dockerignore, or add a "!" exception for it' });
+      out.add(rel === '' ? '.' : rel);
+      continue;
+    }
+    const matches = expandWildcard(root, rel, matcher);
+    if (matches.length === 0 && !opts.allowWildcardEmpty) throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" matched no files in ${where}`);
+    for (const m of matches) out.add(m);
+  }
+  return [...out];
+}
+
+function display(s: string): string {
+  return s.replace(/^\/+/, '');
+}
+
+function exists(root: string, rel: string): boolean {
+  try {
+    lstatSync(resolveInRoot(root, rel, { followLast: false }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function expandWildcard(root: string, rel: string, matcher: IgnoreMatcher): string[] {
+  let prefixes = [''];
+  for (const part of rel.split('/')) {
+    const next: string[] = [];
+    for (const prefix of prefixes) {
+      if (!hasWildcard(part)) {
+        next.push(prefix ? `${prefix}/${part}` : part);
+        continue;
+      }
+      const re = wildcardToRegExp(part);
+      let names: string[] = [];
+      try {
+        names = readdirSync(resolveInRoot(root, prefix)).sort();
+      } catch {
+        // not a directory: nothing below it matches
+      }
+      for (const n of names) if (re.test(n)) next.push(prefix ? `${prefix}/${n}` : n);
+    }
+    prefixes = next;
+  }
+  return prefixes.filter((p) => exists(root, p) && !matcher.ignores(p));
+}
+
+function candidates(root: string, matcher: IgnoreMatcher): string[] {
+  const found: string[] = [];
+  const walk = (rel: string) => {
+    if (found.length >= maxCandidates) return;
+    let entries;
+    try {
+      entries = readdirSync(join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (matcher.ignores(p)) continue;
+      found.push(p);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk('');
+  return found;
+}

@@ -1,0 +1,63 @@
+// A worker on its own temp state root, with a busybox base snapshot, torn down after the test.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { openContentStore, type ContentStore } from '../../src/content/index.ts';
+import type { ExecOp, FileOp } from '../../src/llb/index.ts';
+import { silentProgress, type ProgressEvent } from '../../src/progress/index.ts';
+import { openDatabase, statePaths, type Database } from '../../src/state/index.ts';
+import { openWorker, type RunContext, type Worker } from '../../worker/index.ts';
+import { createBusyboxRootfs, type RootfsOptions } from '../_support/busybox-rootfs.ts';
+
+export interface TestWorker {
+  worker: Worker;
+  root: string;
+  db: Database;
+  content: ContentStore;
+  logs: string[];
+  ctx: RunContext;
+  /** A committed snapshot holding a busybox rootfs. */
+  busybox(opts?: RootfsOptions): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestWorker(): Promise<TestWorker> {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-worker-'));
+  const paths = statePaths(root);
+  const db = openDatabase(paths.db);
+  const content = openContentStore(paths.content);
+  const worker = await openWorker({ root, db, content });
+  const logs: string[] = [];
+  const ctx: RunContext = {
+    vertex: { digest: 'sha256:test', name: 'test' },
+    progress: { emit: (e) => { if (e.type === 'vertex.log') logs.push((e as Extract<ProgressEvent, { type: 'vertex.log' }>).data); else silentProgress.emit(e); } },
+    signal: new AbortController().signal,
+  };
+  const temps: string[] = [];
+  return {
+    worker, root, db, content, logs, ctx,
+    async busybox(opts) {
+      const dir = createBusyboxRootfs(opts);
+      temps.push(dir);
+      return worker.file(copyAll(), [{ type: 'local', dir, excludePatterns: [] }], ctx);
+    },
+    async cleanup() {
+      await worker.close();
+      db.close();
+      // a failed test may leave a mount behind: detach everything below the root before removing it
+      const mounts = execFileSync('sh', ['-c', `grep -o " ${root}[^ ]*" /proc/mounts || true`], { encoding: 'utf8' }).split('\n').map((s) => s.trim()).filter(Boolean).reverse();
+      for (const m of mounts) execFileSync('umount', ['-l', m]);
+      rmSync(root, { recursive: true, force: true });
+      for (const t of temps) rmSync(t, { recursive: true, force: true });
+    },
+  };
+}
+
+export function copyAll(from = 0, dest = '/'): FileOp {
+  return { kind: 'file', actions: [{ action: 'copy', from, src: ['/'], dest, copyDirContents: true, followSymlinks: false, allowWildcardEmpty: false, extractArchives: false, excludePatterns: [], createDestPath: true }] };
+}
+
+export function run(script: string, extra: Partial<ExecOp> = {}): ExecOp {
+  return { kind: 'exec', args: ['/bin/sh', '-c', script], env: [], cwd: '/', user: '', network: 'none', mounts: [{ type: 'root', input: 0 }], ...extra };
+}

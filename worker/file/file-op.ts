@@ -1,0 +1,79 @@
+// The file op: its actions applied in order to a new snapshot on the base input.
+//
+// The new snapshot's upper dir is written through an overlay mount of the base chain rather than
+// directly: the kernel then does copy-up, whiteouts and opaque dirs exactly as it does for exec, so
+// one mechanism produces every layer diff, and paths resolve against the merged view (an image's
+// `/etc -> /x` link is followed inside the root, as the copy must see it).
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import { assertNever, type FileOp } from '../../src/llb/index.ts';
+import { snapshotInput } from '../exec/exec-op.ts';
+import { mountAt, unmount } from '../snapshot/mount.ts';
+import type { InputRef, RunContext } from '../types.ts';
+import type { WorkerEnv } from '../worker-env.ts';
+import { mkdirAction, mkfileAction, rmAction } from './actions.ts';
+import { copyAction, type CopySource } from './copy.ts';
+
+export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string> {
+  const parent = snapshotInput(inputs, op.base);
+  const key = env.snapshots.newKey();
+  const work = join(env.paths.tmp, `file-${key}`);
+  const rootfs = join(work, 'rootfs');
+  const cleanups: (() => Promise<void>)[] = [];
+  let committed = false;
+  try {
+    const mounts = await env.snapshots.prepare(key, parent);
+    await mkdir(rootfs, { recursive: true });
+    await mountAt(mounts[0], rootfs);
+    cleanups.push(() => unmount(rootfs));
+    const sources = new Map<number, CopySource>();
+    const sourceOf = async (index: number): Promise<CopySource> => {
+      const known = sources.get(index);
+      if (known) return known;
+      const input = inputs[index];
+      if (!input) throw new TsbuildError(`copy refers to input ${index}, but only ${inputs.length} exist`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
+      let source: CopySource;
+      if (input.type === 'local') source = { root: input.dir, excludePatterns: input.excludePatterns, name: 'the build context' };
+      else {
+        const view = await env.snapshots.view(input.id);
+        const dir = join(work, `src-${index}`);
+        cleanups.push(view.release);
+        await mkdir(dir);
+        await mountAt(view.mounts[0], dir);
+        cleanups.push(() => unmount(dir));
+        source = { root: dir, excludePatterns: [], name: 'the source' };
+      }
+      sources.set(index, source);
+      return source;
+    };
+
+    for (const action of op.actions) {
+      if (ctx.signal.aborted) throw new TsbuildError('the file operation was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
+      switch (action.action) {
+        case 'copy':
+          copyAction(rootfs, action, await sourceOf(action.from));
+          break;
+        case 'mkdir':
+          mkdirAction(rootfs, action);
+          break;
+        case 'mkfile':
+          mkfileAction(rootfs, action);
+          break;
+        case 'rm':
+          rmAction(rootfs, action);
+          break;
+        default:
+          assertNever(action);
+      }
+    }
+    for (const c of cleanups.splice(0).reverse()) await c();
+    env.snapshots.commit(key, parent);
+    committed = true;
+    return key;
+  } finally {
+    for (const c of cleanups.reverse()) await c();
+    await rm(work, { recursive: true, force: true });
+    if (!committed) await env.snapshots.remove(key);
+  }
+}

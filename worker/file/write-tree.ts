@@ -1,0 +1,87 @@
+// Writing files into a root filesystem without ever following a link that is already there: every
+// existing non-directory at a target is removed first, and only directories we just checked (lstat)
+// are descended into. Parents are resolved with resolveInRoot, so image symlinks stay inside the root.
+import { chmodSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { resolveInRoot } from '../../src/context/index.ts';
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+export interface CopyOptions {
+  owner: Owner;
+  /** Mode for every copied file and dir; otherwise each keeps its own. */
+  chmod?: number;
+  /** Source (dev:ino) → first destination written, so hard links stay links. */
+  links: Map<string, string>;
+}
+
+/** Creates the missing directories of `path` (absolute inside root) with mode 0755 and `owner`; returns the host path. */
+export function mkdirInRoot(root: string, path: string, owner: Owner, mode = 0o755): string {
+  const parts = path.split('/').filter(Boolean);
+  let cur = '';
+  for (const part of parts) {
+    cur = `${cur}/${part}`;
+    const host = resolveInRoot(root, cur);
+    let s: Stats | undefined;
+    try {
+      s = lstatSync(host);
+    } catch {
+      // missing: created below
+    }
+    if (s?.isDirectory()) continue;
+    if (s) rmSync(host, { force: true });
+    mkdirSync(host);
+    lchownSync(host, owner.uid, owner.gid);
+    chmodSync(host, mode);
+  }
+  return resolveInRoot(root, path);
+}
+
+/** Removes whatever is at `host` unless it is a directory and `keepDir` (a directory merge). */
+function clearTarget(host: string, keepDir: boolean): Stats | undefined {
+  let s: Stats;
+  try {
+    s = lstatSync(host);
+  } catch {
+    return undefined;
+  }
+  if (keepDir && s.isDirectory()) return s;
+  rmSync(host, { recursive: true, force: true });
+  return undefined;
+}
+
+/** Copies the entry at `src` (not following it when it is a link) to the host path `dest`, recursively. */
+export function copyEntry(src: string, dest: string, opts: CopyOptions, stat?: Stats): void {
+  const s = stat ?? lstatSync(src);
+  const mode = opts.chmod ?? s.mode & 0o7777;
+  if (s.isDirectory()) {
+    if (!clearTarget(dest, true)) mkdirSync(dest, { mode: 0o700 });
+    lchownSync(dest, opts.owner.uid, opts.owner.gid);
+    chmodSync(dest, mode);
+    for (const name of readdirSync(src).sort()) copyEntry(join(src, name), join(dest, name), opts);
+    lutimesSync(dest, s.atime, s.mtime);
+    return;
+  }
+  clearTarget(dest, false);
+  const inode = `${s.dev}:${s.ino}`;
+  const first = s.nlink > 1 ? opts.links.get(inode) : undefined;
+  if (first !== undefined) {
+    linkSync(first, dest);
+    return;
+  }
+  if (s.isSymbolicLink()) {
+    symlinkSync(readlinkSync(src), dest);
+  } else if (s.isFile()) {
+    copyFileSync(src, dest);
+  } else {
+    // sockets, fifos and devices have no place in a copy (Docker skips sockets too)
+    return;
+  }
+  lchownSync(dest, opts.owner.uid, opts.owner.gid);
+  if (!s.isSymbolicLink()) chmodSync(dest, mode);
+  lutimesSync(dest, s.atime, s.mtime);
+  if (s.nlink > 1) opts.links.set(inode, dest);
+}

@@ -1,0 +1,56 @@
+// The worker: one vertex in, one result out, on overlayfs snapshots and an OCI runtime.
+//
+//   const worker = await openWorker({ root, db, content });
+//   const base = await worker.unpackImage(imageOp, ctx);
+//   const id = await worker.exec(execOp, [{ type: 'snapshot', id: base }], ctx);
+//   const layer = await worker.layer(id);   // { diffId, digest, size, mediaType, empty }
+import { mkdirSync } from 'node:fs';
+import type { ContentStore } from '../src/content/index.ts';
+import { statePaths, type Database } from '../src/state/index.ts';
+import { execOp } from './exec/exec-op.ts';
+import { probeRuntime } from './exec/runtime.ts';
+import { fileOp } from './file/file-op.ts';
+import { layerBlob } from './layer/layer-blob.ts';
+import { unpackImage } from './layer/unpack-image.ts';
+import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
+import type { Worker } from './types.ts';
+import type { WorkerEnv } from './worker-env.ts';
+
+export type { Worker, InputRef, LayerInfo, RunContext } from './types.ts';
+
+export interface WorkerOptions {
+  /** The state root (see src/state statePaths). */
+  root: string;
+  db: Database;
+  content: ContentStore;
+  /** OCI runtime binary; default: crun where the cgroup layout allows it, else runc. */
+  runtime?: string;
+}
+
+export async function openWorker(opts: WorkerOptions): Promise<Worker> {
+  const paths = statePaths(opts.root);
+  for (const dir of [paths.snapshots, paths.tmp]) mkdirSync(dir, { recursive: true });
+  let runtime: Promise<string> | undefined;
+  const env: WorkerEnv = {
+    paths,
+    db: opts.db,
+    content: opts.content,
+    snapshots: createOverlaySnapshotter({ snapshotsDir: paths.snapshots, tmpDir: paths.tmp, db: opts.db }),
+    // probed on first exec, so a worker that only copies files never needs a runtime
+    runtime: () => (runtime ??= probeRuntime(opts.runtime)),
+  };
+  return {
+    platform: { os: 'linux', architecture: goArch(process.arch) },
+    unpackImage: (op, ctx) => unpackImage(env, op, ctx),
+    exec: (op, inputs, ctx) => execOp(env, op, inputs, ctx),
+    file: (op, inputs, ctx) => fileOp(env, op, inputs, ctx),
+    chain: (id) => env.snapshots.chain(id),
+    exists: (id) => env.snapshots.exists(id),
+    layer: (id, o) => layerBlob(env, id, o?.compression),
+    async close() {},
+  };
+}
+
+function goArch(arch: string): string {
+  return arch === 'x64' ? 'amd64' : arch === 'ia32' ? '386' : arch;
+}

@@ -1,0 +1,46 @@
+// worker.layer(id): tar the snapshot's own diff once, compress it, store the blob, and record it
+// in the `snapshots` row so export reuses it (and an unpacked image layer keeps its original blob).
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, createZstdCompress, constants as zlib } from 'node:zlib';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import { MediaTypes } from '../../src/image/index.ts';
+import type { LayerInfo } from '../types.ts';
+import type { WorkerEnv } from '../worker-env.ts';
+import { createLayerTar } from './layer-tar.ts';
+
+export type Compression = 'gzip' | 'uncompressed' | 'zstd';
+
+const mediaTypes: Record<Compression, string> = { gzip: MediaTypes.ociLayerGzip, uncompressed: MediaTypes.ociLayer, zstd: MediaTypes.ociLayerZstd };
+
+export function compressionOf(mediaType: string): Compression {
+  if (mediaType.endsWith('gzip')) return 'gzip';
+  if (mediaType.endsWith('zstd')) return 'zstd';
+  return 'uncompressed';
+}
+
+export async function layerBlob(env: WorkerEnv, id: string, compression: Compression = 'gzip'): Promise<LayerInfo> {
+  const row = env.snapshots.row(id);
+  if (!row) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
+  if (row.diff_id && row.blob_digest && row.blob_media_type && compressionOf(row.blob_media_type) === compression && (await env.content.has(row.blob_digest))) {
+    return { diffId: row.diff_id, digest: row.blob_digest, size: row.blob_size ?? 0, mediaType: row.blob_media_type, empty: row.empty === 1 };
+  }
+  let entries = 0;
+  const diffHash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      diffHash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const compressor = compression === 'gzip' ? createGzip({ level: zlib.Z_DEFAULT_COMPRESSION }) : compression === 'zstd' ? createZstdCompress() : new Transform({ transform: (c, _e, cb) => cb(null, c) });
+  const tarStream = createLayerTar(env.snapshots.fsDir(id), () => entries++);
+  const [blob] = await Promise.all([env.content.putStream(compressor), pipeline(tarStream, tap, compressor)]);
+  const info: LayerInfo = { diffId: `sha256:${diffHash.digest('hex')}`, digest: blob.digest, size: blob.size, mediaType: mediaTypes[compression], empty: entries === 0 };
+  // first writer wins: a row recorded by an unpack keeps the image's original blob
+  env.db
+    .prepare('UPDATE snapshots SET diff_id = ?, blob_digest = ?, blob_size = ?, blob_media_type = ?, empty = ? WHERE id = ? AND blob_digest IS NULL')
+    .run(info.diffId, info.digest, info.size, info.mediaType, info.empty ? 1 : 0, id);
+  return info;
+}

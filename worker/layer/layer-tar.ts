@@ -1,0 +1,74 @@
+// A snapshot's own fs dir as an OCI layer tar. The upper dir already *is* the diff; only the
+// deletion markers change form (docs: image-spec layer.md "Whiteouts"):
+//   char device 0/0 NAME          → empty file `.wh.NAME`
+//   dir with trusted.overlay.opaque → the dir, then an empty `.wh..wh..opq` inside it
+// Entries are sorted and carry only mode, owner, mtime and content, so the same snapshot always
+// gives the same bytes.
+import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { listOpaque } from '../snapshot/xattr.ts';
+
+export const whiteoutPrefix = '.wh.';
+export const opaqueMarker = '.wh..wh..opq';
+
+export function deviceNumbers(rdev: number): { major: number; minor: number } {
+  // Linux's dev_t layout (glibc gnu_dev_major/minor)
+  const hi = Math.floor(rdev / 2 ** 32);
+  const lo = rdev >>> 0;
+  return { major: ((lo >>> 8) & 0xfff) | ((hi & ~0xfff) >>> 0), minor: (lo & 0xff) | ((lo >>> 12) & ~0xff) };
+}
+
+export function isWhiteoutDevice(s: Stats): boolean {
+  return s.isCharacterDevice() && s.rdev === 0;
+}
+
+/** Streams the tar of `fsDir`. `onEntry` counts entries, so callers learn whether the diff is empty. */
+export function createLayerTar(fsDir: string, onEntry: () => void = () => {}): tar.Pack {
+  const pack = tar.pack();
+  (async () => {
+    const opaque = await listOpaque(fsDir);
+    const links = new Map<string, string>();
+    const add = async (partial: Partial<tar.Header> & { name: string }, file?: string) => {
+      const header = partial as tar.Header;
+      onEntry();
+      if (file === undefined) {
+        await new Promise<void>((resolve, reject) => pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+        return;
+      }
+      await pipeline(createReadStream(file), pack.entry(header));
+    };
+    const walk = async (dir: string, rel: string) => {
+      for (const name of readdirSync(dir).sort()) {
+        const abs = join(dir, name);
+        const path = rel + name;
+        const s = lstatSync(abs);
+        const base = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtime: new Date(Math.floor(s.mtimeMs / 1000) * 1000), uname: '', gname: '' };
+        if (s.isDirectory()) {
+          await add({ ...base, name: `${path}/`, type: 'directory' });
+          if (opaque.has(abs)) await add({ ...base, name: `${path}/${opaqueMarker}`, type: 'file', size: 0, mode: 0o644 });
+          await walk(abs, `${path}/`);
+        } else if (isWhiteoutDevice(s)) {
+          await add({ ...base, name: rel + whiteoutPrefix + name, type: 'file', size: 0 });
+        } else if (s.nlink > 1 && !s.isSymbolicLink() && links.has(`${s.ino}`)) {
+          await add({ ...base, name: path, type: 'link', linkname: links.get(`${s.ino}`)!, size: 0 });
+        } else if (s.isFile()) {
+          if (s.nlink > 1) links.set(`${s.ino}`, path);
+          await add({ ...base, name: path, type: 'file', size: s.size }, abs);
+        } else if (s.isSymbolicLink()) {
+          await add({ ...base, name: path, type: 'symlink', linkname: readlinkSync(abs) });
+        } else if (s.isCharacterDevice() || s.isBlockDevice()) {
+          const { major, minor } = deviceNumbers(s.rdev);
+          await add({ ...base, name: path, type: s.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor });
+        } else if (s.isFIFO()) {
+          await add({ ...base, name: path, type: 'fifo' });
+        }
+        // sockets cannot be stored in a tar; like Docker, leave them out
+      }
+    };
+    await walk(fsDir, '');
+    pack.finalize();
+  })().catch((e: unknown) => pack.destroy(e as Error));
+  return pack;
+}

@@ -1,0 +1,14 @@
+// What every op implementation of the worker shares: the snapshotter, where scratch space is,
+// the runtime chosen at open, and the stores.
+import type { ContentStore } from '../src/content/index.ts';
+import type { Database, StatePaths } from '../src/state/index.ts';
+import type { Snapshotter } from './snapshot/overlay-snapshotter.ts';
+
+export interface WorkerEnv {
+  paths: StatePaths;
+  db: Database;
+  content: ContentStore;
+  snapshots: Snapshotter;
+  /** Resolves the OCI runtime binary on first use, then remembers it. */
+  runtime(): Promise<string>;
+}
