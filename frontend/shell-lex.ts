@@ -198,7 +198,8 @@ class Lexer {
     if (first === '{' || first === '}' || first === ':') throw new ShellLexError('syntax error: bad substitution');
     const name = this.processName();
     let ch = this.next();
-    let mod = ch ?? '';
+    if (ch === undefined) throw new ShellLexError("syntax error: missing '}'");
+    let mod = ch;
     if (ch === '}') {
       const value = this.getEnv(name);
       if (value === undefined && this.opts.skipUnsetEnv) return `\${${name}}`;

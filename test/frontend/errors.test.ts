@@ -1,0 +1,85 @@
+// What a user sees for Dockerfile mistakes: one line naming file, line and cause, a code, a
+// location, and a hint where we can guess the fix. Never a stack trace.
+import test from 'ava';
+import { createBuildDefinition, parseDockerfile } from '../../frontend/index.ts';
+import { ErrorCodes, isTsbuildError, type TsbuildError } from '../../src/errors/index.ts';
+
+const build = (dockerfile: string, extra: { target?: string; buildArgs?: Record<string, string> } = {}) =>
+  createBuildDefinition({
+    dockerfile,
+    dockerfilePath: 'Dockerfile',
+    buildArgs: extra.buildArgs ?? {},
+    target: extra.target,
+    platform: { os: 'linux', architecture: 'amd64' },
+    namedContexts: {},
+    excludePatterns: [],
+    resolveImage: async (ref) => ({ ref, digest: 'sha256:' + 'c'.repeat(64), config: { os: 'linux', architecture: 'amd64', config: {}, rootfs: { type: 'layers', diff_ids: [] } } }),
+  });
+
+async function rejects(t: import('ava').ExecutionContext, dockerfile: string, message: string | RegExp, extra: Parameters<typeof build>[1] = {}): Promise<TsbuildError> {
+  const e = await t.throwsAsync(build(dockerfile, extra));
+  t.true(isTsbuildError(e), String(e));
+  const err = e as TsbuildError;
+  t.is(err.kind, 'invalid');
+  if (typeof message === 'string') t.is(err.message, message);
+  else t.regex(err.message, message);
+  return err;
+}
+
+test('unknown instruction suggests the closest one', async (t) => {
+  const e = await rejects(t, 'FROM busybox\nRUNN make\n', 'Dockerfile:2: unknown instruction: RUNN');
+  t.is(e.code, ErrorCodes.DOCKERFILE_UNKNOWN_INSTRUCTION);
+  t.is(e.hint, 'did you mean RUN?');
+  t.deepEqual(e.location, { file: 'Dockerfile', line: 2, endLine: undefined, text: 'RUNN make' });
+});
+
+test('unknown stage in --from and --target suggests the closest name', async (t) => {
+  const df = 'FROM busybox AS builder\nRUN x\nFROM scratch\nCOPY --from=buildr /x /x\n';
+  const e = await rejects(t, df, 'Dockerfile:4: stage "buildr" not found');
+  t.is(e.code, ErrorCodes.STAGE_NOT_FOUND);
+  t.is(e.hint, 'did you mean "builder"?');
+  const target = await rejects(t, df, 'stage "buildre" not found', { target: 'buildre' });
+  t.is(target.hint, 'did you mean "builder"?');
+  await rejects(t, 'FROM busybox\nCOPY --from=3 /x /x\n', 'Dockerfile:2: stage "3" not found');
+});
+
+test('unknown flags', async (t) => {
+  const e = await rejects(t, 'FROM busybox\nCOPY --foo=1 a b\n', 'Dockerfile:2: COPY: unknown flag: --foo');
+  t.is(e.location?.line, 2);
+  const near = await rejects(t, 'FROM busybox\nCOPY --chwon=1 a b\n', 'Dockerfile:2: COPY: unknown flag: --chwon');
+  t.is(near.hint, 'did you mean --chown?');
+});
+
+test('argument counts', async (t) => {
+  await rejects(t, 'FROM busybox\nCOPY onlyone\n', /^Dockerfile:2: COPY requires at least two arguments/);
+  await rejects(t, 'FROM busybox\nWORKDIR\n', 'Dockerfile:2: WORKDIR requires exactly one argument');
+  await rejects(t, 'FROM busybox as\n', 'Dockerfile:1: FROM requires either one or three arguments');
+  await rejects(t, 'FROM busybox AS 1st\n', /^Dockerfile:1: invalid name for build stage: "1st"/);
+  await rejects(t, 'FROM busybox\nEXPOSE\n', 'Dockerfile:2: EXPOSE requires at least one argument');
+});
+
+test('parse errors name the line and cause', async (t) => {
+  const e = t.throws(() => parseDockerfile('FROM busybox\n\nENV PATH\n', 'sub/Dockerfile.dev')) as TsbuildError;
+  t.is(e.message, 'sub/Dockerfile.dev:3: ENV must have two arguments');
+  t.is(e.code, ErrorCodes.DOCKERFILE_SYNTAX);
+  t.is(e.location?.text, 'ENV PATH');
+  const json = t.throws(() => parseDockerfile('FROM busybox\nCMD ["a", 1]\n', 'Dockerfile')) as TsbuildError;
+  t.is(json.message, 'Dockerfile:2: when using JSON array syntax, arrays must be comprised of strings only');
+  const heredoc = t.throws(() => parseDockerfile('FROM busybox\nRUN <<EOF\necho hi\n', 'Dockerfile')) as TsbuildError;
+  t.is(heredoc.message, 'Dockerfile:2: unterminated heredoc');
+  const escape = t.throws(() => parseDockerfile('# escape=x\nFROM busybox\n', 'Dockerfile')) as TsbuildError;
+  t.regex(escape.message, /^Dockerfile:1: invalid escape token 'x'/);
+});
+
+test('an empty Dockerfile is refused clearly', async (t) => {
+  await rejects(t, '', 'Dockerfile: file with no instructions');
+  await rejects(t, '# only a comment\n\n', 'Dockerfile: file with no instructions');
+});
+
+test('instructions before FROM and bad values', async (t) => {
+  await rejects(t, 'RUN x\nFROM busybox\n', /^Dockerfile:1: RUN before the first FROM/);
+  await rejects(t, 'FROM busybox\nCOPY --chmod=rwx a b\n', 'Dockerfile:2: invalid chmod parameter: rwx');
+  await rejects(t, 'FROM busybox\nENV A=${B\n', /^Dockerfile:2: failed to process "\$\{B": syntax error: missing '}'/);
+  await rejects(t, 'FROM busybox\nONBUILD FROM x\n', "Dockerfile:2: FROM isn't allowed as an ONBUILD trigger");
+  await rejects(t, 'FROM busybox\nRUN --network=wifi x\n', 'Dockerfile:2: unsupported network mode: wifi');
+});
