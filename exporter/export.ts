@@ -5,12 +5,15 @@ import type { ExportResult, ImageView, OutputSpec } from './types.ts';
 import { exportToStore } from './outputs/image.ts';
 import { exportOci } from './outputs/oci.ts';
 import { exportDocker } from './outputs/docker.ts';
-import { parseReference } from '../src/registry/index.ts';
+import { parseReference, pushImage } from '../src/registry/index.ts';
+import type { RegistryClient } from '../src/registry/index.ts';
 
 export interface ExportDeps {
   content: ContentStore;
   images: ImageStore;
-  /** Needed only for `type=image,push=true`; without it such an export fails with OUTPUT_FAILED. */
+  /** Needed only for `type=image,push=true` (or give `push`); without either such an export fails with OUTPUT_FAILED. */
+  registry?: RegistryClient;
+  /** Overrides how a name is pushed (tests, mirrors); defaults to pushImage with `registry`. */
   push?: (view: ImageView, name: string) => Promise<void>;
 }
 
@@ -26,9 +29,11 @@ export async function exportImage(view: ImageView, output: OutputSpec, deps: Exp
     case 'image':
       await exportToStore(view, output, deps);
       if (output.push) {
-        if (!deps.push) throw new TsbuildError('cannot push: no registry client was given to the exporter', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
+        const registry = deps.registry;
+        const push = deps.push ?? (registry && ((v: ImageView, name: string) => pushImage({ client: registry, content: deps.content, ref: name, descriptor: v.manifestDescriptor }).then(() => {})));
+        if (!push) throw new TsbuildError('cannot push: no registry client was given to the exporter', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
         if (names.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG' });
-        for (const name of names) await deps.push(view, name);
+        for (const name of names) await push(view, name);
       }
       return result;
     case 'oci':

@@ -38,6 +38,12 @@ export interface RegistryClient {
   fetchBlob(ref: ImageReference, desc: Descriptor, content: BlobWriter & { has(d: string): Promise<boolean> }, onBytes?: (n: number) => void): Promise<BlobInfo>;
   /** Bounds parallel blob transfers across everything using this client. */
   readonly transfers: PQueue;
+  /**
+   * One authenticated request to `ref`'s repository (`path` below /v2/<name>, or an absolute URL
+   * the registry gave, such as an upload Location). `push` asks for a pull+push token. No retries:
+   * callers wrap idempotent steps in withRetry. The caller consumes the response body.
+   */
+  send(ref: ImageReference, path: string, init: RequestInit & { what: string; push?: boolean }): Promise<Response>;
 }
 
 export interface RegistryClientOptions {
@@ -69,15 +75,16 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   };
 
   /** One request with auth: on 401 answer the challenge once and repeat. Retries are the caller's. */
-  async function request(ref: ImageReference, path: string, init: RequestInit, what: string): Promise<Response> {
+  async function request(ref: ImageReference, path: string, init: RequestInit, what: string, push = false): Promise<Response> {
     const host = registryHost(ref.domain);
-    const scope = `repository:${ref.path}:pull`;
+    const scope = `repository:${ref.path}:${push ? 'pull,push' : 'pull'}`;
     const send = async () => {
       const headers = new Headers(init.headers);
       const authorization = auth.header(host, scope);
       if (authorization) headers.set('authorization', authorization);
       try {
-        return await fetch(`${baseUrl(ref)}${path}`, { ...init, headers });
+        const url = /^https?:\/\//.test(path) ? path : `${baseUrl(ref)}${path}`;
+        return await fetch(url, { ...init, headers });
       } catch (e) {
         if (isConnectionError(e)) throw e;
         throw unreachable(ref.domain, e);
@@ -98,6 +105,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
 
   return {
     transfers,
+    send: (ref, path, { what, push, ...init }) => request(ref, path, init, what, push),
 
     getManifest(ref, selector = referenceSelector(ref)) {
       const what = `${familiarName(ref)}${selector === referenceSelector(ref) ? '' : ` (${selector})`}`;

@@ -6,3 +6,4 @@ export * from './retry.ts';
 export * from './auth.ts';
 export * from './client.ts';
 export * from './pull.ts';
+export * from './push.ts';

@@ -1,6 +1,12 @@
 // type=image: the local store, tagged under every name.
 import test from 'ava';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exportImage } from '../../exporter/index.ts';
+import { openContentStore } from '../../src/content/index.ts';
+import { createRegistryClient, pullImage } from '../../src/registry/index.ts';
+import { startRegistry } from '../_support/registry.ts';
 import { imageFixture } from './_image.ts';
 
 test('the image is tagged under every name and resolvable by its familiar form', async (t) => {
@@ -22,4 +28,17 @@ test('push without a registry client says so', async (t) => {
   const { view, content, images } = await imageFixture(t);
   const e = await t.throwsAsync(exportImage(view, { type: 'image', names: ['127.0.0.1:1/app'], push: true }, { content, images }));
   t.is((e as { code?: string }).code, 'OUTPUT_FAILED');
+});
+
+test('type=image,push=true tags locally and pushes every name to the registry', async (t) => {
+  const reg = await startRegistry();
+  t.teardown(() => reg.stop());
+  const { view, content, images } = await imageFixture(t);
+  const registry = createRegistryClient();
+  const names = [`${reg.host}/app:1`, `${reg.host}/app:latest`];
+  await exportImage(view, { type: 'image', names, push: true }, { content, images, registry });
+  t.is(images.resolve(names[0])?.digest, view.manifestDescriptor.digest);
+  const other = openContentStore(await mkdtemp(join(tmpdir(), 'tsbuild-pushed-')));
+  t.teardown(() => rm(other.dir, { recursive: true, force: true }));
+  for (const name of names) t.is((await pullImage({ client: registry, content: other, ref: name })).digest, view.manifestDescriptor.digest);
 });
