@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
+import tar from 'tar-stream';
 import { openContentStore, type ContentStore } from '../../src/content/index.ts';
 import type { ExecOp, FileOp } from '../../src/llb/index.ts';
 import { silentProgress, type ProgressEvent } from '../../src/progress/index.ts';
@@ -60,4 +62,37 @@ export function copyAll(from = 0, dest = '/'): FileOp {
 
 export function run(script: string, extra: Partial<ExecOp> = {}): ExecOp {
   return { kind: 'exec', args: ['/bin/sh', '-c', script], env: [], cwd: '/', user: '', network: 'none', mounts: [{ type: 'root', input: 0 }], ...extra };
+}
+
+export interface TarEntry {
+  name: string;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  linkname?: string;
+  data?: string;
+}
+
+/** The entries of a layer blob (gzip or plain) as a user would list them with `tar tv`. */
+export async function tarEntries(blob: Buffer): Promise<TarEntry[]> {
+  const raw = blob[0] === 0x1f ? gunzipSync(blob) : blob;
+  const out: TarEntry[] = [];
+  const ex = tar.extract();
+  const done = (async () => {
+    for await (const e of ex) {
+      const chunks: Buffer[] = [];
+      for await (const c of e) chunks.push(c as Buffer);
+      const h = e.header;
+      out.push({ name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, linkname: h.linkname ?? undefined, data: h.type === 'file' ? Buffer.concat(chunks).toString() : undefined });
+    }
+  })();
+  ex.end(raw);
+  await done;
+  return out;
+}
+
+export async function layerEntries(t: TestWorker, id: string): Promise<TarEntry[]> {
+  const info = await t.worker.layer(id);
+  return tarEntries(await t.content.readBytes(info.digest));
 }

@@ -1,6 +1,86 @@
+// unpackImage: an image's layers (blobs already in the content store) become a snapshot chain.
+// Each layer's snapshot id is its chainID's hex, so the same layer stack is unpacked once and
+// shared by every image and build built on it. The original blob is recorded so export reuses it.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import type { ImageConfig, ImageManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
-export async function unpackImage(_env: WorkerEnv, _op: ImageSource, _ctx: RunContext): Promise<string | undefined> {
-  throw new Error('todo');
+import { extractLayer } from './extract.ts';
+
+export function chainIds(diffIds: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) out.push(out.length === 0 ? d : `sha256:${createHash('sha256').update(`${out[out.length - 1]} ${d}`).digest('hex')}`);
+  return out;
+}
+
+export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunContext): Promise<string | undefined> {
+  const manifest = JSON.parse((await env.content.readBytes(op.digest)).toString('utf8')) as ImageManifest;
+  const config = JSON.parse((await env.content.readBytes(manifest.config.digest)).toString('utf8')) as ImageConfig;
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) {
+    throw new TsbuildError(`image ${op.ref}: manifest has ${manifest.layers.length} layers, config lists ${diffIds.length} diff_ids`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+  }
+  const chain = chainIds(diffIds);
+  let parent: string | undefined;
+  for (const [i, layer] of manifest.layers.entries()) {
+    if (ctx.signal.aborted) throw new TsbuildError('unpacking was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
+    const id = chain[i].slice('sha256:'.length);
+    if (!env.snapshots.exists(id)) {
+      ctx.progress.emit({ type: 'vertex.progress', vertex: ctx.vertex, id: `unpack ${layer.digest}`, current: i, total: manifest.layers.length, label: 'unpacking' });
+      const dir = join(env.paths.tmp, `unpack-${id}-${process.pid}-${Date.now()}`);
+      try {
+        await mkdir(join(dir, 'fs'), { recursive: true });
+        const hash = createHash('sha256');
+        await extractLayer(decompressed(await env.content.open(layer.digest), hash), join(dir, 'fs'));
+        const diffId = `sha256:${hash.digest('hex')}`;
+        if (diffId !== diffIds[i]) throw new TsbuildError(`layer ${layer.digest}: uncompressed digest ${diffId}, config says ${diffIds[i]}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+        // another process may have unpacked the same layer meanwhile: its copy is as good as ours
+        if (!existsSync(join(env.paths.snapshots, id))) await rename(dir, join(env.paths.snapshots, id));
+        env.snapshots.commit(id, parent);
+        env.db
+          .prepare('UPDATE snapshots SET diff_id = ?, blob_digest = ?, blob_size = ?, blob_media_type = ? WHERE id = ?')
+          .run(diffIds[i], layer.digest, layer.size, layer.mediaType, id);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    parent = id;
+  }
+  return parent;
+}
+
+/** The uncompressed tar of a blob (gzip, zstd or plain, by magic bytes), hashed into `hash` as it streams. */
+function decompressed(blob: Readable, hash: ReturnType<typeof createHash>): Readable {
+  let first = true;
+  let out: Transform | undefined;
+  const tap = new Transform({ transform(c: Buffer, _e, cb) { hash.update(c); cb(null, c); } });
+  const sniff = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      if (first) {
+        first = false;
+        if (chunk[0] === 0x1f && chunk[1] === 0x8b) out = createGunzip();
+        else if (chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528) out = createZstdDecompress();
+        if (out) {
+          out.on('data', (d: Buffer) => this.push(d));
+          out.on('error', (e) => this.destroy(e));
+        }
+      }
+      if (out) out.write(chunk, cb);
+      else cb(null, chunk);
+    },
+    flush(cb) {
+      if (!out) return cb();
+      out.on('end', () => cb());
+      out.end();
+    },
+  });
+  blob.on('error', (e) => sniff.destroy(e));
+  return blob.pipe(sniff).pipe(tap);
 }

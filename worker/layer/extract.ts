@@ -1,0 +1,136 @@
+// Safe extraction of one layer tar into an empty snapshot dir, converting OCI whiteouts to overlay
+// form (`.wh.NAME` → char 0/0 device, `.wh..wh..opq` → opaque xattr on the dir).
+// Safety: names must stay inside the root (no absolute paths, no `..` that climbs out), no write
+// goes through a symlink (parents must be real dirs we lstat'ed; an existing target is removed
+// first), hard links point inside the root only. A violation fails with TAR_UNSAFE naming the entry.
+import { execFile } from 'node:child_process';
+import { createWriteStream, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, chmodSync, constants as fsc } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import tar from 'tar-stream';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import { setOpaque } from '../snapshot/xattr.ts';
+import { opaqueMarker, whiteoutPrefix } from './layer-tar.ts';
+
+const run = promisify(execFile);
+
+function unsafe(name: string, why: string): TsbuildError {
+  return new TsbuildError(`unsafe layer entry "${name}": ${why}`, { code: ErrorCodes.TAR_UNSAFE, kind: 'denied' });
+}
+
+/** The entry's components, or a TAR_UNSAFE error when the name leaves the root. */
+export function entryPath(name: string): string[] {
+  if (name.startsWith('/')) throw unsafe(name, 'absolute path');
+  const out: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length === 0) throw unsafe(name, 'path climbs out of the layer with ".."');
+      out.pop();
+    } else out.push(part);
+  }
+  return out;
+}
+
+/** Makes sure every parent of `parts` is a real directory inside root (creating missing ones); never follows a link. */
+function ensureParents(root: string, parts: string[], name: string): string {
+  let cur = root;
+  for (const p of parts.slice(0, -1)) {
+    cur = join(cur, p);
+    let s;
+    try {
+      s = lstatSync(cur);
+    } catch {
+      mkdirSync(cur, { mode: 0o755 });
+      continue;
+    }
+    if (!s.isDirectory()) throw unsafe(name, `parent "${p}" is ${s.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
+  }
+  return cur;
+}
+
+export async function extractLayer(stream: Readable, root: string): Promise<void> {
+  const extract = tar.extract();
+  const dirTimes: [string, Date][] = [];
+  const done = pipeline(stream, extract);
+  for await (const entry of extract) {
+    const h = entry.header;
+    const parts = entryPath(h.name);
+    if (parts.length === 0) {
+      entry.resume();
+      continue;
+    }
+    const parent = ensureParents(root, parts, h.name);
+    const base = parts[parts.length - 1];
+    const target = join(parent, base);
+    const mode = h.mode ?? 0o644;
+    if (base === opaqueMarker) {
+      await setOpaque(parent);
+      entry.resume();
+      continue;
+    }
+    if (base.startsWith(whiteoutPrefix)) {
+      const hidden = join(parent, base.slice(whiteoutPrefix.length));
+      rmSync(hidden, { recursive: true, force: true });
+      await run('mknod', [hidden, 'c', '0', '0']);
+      entry.resume();
+      continue;
+    }
+    let existing;
+    try {
+      existing = lstatSync(target);
+    } catch {
+      // new
+    }
+    if (existing && !(existing.isDirectory() && h.type === 'directory')) rmSync(target, { recursive: true, force: true });
+    switch (h.type) {
+      case 'directory':
+        if (!existing?.isDirectory()) mkdirSync(target);
+        dirTimes.push([target, h.mtime ?? new Date(0)]);
+        break;
+      case 'file':
+      case 'contiguous-file':
+        // O_EXCL|O_NOFOLLOW: the target was just removed, so this creates a new file or fails
+        await pipeline(entry, createWriteStream(target, { fd: openSync(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600) }));
+        break;
+      case 'symlink':
+        symlinkSync(h.linkname ?? '', target);
+        break;
+      case 'link': {
+        const linkParts = entryPath(h.linkname ?? '');
+        const source = join(root, ...linkParts);
+        let s;
+        try {
+          s = lstatSync(source);
+        } catch {
+          throw unsafe(h.name, `hard link target "${h.linkname}" is not in the layer`);
+        }
+        ensureParents(root, linkParts, h.name);
+        if (s.isDirectory()) throw unsafe(h.name, 'hard link to a directory');
+        linkSync(source, target);
+        break;
+      }
+      case 'character-device':
+      case 'block-device':
+        await run('mknod', [target, h.type === 'character-device' ? 'c' : 'b', String(h.devmajor ?? 0), String(h.devminor ?? 0)]);
+        break;
+      case 'fifo':
+        await run('mknod', [target, 'p']);
+        break;
+      default:
+        // pax headers are consumed by tar-stream; anything else has no place in a layer
+        entry.resume();
+        continue;
+    }
+    entry.resume();
+    if (h.type === 'link') continue;
+    lchownSync(target, h.uid ?? 0, h.gid ?? 0);
+    if (h.type !== 'symlink') chmodSync(target, mode);
+    if (h.type !== 'directory') lutimesSync(target, h.mtime ?? new Date(0), h.mtime ?? new Date(0));
+  }
+  await done;
+  // directory mtimes last: creating their entries changed them
+  for (const [dir, mtime] of dirTimes.reverse()) lutimesSync(dir, mtime, mtime);
+}
