@@ -5,6 +5,7 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
 import { expandSources, resolveInRoot } from '../../src/context/index.ts';
+import { ErrorCodes, notFound } from '../../src/errors/index.ts';
 import type { CopyAction } from '../../src/llb/index.ts';
 import { resolveOwner } from '../exec/user.ts';
 import { copyEntry, mkdirInRoot, type CopyOptions } from './write-tree.ts';
@@ -30,7 +31,7 @@ export function copyAction(destRoot: string, action: CopyAction, source: CopySou
 
   for (const rel of rels) {
     const src = resolveInRoot(source.root, rel, { followLast: action.followSymlinks });
-    const stat = lstatSync(src);
+    const stat = statInside(src, rel, source);
     if (stat.isDirectory() && action.copyDirContents) {
       copyContents(destRoot, src, dest, stat, opts);
       continue;
@@ -58,6 +59,15 @@ function entries(dir: string): [string, string][] {
   return readdirSync(dir)
     .sort()
     .map((n) => [n, `${dir}/${n}`]);
+}
+
+/** The source's stat; a followed link whose target is missing inside the root is a missing source. */
+function statInside(host: string, rel: string, source: CopySource): Stats {
+  try {
+    return lstatSync(host);
+  } catch {
+    throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${rel}" is a symlink to a path not found in ${source.name}`);
+  }
 }
 
 function isDir(host: string): boolean {
