@@ -3,7 +3,7 @@
 // cleaned up by the worker when it sees the signal) and is the error the build reports.
 import PQueue from 'p-queue';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
-import { assertNever, type Vertex } from '../src/llb/index.ts';
+import { assertNever, topoSort, type Vertex } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { InputRef, Worker } from '../worker/index.ts';
 import type { CacheIndex } from './cache-index.ts';
@@ -34,6 +34,16 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
   const stats: ExecuteStats = { ran: 0, cached: 0 };
   let firstError: unknown;
 
+  // Steps below a cache hit are not needed, but a user reads the log as "every step was
+  // cached", as BuildKit shows it: report them, inputs first.
+  for (const v of topoSort([root])) {
+    const d = plan.get(v.digest);
+    if (d?.action === 'skip' || d?.action === 'cached') {
+      stats.cached++;
+      opts.progress.emit({ type: 'vertex.cached', vertex: { digest: v.digest, name: v.meta.name } });
+    }
+  }
+
   const resolve = (v: Vertex): Promise<InputRef> => {
     const d = plan.get(v.digest)!;
     let p = byKey.get(d.key);
@@ -54,8 +64,6 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
         return { type: 'local', dir, excludePatterns: v.op.excludePatterns };
       }
       case 'cached':
-        stats.cached++;
-        opts.progress.emit({ type: 'vertex.cached', vertex: ref });
         opts.cache.touch([d.key]);
         return { type: 'snapshot', id: d.snapshot };
       case 'skip':
