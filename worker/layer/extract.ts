@@ -55,6 +55,8 @@ export async function extractLayer(stream: Readable, root: string): Promise<void
   const extract = tar.extract();
   const dirTimes: [string, Date][] = [];
   const done = pipeline(stream, extract);
+  // a refused entry ends the loop early and so the pipeline with "premature close": that is expected
+  done.catch(() => undefined);
   for await (const entry of extract) {
     const h = entry.header;
     const parts = entryPath(h.name);
@@ -99,7 +101,12 @@ export async function extractLayer(stream: Readable, root: string): Promise<void
         symlinkSync(h.linkname ?? '', target);
         break;
       case 'link': {
-        const linkParts = entryPath(h.linkname ?? '');
+        let linkParts: string[];
+        try {
+          linkParts = entryPath(h.linkname ?? '');
+        } catch {
+          throw unsafe(h.name, `hard link target "${h.linkname}" is outside the layer`);
+        }
         const source = join(root, ...linkParts);
         let s;
         try {
