@@ -1,0 +1,78 @@
+import test from 'ava';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { checksumSources, createIgnoreMatcher, expandSources, readDockerignore } from '../../src/context/index.ts';
+import { isTsbuildError } from '../../src/errors/index.ts';
+
+function contextDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-ctx-'));
+  for (const [p, c] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, p)), { recursive: true });
+    writeFileSync(join(dir, p), c);
+  }
+  return dir;
+}
+
+test('expandSources: wildcards, classes, and no escaping the root', (t) => {
+  const dir = contextDir({ 'a1.txt': '', 'a2.txt': '', 'b.txt': '', 'src/x.c': '', 'src/y.h': '' });
+  try {
+    t.deepEqual(expandSources(dir, ['/a?.txt'], []), ['a1.txt', 'a2.txt']);
+    t.deepEqual(expandSources(dir, ['[ab]*.txt'], ['a2.txt']), ['a1.txt', 'b.txt']);
+    t.deepEqual(expandSources(dir, ['src/*.c', '../../src/y.h'], []), ['src/x.c', 'src/y.h']);
+    t.deepEqual(expandSources(dir, ['.'], []), ['.']);
+    t.deepEqual(expandSources(dir, ['*.none'], [], { allowWildcardEmpty: true }), []);
+    t.throws(() => expandSources(dir, ['*.none'], []), { message: '"*.none" matched no files in the build context' });
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('a missing source suggests the closest path; an ignored one says so', (t) => {
+  const dir = contextDir({ 'src/main.c': '', 'app/.env': '' });
+  try {
+    const e = t.throws(() => expandSources(dir, ['src/mian.c'], []));
+    t.true(isTsbuildError(e) && e.code === 'COPY_SOURCE_NOT_FOUND' && e.hint === 'did you mean "src/main.c"?');
+    t.is(e?.message, '"src/mian.c" not found in the build context');
+    t.throws(() => expandSources(dir, ['app/.env'], ['**/.env']), { message: '"app/.env" is excluded by .dockerignore' });
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('checksumSources ignores mtimes and sees content, mode and selection changes', async (t) => {
+  const dir = contextDir({ 'app/a.js': 'a', 'app/b.js': 'b', 'other.txt': 'o', 'app/node_modules/x': 'x' });
+  try {
+    const key = () => checksumSources(dir, ['app'], ['app/node_modules']);
+    const k1 = await key();
+    utimesSync(join(dir, 'app/a.js'), 12345, 12345);
+    t.is(await key(), k1);
+    writeFileSync(join(dir, 'other.txt'), 'changed');
+    t.is(await key(), k1, 'files outside the selection do not count');
+    writeFileSync(join(dir, 'app/node_modules/x'), 'changed');
+    t.is(await key(), k1, 'ignored files do not count');
+    chmodSync(join(dir, 'app/a.js'), 0o755);
+    const k2 = await key();
+    t.not(k2, k1);
+    writeFileSync(join(dir, 'app/b.js'), 'B');
+    t.not(await key(), k2);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('ignore patterns follow .dockerignore semantics, Dockerfile.dockerignore wins', async (t) => {
+  const m = createIgnoreMatcher(['*.log', '!keep.log', 'build/', '**/*.tmp']);
+  t.true(m.ignores('x.log'));
+  t.false(m.ignores('keep.log'));
+  t.true(m.ignores('build'));
+  t.true(m.ignores('a/b/c.tmp'));
+  t.false(m.ignores('a/x.log'));
+  const dir = contextDir({ '.dockerignore': '# comment\nnode_modules\n\n', 'sub/Dockerfile.dockerignore': 'dist\n' });
+  try {
+    t.deepEqual(await readDockerignore(dir), ['node_modules']);
+    t.deepEqual(await readDockerignore(dir, join(dir, 'sub/Dockerfile')), ['dist']);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
