@@ -4,6 +4,7 @@
 // hashed by that op, path by path, so editing a file that no COPY reads misses nothing.
 // See docs/cache-keys.md.
 import { canonicalJson, sha256Digest, type Vertex } from '../src/llb/index.ts';
+import { withStep } from './step-error.ts';
 
 /** Hashes the selected paths of a local source (path, type, mode, owner, link target, bytes; never mtimes). */
 export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[]) => Promise<string>;
@@ -12,7 +13,9 @@ export async function computeCacheKeys(order: readonly Vertex[], checksum: Local
   const keys = new Map<string, string>();
   for (const v of order) {
     const inputs = v.inputs.map((i) => keys.get(i.digest)!);
-    const content = await contentChecksums(v, checksum);
+    const content = await contentChecksums(v, checksum).catch((e: unknown) => {
+      throw withStep(e, v);
+    });
     keys.set(v.digest, sha256Digest(canonicalJson({ op: v.op, inputs, content })));
   }
   return keys;

@@ -2,12 +2,13 @@
 // each distinct cache key once. The first failure aborts the rest (their sandboxes and mounts are
 // cleaned up by the worker when it sees the signal) and is the error the build reports.
 import PQueue from 'p-queue';
-import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
+import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import { assertNever, topoSort, type Vertex } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { InputRef, Worker } from '../worker/index.ts';
 import type { CacheIndex } from './cache-index.ts';
 import type { Decision } from './plan.ts';
+import { withStep } from './step-error.ts';
 
 export interface ExecuteOptions {
   worker: Worker;
@@ -125,14 +126,4 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }
-}
-
-/** Adds the failing step (name and Dockerfile location) to the error, keeping the first one given. */
-function withStep(e: unknown, v: Vertex): unknown {
-  if (isTsbuildError(e)) {
-    e.step ??= v.meta.name;
-    e.location ??= v.meta.location;
-    return e;
-  }
-  return e;
 }

@@ -62,11 +62,17 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
       hint: o.file ? undefined : 'name another one with -f FILE',
     });
   }
-  const dockerfileName = dockerfilePath.startsWith(`${cwd}/`) ? dockerfilePath.slice(cwd.length + 1) : dockerfilePath;
+  // as BuildKit names it: relative to the context when inside it (`Dockerfile`), else as given
+  const dockerfileName = dockerfilePath.startsWith(`${contextDir}/`)
+    ? dockerfilePath.slice(contextDir.length + 1)
+    : dockerfilePath.startsWith(`${cwd}/`)
+      ? dockerfilePath.slice(cwd.length + 1)
+      : dockerfilePath;
   const tags = o.tags ?? [];
   const outputs: OutputSpec[] = [...(o.outputs ?? [])];
   if (outputs.length === 0) outputs.push({ type: 'image', names: tags, push: o.push ?? false });
-  for (const out of outputs) if (out.type === 'image' && out.names.length === 0) out.names = tags;
+  // as docker buildx: -t names the image in every output that carries names
+  for (const out of outputs) if ((out.type === 'image' || out.type === 'oci' || out.type === 'docker') && out.names.length === 0) out.names = [...tags];
   return Object.freeze({
     contextDir,
     dockerfilePath,

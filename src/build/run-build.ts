@@ -1,7 +1,7 @@
 // One build, end to end: Dockerfile → frontend → solver → worker → exporter.
 import { readFile } from 'node:fs/promises';
 import { openContentStore, openImageStore } from '../content/index.ts';
-import { ErrorCodes, TsbuildError } from '../errors/index.ts';
+import { ErrorCodes, TsbuildError, rememberSourceText } from '../errors/index.ts';
 import type { ProgressSink } from '../progress/index.ts';
 import { openDatabase, statePaths } from '../state/index.ts';
 import { createBuildDefinition } from '../../frontend/index.ts';
@@ -36,6 +36,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
     const dockerfile = await readFile(opts.dockerfilePath, 'utf8').catch((e: unknown) => {
       throw new TsbuildError(`cannot read ${opts.dockerfileName}`, { code: ErrorCodes.DOCKERFILE_NOT_FOUND, kind: 'not-found', cause: e });
     });
+    rememberSourceText(opts.dockerfileName, dockerfile);
     const excludePatterns = await readDockerignore(opts.contextDir, opts.dockerfilePath);
     const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress });
 
@@ -82,7 +83,9 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       progress.emit({ type: 'vertex.started', vertex: exportVertex });
       const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
       const layers = [];
-      for (const id of chain) layers.push(await worker.layer(id));
+      // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
+      // already exists each adding one), and images must match it layer for layer
+      for (const id of chain) layers.push({ ...(await worker.layer(id)), empty: false });
       const view = await createImageView({ config: def.config, layers, content });
       const exports: ExportResult[] = [];
       for (const output of opts.outputs) exports.push(await exportImage(view, output, { content, images }));

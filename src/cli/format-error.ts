@@ -2,7 +2,7 @@
 // it with the failing one marked, and what to try; anything else is our bug and says so.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isTsbuildError, type SourceLocation } from '../errors/index.ts';
+import { isTsbuildError, sourceText, type SourceLocation } from '../errors/index.ts';
 
 export interface FormatOptions {
   /** Text of files named by locations, when the caller has it (else read from disk). */
@@ -11,7 +11,9 @@ export interface FormatOptions {
 
 export function formatError(e: unknown, opts: FormatOptions = {}): string {
   if (!isTsbuildError(e) || e.kind === 'internal') return formatBug(e);
-  const where = e.location ? `${e.location.file}:${e.location.line}: ` : '';
+  const prefix = e.location ? `${e.location.file}:${e.location.line}:` : '';
+  // some messages already start with their location; say it once
+  const where = prefix && !e.message.startsWith(prefix) ? `${prefix} ` : '';
   const step = e.step && !e.message.includes(e.step) ? `${e.step}: ` : '';
   const lines = [`ERROR: ${where}${step}${e.message}`];
   if (e.details.length > 0) {
@@ -27,7 +29,7 @@ export function formatError(e: unknown, opts: FormatOptions = {}): string {
 
 /** Up to two lines either side of the location, the failing one marked with `>>>`. */
 function excerpt(loc: SourceLocation, files?: ReadonlyMap<string, string>): string[] {
-  let text = files?.get(loc.file);
+  let text = files?.get(loc.file) ?? sourceText(loc.file);
   if (text === undefined) {
     try {
       text = readFileSync(loc.file, 'utf8');

@@ -122,3 +122,13 @@ function editDistance(a: string, b: string): number {
   }
   return d[a.length][b.length];
 }
+
+// Texts of the files locations point into (the Dockerfile as read), so the report can show the
+// lines around an error even when the location names the file relative to its context.
+const sourceTexts = new Map<string, string>();
+export function rememberSourceText(file: string, text: string): void {
+  sourceTexts.set(file, text);
+}
+export function sourceText(file: string): string | undefined {
+  return sourceTexts.get(file);
+}
