@@ -83,8 +83,8 @@ try {
   if (spawnSync('buildah', ['--version']).status === 0) {
     const bhCold: number[] = [];
     const bhWarm: number[] = [];
-    run('buildah', ['pull', '-q', `oci-archive:${baseTar}`]);
-    run('buildah', ['tag', spawnSync('buildah', ['images', '-q', '--filter', 'dangling=true'], { encoding: 'utf8' }).stdout.trim().split('\n')[0], 'localhost/busybox']);
+    const baseId = execFileSync('buildah', ['pull', '-q', `oci-archive:${baseTar}`], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    run('buildah', ['tag', baseId, 'localhost/busybox']);
     for (let i = 0; i < runs; i++) {
       spawnSync('buildah', ['rmi', '-f', 'bench-hello']);
       bhCold.push(time(() => run('buildah', ['bud', '-q', '--layers', '--build-arg', 'BASE=localhost/busybox', '-t', 'bench-hello', hello])));
