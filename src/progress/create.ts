@@ -12,9 +12,10 @@ export interface ProgressOutput extends ProgressSink {
   close(): void;
 }
 
-export async function createProgress(mode: ProgressMode, out: Writable & { isTTY?: boolean }): Promise<ProgressOutput> {
+export async function createProgress(mode: ProgressMode, out: Writable & { isTTY?: boolean; rows?: number }): Promise<ProgressOutput> {
   const events: ProgressEvent[] = [];
-  const resolved = mode === 'auto' ? (out.isTTY ? 'tty' : 'plain') : mode;
+  // a terminal that reports no size (some CI pseudo-terminals) cannot be redrawn in place
+  const resolved = mode === 'auto' ? (out.isTTY && out.rows ? 'tty' : 'plain') : mode;
   let render: (e: ProgressEvent) => void = () => {};
   let close = () => {};
   if (resolved === 'plain') render = createPlainRenderer(out);
