@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in runc:runc setfattr:attr docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool; do
+for pair in runc:runc setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -30,7 +30,8 @@ export function expandSources(root: string, src: readonly string[], excludePatte
         const hint = closest(rel, candidates(root, matcher));
         throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" not found in ${where}`, hint ? { hint: `did you mean "${hint}"?` } : {});
       }
-      if (matcher.ignores(rel)) throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" is excluded by .dockerignore`, { hint: 'remove it from .dockerignore, or add a "!" exception for it' });
+      // an excluded dir an exception may re-include from is still a source (the copy walks it)
+      if (matcher.ignores(rel) && !(matcher.hasExceptions && isDir(root, rel))) throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" is excluded by .dockerignore`, { hint: 'remove it from .dockerignore, or add a "!" exception for it' });
       out.add(rel === '' ? '.' : rel);
       continue;
     }
@@ -43,6 +44,14 @@ export function expandSources(root: string, src: readonly string[], excludePatte
 
 function display(s: string): string {
   return s.replace(/^\/+/, '');
+}
+
+function isDir(root: string, rel: string): boolean {
+  try {
+    return lstatSync(resolveInRoot(root, rel)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function exists(root: string, rel: string): boolean {

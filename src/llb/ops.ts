@@ -140,8 +140,11 @@ export interface CopyAction {
   allowWildcardEmpty: boolean;
   /** ADD: auto-extract local tar archives. */
   extractArchives: boolean;
+  /** COPY --exclude: patterns matched against paths relative to each copied source. */
   excludePatterns: string[];
   createDestPath: boolean;
+  /** COPY --parents: each source keeps its path below the root, or below a `/./` pivot in it, under dest. */
+  parents?: boolean;
 }
 
 export interface MkdirAction {

@@ -2,13 +2,22 @@
 // leave it, wildcards expand, a directory source copies its contents, a dest ending in '/' (or an
 // existing directory, or several sources) is a directory to copy into, missing parents are created
 // with the copy's owner, ownership is 0:0 unless chown, and chmod applies to everything copied.
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+//
+// Exclusions, as BuildKit's copier (tonistiigi/fsutil copy): the source tree's own patterns
+// (.dockerignore) match paths relative to its root; COPY --exclude patterns match paths relative to
+// the copied source (a wildcard match itself by its name). An excluded directory that a `!`
+// exception may re-include is walked, and made only when something below it is copied.
+//
+// ADD (extractArchives): a local file that is a tar archive is unpacked into dest (./archive.ts).
+// COPY --parents: each source keeps its path below the context root, or below the `/./` pivot.
+import { lstatSync, lutimesSync, readdirSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
-import { expandSources, resolveInRoot } from '../../src/context/index.ts';
+import { cleanPath, createIgnoreMatcher, expandSources, resolveInRoot, type IgnoreMatcher } from '../../src/context/index.ts';
 import { ErrorCodes, notFound } from '../../src/errors/index.ts';
 import type { CopyAction } from '../../src/llb/index.ts';
 import { resolveOwner } from '../exec/user.ts';
-import { copyEntry, mkdirInRoot, type CopyOptions } from './write-tree.ts';
+import { extractArchive } from './archive.ts';
+import { copyEntry, mkdirInRoot, type CopyOptions, type CopyVerdict, type EntryPath } from './write-tree.ts';
 
 export interface CopySource {
   /** Host directory holding the source tree (a mounted snapshot view or a local context). */
@@ -19,46 +28,109 @@ export interface CopySource {
   name: string;
 }
 
-export function copyAction(destRoot: string, action: CopyAction, source: CopySource): void {
-  const rels = expandSources(source.root, action.src, [...source.excludePatterns, ...action.excludePatterns], {
-    allowWildcardEmpty: action.allowWildcardEmpty,
-    rootName: source.name,
-  });
-  const owner = action.chown ? resolveOwner(destRoot, action.chown) : { uid: 0, gid: 0 };
-  const opts: CopyOptions = { owner, chmod: action.chmod, links: new Map() };
-  const dest = action.dest.startsWith('/') ? action.dest : `/${action.dest}`;
-  const destIsDir = dest.endsWith('/') || rels.length > 1 || isDir(resolveInRoot(destRoot, dest));
+/** One matched source: its path below the source root, and where below dest it goes with --parents. */
+interface Match {
+  rel: string;
+  /** With --parents: the path kept below dest ('' for none). */
+  kept?: string;
+}
 
-  for (const rel of rels) {
+export async function copyAction(destRoot: string, action: CopyAction, source: CopySource): Promise<void> {
+  const matches = expandMatches(action, source);
+  const owner = action.chown ? resolveOwner(destRoot, action.chown) : { uid: 0, gid: 0 };
+  const rootMatcher = createIgnoreMatcher(source.excludePatterns);
+  const excludeMatcher = createIgnoreMatcher(action.excludePatterns);
+  const filter = (at: EntryPath, isDir: boolean): CopyVerdict => worst(verdict(rootMatcher, at.root, isDir), verdict(excludeMatcher, at.source, isDir));
+  const opts: CopyOptions = { owner, chmod: action.chmod, links: new Map(), filter };
+  const dest = action.dest.startsWith('/') ? action.dest : `/${action.dest}`;
+  const destIsDir = dest.endsWith('/') || matches.length > 1 || action.parents === true || isDir(resolveInRoot(destRoot, dest));
+  const destDir = dest.replace(/\/+$/, '');
+
+  for (const { rel, kept } of matches) {
     const src = resolveInRoot(source.root, rel, { followLast: action.followSymlinks });
     const stat = statInside(src, rel, source);
+    // the match itself: .dockerignore by its path, --exclude by its name (BuildKit matches a wildcard's hits so)
+    const top = worst(verdict(rootMatcher, rel, stat.isDirectory()), verdict(excludeMatcher, rel === '.' ? '' : basename(rel), stat.isDirectory()));
+    if (top === 'skip') continue;
+    const at: EntryPath = { root: rel, source: '' };
+    if (kept !== undefined) mirrorParents(destRoot, source.root, destDir, rel, kept, opts);
+    if (action.extractArchives && stat.isFile() && (await extractArchive({ archive: src, rootfs: destRoot, dest: kept ? `${destDir}/${parentOf(kept)}` : dest, owner: action.chown ? owner : undefined }))) continue;
     if (stat.isDirectory() && action.copyDirContents) {
-      copyContents(destRoot, src, dest, stat, opts);
+      copyContents(destRoot, src, kept !== undefined ? `${destDir}/${kept}` : dest, stat, opts, at, top === 'look');
       continue;
     }
-    const target = destIsDir ? `${dest.replace(/\/+$/, '')}/${basename(rel === '.' ? '/' : rel)}` : dest;
+    if (top === 'look') continue;
+    const target = kept !== undefined ? `${destDir}/${kept}` : destIsDir ? `${destDir}/${basename(rel === '.' ? '/' : rel)}` : dest;
     const parent = target.slice(0, target.lastIndexOf('/')) || '/';
     const hostParent = mkdirInRoot(destRoot, parent, owner);
-    copyEntry(src, `${hostParent}/${basename(target)}`, opts, stat);
+    copyEntry(src, `${hostParent}/${basename(target)}`, opts, stat, at);
+  }
+}
+
+function expandMatches(action: CopyAction, source: CopySource): Match[] {
+  const expand = (src: readonly string[]) =>
+    expandSources(source.root, src, source.excludePatterns, { allowWildcardEmpty: action.allowWildcardEmpty, rootName: source.name });
+  if (!action.parents) return expand(action.src).map((rel) => ({ rel }));
+  const out: Match[] = [];
+  for (const s of action.src) {
+    const pivot = pivotOf(s);
+    for (const rel of expand([s])) out.push({ rel, kept: pivot === '' ? (rel === '.' ? '' : rel) : rel === pivot ? '' : rel.slice(pivot.length + 1) });
+  }
+  return out;
+}
+
+/** The part of a --parents source before its `/./` pivot, relative to the root ('' for none). */
+export function pivotOf(src: string): string {
+  const i = `/${src}`.indexOf('/./');
+  return i < 0 ? '' : cleanPath(`/${src}`.slice(0, i)).slice(1);
+}
+
+function parentOf(path: string): string {
+  return path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+}
+
+/** --parents: the directories between dest and a kept source, made with their source dir's mode and mtime. */
+function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: string, kept: string, opts: CopyOptions): void {
+  mkdirInRoot(destRoot, destDir || '/', opts.owner);
+  const keptDirs = kept.split('/').filter(Boolean).slice(0, -1);
+  const base = rel.split('/').slice(0, rel.split('/').length - kept.split('/').length);
+  for (let i = 1; i <= keptDirs.length; i++) {
+    const path = `${destDir}/${keptDirs.slice(0, i).join('/')}`;
+    const host = resolveInRoot(destRoot, path);
+    if (isDir(host)) continue;
+    const s = lstatSync(resolveInRoot(srcRoot, [...base, ...keptDirs.slice(0, i)].join('/')));
+    mkdirInRoot(destRoot, path, opts.owner, opts.chmod ?? s.mode & 0o7777);
+    lutimesSync(host, s.atime, s.mtime);
   }
 }
 
 /** A directory source: its entries land in `dest`, which is created (with the source dir's metadata) when missing. */
-function copyContents(destRoot: string, src: string, dest: string, stat: Stats, opts: CopyOptions): void {
+function copyContents(destRoot: string, src: string, dest: string, stat: Stats, opts: CopyOptions, at: EntryPath, look: boolean): void {
   const host = resolveInRoot(destRoot, dest);
+  // an existing dest keeps its own owner and mode (BuildKit: overwriteTargetMetadata is false at the top)
   if (isDir(host)) {
-    for (const [name, child] of entries(src)) copyEntry(child, `${host}/${name}`, opts);
+    for (const name of readdirSync(src).sort()) {
+      const child = `${src}/${name}`;
+      const cs = lstatSync(child);
+      const childAt = { root: at.root === '.' ? name : `${at.root}/${name}`, source: name };
+      const v = opts.filter ? opts.filter(childAt, cs.isDirectory()) : 'copy';
+      if (v !== 'skip') copyEntry(child, `${host}/${name}`, opts, cs, childAt, v === 'look');
+    }
     return;
   }
-  const parent = dest.replace(/\/+$/, '').slice(0, dest.replace(/\/+$/, '').lastIndexOf('/')) || '/';
+  const trimmed = dest.replace(/\/+$/, '');
+  const parent = trimmed.slice(0, trimmed.lastIndexOf('/')) || '/';
   const hostParent = mkdirInRoot(destRoot, parent, opts.owner);
-  copyEntry(src, `${hostParent}/${basename(dest.replace(/\/+$/, ''))}`, opts, stat);
+  copyEntry(src, `${hostParent}/${basename(trimmed)}`, opts, stat, at, look);
 }
 
-function entries(dir: string): [string, string][] {
-  return readdirSync(dir)
-    .sort()
-    .map((n) => [n, `${dir}/${n}`]);
+function verdict(matcher: IgnoreMatcher, path: string, isDir: boolean): CopyVerdict {
+  if (path === '' || !matcher.ignores(path)) return 'copy';
+  return isDir && matcher.hasExceptions ? 'look' : 'skip';
+}
+
+function worst(a: CopyVerdict, b: CopyVerdict): CopyVerdict {
+  return a === 'skip' || b === 'skip' ? 'skip' : a === 'look' || b === 'look' ? 'look' : 'copy';
 }
 
 /** The source's stat; a followed link whose target is missing inside the root is a missing source. */

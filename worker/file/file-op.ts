@@ -52,7 +52,7 @@ export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputR
       if (ctx.signal.aborted) throw new TsbuildError('the file operation was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
       switch (action.action) {
         case 'copy':
-          copyAction(rootfs, action, await sourceOf(action.from));
+          await copyAction(rootfs, action, await sourceOf(action.from));
           break;
         case 'mkdir':
           mkdirAction(rootfs, action);

@@ -16,7 +16,18 @@ export interface CopyOptions {
   chmod?: number;
   /** Source (dev:ino) → first destination written, so hard links stay links. */
   links: Map<string, string>;
+  /** Decides for every entry below a copied source; absent, everything is copied. */
+  filter?: (at: EntryPath, isDir: boolean) => CopyVerdict;
 }
+
+/** Where an entry sits: relative to the source tree's root (.dockerignore) and to the copied source (--exclude). */
+export interface EntryPath {
+  root: string;
+  source: string;
+}
+
+/** `look`: an excluded directory that an exception (`!pattern`) may re-include something below. */
+export type CopyVerdict = 'copy' | 'skip' | 'look';
 
 /** Creates the missing directories of `path` (absolute inside root) with mode 0755 and `owner`; returns the host path. */
 export function mkdirInRoot(root: string, path: string, owner: Owner, mode = 0o755): string {
@@ -53,18 +64,44 @@ function clearTarget(host: string, keepDir: boolean): Stats | undefined {
   return undefined;
 }
 
-/** Copies the entry at `src` (not following it when it is a link) to the host path `dest`, recursively. */
-export function copyEntry(src: string, dest: string, opts: CopyOptions, stat?: Stats): void {
-  const s = stat ?? lstatSync(src);
+/**
+ * Copies the entry at `src` (not following it when it is a link) to the host path `dest`, recursively,
+ * asking `opts.filter` about everything below it when `at` says where it sits. `look`: see CopyVerdict.
+ */
+export function copyEntry(src: string, dest: string, opts: CopyOptions, stat?: Stats, at?: EntryPath, look = false): void {
+  copyTree(src, dest, opts, stat ?? lstatSync(src), at, () => {}, look);
+}
+
+/**
+ * One entry and what is below it. `look` (an excluded dir that an exception may re-include) makes
+ * the dir only when something below it is copied: `parentReady` makes the pending parents first.
+ */
+function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: EntryPath | undefined, parentReady: () => void, look: boolean): void {
   const mode = opts.chmod ?? s.mode & 0o7777;
   if (s.isDirectory()) {
-    if (!clearTarget(dest, true)) mkdirSync(dest, { mode: 0o700 });
-    lchownSync(dest, opts.owner.uid, opts.owner.gid);
-    chmodSync(dest, mode);
-    for (const name of readdirSync(src).sort()) copyEntry(join(src, name), join(dest, name), opts);
-    lutimesSync(dest, s.atime, s.mtime);
+    let made = false;
+    const ready = () => {
+      if (made) return;
+      parentReady();
+      if (!clearTarget(dest, true)) mkdirSync(dest, { mode: 0o700 });
+      lchownSync(dest, opts.owner.uid, opts.owner.gid);
+      chmodSync(dest, mode);
+      made = true;
+    };
+    if (!look) ready();
+    for (const name of readdirSync(src).sort()) {
+      const child = join(src, name);
+      const cs = lstatSync(child);
+      const childAt = at && { root: below(at.root, name), source: below(at.source, name) };
+      const verdict = childAt && opts.filter ? opts.filter(childAt, cs.isDirectory()) : 'copy';
+      if (verdict === 'skip') continue;
+      copyTree(child, join(dest, name), opts, cs, childAt, ready, verdict === 'look');
+    }
+    if (made) lutimesSync(dest, s.atime, s.mtime);
     return;
   }
+  if (look) return;
+  parentReady();
   clearTarget(dest, false);
   const inode = `${s.dev}:${s.ino}`;
   const first = s.nlink > 1 ? opts.links.get(inode) : undefined;
@@ -84,4 +121,8 @@ export function copyEntry(src: string, dest: string, opts: CopyOptions, stat?: S
   if (!s.isSymbolicLink()) chmodSync(dest, mode);
   lutimesSync(dest, s.atime, s.mtime);
   if (s.nlink > 1) opts.links.set(inode, dest);
+}
+
+function below(parent: string, name: string): string {
+  return parent === '' || parent === '.' ? name : `${parent}/${name}`;
 }

@@ -1,5 +1,6 @@
-// Safe extraction of one layer tar into an empty snapshot dir, converting OCI whiteouts to overlay
-// form (`.wh.NAME` → char 0/0 device, `.wh..wh..opq` → opaque xattr on the dir).
+// Safe tar extraction, for two uses: a layer into an empty snapshot dir, converting OCI whiteouts to
+// overlay form (`.wh.NAME` → char 0/0 device, `.wh..wh..opq` → opaque xattr on the dir); and an
+// ADD'ed archive into a directory of a root filesystem (see worker/file/archive.ts).
 // Safety: names must stay inside the root (no absolute paths, no `..` that climbs out), no write
 // goes through a symlink (parents must be real dirs we lstat'ed; an existing target is removed
 // first), hard links point inside the root only. A violation fails with TAR_UNSAFE naming the entry.
@@ -17,7 +18,7 @@ import { opaqueMarker, whiteoutPrefix } from './layer-tar.ts';
 const run = promisify(execFile);
 
 function unsafe(name: string, why: string): TsbuildError {
-  return new TsbuildError(`unsafe layer entry "${name}": ${why}`, { code: ErrorCodes.TAR_UNSAFE, kind: 'denied' });
+  return new TsbuildError(`unsafe tar entry "${name}": ${why}`, { code: ErrorCodes.TAR_UNSAFE, kind: 'denied' });
 }
 
 /** The entry's components, or a TAR_UNSAFE error when the name leaves the root. */
@@ -51,7 +52,30 @@ function ensureParents(root: string, parts: string[], name: string): string {
   return cur;
 }
 
+/** Where the entries of a tar land, and how they are owned. */
+export interface ExtractTarget {
+  /** Host directory of a parent (entry components minus the last), made when missing; never outside the root. */
+  parentDir(parts: string[], name: string): string;
+  /** Host path of a hard link's target (its components), which must already exist inside the root. */
+  linkSource(parts: string[], name: string): string;
+  /** OCI whiteouts become overlay whiteouts (layers); otherwise `.wh.` names are plain files. */
+  whiteouts: boolean;
+  /** Every entry gets this owner instead of the tar's own (ADD --chown). */
+  owner?: { uid: number; gid: number };
+}
+
 export async function extractLayer(stream: Readable, root: string): Promise<void> {
+  await extractTar(stream, {
+    whiteouts: true,
+    parentDir: (parts, name) => ensureParents(root, parts, name),
+    linkSource: (parts, name) => {
+      ensureParents(root, parts, name);
+      return join(root, ...parts);
+    },
+  });
+}
+
+export async function extractTar(stream: Readable, to: ExtractTarget): Promise<void> {
   const extract = tar.extract();
   const dirTimes: [string, Date][] = [];
   const done = pipeline(stream, extract);
@@ -64,16 +88,16 @@ export async function extractLayer(stream: Readable, root: string): Promise<void
       entry.resume();
       continue;
     }
-    const parent = ensureParents(root, parts, h.name);
+    const parent = to.parentDir(parts, h.name);
     const base = parts[parts.length - 1];
     const target = join(parent, base);
     const mode = h.mode ?? 0o644;
-    if (base === opaqueMarker) {
+    if (to.whiteouts && base === opaqueMarker) {
       await setOpaque(parent);
       entry.resume();
       continue;
     }
-    if (base.startsWith(whiteoutPrefix)) {
+    if (to.whiteouts && base.startsWith(whiteoutPrefix)) {
       const hidden = join(parent, base.slice(whiteoutPrefix.length));
       rmSync(hidden, { recursive: true, force: true });
       await run('mknod', [hidden, 'c', '0', '0']);
@@ -107,14 +131,13 @@ export async function extractLayer(stream: Readable, root: string): Promise<void
         } catch {
           throw unsafe(h.name, `hard link target "${h.linkname}" is outside the layer`);
         }
-        const source = join(root, ...linkParts);
+        const source = to.linkSource(linkParts, h.name);
         let s;
         try {
           s = lstatSync(source);
         } catch {
           throw unsafe(h.name, `hard link target "${h.linkname}" is not in the layer`);
         }
-        ensureParents(root, linkParts, h.name);
         if (s.isDirectory()) throw unsafe(h.name, 'hard link to a directory');
         linkSync(source, target);
         break;
@@ -133,7 +156,7 @@ export async function extractLayer(stream: Readable, root: string): Promise<void
     }
     entry.resume();
     if (h.type === 'link') continue;
-    lchownSync(target, h.uid ?? 0, h.gid ?? 0);
+    lchownSync(target, to.owner?.uid ?? h.uid ?? 0, to.owner?.gid ?? h.gid ?? 0);
     if (h.type !== 'symlink') chmodSync(target, mode);
     if (h.type !== 'directory') lutimesSync(target, h.mtime ?? new Date(0), h.mtime ?? new Date(0));
   }

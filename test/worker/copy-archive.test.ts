@@ -1,0 +1,100 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { isTsbuildError } from '../../src/errors/index.ts';
+import { detectCompression, isTarHeader } from '../../worker/file/archive.ts';
+import { copy, fsOf, withCopy } from './_copy.ts';
+
+/** A tar made by GNU tar from a tree with a 1000:1001 file, a 0700 dir and a symlink. */
+function gnuTar(compress: string[]): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-tarsrc-'));
+  try {
+    mkdirSync(join(dir, 'pkg/secret'), { recursive: true });
+    writeFileSync(join(dir, 'pkg/hello.txt'), 'hello');
+    writeFileSync(join(dir, 'pkg/secret/key'), 'k');
+    execFileSync('chmod', ['0700', join(dir, 'pkg/secret')]);
+    execFileSync('chown', ['1000:1001', join(dir, 'pkg/hello.txt')]);
+    execFileSync('ln', ['-s', 'hello.txt', join(dir, 'pkg/link')]);
+    return execFileSync('sh', ['-c', `tar -C ${dir} -cf - pkg ${compress.length ? '| ' + compress.join(' ') : ''}`], { maxBuffer: 1 << 24 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function tarOf(entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; data?: string }[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: 0o644 }, e.data ?? '');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+test('magic bytes, not names, say what a file is', (t) => {
+  t.is(detectCompression(gzipSync('x')), 'gzip');
+  t.is(detectCompression(Buffer.from('BZh91AY')), 'bzip2');
+  t.is(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])), 'xz');
+  t.is(detectCompression(Buffer.from('hello')), 'none');
+  t.false(isTarHeader(Buffer.alloc(512)));
+  t.false(isTarHeader(Buffer.alloc(512, 'a')));
+});
+
+for (const [kind, cmd] of [['plain', []], ['gzip', ['gzip']], ['bzip2', ['bzip2']], ['xz', ['xz']], ['zstd', ['zstd', '-q']]] as const) {
+  test(`ADD extracts a ${kind} tar whatever its name, keeping the archive's owners and modes`, (t) =>
+    withCopy({ 'app.bin': gnuTar([...cmd]) }, async (w, _ctx, apply) => {
+      const id = await apply([copy(['/app.bin'], '/opt', { extractArchives: true })]);
+      t.is(readFileSync(fsOf(w, id, 'opt/pkg/hello.txt'), 'utf8'), 'hello');
+      const hello = lstatSync(fsOf(w, id, 'opt/pkg/hello.txt'));
+      t.deepEqual([hello.uid, hello.gid], [1000, 1001]);
+      t.is(lstatSync(fsOf(w, id, 'opt/pkg/secret')).mode & 0o7777, 0o700);
+      t.is(readlinkSync(fsOf(w, id, 'opt/pkg/link')), 'hello.txt');
+      t.false(existsSync(fsOf(w, id, 'opt/app.bin')));
+    }));
+}
+
+test('ADD --chown owns every extracted entry; COPY never extracts', (t) =>
+  withCopy({ 'a.tar.gz': gnuTar(['gzip']) }, async (w, _ctx, apply) => {
+    const id = await apply([copy(['/a.tar.gz'], '/x/', { extractArchives: true, chown: { user: 'app' } }), copy(['/a.tar.gz'], '/y/')]);
+    const hello = lstatSync(fsOf(w, id, 'x/pkg/hello.txt'));
+    t.deepEqual([hello.uid, hello.gid], [1000, 1001]);
+    const key = lstatSync(fsOf(w, id, 'x/pkg/secret/key'));
+    t.deepEqual([key.uid, key.gid], [1000, 1001]);
+    t.true(lstatSync(fsOf(w, id, 'y/a.tar.gz')).isFile());
+  }));
+
+test('ADD copies a non-archive, a gzip of something else and an empty tar as plain files', (t) =>
+  withCopy({ 'notes.tar': 'just text', 'data.gz': gzipSync('not a tar'), 'empty.tar': Buffer.alloc(10240) }, async (w, _ctx, apply) => {
+    const id = await apply([copy(['/notes.tar', '/data.gz', '/empty.tar'], '/in/', { extractArchives: true })]);
+    t.is(readFileSync(fsOf(w, id, 'in/notes.tar'), 'utf8'), 'just text');
+    t.true(lstatSync(fsOf(w, id, 'in/data.gz')).isFile());
+    t.true(lstatSync(fsOf(w, id, 'in/empty.tar')).isFile());
+  }));
+
+test('an archive cannot write outside its destination or the root', async (t) => {
+  const climbing = await tarOf([{ name: '../../escape.txt', data: 'x' }]);
+  const absolute = await tarOf([{ name: '/abs.txt', data: 'x' }]);
+  const hardlink = await tarOf([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }]);
+  const viaLink = await tarOf([{ name: 'up', type: 'symlink', linkname: '../../../../../..' }, { name: 'up/tmp/tsbuild-pwned', data: 'x' }]);
+  await withCopy({ 'c.tar': climbing, 'a.tar': absolute, 'h.tar': hardlink, 'l.tar': viaLink }, async (w, _ctx, apply) => {
+    for (const name of ['c.tar', 'a.tar', 'h.tar']) {
+      const e = await t.throwsAsync(apply([copy([`/${name}`], '/d/', { extractArchives: true })]));
+      t.true(isTsbuildError(e) && e.code === 'TAR_UNSAFE', `${name}: ${e?.message}`);
+    }
+    // a link in the archive is followed as the container would, so it lands in the rootfs's /tmp
+    const id = await apply([copy(['/l.tar'], '/d/', { extractArchives: true })]);
+    t.true(existsSync(fsOf(w, id, 'tmp/tsbuild-pwned')));
+    t.false(existsSync('/tmp/tsbuild-pwned'));
+  });
+});
+
+test('a corrupt compressed archive fails clearly', (t) => {
+  const good = gnuTar(['xz']);
+  return withCopy({ 'bad.tar.xz': good.subarray(0, Math.floor(good.length / 2)) }, async (_w, _ctx, apply) => {
+    const e = await t.throwsAsync(apply([copy(['/bad.tar.xz'], '/d/', { extractArchives: true })]));
+    t.regex(e?.message ?? '', /xz could not decompress|unexpected end|premature|truncated/i);
+  });
+});
