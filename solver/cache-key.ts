@@ -33,7 +33,9 @@ async function contentChecksums(v: Vertex, checksum: LocalChecksum): Promise<str
       for (const a of v.op.actions) {
         if (a.action !== 'copy') continue;
         const local = localOf(a.from);
-        if (local) out.push(await checksum(local.name, a.src, [...local.excludePatterns, ...a.excludePatterns]));
+        // the context's own patterns only: COPY --exclude matches relative to each source (see
+        // worker/file/copy.ts), so hashing a little more than is copied is the safe side
+        if (local) out.push(await checksum(local.name, a.src, local.excludePatterns));
       }
       break;
     case 'exec':

@@ -45,6 +45,7 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
   const dest = action.dest.startsWith('/') ? action.dest : `/${action.dest}`;
   const destIsDir = dest.endsWith('/') || matches.length > 1 || action.parents === true || isDir(resolveInRoot(destRoot, dest));
   const destDir = dest.replace(/\/+$/, '');
+  const mirrored: [string, Stats][] = [];
 
   for (const { rel, kept } of matches) {
     const src = resolveInRoot(source.root, rel, { followLast: action.followSymlinks });
@@ -53,7 +54,7 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
     const top = worst(verdict(rootMatcher, rel, stat.isDirectory()), verdict(excludeMatcher, rel === '.' ? '' : basename(rel), stat.isDirectory()));
     if (top === 'skip') continue;
     const at: EntryPath = { root: rel, source: '' };
-    if (kept !== undefined) mirrorParents(destRoot, source.root, destDir, rel, kept, opts);
+    if (kept !== undefined) mirrored.push(...mirrorParents(destRoot, source.root, destDir, rel, kept, opts));
     if (action.extractArchives && stat.isFile() && (await extractArchive({ archive: src, rootfs: destRoot, dest: kept ? `${destDir}/${parentOf(kept)}` : dest, owner: action.chown ? owner : undefined }))) continue;
     if (stat.isDirectory() && action.copyDirContents) {
       copyContents(destRoot, src, kept !== undefined ? `${destDir}/${kept}` : dest, stat, opts, at, top === 'look');
@@ -65,6 +66,8 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
     const hostParent = mkdirInRoot(destRoot, parent, owner);
     copyEntry(src, `${hostParent}/${basename(target)}`, opts, stat, at);
   }
+  // mtimes last: writing into the mirrored dirs changed them
+  for (const [host, s] of mirrored.reverse()) lutimesSync(host, s.atime, s.mtime);
 }
 
 function expandMatches(action: CopyAction, source: CopySource): Match[] {
@@ -90,7 +93,8 @@ function parentOf(path: string): string {
 }
 
 /** --parents: the directories between dest and a kept source, made with their source dir's mode and mtime. */
-function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: string, kept: string, opts: CopyOptions): void {
+function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: string, kept: string, opts: CopyOptions): [string, Stats][] {
+  const made: [string, Stats][] = [];
   mkdirInRoot(destRoot, destDir || '/', opts.owner);
   const keptDirs = kept.split('/').filter(Boolean).slice(0, -1);
   const base = rel.split('/').slice(0, rel.split('/').length - kept.split('/').length);
@@ -100,8 +104,9 @@ function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: 
     if (isDir(host)) continue;
     const s = lstatSync(resolveInRoot(srcRoot, [...base, ...keptDirs.slice(0, i)].join('/')));
     mkdirInRoot(destRoot, path, opts.owner, opts.chmod ?? s.mode & 0o7777);
-    lutimesSync(host, s.atime, s.mtime);
+    made.push([host, s]);
   }
+  return made;
 }
 
 /** A directory source: its entries land in `dest`, which is created (with the source dir's metadata) when missing. */

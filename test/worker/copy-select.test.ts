@@ -1,0 +1,67 @@
+import test from 'ava';
+import { chmodSync, existsSync, lstatSync, readFileSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { pivotOf } from '../../worker/file/copy.ts';
+import { copy, fsOf, withCopy } from './_copy.ts';
+
+test('.dockerignore applies below a copied directory, and ! exceptions re-include inside excluded dirs', (t) =>
+  withCopy({ 'src/a.c': 'A', 'src/node_modules/m.js': 'M', 'src/build/out.o': 'O', 'src/build/keep.txt': 'K', 'src/tmp/x': 'X' }, async (w, _ctx, apply) => {
+    const id = await apply([copy(['/src'], '/app/'), copy(['/'], '/all/')], ['**/node_modules', 'src/build', '!src/build/keep.txt', 'src/tmp']);
+    t.is(readFileSync(fsOf(w, id, 'app/a.c'), 'utf8'), 'A');
+    t.false(existsSync(fsOf(w, id, 'app/node_modules')));
+    t.false(existsSync(fsOf(w, id, 'app/build/out.o')));
+    t.is(readFileSync(fsOf(w, id, 'app/build/keep.txt'), 'utf8'), 'K');
+    t.false(existsSync(fsOf(w, id, 'app/tmp')), 'an excluded dir with nothing re-included is not made');
+    t.true(existsSync(fsOf(w, id, 'all/src/build/keep.txt')));
+    t.false(existsSync(fsOf(w, id, 'all/src/tmp')));
+  }));
+
+test('COPY --exclude matches paths relative to each source, and a wildcard match by its name', (t) =>
+  withCopy({ 'home.txt': 'H', 'homer.md': 'M', 'homedir/a.txt': 'a', 'homedir/b.md': 'b', 'homedir/sub/c.txt': 'c', 'other/x.txt': 'x' }, async (w, _ctx, apply) => {
+    const id = await apply([copy(['/hom*'], '/mydir/', { excludePatterns: ['*.txt'] }), copy(['/homedir'], '/d/', { excludePatterns: ['**/*.txt', 'sub'] })]);
+    t.false(existsSync(fsOf(w, id, 'mydir/home.txt')));
+    t.true(existsSync(fsOf(w, id, 'mydir/homer.md')));
+    // a directory source copies its contents, and its excludes are relative to it
+    t.false(existsSync(fsOf(w, id, 'mydir/a.txt')), 'a.txt is relative to the homedir source');
+    t.true(existsSync(fsOf(w, id, 'mydir/b.md')));
+    t.true(existsSync(fsOf(w, id, 'mydir/sub/c.txt')), '*.txt matches one level only');
+    t.true(existsSync(fsOf(w, id, 'd/b.md')));
+    t.false(existsSync(fsOf(w, id, 'd/a.txt')));
+    t.false(existsSync(fsOf(w, id, 'd/sub')));
+  }));
+
+test('COPY --parents keeps paths below the context root or the /./ pivot', (t) =>
+  withCopy({ 'x/a.txt': 'xa', 'y/a.txt': 'ya', 'x/sub/deep/b.txt': 'b', 'z/dir/f': 'f' }, async (w, ctx, apply) => {
+    chmodSync(join(ctx, 'x/sub'), 0o750);
+    utimesSync(join(ctx, 'x/sub'), 1_000_000, 1_000_000);
+    const id = await apply([
+      copy(['/x/a.txt', '/y/a.txt'], '/parents/', { parents: true }),
+      copy(['/x/./sub/deep/*.txt'], '/pivot/', { parents: true }),
+      copy(['/z/dir'], '/dirs/', { parents: true }),
+      copy(['/x/a.txt', '/y/a.txt'], '/flat/'),
+    ]);
+    t.is(readFileSync(fsOf(w, id, 'parents/x/a.txt'), 'utf8'), 'xa');
+    t.is(readFileSync(fsOf(w, id, 'parents/y/a.txt'), 'utf8'), 'ya');
+    t.is(readFileSync(fsOf(w, id, 'pivot/sub/deep/b.txt'), 'utf8'), 'b');
+    const sub = lstatSync(fsOf(w, id, 'pivot/sub'));
+    t.deepEqual([sub.mode & 0o777, sub.mtimeMs], [0o750, 1_000_000_000], 'a kept parent dir mirrors its source');
+    t.is(readFileSync(fsOf(w, id, 'dirs/z/dir/f'), 'utf8'), 'f');
+    t.is(readFileSync(fsOf(w, id, 'flat/a.txt'), 'utf8'), 'ya');
+    t.is(pivotOf('x/./y/*.txt'), 'x');
+    t.is(pivotOf('./y'), '');
+    t.is(pivotOf('/a/b'), '');
+  }));
+
+test('a directory copied into an existing one keeps the target dir\'s own owner and mode, as BuildKit', (t) =>
+  withCopy({ 'conf/a': 'A', 'conf/sub/b': 'B' }, async (w, ctx, apply) => {
+    chmodSync(join(ctx, 'conf'), 0o700);
+    chmodSync(join(ctx, 'conf/sub'), 0o711);
+    const base = await apply([{ action: 'mkdir', path: '/etc/app/sub', mode: 0o755, makeParents: true, chown: { user: 'app' } }]);
+    const id = await w.worker.file({ kind: 'file', base: 0, actions: [copy(['/conf'], '/etc/app')] }, [{ type: 'snapshot', id: base }, { type: 'local', dir: ctx, excludePatterns: [] }], w.ctx);
+    const top = lstatSync(fsOf(w, id, 'etc/app'));
+    t.deepEqual([top.mode & 0o777, top.uid], [0o755, 1000]);
+    t.is(readFileSync(fsOf(w, id, 'etc/app/a'), 'utf8'), 'A');
+    // a subdirectory that exists is overwritten with the source's metadata (fsutil: overwriteTargetMetadata below the top)
+    const sub = lstatSync(fsOf(w, id, 'etc/app/sub'));
+    t.deepEqual([sub.mode & 0o777, sub.uid], [0o711, 0]);
+  }));
