@@ -129,7 +129,7 @@ export function fsDelta(fs: string, baseFs: string): string {
 
 /**
  * Copies a case directory into a fresh context: harness files left out, modes normalised (0755
- * for executables, else 0644; dirs 0755) so a git checkout's umask does not matter, then
+ * for executables, else 0644; dirs and the context root 0755) so a git checkout's umask does not matter, then
  * case.json's setup applied.
  */
 export function prepareContext(c: OracleCase): string {
@@ -152,6 +152,7 @@ export function prepareContext(c: OracleCase): string {
     }
   };
   walk('');
+  chmodSync(ctx, 0o755); // a checkout's mode, not mkdtemp's 0700; setup.modes may set "." itself
   const setup = c.spec.setup ?? {};
   for (const d of setup.emptyDirs ?? []) mkdirSync(join(ctx, d), { recursive: true, mode: 0o755 });
   for (const [link, target] of Object.entries(setup.hardLinks ?? {})) linkSync(join(ctx, target), join(ctx, link));
@@ -164,6 +165,7 @@ export function prepareContext(c: OracleCase): string {
 export function contextHash(ctx: string, extra: string): string {
   const h = createHash('sha256').update(`${cacheVersion}\n${extra}\n`);
   const inodes = new Map<number, string>();
+  h.update(`.\0${lstatSync(ctx).mode.toString(8)}\0dir\n`);
   const walk = (rel: string) => {
     for (const name of readdirSync(join(ctx, rel)).sort()) {
       const r = rel ? `${rel}/${name}` : name;
