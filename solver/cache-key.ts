@@ -3,17 +3,20 @@
 // A local source's own key is just its op (name + patterns): what a later op reads from it is
 // hashed by that op, path by path, so editing a file that no COPY reads misses nothing.
 // See docs/cache-keys.md.
-import { canonicalJson, sha256Digest, type Vertex } from '../src/llb/index.ts';
+import { canonicalJson, sha256Digest, type GitSource, type HttpSource, type Vertex } from '../src/llb/index.ts';
 import { withStep } from './step-error.ts';
 
 /** Hashes the selected paths of a local source (path, type, mode, owner, link target, bytes; never mtimes). */
 export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[]) => Promise<string>;
 
-export async function computeCacheKeys(order: readonly Vertex[], checksum: LocalChecksum): Promise<Map<string, string>> {
+/** What a remote source holds now: an http body's digest, a git ref's commit (Worker.resolveSource). */
+export type RemoteResolver = (op: HttpSource | GitSource) => Promise<string>;
+
+export async function computeCacheKeys(order: readonly Vertex[], checksum: LocalChecksum, remote?: RemoteResolver): Promise<Map<string, string>> {
   const keys = new Map<string, string>();
   for (const v of order) {
     const inputs = v.inputs.map((i) => keys.get(i.digest)!);
-    const content = await contentChecksums(v, checksum).catch((e: unknown) => {
+    const content = await contentChecksums(v, checksum, remote).catch((e: unknown) => {
       throw withStep(e, v);
     });
     keys.set(v.digest, sha256Digest(canonicalJson({ op: v.op, inputs, content })));
@@ -22,7 +25,7 @@ export async function computeCacheKeys(order: readonly Vertex[], checksum: Local
 }
 
 /** What `v` reads from local sources, one checksum per reading place, in a fixed order. */
-async function contentChecksums(v: Vertex, checksum: LocalChecksum): Promise<string[]> {
+async function contentChecksums(v: Vertex, checksum: LocalChecksum, remote?: RemoteResolver): Promise<string[]> {
   const localOf = (index: number | undefined) => {
     const input = index === undefined ? undefined : v.inputs[index];
     return input?.op.kind === 'source' && input.op.source === 'local' ? input.op : undefined;
@@ -53,6 +56,9 @@ async function contentChecksums(v: Vertex, checksum: LocalChecksum): Promise<str
       }
       break;
     case 'source':
+      // an http source with --checksum is pinned by its op; without one, by the body it serves
+      // now; a git source by the commit its ref names now
+      if (remote && ((v.op.source === 'http' && v.op.checksum === undefined) || v.op.source === 'git')) out.push(await remote(v.op));
       break;
   }
   return out;

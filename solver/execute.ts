@@ -18,6 +18,8 @@ export interface ExecuteOptions {
   progress: ProgressSink;
   maxParallelism: number;
   signal?: AbortSignal;
+  /** Secret values by id for RUN --mount=type=secret; never part of a key. */
+  secrets?: ReadonlyMap<string, Buffer>;
 }
 
 export interface ExecuteStats {
@@ -76,7 +78,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
             abort.signal.throwIfAborted();
             opts.progress.emit({ type: 'vertex.started', vertex: ref });
             try {
-              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal });
+              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets });
               opts.cache.record(d.key, snapshot);
               stats.ran++;
               opts.progress.emit({ type: 'vertex.done', vertex: ref });
@@ -98,6 +100,8 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
     switch (op.kind) {
       case 'source':
         if (op.source === 'image') return opts.worker.unpackImage(op, ctx);
+        if (op.source === 'http') return opts.worker.http(op, ctx);
+        if (op.source === 'git') return opts.worker.git(op, ctx);
         throw new TsbuildError(`${op.source} sources are not supported yet`, { code: ErrorCodes.INTERNAL, kind: 'precondition' });
       case 'exec':
         return opts.worker.exec(op, inputs, ctx);

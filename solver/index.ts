@@ -24,6 +24,8 @@ export interface SolveOptions {
   noCacheStages?: readonly string[];
   maxParallelism: number;
   signal?: AbortSignal;
+  /** Secret values by id for RUN --mount=type=secret; never part of a key. */
+  secrets?: ReadonlyMap<string, Buffer>;
 }
 
 export interface SolveResult {
@@ -36,7 +38,7 @@ export interface SolveResult {
 export async function solve(root: Vertex | undefined, opts: SolveOptions): Promise<SolveResult> {
   if (!root) return { snapshot: undefined, stats: { ran: 0, cached: 0 }, plan: new Map() };
   const order = topoSort([root]);
-  const keys = await computeCacheKeys(order, opts.checksum);
+  const keys = await computeCacheKeys(order, opts.checksum, (op) => opts.worker.resolveSource(op, opts.signal));
   const cache = openCacheIndex(opts.db, (id) => opts.worker.exists(id));
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const plan = planBuild(root, {
@@ -51,6 +53,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     progress: opts.progress,
     maxParallelism: opts.maxParallelism,
     signal: opts.signal,
+    secrets: opts.secrets,
   });
   return { snapshot, stats, plan };
 }

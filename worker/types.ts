@@ -1,6 +1,6 @@
 // The worker's contract: one vertex in, one result out. It knows nothing of Dockerfiles,
 // stages or instructions; it sees only ops from src/llb.
-import type { ExecOp, FileOp, ImageSource, Platform } from '../src/llb/index.ts';
+import type { ExecOp, FileOp, GitSource, HttpSource, ImageSource, Platform } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 
 /** What an op reads as one of its inputs. */
@@ -25,6 +25,11 @@ export interface RunContext {
   vertex: VertexRef;
   progress: ProgressSink;
   signal: AbortSignal;
+  /**
+   * Secret values by id, for RUN --mount=type=secret (exec only). They are mounted from a tmpfs and
+   * never reach a layer, a cache key or the state root.
+   */
+  secrets?: ReadonlyMap<string, Buffer>;
 }
 
 export interface Worker {
@@ -36,6 +41,18 @@ export interface Worker {
   unpackImage(op: ImageSource, ctx: RunContext): Promise<string | undefined>;
   /** Runs the command in a sandbox on top of `inputs[root.input]`; returns the new committed snapshot. */
   exec(op: ExecOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string>;
+  /**
+   * Downloads the URL (once per worker life, shared with `resolveSource`) and returns a new
+   * committed snapshot holding it as `/<filename>`. A checksum mismatch is DIGEST_MISMATCH.
+   */
+  http(op: HttpSource, ctx: RunContext): Promise<string>;
+  /** Checks out the repository at `op.ref` into a new committed snapshot (without .git unless keepGitDir). */
+  git(op: GitSource, ctx: RunContext): Promise<string>;
+  /**
+   * What a remote source holds now, for its cache key: the digest of an http body (downloading
+   * it; `http` then reuses the download) or the commit a git ref names.
+   */
+  resolveSource(op: HttpSource | GitSource, signal?: AbortSignal): Promise<string>;
   /** Applies the actions on top of `inputs[op.base]`; returns the new committed snapshot. */
   file(op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string>;
   /** The snapshot chain from the bottom layer to `id` itself. */

@@ -1,0 +1,143 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { isTsbuildError } from '../../src/errors/index.ts';
+import type { GitSource, HttpSource } from '../../src/llb/index.ts';
+import { fileNameOf } from '../../worker/source/http-source.ts';
+import { createTestWorker, type TestWorker } from './_setup.ts';
+
+const fsOf = (w: TestWorker, id: string, p = '') => join(w.root, 'snapshots', id, 'fs', p);
+const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function serve(routes: Record<string, { body: string | Buffer; headers?: Record<string, string>; status?: number }>): Promise<{ base: string; hits: Map<string, number>; server: Server }> {
+  const hits = new Map<string, number>();
+  const server = createServer((req, res) => {
+    hits.set(req.url!, (hits.get(req.url!) ?? 0) + 1);
+    const r = routes[req.url!];
+    if (!r) {
+      res.writeHead(404).end('nope');
+      return;
+    }
+    res.writeHead(r.status ?? 200, r.headers ?? {}).end(r.body);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, server };
+}
+
+const httpOp = (url: string, extra: Partial<HttpSource> = {}): HttpSource => ({ kind: 'source', source: 'http', url, ...extra });
+
+test('an http source is one file, 0600, named from the URL or Content-Disposition, mtime from Last-Modified', async (t) => {
+  const tarball = gzipSync('not extracted');
+  const { base, server } = await serve({
+    '/files/tool.tar.gz': { body: tarball, headers: { 'last-modified': 'Wed, 21 Oct 2015 07:28:00 GMT' } },
+    '/download?id=3': { body: 'report', headers: { 'content-disposition': 'attachment; filename="report.csv"' } },
+    '/dir/': { body: 'listing' },
+  });
+  const w = await createTestWorker();
+  try {
+    const a = await w.worker.http(httpOp(`${base}/files/tool.tar.gz`), w.ctx);
+    t.deepEqual(readdirSync(fsOf(w, a)), ['tool.tar.gz']);
+    const s = lstatSync(fsOf(w, a, 'tool.tar.gz'));
+    t.deepEqual([s.mode & 0o7777, s.uid, s.gid, s.mtime.toISOString()], [0o600, 0, 0, '2015-10-21T07:28:00.000Z']);
+    t.deepEqual(readFileSync(fsOf(w, a, 'tool.tar.gz')), tarball, 'remote archives are not extracted');
+    const b = await w.worker.http(httpOp(`${base}/download?id=3`, { chmod: 0o644 }), w.ctx);
+    t.deepEqual(readdirSync(fsOf(w, b)), ['report.csv']);
+    t.is(lstatSync(fsOf(w, b, 'report.csv')).mode & 0o7777, 0o644);
+    const c = await w.worker.http(httpOp(`${base}/dir/`, { filename: 'named' }), w.ctx);
+    t.deepEqual(readdirSync(fsOf(w, c)), ['named']);
+    t.is(fileNameOf('http://x/dir/', null), 'index');
+    t.is(fileNameOf('http://x/a/b%20c.txt', null), 'b c.txt');
+    t.is(fileNameOf('http://x/a', 'attachment; filename="../../etc/passwd"'), 'passwd');
+  } finally {
+    server.close();
+    await w.cleanup();
+  }
+});
+
+test('--checksum is verified: a mismatch names the URL and both digests', async (t) => {
+  const { base, server } = await serve({ '/f': { body: 'payload' } });
+  const w = await createTestWorker();
+  try {
+    const ok = await w.worker.http(httpOp(`${base}/f`, { checksum: sha('payload') }), w.ctx);
+    t.is(readFileSync(fsOf(w, ok, 'f'), 'utf8'), 'payload');
+    const wrong = sha('other');
+    const e = await t.throwsAsync(w.worker.http(httpOp(`${base}/f`, { checksum: wrong }), w.ctx));
+    t.true(isTsbuildError(e) && e.code === 'DIGEST_MISMATCH');
+    t.is(e?.message, `${base}/f: downloaded content has digest ${sha('payload')}, but --checksum says ${wrong}`);
+  } finally {
+    server.close();
+    await w.cleanup();
+  }
+});
+
+test('resolveSource keys an http source by its body and the snapshot reuses that download; errors are clear', async (t) => {
+  const { base, hits, server } = await serve({ '/v': { body: 'v1' } });
+  const w = await createTestWorker();
+  try {
+    t.is(await w.worker.resolveSource(httpOp(`${base}/v`)), sha('v1'));
+    const id = await w.worker.http(httpOp(`${base}/v`), w.ctx);
+    t.is(readFileSync(fsOf(w, id, 'v'), 'utf8'), 'v1');
+    t.is(hits.get('/v'), 1);
+    const e = await t.throwsAsync(w.worker.http(httpOp(`${base}/missing`), w.ctx));
+    t.is(e?.message, `cannot download ${base}/missing: the server answered 404 Not Found`);
+    const closed = await serve({});
+    closed.server.close();
+    const refused = await t.throwsAsync(w.worker.http(httpOp(`${closed.base}/x`), w.ctx));
+    t.regex(refused?.message ?? '', /^cannot download http:\/\/127\.0\.0\.1:\d+\/x: .*ECONNREFUSED/);
+  } finally {
+    server.close();
+    await w.cleanup();
+  }
+});
+
+function gitRepo(): { dir: string; commits: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-git-'));
+  const g = (...args: string[]) => execFileSync('git', ['-C', join(dir, 'work'), ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).trim();
+  execFileSync('git', ['init', '-q', '-b', 'main', join(dir, 'work')]);
+  writeFileSync(join(dir, 'work/README'), 'one');
+  writeFileSync(join(dir, 'work/run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+  g('add', '.');
+  g('commit', '-qm', 'one');
+  g('tag', '-a', 'v1', '-m', 'v1');
+  const first = g('rev-parse', 'HEAD');
+  writeFileSync(join(dir, 'work/README'), 'two');
+  g('commit', '-qam', 'two');
+  const second = g('rev-parse', 'HEAD');
+  execFileSync('git', ['clone', '-q', '--bare', join(dir, 'work'), join(dir, 'repo.git')]);
+  return { dir, commits: [first, second] };
+}
+
+const gitOp = (url: string, extra: Partial<GitSource> = {}): GitSource => ({ kind: 'source', source: 'git', url, ...extra });
+
+test('a git source checks out a branch, a tag or a commit, without .git unless asked', async (t) => {
+  const { dir, commits } = gitRepo();
+  const url = `file://${dir}/repo.git`;
+  const w = await createTestWorker();
+  try {
+    const head = await w.worker.git(gitOp(url), w.ctx);
+    t.is(readFileSync(fsOf(w, head, 'README'), 'utf8'), 'two');
+    t.false(existsSync(fsOf(w, head, '.git')));
+    t.is(lstatSync(fsOf(w, head, 'run.sh')).mode & 0o111, 0o111);
+    const tag = await w.worker.git(gitOp(url, { ref: 'v1', keepGitDir: true }), w.ctx);
+    t.is(readFileSync(fsOf(w, tag, 'README'), 'utf8'), 'one');
+    t.true(existsSync(fsOf(w, tag, '.git')));
+    const byCommit = await w.worker.git(gitOp(join(dir, 'repo.git'), { ref: commits[0] }), w.ctx);
+    t.is(readFileSync(fsOf(w, byCommit, 'README'), 'utf8'), 'one');
+    t.is(await w.worker.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
+    t.is(await w.worker.resolveSource(gitOp(url, { ref: 'v1' })), commits[0], 'an annotated tag resolves to its commit');
+    t.is(await w.worker.resolveSource(gitOp(url)), commits[1]);
+    const e = await t.throwsAsync(w.worker.resolveSource(gitOp(url, { ref: 'nope' })));
+    t.is(e?.message, `git ref "nope" not found in ${url}`);
+    const missing = await t.throwsAsync(w.worker.git(gitOp(`file://${dir}/absent.git`), w.ctx));
+    t.regex(missing?.message ?? '', /^fetching file:\/\/.*absent\.git failed: /);
+  } finally {
+    await w.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,144 @@
+// The http source (ADD <url>): the body, downloaded once, becomes a snapshot holding one file,
+// `/<filename>`, that a copy then places (BuildKit models ADD <url> exactly so). As BuildKit:
+// mode 0600 unless the op says otherwise, owner 0:0, mtime from Last-Modified when the server
+// sends one; the filename is the op's, else Content-Disposition's, else the URL path's last part,
+// else "index". Remote archives are never extracted.
+//
+// Cache keys: with a checksum the op (URL + checksum) is the key and nothing is fetched to compute
+// it. Without one, `resolve` downloads the body and the key is its digest, so a changed file
+// misses and an unchanged one hits; the download is kept for `snapshot`, so it happens once per
+// build (a later build downloads again: there is no conditional GET with ETags yet).
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, chown, copyFile, rm, utimes } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import type { HttpSource } from '../../src/llb/index.ts';
+import type { RunContext } from '../types.ts';
+import type { WorkerEnv } from '../worker-env.ts';
+
+interface Download {
+  file: string;
+  digest: string;
+  filename: string;
+  lastModified?: Date;
+}
+
+export interface HttpSources {
+  /** The body's digest (`sha256:…`), downloading it when not yet done in this worker's life. */
+  resolve(op: HttpSource, signal?: AbortSignal): Promise<string>;
+  /** A committed snapshot holding the downloaded file; verifies op.checksum. */
+  snapshot(op: HttpSource, ctx: RunContext): Promise<string>;
+  /** Removes the kept downloads. */
+  close(): Promise<void>;
+}
+
+export function createHttpSources(env: WorkerEnv): HttpSources {
+  const downloads = new Map<string, Promise<Download>>();
+  const download = (op: HttpSource, signal?: AbortSignal) => {
+    let d = downloads.get(op.url);
+    if (!d) {
+      d = fetchToFile(op.url, join(env.paths.tmp, `http-${randomBytes(8).toString('hex')}`), signal);
+      downloads.set(op.url, d);
+      // a failed download is retried by the next caller, not remembered
+      d.catch(() => downloads.delete(op.url));
+    }
+    return d;
+  };
+  return {
+    resolve: async (op, signal) => (await download(op, signal)).digest,
+    async snapshot(op, ctx) {
+      const d = await download(op, ctx.signal);
+      if (op.checksum !== undefined && op.checksum !== d.digest) {
+        throw new TsbuildError(`${op.url}: downloaded content has digest ${d.digest}, but --checksum says ${op.checksum}`, {
+          code: ErrorCodes.DIGEST_MISMATCH,
+          kind: 'invalid',
+          hint: 'check the URL, or update the checksum if the file changed on purpose',
+        });
+      }
+      const key = env.snapshots.newKey();
+      let committed = false;
+      try {
+        await env.snapshots.prepare(key, undefined);
+        const target = join(env.snapshots.fsDir(key), safeName(op.filename ?? d.filename));
+        await copyFile(d.file, target);
+        await chown(target, 0, 0);
+        await chmod(target, op.chmod ?? 0o600);
+        if (d.lastModified) await utimes(target, d.lastModified, d.lastModified);
+        env.snapshots.commit(key, undefined);
+        committed = true;
+        return key;
+      } finally {
+        if (!committed) await env.snapshots.remove(key);
+      }
+    },
+    async close() {
+      const all = [...downloads.values()];
+      downloads.clear();
+      for (const d of all) await d.then((x) => rm(x.file, { force: true })).catch(() => undefined);
+    },
+  };
+}
+
+async function fetchToFile(url: string, file: string, signal?: AbortSignal): Promise<Download> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal, redirect: 'follow' });
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+    throw new TsbuildError(`cannot download ${url}: ${cause}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'unavailable', cause: e });
+  }
+  if (!res.ok || !res.body) {
+    await res.body?.cancel();
+    throw new TsbuildError(`cannot download ${url}: the server answered ${res.status} ${res.statusText}`.trimEnd(), { code: ErrorCodes.REGISTRY_ERROR, kind: res.status === 404 ? 'not-found' : 'unavailable' });
+  }
+  const hash = createHash('sha256');
+  const tee = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tee, createWriteStream(file, { mode: 0o600 }));
+  } catch (e) {
+    await rm(file, { force: true });
+    throw new TsbuildError(`cannot download ${url}: ${(e as Error).message}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'unavailable', cause: e });
+  }
+  const lm = res.headers.get('last-modified');
+  const lastModified = lm ? new Date(lm) : undefined;
+  return {
+    file,
+    digest: `sha256:${hash.digest('hex')}`,
+    filename: fileNameOf(url, res.headers.get('content-disposition')),
+    lastModified: lastModified && !Number.isNaN(lastModified.getTime()) ? lastModified : undefined,
+  };
+}
+
+/** BuildKit's getFileName: Content-Disposition's filename, else the URL path's last part, else "index". */
+export function fileNameOf(url: string, contentDisposition: string | null): string {
+  const m = contentDisposition ? /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(contentDisposition) : null;
+  if (m) {
+    const name = basename(decodeURIComponentSafe(m[1]));
+    if (name && name !== '.' && name !== '..' && !m[1].endsWith('/')) return name;
+  }
+  const path = new URL(url).pathname;
+  const last = basename(decodeURIComponentSafe(path));
+  return last && last !== '.' && last !== '..' && !path.endsWith('/') ? last : 'index';
+}
+
+/** One path component, never a way out of the snapshot. */
+function safeName(name: string): string {
+  const b = basename(name);
+  return b === '' || b === '.' || b === '..' ? 'index' : b;
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
