@@ -4,19 +4,20 @@
 import { closest, isTsbuildError } from '../../src/errors/index.ts';
 import type { ImageConfig } from '../../src/image/index.ts';
 import { createVertex, type Platform, type Vertex } from '../../src/llb/index.ts';
-import type { Instruction } from '../parser/ast.ts';
+import type { DockerfileAst, Instruction } from '../parser/ast.ts';
 import { parseDockerfile } from '../parser/parser.ts';
-import type { BuildDefinition, FrontendOptions } from '../types.ts';
+import type { BuildDefinition, BuildWarning, FrontendOptions } from '../types.ts';
 import { dispatchArg, globalArgs } from './args.ts';
 import { dispatchCmd, dispatchEntrypoint, dispatchHealthcheck } from './command-config.ts';
 import { dispatchEnv, dispatchLabel, dispatchMaintainer, dispatchOnbuild, dispatchShell, dispatchStopSignal, dispatchUser, dispatchVolume } from './config.ts';
 import { dispatchCopy } from './copy.ts';
 import { envFromStrings, getEnv } from './env.ts';
-import { instructionError, locate } from './errors.ts';
+import { instructionError, locate, type SourceText } from './errors.ts';
 import { expand } from './expand.ts';
 import { dispatchExpose } from './expose.ts';
 import { checkInstruction, instructionFlags } from './instructions.ts';
 import { dispatchRun } from './run.ts';
+import { checkStageCycles } from './stage-graph.ts';
 import { findStage, splitStages, stageNotFound } from './stages.ts';
 import { countSteps, DEFAULT_PATH, stepMeta, type ConvertContext, type StageDef, type StageState } from './state.ts';
 import { dispatchWorkdir } from './workdir.ts';
@@ -28,6 +29,7 @@ export async function createBuildDefinition(opts: FrontendOptions): Promise<Buil
   const src = { file, lines };
   for (const node of ast.instructions) checkInstruction(src, node);
   const { metaArgs, stages } = splitStages(src, ast);
+  checkStageCycles(src, stages);
   const escapeToken = ast.directives.escape;
   const consumedArgs = new Set<string>();
   const ctx: ConvertContext = {
@@ -39,7 +41,7 @@ export async function createBuildDefinition(opts: FrontendOptions): Promise<Buil
     consumedArgs,
     localSources: new Map(),
     converted: new Map(),
-    warnings: ast.warnings.map((w) => ({ message: w.message, location: { file, line: w.line } })),
+    warnings: [...syntaxWarnings(ast, src), ...ast.warnings.map((w) => ({ message: w.message, location: { file, line: w.line } }))],
     platform: opts.platform,
     resolveSource: (from, node, st) => resolveSource(ctx, from, node, st),
   };
@@ -50,6 +52,17 @@ export async function createBuildDefinition(opts: FrontendOptions): Promise<Buil
   const unused = Object.keys(opts.buildArgs).filter((k) => !consumedArgs.has(k));
   if (unused.length > 0) ctx.warnings.push({ message: `One or more build-args [${unused.join(' ')}] were not consumed` });
   return { root: st.vertex, config: st.config, target: target.name ?? String(target.index), warnings: ctx.warnings };
+}
+
+/** `# syntax=` names a frontend image to run; tsbuild always uses its own, and says so. */
+function syntaxWarnings(ast: DockerfileAst, src: SourceText): BuildWarning[] {
+  const syntax = ast.directives.syntax;
+  if (syntax === undefined) return [];
+  const line = src.lines.findIndex((l) => /^\s*#\s*syntax\s*=/i.test(l));
+  return [{
+    message: `# syntax=${syntax}: the built-in Dockerfile frontend is used; frontend images are not run`,
+    location: line < 0 ? undefined : { file: src.file, line: line + 1, text: src.lines[line].replace(/\r$/, '') },
+  }];
 }
 
 function throwErr(e: Error): never {
@@ -134,14 +147,15 @@ async function dispatch(ctx: ConvertContext, st: StageState, node: Instruction):
 
 async function resolveSource(ctx: ConvertContext, from: string | undefined, node: Instruction, st: StageState): Promise<Vertex | undefined> {
   if (from === undefined) return localSource(ctx, 'context', [...ctx.opts.excludePatterns]);
-  const stage = findStage(ctx.stages.slice(0, st.def.index), from);
+  // any stage, even a later one, as in BuildKit; checkStageCycles has refused loops
+  const stage = findStage(ctx.stages, from);
   if (stage) return (await convertStage(ctx, stage)).vertex;
   const named = ctx.opts.namedContexts[from];
   if (named?.type === 'local') return localSource(ctx, from, []);
   const ref = named?.type === 'image' ? named.ref : from;
   // an index or a near-miss of a stage name is a mistake, anything else names an image
   const names = ctx.stages.flatMap((s) => (s.name ? [s.name] : []));
-  if (/^\d+$/.test(from) || (!named && closest(from, names))) throw stageNotFound(ctx, ctx.stages.slice(0, st.def.index), from, node);
+  if (/^\d+$/.test(from) || (!named && closest(from, names))) throw stageNotFound(ctx, ctx.stages, from, node);
   const image = await resolveImage(ctx, ref, ctx.platform, node);
   return createVertex({ kind: 'source', source: 'image', ref: image.ref, digest: image.digest, platform: ctx.platform }, [], { name: `[${st.displayName}] FROM ${image.ref}`, location: locate(ctx, node) });
 }

@@ -1,79 +1,128 @@
-// COPY and ADD (local sources): one file op over the stage, copying from the main context, a
-// named context, an earlier stage or an image. Heredoc sources (`COPY <<EOF /f`) become files.
+// COPY and ADD: one file op over the stage, copying from the main context, a named context, a
+// stage or an image; ADD also from URLs and git repositories (remote-source.ts), each its own
+// source vertex. Heredoc sources (`COPY <<EOF /f`) become files.
 import { posix } from 'node:path';
-import { createVertex, type FileAction, type Vertex } from '../../src/llb/index.ts';
+import { createVertex, type CopyAction, type FileAction, type Vertex } from '../../src/llb/index.ts';
 import type { Instruction } from '../parser/ast.ts';
 import { chompHeredocContent, parseHeredoc } from '../parser/heredoc.ts';
-import { instructionError } from './errors.ts';
+import { instructionError, locate } from './errors.ts';
 import { expand } from './expand.ts';
 import { instructionFlags } from './instructions.ts';
+import { httpFilename, isDigest, isHttpUrl, parseGitRef } from './remote-source.ts';
 import { addHistory, displayText, stepMeta, type ConvertContext, type StageState } from './state.ts';
 import { parseChown } from './workdir.ts';
 
 export async function dispatchCopy(ctx: ConvertContext, st: StageState, node: Instruction): Promise<void> {
   const isAdd = node.name === 'add';
+  const upper = node.command.toUpperCase();
   const flags = instructionFlags(ctx, node);
   const ex = (word: string) => expand(ctx, node, st.env, word);
-  const from = flags.strings.has('from') ? ex(flags.strings.get('from')!) : undefined;
+  const fromText = flags.strings.get('from');
+  // BuildKit resolves --from before any variable is known, and refuses expansion there
+  if (fromText !== undefined && ex(fromText) !== fromText) {
+    throw instructionError(ctx, node, 'variable expansion is not supported for --from', { hint: 'define a stage with FROM using a global ARG (ARG IMG=...; FROM ${IMG} AS src) and copy --from=src' });
+  }
+  const from = fromText;
   const chown = flags.strings.has('chown') ? ex(flags.strings.get('chown')!) : undefined;
+  if (chown !== undefined) checkChown(ctx, node, chown);
   const chmodText = flags.strings.has('chmod') ? ex(flags.strings.get('chmod')!) : undefined;
-  if (flags.bools.get('parents')) throw instructionError(ctx, node, 'COPY --parents is not supported yet');
   const chmod = chmodText === undefined ? undefined : parseChmod(chmodText);
-  if (chmod !== undefined && Number.isNaN(chmod)) throw instructionError(ctx, node, `invalid chmod parameter: ${chmodText}`, { hint: 'use an octal mode such as 0755' });
+  if (chmod !== undefined && Number.isNaN(chmod)) throw instructionError(ctx, node, `invalid chmod parameter: ${chmodText}`, { hint: 'use an octal mode between 0 and 07777, such as 0755' });
+  const parents = flags.bools.get('parents') ?? false;
+  const checksum = flags.strings.has('checksum') ? ex(flags.strings.get('checksum')!) : undefined;
+  const unpack = flags.bools.get('unpack');
+  const excludePatterns = (flags.lists.get('exclude') ?? []).map(ex);
 
   const words = node.args.map(ex);
   const destText = words[words.length - 1];
-  if (parseHeredoc(node.args[node.args.length - 1])) throw instructionError(ctx, node, `${node.command.toUpperCase()} cannot accept a heredoc as a destination`);
+  if (parseHeredoc(node.args[node.args.length - 1])) throw instructionError(ctx, node, `${upper} cannot accept a heredoc as a destination`);
   let dest = posix.resolve('/', st.config.config.WorkingDir || '/', destText);
   if (destText === '.' || destText === '' || destText.endsWith('/')) dest = dest.endsWith('/') ? dest : dest + '/';
-
-  const srcs: string[] = [];
-  const files: FileAction[] = [];
-  const history: string[] = [];
-  node.args.slice(0, -1).forEach((raw, i) => {
-    const doc = parseHeredoc(raw);
-    if (!doc) {
-      if (isAdd && /^(https?|git):\/\/|^git@/.test(words[i])) throw instructionError(ctx, node, `ADD from a URL is not supported yet: ${words[i]}`);
-      srcs.push(posix.resolve('/', words[i]));
-      history.push(words[i]);
-      return;
-    }
-    const body = node.heredocs.find((h) => h.name === doc.name);
-    let data = body?.content ?? '';
-    if (doc.chomp) data = chompHeredocContent(data);
-    if (doc.expand) data = expand(ctx, node, st.env, data);
-    files.push({ action: 'mkfile', path: dest.endsWith('/') ? dest + doc.name : dest, mode: chmod ?? 0o644, data, chown: chown ? parseChown(chown) : undefined });
-    history.push(`<<${doc.name}`);
-  });
+  const sources = node.args.slice(0, -1);
+  if (checksum !== undefined) checkChecksum(ctx, node, checksum, words.slice(0, -1));
 
   const inputs: Vertex[] = st.vertex ? [st.vertex] : [];
-  const actions: FileAction[] = [];
-  if (srcs.length > 0) {
+  const copy = (input: Vertex, src: string[], extra: Partial<CopyAction>): CopyAction => {
+    inputs.push(input);
+    return {
+      action: 'copy', from: inputs.length - 1, src, dest,
+      chown: chown ? parseChown(chown) : undefined, chmod,
+      copyDirContents: true, followSymlinks: true, allowWildcardEmpty: false, extractArchives: false,
+      excludePatterns, createDestPath: true, ...extra,
+    };
+  };
+  // actions keep the sources' order (a later source wins where they overlap); local paths share
+  // one copy action, placed where the first of them stands
+  const local: string[] = [];
+  const ordered: Array<FileAction | 'local'> = [];
+  const history: string[] = [];
+  sources.forEach((raw, i) => {
+    const word = words[i];
+    const doc = parseHeredoc(raw);
+    if (doc) {
+      const body = node.heredocs.find((h) => h.name === doc.name);
+      let data = body?.content ?? '';
+      if (doc.chomp) data = chompHeredocContent(data);
+      if (doc.expand) data = expand(ctx, node, st.env, data);
+      ordered.push({ action: 'mkfile', path: dest.endsWith('/') ? dest + doc.name : dest, mode: chmod ?? 0o644, data, chown: chown ? parseChown(chown) : undefined });
+      history.push(`<<${doc.name}`);
+      return;
+    }
+    history.push(word);
+    const git = parseGitRef(word);
+    if (git || isHttpUrl(word)) {
+      if (!isAdd) throw instructionError(ctx, node, `source can't be a ${git ? 'git ref' : 'URL'} for COPY: ${word}`, { hint: 'use ADD for remote sources' });
+      if (from !== undefined) throw instructionError(ctx, node, `ADD --from cannot be combined with a remote source: ${word}`);
+      if (git) {
+        const keepGitDir = flags.bools.get('keep-git-dir') ?? false;
+        const source = createVertex({ kind: 'source', source: 'git', url: git.remote, ref: git.ref, keepGitDir: keepGitDir || undefined }, [], { name: `[${st.displayName}] ${displayText(node)}: git ${word}`, location: locate(ctx, node) });
+        ordered.push(copy(source, [git.subdir ?? '/'], {}));
+      } else {
+        const filename = httpFilename(word);
+        const source = createVertex({ kind: 'source', source: 'http', url: word, checksum, filename }, [], { name: `[${st.displayName}] ${displayText(node)}: download ${word}`, location: locate(ctx, node) });
+        // remote files are never unpacked unless asked (ADD --unpack)
+        ordered.push(copy(source, [`/${filename}`], { copyDirContents: false, extractArchives: unpack === true }));
+      }
+      return;
+    }
+    if (local.length === 0) ordered.push('local');
+    local.push(parents ? keepPivot(word) : posix.resolve('/', word));
+  });
+
+  let localCopy: CopyAction | undefined;
+  if (local.length > 0) {
     const source = await ctx.resolveSource(from, node, st);
-    if (!source) throw instructionError(ctx, node, `${node.command.toUpperCase()} --from=${from}: that stage has an empty filesystem`);
-    inputs.push(source);
-    actions.push({
-      action: 'copy',
-      from: inputs.length - 1,
-      src: srcs,
-      dest,
-      chown: chown ? parseChown(chown) : undefined,
-      chmod,
-      copyDirContents: true,
-      followSymlinks: true,
-      allowWildcardEmpty: srcs.length > 1,
-      extractArchives: isAdd,
-      excludePatterns: flags.lists.get('exclude') ?? [],
-      createDestPath: true,
-    });
+    if (!source) throw instructionError(ctx, node, `${upper} --from=${from}: that stage has an empty filesystem`);
+    localCopy = copy(source, local, { allowWildcardEmpty: local.length > 1, extractArchives: isAdd && unpack !== false, parents: parents || undefined });
   }
-  actions.push(...files);
+  const actions = ordered.map((a) => (a === 'local' ? localCopy! : a));
   st.vertex = createVertex({ kind: 'file', base: st.vertex ? 0 : undefined, actions }, inputs, stepMeta(ctx, st, node, displayText(node)));
 
-  const opts = [chown !== undefined ? `--chown=${chown}` : '', chmodText !== undefined ? `--chmod=${chmodText}` : ''].filter(Boolean);
+  const opts = [parents ? '--parents' : '', chown !== undefined ? `--chown=${chown}` : '', chmodText !== undefined ? `--chmod=${chmodText}` : ''].filter(Boolean);
   addHistory(st, `${isAdd ? 'ADD' : 'COPY'} ${[...opts, ...history, destText].join(' ')} # buildkit`, true);
 }
 
+/** --parents: a `/./` in a source marks where the kept path starts; keep it through normalising. */
+function keepPivot(word: string): string {
+  const pivot = word.indexOf('/./');
+  if (pivot < 0) return posix.resolve('/', word);
+  const rest = posix.normalize(word.slice(pivot + 3)).replace(/^\/+/, '');
+  return `${posix.resolve('/', word.slice(0, pivot))}/./${rest}`.replace(/^\/\/\.\//, '/./');
+}
+
+function checkChecksum(ctx: ConvertContext, node: Instruction, checksum: string, sources: string[]): void {
+  if (sources.length !== 1) throw instructionError(ctx, node, "checksum can't be specified for multiple sources");
+  if (parseGitRef(sources[0])) throw instructionError(ctx, node, 'ADD --checksum for Git sources is not supported yet');
+  if (!isHttpUrl(sources[0])) throw instructionError(ctx, node, `checksum requires HTTP(S) or Git sources, not ${JSON.stringify(sources[0])}`, { hint: '--checksum pins what a URL downloads; drop it for local files' });
+  if (!isDigest(checksum)) throw instructionError(ctx, node, `invalid checksum digest format: ${checksum}`, { hint: 'use sha256:<64 hex digits>' });
+}
+
+/** USER, UID, USER:GROUP or UID:GID; names are resolved against the stage's /etc/passwd later. */
+function checkChown(ctx: ConvertContext, node: Instruction, chown: string): void {
+  if (/^[^:\s]+(:[^:\s]+)?$/.test(chown)) return;
+  throw instructionError(ctx, node, `invalid --chown value: ${JSON.stringify(chown)}`, { hint: 'use USER, UID, USER:GROUP or UID:GID' });
+}
+
 function parseChmod(text: string): number {
-  return /^[0-7]{1,4}$/.test(text) ? Number.parseInt(text, 8) : Number.NaN;
+  return /^[0-7]{1,5}$/.test(text) && Number.parseInt(text, 8) <= 0o7777 ? Number.parseInt(text, 8) : Number.NaN;
 }

@@ -13,9 +13,12 @@ export interface ParsedFlags {
 
 export class FlagError extends Error {
   readonly hint?: string;
-  constructor(message: string, hint?: string) {
+  /** The unknown flag's name, when that is the mistake. */
+  readonly flag?: string;
+  constructor(message: string, hint?: string, flag?: string) {
     super(message);
     this.hint = hint;
+    this.flag = flag;
   }
 }
 
@@ -31,7 +34,7 @@ export function parseFlags(flags: readonly string[], spec: FlagSpec): ParsedFlag
     const kind = spec[name];
     if (kind === undefined) {
       const near = closest(name, Object.keys(spec));
-      throw new FlagError(`unknown flag: --${name}`, near ? `did you mean --${near}?` : undefined);
+      throw new FlagError(`unknown flag: --${name}`, near ? `did you mean --${near}?` : undefined, name);
     }
     if (seen.has(name) && kind !== 'strings') throw new FlagError(`duplicate flag specified: --${name}`);
     seen.add(name);

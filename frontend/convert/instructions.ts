@@ -24,9 +24,16 @@ export function instructionFlags(src: SourceText, node: Instruction, at: Instruc
   try {
     return parseFlags(node.flags, FLAGS[node.name] ?? {});
   } catch (e) {
-    if (e instanceof FlagError) throw instructionError(src, at, `${node.command.toUpperCase()}: ${e.message}`, { hint: e.hint });
+    if (e instanceof FlagError) throw instructionError(src, at, `${node.command.toUpperCase()}: ${e.message}`, { hint: e.hint ?? otherOwners(node.name, e.flag) });
     throw e;
   }
+}
+
+/** `COPY --checksum` → "--checksum is a flag of ADD": the flag exists, on another instruction. */
+function otherOwners(name: string, flag: string | undefined): string | undefined {
+  if (flag === undefined) return undefined;
+  const owners = Object.keys(FLAGS).filter((i) => i !== name && flag in FLAGS[i]).map((i) => i.toUpperCase());
+  return owners.length > 0 ? `--${flag} is a flag of ${owners.join(' and ')}` : undefined;
 }
 
 export function checkInstruction(src: SourceText, node: Instruction, at: Instruction = node): void {

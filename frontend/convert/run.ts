@@ -1,25 +1,27 @@
 // RUN → an exec op over the stage's filesystem. ARG values reach the command's environment but
 // not the image config; history records them as BuildKit does (`RUN |1 V=x /bin/sh -c make`).
-import { createVertex, type ExecOp, type NetworkMode } from '../../src/llb/index.ts';
+import { createVertex, type ExecOp, type NetworkMode, type Vertex } from '../../src/llb/index.ts';
 import type { Instruction } from '../parser/ast.ts';
 import { PROXY_ARGS } from './args.ts';
 import { withShell } from './command-config.ts';
 import { envLookup, envToStrings, getEnv, setEnv } from './env.ts';
 import { instructionError } from './errors.ts';
 import { instructionFlags } from './instructions.ts';
+import { parseRunMounts, resolveRunMounts } from './run-mounts.ts';
 import { addHistory, DEFAULT_PATH, displayText, stepMeta, type ConvertContext, type StageState } from './state.ts';
 
 const NETWORKS: Readonly<Record<string, NetworkMode>> = { default: 'sandbox', sandbox: 'sandbox', none: 'none', host: 'host' };
 
-export function dispatchRun(ctx: ConvertContext, st: StageState, node: Instruction): void {
+export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Instruction): Promise<void> {
   const flags = instructionFlags(ctx, node);
   const networkFlag = flags.strings.get('network') ?? 'default';
   const network = NETWORKS[networkFlag];
   if (network === undefined) throw instructionError(ctx, node, `unsupported network mode: ${networkFlag}`, { hint: 'use default, none or host' });
-  for (const unsupported of ['mount', 'device'] as const) {
-    if (flags.lists.has(unsupported)) throw instructionError(ctx, node, `RUN --${unsupported} is not supported yet`);
-  }
-  if (flags.strings.has('security')) throw instructionError(ctx, node, 'RUN --security is not supported yet');
+  if (flags.lists.has('device')) throw instructionError(ctx, node, 'RUN --device is not supported yet');
+  const security = flags.strings.get('security') ?? 'sandbox';
+  if (security === 'insecure') throw instructionError(ctx, node, 'RUN --security=insecure is not supported: tsbuild runs every step sandboxed', { hint: 'drop the flag, or build with BuildKit and --allow security.insecure' });
+  if (security !== 'sandbox') throw instructionError(ctx, node, `unsupported security mode: ${security}`, { hint: 'use sandbox or insecure' });
+  const specs = parseRunMounts(ctx, st, node, flags.lists.get('mount') ?? []);
 
   const args = commandLine(st, node);
   let env = st.env;
@@ -29,6 +31,8 @@ export function dispatchRun(ctx: ConvertContext, st: StageState, node: Instructi
     if (value !== undefined && getEnv(env, key) === undefined) env = setEnv(env, key, value);
     if (value !== undefined) ctx.consumedArgs.add(key);
   }
+  const inputs: Vertex[] = st.vertex ? [st.vertex] : [];
+  const mounts = await resolveRunMounts(ctx, st, node, specs, inputs);
   const op: ExecOp = {
     kind: 'exec',
     args,
@@ -36,9 +40,9 @@ export function dispatchRun(ctx: ConvertContext, st: StageState, node: Instructi
     cwd: st.config.config.WorkingDir || '/',
     user: st.config.config.User ?? '',
     network,
-    mounts: [{ type: 'root', input: st.vertex ? 0 : undefined }],
+    mounts: [{ type: 'root', input: st.vertex ? 0 : undefined }, ...mounts],
   };
-  st.vertex = createVertex(op, st.vertex ? [st.vertex] : [], stepMeta(ctx, st, node, displayText(node)));
+  st.vertex = createVertex(op, inputs, stepMeta(ctx, st, node, displayText(node)));
   addHistory(st, `RUN ${runCommandString(st, args)} # buildkit`, true);
 }
 

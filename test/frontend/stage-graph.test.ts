@@ -1,0 +1,40 @@
+// Stage references: loops are refused up front, naming the stage and where the loop closes.
+import test from 'ava';
+import { build, rejects } from './_build.ts';
+
+test('a stage copying from itself is a circular dependency', async (t) => {
+  const e = await rejects(t, 'FROM busybox AS stage0\nCOPY --from=stage0 f1 /sub/\n', 'Dockerfile:2: circular dependency detected on stage: stage0');
+  t.is(e.location?.line, 2);
+  t.is(e.location?.text, 'COPY --from=stage0 f1 /sub/');
+});
+
+test('a loop through several stages names the first stage and each step of the loop', async (t) => {
+  const df = 'FROM busybox AS stage0\nCOPY --from=stage2 f1 /sub/\nFROM busybox AS stage1\nCOPY --from=stage0 f2 /sub/\nFROM busybox AS stage2\nCOPY --from=stage1 f2 /sub/\n';
+  const e = await rejects(t, df, 'Dockerfile:2: circular dependency detected on stage: stage0');
+  t.deepEqual(e.notes.map((n) => n.location?.line), [6, 4]);
+});
+
+test('loops through FROM, RUN --mount and stage indexes are found too', async (t) => {
+  await rejects(t, 'FROM busybox AS a\nRUN --mount=from=b,target=/b true\nFROM a AS b\n', 'Dockerfile:2: circular dependency detected on stage: a');
+  await rejects(t, 'FROM busybox\nCOPY --from=0 /x /x\n', 'Dockerfile:2: circular dependency detected on stage: stage-0');
+});
+
+test('references without a loop still build, even to unbuilt stages', async (t) => {
+  const def = await build('FROM busybox AS a\nRUN a\nFROM a AS b\nCOPY --from=a /x /x\nFROM b\nRUN --mount=from=a,target=/a true\n');
+  t.truthy(def.root);
+});
+
+test('unknown stages say which exist and suggest the closest', async (t) => {
+  const e = await rejects(t, 'FROM busybox AS builder\nFROM busybox\nCOPY --from=buidler /x /x\n', 'Dockerfile:3: stage "buidler" not found');
+  t.is(e.hint, 'did you mean "builder"?');
+  const target = await t.throwsAsync(build('FROM busybox AS builder\nFROM busybox\n', { target: 'buidler' }));
+  t.is(target?.message, 'stage "buidler" not found');
+  t.is((target as { hint?: string }).hint, 'did you mean "builder"?');
+  const mount = await rejects(t, 'FROM busybox AS builder\nFROM busybox\nRUN --mount=from=buildr,target=/b true\n', 'Dockerfile:3: stage "buildr" not found');
+  t.is(mount.hint, 'did you mean "builder"?');
+});
+
+test('# syntax= is noted: the built-in frontend is used', async (t) => {
+  const def = await build('# syntax=docker/dockerfile:1.7\nFROM busybox\n');
+  t.deepEqual(def.warnings, [{ message: '# syntax=docker/dockerfile:1.7: the built-in Dockerfile frontend is used; frontend images are not run', location: { file: 'Dockerfile', line: 1, text: '# syntax=docker/dockerfile:1.7' } }]);
+});
