@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import type { ContentStore } from '../src/content/index.ts';
 import { statePaths, type Database } from '../src/state/index.ts';
+import { createCacheMounts } from './exec/cache-mounts.ts';
 import { execOp } from './exec/exec-op.ts';
 import { probeRuntime } from './exec/runtime.ts';
 import { fileOp } from './file/file-op.ts';
@@ -38,6 +39,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     db: opts.db,
     content: opts.content,
     snapshots: createOverlaySnapshotter({ snapshotsDir: paths.snapshots, tmpDir: paths.tmp, db: opts.db }),
+    cacheMounts: createCacheMounts(opts.root),
     // probed on first exec, so a worker that only copies files never needs a runtime
     runtime: () => (runtime ??= probeRuntime(opts.runtime)),
   };

@@ -2,6 +2,7 @@
 // the runtime chosen at open, and the stores.
 import type { ContentStore } from '../src/content/index.ts';
 import type { Database, StatePaths } from '../src/state/index.ts';
+import type { CacheMounts } from './exec/cache-mounts.ts';
 import type { Snapshotter } from './snapshot/overlay-snapshotter.ts';
 
 export interface WorkerEnv {
@@ -9,6 +10,8 @@ export interface WorkerEnv {
   db: Database;
   content: ContentStore;
   snapshots: Snapshotter;
+  /** RUN --mount=type=cache directories and their sharing locks. */
+  cacheMounts: CacheMounts;
   /** Resolves the OCI runtime binary on first use, then remembers it. */
   runtime(): Promise<string>;
 }

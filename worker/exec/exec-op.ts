@@ -42,7 +42,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     mounted = true;
 
     const files = await writeEtcFiles(bundle, op.extraHosts ?? []);
-    const opMounts = await prepareOpMounts(env, op.mounts, inputs, bundle);
+    const opMounts = await prepareOpMounts(env, { mounts: op.mounts, inputs, bundle, secrets: ctx.secrets });
     releases.push(opMounts.release);
     const targets = [...systemMounts(files), ...opMounts.specMounts].map((m) => m.destination);
     const before = recordTargets(rootfs, targets);
