@@ -76,3 +76,24 @@ test('ignore patterns follow .dockerignore semantics, Dockerfile.dockerignore wi
     rmSync(dir, { recursive: true });
   }
 });
+
+test('checksumSources walks an excluded dir for ! exceptions: only re-included files move the key', async (t) => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-sum-'));
+  try {
+    mkdirSync(join(dir, 'build'), { recursive: true });
+    writeFileSync(join(dir, 'build/keep.txt'), 'k');
+    writeFileSync(join(dir, 'build/out.o'), 'o');
+    const patterns = ['build', '!build/keep.txt'];
+    const before = await checksumSources(dir, ['/'], patterns);
+    writeFileSync(join(dir, 'build/out.o'), 'o2');
+    t.is(await checksumSources(dir, ['/'], patterns), before, 'an excluded file does not count');
+    writeFileSync(join(dir, 'build/keep.txt'), 'k2');
+    t.not(await checksumSources(dir, ['/'], patterns), before, 'a re-included one does');
+    t.truthy(await checksumSources(dir, ['/build'], patterns), 'an excluded dir with exceptions may be named as a source');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
