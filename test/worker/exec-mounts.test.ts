@@ -63,8 +63,11 @@ test('cache sharing: locked runs one at a time, private gets its own dir while t
     const locked = withMounts('mkdir /c/busy || exit 3; sleep 0.4; rmdir /c/busy', [cache('locked')]);
     await Promise.all([0, 1].map(() => w.worker.exec(locked, [{ type: 'snapshot', id: base }], w.ctx)));
     t.pass();
-    const writer = withMounts('echo mine > /c/marker; sleep 0.6', [cache('private')]);
-    const reader = withMounts('sleep 0.2; test -e /c/marker && echo seen > /result || echo unseen > /result', [cache('private')]);
+    // a shared cache as a channel, so both hold the private id at once however slow the machine
+    const chan: ExecMount = { type: 'cache', id: 'chan', target: '/chan', sharing: 'shared' };
+    const wait = (f: string) => `i=0; while ! test -e /chan/${f} && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done;`;
+    const writer = withMounts(`echo mine > /c/marker; touch /chan/w; ${wait('r')}`, [cache('private'), chan]);
+    const reader = withMounts(`${wait('w')} (test -e /c/marker && echo seen || echo unseen) > /result; touch /chan/r`, [cache('private'), chan]);
     const [, r] = await Promise.all([w.worker.exec(writer, [{ type: 'snapshot', id: base }], w.ctx), w.worker.exec(reader, [{ type: 'snapshot', id: base }], w.ctx)]);
     t.is(readFileSync(join(w.root, 'snapshots', r, 'fs/result'), 'utf8'), 'unseen\n');
   }));
