@@ -9,6 +9,7 @@ import type { ContentStore } from '../src/content/index.ts';
 import { statePaths, type Database } from '../src/state/index.ts';
 import { createCacheMounts } from './exec/cache-mounts.ts';
 import { execOp } from './exec/exec-op.ts';
+import { exportRootfs } from './export-rootfs.ts';
 import { probeRuntime } from './exec/runtime.ts';
 import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
@@ -20,6 +21,7 @@ import type { Worker } from './types.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
 export type { Worker, InputRef, LayerInfo, RunContext } from './types.ts';
+export type { RootfsSink } from './export-rootfs.ts';
 
 export interface WorkerOptions {
   /** The state root (see src/state statePaths). */
@@ -55,6 +57,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
     layer: (id, o) => layerBlob(env, id, o?.compression),
+    exportRootfs: (id, sink) => exportRootfs(env, id, sink),
     close: () => http.close(),
   };
 }

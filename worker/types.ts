@@ -1,6 +1,7 @@
 // The worker's contract: one vertex in, one result out. It knows nothing of Dockerfiles,
 // stages or instructions; it sees only ops from src/llb.
 import type { ExecOp, FileOp, GitSource, HttpSource, ImageSource, Platform } from '../src/llb/index.ts';
+import type { Writable } from 'node:stream';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 
 /** What an op reads as one of its inputs. */
@@ -62,5 +63,7 @@ export interface Worker {
   /** The layer blob of one snapshot's own diff: computed and stored once, then reused. */
   layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd' }): Promise<LayerInfo>;
   readonly platform: Platform;
+  /** Writes the whole filesystem of `id` (undefined: empty) as files under a directory, or as one tar. */
+  exportRootfs(id: string | undefined, sink: { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable }): Promise<void>;
   close(): Promise<void>;
 }

@@ -14,6 +14,9 @@ export type BuildContextSpec =
   | { type: 'image'; ref: string }
   | { type: 'oci-layout'; dir: string; tag: string };
 
+/** Where a `--secret` value comes from; the value itself is read only when the build starts. */
+export type SecretSpec = { id: string; file: string } | { id: string; env: string };
+
 export interface BuildOptions {
   context: string;
   file?: string;
@@ -29,6 +32,7 @@ export interface BuildOptions {
   platform?: string;
   maxParallelism?: number;
   insecureRegistries?: string[];
+  secrets?: SecretSpec[];
 }
 
 export interface ResolvedBuildOptions {
@@ -47,6 +51,7 @@ export interface ResolvedBuildOptions {
   readonly platform: Platform;
   readonly maxParallelism: number;
   readonly insecureRegistries: readonly string[];
+  readonly secrets: readonly SecretSpec[];
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -88,6 +93,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     platform: parsePlatform(o.platform ?? 'linux/amd64'),
     maxParallelism: o.maxParallelism ?? availableParallelism(),
     insecureRegistries: Object.freeze([...(o.insecureRegistries ?? [])]),
+    secrets: Object.freeze([...(o.secrets ?? [])]),
   });
 }
 
@@ -158,4 +164,22 @@ export function parseBuildArg(text: string, env: NodeJS.ProcessEnv = process.env
   if (eq === 0) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --build-arg "${text}": the name is empty`);
   if (eq < 0) return env[text] === undefined ? undefined : [text, env[text]!];
   return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/** `id=x,src=FILE` | `id=x,env=VAR` | `id=x` (the variable x, else the file x), as docker buildx reads --secret. */
+export function parseSecret(text: string, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): SecretSpec {
+  const fields = new Map<string, string>();
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --secret "${text}": "${part}" is not key=value`, { hint: 'e.g. --secret id=npmrc,src=$HOME/.npmrc' });
+    fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const id = fields.get('id');
+  if (!id) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --secret "${text}": id= is required`);
+  const src = fields.get('src') ?? fields.get('source');
+  const type = fields.get('type');
+  if (type !== undefined && type !== 'file' && type !== 'env') throw invalid(ErrorCodes.OPTION_INVALID, `invalid --secret "${text}": type must be file or env`);
+  if (fields.has('env') || type === 'env') return { id, env: fields.get('env') ?? src ?? id };
+  if (src) return { id, file: resolve(cwd, src) };
+  return env[id] !== undefined ? { id, env: id } : { id, file: resolve(cwd, id) };
 }

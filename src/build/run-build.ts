@@ -12,6 +12,8 @@ import { createImageView, exportImage } from '../../exporter/index.ts';
 import type { ExportResult } from '../../exporter/types.ts';
 import { checksumSources, readDockerignore } from '../context/index.ts';
 import type { ResolvedBuildOptions } from './options.ts';
+import { exportFiles } from './export-files.ts';
+import { readSecrets } from './secrets.ts';
 import { createImageResolver } from './resolve-image.ts';
 import { importOciLayout } from './oci-layout-context.ts';
 
@@ -76,6 +78,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         noCache: opts.noCache,
         noCacheStages: opts.noCacheFilter,
         maxParallelism: opts.maxParallelism,
+        secrets: await readSecrets(opts.secrets),
         signal,
       });
 
@@ -88,7 +91,10 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       for (const id of chain) layers.push({ ...(await worker.layer(id)), empty: false });
       const view = await createImageView({ config: def.config, layers, content });
       const exports: ExportResult[] = [];
-      for (const output of opts.outputs) exports.push(await exportImage(view, output, { content, images }));
+      for (const output of opts.outputs) {
+        if (output.type === 'local' || output.type === 'tar') await exportFiles(worker, solved.snapshot, output);
+        else exports.push(await exportImage(view, output, { content, images }));
+      }
       progress.emit({ type: 'vertex.done', vertex: exportVertex });
       return {
         imageId: view.configDescriptor.digest,

@@ -64,9 +64,9 @@ export interface ExtractTarget {
   owner?: { uid: number; gid: number };
 }
 
-export async function extractLayer(stream: Readable, root: string): Promise<void> {
+export async function extractLayer(stream: Readable, root: string, opts: { whiteouts?: boolean } = {}): Promise<void> {
   await extractTar(stream, {
-    whiteouts: true,
+    whiteouts: opts.whiteouts ?? true,
     parentDir: (parts, name) => ensureParents(root, parts, name),
     linkSource: (parts, name) => {
       ensureParents(root, parts, name);

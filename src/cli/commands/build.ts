@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../progress/index.ts';
 import { ErrorCodes, invalid } from '../../errors/index.ts';
-import { parseBuildArg, parseBuildContext, parseOutputSpec, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
+import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
 import { resolveStateRoot } from '../../state/index.ts';
 import type { OutputSpec } from '../../../exporter/types.ts';
 
@@ -26,6 +26,7 @@ export function registerBuild(program: Command): void {
     .option('--progress <mode>', `progress output: ${ProgressModes.join(', ')}`, 'auto')
     .option('--max-parallelism <n>', 'steps run at once (default: CPU count)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable)', collect)
+    .option('--secret <spec>', 'a secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR] (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
       const global = cmd.optsWithGlobals() as { root?: string };
@@ -61,6 +62,7 @@ export function registerBuild(program: Command): void {
         progress: progressMode,
         maxParallelism,
         insecureRegistries: flags.insecureRegistry as string[] | undefined,
+        secrets: ((flags.secret as string[] | undefined) ?? []).map((x) => parseSecret(x)),
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const abort = new AbortController();

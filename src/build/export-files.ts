@@ -1,0 +1,24 @@
+// `--output type=local,dest=DIR` and `type=tar,dest=FILE|-`: the build's filesystem itself rather
+// than an image. A tar is written beside its destination and renamed into place, so a failed
+// build never leaves half a file; `-` streams to stdout.
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { ErrorCodes, TsbuildError } from '../errors/index.ts';
+import type { Worker } from '../../worker/index.ts';
+
+export async function exportFiles(worker: Worker, snapshot: string | undefined, output: { type: 'local' | 'tar'; dest: string }): Promise<void> {
+  try {
+    if (output.type === 'local') return await worker.exportRootfs(snapshot, { type: 'dir', dest: output.dest });
+    if (output.dest === '-') return await worker.exportRootfs(snapshot, { type: 'tar', stream: process.stdout });
+    const tmp = `${output.dest}.tsbuild-${process.pid}.tmp`;
+    try {
+      await worker.exportRootfs(snapshot, { type: 'tar', stream: createWriteStream(tmp) });
+      await rename(tmp, output.dest);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  } catch (e) {
+    if (e instanceof TsbuildError) throw e;
+    throw new TsbuildError(`writing --output type=${output.type} to ${output.dest} failed: ${e instanceof Error ? e.message : String(e)}`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'unavailable', cause: e });
+  }
+}
