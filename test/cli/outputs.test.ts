@@ -77,3 +77,19 @@ test('a bad --output is one clear line', async (t) => {
   const r2 = await runTsbuild(['build', '--output', 'type=oci', hello], { root });
   t.regex(r2.stderr, /^ERROR: --output type=oci needs dest=PATH/m);
 });
+
+test('--output type=local and type=tar write the build\'s files themselves', async (t) => {
+  const dir = join(out, 'local');
+  const r = await runTsbuild(['build', '--progress', 'plain', '--output', `type=local,dest=${dir}`, hello], { root });
+  t.is(r.code, 0, r.stderr);
+  t.is(readFileSync(join(dir, 'app', 'assets.txt'), 'utf8'), 'assets ready\n');
+  t.is(statSync(join(dir, 'app', 'greet.sh')).mode & 0o777, 0o755);
+  t.true(statSync(join(dir, 'bin', 'busybox')).isFile());
+
+  const tar = join(out, 'rootfs.tar');
+  const r2 = await runTsbuild(['build', '--progress', 'plain', '--output', `type=tar,dest=${tar}`, hello], { root });
+  t.is(r2.code, 0, r2.stderr);
+  const names = execFileSync('tar', ['-tf', tar], { encoding: 'utf8' }).split('\n');
+  t.true(names.includes('app/build-info.txt'));
+  t.true(names.includes('bin/sh'));
+});
