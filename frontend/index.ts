@@ -6,3 +6,5 @@ export { expandWord, processWord, processWords, ShellLexError } from './shell-le
 export type { EnvLookup, ShellLexOptions, ExpansionResult } from './shell-lex.ts';
 export type * from './types.ts';
 export { createBuildDefinition } from './convert/build.ts';
+export { lintDockerfile, lintFailure, LINT_RULES } from './lint/index.ts';
+export type { LintOptions, LintResult, LintRule, LintViolation } from './lint/index.ts';

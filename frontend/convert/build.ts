@@ -21,6 +21,7 @@ import { checkStageCycles } from './stage-graph.ts';
 import { findStage, splitStages, stageNotFound } from './stages.ts';
 import { countSteps, DEFAULT_PATH, stepMeta, type ConvertContext, type StageDef, type StageState } from './state.ts';
 import { dispatchWorkdir } from './workdir.ts';
+import { lintDockerfile, lintFailure } from '../lint/index.ts';
 
 export async function createBuildDefinition(opts: FrontendOptions): Promise<BuildDefinition> {
   const file = opts.dockerfilePath;
@@ -30,6 +31,9 @@ export async function createBuildDefinition(opts: FrontendOptions): Promise<Buil
   for (const node of ast.instructions) checkInstruction(src, node);
   const { metaArgs, stages } = splitStages(src, ast);
   checkStageCycles(src, stages);
+  // BuildKit checks every build: violations are warnings, or fail it under # check=error=true
+  const lint = lintDockerfile({ dockerfile: opts.dockerfile, dockerfilePath: file, buildArgs: opts.buildArgs, target: opts.target, platform: opts.platform, ast });
+  if (lint.failOnViolation && lint.violations.length > 0) throw lintFailure(lint, file);
   const escapeToken = ast.directives.escape;
   const consumedArgs = new Set<string>();
   const ctx: ConvertContext = {
@@ -41,7 +45,7 @@ export async function createBuildDefinition(opts: FrontendOptions): Promise<Buil
     consumedArgs,
     localSources: new Map(),
     converted: new Map(),
-    warnings: [...syntaxWarnings(ast, src), ...ast.warnings.map((w) => ({ message: w.message, location: { file, line: w.line } }))],
+    warnings: [...syntaxWarnings(ast, src), ...lint.violations.map((v) => ({ message: `${v.rule}: ${v.message}`, location: v.location }))],
     platform: opts.platform,
     resolveSource: (from, node, st) => resolveSource(ctx, from, node, st),
   };

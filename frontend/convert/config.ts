@@ -62,10 +62,9 @@ export function dispatchShell(_ctx: ConvertContext, st: StageState, node: Instru
   addHistory(st, `SHELL [${node.args.join(' ')}]`, false);
 }
 
-export function dispatchMaintainer(ctx: ConvertContext, st: StageState, node: Instruction): void {
+export function dispatchMaintainer(_ctx: ConvertContext, st: StageState, node: Instruction): void {
   st.config.author = node.args[0];
   addHistory(st, `MAINTAINER ${node.args[0]}`, false);
-  ctx.warnings.push({ message: 'MAINTAINER instruction is deprecated in favor of using label', location: { file: ctx.file, line: node.startLine, text: ctx.lines[node.startLine - 1] } });
 }
 
 /** ONBUILD stores its trigger for images built FROM this one; it adds no history. */

@@ -23,7 +23,8 @@ export async function dispatchCopy(ctx: ConvertContext, st: StageState, node: In
     throw instructionError(ctx, node, 'variable expansion is not supported for --from', { hint: 'define a stage with FROM using a global ARG (ARG IMG=...; FROM ${IMG} AS src) and copy --from=src' });
   }
   const from = fromText;
-  const chown = flags.strings.has('chown') ? ex(flags.strings.get('chown')!) : undefined;
+  // an empty --chown (an unset ARG) means no chown, as in BuildKit
+  const chown = flags.strings.has('chown') ? ex(flags.strings.get('chown')!) || undefined : undefined;
   if (chown !== undefined) checkChown(ctx, node, chown);
   const chmodText = flags.strings.has('chmod') ? ex(flags.strings.get('chmod')!) : undefined;
   const chmod = chmodText === undefined ? undefined : parseChmod(chmodText);
@@ -60,11 +61,14 @@ export async function dispatchCopy(ctx: ConvertContext, st: StageState, node: In
     const word = words[i];
     const doc = parseHeredoc(raw);
     if (doc) {
-      const body = node.heredocs.find((h) => h.name === doc.name);
-      let data = body?.content ?? '';
+      let data = node.heredocs.find((h) => h.name === doc.name)?.content ?? '';
       if (doc.chomp) data = chompHeredocContent(data);
       if (doc.expand) data = expand(ctx, node, st.env, data);
-      ordered.push({ action: 'mkfile', path: dest.endsWith('/') ? dest + doc.name : dest, mode: chmod ?? 0o644, data, chown: chown ? parseChown(chown) : undefined });
+      // as BuildKit: the body becomes a file in a scratch tree, copied like any source, so the
+      // destination's missing parents are created and --chown/--chmod apply as for files
+      const path = posix.resolve('/', doc.name);
+      const body = createVertex({ kind: 'file', actions: [{ action: 'mkfile', path, mode: 0o644, data }] }, [], { name: `[${st.displayName}] preparing inline document`, location: locate(ctx, node) });
+      ordered.push(copy(body, [path], { copyDirContents: false }));
       history.push(`<<${doc.name}`);
       return;
     }
@@ -117,9 +121,10 @@ function checkChecksum(ctx: ConvertContext, node: Instruction, checksum: string,
   if (!isDigest(checksum)) throw instructionError(ctx, node, `invalid checksum digest format: ${checksum}`, { hint: 'use sha256:<64 hex digits>' });
 }
 
-/** USER, UID, USER:GROUP or UID:GID; names are resolved against the stage's /etc/passwd later. */
+/** USER, UID, USER:GROUP, UID:GID or :GROUP; names are resolved against the stage's /etc/passwd later. */
 function checkChown(ctx: ConvertContext, node: Instruction, chown: string): void {
-  if (/^[^:\s]+(:[^:\s]+)?$/.test(chown)) return;
+  // `:GROUP` keeps the user root, as BuildKit reads it
+  if (/^([^:\s]+|[^:\s]*:[^:\s]+)$/.test(chown)) return;
   throw instructionError(ctx, node, `invalid --chown value: ${JSON.stringify(chown)}`, { hint: 'use USER, UID, USER:GROUP or UID:GID' });
 }
 

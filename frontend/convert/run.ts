@@ -5,7 +5,8 @@ import type { Instruction } from '../parser/ast.ts';
 import { PROXY_ARGS } from './args.ts';
 import { withShell } from './command-config.ts';
 import { envLookup, envToStrings, getEnv, setEnv } from './env.ts';
-import { instructionError } from './errors.ts';
+import { instructionError, locate } from './errors.ts';
+import { chompHeredocContent, parseHeredoc } from '../parser/heredoc.ts';
 import { instructionFlags } from './instructions.ts';
 import { parseRunMounts, resolveRunMounts } from './run-mounts.ts';
 import { addHistory, DEFAULT_PATH, displayText, stepMeta, type ConvertContext, type StageState } from './state.ts';
@@ -23,7 +24,8 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
   if (security !== 'sandbox') throw instructionError(ctx, node, `unsupported security mode: ${security}`, { hint: 'use sandbox or insecure' });
   const specs = parseRunMounts(ctx, st, node, flags.lists.get('mount') ?? []);
 
-  const args = commandLine(st, node);
+  const inputs: Vertex[] = st.vertex ? [st.vertex] : [];
+  const { args, pipe } = commandLine(ctx, st, node);
   let env = st.env;
   if (getEnv(env, 'PATH') === undefined) env = setEnv(env, 'PATH', DEFAULT_PATH);
   for (const key of PROXY_ARGS) {
@@ -31,8 +33,11 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
     if (value !== undefined && getEnv(env, key) === undefined) env = setEnv(env, key, value);
     if (value !== undefined) ctx.consumedArgs.add(key);
   }
-  const inputs: Vertex[] = st.vertex ? [st.vertex] : [];
   const mounts = await resolveRunMounts(ctx, st, node, specs, inputs);
+  if (pipe) {
+    inputs.push(pipe);
+    mounts.push({ type: 'bind', target: PIPES, input: inputs.length - 1, source: '/', readonly: true });
+  }
   const op: ExecOp = {
     kind: 'exec',
     args,
@@ -46,12 +51,28 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
   addHistory(st, `RUN ${runCommandString(st, args)} # buildkit`, true);
 }
 
-/** Shell form through SHELL; heredocs go to the shell with the line that opens them, which reads them as a shell would. */
-function commandLine(st: StageState, node: Instruction): string[] {
-  if (node.json || node.heredocs.length === 0) return withShell(st, node);
+// where a heredoc script with a shebang is mounted to run, as BuildKit mounts it
+const PIPES = '/dev/pipes';
+
+/**
+ * Shell form goes through SHELL. A RUN that is only one heredoc runs its body: as the shell
+ * command, or, when it starts with `#!`, as an executable file mounted at /dev/pipes (BuildKit's
+ * way, so any interpreter works). Otherwise heredocs go to the shell with the line that opens
+ * them, which reads them as a shell would.
+ */
+function commandLine(ctx: ConvertContext, st: StageState, node: Instruction): { args: string[]; pipe?: Vertex } {
+  if (node.json || node.heredocs.length === 0) return { args: withShell(st, node) };
+  const only = node.args.length === 1 ? parseHeredoc(node.args[0]) : undefined;
+  if (only) {
+    const doc = node.heredocs[0];
+    const data = doc.chomp ? chompHeredocContent(doc.content) : doc.content;
+    if (!data.startsWith('#!')) return { args: withShell(st, { ...node, args: [data] }) };
+    const pipe = createVertex({ kind: 'file', actions: [{ action: 'mkfile', path: `/${doc.name}`, mode: 0o755, data }] }, [], { name: `[${st.displayName}] preparing inline document`, location: locate(ctx, node) });
+    return { args: withShell(st, { ...node, args: [`${PIPES}/${doc.name}`] }), pipe };
+  }
   let script = node.args.join(' ');
   for (const doc of node.heredocs) script += `\n${doc.content}${doc.name}`;
-  return withShell(st, { ...node, args: [script] });
+  return { args: withShell(st, { ...node, args: [script] }) };
 }
 
 function runCommandString(st: StageState, args: string[]): string {

@@ -64,7 +64,10 @@ test('--chmod and --chown values are checked', async (t) => {
   await rejects(t, 'FROM busybox\nCOPY --chmod=u+x a /a\n', 'Dockerfile:2: invalid chmod parameter: u+x');
   const chown = await rejects(t, 'FROM busybox\nCOPY --chown=a:b:c a /a\n', 'Dockerfile:2: invalid --chown value: "a:b:c"');
   t.is(chown.hint, 'use USER, UID, USER:GROUP or UID:GID');
-  await rejects(t, 'FROM busybox\nARG U\nCOPY --chown=$U a /a\n', 'Dockerfile:3: invalid --chown value: ""');
+  await rejects(t, 'FROM busybox\nCOPY --chown=app: a /a\n', 'Dockerfile:2: invalid --chown value: "app:"');
+  // an empty value (an unset ARG) means no chown; `:GROUP` keeps the user root
+  t.is((file((await build('FROM busybox\nARG U\nCOPY --chown=$U a /a\n')).root).actions[0] as CopyAction).chown, undefined);
+  t.deepEqual((file((await build('FROM busybox\nCOPY --chown=:staff a /a\n')).root).actions[0] as CopyAction).chown, { user: '', group: 'staff' });
 });
 
 test('COPY --from does not expand variables, as in BuildKit', async (t) => {

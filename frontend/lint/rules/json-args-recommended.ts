@@ -1,0 +1,21 @@
+import type { LintRule, LintStage } from '../types.ts';
+
+/** A stage (or a stage it builds on) that sets SHELL has chosen its shell on purpose. */
+const setsShell = (s: LintStage | undefined): boolean => s !== undefined && (s.commands.some((c) => c.name === 'shell') || setsShell(s.base));
+
+export const jsonArgsRecommended: LintRule = {
+  name: 'JSONArgsRecommended',
+  description: 'JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS signals',
+  check(model, report) {
+    for (const s of model.stages) {
+      if (!s.dispatched) continue;
+      let shell = setsShell(s.base);
+      for (const c of s.commands) {
+        if (c.name === 'shell') shell = true;
+        if ((c.name === 'cmd' || c.name === 'entrypoint') && !c.json && !shell) {
+          report(c, `JSON arguments recommended for ${c.command} to prevent unintended behavior related to OS signals`);
+        }
+      }
+    }
+  },
+};
