@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerBuild } from './commands/build.ts';
+import { registerCheck } from './commands/check.ts';
 import { registerImages } from './commands/images.ts';
 import { formatError } from './format-error.ts';
 
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride();
   registerBuild(program);
   registerImages(program);
+  registerCheck(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

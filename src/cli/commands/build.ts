@@ -28,7 +28,9 @@ export function registerBuild(program: Command): void {
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable)', collect)
     .option('--secret <spec>', 'a secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR] (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
+    .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
+      if (flags.check) return (await import('./check.ts')).runCheckCommand(context, flags);
       const global = cmd.optsWithGlobals() as { root?: string };
       const progressMode = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
       if (!ProgressModes.includes(progressMode)) throw invalid(ErrorCodes.OPTION_INVALID, `unknown --progress mode "${progressMode}"`, { hint: `one of ${ProgressModes.join(', ')}` });

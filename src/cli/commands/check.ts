@@ -1,0 +1,53 @@
+// `tsbuild check [-f FILE] [--build-arg K=V] [--target T] CONTEXT`, and `tsbuild build --check`:
+// report Dockerfile check violations and conversion errors without building. Exits 0 when the
+// Dockerfile would build and no violation is configured as an error (`# check=error=true`).
+import type { Command } from 'commander';
+import { ErrorCodes, invalid } from '../../errors/index.ts';
+import { parseBuildArg, parsePlatform, resolveBuildOptions } from '../../build/options.ts';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export interface CheckFlags {
+  file?: string;
+  buildArg?: string[];
+  target?: string;
+  platform?: string;
+}
+
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('check a Dockerfile against the build rules, without building')
+    .argument('<context>', 'build context directory')
+    .option('-f, --file <file>', 'the Dockerfile (default: CONTEXT/Dockerfile)')
+    .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect)
+    .option('--target <stage>', 'check this stage and the stages it needs')
+    .option('--platform <os/arch>', 'target platform', 'linux/amd64')
+    .action((context: string, flags: CheckFlags) => runCheckCommand(context, flags));
+}
+
+/** Runs the check and prints its report; throws (exit 1) on an error or a violation configured as one. */
+export async function runCheckCommand(context: string, flags: CheckFlags, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const buildArgs: Record<string, string> = {};
+  for (const a of flags.buildArg ?? []) {
+    const kv = parseBuildArg(a);
+    if (kv) buildArgs[kv[0]] = kv[1];
+  }
+  const opts = resolveBuildOptions({ context, file: flags.file, buildArgs, target: flags.target });
+  const { runCheck, formatViolation } = await import('../../build/check.ts');
+  const report = await runCheck({
+    dockerfilePath: opts.dockerfilePath,
+    dockerfileName: opts.dockerfileName,
+    buildArgs,
+    target: flags.target,
+    platform: parsePlatform(flags.platform ?? 'linux/amd64'),
+  });
+  for (const v of report.violations) out.write(`${formatViolation(v)}\n\n`);
+  const n = report.violations.length;
+  out.write(n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`);
+  if (report.error) throw report.error;
+  if (report.failOnViolation && n > 0) {
+    const rules = [...new Set(report.violations.map((v) => v.rule))];
+    throw invalid(ErrorCodes.DOCKERFILE_LINT, `${opts.dockerfileName}: lint violation found for rules: ${rules.join(', ')}`, { hint: 'the Dockerfile sets # check=error=true; fix these or skip a rule with # check=skip=RULE' });
+  }
+}
