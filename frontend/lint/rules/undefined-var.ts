@@ -13,7 +13,8 @@ export const undefinedVar: LintRule = {
     const seen = new Set<string>();
     for (const x of model.expansions) {
       for (const name of x.unmatched) {
-        const near = closest(name, x.defined);
+        // on an image, PATH is our stand-in for the image's own: no basis for "did you mean"
+        const near = closest(name, x.envKnown ? x.defined : x.defined.filter((d) => d !== 'PATH'));
         if (!x.envKnown && !near) continue;
         const key = `${x.node.startLine}:${name}`;
         if (seen.has(key)) continue;
