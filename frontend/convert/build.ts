@@ -107,7 +107,12 @@ async function doConvertStage(ctx: ConvertContext, def: StageDef): Promise<Stage
   } else {
     const ref = named?.type === 'image' ? named.ref : base;
     const st0 = fresh(emptyConfig(platform), undefined, true);
-    const image = await resolveImage(ctx, ref, platform, node);
+    const image = await resolveImage(ctx, ref, platform, node).catch((e: unknown) => {
+      // `FROM buidler` is more likely a misspelt stage than a missing image, as BuildKit suggests
+      const near = closest(base, ctx.stages.slice(0, def.index).flatMap((s) => (s.name ? [s.name] : [])));
+      if (isTsbuildError(e) && near && !e.hint) e.hint = `did you mean the stage "${near}"?`;
+      throw e;
+    });
     const config = structuredClone(image.config);
     config.config ??= {};
     st = fresh({ ...config, os: platform.os, architecture: platform.architecture, variant: platform.variant, rootfs: { type: 'layers', diff_ids: [] } }, undefined, true);

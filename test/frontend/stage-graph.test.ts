@@ -38,3 +38,14 @@ test('# syntax= is noted: the built-in frontend is used', async (t) => {
   const def = await build('# syntax=docker/dockerfile:1.7\nFROM busybox\n');
   t.deepEqual(def.warnings, [{ message: '# syntax=docker/dockerfile:1.7: the built-in Dockerfile frontend is used; frontend images are not run', location: { file: 'Dockerfile', line: 1, text: '# syntax=docker/dockerfile:1.7' } }]);
 });
+
+test('FROM a misspelt stage: the image lookup error suggests the stage', async (t) => {
+  const { notFound, ErrorCodes } = await import('../../src/errors/index.ts');
+  const e = await t.throwsAsync(build('FROM busybox AS builder\nFROM buidler\n', {
+    resolveImage: async (ref) => {
+      throw notFound(ErrorCodes.IMAGE_NOT_FOUND, `image ${ref} not found`);
+    },
+  }));
+  t.is((e as { hint?: string }).hint, 'did you mean the stage "builder"?');
+  t.is((e as { location?: { line: number } }).location?.line, 2);
+});
