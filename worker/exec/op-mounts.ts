@@ -9,7 +9,7 @@
 //   ssh    — not supported yet.
 // Mount targets the runtime creates in the rootfs are removed after the run (./mount-targets.ts).
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { resolveInRoot } from '../../src/context/index.ts';
@@ -131,8 +131,13 @@ async function inputDir(env: WorkerEnv, input: InputRef | undefined, path: strin
     await copyAction(scratch, {
       action: 'copy', from: 0, src: [path], dest: '/data', copyDirContents: true, followSymlinks: true,
       allowWildcardEmpty: false, extractArchives: false, excludePatterns: [], createDestPath: true,
-    }, { root: input.dir, excludePatterns: input.excludePatterns, name: 'the build context' });
-    return join(scratch, 'data');
+    }, { root: input.dir, excludePatterns: input.excludePatterns, name: 'the build context', keepOwners: false });
+    // the copy makes /data 0755; a bound subdirectory shows its own mode, as in BuildKit's local snapshot
+    const data = join(scratch, 'data');
+    const src = resolveInRoot(input.dir, path);
+    const s = src === resolveInRoot(input.dir, '/') ? undefined : await lstat(src);
+    if (s?.isDirectory()) await chmod(data, s.mode & 0o7777);
+    return data;
   }
   const view = await env.snapshots.view(input?.id);
   cleanups.push(view.release);

@@ -1,7 +1,12 @@
 // The copy action with Docker COPY semantics: sources are relative to the source root and never
 // leave it, wildcards expand, a directory source copies its contents, a dest ending in '/' (or an
-// existing directory, or several sources) is a directory to copy into, missing parents are created
-// with the copy's owner, ownership is 0:0 unless chown, and chmod applies to everything copied.
+// existing directory, or several sources) is a directory to copy into, and chmod applies to everything
+// copied. Ownership, as BuildKit: --chown's owner, else a snapshot's entries keep their uid/gid and a
+// local context's are 0:0 (its transfer sends them so).
+//
+// Directories the copy makes around its sources, the missing parents and a directory source's missing
+// dest, are 0755 and owned by --chown or root, whatever the source dir's mode or --chmod (fsutil copy's
+// MkdirAll in prepareTargetDir; tonistiigi/fsutil#47). An existing dest keeps its own metadata.
 //
 // Exclusions, as BuildKit's copier (tonistiigi/fsutil copy): the source tree's own patterns
 // (.dockerignore) match paths relative to its root; COPY --exclude patterns match paths relative to
@@ -17,7 +22,9 @@ import { ErrorCodes, notFound } from '../../src/errors/index.ts';
 import type { CopyAction } from '../../src/llb/index.ts';
 import { resolveOwner } from '../exec/user.ts';
 import { extractArchive } from './archive.ts';
-import { copyEntry, mkdirInRoot, type CopyOptions, type CopyVerdict, type EntryPath } from './write-tree.ts';
+import { copyEntry, mkdirInRoot, type CopyOptions, type CopyVerdict, type EntryPath, type Owner } from './write-tree.ts';
+
+const root: Owner = { uid: 0, gid: 0 };
 
 export interface CopySource {
   /** Host directory holding the source tree (a mounted snapshot view or a local context). */
@@ -26,6 +33,8 @@ export interface CopySource {
   excludePatterns: readonly string[];
   /** How messages name the source: "the build context", "the source". */
   name: string;
+  /** Without --chown entries keep their uid/gid (a snapshot); otherwise they become 0:0 (a local context). */
+  keepOwners: boolean;
 }
 
 /** One matched source: its path below the source root, and where below dest it goes with --parents. */
@@ -37,11 +46,12 @@ interface Match {
 
 export async function copyAction(destRoot: string, action: CopyAction, source: CopySource): Promise<void> {
   const matches = expandMatches(action, source);
-  const owner = action.chown ? resolveOwner(destRoot, action.chown) : { uid: 0, gid: 0 };
+  const chown = action.chown ? resolveOwner(destRoot, action.chown) : undefined;
+  const dirOwner = chown ?? root;
   const rootMatcher = createIgnoreMatcher(source.excludePatterns);
   const excludeMatcher = createIgnoreMatcher(action.excludePatterns);
   const filter = (at: EntryPath, isDir: boolean): CopyVerdict => worst(verdict(rootMatcher, at.root, isDir), verdict(excludeMatcher, at.source, isDir));
-  const opts: CopyOptions = { owner, chmod: action.chmod, links: new Map(), filter };
+  const opts: CopyOptions = { owner: chown ?? (source.keepOwners ? undefined : root), chmod: action.chmod, links: new Map(), filter };
   const dest = action.dest.startsWith('/') ? action.dest : `/${action.dest}`;
   const destIsDir = dest.endsWith('/') || matches.length > 1 || action.parents === true || isDir(resolveInRoot(destRoot, dest));
   const destDir = dest.replace(/\/+$/, '');
@@ -54,16 +64,16 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
     const top = worst(verdict(rootMatcher, rel, stat.isDirectory()), verdict(excludeMatcher, rel === '.' ? '' : basename(rel), stat.isDirectory()));
     if (top === 'skip') continue;
     const at: EntryPath = { root: rel, source: '' };
-    if (kept !== undefined) mirrored.push(...mirrorParents(destRoot, source.root, destDir, rel, kept, opts));
-    if (action.extractArchives && stat.isFile() && (await extractArchive({ archive: src, rootfs: destRoot, dest: kept ? `${destDir}/${parentOf(kept)}` : dest, owner: action.chown ? owner : undefined }))) continue;
+    if (kept !== undefined) mirrored.push(...mirrorParents(destRoot, source.root, destDir, rel, kept, dirOwner, opts.chmod));
+    if (action.extractArchives && stat.isFile() && (await extractArchive({ archive: src, rootfs: destRoot, dest: kept ? `${destDir}/${parentOf(kept)}` : dest, owner: chown }))) continue;
     if (stat.isDirectory() && action.copyDirContents) {
-      copyContents(destRoot, src, kept !== undefined ? `${destDir}/${kept}` : dest, stat, opts, at, top === 'look');
+      copyContents(destRoot, src, kept !== undefined ? `${destDir}/${kept}` : dest, dirOwner, opts, at);
       continue;
     }
     if (top === 'look') continue;
     const target = kept !== undefined ? `${destDir}/${kept}` : destIsDir ? `${destDir}/${basename(rel === '.' ? '/' : rel)}` : dest;
     const parent = target.slice(0, target.lastIndexOf('/')) || '/';
-    const hostParent = mkdirInRoot(destRoot, parent, owner);
+    const hostParent = mkdirInRoot(destRoot, parent, dirOwner);
     copyEntry(src, `${hostParent}/${basename(target)}`, opts, stat, at);
   }
   // mtimes last: writing into the mirrored dirs changed them
@@ -93,9 +103,9 @@ function parentOf(path: string): string {
 }
 
 /** --parents: the directories between dest and a kept source, made with their source dir's mode and mtime. */
-function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: string, kept: string, opts: CopyOptions): [string, Stats][] {
+function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: string, kept: string, owner: Owner, chmod: number | undefined): [string, Stats][] {
   const made: [string, Stats][] = [];
-  mkdirInRoot(destRoot, destDir || '/', opts.owner);
+  mkdirInRoot(destRoot, destDir || '/', owner);
   const keptDirs = kept.split('/').filter(Boolean).slice(0, -1);
   const base = rel.split('/').slice(0, rel.split('/').length - kept.split('/').length);
   for (let i = 1; i <= keptDirs.length; i++) {
@@ -103,30 +113,24 @@ function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: 
     const host = resolveInRoot(destRoot, path);
     if (isDir(host)) continue;
     const s = lstatSync(resolveInRoot(srcRoot, [...base, ...keptDirs.slice(0, i)].join('/')));
-    mkdirInRoot(destRoot, path, opts.owner, opts.chmod ?? s.mode & 0o7777);
+    mkdirInRoot(destRoot, path, owner, chmod ?? s.mode & 0o7777);
     made.push([host, s]);
   }
   return made;
 }
 
-/** A directory source: its entries land in `dest`, which is created (with the source dir's metadata) when missing. */
-function copyContents(destRoot: string, src: string, dest: string, stat: Stats, opts: CopyOptions, at: EntryPath, look: boolean): void {
-  const host = resolveInRoot(destRoot, dest);
+/** A directory source: its entries land in `dest`, made 0755 and owned by `dirOwner` when missing. */
+function copyContents(destRoot: string, src: string, dest: string, dirOwner: Owner, opts: CopyOptions, at: EntryPath): void {
+  const existing = resolveInRoot(destRoot, dest);
   // an existing dest keeps its own owner and mode (BuildKit: overwriteTargetMetadata is false at the top)
-  if (isDir(host)) {
-    for (const name of readdirSync(src).sort()) {
-      const child = `${src}/${name}`;
-      const cs = lstatSync(child);
-      const childAt = { root: at.root === '.' ? name : `${at.root}/${name}`, source: name };
-      const v = opts.filter ? opts.filter(childAt, cs.isDirectory()) : 'copy';
-      if (v !== 'skip') copyEntry(child, `${host}/${name}`, opts, cs, childAt, v === 'look');
-    }
-    return;
+  const host = isDir(existing) ? existing : mkdirInRoot(destRoot, dest, dirOwner);
+  for (const name of readdirSync(src).sort()) {
+    const child = `${src}/${name}`;
+    const cs = lstatSync(child);
+    const childAt = { root: at.root === '.' ? name : `${at.root}/${name}`, source: name };
+    const v = opts.filter ? opts.filter(childAt, cs.isDirectory()) : 'copy';
+    if (v !== 'skip') copyEntry(child, `${host}/${name}`, opts, cs, childAt, v === 'look');
   }
-  const trimmed = dest.replace(/\/+$/, '');
-  const parent = trimmed.slice(0, trimmed.lastIndexOf('/')) || '/';
-  const hostParent = mkdirInRoot(destRoot, parent, opts.owner);
-  copyEntry(src, `${hostParent}/${basename(trimmed)}`, opts, stat, at, look);
 }
 
 function verdict(matcher: IgnoreMatcher, path: string, isDir: boolean): CopyVerdict {

@@ -34,7 +34,7 @@ export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputR
       const input = inputs[index];
       if (!input) throw new TsbuildError(`copy refers to input ${index}, but only ${inputs.length} exist`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
       let source: CopySource;
-      if (input.type === 'local') source = { root: input.dir, excludePatterns: input.excludePatterns, name: 'the build context' };
+      if (input.type === 'local') source = { root: input.dir, excludePatterns: input.excludePatterns, name: 'the build context', keepOwners: false };
       else {
         const view = await env.snapshots.view(input.id);
         const dir = join(work, `src-${index}`);
@@ -42,7 +42,7 @@ export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputR
         await mkdir(dir);
         await mountAt(view.mounts[0], dir);
         cleanups.push(() => unmount(dir));
-        source = { root: dir, excludePatterns: [], name: 'the source' };
+        source = { root: dir, excludePatterns: [], name: 'the source', keepOwners: true };
       }
       sources.set(index, source);
       return source;

@@ -11,7 +11,8 @@ export interface Owner {
 }
 
 export interface CopyOptions {
-  owner: Owner;
+  /** Owner of every copied entry; absent, each keeps its source's uid/gid. */
+  owner?: Owner;
   /** Mode for every copied file and dir; otherwise each keeps its own. */
   chmod?: number;
   /** Source (dev:ino) → first destination written, so hard links stay links. */
@@ -78,13 +79,14 @@ export function copyEntry(src: string, dest: string, opts: CopyOptions, stat?: S
  */
 function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: EntryPath | undefined, parentReady: () => void, look: boolean): void {
   const mode = opts.chmod ?? s.mode & 0o7777;
+  const owner = opts.owner ?? { uid: s.uid, gid: s.gid };
   if (s.isDirectory()) {
     let made = false;
     const ready = () => {
       if (made) return;
       parentReady();
       if (!clearTarget(dest, true)) mkdirSync(dest, { mode: 0o700 });
-      lchownSync(dest, opts.owner.uid, opts.owner.gid);
+      lchownSync(dest, owner.uid, owner.gid);
       chmodSync(dest, mode);
       made = true;
     };
@@ -117,7 +119,7 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
     // sockets, fifos and devices have no place in a copy (Docker skips sockets too)
     return;
   }
-  lchownSync(dest, opts.owner.uid, opts.owner.gid);
+  lchownSync(dest, owner.uid, owner.gid);
   if (!s.isSymbolicLink()) chmodSync(dest, mode);
   lutimesSync(dest, s.atime, s.mtime);
   if (s.nlink > 1) opts.links.set(inode, dest);
