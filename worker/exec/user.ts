@@ -77,11 +77,16 @@ export function resolveUser(rootfs: string, spec: string): ResolvedUser {
   return { uid, gid, additionalGids: [...new Set(additionalGids)] };
 }
 
-/** The owner of a chown spec: a numeric user without group means gid = uid, a named one its primary group. */
+/**
+ * The owner of a chown spec: a numeric user without group means gid = uid, a named one its primary
+ * group, an empty one (`--chown=:staff`) root, as BuildKit takes it.
+ */
 export function resolveOwner(rootfs: string, chown: ChownSpec): { uid: number; gid: number } {
   let uid: number;
   let gid: number;
-  if (numeric.test(chown.user)) {
+  if (chown.user === '') {
+    uid = gid = 0;
+  } else if (numeric.test(chown.user)) {
     uid = gid = Number(chown.user);
   } else {
     const entry = readPasswd(rootfs).find((e) => e.name === chown.user);
