@@ -58,14 +58,16 @@ export function createCacheMounts(stateRoot: string): CacheMounts {
         return { dir, created: true, release: () => rm(dir, { recursive: true, force: true }) };
       }
       const dir = join(base, id);
+      // counted before the first await: a private acquire racing this one must see the id in use
+      users.set(id, (users.get(id) ?? 0) + 1);
       let created: boolean;
       try {
         created = await ensure(dir, m);
       } catch (e) {
+        users.set(id, users.get(id)! - 1);
         unlock();
         throw e;
       }
-      users.set(id, (users.get(id) ?? 0) + 1);
       let released = false;
       return {
         dir,
