@@ -23,11 +23,30 @@ export function createIgnoreMatcher(patterns: readonly string[]): IgnoreMatcher 
 }
 
 /** Patterns of a .dockerignore text: comments and blank lines dropped. */
-export function parseDockerignore(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
+export function parseDockerignore(text: string, file?: string): string[] {
+  const out: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const l = raw.trim();
+    if (l === '' || l.startsWith('#')) return;
+    out.push(l);
+    if (file && !origins.has(l)) origins.set(l, { file, line: i + 1 });
+  });
+  return out;
+}
+
+// Where each pattern was read, so "excluded by .dockerignore" can name the line. Patterns travel
+// through ops as plain strings (they are part of digests); this is their only link to a file.
+const origins = new Map<string, { file: string; line: number }>();
+
+/** The pattern that decides `relPath` is excluded (the last one matching), with where it was written. */
+export function excludingPattern(patterns: readonly string[], relPath: string): { pattern: string; file?: string; line?: number } | undefined {
+  let decided: string | undefined;
+  for (const p of patterns) {
+    const negated = p.startsWith('!');
+    const body = negated ? p.slice(1) : p;
+    if (ignore().add([body]).ignores(relPath)) decided = negated ? undefined : p;
+  }
+  return decided === undefined ? undefined : { pattern: decided, ...origins.get(decided) };
 }
 
 /**
@@ -39,7 +58,7 @@ export async function readDockerignore(contextDir: string, dockerfilePath?: stri
   candidates.push(join(contextDir, '.dockerignore'));
   for (const file of candidates) {
     try {
-      return parseDockerignore(await readFile(file, 'utf8'));
+      return parseDockerignore(await readFile(file, 'utf8'), file.startsWith(`${contextDir}/`) ? file.slice(contextDir.length + 1) : file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }

@@ -4,7 +4,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, closest, notFound } from '../errors/index.ts';
-import { createIgnoreMatcher, type IgnoreMatcher } from './ignore.ts';
+import { createIgnoreMatcher, excludingPattern, type IgnoreMatcher } from './ignore.ts';
 import { cleanPath, resolveInRoot } from './safe-path.ts';
 import { hasWildcard, wildcardToRegExp } from './wildcard.ts';
 
@@ -31,7 +31,7 @@ export function expandSources(root: string, src: readonly string[], excludePatte
         throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" not found in ${where}`, hint ? { hint: `did you mean "${hint}"?` } : {});
       }
       // an excluded dir an exception may re-include from is still a source (the copy walks it)
-      if (matcher.ignores(rel) && !(matcher.hasExceptions && isDir(root, rel))) throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" is excluded by .dockerignore`, { hint: 'remove it from .dockerignore, or add a "!" exception for it' });
+      if (matcher.ignores(rel) && !(matcher.hasExceptions && isDir(root, rel))) throw excludedError(display(s), rel, excludePatterns);
       out.add(rel === '' ? '.' : rel);
       continue;
     }
@@ -40,6 +40,12 @@ export function expandSources(root: string, src: readonly string[], excludePatte
     for (const m of matches) out.add(m);
   }
   return [...out];
+}
+
+function excludedError(shown: string, rel: string, patterns: readonly string[]) {
+  const by = excludingPattern(patterns, rel);
+  const where = by?.line ? `${by.file} line ${by.line} ("${by.pattern}")` : by ? `.dockerignore pattern "${by.pattern}"` : '.dockerignore';
+  return notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${shown}" is excluded by ${where}`, { hint: 'remove it from .dockerignore, or add a "!" exception for it' });
 }
 
 function display(s: string): string {

@@ -34,7 +34,7 @@ test('a missing source suggests the closest path; an ignored one says so', (t) =
     const e = t.throws(() => expandSources(dir, ['src/mian.c'], []));
     t.true(isTsbuildError(e) && e.code === 'COPY_SOURCE_NOT_FOUND' && e.hint === 'did you mean "src/main.c"?');
     t.is(e?.message, '"src/mian.c" not found in the build context');
-    t.throws(() => expandSources(dir, ['app/.env'], ['**/.env']), { message: '"app/.env" is excluded by .dockerignore' });
+    t.throws(() => expandSources(dir, ['app/.env'], ['**/.env']), { message: '"app/.env" is excluded by .dockerignore pattern "**/.env"' });
   } finally {
     rmSync(dir, { recursive: true });
   }
@@ -93,6 +93,25 @@ test('checksumSources walks an excluded dir for ! exceptions: only re-included f
     writeFileSync(join(dir, 'build/keep.txt'), 'k2');
     t.not(await checksumSources(dir, ['/'], patterns), before, 'a re-included one does');
     t.truthy(await checksumSources(dir, ['/build'], patterns), 'an excluded dir with exceptions may be named as a source');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an excluded source names the .dockerignore line that excludes it', async (t) => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readDockerignore } = await import('../../src/context/index.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'ctx-'));
+  try {
+    mkdirSync(join(dir, 'app'));
+    writeFileSync(join(dir, 'app', '.env'), 'SECRET=1');
+    writeFileSync(join(dir, 'app', 'keep.env'), 'x');
+    writeFileSync(join(dir, '.dockerignore'), '# local settings stay local\n*.md\nsecrets-only/**\napp/*.env\n!app/keep.env\n');
+    const patterns = await readDockerignore(dir);
+    t.throws(() => expandSources(dir, ['app/.env'], patterns), { message: '"app/.env" is excluded by .dockerignore line 4 ("app/*.env")' });
+    t.deepEqual(expandSources(dir, ['app/keep.env'], patterns), ['app/keep.env'], 'a "!" exception re-includes');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

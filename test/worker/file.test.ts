@@ -97,7 +97,7 @@ test('missing and excluded sources give clear errors', (t) =>
     t.is(missing?.message, '"src/mian.c" not found in the build context');
     t.is(isTsbuildError(missing) ? missing.hint : '', 'did you mean "src/main.c"?');
     const excluded = await t.throwsAsync(apply([copy(['/app/.env'], '/')], ['**/.env']));
-    t.is(excluded?.message, '"app/.env" is excluded by .dockerignore');
+    t.is(excluded?.message, '"app/.env" is excluded by .dockerignore pattern "**/.env"');
   }));
 
 test('mkdir, mkfile and rm', (t) =>
