@@ -28,7 +28,7 @@ export async function dispatchCopy(ctx: ConvertContext, st: StageState, node: In
   if (chown !== undefined) checkChown(ctx, node, chown);
   const chmodText = flags.strings.has('chmod') ? ex(flags.strings.get('chmod')!) : undefined;
   const chmod = chmodText === undefined ? undefined : parseChmod(chmodText);
-  if (chmod !== undefined && Number.isNaN(chmod)) throw instructionError(ctx, node, `invalid chmod parameter: ${chmodText}`, { hint: 'use an octal mode between 0 and 07777, such as 0755' });
+  if (chmod !== undefined && Number.isNaN(chmod)) throw instructionError(ctx, node, `invalid chmod parameter: ${chmodText}`, { hint: 'use an octal mode between 0 and 07777, such as 0755', near: `--chmod=${chmodText}` });
   const parents = flags.bools.get('parents') ?? false;
   const checksum = flags.strings.has('checksum') ? ex(flags.strings.get('checksum')!) : undefined;
   const unpack = flags.bools.get('unpack');
@@ -75,7 +75,7 @@ export async function dispatchCopy(ctx: ConvertContext, st: StageState, node: In
     history.push(word);
     const git = parseGitRef(word);
     if (git || isHttpUrl(word)) {
-      if (!isAdd) throw instructionError(ctx, node, `source can't be a ${git ? 'git ref' : 'URL'} for COPY: ${word}`, { hint: 'use ADD for remote sources' });
+      if (!isAdd) throw instructionError(ctx, node, `source can't be a ${git ? 'git ref' : 'URL'} for COPY: ${word}`, { hint: 'use ADD for remote sources', near: word });
       if (from !== undefined) throw instructionError(ctx, node, `ADD --from cannot be combined with a remote source: ${word}`);
       if (git) {
         const keepGitDir = flags.bools.get('keep-git-dir') ?? false;
@@ -118,7 +118,7 @@ function checkChecksum(ctx: ConvertContext, node: Instruction, checksum: string,
   if (sources.length !== 1) throw instructionError(ctx, node, "checksum can't be specified for multiple sources");
   if (parseGitRef(sources[0])) throw instructionError(ctx, node, 'ADD --checksum for Git sources is not supported yet');
   if (!isHttpUrl(sources[0])) throw instructionError(ctx, node, `checksum requires HTTP(S) or Git sources, not ${JSON.stringify(sources[0])}`, { hint: '--checksum pins what a URL downloads; drop it for local files' });
-  if (!isDigest(checksum)) throw instructionError(ctx, node, `invalid checksum digest format: ${checksum}`, { hint: 'use sha256:<64 hex digits>' });
+  if (!isDigest(checksum)) throw instructionError(ctx, node, `invalid checksum digest format: ${checksum}`, { hint: 'use sha256:<64 hex digits>', near: checksum });
 }
 
 /** USER, UID, USER:GROUP, UID:GID or :GROUP; names are resolved against the stage's /etc/passwd later. */

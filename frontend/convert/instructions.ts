@@ -24,7 +24,7 @@ export function instructionFlags(src: SourceText, node: Instruction, at: Instruc
   try {
     return parseFlags(node.flags, FLAGS[node.name] ?? {});
   } catch (e) {
-    if (e instanceof FlagError) throw instructionError(src, at, `${node.command.toUpperCase()}: ${e.message}`, { hint: e.hint ?? otherOwners(node.name, e.flag) });
+    if (e instanceof FlagError) throw instructionError(src, at, `${node.command.toUpperCase()}: ${e.message}`, { hint: e.hint ?? otherOwners(node.name, e.flag), near: e.flag ? `--${e.flag}` : undefined });
     throw e;
   }
 }

@@ -33,9 +33,10 @@ export function findStage(candidates: readonly StageDef[], ref: string): StageDe
 
 export function stageNotFound(src: SourceText, stages: readonly StageDef[], ref: string, node?: Instruction) {
   const near = closest(ref, stages.flatMap((s) => (s.name ? [s.name] : [])));
-  const where = node ? `${src.file}:${node.startLine}: ` : '';
+  const location = node ? locate(src, node, ref) : undefined;
+  const where = location ? `${src.file}:${location.line}${location.column !== undefined ? `:${location.column}` : ''}: ` : '';
   return invalid(ErrorCodes.STAGE_NOT_FOUND, `${where}stage ${JSON.stringify(ref)} not found`, {
     hint: near ? `did you mean ${JSON.stringify(near)}?` : `stages: ${stages.map((s) => s.name ?? String(s.index)).join(', ')}`,
-    location: node ? locate(src, node) : undefined,
+    location,
   });
 }

@@ -12,7 +12,7 @@ export interface FormatOptions {
 export function formatError(e: unknown, opts: FormatOptions = {}): string {
   if (!isTsbuildError(e) || e.kind === 'internal') return formatBug(e);
   const prefix = e.location ? `${e.location.file}:${e.location.line}:` : '';
-  // some messages already start with their location; say it once
+  // some messages already start with their location (maybe with a column); say it once
   const where = prefix && !e.message.startsWith(prefix) ? `${prefix} ` : '';
   const step = e.step && !e.message.includes(e.step) ? `${e.step}: ` : '';
   const lines = [`ERROR: ${where}${step}${e.message}`];
@@ -45,6 +45,10 @@ function excerpt(loc: SourceLocation, files?: ReadonlyMap<string, string>): stri
   for (let n = first; n <= last; n++) {
     const marked = n >= loc.line && n <= (loc.endLine ?? loc.line);
     out.push(`${marked ? '>>>' : '   '} ${String(n).padStart(width)} | ${all[n - 1] ?? ''}`);
+    // a caret under the column, when there is one worth pointing at (not just the line start)
+    if (n === loc.line && loc.column !== undefined && loc.column > 1 && loc.column - 1 > (all[n - 1] ?? '').search(/\S/)) {
+      out.push(`    ${' '.repeat(width)} | ${' '.repeat(loc.column - 1)}^`);
+    }
   }
   out.push('--------------------');
   return out;

@@ -33,7 +33,7 @@ test('a Dockerfile that cannot build fails the check with the located error', as
   const ctx = contextDir({ Dockerfile: 'FROM busybox AS builder\nFROM busybox\nCOPY --from=buidler /x /x\n' });
   const r = await runTsbuild(['check', ctx], { root });
   t.is(r.code, 1);
-  t.regex(r.stderr, /ERROR: Dockerfile:3: stage "buidler" not found/);
+  t.regex(r.stderr, /ERROR: Dockerfile:3:13: stage "buidler" not found\n(.*\n){3}>>> 3 \| COPY --from=buidler \/x \/x\n +\| {13}\^/);
   t.regex(r.stderr, /hint: did you mean "builder"\?/);
   removeDir(ctx);
 });

@@ -47,21 +47,21 @@ test('COPY --from may name a later stage, as in BuildKit', async (t) => {
 });
 
 test('remote sources and checksums: the mistakes BuildKit refuses', async (t) => {
-  await rejects(t, 'FROM busybox\nCOPY https://example.com/x /x\n', 'Dockerfile:2: source can\'t be a URL for COPY: https://example.com/x');
-  await rejects(t, 'FROM busybox\nCOPY https://h/r.git /x\n', "Dockerfile:2: source can't be a git ref for COPY: https://h/r.git");
+  await rejects(t, 'FROM busybox\nCOPY https://example.com/x /x\n', 'Dockerfile:2:6: source can\'t be a URL for COPY: https://example.com/x');
+  await rejects(t, 'FROM busybox\nCOPY https://h/r.git /x\n', "Dockerfile:2:6: source can't be a git ref for COPY: https://h/r.git");
   const local = await rejects(t, `FROM busybox\nADD --checksum=${SUM} app.tar /x\n`, 'Dockerfile:2: checksum requires HTTP(S) or Git sources, not "app.tar"');
   t.truthy(local.hint);
   await rejects(t, `FROM busybox\nADD --checksum=${SUM} https://h/a https://h/b /x/\n`, "Dockerfile:2: checksum can't be specified for multiple sources");
-  await rejects(t, 'FROM busybox\nADD --checksum=md5:abc https://h/a /x\n', 'Dockerfile:2: invalid checksum digest format: md5:abc');
-  const copySum = await rejects(t, `FROM busybox\nCOPY --checksum=${SUM} a /x\n`, 'Dockerfile:2: COPY: unknown flag: --checksum');
+  await rejects(t, 'FROM busybox\nADD --checksum=md5:abc https://h/a /x\n', 'Dockerfile:2:16: invalid checksum digest format: md5:abc');
+  const copySum = await rejects(t, `FROM busybox\nCOPY --checksum=${SUM} a /x\n`, 'Dockerfile:2:6: COPY: unknown flag: --checksum');
   t.is(copySum.hint, '--checksum is a flag of ADD');
-  t.is((await rejects(t, 'FROM busybox\nADD --from=x a /x\n', 'Dockerfile:2: ADD: unknown flag: --from')).hint, '--from is a flag of COPY');
+  t.is((await rejects(t, 'FROM busybox\nADD --from=x a /x\n', 'Dockerfile:2:5: ADD: unknown flag: --from')).hint, '--from is a flag of COPY');
 });
 
 test('--chmod and --chown values are checked', async (t) => {
-  const e = await rejects(t, 'FROM busybox\nCOPY --chmod=10000 a /a\n', 'Dockerfile:2: invalid chmod parameter: 10000');
+  const e = await rejects(t, 'FROM busybox\nCOPY --chmod=10000 a /a\n', 'Dockerfile:2:6: invalid chmod parameter: 10000');
   t.is(e.hint, 'use an octal mode between 0 and 07777, such as 0755');
-  await rejects(t, 'FROM busybox\nCOPY --chmod=u+x a /a\n', 'Dockerfile:2: invalid chmod parameter: u+x');
+  await rejects(t, 'FROM busybox\nCOPY --chmod=u+x a /a\n', 'Dockerfile:2:6: invalid chmod parameter: u+x');
   const chown = await rejects(t, 'FROM busybox\nCOPY --chown=a:b:c a /a\n', 'Dockerfile:2: invalid --chown value: "a:b:c"');
   t.is(chown.hint, 'use USER, UID, USER:GROUP or UID:GID');
   await rejects(t, 'FROM busybox\nCOPY --chown=app: a /a\n', 'Dockerfile:2: invalid --chown value: "app:"');

@@ -30,23 +30,23 @@ test('unknown instruction suggests the closest one', async (t) => {
   const e = await rejects(t, 'FROM busybox\nRUNN make\n', 'Dockerfile:2: unknown instruction: RUNN');
   t.is(e.code, ErrorCodes.DOCKERFILE_UNKNOWN_INSTRUCTION);
   t.is(e.hint, 'did you mean RUN?');
-  t.deepEqual(e.location, { file: 'Dockerfile', line: 2, endLine: undefined, text: 'RUNN make' });
+  t.deepEqual(e.location, { file: 'Dockerfile', line: 2, column: 1, endLine: undefined, text: 'RUNN make' });
 });
 
 test('unknown stage in --from and --target suggests the closest name', async (t) => {
   const df = 'FROM busybox AS builder\nRUN x\nFROM scratch\nCOPY --from=buildr /x /x\n';
-  const e = await rejects(t, df, 'Dockerfile:4: stage "buildr" not found');
+  const e = await rejects(t, df, 'Dockerfile:4:13: stage "buildr" not found');
   t.is(e.code, ErrorCodes.STAGE_NOT_FOUND);
   t.is(e.hint, 'did you mean "builder"?');
   const target = await rejects(t, df, 'stage "buildre" not found', { target: 'buildre' });
   t.is(target.hint, 'did you mean "builder"?');
-  await rejects(t, 'FROM busybox\nCOPY --from=3 /x /x\n', 'Dockerfile:2: stage "3" not found');
+  await rejects(t, 'FROM busybox\nCOPY --from=3 /x /x\n', 'Dockerfile:2:13: stage "3" not found');
 });
 
 test('unknown flags', async (t) => {
-  const e = await rejects(t, 'FROM busybox\nCOPY --foo=1 a b\n', 'Dockerfile:2: COPY: unknown flag: --foo');
+  const e = await rejects(t, 'FROM busybox\nCOPY --foo=1 a b\n', 'Dockerfile:2:6: COPY: unknown flag: --foo');
   t.is(e.location?.line, 2);
-  const near = await rejects(t, 'FROM busybox\nCOPY --chwon=1 a b\n', 'Dockerfile:2: COPY: unknown flag: --chwon');
+  const near = await rejects(t, 'FROM busybox\nCOPY --chwon=1 a b\n', 'Dockerfile:2:6: COPY: unknown flag: --chwon');
   t.is(near.hint, 'did you mean --chown?');
 });
 
@@ -78,7 +78,7 @@ test('an empty Dockerfile is refused clearly', async (t) => {
 
 test('instructions before FROM and bad values', async (t) => {
   await rejects(t, 'RUN x\nFROM busybox\n', /^Dockerfile:1: RUN before the first FROM/);
-  await rejects(t, 'FROM busybox\nCOPY --chmod=rwx a b\n', 'Dockerfile:2: invalid chmod parameter: rwx');
+  await rejects(t, 'FROM busybox\nCOPY --chmod=rwx a b\n', 'Dockerfile:2:6: invalid chmod parameter: rwx');
   await rejects(t, 'FROM busybox\nENV A=${B\n', /^Dockerfile:2: failed to process "\$\{B": syntax error: missing '}'/);
   await rejects(t, 'FROM busybox\nONBUILD FROM x\n', "Dockerfile:2: FROM isn't allowed as an ONBUILD trigger");
   await rejects(t, 'FROM busybox\nRUN --network=wifi x\n', 'Dockerfile:2: unsupported network mode: wifi');

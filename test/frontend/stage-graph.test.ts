@@ -25,12 +25,12 @@ test('references without a loop still build, even to unbuilt stages', async (t) 
 });
 
 test('unknown stages say which exist and suggest the closest', async (t) => {
-  const e = await rejects(t, 'FROM busybox AS builder\nFROM busybox\nCOPY --from=buidler /x /x\n', 'Dockerfile:3: stage "buidler" not found');
+  const e = await rejects(t, 'FROM busybox AS builder\nFROM busybox\nCOPY --from=buidler /x /x\n', 'Dockerfile:3:13: stage "buidler" not found');
   t.is(e.hint, 'did you mean "builder"?');
   const target = await t.throwsAsync(build('FROM busybox AS builder\nFROM busybox\n', { target: 'buidler' }));
   t.is(target?.message, 'stage "buidler" not found');
   t.is((target as { hint?: string }).hint, 'did you mean "builder"?');
-  const mount = await rejects(t, 'FROM busybox AS builder\nFROM busybox\nRUN --mount=from=buildr,target=/b true\n', 'Dockerfile:3: stage "buildr" not found');
+  const mount = await rejects(t, 'FROM busybox AS builder\nFROM busybox\nRUN --mount=from=buildr,target=/b true\n', 'Dockerfile:3:18: stage "buildr" not found');
   t.is(mount.hint, 'did you mean "builder"?');
 });
 
