@@ -9,9 +9,9 @@ export function splitStages(src: SourceText, ast: DockerfileAst): { metaArgs: In
   const stages: StageDef[] = [];
   for (const node of ast.instructions) {
     if (node.name === 'from') {
+      // a reused name is legal, as in BuildKit (the DuplicateStageName check warns); findStage
+      // settles which of the stages a reference means
       const name = node.args.length === 3 ? node.args[2].toLowerCase() : undefined;
-      const dup = name === undefined ? undefined : stages.find((s) => s.name === name);
-      if (dup) throw instructionError(src, node, `duplicate stage name ${JSON.stringify(name)}`, { hint: `already used on line ${dup.from.startLine}` });
       stages.push({ index: stages.length, name, from: node, commands: [] });
     } else if (stages.length > 0) stages[stages.length - 1].commands.push(node);
     else if (node.name === 'arg') metaArgs.push(node);
@@ -23,10 +23,15 @@ export function splitStages(src: SourceText, ast: DockerfileAst): { metaArgs: In
   return { metaArgs, stages };
 }
 
-/** A stage named `ref` (case-insensitive) or at index `ref`, among `candidates`. */
+/**
+ * A stage named `ref` (case-insensitive) or at index `ref`, among `candidates`. A name used twice
+ * means its last stage among them, as BuildKit's name table keeps the last one added: so `FROM a`
+ * (given only the stages before it) takes the latest `a` so far, and `COPY --from=a` or
+ * `--target a` the Dockerfile's last.
+ */
 export function findStage(candidates: readonly StageDef[], ref: string): StageDef | undefined {
   const lower = ref.toLowerCase();
-  const byName = candidates.find((s) => s.name === lower);
+  const byName = candidates.findLast((s) => s.name === lower);
   if (byName) return byName;
   return /^\d+$/.test(ref) ? candidates.find((s) => s.index === Number(ref)) : undefined;
 }

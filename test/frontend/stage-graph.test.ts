@@ -49,3 +49,12 @@ test('FROM a misspelt stage: the image lookup error suggests the stage', async (
   t.is((e as { hint?: string }).hint, 'did you mean the stage "builder"?');
   t.is((e as { location?: { line: number } }).location?.line, 2);
 });
+
+test('a stage name used twice is accepted with a warning: FROM takes the latest so far, --from and --target the last', async (t) => {
+  const df = 'FROM busybox AS a\nLABEL which=first\nFROM a AS a\nLABEL second=yes\nFROM busybox\nCOPY --from=a /x /x\nFROM busybox AS a\nLABEL which=third\n';
+  const def = await build(df, { target: 'a' });
+  t.is(def.config.config.Labels?.which, 'third');
+  t.true(def.warnings.some((w) => w.message.includes('DuplicateStageName') && w.location?.line === 3));
+  const second = await build(df.replace('FROM busybox AS a\nLABEL which=third\n', ''), { target: 'a' });
+  t.deepEqual(second.config.config.Labels, { which: 'first', second: 'yes' });
+});
