@@ -45,14 +45,27 @@ export function dispatchVolume(ctx: ConvertContext, st: StageState, node: Instru
   addHistory(st, `VOLUME [${volumes.join(' ')}]`, false);
 }
 
-const SIGNALS = new Set('ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ'.split(' '));
+// moby's signal table for Linux, which BuildKit checks STOPSIGNAL against
+const SIGNALS = new Set([
+  ...'ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ RTMIN RTMAX'.split(' '),
+  ...Array.from({ length: 15 }, (_, i) => `RTMIN+${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `RTMAX-${i + 1}`),
+]);
+
+/** As moby's ParseSignal: any non-zero integer Go's Atoi reads (sign allowed), or a name from the table, SIG optional. */
+export function isValidStopSignal(signal: string): boolean {
+  if (/^[+-]?\d+$/.test(signal)) {
+    const n = BigInt(signal);
+    return n !== 0n && n >= -(2n ** 63n) && n < 2n ** 63n;
+  }
+  return SIGNALS.has(signal.toUpperCase().replace(/^SIG/, ''));
+}
 
 export function dispatchStopSignal(ctx: ConvertContext, st: StageState, node: Instruction): void {
   const signal = expand(ctx, node, st.env, node.args[0]);
-  const name = signal.toUpperCase().replace(/^SIG/, '');
-  const num = /^\d+$/.test(signal) ? Number(signal) : undefined;
-  const valid = num !== undefined ? num > 0 && num <= 64 : SIGNALS.has(name) || /^RTM(IN|AX)([+-]\d+)?$/.test(name);
-  if (!valid) throw instructionError(ctx, node, `invalid signal: ${signal}`);
+  if (!isValidStopSignal(signal)) {
+    throw instructionError(ctx, node, `invalid signal: ${signal}`, { hint: 'use a signal name such as SIGTERM, SIGINT or SIGRTMIN+3, or a non-zero signal number' });
+  }
   st.config.config.StopSignal = signal;
   addHistory(st, `STOPSIGNAL ${signal}`, false);
 }

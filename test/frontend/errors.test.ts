@@ -83,3 +83,14 @@ test('instructions before FROM and bad values', async (t) => {
   await rejects(t, 'FROM busybox\nONBUILD FROM x\n', "Dockerfile:2: FROM isn't allowed as an ONBUILD trigger");
   await rejects(t, 'FROM busybox\nRUN --network=wifi x\n', 'Dockerfile:2: unsupported network mode: wifi');
 });
+
+test('STOPSIGNAL takes what moby parses: a table name (SIG optional) or any non-zero number', async (t) => {
+  for (const sig of ['SIGTERM', 'term', 'SIGRTMIN+3', 'RTMAX-14', '9', '9999', '+15']) {
+    const def = await build(`FROM busybox\nSTOPSIGNAL ${sig}\n`);
+    t.is(def.config.config.StopSignal, sig);
+  }
+  for (const sig of ['SIGFOO', '0', 'RTMIN+16', 'RTMAX-15', '9.5']) {
+    const e = await rejects(t, `FROM busybox\nSTOPSIGNAL ${sig}\n`, `Dockerfile:2: invalid signal: ${sig}`);
+    t.regex(e.hint ?? '', /SIGTERM/);
+  }
+});
