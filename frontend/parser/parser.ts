@@ -14,6 +14,7 @@ const HEREDOC_COMMANDS = new Set(['add', 'copy', 'run']);
 
 export function parseDockerfile(text: string, file: string): DockerfileAst {
   const lines = splitLines(text.replace(/^\uFEFF/, ''));
+  checkLineLengths(lines, file);
   const d = new DirectiveState();
   const instructions: Instruction[] = [];
   const warnings: ParseWarning[] = [];
@@ -134,6 +135,22 @@ function instructionFromLine(line: string, escapeToken: string, comments: string
 }
 
 /** Lines with their line endings kept, as the scanner BuildKit uses yields them. */
+/**
+ * BuildKit reads the Dockerfile with Go's bufio.Scanner, whose 64 KiB token limit refuses any
+ * physical line (heredoc bodies included) of more than 65535 bytes before its newline.
+ */
+const MAX_LINE_BYTES = 65535;
+
+function checkLineLengths(lines: readonly string[], file: string): void {
+  const at = lines.findIndex((l) => Buffer.byteLength(l.endsWith('\n') ? l.slice(0, -1) : l) > MAX_LINE_BYTES);
+  if (at < 0) return;
+  const bytes = Buffer.byteLength(lines[at].replace(/\n$/, ''));
+  throw invalid(ErrorCodes.DOCKERFILE_SYNTAX, `${file}:${at + 1}: dockerfile line greater than max allowed size of ${MAX_LINE_BYTES} (this line has ${bytes} bytes)`, {
+    location: { file, line: at + 1, text: lines[at].replace(/\r?\n$/, '') },
+    hint: 'split it over several lines ending in the escape character (\\ unless # escape= sets another), or move long content into a file that COPY brings in',
+  });
+}
+
 function splitLines(text: string): string[] {
   const out: string[] = [];
   let start = 0;

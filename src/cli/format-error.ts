@@ -27,6 +27,13 @@ export function formatError(e: unknown, opts: FormatOptions = {}): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Excerpt lines longer than this are cut: a 60 KB RUN line would bury the message. */
+const MAX_EXCERPT_LINE = 240;
+
+function clip(line: string): string {
+  return line.length > MAX_EXCERPT_LINE ? `${line.slice(0, MAX_EXCERPT_LINE)}… (${line.length - MAX_EXCERPT_LINE} more characters)` : line;
+}
+
 /** Up to two lines either side of the location, the failing one marked with `>>>`. */
 function excerpt(loc: SourceLocation, files?: ReadonlyMap<string, string>): string[] {
   let text = files?.get(loc.file) ?? sourceText(loc.file);
@@ -34,7 +41,7 @@ function excerpt(loc: SourceLocation, files?: ReadonlyMap<string, string>): stri
     try {
       text = readFileSync(loc.file, 'utf8');
     } catch {
-      return loc.text ? [`>>> ${loc.line} | ${loc.text}`] : [];
+      return loc.text ? [`>>> ${loc.line} | ${clip(loc.text)}`] : [];
     }
   }
   const all = text.split('\n');
@@ -44,9 +51,9 @@ function excerpt(loc: SourceLocation, files?: ReadonlyMap<string, string>): stri
   const out = ['--------------------'];
   for (let n = first; n <= last; n++) {
     const marked = n >= loc.line && n <= (loc.endLine ?? loc.line);
-    out.push(`${marked ? '>>>' : '   '} ${String(n).padStart(width)} | ${all[n - 1] ?? ''}`);
+    out.push(`${marked ? '>>>' : '   '} ${String(n).padStart(width)} | ${clip(all[n - 1] ?? '')}`);
     // a caret under the column, when there is one worth pointing at (not just the line start)
-    if (n === loc.line && loc.column !== undefined && loc.column > 1 && loc.column - 1 > (all[n - 1] ?? '').search(/\S/)) {
+    if (n === loc.line && loc.column !== undefined && loc.column > 1 && loc.column <= MAX_EXCERPT_LINE && loc.column - 1 > (all[n - 1] ?? '').search(/\S/)) {
       out.push(`    ${' '.repeat(width)} | ${' '.repeat(loc.column - 1)}^`);
     }
   }

@@ -94,3 +94,11 @@ test('STOPSIGNAL takes what moby parses: a table name (SIG optional) or any non-
     t.regex(e.hint ?? '', /SIGTERM/);
   }
 });
+
+test('a physical line over 65535 bytes is refused as BuildKit refuses it, naming its size; 65535 is fine', async (t) => {
+  const ok = await build(`FROM busybox\nLABEL x=${'a'.repeat(65535 - 'LABEL x='.length)}\n`);
+  t.is(ok.config.config.Labels?.x.length, 65535 - 8);
+  const e = await rejects(t, `FROM busybox\nRUN echo ${'é'.repeat(40000)}\n`, 'Dockerfile:2: dockerfile line greater than max allowed size of 65535 (this line has 80009 bytes)');
+  t.is(e.location?.line, 2);
+  t.regex(e.hint ?? '', /split it over several lines/);
+});
