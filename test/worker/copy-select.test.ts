@@ -65,3 +65,13 @@ test('a directory copied into an existing one keeps the target dir\'s own owner 
     const sub = lstatSync(fsOf(w, id, 'etc/app/sub'));
     t.deepEqual([sub.mode & 0o777, sub.uid], [0o711, 0]);
   }));
+
+test('several files onto a dest without a slash: each overwrites it unless it is a directory by then, as BuildKit', (t) =>
+  withCopy({ 'd/f1': '1', 'd/f2': '2', 'd/sub/a': 'a' }, async (w, _ctx, apply) => {
+    const id = await apply([copy(['/d/f*'], '/fstar'), copy(['/d/f1', '/d/f2'], '/fmulti'), copy(['/d/sub', '/d/f1'], '/mixed'), copy(['/d/f*'], '/slash/')]);
+    t.is(readFileSync(fsOf(w, id, 'fstar'), 'utf8'), '2');
+    t.is(readFileSync(fsOf(w, id, 'fmulti'), 'utf8'), '2');
+    t.is(readFileSync(fsOf(w, id, 'mixed/a'), 'utf8'), 'a');
+    t.is(readFileSync(fsOf(w, id, 'mixed/f1'), 'utf8'), '1', 'the directory the first source made takes the second');
+    t.is(readFileSync(fsOf(w, id, 'slash/f1'), 'utf8'), '1');
+  }));

@@ -1,7 +1,8 @@
 // The copy action with Docker COPY semantics: sources are relative to the source root and never
-// leave it, wildcards expand, a directory source copies its contents, a dest ending in '/' (or an
-// existing directory, or several sources) is a directory to copy into, and chmod applies to everything
-// copied. Ownership, as BuildKit: --chown's owner, else a snapshot's entries keep their uid/gid and a
+// leave it, wildcards expand, a directory source copies its contents, a dest ending in '/' (or a
+// directory when the source lands) is a directory to copy into, and chmod applies to everything
+// copied. Several files onto a dest without '/' that is not a directory each overwrite it, the last
+// one staying: BuildKit's copier decides per source (fsutil prepareTargetDir stats the dest each time). Ownership, as BuildKit: --chown's owner, else a snapshot's entries keep their uid/gid and a
 // local context's are 0:0 (its transfer sends them so).
 //
 // Directories the copy makes around its sources, the missing parents and a directory source's missing
@@ -53,7 +54,7 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
   const filter = (at: EntryPath, isDir: boolean): CopyVerdict => worst(verdict(rootMatcher, at.root, isDir), verdict(excludeMatcher, at.source, isDir));
   const opts: CopyOptions = { owner: chown ?? (source.keepOwners ? undefined : root), chmod: action.chmod, links: new Map(), filter };
   const dest = action.dest.startsWith('/') ? action.dest : `/${action.dest}`;
-  const destIsDir = dest.endsWith('/') || matches.length > 1 || action.parents === true || isDir(resolveInRoot(destRoot, dest));
+  const destIsDir = () => dest.endsWith('/') || action.parents === true || isDir(resolveInRoot(destRoot, dest));
   const destDir = dest.replace(/\/+$/, '');
   const mirrored: [string, Stats][] = [];
 
@@ -71,7 +72,7 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
       continue;
     }
     if (top === 'look') continue;
-    const target = kept !== undefined ? `${destDir}/${kept}` : destIsDir ? `${destDir}/${basename(rel === '.' ? '/' : rel)}` : dest;
+    const target = kept !== undefined ? `${destDir}/${kept}` : destIsDir() ? `${destDir}/${basename(rel === '.' ? '/' : rel)}` : dest;
     const parent = target.slice(0, target.lastIndexOf('/')) || '/';
     const hostParent = mkdirInRoot(destRoot, parent, dirOwner);
     copyEntry(src, `${hostParent}/${basename(target)}`, opts, stat, at);
