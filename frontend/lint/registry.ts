@@ -1,6 +1,7 @@
 // Every lint rule, once. Adding a rule is one file in rules/ and one line here.
 import { consistentInstructionCasing } from './rules/consistent-instruction-casing.ts';
 import { duplicateStageName } from './rules/duplicate-stage-name.ts';
+import { exposeInvalidFormat, exposeProtoCasing } from './rules/expose-format.ts';
 import { fromAsCasing } from './rules/from-as-casing.ts';
 import { fromPlatformFlagConstDisallowed } from './rules/from-platform-flag-const-disallowed.ts';
 import { invalidDefaultArgInFrom } from './rules/invalid-default-arg-in-from.ts';
@@ -36,4 +37,6 @@ export const LINT_RULES: readonly LintRule[] = [
   invalidDefaultArgInFrom,
   fromPlatformFlagConstDisallowed,
   redundantTargetPlatform,
+  exposeProtoCasing,
+  exposeInvalidFormat,
 ];

@@ -102,3 +102,21 @@ test('a physical line over 65535 bytes is refused as BuildKit refuses it, naming
   t.is(e.location?.line, 2);
   t.regex(e.hint ?? '', /split it over several lines/);
 });
+
+test('EXPOSE parses port specs as BuildKit: IP and host port checked then dropped, port 0 and a bare / allowed', async (t) => {
+  const ports = async (spec: string) => Object.keys((await build(`FROM busybox\nEXPOSE ${spec}\n`)).config.config.ExposedPorts ?? {});
+  t.deepEqual(await ports('0 80/ 1.2.3.4:81:81 [::1]:82:82 8000-8001:83 84:90/UDP 5000/sctp'), ['0/tcp', '80/tcp', '81/tcp', '82/tcp', '83/tcp', '90/udp', '5000/sctp']);
+  const bad: Array<[string, string]> = [
+    ['abc:80:80', 'invalid IP address: abc'],
+    ['x:80', 'invalid hostPort: x'],
+    ['80-81:90-92', 'invalid ranges specified for container and host Ports: 90-92 and 80-81'],
+    ['65536', 'invalid containerPort: 65536'],
+    ['1-0', 'invalid containerPort: 1-0'],
+    ['/tcp', 'invalid port "/tcp": no port specified'],
+    ['80/xyz', 'invalid proto: xyz'],
+  ];
+  for (const [spec, message] of bad) {
+    const e = await rejects(t, `FROM busybox\nEXPOSE ${spec}\n`, `Dockerfile:2:8: ${message}`);
+    t.regex(e.hint ?? '', /\[IP:\]\[HOST_PORT:\]PORT/);
+  }
+});

@@ -25,6 +25,8 @@ const cases: Array<[rule: string, bad: string, expected: string[], good: string]
   ['SecretsUsedInArgOrEnv', 'FROM busybox\nARG GITHUB_TOKEN\nENV DB_PASSWORD=x\n', ['2: Do not use ARG or ENV instructions for sensitive data (ARG "GITHUB_TOKEN")', '3: Do not use ARG or ENV instructions for sensitive data (ENV "DB_PASSWORD")'], 'FROM busybox\nARG PUBLIC_KEY\nENV TOKEN_FILE=/run/secrets/t\nARG KEYBOARD\n'],
   ['InvalidDefaultArgInFrom', 'ARG TAG\nFROM busybox:${TAG}\n', ['2: Default value for ARG busybox:${TAG} results in empty or invalid base image name'], 'ARG TAG=1.36\nFROM busybox:${TAG}\n'],
   ['FromPlatformFlagConstDisallowed', 'FROM --platform=linux/amd64 busybox AS build\n', ['1: FROM --platform flag should not use constant value "linux/amd64"'], 'FROM --platform=linux/amd64 busybox AS build-amd64\nFROM --platform=$BUILDPLATFORM busybox\n'],
+  ['ExposeProtoCasing', 'FROM busybox\nEXPOSE 80/TCP 53/udp\n', ["2: Defined protocol '80/TCP' in EXPOSE instruction should be lowercase"], 'FROM busybox\nEXPOSE 80/tcp 53 $PORT/UDP\n'],
+  ['ExposeInvalidFormat', 'FROM busybox\nEXPOSE 8080:80 127.0.0.1:53:53/udp 443\n', ["2: EXPOSE instruction should not define an IP address or host-port mapping, found '8080:80'", "2: EXPOSE instruction should not define an IP address or host-port mapping, found '127.0.0.1:53:53/udp'"], 'FROM busybox\nEXPOSE 80 8000-8010/udp\n'],
   ['RedundantTargetPlatform', 'FROM --platform=$TARGETPLATFORM busybox\n', ['1: Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior'], 'FROM --platform=$BUILDPLATFORM busybox\n'],
 ];
 
