@@ -38,13 +38,15 @@ export function dispatchHealthcheck(ctx: ConvertContext, st: StageState, node: I
   if (type === 'CMD') {
     const rest = node.args.slice(1);
     health.Test = node.json ? ['CMD', ...rest] : ['CMD-SHELL', rest.join(' ')];
-    health.Interval = duration(ctx, node, flags.strings.get('interval'));
-    health.Timeout = duration(ctx, node, flags.strings.get('timeout'));
-    health.StartPeriod = duration(ctx, node, flags.strings.get('start-period'));
-    health.StartInterval = duration(ctx, node, flags.strings.get('start-interval'));
-    const retries = flags.strings.get('retries');
+    const flag = (name: string) => duration(ctx, node, name, flags.strings.get(name));
+    health.Interval = flag('interval');
+    health.Timeout = flag('timeout');
+    health.StartPeriod = flag('start-period');
+    health.StartInterval = flag('start-interval');
+    const retries = flags.strings.get('retries') || undefined;
+    // Go's ParseInt: an optional sign and decimal digits
+    if (retries !== undefined && !/^[+-]?\d{1,10}$/.test(retries)) throw instructionError(ctx, node, `invalid --retries value: ${retries}`, { hint: 'use a whole number of consecutive failures, such as 3' });
     health.Retries = retries === undefined ? 0 : Number(retries);
-    if (!Number.isInteger(health.Retries)) throw instructionError(ctx, node, `invalid --retries value: ${retries}`);
     if (health.Retries < 0) throw instructionError(ctx, node, `--retries cannot be negative (${retries})`);
   }
   st.config.config.Healthcheck = health;
@@ -52,15 +54,23 @@ export function dispatchHealthcheck(ctx: ConvertContext, st: StageState, node: I
   addHistory(st, `HEALTHCHECK {Test:[${health.Test!.join(' ')}] Interval:${d(health.Interval)} Timeout:${d(health.Timeout)} StartPeriod:${d(health.StartPeriod)} StartInterval:${d(health.StartInterval)} Retries:${health.Retries ?? 0}}`, false);
 }
 
-const UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
-/** A Go duration (`30s`, `1m30s`, `500ms`) in nanoseconds; at least 1ms when not zero. */
-function duration(ctx: ConvertContext, node: Instruction, text: string | undefined): number {
-  if (text === undefined || text === '0') return 0;
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw instructionError(ctx, node, `invalid duration: ${text}`);
-  const ns = Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]], 0));
-  if (ns < 1e6) throw instructionError(ctx, node, `Interval ${JSON.stringify(text)} cannot be less than 1ms`);
+/**
+ * A Go duration (`30s`, `1m30s`, `.5s`, `-1s`) in nanoseconds, as BuildKit's parseOptInterval
+ * takes it: empty or zero (`0`, `0s`) means the default, anything else must be at least 1ms.
+ */
+function duration(ctx: ConvertContext, node: Instruction, name: string, text: string | undefined): number {
+  if (text === undefined || text === '' || text === '0' || text === '+0' || text === '-0') return 0;
+  const sign = text.startsWith('-') ? -1 : 1;
+  const body = text.replace(/^[+-]/, '');
+  const parts = [...body.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== body) {
+    throw instructionError(ctx, node, `invalid duration for --${name}: ${text}`, { hint: 'write a number with a unit (ns, us, ms, s, m, h), such as 30s or 1m30s', near: `--${name}=${text}` });
+  }
+  const ns = sign * Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]], 0));
+  if (ns === 0) return 0;
+  if (ns < 1e6) throw instructionError(ctx, node, `--${name}=${text} cannot be less than 1ms`, { hint: 'use at least 1ms, or 0s for the default', near: `--${name}=${text}` });
   return ns;
 }
 

@@ -120,3 +120,14 @@ test('EXPOSE parses port specs as BuildKit: IP and host port checked then droppe
     t.regex(e.hint ?? '', /\[IP:\]\[HOST_PORT:\]PORT/);
   }
 });
+
+test('HEALTHCHECK durations are Go durations: 0s means the default, under 1ms is refused naming the flag', async (t) => {
+  const hc = async (flags: string) => (await build(`FROM busybox\nHEALTHCHECK ${flags} CMD true\n`)).config.config.Healthcheck;
+  t.like(await hc('--interval=0s --timeout=.5s --start-period=1m30s --retries=+3'), { Interval: 0, Timeout: 5e8, StartPeriod: 90e9, Retries: 3 });
+  const short = await rejects(t, 'FROM busybox\nHEALTHCHECK --interval=500us CMD true\n', 'Dockerfile:2:13: --interval=500us cannot be less than 1ms');
+  t.is(short.hint, 'use at least 1ms, or 0s for the default');
+  await rejects(t, 'FROM busybox\nHEALTHCHECK --start-period=-1s CMD true\n', 'Dockerfile:2:13: --start-period=-1s cannot be less than 1ms');
+  const unitless = await rejects(t, 'FROM busybox\nHEALTHCHECK --timeout=5 CMD true\n', 'Dockerfile:2:13: invalid duration for --timeout: 5');
+  t.regex(unitless.hint ?? '', /with a unit/);
+  await rejects(t, 'FROM busybox\nHEALTHCHECK --retries=0x10 CMD true\n', 'Dockerfile:2: invalid --retries value: 0x10');
+});
