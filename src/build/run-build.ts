@@ -91,9 +91,13 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       for (const id of chain) layers.push({ ...(await worker.layer(id)), empty: false });
       const view = await createImageView({ config: def.config, layers, content });
       const exports: ExportResult[] = [];
+      // only a push needs the HTTP client: load it then
+      const registry = opts.outputs.some((o) => o.type === 'image' && o.push)
+        ? (await import('../registry/index.ts')).createRegistryClient({ insecureRegistries: [...opts.insecureRegistries] })
+        : undefined;
       for (const output of opts.outputs) {
         if (output.type === 'local' || output.type === 'tar') await exportFiles(worker, solved.snapshot, output);
-        else exports.push(await exportImage(view, output, { content, images }));
+        else exports.push(await exportImage(view, output, { content, images, registry }));
       }
       progress.emit({ type: 'vertex.done', vertex: exportVertex });
       return {

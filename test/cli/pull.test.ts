@@ -48,3 +48,25 @@ test('an image missing from the registry is a clear error naming it', async (t) 
     removeDir(ctx);
   }
 });
+
+test('--push sends the image to the registry under its -t name', async (t) => {
+  const root = join(work, 'push-root');
+  await buildBusybox(root);
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo pushed > /proof.txt\nLABEL stage=pushed\n' });
+  try {
+    const name = `${registry.host}/team/pushed:1`;
+    const r = await runTsbuild(['build', '--progress', 'plain', '--push', '-t', name, ctx], { root });
+    t.is(r.code, 0, r.stderr);
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' })) as { Labels: Record<string, string>; Layers: string[] };
+    t.is(inspect.Labels.stage, 'pushed');
+    t.is(inspect.Layers.length, 5);
+    // and a fresh store builds on what was pushed
+    const ctx2 = contextDir({ Dockerfile: `FROM ${name}\nRUN cat /proof.txt\n` });
+    const r2 = await runTsbuild(['build', '--progress', 'plain', ctx2], { root: join(work, 'push-consumer-root') });
+    removeDir(ctx2);
+    t.is(r2.code, 0, r2.stderr);
+    t.regex(r2.stderr, /pushed/);
+  } finally {
+    removeDir(ctx);
+  }
+});
