@@ -2,7 +2,7 @@
 // stage or an image; ADD also from URLs and git repositories (remote-source.ts), each its own
 // source vertex. Heredoc sources (`COPY <<EOF /f`) become files.
 import { posix } from 'node:path';
-import { createVertex, type CopyAction, type FileAction, type Vertex } from '../../src/llb/index.ts';
+import { createVertex, parseSymbolicMode, type CopyAction, type FileAction, type Vertex } from '../../src/llb/index.ts';
 import type { Instruction } from '../parser/ast.ts';
 import { chompHeredocContent, parseHeredoc } from '../parser/heredoc.ts';
 import { instructionError, locate } from './errors.ts';
@@ -27,8 +27,11 @@ export async function dispatchCopy(ctx: ConvertContext, st: StageState, node: In
   const chown = flags.strings.has('chown') ? ex(flags.strings.get('chown')!) || undefined : undefined;
   if (chown !== undefined) checkChown(ctx, node, chown);
   const chmodText = flags.strings.has('chmod') ? ex(flags.strings.get('chmod')!) : undefined;
-  const chmod = chmodText === undefined ? undefined : parseChmod(chmodText);
-  if (chmod !== undefined && Number.isNaN(chmod)) throw instructionError(ctx, node, `invalid chmod parameter: ${chmodText}`, { hint: 'use an octal mode between 0 and 07777, such as 0755', near: `--chmod=${chmodText}` });
+  const chmodParsed = chmodText === undefined ? {} : parseChmod(chmodText);
+  if (chmodParsed === undefined) {
+    throw instructionError(ctx, node, `invalid chmod parameter: ${chmodText}`, { hint: 'use an octal mode between 0 and 07777 (0755) or chmod symbolic notation (+x, u=rwX,go=rX)', near: `--chmod=${chmodText}` });
+  }
+  const { chmod, chmodSymbolic } = chmodParsed;
   const parents = flags.bools.get('parents') ?? false;
   const checksum = flags.strings.has('checksum') ? ex(flags.strings.get('checksum')!) : undefined;
   const unpack = flags.bools.get('unpack');
@@ -47,7 +50,7 @@ export async function dispatchCopy(ctx: ConvertContext, st: StageState, node: In
     inputs.push(input);
     return {
       action: 'copy', from: inputs.length - 1, src, dest,
-      chown: chown ? parseChown(chown) : undefined, chmod,
+      chown: chown ? parseChown(chown) : undefined, chmod, chmodSymbolic,
       copyDirContents: true, followSymlinks: true, allowWildcardEmpty: false, extractArchives: false,
       excludePatterns, createDestPath: true, ...extra,
     };
@@ -128,6 +131,8 @@ function checkChown(ctx: ConvertContext, node: Instruction, chown: string): void
   throw instructionError(ctx, node, `invalid --chown value: ${JSON.stringify(chown)}`, { hint: 'use USER, UID, USER:GROUP or UID:GID' });
 }
 
-function parseChmod(text: string): number {
-  return /^[0-7]{1,5}$/.test(text) && Number.parseInt(text, 8) <= 0o7777 ? Number.parseInt(text, 8) : Number.NaN;
+/** An octal mode up to 07777, else a chmod(1) symbolic mode (kept as text, checked here), as BuildKit reads --chmod. */
+function parseChmod(text: string): { chmod?: number; chmodSymbolic?: string } | undefined {
+  if (/^[0-7]+$/.test(text)) return Number.parseInt(text, 8) <= 0o7777 ? { chmod: Number.parseInt(text, 8) } : undefined;
+  return parseSymbolicMode(text) ? { chmodSymbolic: text } : undefined;
 }

@@ -1,3 +1,4 @@
 export * from './ops.ts';
 export * from './vertex.ts';
 export * from './canonical-json.ts';
+export * from './symbolic-mode.ts';

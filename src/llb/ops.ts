@@ -133,6 +133,8 @@ export interface CopyAction {
   dest: string;
   chown?: ChownSpec;
   chmod?: number;
+  /** --chmod in chmod(1) symbolic notation (`+x`, `u=rwX,go=rX`), applied to each copied entry's own mode; never with `chmod`. */
+  chmodSymbolic?: string;
   /** COPY semantics: a directory source copies its contents, not itself. */
   copyDirContents: boolean;
   followSymlinks: boolean;

@@ -60,8 +60,8 @@ test('remote sources and checksums: the mistakes BuildKit refuses', async (t) =>
 
 test('--chmod and --chown values are checked', async (t) => {
   const e = await rejects(t, 'FROM busybox\nCOPY --chmod=10000 a /a\n', 'Dockerfile:2:6: invalid chmod parameter: 10000');
-  t.is(e.hint, 'use an octal mode between 0 and 07777, such as 0755');
-  await rejects(t, 'FROM busybox\nCOPY --chmod=u+x a /a\n', 'Dockerfile:2:6: invalid chmod parameter: u+x');
+  t.is(e.hint, 'use an octal mode between 0 and 07777 (0755) or chmod symbolic notation (+x, u=rwX,go=rX)');
+  await rejects(t, 'FROM busybox\nCOPY --chmod=u+z a /a\n', 'Dockerfile:2:6: invalid chmod parameter: u+z');
   const chown = await rejects(t, 'FROM busybox\nCOPY --chown=a:b:c a /a\n', 'Dockerfile:2: invalid --chown value: "a:b:c"');
   t.is(chown.hint, 'use USER, UID, USER:GROUP or UID:GID');
   await rejects(t, 'FROM busybox\nCOPY --chown=app: a /a\n', 'Dockerfile:2: invalid --chown value: "app:"');
@@ -73,4 +73,17 @@ test('--chmod and --chown values are checked', async (t) => {
 test('COPY --from does not expand variables, as in BuildKit', async (t) => {
   const e = await rejects(t, 'FROM busybox AS a\nFROM busybox\nARG S=a\nCOPY --from=$S /x /x\n', 'Dockerfile:4: variable expansion is not supported for --from');
   t.regex(e.hint!, /FROM \$\{IMG\} AS src/);
+});
+
+test('--chmod takes chmod(1) symbolic notation as the reference (Dockerfile 1.14) does, kept as text for the copy', async (t) => {
+  const def = await build('FROM busybox\nCOPY --chmod=u=rwX,go=rX a /a\nCOPY --chmod=0640 b /b\n');
+  const [first] = file(def.root!.inputs[0]).actions as CopyAction[];
+  t.is(first.chmodSymbolic, 'u=rwX,go=rX');
+  t.is(first.chmod, undefined);
+  const [second] = file(def.root).actions as CopyAction[];
+  t.is(second.chmod, 0o640);
+  t.is(second.chmodSymbolic, undefined);
+  t.is(def.config.history!.at(-2)!.created_by, 'COPY --chmod=u=rwX,go=rX a /a # buildkit');
+  const e = await rejects(t, 'FROM busybox\nCOPY --chmod=u+z a /a\n', 'Dockerfile:2:6: invalid chmod parameter: u+z');
+  t.regex(e.hint ?? '', /symbolic notation/);
 });

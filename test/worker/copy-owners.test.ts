@@ -59,3 +59,16 @@ test('an existing dest keeps its mode and owner, and the context root\'s own mod
     t.is(mode(fsOf(w, id, 'plain')), 0o755);
     t.is(mode(fsOf(w, id, 'plain/tree')), 0o755);
   }));
+
+test('a symbolic --chmod changes each copied entry\'s own mode; X only for dirs and executables', (t) =>
+  withCopy({ 'tree/run': 'R', 'tree/data': 'D', 'tree/sub/x': 'X' }, async (w, ctx, apply) => {
+    chmodSync(join(ctx, 'tree/run'), 0o700);
+    chmodSync(join(ctx, 'tree/data'), 0o600);
+    chmodSync(join(ctx, 'tree/sub'), 0o700);
+    const id = await apply([copy(['/tree'], '/t/', { chmodSymbolic: 'u=rwX,go=rX' }), copy(['/tree/data'], '/d', { chmodSymbolic: '+x' })]);
+    t.is(mode(fsOf(w, id, 't')), 0o755, 'the made dest stays 0755');
+    t.is(mode(fsOf(w, id, 't/run')), 0o755);
+    t.is(mode(fsOf(w, id, 't/data')), 0o644);
+    t.is(mode(fsOf(w, id, 't/sub')), 0o755);
+    t.is(mode(fsOf(w, id, 'd')), 0o711);
+  }));

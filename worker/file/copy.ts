@@ -20,10 +20,10 @@ import { lstatSync, lutimesSync, readdirSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
 import { cleanPath, createIgnoreMatcher, expandSources, resolveInRoot, type IgnoreMatcher } from '../../src/context/index.ts';
 import { ErrorCodes, notFound } from '../../src/errors/index.ts';
-import type { CopyAction } from '../../src/llb/index.ts';
+import { parseSymbolicMode, type CopyAction } from '../../src/llb/index.ts';
 import { resolveOwner } from '../exec/user.ts';
 import { extractArchive } from './archive.ts';
-import { copyEntry, mkdirInRoot, type CopyOptions, type CopyVerdict, type EntryPath, type Owner } from './write-tree.ts';
+import { copiedMode, copyEntry, mkdirInRoot, type CopyOptions, type CopyVerdict, type EntryPath, type Owner } from './write-tree.ts';
 
 const root: Owner = { uid: 0, gid: 0 };
 
@@ -52,7 +52,10 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
   const rootMatcher = createIgnoreMatcher(source.excludePatterns);
   const excludeMatcher = createIgnoreMatcher(action.excludePatterns);
   const filter = (at: EntryPath, isDir: boolean): CopyVerdict => worst(verdict(rootMatcher, at.root, isDir), verdict(excludeMatcher, at.source, isDir));
-  const opts: CopyOptions = { owner: chown ?? (source.keepOwners ? undefined : root), chmod: action.chmod, links: new Map(), filter };
+  const chmod = action.chmod ?? (action.chmodSymbolic !== undefined ? parseSymbolicMode(action.chmodSymbolic) : undefined);
+  // the frontend checked it; a bad one here is a bug in whatever made the op
+  if (action.chmodSymbolic !== undefined && chmod === undefined) throw new Error(`copy action with an invalid symbolic chmod: ${action.chmodSymbolic}`);
+  const opts: CopyOptions = { owner: chown ?? (source.keepOwners ? undefined : root), chmod, links: new Map(), filter };
   const dest = action.dest.startsWith('/') ? action.dest : `/${action.dest}`;
   const destIsDir = () => dest.endsWith('/') || action.parents === true || isDir(resolveInRoot(destRoot, dest));
   const destDir = dest.replace(/\/+$/, '');
@@ -104,7 +107,7 @@ function parentOf(path: string): string {
 }
 
 /** --parents: the directories between dest and a kept source, made with their source dir's mode and mtime. */
-function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: string, kept: string, owner: Owner, chmod: number | undefined): [string, Stats][] {
+function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: string, kept: string, owner: Owner, chmod: CopyOptions['chmod']): [string, Stats][] {
   const made: [string, Stats][] = [];
   mkdirInRoot(destRoot, destDir || '/', owner);
   const keptDirs = kept.split('/').filter(Boolean).slice(0, -1);
@@ -114,7 +117,7 @@ function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: 
     const host = resolveInRoot(destRoot, path);
     if (isDir(host)) continue;
     const s = lstatSync(resolveInRoot(srcRoot, [...base, ...keptDirs.slice(0, i)].join('/')));
-    mkdirInRoot(destRoot, path, owner, chmod ?? s.mode & 0o7777);
+    mkdirInRoot(destRoot, path, owner, copiedMode(chmod, s));
     made.push([host, s]);
   }
   return made;

@@ -4,6 +4,7 @@
 import { chmodSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { resolveInRoot } from '../../src/context/index.ts';
+import { applySymbolicMode, type ModeCommand } from '../../src/llb/index.ts';
 
 export interface Owner {
   uid: number;
@@ -13,8 +14,8 @@ export interface Owner {
 export interface CopyOptions {
   /** Owner of every copied entry; absent, each keeps its source's uid/gid. */
   owner?: Owner;
-  /** Mode for every copied file and dir; otherwise each keeps its own. */
-  chmod?: number;
+  /** Mode for every copied file and dir, or symbolic changes to each one's own; otherwise each keeps its own. */
+  chmod?: number | readonly ModeCommand[];
   /** Source (dev:ino) → first destination written, so hard links stay links. */
   links: Map<string, string>;
   /** Decides for every entry below a copied source; absent, everything is copied. */
@@ -25,6 +26,12 @@ export interface CopyOptions {
 export interface EntryPath {
   root: string;
   source: string;
+}
+
+/** The mode a copied entry gets: --chmod's, its own changed by a symbolic --chmod, or its own. */
+export function copiedMode(chmod: CopyOptions['chmod'], s: Stats): number {
+  if (chmod === undefined) return s.mode & 0o7777;
+  return typeof chmod === 'number' ? chmod : applySymbolicMode(chmod, s.mode, s.isDirectory());
 }
 
 /** `look`: an excluded directory that an exception (`!pattern`) may re-include something below. */
@@ -78,7 +85,7 @@ export function copyEntry(src: string, dest: string, opts: CopyOptions, stat?: S
  * the dir only when something below it is copied: `parentReady` makes the pending parents first.
  */
 function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: EntryPath | undefined, parentReady: () => void, look: boolean): void {
-  const mode = opts.chmod ?? s.mode & 0o7777;
+  const mode = copiedMode(opts.chmod, s);
   const owner = opts.owner ?? { uid: s.uid, gid: s.gid };
   if (s.isDirectory()) {
     let made = false;
