@@ -12,6 +12,10 @@ export type LocalChecksum = (contextName: string, src: readonly string[], exclud
 /** What a remote source holds now: an http body's digest, a git ref's commit (Worker.resolveSource). */
 export type RemoteResolver = (op: HttpSource | GitSource) => Promise<string>;
 
+// Part of every key. Bump it when what an op *does* changes (a worker fix that makes the same op
+// produce other files), so results built by an older tsbuild are never reused as if current.
+export const cacheKeyVersion = 2;
+
 export async function computeCacheKeys(order: readonly Vertex[], checksum: LocalChecksum, remote?: RemoteResolver): Promise<Map<string, string>> {
   const keys = new Map<string, string>();
   for (const v of order) {
@@ -19,7 +23,7 @@ export async function computeCacheKeys(order: readonly Vertex[], checksum: Local
     const content = await contentChecksums(v, checksum, remote).catch((e: unknown) => {
       throw withStep(e, v);
     });
-    keys.set(v.digest, sha256Digest(canonicalJson({ op: v.op, inputs, content })));
+    keys.set(v.digest, sha256Digest(canonicalJson({ v: cacheKeyVersion, op: v.op, inputs, content })));
   }
   return keys;
 }
