@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The tsbuild entry point. tsbuild runs its TypeScript sources directly through Node's type
 // stripping, which needs Node >= 24; the project ships Node 24 as a devDependency
-// (node_modules/.bin/node), so an older `node` on PATH hands over to that one.
-import { spawnSync } from 'node:child_process';
+// (node_modules/node), so an older `node` on PATH hands over to that one.
+import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, join } from 'node:path';
@@ -16,10 +16,19 @@ if (major < 24) {
     process.stderr.write(`tsbuild: needs Node.js 24 or newer (this is ${process.version}); run \`npm install\` in ${join(here, '..')} to get it\n`);
     process.exit(1);
   }
-  const r = spawnSync(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  if (r.signal) process.kill(process.pid, r.signal);
-  process.exit(r.status ?? 1);
+  const child = spawn(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  // `timeout`, CI cancellation and systemd signal this process only: pass it on, so the build
+  // stops and cleans up instead of running on as an orphan
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    }
+    process.exit(code ?? 1);
+  });
+} else {
+  module.enableCompileCache?.();
+  const { main } = await import('../src/cli/main.ts');
+  process.exitCode = await main(process.argv.slice(2));
 }
-module.enableCompileCache?.();
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));

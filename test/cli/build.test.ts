@@ -132,3 +132,27 @@ test('--help and --version answer without a state root', async (t) => {
 function tsbuildBinPath(): string {
   return join(repoRoot, 'bin', 'tsbuild.js');
 }
+
+test('SIGTERM to tsbuild (through the Node 20 launcher hop when there is one) stops the build and leaves no mount', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { existsSync, readFileSync } = await import('node:fs');
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 60\n' });
+  try {
+    // the system node (20 here) re-runs tsbuild under Node 24: the hop must pass the signal on
+    const node = existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
+    const child = spawn(node, [tsbuildBinPath(), '--root', root, 'build', '--no-cache', '--progress', 'plain', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const started = Date.now();
+    while (!stderr.includes('RUN sleep 60') && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    t.true(Date.now() - started < 30_000, 'stopped well before the RUN would have ended');
+    t.not(code, 0);
+    t.regex(stderr, /cancelled/);
+    t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), 'no mount left under the state root');
+  } finally {
+    removeDir(ctx);
+  }
+});
