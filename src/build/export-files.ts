@@ -1,8 +1,10 @@
 // `--output type=local,dest=DIR` and `type=tar,dest=FILE|-`: the build's filesystem itself rather
 // than an image. A tar is written beside its destination and renamed into place, so a failed
 // build never leaves half a file; `-` streams to stdout.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { once } from 'node:events';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { Worker } from '../../worker/index.ts';
 
@@ -10,9 +12,16 @@ export async function exportFiles(worker: Worker, snapshot: string | undefined, 
   try {
     if (output.type === 'local') return await worker.exportRootfs(snapshot, { type: 'dir', dest: output.dest });
     if (output.dest === '-') return await worker.exportRootfs(snapshot, { type: 'tar', stream: process.stdout });
+    const parent = dirname(output.dest);
+    if (!existsSync(parent) || !statSync(parent).isDirectory()) {
+      throw new TsbuildError(`--output type=tar: directory ${parent} does not exist`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'not-found' });
+    }
     const tmp = `${output.dest}.tsbuild-${process.pid}.tmp`;
     try {
-      await worker.exportRootfs(snapshot, { type: 'tar', stream: createWriteStream(tmp) });
+      const file = createWriteStream(tmp);
+      // open before mounting anything: an unwritable dest fails here, cleanly
+      await once(file, 'open');
+      await worker.exportRootfs(snapshot, { type: 'tar', stream: file });
       await rename(tmp, output.dest);
     } finally {
       await rm(tmp, { force: true });

@@ -8,6 +8,7 @@ import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
 import type { Platform } from '../llb/index.ts';
 import type { ProgressMode } from '../progress/index.ts';
 import type { OutputSpec } from '../../exporter/types.ts';
+import { parseReference } from '../registry/reference.ts';
 
 export type BuildContextSpec =
   | { type: 'local'; dir: string }
@@ -74,6 +75,11 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
       ? dockerfilePath.slice(cwd.length + 1)
       : dockerfilePath;
   const tags = o.tags ?? [];
+  // a bad name fails now, not after the build has run
+  for (const t of tags) {
+    const ref = parseReference(t);
+    if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `invalid tag "${t}": a tag cannot name a digest`);
+  }
   const outputs: OutputSpec[] = [...(o.outputs ?? [])];
   if (outputs.length === 0) outputs.push({ type: 'image', names: tags, push: o.push ?? false });
   // as docker buildx: -t names the image in every output that carries names

@@ -6,7 +6,7 @@
 //   const images = openImageStore({ content, db });
 //   images.tag('app', manifestDescriptor);        // stored as docker.io/library/app:latest
 //   images.resolve('app:latest')?.digest;
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from '../state/index.ts';
@@ -141,12 +141,26 @@ export async function readImage(
   platform: Platform = DefaultPlatform,
 ): Promise<{ digest: string; manifest: ImageManifest; config: ImageConfig }> {
   let manifestDigest = digest;
-  let parsed = JSON.parse((await content.readBytes(digest)).toString('utf8')) as ImageManifest | ImageIndex;
+  let parsed = await readJsonBlob<ImageManifest | ImageIndex>(content, digest);
   if ('manifests' in parsed && Array.isArray(parsed.manifests)) {
     manifestDigest = selectManifest(parsed, platform, digest).digest;
-    parsed = JSON.parse((await content.readBytes(manifestDigest)).toString('utf8')) as ImageManifest;
+    parsed = await readJsonBlob<ImageManifest>(content, manifestDigest);
   }
   const manifest = parsed as ImageManifest;
-  const config = JSON.parse((await content.readBytes(manifest.config.digest)).toString('utf8')) as ImageConfig;
+  const config = await readJsonBlob<ImageConfig>(content, manifest.config.digest);
   return { digest: manifestDigest, manifest, config };
+}
+
+/** A stored JSON blob, checked against its digest: a damaged store says so instead of failing to parse. */
+async function readJsonBlob<T>(content: BlobReader, digest: string): Promise<T> {
+  const bytes = await content.readBytes(digest);
+  const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const corrupt = (why: string) =>
+    new TsbuildError(`the content store is damaged: blob ${digest} ${why}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'precondition', hint: `remove ${content.path(digest)} and build or pull the image again` });
+  if (actual !== digest) throw corrupt(`holds content with digest ${actual}`);
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch {
+    throw corrupt('is not JSON');
+  }
 }

@@ -3,6 +3,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { ErrorCodes, TsbuildError } from '../errors/index.ts';
+import { checkStateRoot } from './check-root.ts';
 
 export type Database = DatabaseSync;
 
@@ -37,11 +39,21 @@ const migrations: string[] = [
 ];
 
 export function openDatabase(path: string): Database {
+  checkStateRoot(dirname(path));
   mkdirSync(dirname(path), { recursive: true });
-  const db = new DatabaseSync(path, { timeout: 30_000 });
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
-  migrate(db);
-  return db;
+  try {
+    const db = new DatabaseSync(path, { timeout: 30_000 });
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+    migrate(db);
+    return db;
+  } catch (e) {
+    throw new TsbuildError(`the metadata database ${path} cannot be used: ${e instanceof Error ? e.message : String(e)}`, {
+      code: ErrorCodes.STATE_ERROR,
+      kind: 'precondition',
+      cause: e,
+      hint: 'if it is damaged, move it aside: tsbuild then starts a new cache (blobs in content/ are kept)',
+    });
+  }
 }
 
 function migrate(db: Database): void {
