@@ -1,5 +1,6 @@
 import test from 'ava';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTsbuildError } from '../../src/errors/index.ts';
 import type { ExecMount, ExecOp } from '../../src/llb/index.ts';
@@ -103,4 +104,29 @@ test('a read-write bind of another snapshot discards its writes; read-only refus
     t.is(readFileSync(join(w.root, 'snapshots', other, 'fs/data/f'), 'utf8'), 'orig\n');
     t.is(readFileSync(join(w.root, 'snapshots', id, 'fs/seen'), 'utf8'), 'new\n');
     t.deepEqual(await names(w, id), ['seen']);
+  }));
+
+test('S1: mount targets are removed from the upper dir only, even when the command swapped an ancestor for a host symlink', (t) =>
+  withWorker(async (w, base) => {
+    const victim = mkdtempSync(join(tmpdir(), 'tsbuild-s1-victim-'));
+    try {
+      mkdirSync(join(victim, 'b'));
+      writeFileSync(join(victim, 'emptyfile'), '');
+      const ctx = { ...w.ctx, secrets: new Map<string, Buffer>() };
+      const e = await t.throwsAsync(
+        w.worker.exec(
+          withMounts(`mv /a /a2 && ln -s ${victim} /a && mv /q /q2 && ln -s ${victim} /q && false`, [
+            { type: 'tmpfs', target: '/a/b', size: 1 << 20 },
+            secretMount('s', { target: '/q/emptyfile' }),
+          ]),
+          [{ type: 'snapshot', id: base }],
+          ctx,
+        ),
+      );
+      t.true(isTsbuildError(e) && e.code === 'RUN_FAILED', e?.message);
+      t.true(existsSync(join(victim, 'b')), 'the host dir is still there');
+      t.true(existsSync(join(victim, 'emptyfile')), 'the host file is still there');
+    } finally {
+      rmSync(victim, { recursive: true, force: true });
+    }
   }));

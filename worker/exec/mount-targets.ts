@@ -2,13 +2,18 @@
 // overlay that lands in the upper dir, so the layer would carry empty dirs and files nobody asked
 // for (BuildKit 0.8 leaks them this way). We note what existed before the run and afterwards
 // remove, from the upper dir, what the runtime created only to mount on.
-import { lstatSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+//
+// The command may have replaced an ancestor of a target with a symlink (`ln -s /etc /a` over a
+// tmpfs at /a/b), and a plain join would then follow it onto the host: paths are walked one
+// component at a time with lstat, and one below anything but a real directory is left alone.
+import { lstatSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { listOpaque } from '../snapshot/xattr.ts';
 
 export interface PathState {
   /** Absolute path inside the container. */
   path: string;
+  /** True also when an ancestor was a symlink: what is there belongs to the image, never removed. */
   existed: boolean;
   mode?: number;
   uid?: number;
@@ -22,26 +27,42 @@ export function recordTargets(rootfs: string, targets: readonly string[]): PathS
   return [...paths]
     .sort((a, b) => b.split('/').length - a.split('/').length || a.localeCompare(b))
     .map((path) => {
-      try {
-        const s = lstatSync(join(rootfs, path));
-        return { path, existed: true, mode: s.mode, uid: s.uid, gid: s.gid };
-      } catch {
-        return { path, existed: false };
-      }
+      const s = lstatBelow(rootfs, path);
+      if (s === 'not-below') return { path, existed: true };
+      return s ? { path, existed: true, mode: s.mode, uid: s.uid, gid: s.gid } : { path, existed: false };
     });
+}
+
+/**
+ * What is at `path` (absolute inside `root`) without following any link: its lstat, undefined when
+ * missing, or `not-below` when an ancestor is not a real directory (a symlink may lead anywhere).
+ */
+export function lstatBelow(root: string, path: string): Stats | undefined | 'not-below' {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.includes('..')) return 'not-below';
+  let cur = root;
+  for (const [i, part] of parts.entries()) {
+    cur = join(cur, part);
+    let s: Stats;
+    try {
+      s = lstatSync(cur);
+    } catch {
+      return undefined;
+    }
+    if (i === parts.length - 1) return s;
+    if (!s.isDirectory()) return 'not-below';
+  }
+  return undefined;
 }
 
 /** Removes, from the unmounted upper dir, the empty targets that did not exist and the dirs copied up only for them. */
 export async function removeCreatedTargets(upperDir: string, before: readonly PathState[]): Promise<void> {
   const opaque = await listOpaque(upperDir);
   for (const state of before) {
+    const s = lstatBelow(upperDir, state.path);
+    if (s === undefined || s === 'not-below') continue;
+    // every ancestor is a real directory of the upper dir, so this path stays inside it
     const p = join(upperDir, state.path);
-    let s;
-    try {
-      s = lstatSync(p);
-    } catch {
-      continue;
-    }
     if (s.isDirectory()) {
       if (opaque.has(p) || readdirSync(p).length > 0) continue;
       const unchanged = state.existed && s.mode === state.mode && s.uid === state.uid && s.gid === state.gid;
