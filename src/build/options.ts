@@ -13,7 +13,8 @@ import { parseReference } from '../registry/reference.ts';
 export type BuildContextSpec =
   | { type: 'local'; dir: string }
   | { type: 'image'; ref: string }
-  | { type: 'oci-layout'; dir: string; tag: string };
+  /** `tag` undefined: the layout's only image, or the one tagged latest. */
+  | { type: 'oci-layout'; dir: string; tag?: string };
 
 /** Where a `--secret` value comes from; the value itself is read only when the build starts. */
 export type SecretSpec = { id: string; file: string } | { id: string; env: string };
@@ -155,8 +156,8 @@ export function parseBuildContext(text: string, cwd = process.cwd()): [string, B
   if (value.startsWith('oci-layout://')) {
     const rest = value.slice('oci-layout://'.length);
     const at = rest.lastIndexOf(':');
-    const [dir, tag] = at > 0 && !rest.slice(at).includes('/') ? [rest.slice(0, at), rest.slice(at + 1)] : [rest, 'latest'];
-    return [name, { type: 'oci-layout', dir: resolve(cwd, dir), tag }];
+    if (at > 0 && !rest.slice(at).includes('/')) return [name, { type: 'oci-layout', dir: resolve(cwd, rest.slice(0, at)), tag: rest.slice(at + 1) }];
+    return [name, { type: 'oci-layout', dir: resolve(cwd, rest) }];
   }
   if (/^[a-z]+:\/\//.test(value)) throw invalid(ErrorCodes.OPTION_INVALID, `--build-context ${name}: unsupported source "${value}"`);
   const dir = resolve(cwd, value);

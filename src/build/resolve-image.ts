@@ -2,7 +2,8 @@
 // image's registry. The image's blobs end up in the content store either way, so the worker can
 // unpack them and the exporter can reuse the compressed layers as they are.
 import { readImage, type ContentStore, type ImageStore } from '../content/index.ts';
-import { ErrorCodes, isTsbuildError } from '../errors/index.ts';
+import { ErrorCodes, TsbuildError, isTsbuildError } from '../errors/index.ts';
+import type { ImageConfig } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 import type { ProgressSink } from '../progress/index.ts';
 import type { ResolvedImage } from '../../frontend/types.ts';
@@ -18,13 +19,13 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
   const seen = new Map<string, Promise<ResolvedImage>>();
   const resolveOnce = async (ref: string, platform: Platform): Promise<ResolvedImage> => {
     if (ref.startsWith('@sha256:')) {
-      const digest = ref.slice(1);
-      return { ref, digest, config: (await readImage(deps.content, digest)).config };
+      const image = await readImage(deps.content, ref.slice(1), platform);
+      return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
     }
     const local = deps.images.resolve(ref);
     if (local) {
-      const { config } = await readImage(deps.content, local.digest);
-      return { ref, digest: local.digest, config };
+      const image = await readImage(deps.content, local.digest, platform);
+      return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
     }
     // imported here: a build whose bases are all local never loads the HTTP client
     const { createRegistryClient, pullImage } = await import('../registry/index.ts');
@@ -53,4 +54,14 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
     }
     return p;
   };
+}
+
+/** A stored single-platform image must be for the platform asked for; its files would not run otherwise. */
+function checkPlatform(ref: string, config: ImageConfig, platform: Platform): ImageConfig {
+  if (config.os === platform.os && config.architecture === platform.architecture) return config;
+  throw new TsbuildError(`image "${ref}" is for ${config.os}/${config.architecture}, not ${platform.os}/${platform.architecture}`, {
+    code: ErrorCodes.IMAGE_NOT_FOUND,
+    kind: 'not-found',
+    hint: `build for its platform (--platform ${config.os}/${config.architecture}), or use an image for ${platform.os}/${platform.architecture}`,
+  });
 }

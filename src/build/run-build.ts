@@ -51,7 +51,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       } else if (spec.type === 'image') {
         namedContexts[name] = { type: 'image', ref: spec.ref };
       } else {
-        namedContexts[name] = { type: 'image', ref: await importOciLayout(spec, { content }) };
+        namedContexts[name] = { type: 'image', ref: await importOciLayout(spec, { content, platform: opts.platform }) };
       }
     }
 
