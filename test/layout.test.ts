@@ -29,3 +29,19 @@ test('the worker never speaks of Dockerfiles, stages or instructions', (t) => {
   const bad = sources(join(repoRoot, 'worker')).filter((f) => /\b(Dockerfile|stage|instruction)\b/i.test(readFileSync(f, 'utf8')));
   t.deepEqual(bad.map((f) => relative(repoRoot, f)), []);
 });
+
+test('a step folder is entered through its index.ts only', (t) => {
+  const steps = ['frontend', 'solver', 'worker', 'exporter'];
+  const bad: string[] = [];
+  for (const folder of ['src', ...steps]) {
+    for (const f of sources(join(repoRoot, folder))) {
+      for (const i of importsOf(f)) {
+        const target = join(f, '..', i);
+        const rel = relative(repoRoot, target);
+        const step = steps.find((s) => rel.startsWith(`${s}/`));
+        if (step && step !== folder && rel !== `${step}/index.ts`) bad.push(`${relative(repoRoot, f)} → ${i}`);
+      }
+    }
+  }
+  t.deepEqual(bad, []);
+});

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
 import type { Platform } from '../llb/index.ts';
 import type { ProgressMode } from '../progress/index.ts';
-import type { OutputSpec } from '../../exporter/types.ts';
+import type { OutputSpec } from '../../exporter/index.ts';
 import { parseReference } from '../registry/reference.ts';
 
 export type BuildContextSpec =

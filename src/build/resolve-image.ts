@@ -6,7 +6,7 @@ import { ErrorCodes, TsbuildError, isTsbuildError } from '../errors/index.ts';
 import type { ImageConfig } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 import type { ProgressSink } from '../progress/index.ts';
-import type { ResolvedImage } from '../../frontend/types.ts';
+import type { ResolvedImage } from '../../frontend/index.ts';
 
 export interface ImageResolverDeps {
   content: ContentStore;

@@ -5,11 +5,11 @@ import { ErrorCodes, TsbuildError, rememberSourceText } from '../errors/index.ts
 import type { ProgressSink } from '../progress/index.ts';
 import { openDatabase, statePaths } from '../state/index.ts';
 import { createBuildDefinition } from '../../frontend/index.ts';
-import type { NamedContext } from '../../frontend/types.ts';
+import type { NamedContext } from '../../frontend/index.ts';
 import { solve } from '../../solver/index.ts';
 import { openWorker } from '../../worker/index.ts';
 import { createImageView, exportImage } from '../../exporter/index.ts';
-import type { ExportResult } from '../../exporter/types.ts';
+import type { ExportResult } from '../../exporter/index.ts';
 import { checksumSources, readDockerignore } from '../context/index.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import { exportFiles } from './export-files.ts';

@@ -1,7 +1,7 @@
 // Which paths of a source tree a copy names: sources relative to the root (never escaping it),
 // wildcards expanded per component, .dockerignore'd paths invisible. Shared by the worker's copy
 // and the solver's cache keys so both read exactly the same files.
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, closest, notFound } from '../errors/index.ts';
 import { createIgnoreMatcher, excludingPattern, type IgnoreMatcher } from './ignore.ts';
@@ -13,6 +13,36 @@ export interface ExpandOptions {
   allowWildcardEmpty?: boolean;
   /** How messages name the root: default "the build context". */
   rootName?: string;
+}
+
+export interface SelectOptions extends ExpandOptions {
+  /** Whether a source that is itself a symlink stands for its target (COPY does; links below it are never followed). */
+  followSymlinks: boolean;
+}
+
+/** One selected source: its path below the root, the host path it reads, and that path's lstat. */
+export interface SelectedSource {
+  rel: string;
+  host: string;
+  stat: Stats;
+}
+
+/**
+ * The sources a copy reads, resolved as it reads them: expanded (wildcards, .dockerignore), then a
+ * final symlink followed or not. The worker copies exactly these and the cache key hashes exactly
+ * these, so the two cannot disagree on which bytes a COPY depends on.
+ */
+export function selectSources(root: string, src: readonly string[], excludePatterns: readonly string[], opts: SelectOptions): SelectedSource[] {
+  const where = opts.rootName ?? 'the build context';
+  return expandSources(root, src, excludePatterns, opts).map((rel) => {
+    const host = resolveInRoot(root, rel, { followLast: opts.followSymlinks });
+    try {
+      return { rel, host, stat: lstatSync(host) };
+    } catch {
+      // expandSources saw the path itself: only a followed link can lead nowhere
+      throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${rel}" is a symlink to a path not found in ${where}`);
+    }
+  });
 }
 
 // enough candidates for a useful "did you mean" without walking a huge tree

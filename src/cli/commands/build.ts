@@ -4,7 +4,7 @@ import { createProgress, ProgressModes, type ProgressMode } from '../../progress
 import { ErrorCodes, invalid } from '../../errors/index.ts';
 import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
 import { resolveStateRoot } from '../../state/index.ts';
-import type { OutputSpec } from '../../../exporter/types.ts';
+import type { OutputSpec } from '../../../exporter/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
