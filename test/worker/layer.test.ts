@@ -1,5 +1,6 @@
 import test from 'ava';
-import { lstatSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
@@ -8,6 +9,7 @@ import tar from 'tar-stream';
 import { isTsbuildError } from '../../src/errors/index.ts';
 import { MediaTypes, type ImageConfig, type ImageManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
+import { commitDir } from '../../worker/layer/unpack-image.ts';
 import { createTestWorker, layerEntries, run, type TestWorker } from './_setup.ts';
 
 async function withWorker(fn: (t: TestWorker) => Promise<void>): Promise<void> {
@@ -33,10 +35,10 @@ function tarOf(entries: Entry[]): Promise<Buffer> {
 }
 
 /** Stores an image made of `layers` (uncompressed tars) and returns the op that names it. */
-async function storeImage(w: TestWorker, layers: Buffer[]): Promise<ImageSource> {
+async function storeImage(w: TestWorker, layers: Buffer[], diffIds?: string[]): Promise<ImageSource> {
   const descs = [];
   for (const l of layers) descs.push({ mediaType: MediaTypes.ociLayerGzip, ...(await w.content.putBytes(gzipSync(l))) });
-  const config: ImageConfig = { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${createHash('sha256').update(l).digest('hex')}`) } };
+  const config: ImageConfig = { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds ?? layers.map((l) => `sha256:${createHash('sha256').update(l).digest('hex')}`) } };
   const cfg = await w.content.putBytes(JSON.stringify(config));
   const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, ...cfg }, layers: descs };
   const m = await w.content.putBytes(JSON.stringify(manifest));
@@ -95,6 +97,10 @@ for (const [title, entries, named] of [
   ['an absolute path', [{ name: '/etc/evil', data: 'x' }], '/etc/evil'],
   ['a write through a symlink', [{ name: 'link', type: 'symlink', linkname: '/tmp' }, { name: 'link/evil', data: 'x' }], 'link/evil'],
   ['a hard link out of the root', [{ name: 'h', type: 'link', linkname: '../../../etc/passwd' }], 'h'],
+  // S7: these whiteouts would hide the parent dir itself, or the one above it
+  ['the whiteout ".wh.."', [{ name: '.wh..', data: '' }], '.wh..'],
+  ['the whiteout ".wh..."', [{ name: 'a/', type: 'directory' }, { name: 'a/.wh...', data: '' }], 'a/.wh...'],
+  ['the empty whiteout ".wh."', [{ name: 'a/', type: 'directory' }, { name: 'a/.wh.', data: '' }], 'a/.wh.'],
 ] as [string, Entry[], string][]) {
   test(`unpack refuses ${title}`, (t) =>
     withWorker(async (w) => {
@@ -105,3 +111,50 @@ for (const [title, entries, named] of [
       t.false(existsSync('/tmp/evil'));
     }));
 }
+
+test('S2: a config diff_id that is not sha256:<64 hex> is refused before it names any path', (t) =>
+  withWorker(async (w) => {
+    const escaped = `tsbuild-s2-${process.pid}-${Date.now()}`;
+    try {
+      const op = await storeImage(w, [await tarOf([{ name: 'evil', data: 'x' }])], [`sha256:/../../../${escaped}/evil`]);
+      const err = await t.throwsAsync(w.worker.unpackImage(op, w.ctx));
+      t.true(isTsbuildError(err) && err.code === 'DIGEST_MISMATCH', String(err));
+      t.regex(err!.message, /^image test\/image:1: .*diff_id.*not a sha256 digest/);
+      t.false(existsSync(join(tmpdir(), escaped)), 'nothing was made outside the state root');
+    } finally {
+      rmSync(join(tmpdir(), escaped), { recursive: true, force: true });
+    }
+  }));
+
+test('S2: a manifest layer digest that is not sha256:<64 hex> is refused, naming the image', (t) =>
+  withWorker(async (w) => {
+    const good = await storeImage(w, [await tarOf([{ name: 'f', data: 'x' }])]);
+    const manifest = JSON.parse(readFileSync(w.content.path(good.digest), 'utf8')) as ImageManifest;
+    manifest.layers[0].digest = 'sha256:../../x';
+    const m = await w.content.putBytes(JSON.stringify(manifest));
+    const err = await t.throwsAsync(w.worker.unpackImage({ ...good, digest: m.digest }, w.ctx));
+    t.true(isTsbuildError(err) && err.code === 'DIGEST_MISMATCH', String(err));
+    t.regex(err!.message, /^image test\/image:1: layer 0 digest "sha256:\.\.\/\.\.\/x" is not a sha256 digest/);
+  }));
+
+test('R7: unpacks of the same layer racing each other all succeed with one snapshot', (t) =>
+  withWorker(async (w) => {
+    const op = await storeImage(w, [await tarOf([{ name: 'f', data: 'x' }])]);
+    const tops = await Promise.all(Array.from({ length: 8 }, () => w.worker.unpackImage(op, w.ctx)));
+    t.is(new Set(tops).size, 1);
+    t.is(readFileSync(join(w.root, 'snapshots', tops[0]!, 'fs', 'f'), 'utf8'), 'x');
+    t.deepEqual(readdirSync(join(w.root, 'tmp')).filter((n) => n.startsWith('unpack-')), [], 'no temp dir is left');
+  }));
+
+test('R7: losing the rename to another process that committed the same layer is success', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-r7-'));
+  try {
+    for (const d of ['mine/fs', 'theirs/fs']) mkdirSync(join(dir, d), { recursive: true });
+    writeFileSync(join(dir, 'theirs/fs/f'), 'x');
+    await commitDir(join(dir, 'mine'), join(dir, 'theirs'));
+    t.is(readFileSync(join(dir, 'theirs/fs/f'), 'utf8'), 'x');
+    await t.throwsAsync(commitDir(join(dir, 'missing'), join(dir, 'other')), { code: 'ENOENT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

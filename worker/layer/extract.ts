@@ -98,7 +98,10 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<v
       continue;
     }
     if (to.whiteouts && base.startsWith(whiteoutPrefix)) {
-      const hidden = join(parent, base.slice(whiteoutPrefix.length));
+      const name = base.slice(whiteoutPrefix.length);
+      // `.wh.`, `.wh..` and `.wh...` would hide the parent itself or the dir above it
+      if (name === '' || name === '.' || name === '..' || name.includes('/')) throw unsafe(h.name, `whiteout of "${name}" names no entry of its directory`);
+      const hidden = join(parent, name);
       rmSync(hidden, { recursive: true, force: true });
       await run('mknod', [hidden, 'c', '0', '0']);
       entry.resume();

@@ -1,12 +1,14 @@
 // unpackImage: an image's layers (blobs already in the content store) become a snapshot chain.
 // Each layer's snapshot id is its chainID's hex, so the same layer stack is unpacked once and
 // shared by every image and build built on it. The original blob is recorded so export reuses it.
+// Every digest the image gives is checked to be `sha256:<64 hex>` before anything uses it: the
+// config's diff_ids become snapshot ids, and so directory names.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { parseDigest } from '../../src/content/index.ts';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { ImageConfig, ImageManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
@@ -14,6 +16,7 @@ import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { extractLayer } from './extract.ts';
 
+/** ChainIDs of diffIds already checked to be `sha256:<64 hex>` (see checkedDigest). */
 export function chainIds(diffIds: readonly string[]): string[] {
   const out: string[] = [];
   for (const d of diffIds) out.push(out.length === 0 ? d : `sha256:${createHash('sha256').update(`${out[out.length - 1]} ${d}`).digest('hex')}`);
@@ -23,10 +26,16 @@ export function chainIds(diffIds: readonly string[]): string[] {
 export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunContext): Promise<string | undefined> {
   const manifest = JSON.parse((await env.content.readBytes(op.digest)).toString('utf8')) as ImageManifest;
   const config = JSON.parse((await env.content.readBytes(manifest.config.digest)).toString('utf8')) as ImageConfig;
-  const diffIds = config.rootfs?.diff_ids ?? [];
-  if (diffIds.length !== manifest.layers.length) {
-    throw new TsbuildError(`image ${op.ref}: manifest has ${manifest.layers.length} layers, config lists ${diffIds.length} diff_ids`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+  const rawDiffIds: unknown = config.rootfs?.diff_ids ?? [];
+  const layers: unknown = manifest.layers;
+  if (!Array.isArray(rawDiffIds) || !Array.isArray(layers)) {
+    throw new TsbuildError(`image ${op.ref}: the manifest's layers or the config's rootfs.diff_ids is not a list`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
   }
+  if (rawDiffIds.length !== layers.length) {
+    throw new TsbuildError(`image ${op.ref}: manifest has ${layers.length} layers, config lists ${rawDiffIds.length} diff_ids`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+  }
+  const diffIds = rawDiffIds.map((d, i) => checkedDigest(op.ref, `config diff_id ${i}`, d));
+  manifest.layers.forEach((l, i) => checkedDigest(op.ref, `layer ${i} digest`, l?.digest));
   const chain = chainIds(diffIds);
   let parent: string | undefined;
   for (const [i, layer] of manifest.layers.entries()) {
@@ -34,15 +43,15 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
     const id = chain[i].slice('sha256:'.length);
     if (!env.snapshots.exists(id)) {
       ctx.progress.emit({ type: 'vertex.progress', vertex: ctx.vertex, id: `unpack ${layer.digest}`, current: i, total: manifest.layers.length, label: 'unpacking' });
-      const dir = join(env.paths.tmp, `unpack-${id}-${process.pid}-${Date.now()}`);
+      // mkdtemp: two unpacks of one layer in the same millisecond must not share a temp dir
+      const dir = await mkdtemp(join(env.paths.tmp, `unpack-${id}-`));
       try {
-        await mkdir(join(dir, 'fs'), { recursive: true });
+        await mkdir(join(dir, 'fs'));
         const hash = createHash('sha256');
         await extractLayer(decompressed(await env.content.open(layer.digest), hash), join(dir, 'fs'));
         const diffId = `sha256:${hash.digest('hex')}`;
         if (diffId !== diffIds[i]) throw new TsbuildError(`layer ${layer.digest}: uncompressed digest ${diffId}, config says ${diffIds[i]}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
-        // another process may have unpacked the same layer meanwhile: its copy is as good as ours
-        if (!existsSync(join(env.paths.snapshots, id))) await rename(dir, join(env.paths.snapshots, id));
+        await commitDir(dir, join(env.paths.snapshots, id));
         env.snapshots.commit(id, parent);
         env.db
           .prepare('UPDATE snapshots SET diff_id = ?, blob_digest = ?, blob_size = ?, blob_media_type = ? WHERE id = ?')
@@ -54,6 +63,29 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
     parent = id;
   }
   return parent;
+}
+
+/** The digest, when it is `sha256:<64 hex>`; otherwise a DIGEST_MISMATCH error naming the image and the field. */
+function checkedDigest(ref: string, what: string, digest: unknown): string {
+  try {
+    if (typeof digest !== 'string') throw new Error('not a string');
+    return `sha256:${parseDigest(digest)}`;
+  } catch (e) {
+    throw new TsbuildError(`image ${ref}: ${what} ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid', cause: e });
+  }
+}
+
+/**
+ * Moves an unpacked layer into place. Another process (or another build in this one) may have
+ * unpacked the same layer meanwhile: its copy has the same content, so losing the race is success.
+ */
+export async function commitDir(dir: string, dest: string): Promise<void> {
+  try {
+    await rename(dir, dest);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
+  }
 }
 
 /** The uncompressed tar of a blob (gzip, zstd or plain, by magic bytes), hashed into `hash` as it streams. */
