@@ -6,8 +6,12 @@
 import { canonicalJson, sha256Digest, type GitSource, type HttpSource, type Vertex } from '../src/llb/index.ts';
 import { withStep } from './step-error.ts';
 
-/** Hashes the selected paths of a local source (path, type, mode, owner, link target, bytes; never mtimes). */
-export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[]) => Promise<string>;
+/**
+ * Hashes the selected paths of a local source (path, type, mode, owner, link target, bytes; never
+ * mtimes). `followSymlinks` is what the reading op does with a source that is a symlink: hashed as
+ * its target when the op follows it, as the link otherwise.
+ */
+export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[], opts: { followSymlinks: boolean }) => Promise<string>;
 
 /** What a remote source holds now: an http body's digest, a git ref's commit (Worker.resolveSource). */
 export type RemoteResolver = (op: HttpSource | GitSource) => Promise<string>;
@@ -42,21 +46,22 @@ async function contentChecksums(v: Vertex, checksum: LocalChecksum, remote?: Rem
         const local = localOf(a.from);
         // the context's own patterns only: COPY --exclude matches relative to each source (see
         // worker/file/copy.ts), so hashing a little more than is copied is the safe side
-        if (local) out.push(await checksum(local.name, a.src, local.excludePatterns));
+        if (local) out.push(await checksum(local.name, a.src, local.excludePatterns, { followSymlinks: a.followSymlinks }));
       }
       break;
     case 'exec':
       for (const m of v.op.mounts) {
         if (m.type !== 'bind' && m.type !== 'cache') continue;
         const local = localOf(m.input);
-        if (local) out.push(await checksum(local.name, [m.type === 'bind' ? m.source : (m.source ?? '/')], local.excludePatterns));
+        // the worker copies a mount's local source following a final link (worker/exec/op-mounts.ts)
+        if (local) out.push(await checksum(local.name, [m.type === 'bind' ? m.source : (m.source ?? '/')], local.excludePatterns, { followSymlinks: true }));
       }
       break;
     case 'merge':
     case 'diff':
       for (let i = 0; i < v.inputs.length; i++) {
         const local = localOf(i);
-        if (local) out.push(await checksum(local.name, ['/'], local.excludePatterns));
+        if (local) out.push(await checksum(local.name, ['/'], local.excludePatterns, { followSymlinks: false }));
       }
       break;
     case 'source':

@@ -10,7 +10,7 @@ import { solve } from '../../solver/index.ts';
 import { openWorker } from '../../worker/index.ts';
 import { createImageView, exportImage } from '../../exporter/index.ts';
 import type { ExportResult } from '../../exporter/index.ts';
-import { checksumSources, readDockerignore } from '../context/index.ts';
+import { checksumSources, openFileDigestCache, readDockerignore } from '../context/index.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
@@ -73,7 +73,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         worker,
         db,
         localDirs,
-        checksum: (name, src, excludes) => checksumSources(localDirs.get(name)!, [...src], [...excludes]),
+        checksum: (name, src, excludes, { followSymlinks }) => checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, cache: openFileDigestCache(db) }),
         progress,
         noCache: opts.noCache,
         noCacheStages: opts.noCacheFilter,

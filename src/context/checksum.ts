@@ -1,40 +1,94 @@
 // The content checksum of the paths a copy reads: what makes a cache key follow the files. It
 // covers path, type, mode, owner, symlink target and bytes, never timestamps, so `touch` keeps the
 // key and the same tree on another machine gives the same key.
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+//
+// Which paths: selectSources, the function the worker's copy uses, so a source that is a symlink is
+// hashed as its target exactly when the copy follows it. How: the tree is walked in order and each
+// entry's part of the hash is queued; file bytes are read with a bounded number of reads in flight
+// (or not at all when the file digest cache knows the file), and the parts go into the hash in order.
+import { createHash } from 'node:crypto';
+import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { FileDigestCache } from './file-digest-cache.ts';
 import { createIgnoreMatcher, type IgnoreMatcher } from './ignore.ts';
-import { resolveInRoot } from './safe-path.ts';
-import { expandSources } from './sources.ts';
+import { selectSources } from './sources.ts';
+
+export interface ChecksumOptions {
+  /** Whether a source that is itself a symlink is hashed as its target: pass the copy's followSymlinks. Default true (COPY's). */
+  followSymlinks?: boolean;
+  /** Digests of files by (dev, inode, size, mtime, ctime), so an unchanged file is not read again. */
+  cache?: FileDigestCache;
+}
+
+// Reads in flight at once: enough to keep a disk (or the page cache) busy, few enough not to run
+// out of file descriptors next to a running build.
+const maxInFlight = 32;
+// Files up to this size are read in one go; larger ones are streamed so memory stays bounded.
+const wholeFileLimit = 1024 * 1024;
 
 /** sha256 (`sha256:<hex>`) over the selected sources of `dir` and everything below them. */
-export async function checksumSources(dir: string, src: readonly string[], excludePatterns: readonly string[]): Promise<string> {
+export async function checksumSources(dir: string, src: readonly string[], excludePatterns: readonly string[], opts: ChecksumOptions = {}): Promise<string> {
   const matcher = createIgnoreMatcher(excludePatterns);
   const hash = createHash('sha256');
-  for (const rel of expandSources(dir, src, excludePatterns, { allowWildcardEmpty: true })) {
-    hash.update(`source ${rel}\0`);
-    await hashTree(hash, resolveInRoot(dir, rel, { followLast: false }), rel, matcher);
+  const queue: (string | Promise<string>)[] = [];
+  let inFlight = 0;
+  const drain = async (keep: number) => {
+    while (queue.length > 0 && (inFlight > keep || typeof queue[0] === 'string')) {
+      const part = queue.shift()!;
+      if (typeof part === 'string') hash.update(part);
+      else {
+        hash.update(await part);
+        inFlight--;
+      }
+    }
+  };
+  const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true });
+  for (const { rel, host } of selected) {
+    queue.push(`source ${rel}\0`);
+    for (const part of walk(host, rel, matcher, opts.cache)) {
+      queue.push(part);
+      if (typeof part !== 'string') inFlight++;
+      await drain(maxInFlight - 1);
+    }
   }
+  await drain(-1);
+  opts.cache?.flush();
   return `sha256:${hash.digest('hex')}`;
 }
 
-async function hashTree(hash: Hash, abs: string, rel: string, matcher: IgnoreMatcher): Promise<void> {
-  const s = lstatSync(abs);
+/** Each entry's part of the hash, in order: a string, or the promise of one while its bytes are read. */
+function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDigestCache | undefined): Generator<string | Promise<string>> {
+  const s = lstatSync(abs, { bigint: true });
   const type = s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : 'other';
-  hash.update(`${rel}\0${type}\0${(s.mode & 0o7777).toString(8)}\0${s.uid}:${s.gid}\0`);
-  if (s.isSymbolicLink()) hash.update(`${readlinkSync(abs)}\0`);
+  yield `${rel}\0${type}\0${(Number(s.mode) & 0o7777).toString(8)}\0${s.uid}:${s.gid}\0`;
+  if (s.isSymbolicLink()) yield `${readlinkSync(abs)}\0`;
   else if (s.isFile()) {
-    const fileHash = createHash('sha256');
-    await pipeline(createReadStream(abs), fileHash);
-    hash.update(`${s.size}\0${fileHash.digest('hex')}\0`);
+    const known = cache?.get(s);
+    if (known !== undefined) yield `${s.size}\0${known}\0`;
+    else {
+      const part = fileDigest(abs, s, cache).then((hex) => `${s.size}\0${hex}\0`);
+      // awaited in order later; until then a failed read must not count as unhandled
+      part.catch(() => {});
+      yield part;
+    }
   } else if (s.isDirectory()) {
     for (const name of readdirSync(abs).sort()) {
       const childRel = rel === '.' ? name : `${rel}/${name}`;
       // an excluded dir is still walked when an exception may re-include something below it
       if (matcher.ignores(childRel) && !(matcher.hasExceptions && lstatSync(join(abs, name)).isDirectory())) continue;
-      await hashTree(hash, join(abs, name), childRel, matcher);
+      yield* walk(join(abs, name), childRel, matcher, cache);
     }
   }
+}
+
+/** The sha256 hex of a file's bytes, remembered in the cache. */
+async function fileDigest(abs: string, s: BigIntStats, cache: FileDigestCache | undefined): Promise<string> {
+  const h = createHash('sha256');
+  if (s.size <= wholeFileLimit) h.update(await readFile(abs));
+  else await pipeline(createReadStream(abs), h);
+  const hex = h.digest('hex');
+  cache?.set(s, hex);
+  return hex;
 }

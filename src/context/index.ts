@@ -3,3 +3,4 @@ export * from './safe-path.ts';
 export * from './sources.ts';
 export * from './checksum.ts';
 export { hasWildcard, wildcardToRegExp } from './wildcard.ts';
+export * from './file-digest-cache.ts';

@@ -36,6 +36,13 @@ const migrations: string[] = [
      last_used INTEGER NOT NULL
    );
    CREATE INDEX snapshots_parent ON snapshots(parent);`,
+  // the stat cache of context files (src/context/file-digest-cache.ts): file is "dev:inode", stat
+  // is "size:mtimeNs:ctimeNs", digest the sha256 hex of the bytes read for that stat
+  `CREATE TABLE file_digests (
+     file TEXT PRIMARY KEY,
+     stat TEXT NOT NULL,
+     digest TEXT NOT NULL
+   );`,
 ];
 
 export function openDatabase(path: string): Database {

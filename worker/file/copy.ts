@@ -18,8 +18,7 @@
 // COPY --parents: each source keeps its path below the context root, or below the `/./` pivot.
 import { lstatSync, lutimesSync, readdirSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
-import { cleanPath, createIgnoreMatcher, expandSources, resolveInRoot, type IgnoreMatcher } from '../../src/context/index.ts';
-import { ErrorCodes, notFound } from '../../src/errors/index.ts';
+import { cleanPath, createIgnoreMatcher, resolveInRoot, selectSources, type IgnoreMatcher, type SelectedSource } from '../../src/context/index.ts';
 import { parseSymbolicMode, type CopyAction } from '../../src/llb/index.ts';
 import { resolveOwner } from '../exec/user.ts';
 import { extractArchive } from './archive.ts';
@@ -38,9 +37,8 @@ export interface CopySource {
   keepOwners: boolean;
 }
 
-/** One matched source: its path below the source root, and where below dest it goes with --parents. */
-interface Match {
-  rel: string;
+/** One selected source (resolved as the cache key hashes it), and where below dest it goes with --parents. */
+interface Match extends SelectedSource {
   /** With --parents: the path kept below dest ('' for none). */
   kept?: string;
 }
@@ -61,9 +59,7 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
   const destDir = dest.replace(/\/+$/, '');
   const mirrored: [string, Stats][] = [];
 
-  for (const { rel, kept } of matches) {
-    const src = resolveInRoot(source.root, rel, { followLast: action.followSymlinks });
-    const stat = statInside(src, rel, source);
+  for (const { rel, kept, host: src, stat } of matches) {
     // the match itself: .dockerignore by its path, --exclude by its name (BuildKit matches a wildcard's hits so)
     const top = worst(verdict(rootMatcher, rel, stat.isDirectory()), verdict(excludeMatcher, rel === '.' ? '' : basename(rel), stat.isDirectory()));
     if (top === 'skip') continue;
@@ -85,13 +81,13 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
 }
 
 function expandMatches(action: CopyAction, source: CopySource): Match[] {
-  const expand = (src: readonly string[]) =>
-    expandSources(source.root, src, source.excludePatterns, { allowWildcardEmpty: action.allowWildcardEmpty, rootName: source.name });
-  if (!action.parents) return expand(action.src).map((rel) => ({ rel }));
+  const select = (src: readonly string[]) =>
+    selectSources(source.root, src, source.excludePatterns, { allowWildcardEmpty: action.allowWildcardEmpty, rootName: source.name, followSymlinks: action.followSymlinks });
+  if (!action.parents) return select(action.src);
   const out: Match[] = [];
   for (const s of action.src) {
     const pivot = pivotOf(s);
-    for (const rel of expand([s])) out.push({ rel, kept: pivot === '' ? (rel === '.' ? '' : rel) : rel === pivot ? '' : rel.slice(pivot.length + 1) });
+    for (const m of select([s])) out.push({ ...m, kept: pivot === '' ? (m.rel === '.' ? '' : m.rel) : m.rel === pivot ? '' : m.rel.slice(pivot.length + 1) });
   }
   return out;
 }
@@ -144,15 +140,6 @@ function verdict(matcher: IgnoreMatcher, path: string, isDir: boolean): CopyVerd
 
 function worst(a: CopyVerdict, b: CopyVerdict): CopyVerdict {
   return a === 'skip' || b === 'skip' ? 'skip' : a === 'look' || b === 'look' ? 'look' : 'copy';
-}
-
-/** The source's stat; a followed link whose target is missing inside the root is a missing source. */
-function statInside(host: string, rel: string, source: CopySource): Stats {
-  try {
-    return lstatSync(host);
-  } catch {
-    throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${rel}" is a symlink to a path not found in ${source.name}`);
-  }
 }
 
 function isDir(host: string): boolean {
