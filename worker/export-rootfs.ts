@@ -1,18 +1,24 @@
 // A snapshot's whole filesystem as files (`--output type=local`) or as one tar (`type=tar`):
 // the chain is mounted read-only-in-effect (a throwaway overlay view), walked once, released.
+// Files for a user's directory go through the layer extraction with the `user-dir` fidelity: no
+// device nodes (they are counted for a warning) and no setuid/setgid bits reach the host.
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extractLayer } from './layer/extract.ts';
+import { extractLayer, type ExtractResult } from './layer/extract.ts';
 import { createLayerTar } from './layer/layer-tar.ts';
 import { withMounts } from './snapshot/mount.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
 export type RootfsSink = { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable };
 
-export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink: RootfsSink): Promise<void> {
+/** What an export left out (a tar keeps everything, so only `dir` ever skips). */
+export type RootfsExport = ExtractResult;
+
+export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink: RootfsSink): Promise<RootfsExport> {
+  let result: RootfsExport = { skippedDevices: [] };
   const view = await env.snapshots.view(id);
   const target = await mkdtemp(join(env.paths.tmp, 'rootfs-'));
   try {
@@ -22,11 +28,12 @@ export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink:
       else {
         mkdirSync(sink.dest, { recursive: true });
         // through the same safe extraction as layers: nothing lands outside dest, whatever the image holds
-        await extractLayer(Readable.from(tar), sink.dest, { whiteouts: false });
+        result = await extractLayer(Readable.from(tar), sink.dest, { whiteouts: false, fidelity: 'user-dir' });
       }
     });
   } finally {
     await view.release();
     await rm(target, { recursive: true, force: true });
   }
+  return result;
 }

@@ -63,7 +63,10 @@ export interface Worker {
   /** The layer blob of one snapshot's own diff: computed and stored once, then reused. */
   layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd' }): Promise<LayerInfo>;
   readonly platform: Platform;
-  /** Writes the whole filesystem of `id` (undefined: empty) as files under a directory, or as one tar. */
-  exportRootfs(id: string | undefined, sink: { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable }): Promise<void>;
+  /**
+   * Writes the whole filesystem of `id` (undefined: empty) as files under a directory, or as one tar.
+   * A directory gets no device nodes (named in `skippedDevices`) and no setuid/setgid bits.
+   */
+  exportRootfs(id: string | undefined, sink: { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable }): Promise<{ skippedDevices: string[] }>;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // `--output type=local,dest=DIR` and `type=tar,dest=FILE|-`: the build's filesystem itself rather
 // than an image. A tar is written beside its destination and renamed into place, so a failed
-// build never leaves half a file; `-` streams to stdout.
+// build never leaves half a file; `-` streams to stdout. A directory gets no device nodes: the
+// ones left out are returned for a warning.
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -8,10 +9,14 @@ import { once } from 'node:events';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { Worker } from '../../worker/index.ts';
 
-export async function exportFiles(worker: Worker, snapshot: string | undefined, output: { type: 'local' | 'tar'; dest: string }): Promise<void> {
+export async function exportFiles(worker: Worker, snapshot: string | undefined, output: { type: 'local' | 'tar'; dest: string }): Promise<{ skippedDevices: string[] }> {
+  const none = { skippedDevices: [] };
   try {
     if (output.type === 'local') return await worker.exportRootfs(snapshot, { type: 'dir', dest: output.dest });
-    if (output.dest === '-') return await worker.exportRootfs(snapshot, { type: 'tar', stream: process.stdout });
+    if (output.dest === '-') {
+      await worker.exportRootfs(snapshot, { type: 'tar', stream: process.stdout });
+      return none;
+    }
     const parent = dirname(output.dest);
     if (!existsSync(parent) || !statSync(parent).isDirectory()) {
       throw new TsbuildError(`--output type=tar: directory ${parent} does not exist`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'not-found' });
@@ -23,6 +28,7 @@ export async function exportFiles(worker: Worker, snapshot: string | undefined, 
       await once(file, 'open');
       await worker.exportRootfs(snapshot, { type: 'tar', stream: file });
       await rename(tmp, output.dest);
+      return none;
     } finally {
       await rm(tmp, { force: true });
     }

@@ -96,7 +96,13 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         ? (await import('../registry/index.ts')).createRegistryClient({ insecureRegistries: [...opts.insecureRegistries] })
         : undefined;
       for (const output of opts.outputs) {
-        if (output.type === 'local' || output.type === 'tar') await exportFiles(worker, solved.snapshot, output);
+        if (output.type === 'local' || output.type === 'tar') {
+          const { skippedDevices: devices } = await exportFiles(worker, solved.snapshot, output);
+          if (devices.length > 0) {
+            const shown = devices.slice(0, 5).map((d) => `/${d.replace(/^\.?\//, '')}`).join(', ');
+            progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
+          }
+        }
         else exports.push(await exportImage(view, output, { content, images, registry }));
       }
       progress.emit({ type: 'vertex.done', vertex: exportVertex });

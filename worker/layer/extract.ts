@@ -4,8 +4,13 @@
 // Safety: names must stay inside the root (no absolute paths, no `..` that climbs out), no write
 // goes through a symlink (parents must be real dirs we lstat'ed; an existing target is removed
 // first), hard links point inside the root only. A violation fails with TAR_UNSAFE naming the entry.
+// Directory times are set last, on the directory we made (same inode, opened without following a
+// link), so a later entry that turns an ancestor into a symlink cannot redirect them to the host.
+// Extraction into a user's directory (--output type=local) writes no device nodes and no
+// setuid/setgid bits: the host is not a container, and a block device or a setuid-root shell
+// from an image has no business there.
 import { execFile } from 'node:child_process';
-import { createWriteStream, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, chmodSync, constants as fsc } from 'node:fs';
+import { chmodSync, closeSync, createWriteStream, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -62,11 +67,26 @@ export interface ExtractTarget {
   whiteouts: boolean;
   /** Every entry gets this owner instead of the tar's own (ADD --chown). */
   owner?: { uid: number; gid: number };
+  /** Default `image`; see ExtractFidelity. */
+  fidelity?: ExtractFidelity;
 }
 
-export async function extractLayer(stream: Readable, root: string, opts: { whiteouts?: boolean } = {}): Promise<void> {
-  await extractTar(stream, {
+/**
+ * `image` (layers, ADD): every entry as the tar has it, device nodes, setuid bits and owners
+ * included. `user-dir` (a directory on the host for a user, --output type=local): device nodes are
+ * skipped and reported, setuid/setgid bits dropped, and owners kept only when we run as root.
+ */
+export type ExtractFidelity = 'image' | 'user-dir';
+
+export interface ExtractResult {
+  /** Names of the device nodes left out (`user-dir` only), so the caller can warn about them. */
+  skippedDevices: string[];
+}
+
+export function extractLayer(stream: Readable, root: string, opts: { whiteouts?: boolean; fidelity?: ExtractFidelity } = {}): Promise<ExtractResult> {
+  return extractTar(stream, {
     whiteouts: opts.whiteouts ?? true,
+    fidelity: opts.fidelity,
     parentDir: (parts, name) => ensureParents(root, parts, name),
     linkSource: (parts, name) => {
       ensureParents(root, parts, name);
@@ -75,9 +95,13 @@ export async function extractLayer(stream: Readable, root: string, opts: { white
   });
 }
 
-export async function extractTar(stream: Readable, to: ExtractTarget): Promise<void> {
+export async function extractTar(stream: Readable, to: ExtractTarget): Promise<ExtractResult> {
+  const userDir = to.fidelity === 'user-dir';
+  const keepOwners = !userDir || process.getuid?.() === 0;
+  const skippedDevices: string[] = [];
+  const skipped = new Set<string>();
   const extract = tar.extract();
-  const dirTimes: [string, Date][] = [];
+  const dirTimes: DirTime[] = [];
   const done = pipeline(stream, extract);
   // a refused entry ends the loop early and so the pipeline with "premature close": that is expected
   done.catch(() => undefined);
@@ -91,7 +115,14 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<v
     const parent = to.parentDir(parts, h.name);
     const base = parts[parts.length - 1];
     const target = join(parent, base);
-    const mode = h.mode ?? 0o644;
+    // setuid/setgid mean nothing in a user's directory but a way to run as the image's owner
+    const mode = (h.mode ?? 0o644) & (userDir ? ~0o6000 : ~0);
+    if (userDir && (h.type === 'character-device' || h.type === 'block-device')) {
+      skippedDevices.push(h.name);
+      skipped.add(parts.join('/'));
+      entry.resume();
+      continue;
+    }
     if (to.whiteouts && base === opaqueMarker) {
       await setOpaque(parent);
       entry.resume();
@@ -117,7 +148,7 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<v
     switch (h.type) {
       case 'directory':
         if (!existing?.isDirectory()) mkdirSync(target);
-        dirTimes.push([target, h.mtime ?? new Date(0)]);
+        dirTimes.push({ path: target, mtime: h.mtime ?? new Date(0), made: lstatSync(target) });
         break;
       case 'file':
       case 'contiguous-file':
@@ -133,6 +164,12 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<v
           linkParts = entryPath(h.linkname ?? '');
         } catch {
           throw unsafe(h.name, `hard link target "${h.linkname}" is outside the layer`);
+        }
+        // a hard link to a device left out is left out too
+        if (skipped.has(linkParts.join('/'))) {
+          skippedDevices.push(h.name);
+          entry.resume();
+          continue;
         }
         const source = to.linkSource(linkParts, h.name);
         let s;
@@ -159,11 +196,39 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<v
     }
     entry.resume();
     if (h.type === 'link') continue;
-    lchownSync(target, to.owner?.uid ?? h.uid ?? 0, to.owner?.gid ?? h.gid ?? 0);
+    if (keepOwners) lchownSync(target, to.owner?.uid ?? h.uid ?? 0, to.owner?.gid ?? h.gid ?? 0);
     if (h.type !== 'symlink') chmodSync(target, mode);
     if (h.type !== 'directory') lutimesSync(target, h.mtime ?? new Date(0), h.mtime ?? new Date(0));
   }
   await done;
   // directory mtimes last: creating their entries changed them
-  for (const [dir, mtime] of dirTimes.reverse()) lutimesSync(dir, mtime, mtime);
+  for (const d of dirTimes.reverse()) setDirTime(d);
+  return { skippedDevices };
+}
+
+interface DirTime {
+  path: string;
+  mtime: Date;
+  /** The directory as made, to recognise it at the end. */
+  made: { dev: number; ino: number };
+}
+
+/**
+ * Sets a directory's times through a descriptor of the directory we made, or not at all: a later
+ * entry may have removed it or made an ancestor a symlink, and then the path names something else,
+ * perhaps on the host (O_NOFOLLOW guards the last component, the inode check the ones above).
+ */
+function setDirTime(d: DirTime): void {
+  let fd: number;
+  try {
+    fd = openSync(d.path, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch {
+    return;
+  }
+  try {
+    const s = fstatSync(fd);
+    if (s.dev === d.made.dev && s.ino === d.made.ino) futimesSync(fd, d.mtime, d.mtime);
+  } finally {
+    closeSync(fd);
+  }
 }
