@@ -7,8 +7,11 @@
 // to everything. Paths resolve inside the root filesystem as the container would see them (a link
 // in the image or in the archive is followed, but never out of the root), and no entry climbs
 // above the destination with `..` or an absolute name (worker/layer/extract.ts refuses those).
+// Nor through a link: where an entry's parent (or a hard link's target) resolves to must stay under
+// the destination, or the archive is refused as moby refuses a breakout (`x -> /etc`, `x/passwd`).
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { relative } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
@@ -122,14 +125,27 @@ export async function extractArchive(opts: ExtractArchiveOptions): Promise<boole
   if (compression === undefined) return false;
   const dirOwner = opts.owner ?? { uid: 0, gid: 0 };
   const dest = opts.dest.replace(/\/+$/, '') || '/';
-  mkdirInRoot(opts.rootfs, dest, dirOwner);
+  const destHost = mkdirInRoot(opts.rootfs, dest, dirOwner);
   const inDest = (parts: string[]) => `${dest === '/' ? '' : dest}/${parts.join('/')}`;
+  /** The host path of `parts` resolved in the rootfs, when it stays under the destination. */
+  const underDest = (parts: string[], name: string, what: string, followLast: boolean): string => {
+    const host = resolveInRoot(opts.rootfs, inDest(parts), { followLast });
+    const rel = relative(destHost, host);
+    if (rel === '..' || rel.startsWith('../') || rel.startsWith('/')) {
+      throw new TsbuildError(`unsafe tar entry "${name}": ${what} "${parts.join('/')}" leads outside the destination ${dest} through a symlink`, { code: ErrorCodes.TAR_UNSAFE, kind: 'denied' });
+    }
+    return host;
+  };
   const { stream, finished } = decompress(opts.archive, compression);
   await extractTar(stream, {
     whiteouts: false,
     owner: opts.owner,
-    parentDir: (parts) => mkdirInRoot(opts.rootfs, inDest(parts.slice(0, -1)), dirOwner),
-    linkSource: (parts) => resolveInRoot(opts.rootfs, inDest(parts), { followLast: false }),
+    parentDir: (parts, name) => {
+      // checked before anything is made: mkdirInRoot would create the missing dirs wherever the links lead
+      underDest(parts.slice(0, -1), name, 'its directory', true);
+      return mkdirInRoot(opts.rootfs, inDest(parts.slice(0, -1)), dirOwner);
+    },
+    linkSource: (parts, name) => underDest(parts, name, 'its hard link target', false),
   });
   await finished;
   return true;
