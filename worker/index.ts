@@ -15,7 +15,7 @@ import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage } from './layer/unpack-image.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
-import { gitSnapshot, resolveGitRef } from './source/git-source.ts';
+import { createGitSources } from './source/git-source.ts';
 import { createHttpSources } from './source/http-source.ts';
 import type { Worker } from './types.ts';
 import type { WorkerEnv } from './worker-env.ts';
@@ -46,14 +46,15 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     runtime: () => (runtime ??= probeRuntime(opts.runtime)),
   };
   const http = createHttpSources(env);
+  const gitSources = createGitSources(env);
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
     unpackImage: (op, ctx) => unpackImage(env, op, ctx),
     exec: (op, inputs, ctx) => execOp(env, op, inputs, ctx),
     file: (op, inputs, ctx) => fileOp(env, op, inputs, ctx),
     http: (op, ctx) => http.snapshot(op, ctx),
-    git: (op, ctx) => gitSnapshot(env, op, ctx),
-    resolveSource: (op, signal) => (op.source === 'http' ? http.resolve(op, signal) : resolveGitRef(op, signal)),
+    git: (op, ctx) => gitSources.snapshot(op, ctx),
+    resolveSource: (op, signal) => (op.source === 'http' ? http.resolve(op, signal) : gitSources.resolve(op, signal)),
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
     layer: (id, o) => layerBlob(env, id, o?.compression),

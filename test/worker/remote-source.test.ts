@@ -11,6 +11,7 @@ import { isTsbuildError } from '../../src/errors/index.ts';
 import type { GitSource, HttpSource } from '../../src/llb/index.ts';
 import { fileNameOf } from '../../worker/source/http-source.ts';
 import { createTestWorker, type TestWorker } from './_setup.ts';
+import { gitOp, gitRepo } from './_git.ts';
 
 const fsOf = (w: TestWorker, id: string, p = '') => join(w.root, 'snapshots', id, 'fs', p);
 const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -96,25 +97,6 @@ test('resolveSource keys an http source by its body and the snapshot reuses that
   }
 });
 
-function gitRepo(): { dir: string; commits: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-git-'));
-  const g = (...args: string[]) => execFileSync('git', ['-C', join(dir, 'work'), ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).trim();
-  execFileSync('git', ['init', '-q', '-b', 'main', join(dir, 'work')]);
-  writeFileSync(join(dir, 'work/README'), 'one');
-  writeFileSync(join(dir, 'work/run.sh'), '#!/bin/sh\n', { mode: 0o755 });
-  g('add', '.');
-  g('commit', '-qm', 'one');
-  g('tag', '-a', 'v1', '-m', 'v1');
-  const first = g('rev-parse', 'HEAD');
-  writeFileSync(join(dir, 'work/README'), 'two');
-  g('commit', '-qam', 'two');
-  const second = g('rev-parse', 'HEAD');
-  execFileSync('git', ['clone', '-q', '--bare', join(dir, 'work'), join(dir, 'repo.git')]);
-  return { dir, commits: [first, second] };
-}
-
-const gitOp = (url: string, extra: Partial<GitSource> = {}): GitSource => ({ kind: 'source', source: 'git', url, ...extra });
-
 test('a git source checks out a branch, a tag or a commit, without .git unless asked', async (t) => {
   const { dir, commits } = gitRepo();
   const url = `file://${dir}/repo.git`;
@@ -135,7 +117,7 @@ test('a git source checks out a branch, a tag or a commit, without .git unless a
     const e = await t.throwsAsync(w.worker.resolveSource(gitOp(url, { ref: 'nope' })));
     t.is(e?.message, `git ref "nope" not found in ${url}`);
     const missing = await t.throwsAsync(w.worker.git(gitOp(`file://${dir}/absent.git`), w.ctx));
-    t.regex(missing?.message ?? '', /^fetching file:\/\/.*absent\.git failed: /);
+    t.regex(missing?.message ?? '', /^git ls-remote file:\/\/.*absent\.git failed: /);
   } finally {
     await w.cleanup();
     rmSync(dir, { recursive: true, force: true });
