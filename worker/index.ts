@@ -14,6 +14,7 @@ import { probeRuntime } from './exec/runtime.ts';
 import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage } from './layer/unpack-image.ts';
+import { recoverRoot } from './recover.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createGitSources } from './source/git-source.ts';
 import { createHttpSources } from './source/http-source.ts';
@@ -35,6 +36,8 @@ export interface WorkerOptions {
 export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const paths = statePaths(opts.root);
   for (const dir of [paths.snapshots, paths.tmp]) mkdirSync(dir, { recursive: true });
+  // what a killed tsbuild left (mounts, containers, active snapshots) goes before we add our own
+  const claim = await recoverRoot({ paths, db: opts.db, runtime: opts.runtime });
   let runtime: Promise<string> | undefined;
   const env: WorkerEnv = {
     paths,
@@ -59,7 +62,10 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     exists: (id) => env.snapshots.exists(id),
     layer: (id, o) => layerBlob(env, id, o?.compression),
     exportRootfs: (id, sink) => exportRootfs(env, id, sink),
-    close: () => http.close(),
+    close: async () => {
+      claim.release();
+      await http.close();
+    },
   };
 }
 

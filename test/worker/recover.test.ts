@@ -1,0 +1,105 @@
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openContentStore } from '../../src/content/index.ts';
+import { openDatabase, statePaths } from '../../src/state/index.ts';
+import { openWorker } from '../../worker/index.ts';
+
+const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(`${dir}/`));
+
+async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function open(root: string) {
+  const paths = statePaths(root);
+  const db = openDatabase(paths.db);
+  return { db, paths, worker: openWorker({ root, db, content: openContentStore(paths.content) }) };
+}
+
+/** Deletes the containers and lazily detaches the mounts a failed test left below `root`, then removes it. */
+function removeRoot(root: string): void {
+  const runc = join(root, 'runc');
+  for (const id of existsSync(runc) ? readdirSync(runc) : []) execFileSync('runc', ['--root', runc, 'delete', '--force', id], { stdio: 'ignore' });
+  for (const m of mountsUnder(root).reverse()) execFileSync('umount', ['-l', m]);
+  rmSync(root, { recursive: true, force: true });
+}
+
+test('a worker opening a root after a kill -9 mid-RUN removes the container, mounts, temp dirs and active snapshots', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-recover-'));
+  const child = spawn(process.execPath, [join(import.meta.dirname, '_crash-child.ts'), root], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  try {
+    const runc = join(root, 'runc');
+    await until('the container to start', () => existsSync(join(root, 'tmp')) && readdirSync(join(root, 'tmp')).some((n) => n.startsWith('run-')) && existsSync(runc) && readdirSync(runc).length > 0 && mountsUnder(join(root, 'tmp')).length > 0);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    const base = /base (\w+)/.exec(out)?.[1];
+    t.truthy(base);
+    t.true(readdirSync(join(root, 'snapshots')).some((n) => n !== base), 'the RUN left its active snapshot');
+
+    const { db, worker } = open(root);
+    const w = await worker;
+    try {
+      t.deepEqual(mountsUnder(join(root, 'tmp')), []);
+      t.deepEqual(readdirSync(join(root, 'tmp')), []);
+      t.deepEqual(readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.')), [base], 'the committed snapshot stays, the active one goes');
+      t.deepEqual(readdirSync(runc), [], 'the container was deleted');
+    } finally {
+      await w.close();
+      db.close();
+    }
+  } finally {
+    child.kill('SIGKILL');
+    removeRoot(root);
+  }
+});
+
+test('leftovers are kept while another live process uses the root, and removed once it is gone', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-recover-'));
+  const other = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  try {
+    const rootfs = join(root, 'tmp', 'run-x', 'rootfs');
+    mkdirSync(rootfs, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', rootfs]);
+    writeFileSync(join(rootfs, 'f'), 'x');
+    mkdirSync(join(root, 'snapshots', 'ac71fe', 'fs'), { recursive: true });
+    mkdirSync(join(root, 'snapshots', '.empty'), { recursive: true });
+    mkdirSync(join(root, 'workers'), { recursive: true });
+    const start = readFileSync(`/proc/${other.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+    writeFileSync(join(root, 'workers', `${other.pid}.other`), `${other.pid} ${start}`);
+    // a lock left by a dead cleaner does not stop anyone
+    writeFileSync(join(root, 'recover.lock'), '2147483 1');
+
+    let o = open(root);
+    let w = await o.worker;
+    await w.close();
+    o.db.close();
+    t.deepEqual(mountsUnder(join(root, 'tmp')), [rootfs], 'the other process may still use it');
+    t.true(existsSync(join(root, 'snapshots', 'ac71fe')));
+
+    const exited = new Promise((r) => other.once('exit', r));
+    other.kill('SIGKILL');
+    await exited;
+    o = open(root);
+    w = await o.worker;
+    await w.close();
+    o.db.close();
+    t.deepEqual(mountsUnder(join(root, 'tmp')), []);
+    t.deepEqual(readdirSync(join(root, 'tmp')), []);
+    t.deepEqual(readdirSync(join(root, 'snapshots')), ['.empty'], 'the snapshotter\'s own dirs stay');
+    t.deepEqual(readdirSync(join(root, 'workers')), [], 'closed workers and dead ones are unregistered');
+    t.false(existsSync(join(root, 'recover.lock')));
+  } finally {
+    other.kill('SIGKILL');
+    removeRoot(root);
+  }
+});

@@ -1,0 +1,215 @@
+// Start-up recovery: a tsbuild killed mid-build (kill -9, a power cut) leaves containers in the
+// runtime's state dir, overlay and bind mounts under <root>/tmp (run-*/rootfs, view-*, rootfs-*),
+// bundles and unpack dirs, active snapshot dirs with no row in the metadata db, and private cache
+// mount dirs. The next worker to open the root cleans them, but only when no other live tsbuild
+// process uses the root: their tmp dirs and active snapshots look exactly like leftovers.
+//
+// Who uses a root: each open worker writes `<root>/workers/<pid>.<random>` holding its pid and the
+// process start time (so a reused pid is not taken for the dead one), and removes it on close. The
+// one cleaning holds `<root>/recover.lock` (created exclusively) while it checks and cleans; a
+// worker opening meanwhile registers first, then waits for the lock to go, so either the cleaner
+// sees it registered and cleans nothing, or the newcomer starts only after the cleaning.
+import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Database, StatePaths } from '../src/state/index.ts';
+import { unmount } from './snapshot/mount.ts';
+
+const run = promisify(execFile);
+
+/** What a killed worker left behind, as found on disk; `recoverRoot` removes all of it. */
+export interface Leftovers {
+  /** Container ids in the runtime's state dir (`<root>/runc`). */
+  containers: string[];
+  /** Mount points at or below `<root>/tmp`, in mount order. */
+  mounts: string[];
+  /** Paths to remove: everything in tmp, snapshot dirs without a db row, private cache dirs. */
+  paths: string[];
+}
+
+export interface RootClaim {
+  /** Whether leftovers were looked for and removed (false: another live process uses the root). */
+  recovered: boolean;
+  /** Ends this worker's use of the root. Idempotent. */
+  release(): void;
+}
+
+export interface RecoverOptions {
+  paths: StatePaths;
+  db: Database;
+  /** The runtime the worker was told to use; runc and crun are tried as well. */
+  runtime?: string;
+  /** How long to wait for another process's cleaning to finish; default 60 s. */
+  waitMs?: number;
+}
+
+/** Registers this worker as a user of the root and, when it is the only live one, removes what killed workers left. */
+export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
+  const { root } = opts.paths;
+  const workersDir = join(root, 'workers');
+  mkdirSync(workersDir, { recursive: true });
+  const me = `${process.pid}.${randomBytes(6).toString('hex')}`;
+  const mine = join(workersDir, me);
+  writeFileSync(mine, identity(process.pid));
+  const onExit = () => rmQuiet(mine);
+  process.once('exit', onExit);
+  let released = false;
+  const claim = (recovered: boolean): RootClaim => ({
+    recovered,
+    release() {
+      if (released) return;
+      released = true;
+      process.off('exit', onExit);
+      rmQuiet(mine);
+    },
+  });
+
+  const lock = join(root, 'recover.lock');
+  const deadline = Date.now() + (opts.waitMs ?? 60_000);
+  for (;;) {
+    try {
+      writeFileSync(lock, identity(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = readQuiet(lock);
+    if (holder !== undefined && !alive(holder)) {
+      rmQuiet(lock);
+      continue;
+    }
+    // another process is cleaning (or checking): it will see us registered, so nothing is left for us
+    if (Date.now() > deadline) return claim(false);
+    await new Promise((r) => setTimeout(r, 50));
+    if (readQuiet(lock) === undefined) return claim(false);
+  }
+  try {
+    let others = false;
+    for (const name of readdirSync(workersDir)) {
+      if (name === me) continue;
+      const content = readQuiet(join(workersDir, name));
+      if (content === undefined) continue;
+      if (alive(content)) others = true;
+      else rmQuiet(join(workersDir, name));
+    }
+    if (others) return claim(false);
+    await removeLeftovers(findLeftovers(opts.paths, opts.db), opts);
+    return claim(true);
+  } finally {
+    rmQuiet(lock);
+  }
+}
+
+/** Lists what a killed worker may have left under the root (reads only). */
+export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
+  const containers = listQuiet(join(paths.root, 'runc'));
+  // mountinfo has canonical paths: the root may sit below a symlink
+  const tmp = realpathQuiet(paths.tmp);
+  const mounts = mountPoints().filter((m) => m === tmp || m.startsWith(`${tmp}/`));
+  const rows = new Set((db.prepare('SELECT id FROM snapshots').all() as { id: string }[]).map((r) => r.id));
+  const out = [
+    ...listQuiet(paths.tmp).map((n) => join(paths.tmp, n)),
+    // ids and keys are hex; dot-names are the snapshotter's own (`.empty`, the lower of a base-less snapshot)
+    ...listQuiet(paths.snapshots).filter((n) => /^[0-9a-f]+$/.test(n) && !rows.has(n)).map((n) => join(paths.snapshots, n)),
+    // a private cache mount's dir is thrown away on release (worker/exec/cache-mounts.ts)
+    ...listQuiet(join(paths.root, 'cache-mounts')).filter((n) => n.startsWith('private-')).map((n) => join(paths.root, 'cache-mounts', n)),
+  ];
+  return { containers, mounts, paths: out };
+}
+
+async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<void> {
+  const stateDir = join(opts.paths.root, 'runc');
+  const runtimes = [...new Set([opts.runtime ?? 'runc', 'runc', 'crun'])];
+  for (const id of left.containers) {
+    // delete --force kills a container still running (its runtime parent died with us) and drops its state
+    for (const rt of runtimes) {
+      const ok = await run(rt, ['--root', stateDir, 'delete', '--force', id]).then(() => true, () => false);
+      if (ok) break;
+    }
+  }
+  // the last mounted first: a view's mount may sit on top of another
+  for (const m of [...left.mounts].reverse()) await unmount(m);
+  const stillMounted = mountPoints();
+  for (const p of left.paths) {
+    // never rm -rf through a mount we could not remove: it may be a bind of something precious
+    const real = realpathQuiet(p);
+    if (stillMounted.some((m) => m === real || m.startsWith(`${real}/`))) continue;
+    rmSync(p, { recursive: true, force: true });
+  }
+}
+
+/** Mount points of this mount namespace, in mount order (/proc/self/mountinfo field 5, octal escapes undone). */
+function mountPoints(): string[] {
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ')[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+}
+
+/** `pid starttime`: the start time (clock ticks since boot, /proc/<pid>/stat field 22) tells a reused pid apart. */
+function identity(pid: number): string {
+  return `${pid} ${startTime(pid) ?? ''}`.trim();
+}
+
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the command name, which is in parentheses and may hold spaces: state is field 3
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(content: string): boolean {
+  const [pidText, start] = content.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    // EPERM: it exists, owned by someone else
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return start === undefined || startTime(pid) === start;
+}
+
+function realpathQuiet(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function listQuiet(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function readQuiet(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function rmQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
