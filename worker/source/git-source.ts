@@ -40,7 +40,7 @@ export function gitEnvironment(host: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_SSH_COMMAND: sshCommand,
-    // ext:: would run a command; only transports a URL in a Dockerfile means
+    // ext:: would run a command; only the transports a build source URL names
     GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh',
   };
 }
