@@ -1,8 +1,9 @@
 // The OCI runtime-spec config.json for one exec, built as plain data from what the op asks for.
 // Pure: no filesystem, no runtime, so every sandbox property is unit-tested without root.
 // Defaults follow Docker's (moby/oci/defaults.go): capability set, masked and read-only paths,
-// /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, read-only /sys and cgroups.
+// /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, read-only /sys and cgroups, and a seccomp profile.
 import type { NetworkMode } from '../../src/llb/index.ts';
+import { defaultSeccompProfile, type SeccompProfile } from './seccomp-profile.ts';
 import type { ResolvedUser } from './user.ts';
 
 export interface SpecMount {
@@ -33,6 +34,7 @@ export interface RuntimeSpec {
     resources: { devices: { allow: boolean; access: string; type?: string; major?: number; minor?: number }[] };
     maskedPaths: string[];
     readonlyPaths: string[];
+    seccomp: SeccompProfile;
   };
 }
 
@@ -112,6 +114,8 @@ export function createRuntimeSpec(input: SpecInput): RuntimeSpec {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       maskedPaths,
       readonlyPaths,
+      // Docker's and BuildKit's sandbox has its default seccomp profile; so does ours (./seccomp-profile.ts)
+      seccomp: defaultSeccompProfile,
     },
   };
 }
