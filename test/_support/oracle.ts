@@ -11,7 +11,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import PQueue from 'p-queue';
 import { oracleScript } from './docker.ts';
@@ -155,8 +155,15 @@ export function prepareContext(c: OracleCase): string {
   chmodSync(ctx, 0o755); // a checkout's mode, not mkdtemp's 0700; setup.modes may set "." itself
   const setup = c.spec.setup ?? {};
   for (const d of setup.emptyDirs ?? []) mkdirSync(join(ctx, d), { recursive: true, mode: 0o755 });
-  for (const [link, target] of Object.entries(setup.hardLinks ?? {})) linkSync(join(ctx, target), join(ctx, link));
-  for (const [link, target] of Object.entries(setup.symlinks ?? {})) symlinkSync(target, join(ctx, link));
+  // git keeps no empty directories: a link's directory may exist only in the working tree that made the case
+  for (const [link, target] of Object.entries(setup.hardLinks ?? {})) {
+    mkdirSync(dirname(join(ctx, link)), { recursive: true, mode: 0o755 });
+    linkSync(join(ctx, target), join(ctx, link));
+  }
+  for (const [link, target] of Object.entries(setup.symlinks ?? {})) {
+    mkdirSync(dirname(join(ctx, link)), { recursive: true, mode: 0o755 });
+    symlinkSync(target, join(ctx, link));
+  }
   for (const [path, mode] of Object.entries(setup.modes ?? {})) chmodSync(join(ctx, path), parseInt(mode, 8));
   return ctx;
 }
