@@ -81,8 +81,8 @@ export interface TmpfsMount {
   target: string;
   size?: number;
 }
-export interface SecretMount {
-  type: 'secret';
+/** A file the caller supplies by id at run time (a secret, an SSH agent socket); never part of a digest's content. */
+interface SuppliedFileMount {
   target: string;
   id: string;
   required: boolean;
@@ -90,14 +90,11 @@ export interface SecretMount {
   uid: number;
   gid: number;
 }
-export interface SshMount {
+export interface SecretMount extends SuppliedFileMount {
+  type: 'secret';
+}
+export interface SshMount extends SuppliedFileMount {
   type: 'ssh';
-  target: string;
-  id: string;
-  required: boolean;
-  mode: number;
-  uid: number;
-  gid: number;
 }
 export type ExecMount = RootMount | BindMount | CacheMount | TmpfsMount | SecretMount | SshMount;
 
