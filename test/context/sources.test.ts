@@ -1,18 +1,11 @@
 import test from 'ava';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { checksumSources, createIgnoreMatcher, expandSources, readDockerignore } from '../../src/context/index.ts';
 import { isTsbuildError } from '../../src/errors/index.ts';
+import { contextDir } from '../_support/tsbuild.ts';
 
-function contextDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-ctx-'));
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), c);
-  }
-  return dir;
-}
 
 test('expandSources: wildcards, classes, and no escaping the root', (t) => {
   const dir = contextDir({ 'a1.txt': '', 'a2.txt': '', 'b.txt': '', 'src/x.c': '', 'src/y.h': '' });

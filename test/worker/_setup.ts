@@ -96,3 +96,13 @@ export async function layerEntries(t: TestWorker, id: string): Promise<TarEntry[
   const info = await t.worker.layer(id);
   return tarEntries(await t.content.readBytes(info.digest));
 }
+
+/** Runs `fn` with a fresh test worker, cleaned up whatever happens. */
+export async function withWorker(fn: (t: TestWorker) => Promise<void>): Promise<void> {
+  const w = await createTestWorker();
+  try {
+    await fn(w);
+  } finally {
+    await w.cleanup();
+  }
+}

@@ -2,16 +2,8 @@ import test from 'ava';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTsbuildError } from '../../src/errors/index.ts';
-import { createTestWorker, layerEntries, run, type TestWorker } from './_setup.ts';
+import { layerEntries, run, withWorker, type TestWorker } from './_setup.ts';
 
-async function withWorker(fn: (t: TestWorker) => Promise<void>): Promise<void> {
-  const w = await createTestWorker();
-  try {
-    await fn(w);
-  } finally {
-    await w.cleanup();
-  }
-}
 
 test('runs a command and streams its output', (t) =>
   withWorker(async (w) => {

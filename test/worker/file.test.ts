@@ -1,19 +1,11 @@
 import test from 'ava';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, utimesSync, linkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { chmodSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, linkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CopyAction, FileAction } from '../../src/llb/index.ts';
 import { isTsbuildError } from '../../src/errors/index.ts';
+import { contextDir } from '../_support/tsbuild.ts';
 import { createTestWorker, type TestWorker } from './_setup.ts';
 
-function contextDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-ctx-'));
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), c);
-  }
-  return dir;
-}
 
 function copy(src: string[], dest: string, extra: Partial<CopyAction> = {}): CopyAction {
   return { action: 'copy', from: 1, src, dest, copyDirContents: true, followSymlinks: true, allowWildcardEmpty: false, extractArchives: false, excludePatterns: [], createDestPath: true, ...extra };

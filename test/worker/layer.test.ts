@@ -10,16 +10,8 @@ import { isTsbuildError } from '../../src/errors/index.ts';
 import { MediaTypes, type ImageConfig, type ImageManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
 import { commitDir } from '../../worker/layer/unpack-image.ts';
-import { createTestWorker, layerEntries, run, type TestWorker } from './_setup.ts';
+import { layerEntries, run, withWorker, type TestWorker } from './_setup.ts';
 
-async function withWorker(fn: (t: TestWorker) => Promise<void>): Promise<void> {
-  const w = await createTestWorker();
-  try {
-    await fn(w);
-  } finally {
-    await w.cleanup();
-  }
-}
 
 type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; data?: string; linkname?: string };
 
