@@ -33,6 +33,18 @@ export interface ExpansionResult {
 /** The lexer's own failures; callers turn them into located TsbuildErrors. */
 export class ShellLexError extends Error {}
 
+// No real word comes near this (Linux refuses a single argument or env string over 128 KiB at
+// exec): the bound only stops expansions that double themselves, such as a chain of
+// `ARG aN=${aN-1}${aN-1}`, before they exhaust the heap.
+export const maxExpandedLength = 1 << 20;
+
+function bounded(s: string): string {
+  if (s.length > maxExpandedLength) throw tooLong();
+  return s;
+}
+
+const tooLong = () => new ShellLexError(`variable expansion makes a word longer than ${maxExpandedLength} characters`);
+
 export function expandWord(word: string, env: EnvLookup, options: ShellLexOptions = {}): ExpansionResult {
   const lexer = new Lexer(word, env, options);
   try {
@@ -115,7 +127,7 @@ class Lexer {
       }
       if (ch === '$') {
         const value = this.processDollar();
-        result += value;
+        result = bounded(result + value);
         words.addString(value);
       } else if (ch === '<') {
         const value = this.processPossibleHeredoc();
@@ -168,7 +180,7 @@ class Lexer {
         return this.opts.rawQuotes ? out + ch : out;
       }
       if (ch === '$') {
-        out += this.processDollar();
+        out = bounded(out + this.processDollar());
         continue;
       }
       let c = this.next()!;
@@ -245,7 +257,13 @@ class Lexer {
     const value = this.getEnv(name);
     if (value === undefined && this.opts.skipUnsetEnv) return `\${${name}/${pattern}/${replacement}}`;
     const re = patternToRegExp(pattern, true, false, all);
-    return (value ?? '').replace(re, () => replacement);
+    const base = (value ?? '').length;
+    let grown = 0;
+    return (value ?? '').replace(re, (m: string) => {
+      grown += replacement.length - m.length;
+      if (base + grown > maxExpandedLength) throw tooLong();
+      return replacement;
+    });
   }
 
   private stopOnOrMissing(stop: string, rawEscapes: boolean, missing: string): string {

@@ -1,6 +1,7 @@
 // The solver: a DAG in, the target's snapshot out, with cache keys, the local cache and parallel
 // scheduling. See DESIGN.md "Cache keys" and "Scheduling".
-import { topoSort, type Vertex } from '../src/llb/index.ts';
+import { graphDepth, topoSort, type Vertex } from '../src/llb/index.ts';
+import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { Database } from '../src/state/index.ts';
 import type { Worker } from '../worker/index.ts';
@@ -38,6 +39,7 @@ export interface SolveResult {
 export async function solve(root: Vertex | undefined, opts: SolveOptions): Promise<SolveResult> {
   if (!root) return { snapshot: undefined, stats: { ran: 0, cached: 0 }, plan: new Map() };
   const order = topoSort([root]);
+  checkDepth(order);
   const keys = await computeCacheKeys(order, opts.checksum, (op) => opts.worker.resolveSource(op, opts.signal));
   const cache = openCacheIndex(opts.db, (id) => opts.worker.exists(id));
   const noCacheStages = new Set(opts.noCacheStages ?? []);
@@ -56,4 +58,18 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     secrets: opts.secrets,
   });
   return { snapshot, stats, plan };
+}
+
+// Far beyond any real build (an image holds at most 127 layers), and low enough that the walks
+// over the graph never come near the stack's limit, however the graph was made.
+export const maxGraphDepth = 1000;
+
+function checkDepth(order: readonly Vertex[]): void {
+  const depth = graphDepth(order);
+  if (depth <= maxGraphDepth) return;
+  const last = order[order.length - 1];
+  throw invalid(ErrorCodes.DOCKERFILE_SEMANTIC, `the build graph is ${depth} steps deep (each step reads the one before it: the instructions of a stage, FROM an earlier stage, COPY --from); tsbuild builds at most ${maxGraphDepth}`, {
+    location: last.meta.location,
+    hint: 'an image holds at most 127 layers: merge steps, or copy from the stage that holds the files instead of through every stage in between',
+  });
 }

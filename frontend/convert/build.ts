@@ -83,6 +83,9 @@ function convertStage(ctx: ConvertContext, def: StageDef): Promise<StageState> {
 }
 
 async function doConvertStage(ctx: ConvertContext, def: StageDef): Promise<StageState> {
+  // Yield first, so a stage that reads another returns its promise instead of converting the
+  // other on the same stack: 2,000 chained `FROM prev AS next` overflowed the stack otherwise.
+  await undefined;
   const node = def.from;
   const flags = instructionFlags(ctx, node);
   const base = expand(ctx, node, ctx.globalArgs, node.args[0]);

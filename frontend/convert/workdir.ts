@@ -3,6 +3,7 @@
 import { posix } from 'node:path';
 import { createVertex, type ChownSpec } from '../../src/llb/index.ts';
 import type { Instruction } from '../parser/ast.ts';
+import { instructionError } from './errors.ts';
 import { expand } from './expand.ts';
 import { addHistory, displayText, stepMeta, type ConvertContext, type StageState } from './state.ts';
 
@@ -14,6 +15,10 @@ export function parseChown(spec: string): ChownSpec {
 export function dispatchWorkdir(ctx: ConvertContext, st: StageState, node: Instruction): void {
   const path = expand(ctx, node, st.env, node.args[0]);
   const dir = posix.resolve('/', st.config.config.WorkingDir || '/', path);
+  // Linux's PATH_MAX: no process could ever chdir there, so the step could not do what it says
+  if (Buffer.byteLength(dir) > 4095) {
+    throw instructionError(ctx, node, `WORKDIR path is ${Buffer.byteLength(dir)} bytes long; Linux allows at most 4095`, { hint: 'use a shorter path' });
+  }
   st.config.config.WorkingDir = dir;
   const layer = dir !== '/';
   if (layer) {

@@ -31,11 +31,13 @@ export function createLintModel(ast: DockerfileAst, opts: ModelOptions): LintMod
   const escapeToken = ast.directives.escape;
   const metaArgs: Instruction[] = [];
   const stages: LintStage[] = [];
+  const byName = new Map<string, LintStage>();
   for (const node of ast.instructions) {
     if (node.name === 'from') {
       const name = node.args.length === 3 ? node.args[2] : undefined;
-      const base = stages.find((s) => s.name !== undefined && s.name.toLowerCase() === (node.args[0] ?? '').toLowerCase());
+      const base = byName.get((node.args[0] ?? '').toLowerCase());
       stages.push({ index: stages.length, name, from: node, commands: [], base, dispatched: true });
+      if (name !== undefined && !byName.has(name.toLowerCase())) byName.set(name.toLowerCase(), stages[stages.length - 1]);
     } else if (stages.length > 0) stages[stages.length - 1].commands.push(node);
     else if (node.name === 'arg') metaArgs.push(node);
   }
@@ -67,7 +69,9 @@ export function createLintModel(ast: DockerfileAst, opts: ModelOptions): LintMod
     }
     return scope;
   };
-  for (const stage of stages) if (stage.dispatched) scopeOf(stage);
+  // in file order, so a base (always an earlier stage) has its scope before the stages on it:
+  // no recursion down a chain of thousands of `FROM prev` stages
+  for (const stage of stages) scopeOf(stage);
   return model;
 }
 
@@ -144,14 +148,17 @@ function markDispatched(stages: LintStage[], target: string | undefined): void {
   const root = find(target);
   if (!root) return;
   for (const s of stages) s.dispatched = false;
-  const visit = (s: LintStage) => {
-    if (s.dispatched) return;
+  const byName = new Map<string, LintStage>();
+  for (const s of stages) if (s.name !== undefined && !byName.has(s.name.toLowerCase())) byName.set(s.name.toLowerCase(), s);
+  const stack = [root];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (s.dispatched) continue;
     s.dispatched = true;
-    if (s.base) visit(s.base);
+    if (s.base) stack.push(s.base);
     for (const node of s.commands) for (const ref of fromReferences(node)) {
-      const dep = find(ref);
-      if (dep) visit(dep);
+      const dep = byName.get(ref.toLowerCase()) ?? (/^\d+$/.test(ref) ? stages[Number(ref)] : undefined);
+      if (dep) stack.push(dep);
     }
-  };
-  visit(root);
+  }
 }

@@ -12,6 +12,10 @@ import { splitCommand } from './split-command.ts';
 
 const HEREDOC_COMMANDS = new Set(['add', 'copy', 'run']);
 
+// Far past any real Dockerfile; the bound keeps the work on a hostile one (stage lookups by name,
+// the linter's walks over base chains) to seconds instead of minutes.
+export const MAX_STAGES = 10_000;
+
 export function parseDockerfile(text: string, file: string): DockerfileAst {
   const lines = splitLines(text.replace(/^\uFEFF/, ''));
   checkLineLengths(lines, file);
@@ -19,6 +23,7 @@ export function parseDockerfile(text: string, file: string): DockerfileAst {
   const instructions: Instruction[] = [];
   const warnings: ParseWarning[] = [];
   let comments: string[] = [];
+  let stageCount = 0;
   let i = 0; // index of the next line to read; also the 1-based number of the last line read
 
   const fail = (e: unknown, line: number, endLine = line): never => {
@@ -101,6 +106,12 @@ export function parseDockerfile(text: string, file: string): DockerfileAst {
     }
     node.startLine = startLine;
     node.endLine = i;
+    if (node.name === 'from' && ++stageCount > MAX_STAGES) {
+      throw invalid(ErrorCodes.DOCKERFILE_SYNTAX, `${file}:${startLine}: more than ${MAX_STAGES} stages (FROM instructions)`, {
+        location: { file, line: startLine, text: lines[startLine - 1]?.replace(/[\r\n]+$/, '') },
+        hint: 'split the build into several Dockerfiles',
+      });
+    }
     instructions.push(node);
     comments = [];
   }

@@ -35,12 +35,32 @@ export function opDigest(op: Op, inputDigests: readonly string[]): string {
 export function topoSort(roots: readonly Vertex[]): Vertex[] {
   const seen = new Set<string>();
   const out: Vertex[] = [];
-  const visit = (v: Vertex) => {
+  // an explicit stack, not recursion: a hostile Dockerfile chains thousands of stages
+  const stack: { v: Vertex; next: number }[] = [];
+  const push = (v: Vertex) => {
     if (seen.has(v.digest)) return;
     seen.add(v.digest);
-    for (const i of v.inputs) visit(i);
-    out.push(v);
+    stack.push({ v, next: 0 });
   };
-  for (const r of roots) visit(r);
+  for (const r of roots) {
+    push(r);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (top.next < top.v.inputs.length) push(top.v.inputs[top.next++]);
+      else out.push(stack.pop()!.v);
+    }
+  }
   return out;
+}
+
+/** The longest chain of vertices from `order`'s inputs to its last vertex; `order` as topoSort gives it. */
+export function graphDepth(order: readonly Vertex[]): number {
+  const depth = new Map<string, number>();
+  let max = 0;
+  for (const v of order) {
+    const d = 1 + Math.max(0, ...v.inputs.map((i) => depth.get(i.digest) ?? 0));
+    depth.set(v.digest, d);
+    max = Math.max(max, d);
+  }
+  return max;
 }

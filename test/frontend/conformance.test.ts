@@ -11,8 +11,9 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const data = join(repoRoot, '..', 'shared', 'conformance', 'parser');
 const cases = (dir: string) => (existsSync(join(data, dir)) ? readdirSync(join(data, dir)).sort() : []);
 
+// a user's clone has no ../shared: one clear skipped line instead of a failure
 if (!existsSync(data)) {
-  test('conformance data', (t) => t.fail(`BuildKit parser test data not found at ${data}`));
+  test.skip(`BuildKit parser conformance — skipped: its test data is not at ${data} (it comes with ../shared)`, () => {});
 }
 
 for (const name of cases('testfiles')) {

@@ -39,24 +39,15 @@ export type CopyVerdict = 'copy' | 'skip' | 'look';
 
 /** Creates the missing directories of `path` (absolute inside root) with mode 0755 and `owner`; returns the host path. */
 export function mkdirInRoot(root: string, path: string, owner: Owner, mode = 0o755): string {
-  const parts = path.split('/').filter(Boolean);
-  let cur = '';
-  for (const part of parts) {
-    cur = `${cur}/${part}`;
-    const host = resolveInRoot(root, cur);
-    let s: Stats | undefined;
-    try {
-      s = lstatSync(host);
-    } catch {
-      // missing: created below
-    }
-    if (s?.isDirectory()) continue;
-    if (s) rmSync(host, { force: true });
-    mkdirSync(host);
-    lchownSync(host, owner.uid, owner.gid);
-    chmodSync(host, mode);
-  }
-  return resolveInRoot(root, path);
+  return resolveInRoot(root, path, {
+    visit(host, existing) {
+      if (existing?.isDirectory()) return;
+      if (existing) rmSync(host, { force: true });
+      mkdirSync(host);
+      lchownSync(host, owner.uid, owner.gid);
+      chmodSync(host, mode);
+    },
+  });
 }
 
 /** Removes whatever is at `host` unless it is a directory and `keepDir` (a directory merge). */

@@ -1,7 +1,11 @@
 import type { LintRule, LintStage } from '../types.ts';
 
 /** A stage (or a stage it builds on) that sets SHELL has chosen its shell on purpose. */
-const setsShell = (s: LintStage | undefined): boolean => s !== undefined && (s.commands.some((c) => c.name === 'shell') || setsShell(s.base));
+function setsShell(s: LintStage | undefined): boolean {
+  // a loop, not recursion: a Dockerfile may chain thousands of `FROM prev` stages
+  for (let at = s; at !== undefined; at = at.base) if (at.commands.some((c) => c.name === 'shell')) return true;
+  return false;
+}
 
 export const jsonArgsRecommended: LintRule = {
   name: 'JSONArgsRecommended',

@@ -1,6 +1,10 @@
 import type { LintRule, LintStage } from '../types.ts';
 
-const setsWorkdir = (s: LintStage | undefined): boolean => s !== undefined && (s.commands.some((c) => c.name === 'workdir') || setsWorkdir(s.base));
+function setsWorkdir(s: LintStage | undefined): boolean {
+  // a loop, not recursion: a Dockerfile may chain thousands of `FROM prev` stages
+  for (let at = s; at !== undefined; at = at.base) if (at.commands.some((c) => c.name === 'workdir')) return true;
+  return false;
+}
 
 /** Only the first WORKDIR of a stage chain matters: later relative ones build on it. */
 export const workdirRelativePath: LintRule = {
