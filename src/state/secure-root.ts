@@ -60,10 +60,8 @@ function secure(abs: string): void {
   for (const [i, name] of StateDirs.entries()) {
     const path = join(abs, name);
     const s = statQuiet(path, false);
-    if (s === undefined) {
-      if (i < alwaysMade) mkdirQuiet(path);
-    }
-    else if (s.isDirectory()) tighten(path, s, privateDir);
+    if (s === undefined && i < alwaysMade) mkdirQuiet(path);
+    else if (s?.isDirectory()) tighten(path, s, privateDir);
   }
   for (const name of StateFiles) {
     const path = join(abs, name);
@@ -72,7 +70,7 @@ function secure(abs: string): void {
   }
 }
 
-/** chmod when the mode differs; the stat was taken without following links, so a symlink is never followed here. */
+/** chmod when the mode differs. Entries below the root were lstat'ed: a symlink among them is not a directory or file, so never followed. */
 function tighten(path: string, s: Stats, mode: number): void {
   if ((s.mode & 0o7777) !== mode) chmodSync(path, mode);
 }
