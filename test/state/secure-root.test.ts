@@ -37,16 +37,13 @@ function euidProgram(dir: string): { file: string; compiled: boolean } {
   return { file: out, compiled: false };
 }
 
-function findFile(dir: string, name: string): string | undefined {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+/** Every regular file called `name` below `dir`. */
+function findFiles(dir: string, name: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isFile() && entry.name === name) return path;
-    if (entry.isDirectory()) {
-      const found = findFile(path, name);
-      if (found) return found;
-    }
-  }
-  return undefined;
+    if (entry.isFile() && entry.name === name) return [path];
+    return entry.isDirectory() ? findFiles(path, name) : [];
+  });
 }
 
 test('nobody finds nothing to read or run under a state root after real builds, setuid binary included', async (t) => {
@@ -63,8 +60,9 @@ test('nobody finds nothing to read or run under a state root after real builds, 
     t.is(built.code, 0, built.stderr);
 
     // the danger is real: a setuid-root binary, executable by anyone, sits in a snapshot
-    const euid = findFile(join(root, 'snapshots'), 'euid');
-    t.truthy(euid, 'the RUN made a snapshot holding the binary');
+    // the COPY's snapshot holds it 0755, the RUN's (a copy-up) 4755
+    const euid = findFiles(join(root, 'snapshots'), 'euid').find((f) => (modeOf(f) & 0o4000) !== 0);
+    t.truthy(euid, 'the RUN made a snapshot holding the setuid binary');
     t.is(statSync(euid!).uid, 0);
     t.is(modeOf(euid!) & 0o4755, 0o4755, 'setuid and executable by others, as the build asked');
     if (program.compiled) t.regex(spawnSync(euid!, { encoding: 'utf8' }).stdout, /^euid=0$/m);
