@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
@@ -14,6 +15,8 @@ export interface Sink {
   addBytes(name: string, data: Buffer): Promise<void>;
   /** Copies a file of known size (a blob in the content store). */
   addFile(name: string, path: string, size: number): Promise<void>;
+  /** Copies a stream of `size` bytes (a verified blob stream); the stream's error fails the add, and the output is not committed. */
+  addStream(name: string, source: Readable, size: number): Promise<void>;
   /** Renames the finished output onto dest (replacing what was there). */
   commit(): Promise<void>;
   /** Removes the partial output; safe to call after commit (does nothing then). */
@@ -51,18 +54,20 @@ export async function openTarSink(dest: string): Promise<Sink> {
   // fixed mtime: the same image gives a byte-identical archive
   const header = (name: string, size: number) => ({ name: safeEntry(name), size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
   let done = false;
+  const addStream: Sink['addStream'] = async (name, source, size) => {
+    const entry = archive.entry(header(name, size));
+    try {
+      await pipeline(source, entry);
+    } catch (e) {
+      throw outputError(dest, e);
+    }
+  };
   return {
     async addBytes(name, data) {
       await new Promise<void>((res, rej) => archive.entry(header(name, data.length), data, (err) => (err ? rej(outputError(dest, err)) : res())));
     },
-    async addFile(name, path, size) {
-      const entry = archive.entry(header(name, size));
-      try {
-        await pipeline(createReadStream(path), entry);
-      } catch (e) {
-        throw outputError(dest, e);
-      }
-    },
+    addFile: (name, path, size) => addStream(name, createReadStream(path), size),
+    addStream,
     async commit() {
       archive.finalize();
       try {
@@ -90,6 +95,14 @@ export async function openDirSink(dest: string): Promise<Sink> {
     await mkdir(dirname(p), { recursive: true });
     return p;
   };
+  const addStream: Sink['addStream'] = async (name, source) => {
+    try {
+      await pipeline(source, createWriteStream(await target(name)));
+    } catch (e) {
+      source.destroy();
+      throw outputError(dest, e);
+    }
+  };
   return {
     async addBytes(name, data) {
       try {
@@ -98,13 +111,8 @@ export async function openDirSink(dest: string): Promise<Sink> {
         throw outputError(dest, e);
       }
     },
-    async addFile(name, path) {
-      try {
-        await pipeline(createReadStream(path), createWriteStream(await target(name)));
-      } catch (e) {
-        throw outputError(dest, e);
-      }
-    },
+    addFile: (name, path, size) => addStream(name, createReadStream(path), size),
+    addStream,
     async commit() {
       const abs = resolve(dest);
       // a directory cannot be renamed over a non-empty one: move the old one aside first

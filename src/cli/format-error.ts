@@ -2,15 +2,23 @@
 // it with the failing one marked, and what to try; anything else is our bug and says so.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isTsbuildError, sourceText, type SourceLocation } from '../errors/index.ts';
+import { isTsbuildError, sourceText, type SourceLocation, type TsbuildError } from '../errors/index.ts';
+import { escapeControl } from '../progress/index.ts';
 
 export interface FormatOptions {
   /** Text of files named by locations, when the caller has it (else read from disk). */
   files?: ReadonlyMap<string, string>;
 }
 
+/**
+ * The report for `e`, ready to print. Messages, excerpts and output lines carry text from
+ * Dockerfiles and images, so control characters are escaped here, once, for all of it.
+ */
 export function formatError(e: unknown, opts: FormatOptions = {}): string {
-  if (!isTsbuildError(e) || e.kind === 'internal') return formatBug(e);
+  return escapeControl(!isTsbuildError(e) || e.kind === 'internal' ? formatBug(e) : formatUserError(e, opts));
+}
+
+function formatUserError(e: TsbuildError, opts: FormatOptions): string {
   const prefix = e.location ? `${e.location.file}:${e.location.line}:` : '';
   // some messages already start with their location (maybe with a column); say it once
   const where = prefix && !e.message.startsWith(prefix) ? `${prefix} ` : '';

@@ -11,9 +11,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { open, rename, rm, stat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, pipeline as pipe } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, TsbuildError, notFound } from '../errors/index.ts';
+import { createVerifyStream } from './verify-blob.ts';
 
 export interface BlobInfo {
   digest: string;
@@ -24,8 +25,12 @@ export interface BlobReader {
   has(digest: string): Promise<boolean>;
   /** Undefined when absent. */
   info(digest: string): Promise<BlobInfo | undefined>;
-  /** A stream of the blob; throws BLOB_NOT_FOUND when absent. The caller consumes or destroys it. */
-  open(digest: string): Promise<Readable>;
+  /**
+   * A stream of the blob; throws BLOB_NOT_FOUND when absent. The caller consumes or destroys it.
+   * The bytes are checked against the digest (and `expected.size`) as they flow: a damaged blob
+   * makes the stream fail with DIGEST_MISMATCH before its last chunk (verify-blob.ts).
+   */
+  open(digest: string, expected?: { size?: number }): Promise<Readable>;
   readBytes(digest: string): Promise<Buffer>;
   /** Where the blob lives on disk (it may not exist). */
   path(digest: string): string;
@@ -114,9 +119,10 @@ export function openContentStore(dir: string): ContentStore {
     path,
     info,
     has: async (digest) => (await info(digest)) !== undefined,
-    async open(digest) {
+    async open(digest, expected = {}) {
       if (!(await info(digest))) throw notFound(ErrorCodes.BLOB_NOT_FOUND, `blob ${digest} is not in the content store`);
-      return createReadStream(path(digest));
+      // pipe (not .pipe()): an error on either side destroys both, and destroying the result closes the file
+      return pipe(createReadStream(path(digest)), createVerifyStream({ digest, size: expected.size, path: path(digest) }), () => {});
     },
     async readBytes(digest) {
       try {

@@ -2,6 +2,7 @@
 // the seconds since it started, then DONE/CACHED/ERROR.
 import type { Writable } from 'node:stream';
 import type { ProgressEvent } from './events.ts';
+import { escapeControl } from './terminal-text.ts';
 
 export function createPlainRenderer(out: Writable): (e: ProgressEvent) => void {
   const numbers = new Map<string, number>();
@@ -25,10 +26,10 @@ export function createPlainRenderer(out: Writable): (e: ProgressEvent) => void {
     switch (e.type) {
       case 'vertex.started':
         started.set(e.vertex.digest, e.time);
-        write(`\n#${number(e.vertex.digest)} ${e.vertex.name}\n`);
+        write(`\n#${number(e.vertex.digest)} ${escapeControl(e.vertex.name)}\n`);
         break;
       case 'vertex.cached':
-        write(`\n#${number(e.vertex.digest)} ${e.vertex.name}\n#${number(e.vertex.digest)} CACHED\n`);
+        write(`\n#${number(e.vertex.digest)} ${escapeControl(e.vertex.name)}\n#${number(e.vertex.digest)} CACHED\n`);
         break;
       case 'vertex.log': {
         const n = number(e.vertex.digest);
@@ -46,10 +47,10 @@ export function createPlainRenderer(out: Writable): (e: ProgressEvent) => void {
         break;
       case 'vertex.error':
         flushPartial(e.vertex.digest);
-        write(`#${number(e.vertex.digest)} ERROR: ${e.message}\n`);
+        write(`#${number(e.vertex.digest)} ERROR: ${escapeControl(e.message)}\n`);
         break;
       case 'build.warning':
-        write(`WARNING: ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.message}\n`);
+        write(escapeControl(`WARNING: ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.message}`) + '\n');
         break;
       case 'build.done':
         break;

@@ -5,6 +5,7 @@ import { createLogUpdate } from 'log-update';
 import type { Writable } from 'node:stream';
 import type { ProgressEvent } from './events.ts';
 import { elapsed } from './plain.ts';
+import { escapeControl } from './terminal-text.ts';
 
 interface Step {
   name: string;
@@ -58,7 +59,7 @@ export function createTtyRenderer(out: Writable & { columns?: number }): { rende
         break;
       }
       case 'build.warning':
-        warnings.push(chalk.yellow(`WARNING: ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.message}`));
+        warnings.push(chalk.yellow(escapeControl(`WARNING: ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.message}`)));
         break;
       case 'vertex.progress':
       case 'build.done':
@@ -76,7 +77,8 @@ export function createTtyRenderer(out: Writable & { columns?: number }): { rende
   };
 }
 
+/** One line of at most `n` characters, control characters escaped: it is redrawn in place, so it must not move the cursor. */
 function truncate(s: string, n: number): string {
-  const one = s.replace(/\s+/g, ' ');
+  const one = escapeControl(s.replace(/\s+/g, ' '));
   return one.length > n ? `${one.slice(0, Math.max(0, n - 1))}…` : one;
 }

@@ -4,10 +4,11 @@
 //
 //   await pushImage({ client, content, ref: '127.0.0.1:5000/app:1', descriptor: view.manifestDescriptor });
 import type { BlobReader } from '../content/index.ts';
+import { checkBlobBytes } from '../content/index.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from '../image/index.ts';
 import { IndexMediaTypes } from '../image/index.ts';
 import type { ProgressSink, VertexRef } from '../progress/index.ts';
-import { ErrorCodes, invalid } from '../errors/index.ts';
+import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
 import type { RegistryClient } from './client.ts';
 import { registryErrorFrom } from './errors.ts';
 import type { ImageReference } from './reference.ts';
@@ -38,6 +39,7 @@ export async function pushImage(opts: PushOptions): Promise<{ ref: string; diges
 async function pushManifest(opts: PushOptions, ref: ImageReference, desc: Descriptor, selector: string): Promise<void> {
   const { client, content } = opts;
   const bytes = await content.readBytes(desc.digest);
+  checkBlobBytes({ digest: desc.digest, path: content.path(desc.digest) }, bytes);
   const parsed = JSON.parse(bytes.toString('utf8')) as ImageManifest | ImageIndex;
   if (IndexMediaTypes.includes(desc.mediaType)) {
     for (const child of (parsed as ImageIndex).manifests) {
@@ -75,19 +77,33 @@ async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor
     if (!location) throw await registryErrorFrom(start, `${what}: no upload location`);
     const url = new URL(location, start.url);
     url.searchParams.set('digest', blob.digest);
-    const body = await content.open(blob.digest);
-    const put = await client.send(ref, url.toString(), {
-      what,
-      push: true,
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
-      body: body as unknown as ReadableStream,
-      duplex: 'half',
-    } as RequestInit & { what: string; push: boolean });
+    // verified as it is sent: a damaged blob fails the upload before its last bytes (verify-blob.ts)
+    const body = await content.open(blob.digest, { size: blob.size });
+    const put = await client
+      .send(ref, url.toString(), {
+        what,
+        push: true,
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+        body: body as unknown as ReadableStream,
+        duplex: 'half',
+      } as RequestInit & { what: string; push: boolean })
+      .catch((e: unknown) => {
+        // fetch reports the body's failure as its own (a connection error, retried): say what it was
+        throw digestMismatchIn(e) ?? e;
+      });
     if (put.status !== 201) throw await registryErrorFrom(put, what);
     await put.body?.cancel();
     report(opts, blob);
   });
+}
+
+/** The DIGEST_MISMATCH a failed body stream caused, somewhere in `e`'s cause chain. */
+function digestMismatchIn(e: unknown): TsbuildError | undefined {
+  for (let cur = e, depth = 0; cur instanceof Error && depth < 8; cur = cur.cause, depth++) {
+    if (cur instanceof TsbuildError && cur.code === ErrorCodes.DIGEST_MISMATCH) return cur;
+  }
+  return undefined;
 }
 
 function report(opts: PushOptions, blob: Descriptor): void {

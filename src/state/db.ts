@@ -1,10 +1,10 @@
 // The metadata database. SQLite in WAL mode: two tsbuild processes may share one root, readers
 // never block the writer, and a kill -9 loses nothing that was committed.
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import { checkStateRoot } from './check-root.ts';
+import { createPrivateFile, secureStateRoot } from './secure-root.ts';
 
 export type Database = DatabaseSync;
 
@@ -45,10 +45,12 @@ const migrations: string[] = [
    );`,
 ];
 
+/** Opens the database of the state root `dirname(path)`, making that root private first (secure-root.ts). */
 export function openDatabase(path: string): Database {
   checkStateRoot(dirname(path));
-  mkdirSync(dirname(path), { recursive: true });
+  secureStateRoot(dirname(path));
   try {
+    createPrivateFile(path);
     const db = new DatabaseSync(path, { timeout: 30_000 });
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
     migrate(db);

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { ErrorCodes, invalid } from '../../errors/index.ts';
 import { parseBuildArg, parsePlatform, resolveBuildOptions } from '../../build/options.ts';
+import { escapeControl } from '../../progress/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -42,7 +43,8 @@ export async function runCheckCommand(context: string, flags: CheckFlags, out: N
     target: flags.target,
     platform: parsePlatform(flags.platform ?? 'linux/amd64'),
   });
-  for (const v of report.violations) out.write(`${formatViolation(v)}\n\n`);
+  // violations quote the Dockerfile: its control characters must not reach the terminal raw
+  for (const v of report.violations) out.write(`${escapeControl(formatViolation(v))}\n\n`);
   const n = report.violations.length;
   out.write(n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`);
   if (report.error) throw report.error;
