@@ -3,6 +3,7 @@
 import { topoSort, type Vertex } from '../src/llb/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { Database } from '../src/state/index.ts';
+import type { ResourceLimits } from '../src/limits/index.ts';
 import type { Worker } from '../worker/index.ts';
 import { openCacheIndex } from './cache-index.ts';
 import { computeCacheKeys, type LocalChecksum } from './cache-key.ts';
@@ -26,6 +27,8 @@ export interface SolveOptions {
   signal?: AbortSignal;
   /** Secret values by id for RUN --mount=type=secret; never part of a key. */
   secrets?: ReadonlyMap<string, Buffer>;
+  /** Resource limits for every exec; inputs of the run, never of a key. */
+  limits?: ResourceLimits;
 }
 
 export interface SolveResult {
@@ -54,6 +57,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     maxParallelism: opts.maxParallelism,
     signal: opts.signal,
     secrets: opts.secrets,
+    limits: opts.limits,
   });
   return { snapshot, stats, plan };
 }
