@@ -1,10 +1,11 @@
 // `tsbuild build`'s limit flags as a user meets them: the OOM message instead of a bare 137, clear
 // errors for bad values, defaults from tsbuild.toml, no cache miss for other limits, no cgroup left.
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupPrefix, detectCgroups } from '../../worker/exec/cgroups.ts';
-import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 
 const root = tempDir('tsbuild-root-');
 
@@ -100,5 +101,50 @@ test.serial('defaults come from <root>/tsbuild.toml, and flags override them', a
   } finally {
     rmSync(config, { force: true });
     removeDir(ctx);
+  }
+});
+
+/** Starts a build whose RUN sleeps, and resolves once that RUN's cgroup exists. */
+async function startSleepingBuild(ctx: string) {
+  const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--memory', '64m', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const end = Date.now() + 20_000;
+  while (cgroupsLeft().length === 0) {
+    if (Date.now() > end) throw new Error(`the RUN did not start:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, exited, stderr: () => stderr };
+}
+
+test.serial('Ctrl-C during a RUN removes its cgroup', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo interrupted-run; sleep 60\n' });
+  try {
+    const b = await startSleepingBuild(ctx);
+    b.child.kill('SIGINT');
+    t.not(await b.exited, 0);
+    t.deepEqual(cgroupsLeft(), []);
+    t.notRegex(b.stderr(), /^\s+at /m);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
+test.serial('after a kill -9 during a RUN, the next start removes its cgroup (and the step it ran)', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo killed-run; sleep 60\n' });
+  const other = contextDir({ Dockerfile: 'FROM busybox\n' });
+  try {
+    const b = await startSleepingBuild(ctx);
+    b.child.kill('SIGKILL');
+    await b.exited;
+    // the runtime outlives a killed tsbuild: the step still runs in its cgroup
+    t.true(cgroupsLeft().length > 0);
+    const next = await runTsbuild(['build', '--progress', 'plain', other], { root });
+    t.is(next.code, 0, next.stderr);
+    t.deepEqual(cgroupsLeft(), []);
+  } finally {
+    removeDir(ctx);
+    removeDir(other);
   }
 });

@@ -7,7 +7,7 @@
 // build and race with the next build's mkdir. The root id keeps two state roots apart, so one root's
 // start-up recovery never touches another root's running steps.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid';
@@ -123,6 +123,20 @@ export function listCgroups(layout: CgroupLayout, prefix: string): string[] {
     for (const e of readdirQuiet(h)) if (e.isDirectory() && e.name.startsWith(prefix)) walk(join(h, e.name));
   }
   return out;
+}
+
+/**
+ * Removes one RUN's cgroup where the runtime did not: it was killed while creating the container
+ * (a Ctrl-C at the very start of a step), before it saved the state `delete` works from.
+ */
+export async function removeRunCgroup(layout: CgroupLayout, cgroupsPath: string): Promise<void> {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirQuiet(dir)) if (e.isDirectory()) walk(join(dir, e.name));
+    found.push(dir);
+  };
+  for (const h of layout.hierarchies) if (existsSync(join(h, cgroupsPath))) walk(join(h, cgroupsPath));
+  if (found.length > 0) await removeCgroups(found);
 }
 
 /**

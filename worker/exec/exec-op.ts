@@ -14,7 +14,7 @@ import { recordTargets, removeCreatedTargets } from './mount-targets.ts';
 import { createRuntimeSpec, systemMounts } from './spec.ts';
 import { resolveUser } from './user.ts';
 import { prepareOpMounts } from './op-mounts.ts';
-import { detectCgroups, readCgroupEvents, runCgroupPath } from './cgroups.ts';
+import { detectCgroups, readCgroupEvents, removeRunCgroup, runCgroupPath } from './cgroups.ts';
 import { fitLimits, limitFailure, limitHint } from './resources.ts';
 
 const hostname = 'buildkitsandbox';
@@ -61,7 +61,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const result = await runContainer({
       runtime, stateDir: join(env.paths.root, 'runc'), bundle, id: `tsbuild-${key}`, spec, ctx,
       readEvents: () => readCgroupEvents(cgroups, cgroupsPath),
-    });
+    }).finally(() => removeRunCgroup(cgroups, cgroupsPath));
 
     await unmount(rootfs);
     mounted = false;
