@@ -106,6 +106,10 @@ export function parseUlimit(text: string): Ulimit {
   if (hard !== -1 && (soft === -1 || soft > hard)) {
     throw invalid(ErrorCodes.OPTION_INVALID, `invalid --ulimit "${text}": the soft limit ${soft === -1 ? 'unlimited' : soft} is above the hard limit ${hard}`);
   }
+  if (name === 'nofile' && (soft === -1 || hard === -1)) {
+    // setrlimit refuses more open files than fs.nr_open, and unlimited is more
+    throw invalid(ErrorCodes.OPTION_INVALID, `invalid --ulimit "${text}": nofile cannot be unlimited`, { hint: 'give a number, at most the host\'s fs.nr_open (often 1048576)' });
+  }
   return { name: name as UlimitName, soft, hard };
 }
 

@@ -43,6 +43,7 @@ test('a bad --ulimit says what is wrong', (t) => {
   t.is(t.throws(() => parseUlimit('nofile=2048:1024'))?.message, 'invalid --ulimit "nofile=2048:1024": the soft limit 2048 is above the hard limit 1024');
   t.is(t.throws(() => parseUlimit('nofile=many'))?.message, 'invalid --ulimit "nofile=many": "many" is not a whole number or -1 (unlimited)');
   t.is(t.throws(() => parseUlimit('nofile=1:2:3'))?.message, 'invalid --ulimit "nofile=1:2:3": expected name=soft[:hard]');
+  t.is(t.throws(() => parseUlimit('nofile=-1'))?.message, 'invalid --ulimit "nofile=-1": nofile cannot be unlimited');
 });
 
 test('a full set of flags becomes typed limits', (t) => {

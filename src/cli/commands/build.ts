@@ -5,7 +5,6 @@ import { ErrorCodes, invalid } from '../../errors/index.ts';
 import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
 import { resolveStateRoot } from '../../state/index.ts';
 import type { OutputSpec } from '../../../exporter/index.ts';
-import { resolveLimits } from './build-limits.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -75,7 +74,7 @@ export function registerBuild(program: Command): void {
         maxParallelism,
         insecureRegistries: flags.insecureRegistry as string[] | undefined,
         secrets: ((flags.secret as string[] | undefined) ?? []).map((x) => parseSecret(x)),
-        limits: await resolveLimits(flags, resolveStateRoot(global.root)),
+        limits: await (await import('./build-limits.ts')).resolveLimits(flags, resolveStateRoot(global.root)),
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const abort = new AbortController();
