@@ -134,7 +134,7 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
   }
   // `delete` removed the cgroups of the containers the runtime knew; these are the rest (a runtime
   // killed before it saved its state, or one still running a step when we were killed)
-  await removeCgroups(listCgroups(detectCgroups(), cgroupPrefix(opts.paths.root)));
+  await removeCgroups(left.cgroups);
   // the last mounted first: a view's mount may sit on top of another
   for (const m of [...left.mounts].reverse()) await unmount(m);
   const stillMounted = mountPoints();
