@@ -8,6 +8,7 @@ import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { InputRef, Worker } from '../worker/index.ts';
 import type { CacheIndex } from './cache-index.ts';
 import type { Decision } from './plan.ts';
+import type { ResourceLimits } from '../src/limits/index.ts';
 import { withStep } from './step-error.ts';
 
 export interface ExecuteOptions {
@@ -20,6 +21,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Secret values by id for RUN --mount=type=secret; never part of a key. */
   secrets?: ReadonlyMap<string, Buffer>;
+  /** Resource limits for every exec; never part of a key. */
+  limits?: ResourceLimits;
 }
 
 export interface ExecuteStats {
@@ -78,7 +81,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
             abort.signal.throwIfAborted();
             opts.progress.emit({ type: 'vertex.started', vertex: ref });
             try {
-              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets });
+              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits });
               opts.cache.record(d.key, snapshot);
               stats.ran++;
               opts.progress.emit({ type: 'vertex.done', vertex: ref });

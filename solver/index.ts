@@ -4,6 +4,7 @@ import { graphDepth, topoSort, type Vertex } from '../src/llb/index.ts';
 import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { Database } from '../src/state/index.ts';
+import type { ResourceLimits } from '../src/limits/index.ts';
 import type { Worker } from '../worker/index.ts';
 import { openCacheIndex } from './cache-index.ts';
 import { computeCacheKeys, type LocalChecksum } from './cache-key.ts';
@@ -27,6 +28,8 @@ export interface SolveOptions {
   signal?: AbortSignal;
   /** Secret values by id for RUN --mount=type=secret; never part of a key. */
   secrets?: ReadonlyMap<string, Buffer>;
+  /** Resource limits for every exec; inputs of the run, never of a key. */
+  limits?: ResourceLimits;
 }
 
 export interface SolveResult {
@@ -56,6 +59,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     maxParallelism: opts.maxParallelism,
     signal: opts.signal,
     secrets: opts.secrets,
+    limits: opts.limits,
   });
   return { snapshot, stats, plan };
 }

@@ -1,5 +1,5 @@
 // Start-up recovery: a tsbuild killed mid-build (kill -9, a power cut) leaves containers in the
-// runtime's state dir, overlay and bind mounts under <root>/tmp (run-*/rootfs, view-*, rootfs-*),
+// runtime's state dir, their cgroups, overlay and bind mounts under <root>/tmp (run-*/rootfs, view-*, rootfs-*),
 // bundles and unpack dirs, active snapshot dirs with no row in the metadata db, and private cache
 // mount dirs. The next worker to open the root cleans them, but only when no other live tsbuild
 // process uses the root: their tmp dirs and active snapshots look exactly like leftovers.
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Database, StatePaths } from '../src/state/index.ts';
 import { unmount } from './snapshot/mount.ts';
+import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/cgroups.ts';
 
 const run = promisify(execFile);
 
@@ -27,6 +28,8 @@ export interface Leftovers {
   mounts: string[];
   /** Paths to remove: everything in tmp, snapshot dirs without a db row, private cache dirs. */
   paths: string[];
+  /** This root's RUN cgroups (worker/exec/cgroups.ts names them), deepest first. */
+  cgroups: string[];
 }
 
 export interface RootClaim {
@@ -116,7 +119,7 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
     // a private cache mount's dir is thrown away on release (worker/exec/cache-mounts.ts)
     ...listQuiet(join(paths.root, 'cache-mounts')).filter((n) => n.startsWith('private-')).map((n) => join(paths.root, 'cache-mounts', n)),
   ];
-  return { containers, mounts, paths: out };
+  return { containers, mounts, paths: out, cgroups: listCgroups(detectCgroups(), cgroupPrefix(paths.root)) };
 }
 
 async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<void> {
@@ -129,6 +132,9 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
       if (ok) break;
     }
   }
+  // `delete` removed the cgroups of the containers the runtime knew; these are the rest (a runtime
+  // killed before it saved its state, or one still running a step when we were killed)
+  await removeCgroups(left.cgroups);
   // the last mounted first: a view's mount may sit on top of another
   for (const m of [...left.mounts].reverse()) await unmount(m);
   const stillMounted = mountPoints();

@@ -3,6 +3,7 @@
 import type { ExecOp, FileOp, GitSource, HttpSource, ImageSource, Platform } from '../src/llb/index.ts';
 import type { Writable } from 'node:stream';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
+import type { ResourceLimits } from '../src/limits/index.ts';
 
 /** What an op reads as one of its inputs. */
 export type InputRef =
@@ -31,6 +32,8 @@ export interface RunContext {
    * never reach a layer, a cache key or the state root.
    */
   secrets?: ReadonlyMap<string, Buffer>;
+  /** The build's resource limits for every exec (memory, cpu, pids, /dev/shm, rlimits); never part of a cache key. */
+  limits?: ResourceLimits;
 }
 
 export interface Worker {

@@ -9,6 +9,7 @@ import type { Platform } from '../llb/index.ts';
 import type { ProgressMode } from '../progress/index.ts';
 import type { OutputSpec } from '../../exporter/index.ts';
 import { parseReference } from '../registry/reference.ts';
+import type { ResourceLimits } from '../limits/index.ts';
 
 export type BuildContextSpec =
   | { type: 'local'; dir: string }
@@ -35,6 +36,8 @@ export interface BuildOptions {
   maxParallelism?: number;
   insecureRegistries?: string[];
   secrets?: SecretSpec[];
+  /** Resource limits for every RUN, parsed (src/limits parseLimits) from flags over the config file. */
+  limits?: ResourceLimits;
 }
 
 export interface ResolvedBuildOptions {
@@ -54,6 +57,7 @@ export interface ResolvedBuildOptions {
   readonly maxParallelism: number;
   readonly insecureRegistries: readonly string[];
   readonly secrets: readonly SecretSpec[];
+  readonly limits: ResourceLimits;
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -101,6 +105,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     maxParallelism: o.maxParallelism ?? availableParallelism(),
     insecureRegistries: Object.freeze([...(o.insecureRegistries ?? [])]),
     secrets: Object.freeze([...(o.secrets ?? [])]),
+    limits: Object.freeze({ ...(o.limits ?? {}) }),
   });
 }
 

@@ -79,6 +79,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         noCacheStages: opts.noCacheFilter,
         maxParallelism: opts.maxParallelism,
         secrets: await readSecrets(opts.secrets),
+        limits: opts.limits,
         signal,
       });
 

@@ -31,6 +31,10 @@ export const ErrorCodes = {
   STATE_ERROR: 'STATE_ERROR',
   CANCELLED: 'CANCELLED',
   INTERNAL: 'INTERNAL',
+  /** The config file (tsbuild.toml) cannot be read or holds a bad value. */
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  /** A RUN was stopped by a resource limit: killed for memory, or a fork failed at the pids limit. */
+  RUN_LIMIT_REACHED: 'RUN_LIMIT_REACHED',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -14,6 +14,8 @@ import { recordTargets, removeCreatedTargets } from './mount-targets.ts';
 import { createRuntimeSpec, systemMounts } from './spec.ts';
 import { resolveUser } from './user.ts';
 import { prepareOpMounts } from './op-mounts.ts';
+import { detectCgroups, readCgroupEvents, removeRunCgroup, runCgroupPath } from './cgroups.ts';
+import { fitLimits, limitFailure, limitHint } from './resources.ts';
 
 const hostname = 'buildkitsandbox';
 
@@ -47,18 +49,30 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const targets = [...systemMounts(files), ...opMounts.specMounts].map((m) => m.destination);
     const before = recordTargets(rootfs, targets);
 
+    const cgroups = detectCgroups();
+    const limits = fitLimits(ctx.limits ?? {}, cgroups);
+    const cgroupsPath = runCgroupPath(env.paths.root, key);
     const user = resolveUser(rootfs, op.user);
     mkdirSync(resolveInRoot(rootfs, op.cwd || '/'), { recursive: true });
     const spec = createRuntimeSpec({
       args: op.args, env: op.env, cwd: op.cwd || '/', user, network: op.network, hostname,
-      ...files, cgroupsPath: `/tsbuild/${key}`, extraMounts: opMounts.specMounts,
+      ...files, cgroupsPath, extraMounts: opMounts.specMounts, limits,
     });
-    const result = await runContainer({ runtime, stateDir: join(env.paths.root, 'runc'), bundle, id: `tsbuild-${key}`, spec, ctx });
+    const result = await runContainer({
+      runtime, stateDir: join(env.paths.root, 'runc'), bundle, id: `tsbuild-${key}`, spec, ctx,
+      readEvents: () => readCgroupEvents(cgroups, cgroupsPath),
+    }).finally(() => removeRunCgroup(cgroups, cgroupsPath));
 
     await unmount(rootfs);
     mounted = false;
     await removeCreatedTargets(env.snapshots.fsDir(key), before);
     if (result.aborted || ctx.signal.aborted) throw new TsbuildError('the command was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
+    const stoppedBy = result.exitCode !== 0 ? limitFailure(result.events, limits) : undefined;
+    if (stoppedBy !== undefined) {
+      throw new TsbuildError(`process "${op.args.join(' ')}" did not complete successfully: ${stoppedBy}`, {
+        code: ErrorCodes.RUN_LIMIT_REACHED, kind: 'invalid', details: result.lastLines, hint: limitHint(result.events!),
+      });
+    }
     if (result.exitCode !== 0) {
       throw new TsbuildError(`process "${op.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}`, {
         code: ErrorCodes.RUN_FAILED, kind: 'invalid', details: result.lastLines,

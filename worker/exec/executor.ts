@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunContext } from '../types.ts';
 import type { RuntimeSpec } from './spec.ts';
+import type { CgroupEvents } from './cgroups.ts';
+import { specJson } from './resources.ts';
 
 const execFileP = promisify(execFile);
 const tailLines = 10;
@@ -15,6 +17,8 @@ export interface RunResult {
   /** The last lines of stdout and stderr interleaved, for the error message. */
   lastLines: string[];
   aborted: boolean;
+  /** What the container's cgroup counted (OOM kills, refused forks), when `readEvents` was given. */
+  events?: CgroupEvents;
 }
 
 export interface ExecutorOptions {
@@ -25,14 +29,17 @@ export interface ExecutorOptions {
   id: string;
   spec: RuntimeSpec;
   ctx: RunContext;
+  /** Reads the container's cgroup after it exits and before it is deleted (the runtime runs with --keep). */
+  readEvents?: () => CgroupEvents;
 }
 
 export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   const { runtime, stateDir, bundle, id, ctx } = opts;
-  await writeFile(join(bundle, 'config.json'), JSON.stringify(opts.spec));
+  await writeFile(join(bundle, 'config.json'), specJson(opts.spec));
   const tail = createTail();
   let aborted = false;
-  const child = spawn(runtime, ['--root', stateDir, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --keep: the container's cgroup stays until the `delete` below, so readEvents can still see why it died
+  const child = spawn(runtime, ['--root', stateDir, 'run', '--keep', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
   const onAbort = () => {
     aborted = true;
     execFileP(runtime, ['--root', stateDir, 'kill', id, 'KILL']).catch(() => child.kill('SIGKILL'));
@@ -51,7 +58,7 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
       child.on('error', reject);
       child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     });
-    return { exitCode, lastLines: tail.lines(), aborted };
+    return { exitCode, lastLines: tail.lines(), aborted, events: opts.readEvents?.() };
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     // `delete --force` kills what may still run and removes the runtime's state and cgroups

@@ -1,9 +1,9 @@
 // Which OCI runtime to use. crun is faster but refuses hybrid cgroup v1/v2 hosts ("cgroups in
 // hybrid mode not supported"), so it is chosen only where the layout is pure v2 or pure v1.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ErrorCodes, unavailable } from '../../src/errors/index.ts';
+import { detectCgroups } from './cgroups.ts';
 
 const run = promisify(execFile);
 
@@ -17,7 +17,7 @@ async function works(binary: string): Promise<boolean> {
 }
 
 function hybridCgroups(): boolean {
-  return existsSync('/sys/fs/cgroup/unified') && !existsSync('/sys/fs/cgroup/cgroup.controllers');
+  return detectCgroups().mode === 'hybrid';
 }
 
 /** The runtime binary: `preferred` when given (and runnable), else crun where it works, else runc. */

@@ -5,6 +5,8 @@
 import type { NetworkMode } from '../../src/llb/index.ts';
 import { defaultSeccompProfile, type SeccompProfile } from './seccomp-profile.ts';
 import type { ResolvedUser } from './user.ts';
+import type { ResourceLimits } from '../../src/limits/index.ts';
+import { defaultShmSize, specResources, specRlimits, type SpecResources } from './resources.ts';
 
 export interface SpecMount {
   destination: string;
@@ -31,7 +33,7 @@ export interface RuntimeSpec {
   linux: {
     namespaces: { type: string }[];
     cgroupsPath: string;
-    resources: { devices: { allow: boolean; access: string; type?: string; major?: number; minor?: number }[] };
+    resources: { devices: { allow: boolean; access: string; type?: string; major?: number; minor?: number }[] } & SpecResources;
     maskedPaths: string[];
     readonlyPaths: string[];
     seccomp: SeccompProfile;
@@ -51,6 +53,8 @@ export interface SpecInput {
   cgroupsPath: string;
   /** The op's own mounts (bind, cache, tmpfs), already as runtime mounts. */
   extraMounts: SpecMount[];
+  /** The build's resource limits, already fitted to the host (worker/exec/resources.ts fitLimits). */
+  limits?: ResourceLimits;
 }
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -72,12 +76,12 @@ export function withDefaultPath(env: readonly string[]): string[] {
 }
 
 /** Mount targets the runtime creates in the rootfs when missing: they must not end up in the layer. */
-export function systemMounts(input: Pick<SpecInput, 'hostsPath' | 'resolvConfPath'>): SpecMount[] {
+export function systemMounts(input: Pick<SpecInput, 'hostsPath' | 'resolvConfPath' | 'limits'>): SpecMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${Math.ceil((input.limits?.shmSize ?? defaultShmSize) / 1024)}k`] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
@@ -100,8 +104,8 @@ export function createRuntimeSpec(input: SpecInput): RuntimeSpec {
       env: withDefaultPath(input.env),
       cwd: input.cwd || '/',
       capabilities: { bounding: defaultCapabilities, effective: defaultCapabilities, permitted: defaultCapabilities },
-      // no rlimits: the process inherits ours, as a build under dockerd inherits dockerd's
-      rlimits: [],
+      // only --ulimit ones: the rest are inherited from us, as a build under dockerd inherits dockerd's
+      rlimits: specRlimits(input.limits?.ulimits),
       noNewPrivileges: true,
     },
     root: { path: 'rootfs', readonly: false },
@@ -111,7 +115,7 @@ export function createRuntimeSpec(input: SpecInput): RuntimeSpec {
       namespaces,
       cgroupsPath: input.cgroupsPath,
       // deny every device, then runc adds its default allow-list (null, zero, full, tty, random, urandom, pts)
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: { devices: [{ allow: false, access: 'rwm' }], ...specResources(input.limits ?? {}) },
       maskedPaths,
       readonlyPaths,
       // Docker's and BuildKit's sandbox has its default seccomp profile; so does ours (./seccomp-profile.ts)

@@ -27,6 +27,15 @@ export function registerBuild(program: Command): void {
     .option('--max-parallelism <n>', 'steps run at once (default: CPU count)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable)', collect)
     .option('--secret <spec>', 'a secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR] (repeatable)', collect)
+    .option('-m, --memory <size>', 'memory limit of each RUN, e.g. 256m, 2g')
+    .option('--memory-swap <size>', 'memory plus swap limit of each RUN (-1: unlimited swap)')
+    .option('--cpus <n>', 'CPUs each RUN may use, e.g. 1.5')
+    .option('--cpu-quota <us>', 'CFS quota of each RUN, in microseconds per period')
+    .option('--cpu-period <us>', 'CFS period, in microseconds (default 100000)')
+    .option('--cpu-shares <n>', 'relative CPU weight of each RUN (default 1024)')
+    .option('--pids-limit <n>', 'most processes and threads in each RUN (-1: unlimited)')
+    .option('--shm-size <size>', 'size of /dev/shm in each RUN (default 64m)')
+    .option('--ulimit <name=soft[:hard]>', 'an rlimit of each RUN, e.g. nofile=1024:2048 (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
@@ -65,6 +74,7 @@ export function registerBuild(program: Command): void {
         maxParallelism,
         insecureRegistries: flags.insecureRegistry as string[] | undefined,
         secrets: ((flags.secret as string[] | undefined) ?? []).map((x) => parseSecret(x)),
+        limits: await (await import('./build-limits.ts')).resolveLimits(flags, resolveStateRoot(global.root)),
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const abort = new AbortController();

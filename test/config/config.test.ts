@@ -1,0 +1,55 @@
+// The config file: found in the state root or under $XDG_CONFIG_HOME, read with a TOML library,
+// and wrong in ways the error names (file, line, key).
+import test from 'ava';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.ts';
+import { isTsbuildError } from '../../src/errors/index.ts';
+import { removeDir, tempDir } from '../_support/tsbuild.ts';
+
+function setup(files: Record<string, string>) {
+  const dir = tempDir('tsbuild-config-');
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return { dir, root: join(dir, 'root'), env: { XDG_CONFIG_HOME: join(dir, 'xdg') } };
+}
+
+test('no file: no defaults', async (t) => {
+  const s = setup({});
+  t.deepEqual(await loadConfig(s.root, s.env), { path: undefined, limits: {} });
+  removeDir(s.dir);
+});
+
+test('the state root\'s file wins over $XDG_CONFIG_HOME\'s; numbers and strings both read', async (t) => {
+  const s = setup({
+    'root/tsbuild.toml': '[limits]\nmemory = "2g"\ncpus = 1.5\npids-limit = 4096\nulimits = ["nofile=1024:2048"]\n',
+    'xdg/tsbuild/tsbuild.toml': '[limits]\nmemory = "1g"\n',
+  });
+  t.deepEqual(await loadConfig(s.root, s.env), {
+    path: join(s.root, 'tsbuild.toml'),
+    limits: { memory: '2g', cpus: '1.5', pidsLimit: '4096', ulimits: ['nofile=1024:2048'] },
+  });
+  const xdgOnly = setup({ 'xdg/tsbuild/tsbuild.toml': '[limits]\nshm-size = "256m"\n' });
+  t.deepEqual((await loadConfig(xdgOnly.root, xdgOnly.env)).limits, { shmSize: '256m' });
+  removeDir(s.dir);
+  removeDir(xdgOnly.dir);
+});
+
+test('a broken file names itself, the line and the key', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['[limits]\nmemory = \n', /tsbuild\.toml:2: Invalid TOML document/],
+    ['[limits]\nmemroy = "1g"\n', /tsbuild\.toml: unknown key limits\.memroy$/],
+    ['[limit]\nmemory = "1g"\n', /tsbuild\.toml: unknown table or key "limit"$/],
+    ['[limits]\nulimits = "nofile=1"\n', /limits\.ulimits must be a list of strings/],
+    ['[limits]\nmemory = true\n', /limits\.memory must be a string or a number$/],
+  ];
+  for (const [text, message] of cases) {
+    const s = setup({ 'root/tsbuild.toml': text });
+    const err = await t.throwsAsync(loadConfig(s.root, s.env));
+    t.true(isTsbuildError(err) && err.code === 'CONFIG_INVALID', text);
+    t.regex(err?.message ?? '', message);
+    removeDir(s.dir);
+  }
+});
