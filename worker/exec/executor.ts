@@ -31,14 +31,17 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   const { runtime, stateDir, bundle, id, ctx } = opts;
   await writeFile(join(bundle, 'config.json'), JSON.stringify(opts.spec));
   const tail = createTail();
+  if (ctx.signal.aborted) return { exitCode: 137, lastLines: [], aborted: true };
   let aborted = false;
-  const child = spawn(runtime, ['--root', stateDir, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let exited = false;
+  // its own process group: a Ctrl-C in the terminal reaches tsbuild, which stops the container
+  // itself, and not runc, which would pass it on to the command
+  const child = spawn(runtime, ['--root', stateDir, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const onAbort = () => {
     aborted = true;
-    execFileP(runtime, ['--root', stateDir, 'kill', id, 'KILL']).catch(() => child.kill('SIGKILL'));
+    void stopContainer({ runtime, stateDir, id, exited: () => exited, killRuntime: () => child.kill('SIGKILL') });
   };
-  if (ctx.signal.aborted) onAbort();
-  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
   for (const stream of ['stdout', 'stderr'] as const) {
     child[stream].setEncoding('utf8');
     child[stream].on('data', (data: string) => {
@@ -49,13 +52,37 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   try {
     const exitCode = await new Promise<number>((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+      child.on('close', (code, signal) => {
+        exited = true;
+        resolve(code ?? (signal ? 128 : 1));
+      });
     });
     return { exitCode, lastLines: tail.lines(), aborted };
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     // `delete --force` kills what may still run and removes the runtime's state and cgroups
     await execFileP(runtime, ['--root', stateDir, 'delete', '--force', id]).catch(() => undefined);
+  }
+}
+
+/**
+ * Kills the container and waits for its runtime to go. Killing `runc run` itself would orphan the
+ * container under PID 1 (its init is runc's child, not ours), so the runtime is asked to kill it,
+ * again every 50 ms while the container does not exist yet (the signal came while runc was still
+ * creating it); `runc run` then exits and removes the container. Only a runtime that has not
+ * exited 10 s on is killed, and the `delete --force` after it stops what it started.
+ */
+async function stopContainer(opts: { runtime: string; stateDir: string; id: string; exited: () => boolean; killRuntime: () => void }): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!opts.exited()) {
+    // --all: every process in the container's cgroup, also one that left its pid namespace's init
+    const killed = await execFileP(opts.runtime, ['--root', opts.stateDir, 'kill', '--all', opts.id, 'KILL']).then(() => true, () => false);
+    if (killed) return;
+    if (Date.now() > deadline) {
+      opts.killRuntime();
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
