@@ -15,6 +15,7 @@ import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage } from './layer/unpack-image.ts';
 import { recoverRoot } from './recover.ts';
+import { pruneStepLogs } from './exec/step-log.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createGitSources } from './source/git-source.ts';
 import { createHttpSources } from './source/http-source.ts';
@@ -38,6 +39,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   for (const dir of [paths.snapshots, paths.tmp]) mkdirSync(dir, { recursive: true });
   // what a killed tsbuild left (mounts, containers, active snapshots) goes before we add our own
   const claim = await recoverRoot({ paths, db: opts.db, runtime: opts.runtime });
+  await pruneStepLogs(paths.logs);
   let runtime: Promise<string> | undefined;
   const env: WorkerEnv = {
     paths,

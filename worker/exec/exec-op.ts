@@ -53,7 +53,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
       args: op.args, env: op.env, cwd: op.cwd || '/', user, network: op.network, hostname,
       ...files, cgroupsPath: `/tsbuild/${key}`, extraMounts: opMounts.specMounts,
     });
-    const result = await runContainer({ runtime, stateDir: join(env.paths.root, 'runc'), bundle, id: `tsbuild-${key}`, spec, ctx });
+    const result = await runContainer({ runtime, stateDir: join(env.paths.root, 'runc'), bundle, id: `tsbuild-${key}`, spec, ctx, log: { dir: env.paths.logs, name: key } });
 
     await unmount(rootfs);
     mounted = false;
@@ -62,6 +62,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     if (result.exitCode !== 0) {
       throw new TsbuildError(`process "${op.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}`, {
         code: ErrorCodes.RUN_FAILED, kind: 'invalid', details: result.lastLines,
+        notes: result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [],
       });
     }
     env.snapshots.commit(key, parent);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunContext } from '../types.ts';
 import type { RuntimeSpec } from './spec.ts';
+import { openStepLog } from './step-log.ts';
 
 const execFileP = promisify(execFile);
 const tailLines = 10;
@@ -15,6 +16,8 @@ export interface RunResult {
   /** The last lines of stdout and stderr interleaved, for the error message. */
   lastLines: string[];
   aborted: boolean;
+  /** The file holding all of the output (absent when the command never started). */
+  logPath?: string;
 }
 
 export interface ExecutorOptions {
@@ -25,6 +28,8 @@ export interface ExecutorOptions {
   id: string;
   spec: RuntimeSpec;
   ctx: RunContext;
+  /** Where the full output goes (worker/exec/step-log.ts): `<dir>/<name>.log`. */
+  log?: { dir: string; name: string };
 }
 
 export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
@@ -32,6 +37,7 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   await writeFile(join(bundle, 'config.json'), JSON.stringify(opts.spec));
   const tail = createTail();
   if (ctx.signal.aborted) return { exitCode: 137, lastLines: [], aborted: true };
+  const log = await openStepLog({ dir: opts.log?.dir ?? join(bundle, 'logs'), name: opts.log?.name ?? id, ctx });
   let aborted = false;
   let exited = false;
   // its own process group: a Ctrl-C in the terminal reaches tsbuild, which stops the container
@@ -43,10 +49,14 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   for (const stream of ['stdout', 'stderr'] as const) {
-    child[stream].setEncoding('utf8');
-    child[stream].on('data', (data: string) => {
-      tail.push(data);
-      ctx.progress.emit({ type: 'vertex.log', vertex: ctx.vertex, stream, data });
+    const source = child[stream];
+    source.on('data', (chunk: Buffer) => {
+      const { text, ok } = log.write(stream, chunk);
+      tail.push(text);
+      if (!ok) {
+        source.pause();
+        void log.drained().then(() => source.resume());
+      }
     });
   }
   try {
@@ -57,8 +67,9 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
         resolve(code ?? (signal ? 128 : 1));
       });
     });
-    return { exitCode, lastLines: tail.lines(), aborted };
+    return { exitCode, lastLines: tail.lines(), aborted, logPath: log.path };
   } finally {
+    await log.close();
     ctx.signal.removeEventListener('abort', onAbort);
     // `delete --force` kills what may still run and removes the runtime's state and cgroups
     await execFileP(runtime, ['--root', stateDir, 'delete', '--force', id]).catch(() => undefined);
