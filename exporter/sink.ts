@@ -42,7 +42,8 @@ async function prepareTemp(dest: string): Promise<string> {
   return join(dirname(abs), `.${basename(abs)}.tsbuild-${randomBytes(4).toString('hex')}`);
 }
 
-export async function openTarSink(dest: string): Promise<Sink> {
+/** With `signal`, every add after the abort (and the copy under way) fails with its reason. */
+export async function openTarSink(dest: string, signal?: AbortSignal): Promise<Sink> {
   const tmp = await prepareTemp(dest);
   const archive = pack();
   const written = pipeline(archive, createWriteStream(tmp));
@@ -53,17 +54,21 @@ export async function openTarSink(dest: string): Promise<Sink> {
   let done = false;
   return {
     async addBytes(name, data) {
+      signal?.throwIfAborted();
       await new Promise<void>((res, rej) => archive.entry(header(name, data.length), data, (err) => (err ? rej(outputError(dest, err)) : res())));
     },
     async addFile(name, path, size) {
+      signal?.throwIfAborted();
       const entry = archive.entry(header(name, size));
       try {
-        await pipeline(createReadStream(path), entry);
+        await pipeline(createReadStream(path), entry, { signal });
       } catch (e) {
+        signal?.throwIfAborted();
         throw outputError(dest, e);
       }
     },
     async commit() {
+      signal?.throwIfAborted();
       archive.finalize();
       try {
         await written;
@@ -82,7 +87,7 @@ export async function openTarSink(dest: string): Promise<Sink> {
   };
 }
 
-export async function openDirSink(dest: string): Promise<Sink> {
+export async function openDirSink(dest: string, signal?: AbortSignal): Promise<Sink> {
   const tmp = await prepareTemp(dest);
   let done = false;
   const target = async (name: string) => {
@@ -92,6 +97,7 @@ export async function openDirSink(dest: string): Promise<Sink> {
   };
   return {
     async addBytes(name, data) {
+      signal?.throwIfAborted();
       try {
         await writeFile(await target(name), data);
       } catch (e) {
@@ -99,13 +105,16 @@ export async function openDirSink(dest: string): Promise<Sink> {
       }
     },
     async addFile(name, path) {
+      signal?.throwIfAborted();
       try {
-        await pipeline(createReadStream(path), createWriteStream(await target(name)));
+        await pipeline(createReadStream(path), createWriteStream(await target(name)), { signal });
       } catch (e) {
+        signal?.throwIfAborted();
         throw outputError(dest, e);
       }
     },
     async commit() {
+      signal?.throwIfAborted();
       const abs = resolve(dest);
       // a directory cannot be renamed over a non-empty one: move the old one aside first
       const old = `${tmp}.old`;

@@ -62,7 +62,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     resolveSource: (op, signal) => (op.source === 'http' ? http.resolve(op, signal) : gitSources.resolve(op, signal)),
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
-    layer: (id, o) => layerBlob(env, id, o?.compression),
+    layer: (id, o) => layerBlob(env, id, o?.compression, o?.signal),
     exportRootfs: (id, sink) => exportRootfs(env, id, sink),
     close: async () => {
       claim.release();

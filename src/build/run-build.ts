@@ -88,7 +88,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       const layers = [];
       // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
       // already exists each adding one), and images must match it layer for layer
-      for (const id of chain) layers.push({ ...(await worker.layer(id)), empty: false });
+      for (const id of chain) layers.push({ ...(await worker.layer(id, { signal })), empty: false });
       const view = await createImageView({ config: def.config, layers, content });
       const exports: ExportResult[] = [];
       // only a push needs the HTTP client: load it then
@@ -96,6 +96,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         ? (await import('../registry/index.ts')).createRegistryClient({ insecureRegistries: [...opts.insecureRegistries] })
         : undefined;
       for (const output of opts.outputs) {
+        signal?.throwIfAborted();
         if (output.type === 'local' || output.type === 'tar') {
           const { skippedDevices: devices } = await exportFiles(worker, solved.snapshot, output);
           if (devices.length > 0) {
@@ -103,7 +104,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
             progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
           }
         }
-        else exports.push(await exportImage(view, output, { content, images, registry }));
+        else exports.push(await exportImage(view, output, { content, images, registry, signal }));
       }
       progress.emit({ type: 'vertex.done', vertex: exportVertex });
       return {
