@@ -63,7 +63,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
     layer: (id, o) => layerBlob(env, id, o?.compression, o?.signal),
-    exportRootfs: (id, sink) => exportRootfs(env, id, sink),
+    exportRootfs: (id, sink, o) => exportRootfs(env, id, sink, o?.signal),
     close: async () => {
       claim.release();
       await http.close();

@@ -67,6 +67,6 @@ export interface Worker {
    * Writes the whole filesystem of `id` (undefined: empty) as files under a directory, or as one tar.
    * A directory gets no device nodes (named in `skippedDevices`) and no setuid/setgid bits.
    */
-  exportRootfs(id: string | undefined, sink: { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable }): Promise<{ skippedDevices: string[] }>;
+  exportRootfs(id: string | undefined, sink: { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable }, opts?: { signal?: AbortSignal }): Promise<{ skippedDevices: string[] }>;
   close(): Promise<void>;
 }

@@ -66,6 +66,8 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       resolveImage,
     });
     for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
+    // pulls do not take the signal yet: stop right after them
+    signal?.throwIfAborted();
 
     const worker = await openWorker({ root: paths.root, db, content });
     try {
@@ -98,7 +100,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       for (const output of opts.outputs) {
         signal?.throwIfAborted();
         if (output.type === 'local' || output.type === 'tar') {
-          const { skippedDevices: devices } = await exportFiles(worker, solved.snapshot, output);
+          const { skippedDevices: devices } = await exportFiles(worker, solved.snapshot, output, signal);
           if (devices.length > 0) {
             const shown = devices.slice(0, 5).map((d) => `/${d.replace(/^\.?\//, '')}`).join(', ');
             progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
