@@ -122,6 +122,23 @@ test.serial('a second signal while cleaning up (a supervisor\'s SIGTERM, then th
   }
 });
 
+test.serial('kill -9 of the Node 20 launcher mid-RUN: the Node 24 build it started cancels itself instead of running on as an orphan', async (t) => {
+  if (!older) return t.pass('no Node older than 24 on PATH: the launcher hand-over is not exercised here');
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3031\n' });
+  try {
+    const build = startBuild(older, ['--no-cache', ctx]);
+    await waitFor('the RUN container', () => containers().length > 0 && processes('^sleep 3031$').length > 0);
+    build.child.kill('SIGKILL');
+    await build.closed;
+    await waitFor('the orphaned build to stop', () => processes(`${tsbuildBin}.*${ctx}`).length === 0, 8_000);
+    t.deepEqual(processes('^sleep 3031$'), []);
+    t.deepEqual(containers(), []);
+    t.deepEqual(mountsUnderRoot(), []);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
 // 100 MB that gzip cannot shrink: tarring and compressing it takes seconds, the window to cancel in
 const bigLayer = 'FROM busybox\nRUN head -c 100000000 /dev/urandom > /big\n';
 
