@@ -36,8 +36,9 @@ interface Running {
   closed: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
-function startBuild(node: string, args: string[]): Running {
-  const child = spawn(node, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** `group`: in a process group of its own, as a shell runs a foreground job, so a Ctrl-C can be sent to all of it. */
+function startBuild(node: string, args: string[], opts: { group?: boolean } = {}): Running {
+  const child = spawn(node, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: opts.group === true });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, at: Date.now() })));
@@ -65,20 +66,23 @@ const processes = (pattern: string) => {
 const cgroupsOf = (key: string) => execFileSync('sh', ['-c', `find /sys/fs/cgroup -maxdepth 5 -type d -name '*${key}*' 2>/dev/null || true`], { encoding: 'utf8' }).split('\n').filter(Boolean);
 const ingest = () => readdirSync(join(root, 'content', 'ingest'));
 
-async function cancelMidRun(t: import('ava').ExecutionContext, node: string, signal: NodeJS.Signals, seconds: number): Promise<void> {
+/** `ctrlC`: the signal goes to the build's whole process group, as a terminal sends it. */
+async function cancelMidRun(t: import('ava').ExecutionContext, node: string, signal: NodeJS.Signals, seconds: number, opts: { ctrlC?: boolean } = {}): Promise<void> {
   // a sleep no other test on the machine runs, so pgrep finds only ours
   const ctx = contextDir({ Dockerfile: `FROM busybox\nRUN sleep ${seconds}\n` });
   try {
-    const build = startBuild(node, ['--no-cache', ctx]);
+    const build = startBuild(node, ['--no-cache', ctx], { group: opts.ctrlC });
     await waitFor('the RUN container', () => containers().length > 0 && processes(`^sleep ${seconds}$`).length > 0);
     const [id] = containers();
     const key = id.replace(/^tsbuild-/, '');
     const sent = Date.now();
-    build.child.kill(signal);
+    if (opts.ctrlC) process.kill(-build.child.pid!, signal);
+    else build.child.kill(signal);
     const { code, at } = await build.closed;
     t.true(at - sent < 8_000, `stopped ${at - sent} ms after ${signal}`);
     t.is(code, 128 + constants.signals[signal], build.stderr());
     t.regex(build.stderr(), new RegExp(`^ERROR: build cancelled \\(${signal}\\)$`, 'm'));
+    if (opts.ctrlC) t.notRegex(build.stderr(), /still cleaning up/, 'the launcher\'s copy of the Ctrl-C is not taken for a second one');
     t.deepEqual(mountsUnderRoot(), [], 'no mount under the root');
     t.deepEqual(containers(), [], 'no runc container');
     t.deepEqual(processes(`^sleep ${seconds}$`), [], 'no sleep left under PID 1');
@@ -94,6 +98,11 @@ const older = olderNode();
 test.serial('SIGTERM through the Node 20 → 24 launcher mid-RUN stops it and leaves nothing, 5 times in a row (issue 6)', async (t) => {
   if (!older) return t.pass('no Node older than 24 on PATH: the launcher hand-over is not exercised here');
   for (let i = 0; i < 5; i++) await cancelMidRun(t, older, 'SIGTERM', 3001 + i);
+});
+
+test.serial('Ctrl-C (SIGINT to the whole process group) through the launcher, which passes it on too, stops it and leaves nothing, 3 times', async (t) => {
+  if (!older) return t.pass('no Node older than 24 on PATH: the launcher hand-over is not exercised here');
+  for (let i = 0; i < 3; i++) await cancelMidRun(t, older, 'SIGINT', 3041 + i, { ctrlC: true });
 });
 
 test.serial('SIGTERM, SIGINT and SIGHUP straight to Node 24 mid-RUN stop it and leave nothing', async (t) => {
