@@ -39,7 +39,8 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   for (const dir of [paths.snapshots, paths.tmp]) mkdirSync(dir, { recursive: true });
   // what a killed tsbuild left (mounts, containers, active snapshots) goes before we add our own
   const claim = await recoverRoot({ paths, db: opts.db, runtime: opts.runtime });
-  await pruneStepLogs(paths.logs);
+  // beside the build rather than before it: with 1,000 logs the stats take a few ms
+  const pruned = pruneStepLogs(paths.logs);
   let runtime: Promise<string> | undefined;
   const env: WorkerEnv = {
     paths,
@@ -65,6 +66,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     layer: (id, o) => layerBlob(env, id, o?.compression, o?.signal),
     exportRootfs: (id, sink, o) => exportRootfs(env, id, sink, o?.signal),
     close: async () => {
+      await pruned;
       claim.release();
       await http.close();
     },
