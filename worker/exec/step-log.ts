@@ -119,6 +119,6 @@ export async function pruneStepLogs(dir: string, now = Date.now()): Promise<numb
   }
   files.sort((a, b) => b.mtime - a.mtime);
   const old = files.filter((f, i) => i >= logRetention.files || now - f.mtime > logRetention.maxAgeMs);
-  for (const f of old) await rm(join(dir, f.name), { force: true });
+  for (const f of old) await rm(join(dir, f.name), { force: true }).catch(() => undefined);
   return old.length;
 }
