@@ -16,7 +16,9 @@ if (major < 24) {
     process.stderr.write(`tsbuild: needs Node.js 24 or newer (this is ${process.version}); run \`npm install\` in ${join(here, '..')} to get it\n`);
     process.exit(1);
   }
-  const child = spawn(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  // the IPC channel is how the child learns that this process died without passing a signal on
+  // (kill -9): it then cancels its build as for SIGTERM instead of running on as an orphan
+  const child = spawn(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   // `timeout`, CI cancellation and systemd signal this process only: pass it on, so the build
   // stops and cleans up instead of running on as an orphan
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
@@ -29,6 +31,11 @@ if (major < 24) {
   });
 } else {
   module.enableCompileCache?.();
+  if (process.channel) {
+    // started by the launcher above: its death (the channel closing) cancels the build
+    process.channel.unref();
+    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  }
   const { main } = await import('../src/cli/main.ts');
   process.exitCode = await main(process.argv.slice(2));
 }

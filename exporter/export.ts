@@ -15,6 +15,8 @@ export interface ExportDeps {
   registry?: RegistryClient;
   /** Overrides how a name is pushed (tests, mirrors); defaults to pushImage with `registry`. */
   push?: (view: ImageView, name: string) => Promise<void>;
+  /** Stops an export under way: its partial output is removed and the reason thrown. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface ExportDeps {
  * fails fast with REFERENCE_INVALID. File outputs appear at dest whole or not at all.
  */
 export async function exportImage(view: ImageView, output: OutputSpec, deps: ExportDeps): Promise<ExportResult> {
+  deps.signal?.throwIfAborted();
   const names = 'names' in output ? output.names : [];
   for (const name of names) parseReference(name);
   const result: ExportResult = { digest: view.manifestDescriptor.digest, imageId: view.configDescriptor.digest, names: [...names] };
@@ -30,17 +33,20 @@ export async function exportImage(view: ImageView, output: OutputSpec, deps: Exp
       await exportToStore(view, output, deps);
       if (output.push) {
         const registry = deps.registry;
-        const push = deps.push ?? (registry && ((v: ImageView, name: string) => pushImage({ client: registry, content: deps.content, ref: name, descriptor: v.manifestDescriptor }).then(() => {})));
+        const push = deps.push ?? (registry && ((v: ImageView, name: string) => pushImage({ client: registry, content: deps.content, ref: name, descriptor: v.manifestDescriptor, signal: deps.signal }).then(() => {})));
         if (!push) throw new TsbuildError('cannot push: no registry client was given to the exporter', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
         if (names.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG' });
-        for (const name of names) await push(view, name);
+        for (const name of names) {
+          deps.signal?.throwIfAborted();
+          await push(view, name);
+        }
       }
       return result;
     case 'oci':
-      await exportOci(view, output, deps.content);
+      await exportOci(view, output, deps.content, deps.signal);
       return result;
     case 'docker':
-      await exportDocker(view, output, deps.content);
+      await exportDocker(view, output, deps.content, deps.signal);
       return result;
     case 'local':
     case 'tar':

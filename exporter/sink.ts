@@ -45,7 +45,8 @@ async function prepareTemp(dest: string): Promise<string> {
   return join(dirname(abs), `.${basename(abs)}.tsbuild-${randomBytes(4).toString('hex')}`);
 }
 
-export async function openTarSink(dest: string): Promise<Sink> {
+/** With `signal`, every add after the abort (and the copy under way) fails with its reason. */
+export async function openTarSink(dest: string, signal?: AbortSignal): Promise<Sink> {
   const tmp = await prepareTemp(dest);
   const archive = pack();
   const written = pipeline(archive, createWriteStream(tmp));
@@ -55,20 +56,24 @@ export async function openTarSink(dest: string): Promise<Sink> {
   const header = (name: string, size: number) => ({ name: safeEntry(name), size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
   let done = false;
   const addStream: Sink['addStream'] = async (name, source, size) => {
+    signal?.throwIfAborted();
     const entry = archive.entry(header(name, size));
     try {
-      await pipeline(source, entry);
+      await pipeline(source, entry, { signal });
     } catch (e) {
+      signal?.throwIfAborted();
       throw outputError(dest, e);
     }
   };
   return {
     async addBytes(name, data) {
+      signal?.throwIfAborted();
       await new Promise<void>((res, rej) => archive.entry(header(name, data.length), data, (err) => (err ? rej(outputError(dest, err)) : res())));
     },
     addFile: (name, path, size) => addStream(name, createReadStream(path), size),
     addStream,
     async commit() {
+      signal?.throwIfAborted();
       archive.finalize();
       try {
         await written;
@@ -87,7 +92,7 @@ export async function openTarSink(dest: string): Promise<Sink> {
   };
 }
 
-export async function openDirSink(dest: string): Promise<Sink> {
+export async function openDirSink(dest: string, signal?: AbortSignal): Promise<Sink> {
   const tmp = await prepareTemp(dest);
   let done = false;
   const target = async (name: string) => {
@@ -96,15 +101,18 @@ export async function openDirSink(dest: string): Promise<Sink> {
     return p;
   };
   const addStream: Sink['addStream'] = async (name, source) => {
+    signal?.throwIfAborted();
     try {
-      await pipeline(source, createWriteStream(await target(name)));
+      await pipeline(source, createWriteStream(await target(name)), { signal });
     } catch (e) {
       source.destroy();
+      signal?.throwIfAborted();
       throw outputError(dest, e);
     }
   };
   return {
     async addBytes(name, data) {
+      signal?.throwIfAborted();
       try {
         await writeFile(await target(name), data);
       } catch (e) {
@@ -114,6 +122,7 @@ export async function openDirSink(dest: string): Promise<Sink> {
     addFile: (name, path, size) => addStream(name, createReadStream(path), size),
     addStream,
     async commit() {
+      signal?.throwIfAborted();
       const abs = resolve(dest);
       // a directory cannot be renamed over a non-empty one: move the old one aside first
       const old = `${tmp}.old`;

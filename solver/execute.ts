@@ -36,6 +36,8 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // a signal that came while cache keys were computed fires no event for a late listener
+  if (opts.signal?.aborted) onOuterAbort();
   const byKey = new Map<string, Promise<InputRef>>();
   const stats: ExecuteStats = { ran: 0, cached: 0 };
   let firstError: unknown;

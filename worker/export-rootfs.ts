@@ -17,19 +17,28 @@ export type RootfsSink = { type: 'dir'; dest: string } | { type: 'tar'; stream: 
 /** What an export left out (a tar keeps everything, so only `dir` ever skips). */
 export type RootfsExport = ExtractResult;
 
-export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink: RootfsSink): Promise<RootfsExport> {
+/** With `signal`, an abort stops the walk and the copy under way. */
+export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink: RootfsSink, signal?: AbortSignal): Promise<RootfsExport> {
+  signal?.throwIfAborted();
   let result: RootfsExport = { skippedDevices: [] };
   const view = await env.snapshots.view(id);
   const target = await mkdtemp(join(env.paths.tmp, 'rootfs-'));
   try {
     await withMounts(view.mounts, target, async (dir) => {
       const tar = createLayerTar(dir);
-      if (sink.type === 'tar') await pipeline(tar, sink.stream);
-      else {
-        mkdirSync(sink.dest, { recursive: true });
-        // through the same safe extraction as layers: nothing lands outside dest, whatever the image holds
-        result = await extractLayer(Readable.from(tar), sink.dest, { whiteouts: false, fidelity: 'user-dir' });
+      const onAbort = () => tar.destroy(signal?.reason as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        if (sink.type === 'tar') await pipeline(tar, sink.stream, { signal });
+        else {
+          mkdirSync(sink.dest, { recursive: true });
+          // through the same safe extraction as layers: nothing lands outside dest, whatever the image holds
+          result = await extractLayer(Readable.from(tar), sink.dest, { whiteouts: false, fidelity: 'user-dir' });
+        }
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
       }
+      signal?.throwIfAborted();
     });
   } finally {
     await view.release();

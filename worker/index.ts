@@ -15,6 +15,7 @@ import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage } from './layer/unpack-image.ts';
 import { recoverRoot } from './recover.ts';
+import { pruneStepLogs } from './exec/step-log.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createGitSources } from './source/git-source.ts';
 import { createHttpSources } from './source/http-source.ts';
@@ -38,6 +39,8 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   for (const dir of [paths.snapshots, paths.tmp]) mkdirSync(dir, { recursive: true });
   // what a killed tsbuild left (mounts, containers, active snapshots) goes before we add our own
   const claim = await recoverRoot({ paths, db: opts.db, runtime: opts.runtime });
+  // beside the build rather than before it: with 1,000 logs the stats take a few ms
+  const pruned = pruneStepLogs(paths.logs);
   let runtime: Promise<string> | undefined;
   const env: WorkerEnv = {
     paths,
@@ -60,9 +63,10 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     resolveSource: (op, signal) => (op.source === 'http' ? http.resolve(op, signal) : gitSources.resolve(op, signal)),
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
-    layer: (id, o) => layerBlob(env, id, o?.compression),
-    exportRootfs: (id, sink) => exportRootfs(env, id, sink),
+    layer: (id, o) => layerBlob(env, id, o?.compression, o?.signal),
+    exportRootfs: (id, sink, o) => exportRootfs(env, id, sink, o?.signal),
     close: async () => {
+      await pruned;
       claim.release();
       await http.close();
     },

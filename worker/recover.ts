@@ -1,6 +1,7 @@
 // Start-up recovery: a tsbuild killed mid-build (kill -9, a power cut) leaves containers in the
 // runtime's state dir, their cgroups, overlay and bind mounts under <root>/tmp (run-*/rootfs, view-*, rootfs-*),
-// bundles and unpack dirs, active snapshot dirs with no row in the metadata db, and private cache
+// bundles and unpack dirs, active snapshot dirs with no row in the metadata db, half-written blobs in
+// content/ingest whose writer is gone, and private cache
 // mount dirs. The next worker to open the root cleans them, but only when no other live tsbuild
 // process uses the root: their tmp dirs and active snapshots look exactly like leftovers.
 //
@@ -14,7 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, unlinkSync,
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Database, StatePaths } from '../src/state/index.ts';
+import { ownerAlive, type Database, type StatePaths } from '../src/state/index.ts';
 import { unmount } from './snapshot/mount.ts';
 import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/cgroups.ts';
 
@@ -26,7 +27,7 @@ export interface Leftovers {
   containers: string[];
   /** Mount points at or below `<root>/tmp`, in mount order. */
   mounts: string[];
-  /** Paths to remove: everything in tmp, snapshot dirs without a db row, private cache dirs. */
+  /** Paths to remove: everything in tmp, snapshot dirs without a db row, private cache dirs, ingest files of dead processes. */
   paths: string[];
   /** This root's RUN cgroups (worker/exec/cgroups.ts names them), deepest first. */
   cgroups: string[];
@@ -118,6 +119,8 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
     ...listQuiet(paths.snapshots).filter((n) => /^[0-9a-f]+$/.test(n) && !rows.has(n)).map((n) => join(paths.snapshots, n)),
     // a private cache mount's dir is thrown away on release (worker/exec/cache-mounts.ts)
     ...listQuiet(join(paths.root, 'cache-mounts')).filter((n) => n.startsWith('private-')).map((n) => join(paths.root, 'cache-mounts', n)),
+    // a blob half written (content store temp files are named by their owner, src/state/process-identity.ts)
+    ...listQuiet(join(paths.content, 'ingest')).filter((n) => !ownerAlive(n)).map((n) => join(paths.content, 'ingest', n)),
   ];
   return { containers, mounts, paths: out, cgroups: listCgroups(detectCgroups(), cgroupPrefix(paths.root)) };
 }

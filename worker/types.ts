@@ -64,12 +64,12 @@ export interface Worker {
   /** Whether a committed snapshot with this id exists (its files are on disk). */
   exists(id: string): boolean;
   /** The layer blob of one snapshot's own diff: computed and stored once, then reused. */
-  layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd' }): Promise<LayerInfo>;
+  layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; signal?: AbortSignal }): Promise<LayerInfo>;
   readonly platform: Platform;
   /**
    * Writes the whole filesystem of `id` (undefined: empty) as files under a directory, or as one tar.
    * A directory gets no device nodes (named in `skippedDevices`) and no setuid/setgid bits.
    */
-  exportRootfs(id: string | undefined, sink: { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable }): Promise<{ skippedDevices: string[] }>;
+  exportRootfs(id: string | undefined, sink: { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable }, opts?: { signal?: AbortSignal }): Promise<{ skippedDevices: string[] }>;
   close(): Promise<void>;
 }

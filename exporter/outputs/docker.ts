@@ -33,8 +33,8 @@ function repositories(view: ImageView, names: readonly string[]): Record<string,
   return Object.keys(repos).length ? repos : undefined;
 }
 
-export async function exportDocker(view: ImageView, out: { dest: string; names: readonly string[] }, content: BlobReader): Promise<void> {
-  const sink = await openTarSink(out.dest);
+export async function exportDocker(view: ImageView, out: { dest: string; names: readonly string[] }, content: BlobReader, signal?: AbortSignal): Promise<void> {
+  const sink = await openTarSink(out.dest, signal);
   try {
     await sink.addBytes('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
     await addImageBlobs(sink, view, content);

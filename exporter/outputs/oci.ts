@@ -20,9 +20,9 @@ export function layoutIndexEntries(manifest: Descriptor, names: readonly string[
   });
 }
 
-export async function exportOci(view: ImageView, out: { dest: string; tar: boolean; names: readonly string[] }, content: BlobReader): Promise<void> {
+export async function exportOci(view: ImageView, out: { dest: string; tar: boolean; names: readonly string[] }, content: BlobReader, signal?: AbortSignal): Promise<void> {
   const entries = layoutIndexEntries(view.manifestDescriptor, out.names);
-  const sink = out.tar ? await openTarSink(out.dest) : await openDirSink(out.dest);
+  const sink = out.tar ? await openTarSink(out.dest, signal) : await openDirSink(out.dest, signal);
   try {
     await sink.addBytes('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
     await addImageBlobs(sink, view, content);

@@ -9,12 +9,12 @@ import { once } from 'node:events';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { Worker } from '../../worker/index.ts';
 
-export async function exportFiles(worker: Worker, snapshot: string | undefined, output: { type: 'local' | 'tar'; dest: string }): Promise<{ skippedDevices: string[] }> {
+export async function exportFiles(worker: Worker, snapshot: string | undefined, output: { type: 'local' | 'tar'; dest: string }, signal?: AbortSignal): Promise<{ skippedDevices: string[] }> {
   const none = { skippedDevices: [] };
   try {
-    if (output.type === 'local') return await worker.exportRootfs(snapshot, { type: 'dir', dest: output.dest });
+    if (output.type === 'local') return await worker.exportRootfs(snapshot, { type: 'dir', dest: output.dest }, { signal });
     if (output.dest === '-') {
-      await worker.exportRootfs(snapshot, { type: 'tar', stream: process.stdout });
+      await worker.exportRootfs(snapshot, { type: 'tar', stream: process.stdout }, { signal });
       return none;
     }
     const parent = dirname(output.dest);
@@ -26,7 +26,7 @@ export async function exportFiles(worker: Worker, snapshot: string | undefined, 
       const file = createWriteStream(tmp);
       // open before mounting anything: an unwritable dest fails here, cleanly
       await once(file, 'open');
-      await worker.exportRootfs(snapshot, { type: 'tar', stream: file });
+      await worker.exportRootfs(snapshot, { type: 'tar', stream: file }, { signal });
       await rename(tmp, output.dest);
       return none;
     } finally {
@@ -34,6 +34,7 @@ export async function exportFiles(worker: Worker, snapshot: string | undefined, 
     }
   } catch (e) {
     if (e instanceof TsbuildError) throw e;
+    signal?.throwIfAborted();
     throw new TsbuildError(`writing --output type=${output.type} to ${output.dest} failed: ${e instanceof Error ? e.message : String(e)}`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'unavailable', cause: e });
   }
 }

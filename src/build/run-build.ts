@@ -66,6 +66,8 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       resolveImage,
     });
     for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
+    // pulls do not take the signal yet: stop right after them
+    signal?.throwIfAborted();
 
     const worker = await openWorker({ root: paths.root, db, content });
     try {
@@ -89,7 +91,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       const layers = [];
       // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
       // already exists each adding one), and images must match it layer for layer
-      for (const id of chain) layers.push({ ...(await worker.layer(id)), empty: false });
+      for (const id of chain) layers.push({ ...(await worker.layer(id, { signal })), empty: false });
       const view = await createImageView({ config: def.config, layers, content });
       const exports: ExportResult[] = [];
       // only a push needs the HTTP client: load it then
@@ -97,14 +99,15 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         ? (await import('../registry/index.ts')).createRegistryClient({ insecureRegistries: [...opts.insecureRegistries] })
         : undefined;
       for (const output of opts.outputs) {
+        signal?.throwIfAborted();
         if (output.type === 'local' || output.type === 'tar') {
-          const { skippedDevices: devices } = await exportFiles(worker, solved.snapshot, output);
+          const { skippedDevices: devices } = await exportFiles(worker, solved.snapshot, output, signal);
           if (devices.length > 0) {
             const shown = devices.slice(0, 5).map((d) => `/${d.replace(/^\.?\//, '')}`).join(', ');
             progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
           }
         }
-        else exports.push(await exportImage(view, output, { content, images, registry }));
+        else exports.push(await exportImage(view, output, { content, images, registry, signal }));
       }
       progress.emit({ type: 'vertex.done', vertex: exportVertex });
       return {

@@ -7,6 +7,7 @@ import { registerBuild } from './commands/build.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerImages } from './commands/images.ts';
 import { formatError } from './format-error.ts';
+import { BuildCancelled } from './cancel.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,6 +30,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     process.stderr.write(formatError(e));
-    return 1;
+    return e instanceof BuildCancelled ? e.exitCode : 1;
   }
 }

@@ -15,6 +15,7 @@ import { Readable, pipeline as pipe } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, TsbuildError, notFound } from '../errors/index.ts';
 import { createVerifyStream } from './verify-blob.ts';
+import { processIdentity } from '../state/process-identity.ts';
 
 export interface BlobInfo {
   digest: string;
@@ -82,7 +83,8 @@ export function openContentStore(dir: string): ContentStore {
 
   const putStream: BlobWriter['putStream'] = async (source, expected = {}) => {
     if (expected.digest && (await info(expected.digest))) return (await info(expected.digest))!;
-    const tmp = join(tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    // named by its owner, so start-up recovery removes what a killed process left (worker/recover.ts)
+    const tmp = join(tmpDir, `${processIdentity()}-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
     try {

@@ -26,6 +26,8 @@ export interface PushOptions {
   mountFrom?: readonly string[];
   progress?: ProgressSink;
   vertex?: VertexRef;
+  /** Stops the push between and inside requests (the build was cancelled). */
+  signal?: AbortSignal;
 }
 
 /** Idempotent: pushing the same image twice uploads nothing the second time. Throws RegistryError (denied, unavailable, …). */
@@ -51,26 +53,26 @@ async function pushManifest(opts: PushOptions, ref: ImageReference, desc: Descri
   }
   const what = `manifest ${familiarName({ ...ref, tag: undefined, digest: undefined })}:${selector}`;
   await withRetry(async () => {
-    const res = await client.send(ref, `/manifests/${selector}`, { what, push: true, method: 'PUT', headers: { 'content-type': desc.mediaType }, body: bytes });
+    const res = await client.send(ref, `/manifests/${selector}`, { what, push: true, signal: opts.signal, method: 'PUT', headers: { 'content-type': desc.mediaType }, body: bytes });
     if (!res.ok) throw await registryErrorFrom(res, what);
     await res.body?.cancel();
-  });
+  }, { signal: opts.signal });
 }
 
 async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor): Promise<void> {
   const { client, content } = opts;
   const what = `blob ${blob.digest} to ${familiarName({ ...ref, tag: undefined, digest: undefined })}`;
   await withRetry(async () => {
-    const head = await client.send(ref, `/blobs/${blob.digest}`, { what, push: true, method: 'HEAD' });
+    const head = await client.send(ref, `/blobs/${blob.digest}`, { what, push: true, signal: opts.signal, method: 'HEAD' });
     if (head.ok) return;
     await head.body?.cancel();
     for (const from of opts.mountFrom ?? []) {
       // 201 means mounted; 202 means the registry declined and opened a normal upload we abandon
-      const mount = await client.send(ref, `/blobs/uploads/?mount=${blob.digest}&from=${encodeURIComponent(from)}`, { what, push: true, method: 'POST' });
+      const mount = await client.send(ref, `/blobs/uploads/?mount=${blob.digest}&from=${encodeURIComponent(from)}`, { what, push: true, signal: opts.signal, method: 'POST' });
       await mount.body?.cancel();
       if (mount.status === 201) return report(opts, blob);
     }
-    const start = await client.send(ref, '/blobs/uploads/', { what, push: true, method: 'POST' });
+    const start = await client.send(ref, '/blobs/uploads/', { what, push: true, signal: opts.signal, method: 'POST' });
     if (start.status !== 202) throw await registryErrorFrom(start, what);
     await start.body?.cancel();
     const location = start.headers.get('location');
@@ -83,6 +85,7 @@ async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor
       .send(ref, url.toString(), {
         what,
         push: true,
+        signal: opts.signal,
         method: 'PUT',
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
         body: body as unknown as ReadableStream,
@@ -95,7 +98,7 @@ async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor
     if (put.status !== 201) throw await registryErrorFrom(put, what);
     await put.body?.cancel();
     report(opts, blob);
-  });
+  }, { signal: opts.signal });
 }
 
 /** The DIGEST_MISMATCH a failed body stream caused, somewhere in `e`'s cause chain. */

@@ -3,6 +3,7 @@
 //   <root>/snapshots/<id>/   fs/ (a layer's files, overlay upperdir format) and work/ (overlay workdir)
 //   <root>/metadata.db       SQLite: tags, cache index, snapshots (WAL, shared by concurrent processes)
 //   <root>/tmp/              scratch space on the same filesystem, so renames are atomic
+//   <root>/logs/<key>.log    the full output of each RUN step (worker/exec/step-log.ts)
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -12,6 +13,7 @@ export interface StatePaths {
   snapshots: string;
   db: string;
   tmp: string;
+  logs: string;
 }
 
 export function resolveStateRoot(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -29,5 +31,6 @@ export function statePaths(root: string): StatePaths {
     snapshots: join(root, 'snapshots'),
     db: join(root, 'metadata.db'),
     tmp: join(root, 'tmp'),
+    logs: join(root, 'logs'),
   };
 }

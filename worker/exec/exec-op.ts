@@ -61,6 +61,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const result = await runContainer({
       runtime, stateDir: join(env.paths.root, 'runc'), bundle, id: `tsbuild-${key}`, spec, ctx,
       readEvents: () => readCgroupEvents(cgroups, cgroupsPath),
+      log: { dir: env.paths.logs, name: key },
     }).finally(() => removeRunCgroup(cgroups, cgroupsPath));
 
     await unmount(rootfs);
@@ -76,6 +77,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     if (result.exitCode !== 0) {
       throw new TsbuildError(`process "${op.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}`, {
         code: ErrorCodes.RUN_FAILED, kind: 'invalid', details: result.lastLines,
+        notes: result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [],
       });
     }
     env.snapshots.commit(key, parent);

@@ -8,6 +8,7 @@ import type { RunContext } from '../types.ts';
 import type { RuntimeSpec } from './spec.ts';
 import type { CgroupEvents } from './cgroups.ts';
 import { specJson } from './resources.ts';
+import { openStepLog } from './step-log.ts';
 
 const execFileP = promisify(execFile);
 const tailLines = 10;
@@ -19,6 +20,8 @@ export interface RunResult {
   aborted: boolean;
   /** What the container's cgroup counted (OOM kills, refused forks), when `readEvents` was given. */
   events?: CgroupEvents;
+  /** The file holding all of the output (absent when the command never started). */
+  logPath?: string;
 }
 
 export interface ExecutorOptions {
@@ -31,38 +34,73 @@ export interface ExecutorOptions {
   ctx: RunContext;
   /** Reads the container's cgroup after it exits and before it is deleted (the runtime runs with --keep). */
   readEvents?: () => CgroupEvents;
+  /** Where the full output goes (worker/exec/step-log.ts): `<dir>/<name>.log`. */
+  log?: { dir: string; name: string };
 }
 
 export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   const { runtime, stateDir, bundle, id, ctx } = opts;
   await writeFile(join(bundle, 'config.json'), specJson(opts.spec));
   const tail = createTail();
+  if (ctx.signal.aborted) return { exitCode: 137, lastLines: [], aborted: true };
+  const log = await openStepLog({ dir: opts.log?.dir ?? join(bundle, 'logs'), name: opts.log?.name ?? id, ctx });
   let aborted = false;
-  // --keep: the container's cgroup stays until the `delete` below, so readEvents can still see why it died
-  const child = spawn(runtime, ['--root', stateDir, 'run', '--keep', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let exited = false;
+  // --keep: the container's cgroup stays until the `delete` below, so readEvents can still see why it died.
+  // Its own process group: a Ctrl-C in the terminal reaches tsbuild, which stops the container
+  // itself, and not runc, which would pass it on to the command
+  const child = spawn(runtime, ['--root', stateDir, 'run', '--keep', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const onAbort = () => {
     aborted = true;
-    execFileP(runtime, ['--root', stateDir, 'kill', id, 'KILL']).catch(() => child.kill('SIGKILL'));
+    void stopContainer({ runtime, stateDir, id, exited: () => exited, killRuntime: () => child.kill('SIGKILL') });
   };
-  if (ctx.signal.aborted) onAbort();
-  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
   for (const stream of ['stdout', 'stderr'] as const) {
-    child[stream].setEncoding('utf8');
-    child[stream].on('data', (data: string) => {
-      tail.push(data);
-      ctx.progress.emit({ type: 'vertex.log', vertex: ctx.vertex, stream, data });
+    const source = child[stream];
+    source.on('data', (chunk: Buffer) => {
+      const { text, ok } = log.write(stream, chunk);
+      tail.push(text);
+      if (!ok) {
+        source.pause();
+        void log.drained().then(() => source.resume());
+      }
     });
   }
   try {
     const exitCode = await new Promise<number>((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+      child.on('close', (code, signal) => {
+        exited = true;
+        resolve(code ?? (signal ? 128 : 1));
+      });
     });
-    return { exitCode, lastLines: tail.lines(), aborted, events: opts.readEvents?.() };
+    return { exitCode, lastLines: tail.lines(), aborted, events: opts.readEvents?.(), logPath: log.path };
   } finally {
+    await log.close();
     ctx.signal.removeEventListener('abort', onAbort);
     // `delete --force` kills what may still run and removes the runtime's state and cgroups
     await execFileP(runtime, ['--root', stateDir, 'delete', '--force', id]).catch(() => undefined);
+  }
+}
+
+/**
+ * Kills the container and waits for its runtime to go. Killing `runc run` itself would orphan the
+ * container under PID 1 (its init is runc's child, not ours), so the runtime is asked to kill it,
+ * again every 50 ms while the container does not exist yet (the signal came while runc was still
+ * creating it); `runc run` then exits and removes the container. Only a runtime that has not
+ * exited 10 s on is killed, and the `delete --force` after it stops what it started.
+ */
+async function stopContainer(opts: { runtime: string; stateDir: string; id: string; exited: () => boolean; killRuntime: () => void }): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!opts.exited()) {
+    // --all: every process in the container's cgroup, also one that left its pid namespace's init
+    const killed = await execFileP(opts.runtime, ['--root', opts.stateDir, 'kill', '--all', opts.id, 'KILL']).then(() => true, () => false);
+    if (killed) return;
+    if (Date.now() > deadline) {
+      opts.killRuntime();
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -20,7 +20,9 @@ export function compressionOf(mediaType: string): Compression {
   return 'uncompressed';
 }
 
-export async function layerBlob(env: WorkerEnv, id: string, compression: Compression = 'gzip'): Promise<LayerInfo> {
+/** With `signal`, an abort stops the tar and compression under way and stores nothing. */
+export async function layerBlob(env: WorkerEnv, id: string, compression: Compression = 'gzip', signal?: AbortSignal): Promise<LayerInfo> {
+  signal?.throwIfAborted();
   const row = env.snapshots.row(id);
   if (!row) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
   if (row.diff_id && row.blob_digest && row.blob_media_type && compressionOf(row.blob_media_type) === compression && (await env.content.has(row.blob_digest))) {
@@ -36,7 +38,12 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
   });
   const compressor = compression === 'gzip' ? createGzip({ level: zlib.Z_DEFAULT_COMPRESSION }) : compression === 'zstd' ? createZstdCompress() : new Transform({ transform: (c, _e, cb) => cb(null, c) });
   const tarStream = createLayerTar(env.snapshots.fsDir(id), () => entries++);
-  const [blob] = await Promise.all([env.content.putStream(compressor), pipeline(tarStream, tap, compressor)]);
+  // allSettled: on an abort the store must have removed its partial ingest file before we return
+  const [stored, piped] = await Promise.allSettled([env.content.putStream(compressor), pipeline(tarStream, tap, compressor, { signal })]);
+  signal?.throwIfAborted();
+  if (piped.status === 'rejected') throw piped.reason;
+  if (stored.status === 'rejected') throw stored.reason;
+  const blob = stored.value;
   const info: LayerInfo = { diffId: `sha256:${diffHash.digest('hex')}`, digest: blob.digest, size: blob.size, mediaType: mediaTypes[compression], empty: entries === 0 };
   // first writer wins: a row recorded by an unpack keeps the image's original blob
   env.db

@@ -31,6 +31,8 @@ export function createLayerTar(fsDir: string, onEntry: () => void = () => {}): t
     const opaque = await listOpaque(fsDir);
     const links = new Map<string, string>();
     const add = async (partial: Partial<tar.Header> & { name: string }, file?: string) => {
+      // the reader went away (an export cancelled): stop walking instead of reading on into nothing
+      if (pack.destroyed) throw new Error('layer tar closed by its reader');
       const header = partial as tar.Header;
       onEntry();
       if (file === undefined) {

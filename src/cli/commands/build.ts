@@ -77,13 +77,13 @@ export function registerBuild(program: Command): void {
         limits: await (await import('./build-limits.ts')).resolveLimits(flags, resolveStateRoot(global.root)),
       });
       const progress = await createProgress(opts.progress, process.stderr);
-      const abort = new AbortController();
-      const onSignal = () => abort.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const { cancelOnSignals } = await import('../cancel.ts');
+      const cancel = cancelOnSignals();
       try {
         const { runBuild } = await import('../../build/run-build.ts');
-        const result = await runBuild(opts, resolveStateRoot(global.root), progress, abort.signal);
+        const result = await runBuild(opts, resolveStateRoot(global.root), progress, cancel.signal).catch((e: unknown) => {
+          throw cancel.explain(e);
+        });
         progress.close();
         if (opts.progress === 'quiet') process.stdout.write(`${result.imageId}\n`);
         else {
@@ -92,8 +92,7 @@ export function registerBuild(program: Command): void {
         }
       } finally {
         progress.close();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        cancel.dispose();
       }
     });
 }
