@@ -20,6 +20,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Secret values by id for RUN --mount=type=secret; never part of a key. */
   secrets?: ReadonlyMap<string, Buffer>;
+  /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
+  sshAgents?: ReadonlyMap<string, string>;
 }
 
 export interface ExecuteStats {
@@ -78,7 +80,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
             abort.signal.throwIfAborted();
             opts.progress.emit({ type: 'vertex.started', vertex: ref });
             try {
-              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets });
+              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, sshAgents: opts.sshAgents });
               opts.cache.record(d.key, snapshot);
               stats.ran++;
               opts.progress.emit({ type: 'vertex.done', vertex: ref });

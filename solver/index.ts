@@ -26,6 +26,8 @@ export interface SolveOptions {
   signal?: AbortSignal;
   /** Secret values by id for RUN --mount=type=secret; never part of a key. */
   secrets?: ReadonlyMap<string, Buffer>;
+  /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
+  sshAgents?: ReadonlyMap<string, string>;
 }
 
 export interface SolveResult {
@@ -54,6 +56,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     maxParallelism: opts.maxParallelism,
     signal: opts.signal,
     secrets: opts.secrets,
+    sshAgents: opts.sshAgents,
   });
   return { snapshot, stats, plan };
 }

@@ -31,6 +31,11 @@ export interface RunContext {
    * never reach a layer, a cache key or the state root.
    */
   secrets?: ReadonlyMap<string, Buffer>;
+  /**
+   * SSH agent sockets on the host by id, for RUN --mount=type=ssh (exec only). A RUN reaches one
+   * through a forwarding socket that allows only listing keys and signing; not part of any key.
+   */
+  sshAgents?: ReadonlyMap<string, string>;
 }
 
 export interface Worker {
