@@ -14,6 +14,7 @@ import { checksumSources, openFileDigestCache, readDockerignore } from '../conte
 import type { ResolvedBuildOptions } from './options.ts';
 import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
+import { openSshAgents } from './ssh-agents.ts';
 import { createImageResolver } from './resolve-image.ts';
 import { importOciLayout } from './oci-layout-context.ts';
 
@@ -68,6 +69,10 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
     for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
 
     const worker = await openWorker({ root: paths.root, db, content });
+    const sshAgents = await openSshAgents(opts.ssh).catch(async (e: unknown) => {
+      await worker.close();
+      throw e;
+    });
     try {
       const solved = await solve(def.root, {
         worker,
@@ -79,6 +84,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         noCacheStages: opts.noCacheFilter,
         maxParallelism: opts.maxParallelism,
         secrets: await readSecrets(opts.secrets),
+        sshAgents: sshAgents.sockets,
         signal,
       });
 
@@ -115,6 +121,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         warnings: def.warnings.map((w) => w.message),
       };
     } finally {
+      await sshAgents.close();
       await worker.close();
     }
   } finally {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../progress/index.ts';
 import { ErrorCodes, invalid } from '../../errors/index.ts';
-import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
+import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
 import { resolveStateRoot } from '../../state/index.ts';
 import type { OutputSpec } from '../../../exporter/index.ts';
 
@@ -27,6 +27,7 @@ export function registerBuild(program: Command): void {
     .option('--max-parallelism <n>', 'steps run at once (default: CPU count)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable)', collect)
     .option('--secret <spec>', 'a secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR] (repeatable)', collect)
+    .option('--ssh <spec>', 'an SSH agent for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY...]] (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
@@ -65,6 +66,7 @@ export function registerBuild(program: Command): void {
         maxParallelism,
         insecureRegistries: flags.insecureRegistry as string[] | undefined,
         secrets: ((flags.secret as string[] | undefined) ?? []).map((x) => parseSecret(x)),
+        ssh: ((flags.ssh as string[] | undefined) ?? []).map((x) => parseSsh(x)),
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const abort = new AbortController();
