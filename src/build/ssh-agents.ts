@@ -1,8 +1,10 @@
 // `--ssh` specs → one agent socket per id, for RUN --mount=type=ssh. As docker buildx reads them:
 // no path means $SSH_AUTH_SOCK, one socket is used as it is, and private key files are served by
 // an agent of our own. That agent is OpenSSH's ssh-agent (Debian openssh-client), started for the
-// build in a private directory and stopped after it; `setpriv --pdeathsig KILL` ends it with
-// tsbuild even on kill -9. Keys reach it through ssh-add's stdin: no other process sees them, and
+// build in a private directory and stopped after it. It runs with a command, a shell that waits on
+// a pipe from us: when tsbuild dies, even by kill -9, the pipe closes, the shell exits, and
+// ssh-agent, which checks every 10 s that its command lives, exits too. (setpriv --pdeathsig does
+// not survive the exec of ssh-agent, which is setgid.) Keys reach it through ssh-add's stdin: no other process sees them, and
 // a key file readable by others (a CI checkout) is accepted, as BuildKit accepts it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,12 +28,9 @@ export interface SshAgents {
 
 export async function openSshAgents(specs: readonly SshSpec[], env: NodeJS.ProcessEnv = process.env): Promise<SshAgents> {
   const sockets = new Map<string, string>();
-  const started: { child: ChildProcess; dir: string }[] = [];
+  const started: Agent[] = [];
   const close = async () => {
-    for (const a of started.splice(0)) {
-      a.child.kill('SIGKILL');
-      await rm(a.dir, { recursive: true, force: true });
-    }
+    for (const a of started.splice(0)) await stopAgent(a);
   };
   try {
     for (const spec of specs) {
@@ -71,25 +70,50 @@ async function pathKind(id: string, path: string): Promise<'socket' | 'file'> {
   throw invalid(ErrorCodes.OPTION_INVALID, `--ssh ${id}: ${path} is neither an agent socket nor a key file`);
 }
 
-async function startAgent(): Promise<{ child: ChildProcess; dir: string; socket: string }> {
+interface Agent {
+  /** The command ssh-agent runs: a shell reading our pipe. */
+  child: ChildProcess;
+  pid?: number;
+  dir: string;
+  socket: string;
+}
+
+async function stopAgent(a: Agent): Promise<void> {
+  // SIGTERM: ssh-agent removes its socket and exits
+  if (a.pid !== undefined) {
+    try {
+      process.kill(a.pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
+  a.child.stdin?.destroy();
+  a.child.kill('SIGKILL');
+  await rm(a.dir, { recursive: true, force: true });
+}
+
+async function startAgent(): Promise<Agent> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-agent-'));
   const socket = join(dir, 'agent.sock');
-  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ssh-agent', '-D', '-a', socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // the socket listens before the command starts; the command tells us the agent's pid
+  const child = spawn('ssh-agent', ['-a', socket, '--', 'sh', '-c', 'echo "$SSH_AGENT_PID"; read -r _'], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr!.resume();
-  const agent = { child, dir, socket };
+  child.stdin!.on('error', () => undefined);
+  const agent: Agent = { child, dir, socket };
   try {
-    // with -D, ssh-agent prints its SSH_AUTH_SOCK line once the socket listens
-    const ready = once(child.stdout!, 'data');
+    const ready = once(child.stdout!, 'data') as Promise<[Buffer]>;
     const failed = once(child, 'exit').then(() => {
       throw new Error('exited');
     });
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), agentStartTimeoutMs).unref());
-    await Promise.race([ready, failed, timeout]);
+    const [line] = await Promise.race([ready, failed, timeout]);
+    const pid = Number(line.toString().trim());
+    if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no agent pid in ${JSON.stringify(line.toString())}`);
+    agent.pid = pid;
     child.stdout!.resume();
     return agent;
   } catch (e) {
-    child.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
+    await stopAgent(agent);
     throw new TsbuildError('--ssh with key files: could not start ssh-agent to serve them', {
       code: ErrorCodes.RUNTIME_UNAVAILABLE,
       kind: 'unavailable',

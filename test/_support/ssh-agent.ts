@@ -22,7 +22,7 @@ export async function startTestAgent(opts: { load?: boolean } = {}): Promise<Tes
   const keyFile = join(dir, 'id_ed25519');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tsbuild-test', '-f', keyFile]);
   const socket = join(dir, 'agent.sock');
-  const child: ChildProcess = spawn('ssh-agent', ['-D', '-a', socket], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child: ChildProcess = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ssh-agent', '-D', '-a', socket], { stdio: ['ignore', 'pipe', 'ignore'] });
   await once(child.stdout!, 'data');
   child.stdout!.resume();
   if (opts.load !== false) execFileSync('ssh-add', ['-q', keyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
