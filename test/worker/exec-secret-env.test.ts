@@ -69,7 +69,7 @@ test('while the step runs, the value is on no disk of the state root', (t) =>
     t.deepEqual([...new Set(seen)], []);
   }));
 
-test('a required env secret that was not given is a clear error; a NUL byte cannot go to the environment', (t) =>
+test('a required env secret that was not given is a clear error; a NUL byte or a huge value cannot go to the environment', (t) =>
   withWorker(async (w) => {
     const base = await w.busybox();
     const missing = await t.throwsAsync(w.worker.exec(run('true', { mounts: mounts(secretMount({ env: 'TOKEN', required: true })) }), [{ type: 'snapshot', id: base }], w.ctx));
@@ -78,4 +78,7 @@ test('a required env secret that was not given is a clear error; a NUL byte cann
     const nul = await t.throwsAsync(w.worker.exec(run('true', { mounts: mounts(secretMount({ env: 'TOKEN' })) }), [{ type: 'snapshot', id: base }], ctx));
     t.true(isTsbuildError(nul) && nul.code === 'OPTION_INVALID');
     t.is(nul?.message, 'secret "tok" cannot go to the environment variable TOKEN: it holds a NUL byte');
+    const big = { ...w.ctx, secrets: new Map([['tok', Buffer.alloc(200 * 1024, 'x')]]) };
+    const tooBig = await t.throwsAsync(w.worker.exec(run('true', { mounts: mounts(secretMount({ env: 'TOKEN' })) }), [{ type: 'snapshot', id: base }], big));
+    t.is(tooBig?.message, 'secret "tok" is too large for the environment variable TOKEN: 204800 bytes, and the kernel takes at most 128 KiB per variable');
   }));

@@ -141,8 +141,18 @@ function secretEnv(m: SecretMount, name: string, value: Buffer): string {
       hint: `mount it as a file instead (drop env=${name})`,
     });
   }
+  if (name.length + 1 + value.length > maxEnvString) {
+    throw new TsbuildError(`secret "${m.id}" is too large for the environment variable ${name}: ${value.length} bytes, and the kernel takes at most 128 KiB per variable`, {
+      code: ErrorCodes.OPTION_INVALID,
+      kind: 'invalid',
+      hint: `mount it as a file instead (drop env=${name})`,
+    });
+  }
   return `${name}=${value.toString('utf8')}`;
 }
+
+/** Linux's MAX_ARG_STRLEN: longer `NAME=value` strings make execve fail with E2BIG. */
+const maxEnvString = 128 * 1024 - 1;
 
 function missingAgent(m: SshMount): TsbuildError {
   return new TsbuildError(`ssh agent "${m.id}" is required by a RUN --mount=type=ssh but was not given`, {
