@@ -82,3 +82,15 @@ test('a required env secret that was not given is a clear error; a NUL byte or a
     const tooBig = await t.throwsAsync(w.worker.exec(run('true', { mounts: mounts(secretMount({ env: 'TOKEN' })) }), [{ type: 'snapshot', id: base }], big));
     t.is(tooBig?.message, 'secret "tok" is too large for the environment variable TOKEN: 204800 bytes, and the kernel takes at most 128 KiB per variable');
   }));
+
+test('a large value full of control bytes fits, in several variables at once', (t) =>
+  withWorker(async (w) => {
+    const base = await w.busybox();
+    const big = Buffer.alloc(100 * 1024, 1);
+    const ctx = { ...w.ctx, secrets: new Map([['tok', big]]) };
+    const op = run('for v in "$A" "$B" "$C"; do printf %s "$v" | wc -c; done > /sizes', {
+      mounts: mounts(secretMount({ env: 'A' }), secretMount({ env: 'B' }), secretMount({ env: 'C', target: '/run/c' })),
+    });
+    const id = await w.worker.exec(op, [{ type: 'snapshot', id: base }], ctx);
+    t.deepEqual(readFileSync(join(w.root, 'snapshots', id, 'fs/sizes'), 'utf8').split('\n').filter(Boolean).map(Number), [big.length, big.length, big.length]);
+  }));

@@ -92,7 +92,7 @@ export async function prepareOpMounts(env: WorkerEnv, input: OpMountsInput): Pro
           }
           if (m.env !== undefined) secretEnvs.push(secretEnv(m, m.env, value));
           if (m.target === undefined) break;
-          secretsDir ??= await mountSecretsTmpfs(join(bundle, 'secrets'), input.secrets!, cleanups);
+          secretsDir ??= await mountSecretsTmpfs(join(bundle, 'secrets'), mounts, input.secrets!, cleanups);
           const file = join(secretsDir, String(i));
           await writeFile(file, value, { mode: 0o400 });
           await chown(file, m.uid, m.gid);
@@ -122,7 +122,7 @@ export async function prepareOpMounts(env: WorkerEnv, input: OpMountsInput): Pro
   }
   if (secretEnvs.length === 0) return { specMounts, env: secretEnvs, release };
   try {
-    secretsDir ??= await mountSecretsTmpfs(join(bundle, 'secrets'), input.secrets!, cleanups);
+    secretsDir ??= await mountSecretsTmpfs(join(bundle, 'secrets'), mounts, input.secrets!, cleanups);
     const privateBundle = join(secretsDir, 'bundle');
     await mkdir(privateBundle, { mode: 0o700 });
     return { specMounts, env: secretEnvs, privateBundle, release };
@@ -181,14 +181,18 @@ function missingSecret(m: SecretMount): TsbuildError {
   });
 }
 
-/** A tmpfs for the secret files, so their values never touch a disk. */
-async function mountSecretsTmpfs(dir: string, secrets: ReadonlyMap<string, Buffer>, cleanups: (() => Promise<void>)[]): Promise<string> {
+/** A tmpfs for the secret files (and a config.json holding secret env), so their values never touch a disk. */
+async function mountSecretsTmpfs(dir: string, mounts: readonly ExecMount[], secrets: ReadonlyMap<string, Buffer>, cleanups: (() => Promise<void>)[]): Promise<string> {
   await mkdir(dir, { recursive: true });
-  let total = 0;
-  for (const v of secrets.values()) total += v.length;
-  // room for every value twice over (one file per mount) and for a config.json that holds them
-  // (the seccomp profile alone is tens of KiB), with a floor for the inodes
-  const size = Math.max(64 * 1024, total * 3 + 4096 * secrets.size) + 1024 * 1024;
+  // a page per file, each file's value, and for config.json its own size (the seccomp profile is
+  // tens of KiB) plus each env value as JSON may escape it (\u0000 for one byte: six times)
+  let size = 1024 * 1024;
+  for (const m of mounts) {
+    const value = m.type === 'secret' ? secrets.get(m.id) : undefined;
+    if (m.type !== 'secret' || value === undefined) continue;
+    if (m.target !== undefined) size += 4096 + value.length;
+    if (m.env !== undefined) size += 6 * Math.min(value.length, maxEnvString);
+  }
   await mountAt({ type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=0700', `size=${size}`] }, dir);
   cleanups.push(() => unmount(dir));
   return dir;
