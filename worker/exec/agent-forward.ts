@@ -42,6 +42,8 @@ export async function forwardAgent(opts: AgentForwardOptions): Promise<() => Pro
     server.once('error', reject);
     server.listen(opts.socket, () => {
       server.off('error', reject);
+      // a failing accept (out of file descriptors) must not crash the build: the step's client sees a refused connection
+      server.on('error', () => undefined);
       resolve();
     });
   });
