@@ -1,16 +1,17 @@
 // `--ssh` specs → one agent socket per id, for RUN --mount=type=ssh. As docker buildx reads them:
 // no path means $SSH_AUTH_SOCK, one socket is used as it is, and private key files are served by
-// an agent of our own. That agent is OpenSSH's ssh-agent (Debian openssh-client), started for the
-// build in a private directory and stopped after it. It runs with a command, a shell that waits on
-// a pipe from us: when tsbuild dies, even by kill -9, the pipe closes, the shell exits, and
-// ssh-agent, which checks every 10 s that its command lives, exits too. (setpriv --pdeathsig does
-// not survive the exec of ssh-agent, which is setgid.) Keys reach it through ssh-add's stdin: no other process sees them, and
-// a key file readable by others (a CI checkout) is accepted, as BuildKit accepts it.
+// an agent of our own: OpenSSH's ssh-agent (Debian openssh-client), started for the build and
+// stopped after it. It makes its own 0700 directory under $TMPDIR for its socket and removes both
+// when it exits. Its command is a shell waiting on a pipe from us, and ssh-agent exits when its
+// command does: so when tsbuild dies, even by kill -9, the pipe closes and the agent and its keys
+// go too. (setpriv --pdeathsig cannot do this: ssh-agent is setgid, and that exec clears it.)
+// Keys reach it through ssh-add's stdin, so a key file readable by others (a CI checkout) is
+// accepted, as BuildKit accepts it, where `ssh-add FILE` would refuse it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
 import type { SshSpec } from './options.ts';
 
@@ -73,33 +74,28 @@ async function pathKind(id: string, path: string): Promise<'socket' | 'file'> {
 interface Agent {
   /** The command ssh-agent runs: a shell reading our pipe. */
   child: ChildProcess;
-  pid?: number;
-  dir: string;
+  pid: number;
   socket: string;
 }
 
+/** Resolves once the agent has removed its socket and directory (or after a second, when it is stuck). */
 async function stopAgent(a: Agent): Promise<void> {
-  // SIGTERM: ssh-agent removes its socket and exits
-  if (a.pid !== undefined) {
-    try {
-      process.kill(a.pid, 'SIGTERM');
-    } catch {
-      // gone already
-    }
+  // SIGTERM: ssh-agent removes its socket and directory and exits
+  try {
+    process.kill(a.pid, 'SIGTERM');
+  } catch {
+    // gone already
   }
   a.child.stdin?.destroy();
+  for (let i = 0; i < 100 && existsSync(dirname(a.socket)); i++) await new Promise((r) => setTimeout(r, 10));
   a.child.kill('SIGKILL');
-  await rm(a.dir, { recursive: true, force: true });
 }
 
 async function startAgent(): Promise<Agent> {
-  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-agent-'));
-  const socket = join(dir, 'agent.sock');
-  // the socket listens before the command starts; the command tells us the agent's pid
-  const child = spawn('ssh-agent', ['-a', socket, '--', 'sh', '-c', 'echo "$SSH_AGENT_PID"; read -r _'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // the socket listens before the command starts; the command tells us the agent's pid and socket
+  const child = spawn('ssh-agent', ['--', 'sh', '-c', 'echo "$SSH_AGENT_PID $SSH_AUTH_SOCK"; read -r _'], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr!.resume();
   child.stdin!.on('error', () => undefined);
-  const agent: Agent = { child, dir, socket };
   try {
     const ready = once(child.stdout!, 'data') as Promise<[Buffer]>;
     const failed = once(child, 'exit').then(() => {
@@ -107,13 +103,13 @@ async function startAgent(): Promise<Agent> {
     });
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), agentStartTimeoutMs).unref());
     const [line] = await Promise.race([ready, failed, timeout]);
-    const pid = Number(line.toString().trim());
-    if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no agent pid in ${JSON.stringify(line.toString())}`);
-    agent.pid = pid;
+    const m = /^(\d+) (\/\S+)\n/.exec(line.toString());
+    if (!m || Number(m[1]) <= 1) throw new Error(`no agent pid and socket in ${JSON.stringify(line.toString())}`);
     child.stdout!.resume();
-    return agent;
+    return { child, pid: Number(m[1]), socket: m[2] };
   } catch (e) {
-    await stopAgent(agent);
+    child.stdin!.destroy();
+    child.kill('SIGKILL');
     throw new TsbuildError('--ssh with key files: could not start ssh-agent to serve them', {
       code: ErrorCodes.RUNTIME_UNAVAILABLE,
       kind: 'unavailable',
