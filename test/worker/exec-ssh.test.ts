@@ -1,13 +1,17 @@
 // RUN --mount=type=ssh with real runc and a real OpenSSH agent: the step's ssh-add lists the key
 // through the forwarded socket, cannot change the agent, and nothing of it stays in the layer.
 import test from 'ava';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecMount, SshMount } from '../../src/llb/index.ts';
 import { createBusyboxRootfs } from '../_support/busybox-rootfs.ts';
 import { copySshAdd, startTestAgent } from '../_support/ssh-agent.ts';
 import { copyAll, createTestWorker, layerEntries, run } from './_setup.ts';
+import { openContentStore } from '../../src/content/index.ts';
+import { silentProgress } from '../../src/progress/index.ts';
+import { openDatabase, statePaths } from '../../src/state/index.ts';
+import { openWorker } from '../../worker/index.ts';
 
 const sshMount = (extra: Partial<SshMount> = {}): SshMount => ({ type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', required: true, mode: 0o600, uid: 0, gid: 0, ...extra });
 const tsbuildSshDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('tsbuild-ssh-'));
@@ -37,8 +41,8 @@ test('a RUN lists the forwarded key, cannot remove it, and leaves no socket in t
     t.is(out('lock'), 'refused');
     t.is(out('optional'), 'absent', 'an optional agent that was not given is not mounted');
     t.deepEqual((await layerEntries(w, id)).map((e) => e.name.replace(/\/$/, '')).sort(), ['out', 'out/delete', 'out/keys', 'out/lock', 'out/optional', 'out/sock']);
-    t.deepEqual(tsbuildSshDirs(), dirsBefore, 'the private socket dir is removed after the run');
-    t.false(existsSync(join(w.root, 'tmp', 'ssh')));
+    t.deepEqual(readdirSync(join(w.root, 'tmp')), [], 'the run dir with the forwarding socket is removed after the run');
+    t.deepEqual(tsbuildSshDirs(), dirsBefore, 'no socket dir under the system temp dir either');
   } finally {
     await agent.stop();
     await w.cleanup();
@@ -64,5 +68,35 @@ test('the socket takes the mount mode and owner, for a step run as another user'
   } finally {
     await agent.stop();
     await w.cleanup();
+  }
+});
+
+test('under a state root too deep for a socket path, the forward lives in a private dir under the temp dir', async (t) => {
+  const root = join(tmpdir(), `tsbuild-deep-${'d'.repeat(60)}-${process.pid}`);
+  mkdirSync(root);
+  const db = openDatabase(statePaths(root).db);
+  const worker = await openWorker({ root, db, content: openContentStore(statePaths(root).content) });
+  const agent = await startTestAgent();
+  const rootfs = createBusyboxRootfs();
+  try {
+    copySshAdd(rootfs);
+    const ctx = { vertex: { digest: 'sha256:test', name: 'test' }, progress: silentProgress, signal: new AbortController().signal };
+    const base = await worker.file(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], ctx);
+    const dirsBefore = tsbuildSshDirs();
+    let during: string[] = [];
+    const id = await worker.exec(run('ssh-add -l > /keys; echo ran', { mounts: [{ type: 'root', input: 0 }, sshMount()], env: ['SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0'] }), [{ type: 'snapshot', id: base }], {
+      ...ctx,
+      sshAgents: new Map([['default', agent.socket]]),
+      progress: { emit: () => (during = tsbuildSshDirs()) },
+    });
+    t.true(readFileSync(join(root, 'snapshots', id, 'fs/keys'), 'utf8').includes(agent.fingerprint));
+    t.is(during.length, dirsBefore.length + 1, 'a socket dir under the temp dir while it ran');
+    t.deepEqual(tsbuildSshDirs(), dirsBefore, 'and removed after');
+  } finally {
+    await agent.stop();
+    await worker.close();
+    db.close();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(rootfs, { recursive: true, force: true });
   }
 });

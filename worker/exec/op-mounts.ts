@@ -106,7 +106,7 @@ export async function prepareOpMounts(env: WorkerEnv, input: OpMountsInput): Pro
             if (m.required) throw missingAgent(m);
             break;
           }
-          socketsDir ??= await privateDir(cleanups);
+          socketsDir ??= await privateDir(bundle, mounts.length, cleanups);
           const socket = join(socketsDir, `${i}.sock`);
           cleanups.push(await forwardAgent({ agent, socket, mode: m.mode, uid: m.uid, gid: m.gid }));
           specMounts.push({ destination: m.target, type: 'bind', source: socket, options: ['rbind', 'nosuid', 'nodev', 'noexec'] });
@@ -163,15 +163,21 @@ function missingAgent(m: SshMount): TsbuildError {
 }
 
 /**
- * A new directory only root can enter, for the forwarding sockets: under the system temp dir,
- * not the state root, as a socket path must fit in 107 bytes.
+ * A new directory only root can enter, for the forwarding sockets: in the bundle, which start-up
+ * recovery clears after a crash, unless a socket path there would pass the 107 bytes a socket
+ * address holds (a deep state root); then under the system temp dir.
  */
-async function privateDir(cleanups: (() => Promise<void>)[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-ssh-'));
+async function privateDir(bundle: string, sockets: number, cleanups: (() => Promise<void>)[]): Promise<string> {
+  const inBundle = join(bundle, 'ssh');
+  const dir = Buffer.byteLength(join(inBundle, `${sockets}.sock`)) <= maxSocketPath ? inBundle : await mkdtemp(join(tmpdir(), 'tsbuild-ssh-'));
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/** sizeof(sockaddr_un.sun_path) on Linux, less the terminating NUL. */
+const maxSocketPath = 107;
 
 function missingSecret(m: SecretMount): TsbuildError {
   return new TsbuildError(`secret "${m.id}" is required by a RUN --mount but was not given`, {
