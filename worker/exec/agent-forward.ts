@@ -78,7 +78,8 @@ async function serve(client: Socket, agentPath: string): Promise<void> {
           reply = r.value;
         }
       }
-      if (!client.write(frame(reply))) await once(client, 'drain');
+      if (client.destroyed) break;
+      if (!client.write(frame(reply))) await Promise.race([once(client, 'drain'), once(client, 'close')]);
     }
   } catch {
     // an oversized or cut-off message, or a peer that went away: drop the connection
