@@ -23,6 +23,8 @@ export interface ExecuteOptions {
   secrets?: ReadonlyMap<string, Buffer>;
   /** Resource limits for every exec; never part of a key. */
   limits?: ResourceLimits;
+  /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
+  sshAgents?: ReadonlyMap<string, string>;
 }
 
 export interface ExecuteStats {
@@ -83,7 +85,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
             abort.signal.throwIfAborted();
             opts.progress.emit({ type: 'vertex.started', vertex: ref });
             try {
-              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits });
+              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits, sshAgents: opts.sshAgents });
               opts.cache.record(d.key, snapshot);
               stats.ran++;
               opts.progress.emit({ type: 'vertex.done', vertex: ref });

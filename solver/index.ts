@@ -30,6 +30,8 @@ export interface SolveOptions {
   secrets?: ReadonlyMap<string, Buffer>;
   /** Resource limits for every exec; inputs of the run, never of a key. */
   limits?: ResourceLimits;
+  /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
+  sshAgents?: ReadonlyMap<string, string>;
 }
 
 export interface SolveResult {
@@ -60,6 +62,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     signal: opts.signal,
     secrets: opts.secrets,
     limits: opts.limits,
+    sshAgents: opts.sshAgents,
   });
   return { snapshot, stats, plan };
 }

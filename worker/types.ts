@@ -34,6 +34,11 @@ export interface RunContext {
   secrets?: ReadonlyMap<string, Buffer>;
   /** The build's resource limits for every exec (memory, cpu, pids, /dev/shm, rlimits); never part of a cache key. */
   limits?: ResourceLimits;
+  /**
+   * SSH agent sockets on the host by id, for RUN --mount=type=ssh (exec only). A RUN reaches one
+   * through a forwarding socket that allows only listing keys and signing; not part of any key.
+   */
+  sshAgents?: ReadonlyMap<string, string>;
 }
 
 export interface Worker {

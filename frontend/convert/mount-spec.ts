@@ -23,6 +23,8 @@ export interface MountSpec {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** type=secret: the environment variable that gets the value (Dockerfile 1.10). */
+  env?: string;
 }
 
 /** A mistake in one --mount value; the caller adds the Dockerfile location. */
@@ -110,7 +112,9 @@ export function parseMountSpec(text: string, expand: (value: string) => string =
         m[key] = Number(value);
         break;
       case 'env':
-        throw new MountSpecError("mount option 'env' is not supported yet", 'mount the secret as a file and read it from there');
+        if (value === '' || value.includes('=')) throw new MountSpecError(`invalid value "${value}" for env`, 'name an environment variable, e.g. env=API_TOKEN');
+        m.env = value;
+        break;
       default:
         throw new MountSpecError(`unexpected key '${key}' in '${field}'`, didYouMean(key, KEYS));
     }
@@ -127,6 +131,7 @@ export function parseMountSpec(text: string, expand: (value: string) => string =
     if (!m.source && !m.target && !m.id) throw new MountSpecError('invalid secret mount. one of source, target required', 'name the secret with id=NAME');
     if (m.source && m.id) throw new MountSpecError("both source and id can't be set");
   }
+  if (m.env !== undefined && m.type !== 'secret') throw new MountSpecError(`unexpected key 'env' for mount type '${m.type}'`, 'env applies to type=secret');
   if (m.type === 'ssh' && m.source) throw new MountSpecError('ssh does not support source');
   if (m.sharing !== undefined && m.type !== 'cache') throw new MountSpecError(`invalid cache sharing set for ${m.type} mount`, 'sharing applies to type=cache');
   if (m.type === 'tmpfs' && m.from !== undefined) throw new MountSpecError('tmpfs mount should not have a from');

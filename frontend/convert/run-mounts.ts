@@ -72,7 +72,12 @@ export async function resolveRunMounts(ctx: ConvertContext, st: StageState, node
         break;
       case 'secret': {
         const id = spec.id || spec.source || posix.basename(spec.target!);
-        mounts.push({ type: 'secret', target: target ?? `/run/secrets/${posix.basename(id)}`, id, required: spec.required, mode: spec.mode ?? 0o400, uid: spec.uid ?? 0, gid: spec.gid ?? 0 });
+        // with env= and no target the value goes only to the variable, as in BuildKit
+        const file = target ?? (spec.env === undefined ? `/run/secrets/${posix.basename(id)}` : undefined);
+        mounts.push({
+          type: 'secret', ...(file === undefined ? {} : { target: file }), id, required: spec.required, mode: spec.mode ?? 0o400, uid: spec.uid ?? 0, gid: spec.gid ?? 0,
+          ...(spec.env === undefined ? {} : { env: spec.env }),
+        });
         break;
       }
       case 'ssh':
@@ -82,4 +87,14 @@ export async function resolveRunMounts(ctx: ConvertContext, st: StageState, node
     }
   }
   return mounts;
+}
+
+/**
+ * The command's environment with SSH_AUTH_SOCK naming the first ssh mount, unless it is set
+ * already: BuildKit's llb adds it the same way, so the variable is part of the op (and its key),
+ * while which agent serves the socket is not.
+ */
+export function sshAuthSock(mounts: readonly ExecMount[], has: (key: string) => boolean): string | undefined {
+  const first = mounts.find((m) => m.type === 'ssh');
+  return first && !has('SSH_AUTH_SOCK') ? first.target : undefined;
 }

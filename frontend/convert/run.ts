@@ -8,7 +8,7 @@ import { envLookup, envToStrings, getEnv, setEnv } from './env.ts';
 import { instructionError, locate } from './errors.ts';
 import { chompHeredocContent, parseHeredoc } from '../parser/heredoc.ts';
 import { instructionFlags } from './instructions.ts';
-import { parseRunMounts, resolveRunMounts } from './run-mounts.ts';
+import { parseRunMounts, resolveRunMounts, sshAuthSock } from './run-mounts.ts';
 import { addHistory, DEFAULT_PATH, displayText, stepMeta, type ConvertContext, type StageState } from './state.ts';
 
 const NETWORKS: Readonly<Record<string, NetworkMode>> = { default: 'sandbox', sandbox: 'sandbox', none: 'none', host: 'host' };
@@ -34,6 +34,8 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
     if (value !== undefined) ctx.consumedArgs.add(key);
   }
   const mounts = await resolveRunMounts(ctx, st, node, specs, inputs);
+  const agentSock = sshAuthSock(mounts, (key) => getEnv(env, key) !== undefined);
+  if (agentSock !== undefined) env = setEnv(env, 'SSH_AUTH_SOCK', agentSock);
   if (pipe) {
     inputs.push(pipe);
     mounts.push({ type: 'bind', target: PIPES, input: inputs.length - 1, source: '/', readonly: true });

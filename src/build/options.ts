@@ -20,6 +20,13 @@ export type BuildContextSpec =
 /** Where a `--secret` value comes from; the value itself is read only when the build starts. */
 export type SecretSpec = { id: string; file: string } | { id: string; env: string };
 
+/** `--ssh ID[=PATH[,PATH...]]`: an agent socket, or private key files served by an agent tsbuild starts. */
+export interface SshSpec {
+  id: string;
+  /** Absolute; empty for `--ssh default`, which then takes $SSH_AUTH_SOCK. */
+  paths: string[];
+}
+
 export interface BuildOptions {
   context: string;
   file?: string;
@@ -38,6 +45,7 @@ export interface BuildOptions {
   secrets?: SecretSpec[];
   /** Resource limits for every RUN, parsed (src/limits parseLimits) from flags over the config file. */
   limits?: ResourceLimits;
+  ssh?: SshSpec[];
 }
 
 export interface ResolvedBuildOptions {
@@ -58,6 +66,7 @@ export interface ResolvedBuildOptions {
   readonly insecureRegistries: readonly string[];
   readonly secrets: readonly SecretSpec[];
   readonly limits: ResourceLimits;
+  readonly ssh: readonly SshSpec[];
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -106,6 +115,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     insecureRegistries: Object.freeze([...(o.insecureRegistries ?? [])]),
     secrets: Object.freeze([...(o.secrets ?? [])]),
     limits: Object.freeze({ ...(o.limits ?? {}) }),
+    ssh: Object.freeze([...(o.ssh ?? [])]),
   });
 }
 
@@ -194,4 +204,18 @@ export function parseSecret(text: string, cwd = process.cwd(), env: NodeJS.Proce
   if (fields.has('env') || type === 'env') return { id, env: fields.get('env') ?? src ?? id };
   if (src) return { id, file: resolve(cwd, src) };
   return env[id] !== undefined ? { id, env: id } : { id, file: resolve(cwd, id) };
+}
+
+/**
+ * `default`, `default=$SSH_AUTH_SOCK`, `gh=~/.ssh/id_ed25519,~/.ssh/id_rsa`: as docker buildx reads
+ * --ssh. Whether a path is a socket or a key is decided when the build starts.
+ */
+export function parseSsh(text: string, cwd = process.cwd()): SshSpec {
+  const eq = text.indexOf('=');
+  const id = eq < 0 ? text : text.slice(0, eq);
+  if (!/^[A-Za-z0-9_.-]+$/.test(id)) {
+    throw invalid(ErrorCodes.OPTION_INVALID, `invalid --ssh "${text}": "${id}" is not an id`, { hint: 'e.g. --ssh default or --ssh github=$HOME/.ssh/id_ed25519' });
+  }
+  const paths = eq < 0 ? [] : text.slice(eq + 1).split(',').filter((p) => p !== '').map((p) => resolve(cwd, p));
+  return { id, paths };
 }

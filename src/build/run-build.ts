@@ -14,6 +14,7 @@ import { checksumSources, openFileDigestCache, readDockerignore } from '../conte
 import type { ResolvedBuildOptions } from './options.ts';
 import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
+import { openSshAgents } from './ssh-agents.ts';
 import { createImageResolver } from './resolve-image.ts';
 import { importOciLayout } from './oci-layout-context.ts';
 
@@ -70,6 +71,10 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
     signal?.throwIfAborted();
 
     const worker = await openWorker({ root: paths.root, db, content });
+    const sshAgents = await openSshAgents(opts.ssh).catch(async (e: unknown) => {
+      await worker.close();
+      throw e;
+    });
     try {
       const solved = await solve(def.root, {
         worker,
@@ -82,6 +87,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         maxParallelism: opts.maxParallelism,
         secrets: await readSecrets(opts.secrets),
         limits: opts.limits,
+        sshAgents: sshAgents.sockets,
         signal,
       });
 
@@ -119,6 +125,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         warnings: def.warnings.map((w) => w.message),
       };
     } finally {
+      await sshAgents.close();
       await worker.close();
     }
   } finally {

@@ -90,8 +90,12 @@ interface SuppliedFileMount {
   uid: number;
   gid: number;
 }
-export interface SecretMount extends SuppliedFileMount {
+export interface SecretMount extends Omit<SuppliedFileMount, 'target'> {
   type: 'secret';
+  /** Where the value is mounted as a file; absent when it goes only to `env` (`RUN --mount=type=secret,id=x,env=X`). */
+  target?: string;
+  /** The name of an environment variable of the command that gets the value. */
+  env?: string;
 }
 export interface SshMount extends SuppliedFileMount {
   type: 'ssh';

@@ -97,3 +97,27 @@ test('mount spec parsing: CSV quoting, sizes, read-only defaults', (t) => {
   t.true(parseMountSpec('type=secret,id=x,required').required);
   t.throws(() => splitCsv('"type=bind'), { message: /unterminated quote/ });
 });
+
+test('type=ssh sets SSH_AUTH_SOCK to the first agent for the command only, unless ENV set it', async (t) => {
+  const def = await build('FROM busybox\nRUN --mount=type=secret,id=a,env=A --mount=type=ssh,id=gh --mount=type=ssh,target=/tmp/agent ssh git@example.com\nRUN true\n');
+  const withSsh = exec(def.root!.inputs[0]);
+  t.true(withSsh.env.includes('SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0'));
+  t.false(exec(def.root).env.some((e) => e.startsWith('SSH_AUTH_SOCK=')), 'not in the next step');
+  t.false((def.config.config.Env ?? []).some((e) => e.startsWith('SSH_AUTH_SOCK=')), 'not in the image config');
+  const own = await build('FROM busybox\nENV SSH_AUTH_SOCK=/mine\nRUN --mount=type=ssh true\n');
+  t.true(exec(own.root).env.includes('SSH_AUTH_SOCK=/mine'));
+});
+
+test('type=secret,env=NAME: the variable only without target, variable and file with it; env is for secrets', async (t) => {
+  const def = await build('FROM busybox\nRUN --mount=type=secret,id=tok,env=TOKEN --mount=type=secret,id=npm,env=NPM,target=/root/.npmrc,required=true true\n');
+  t.deepEqual(exec(def.root).mounts.slice(1), [
+    { type: 'secret', id: 'tok', env: 'TOKEN', required: false, mode: 0o400, uid: 0, gid: 0 },
+    { type: 'secret', id: 'npm', env: 'NPM', target: '/root/.npmrc', required: true, mode: 0o400, uid: 0, gid: 0 },
+  ]);
+  t.false(exec(def.root).env.some((e) => e.startsWith('TOKEN=')), 'the name is in the mount, no value in the op');
+  const run = (mount: string) => `FROM busybox\nRUN --mount=${mount} true\n`;
+  t.is((await rejects(t, run('type=cache,target=/c,env=X'), "Dockerfile:2: RUN --mount=type=cache,target=/c,env=X: unexpected key 'env' for mount type 'cache'")).hint, 'env applies to type=secret');
+  await rejects(t, run('type=secret,id=a,env='), /invalid value "" for env$/);
+  await rejects(t, run('type=secret,id=a,env=A=B'), /invalid value "A=B" for env$/);
+  await rejects(t, run('type=secret,env=A'), /invalid secret mount. one of source, target required$/);
+});

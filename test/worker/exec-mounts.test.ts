@@ -36,13 +36,14 @@ test('secrets are readable files on a tmpfs, with their mode and owner, and neve
     t.deepEqual(await names(w, id), ['modes'], 'no /run/secrets, no /etc/npmrc in the layer');
   }));
 
-test('a required secret that was not given is a clear error; ssh is not supported yet', (t) =>
+test('a required secret or ssh agent that was not given is a clear error', (t) =>
   withWorker(async (w, base) => {
     const e = await t.throwsAsync(w.worker.exec(withMounts('true', [secretMount('token', { required: true })]), [{ type: 'snapshot', id: base }], w.ctx));
     t.true(isTsbuildError(e) && e.code === 'OPTION_INVALID');
     t.is(e?.message, 'secret "token" is required by a RUN --mount but was not given');
     const ssh = await t.throwsAsync(w.worker.exec(withMounts('true', [{ type: 'ssh', id: 'default', target: '/run/ssh', required: true, mode: 0o600, uid: 0, gid: 0 }]), [{ type: 'snapshot', id: base }], w.ctx));
-    t.regex(ssh?.message ?? '', /ssh mounts are not supported yet/);
+    t.is(ssh?.message, 'ssh agent "default" is required by a RUN --mount=type=ssh but was not given');
+    t.true(isTsbuildError(ssh) && ssh.hint?.includes('--ssh default') === true);
   }));
 
 test('a cache mount persists across runs and stays out of the layer; tmpfs too', (t) =>

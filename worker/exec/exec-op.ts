@@ -44,7 +44,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     mounted = true;
 
     const files = await writeEtcFiles(bundle, op.extraHosts ?? []);
-    const opMounts = await prepareOpMounts(env, { mounts: op.mounts, inputs, bundle, secrets: ctx.secrets });
+    const opMounts = await prepareOpMounts(env, { mounts: op.mounts, inputs, bundle, secrets: ctx.secrets, sshAgents: ctx.sshAgents });
     releases.push(opMounts.release);
     const targets = [...systemMounts(files), ...opMounts.specMounts].map((m) => m.destination);
     const before = recordTargets(rootfs, targets);
@@ -55,11 +55,13 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const user = resolveUser(rootfs, op.user);
     mkdirSync(resolveInRoot(rootfs, op.cwd || '/'), { recursive: true });
     const spec = createRuntimeSpec({
-      args: op.args, env: op.env, cwd: op.cwd || '/', user, network: op.network, hostname,
+      args: op.args, env: withEnv(op.env, opMounts.env), cwd: op.cwd || '/', user, network: op.network, hostname,
       ...files, cgroupsPath, extraMounts: opMounts.specMounts, limits,
     });
+    // secret values in the env: config.json goes to a tmpfs, the rootfs named by its absolute path
+    if (opMounts.privateBundle) spec.root.path = rootfs;
     const result = await runContainer({
-      runtime, stateDir: join(env.paths.root, 'runc'), bundle, id: `tsbuild-${key}`, spec, ctx,
+      runtime, stateDir: join(env.paths.root, 'runc'), bundle: opMounts.privateBundle ?? bundle, id: `tsbuild-${key}`, spec, ctx,
       readEvents: () => readCgroupEvents(cgroups, cgroupsPath),
       log: { dir: env.paths.logs, name: key },
     }).finally(() => removeRunCgroup(cgroups, cgroupsPath));
@@ -89,6 +91,13 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     await rm(bundle, { recursive: true, force: true });
     if (!committed) await env.snapshots.remove(key);
   }
+}
+
+/** `env` with each `NAME=value` of `extra` set, replacing an earlier NAME. */
+export function withEnv(env: readonly string[], extra: readonly string[]): string[] {
+  if (extra.length === 0) return [...env];
+  const names = new Set(extra.map((e) => e.slice(0, e.indexOf('='))));
+  return [...env.filter((e) => !names.has(e.slice(0, e.indexOf('=')))), ...extra];
 }
 
 /** /etc/hosts and /etc/resolv.conf for the container, as files in the bundle. */

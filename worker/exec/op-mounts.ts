@@ -6,25 +6,37 @@
 //   tmpfs  — a tmpfs of the given size;
 //   secret — the value, from RunContext.secrets, written to a tmpfs in the bundle and bound
 //            read-only as one file (default /run/secrets/<id>): never on disk, never in a layer;
-//   ssh    — not supported yet.
+//            with `env` the value is (also) in that variable of the command, and the runtime's
+//            config.json, which then holds it, is written to that tmpfs too (`privateBundle`);
+//   ssh    — a socket in a private host dir that forwards to the agent RunContext.sshAgents
+//            names for the id, answering only list and sign (./agent-forward.ts).
 // Mount targets the runtime creates in the rootfs are removed after the run (./mount-targets.ts).
 import { execFile } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { resolveInRoot } from '../../src/context/index.ts';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { assertNever, type ExecMount, type SecretMount } from '../../src/llb/index.ts';
+import { assertNever, type ExecMount, type SecretMount, type SshMount } from '../../src/llb/index.ts';
 import { copyAction } from '../file/copy.ts';
 import { mountAt, unmount } from '../snapshot/mount.ts';
 import type { InputRef } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import type { SpecMount } from './spec.ts';
+import { forwardAgent } from './agent-forward.ts';
 
 const run = promisify(execFile);
 
 export interface OpMounts {
   specMounts: SpecMount[];
+  /** `NAME=value` pairs for the command from secrets mounted with `env`; they go after the op's own env. */
+  env: string[];
+  /**
+   * Set when `env` holds secret values: a directory on a tmpfs that is to be the runtime bundle
+   * (config.json goes there, never to disk), with the rootfs given as an absolute path.
+   */
+  privateBundle?: string;
   /** Unmounts and removes every view made for the binds; safe to call after a failure. */
   release(): Promise<void>;
 }
@@ -35,6 +47,8 @@ export interface OpMountsInput {
   /** The exec's bundle dir: scratch space that goes away after the run. */
   bundle: string;
   secrets?: ReadonlyMap<string, Buffer>;
+  /** Agent sockets on the host by ssh id (RunContext.sshAgents). */
+  sshAgents?: ReadonlyMap<string, string>;
 }
 
 export async function prepareOpMounts(env: WorkerEnv, input: OpMountsInput): Promise<OpMounts> {
@@ -45,6 +59,8 @@ export async function prepareOpMounts(env: WorkerEnv, input: OpMountsInput): Pro
     for (const c of cleanups.splice(0).reverse()) await c();
   };
   let secretsDir: string | undefined;
+  let socketsDir: string | undefined;
+  const secretEnvs: string[] = [];
   try {
     for (const [i, m] of mounts.entries()) {
       switch (m.type) {
@@ -74,7 +90,9 @@ export async function prepareOpMounts(env: WorkerEnv, input: OpMountsInput): Pro
             if (m.required) throw missingSecret(m);
             break;
           }
-          secretsDir ??= await mountSecretsTmpfs(join(bundle, 'secrets'), input.secrets!, cleanups);
+          if (m.env !== undefined) secretEnvs.push(secretEnv(m, m.env, value));
+          if (m.target === undefined) break;
+          secretsDir ??= await mountSecretsTmpfs(join(bundle, 'secrets'), mounts, input.secrets!, cleanups);
           const file = join(secretsDir, String(i));
           await writeFile(file, value, { mode: 0o400 });
           await chown(file, m.uid, m.gid);
@@ -82,8 +100,18 @@ export async function prepareOpMounts(env: WorkerEnv, input: OpMountsInput): Pro
           specMounts.push({ destination: m.target, type: 'bind', source: file, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] });
           break;
         }
-        case 'ssh':
-          throw new TsbuildError(`ssh mounts are not supported yet (target ${m.target})`, { code: ErrorCodes.OPTION_INVALID, kind: 'unavailable' });
+        case 'ssh': {
+          const agent = input.sshAgents?.get(m.id);
+          if (agent === undefined) {
+            if (m.required) throw missingAgent(m);
+            break;
+          }
+          socketsDir ??= await privateDir(bundle, mounts.length, cleanups);
+          const socket = join(socketsDir, `${i}.sock`);
+          cleanups.push(await forwardAgent({ agent, socket, mode: m.mode, uid: m.uid, gid: m.gid }));
+          specMounts.push({ destination: m.target, type: 'bind', source: socket, options: ['rbind', 'nosuid', 'nodev', 'noexec'] });
+          break;
+        }
         default:
           assertNever(m);
       }
@@ -92,8 +120,64 @@ export async function prepareOpMounts(env: WorkerEnv, input: OpMountsInput): Pro
     await release();
     throw e;
   }
-  return { specMounts, release };
+  if (secretEnvs.length === 0) return { specMounts, env: secretEnvs, release };
+  try {
+    secretsDir ??= await mountSecretsTmpfs(join(bundle, 'secrets'), mounts, input.secrets!, cleanups);
+    const privateBundle = join(secretsDir, 'bundle');
+    await mkdir(privateBundle, { mode: 0o700 });
+    return { specMounts, env: secretEnvs, privateBundle, release };
+  } catch (e) {
+    await release();
+    throw e;
+  }
 }
+
+/** `NAME=value` for a secret mounted with env=NAME; a value the environment cannot carry is an error. */
+function secretEnv(m: SecretMount, name: string, value: Buffer): string {
+  if (value.includes(0)) {
+    throw new TsbuildError(`secret "${m.id}" cannot go to the environment variable ${name}: it holds a NUL byte`, {
+      code: ErrorCodes.OPTION_INVALID,
+      kind: 'invalid',
+      hint: `mount it as a file instead (drop env=${name})`,
+    });
+  }
+  if (name.length + 1 + value.length > maxEnvString) {
+    throw new TsbuildError(`secret "${m.id}" is too large for the environment variable ${name}: ${value.length} bytes, and the kernel takes at most 128 KiB per variable`, {
+      code: ErrorCodes.OPTION_INVALID,
+      kind: 'invalid',
+      hint: `mount it as a file instead (drop env=${name})`,
+    });
+  }
+  return `${name}=${value.toString('utf8')}`;
+}
+
+/** Linux's MAX_ARG_STRLEN: longer `NAME=value` strings make execve fail with E2BIG. */
+const maxEnvString = 128 * 1024 - 1;
+
+function missingAgent(m: SshMount): TsbuildError {
+  return new TsbuildError(`ssh agent "${m.id}" is required by a RUN --mount=type=ssh but was not given`, {
+    code: ErrorCodes.OPTION_INVALID,
+    kind: 'invalid',
+    hint: m.id === 'default' ? 'pass --ssh default (the agent at $SSH_AUTH_SOCK), or drop required=true' : `pass --ssh ${m.id}=SOCKET_OR_KEYFILE, or drop required=true`,
+  });
+}
+
+/**
+ * A new directory only root can enter, for the forwarding sockets: in the bundle, which start-up
+ * recovery clears after a crash, unless a socket path there would pass the 107 bytes a socket
+ * address holds (a deep state root); then under the system temp dir.
+ */
+async function privateDir(bundle: string, sockets: number, cleanups: (() => Promise<void>)[]): Promise<string> {
+  const inBundle = join(bundle, 'ssh');
+  const dir = Buffer.byteLength(join(inBundle, `${sockets}.sock`)) <= maxSocketPath ? inBundle : await mkdtemp(join(tmpdir(), 'tsbuild-ssh-'));
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** sizeof(sockaddr_un.sun_path) on Linux, less the terminating NUL. */
+const maxSocketPath = 107;
 
 function missingSecret(m: SecretMount): TsbuildError {
   return new TsbuildError(`secret "${m.id}" is required by a RUN --mount but was not given`, {
@@ -103,13 +187,18 @@ function missingSecret(m: SecretMount): TsbuildError {
   });
 }
 
-/** A tmpfs for the secret files, so their values never touch a disk. */
-async function mountSecretsTmpfs(dir: string, secrets: ReadonlyMap<string, Buffer>, cleanups: (() => Promise<void>)[]): Promise<string> {
+/** A tmpfs for the secret files (and a config.json holding secret env), so their values never touch a disk. */
+async function mountSecretsTmpfs(dir: string, mounts: readonly ExecMount[], secrets: ReadonlyMap<string, Buffer>, cleanups: (() => Promise<void>)[]): Promise<string> {
   await mkdir(dir, { recursive: true });
-  let total = 0;
-  for (const v of secrets.values()) total += v.length;
-  // room for every value twice over (one file per mount), with a floor for the inodes
-  const size = Math.max(64 * 1024, total * 2 + 4096 * secrets.size);
+  // a page per file, each file's value, and for config.json its own size (the seccomp profile is
+  // tens of KiB) plus each env value as JSON may escape it (\u0000 for one byte: six times)
+  let size = 1024 * 1024;
+  for (const m of mounts) {
+    const value = m.type === 'secret' ? secrets.get(m.id) : undefined;
+    if (m.type !== 'secret' || value === undefined) continue;
+    if (m.target !== undefined) size += 4096 + value.length;
+    if (m.env !== undefined) size += 6 * Math.min(value.length, maxEnvString);
+  }
   await mountAt({ type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=0700', `size=${size}`] }, dir);
   cleanups.push(() => unmount(dir));
   return dir;

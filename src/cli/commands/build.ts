@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../progress/index.ts';
 import { ErrorCodes, invalid } from '../../errors/index.ts';
-import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
+import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
 import { resolveStateRoot } from '../../state/index.ts';
 import type { OutputSpec } from '../../../exporter/index.ts';
 
@@ -36,6 +36,7 @@ export function registerBuild(program: Command): void {
     .option('--pids-limit <n>', 'most processes and threads in each RUN (-1: unlimited)')
     .option('--shm-size <size>', 'size of /dev/shm in each RUN (default 64m)')
     .option('--ulimit <name=soft[:hard]>', 'an rlimit of each RUN, e.g. nofile=1024:2048 (repeatable)', collect)
+    .option('--ssh <spec>', 'an SSH agent for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY...]] (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
@@ -75,6 +76,7 @@ export function registerBuild(program: Command): void {
         insecureRegistries: flags.insecureRegistry as string[] | undefined,
         secrets: ((flags.secret as string[] | undefined) ?? []).map((x) => parseSecret(x)),
         limits: await (await import('./build-limits.ts')).resolveLimits(flags, resolveStateRoot(global.root)),
+        ssh: ((flags.ssh as string[] | undefined) ?? []).map((x) => parseSsh(x)),
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const { cancelOnSignals } = await import('../cancel.ts');
