@@ -15,6 +15,8 @@ import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage } from './layer/unpack-image.ts';
 import { recoverRoot } from './recover.ts';
+import { createNetworkPool } from './net/network-pool.ts';
+import { netnsPrefix } from './net/netns.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createGitSources } from './source/git-source.ts';
 import { createHttpSources } from './source/http-source.ts';
@@ -31,6 +33,8 @@ export interface WorkerOptions {
   content: ContentStore;
   /** OCI runtime binary; default: crun where the cgroup layout allows it, else runc. */
   runtime?: string;
+  /** Start setting up a `sandbox` network namespace now, in the background: the build has a step that needs one. */
+  warmNetwork?: boolean;
 }
 
 export async function openWorker(opts: WorkerOptions): Promise<Worker> {
@@ -45,9 +49,11 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     content: opts.content,
     snapshots: createOverlaySnapshotter({ snapshotsDir: paths.snapshots, tmpDir: paths.tmp, db: opts.db }),
     cacheMounts: createCacheMounts(opts.root),
+    network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp }),
     // probed on first exec, so a worker that only copies files never needs a runtime
     runtime: () => (runtime ??= probeRuntime(opts.runtime)),
   };
+  if (opts.warmNetwork) env.network.warm();
   const http = createHttpSources(env);
   const gitSources = createGitSources(env);
   return {
@@ -63,6 +69,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     layer: (id, o) => layerBlob(env, id, o?.compression),
     exportRootfs: (id, sink) => exportRootfs(env, id, sink),
     close: async () => {
+      await env.network.close();
       claim.release();
       await http.close();
     },

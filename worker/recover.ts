@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Database, StatePaths } from '../src/state/index.ts';
 import { unmount } from './snapshot/mount.ts';
+import { deleteNetns, listNetns, netnsPrefix } from './net/netns.ts';
 
 const run = promisify(execFile);
 
@@ -27,6 +28,8 @@ export interface Leftovers {
   mounts: string[];
   /** Paths to remove: everything in tmp, snapshot dirs without a db row, private cache dirs. */
   paths: string[];
+  /** This root's `sandbox` network namespaces (/run/netns/tsb-<root tag>-*); their pasta quits with them. */
+  netns: string[];
 }
 
 export interface RootClaim {
@@ -116,7 +119,7 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
     // a private cache mount's dir is thrown away on release (worker/exec/cache-mounts.ts)
     ...listQuiet(join(paths.root, 'cache-mounts')).filter((n) => n.startsWith('private-')).map((n) => join(paths.root, 'cache-mounts', n)),
   ];
-  return { containers, mounts, paths: out };
+  return { containers, mounts, paths: out, netns: listNetns(netnsPrefix(paths.root)) };
 }
 
 async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<void> {
@@ -129,6 +132,8 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
       if (ok) break;
     }
   }
+  // after the containers: none is left inside; pasta sees the name go and exits
+  for (const name of left.netns) await deleteNetns(name);
   // the last mounted first: a view's mount may sit on top of another
   for (const m of [...left.mounts].reverse()) await unmount(m);
   const stillMounted = mountPoints();

@@ -2,10 +2,12 @@
 // and freezes it, and everything downstream takes the resolved type. Strings such as
 // `type=oci,dest=x.tar` are parsed here, once: nothing below sees `k=v` text.
 import { existsSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
-import type { Platform } from '../llb/index.ts';
+import type { NetworkMode, Platform } from '../llb/index.ts';
+import type { Entitlement } from '../../frontend/index.ts';
 import type { ProgressMode } from '../progress/index.ts';
 import type { OutputSpec } from '../../exporter/index.ts';
 import { parseReference } from '../registry/reference.ts';
@@ -35,6 +37,12 @@ export interface BuildOptions {
   maxParallelism?: number;
   insecureRegistries?: string[];
   secrets?: SecretSpec[];
+  /** `--network`: every RUN's mode unless it names its own. */
+  network?: NetworkMode;
+  /** `--allow`: entitlements steps may use. */
+  allow?: Entitlement[];
+  /** `--add-host name:ip`, checked by parseAddHost. */
+  addHosts?: string[];
 }
 
 export interface ResolvedBuildOptions {
@@ -54,6 +62,9 @@ export interface ResolvedBuildOptions {
   readonly maxParallelism: number;
   readonly insecureRegistries: readonly string[];
   readonly secrets: readonly SecretSpec[];
+  readonly network: NetworkMode;
+  readonly entitlements: readonly Entitlement[];
+  readonly extraHosts: readonly string[];
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -81,6 +92,12 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     const ref = parseReference(t);
     if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `invalid tag "${t}": a tag cannot name a digest`);
   }
+  const entitlements = [...new Set(o.allow ?? [])];
+  if (o.network === 'host' && !entitlements.includes('network.host')) {
+    throw new TsbuildError('--network host needs the entitlement network.host, which this build does not allow', {
+      code: ErrorCodes.ENTITLEMENT_DENIED, kind: 'denied', hint: 'if you trust this Dockerfile, add --allow network.host',
+    });
+  }
   const outputs: OutputSpec[] = [...(o.outputs ?? [])];
   if (outputs.length === 0) outputs.push({ type: 'image', names: tags, push: o.push ?? false });
   // as docker buildx: -t names the image in every output that carries names
@@ -101,6 +118,9 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     maxParallelism: o.maxParallelism ?? availableParallelism(),
     insecureRegistries: Object.freeze([...(o.insecureRegistries ?? [])]),
     secrets: Object.freeze([...(o.secrets ?? [])]),
+    network: o.network ?? 'sandbox',
+    entitlements: Object.freeze(entitlements),
+    extraHosts: Object.freeze([...(o.addHosts ?? [])]),
   });
 }
 
@@ -189,4 +209,25 @@ export function parseSecret(text: string, cwd = process.cwd(), env: NodeJS.Proce
   if (fields.has('env') || type === 'env') return { id, env: fields.get('env') ?? src ?? id };
   if (src) return { id, file: resolve(cwd, src) };
   return env[id] !== undefined ? { id, env: id } : { id, file: resolve(cwd, id) };
+}
+
+/** `--network default|none|host` (`sandbox` also accepted, as BuildKit names default). */
+export function parseNetworkMode(text: string): NetworkMode {
+  if (text === 'default' || text === 'sandbox') return 'sandbox';
+  if (text === 'none' || text === 'host') return text;
+  throw invalid(ErrorCodes.OPTION_INVALID, `unknown --network mode "${text}"`, { hint: 'one of default, none, host' });
+}
+
+/** `--allow network.host` | `--allow security.insecure`. */
+export function parseEntitlement(text: string): Entitlement {
+  if (text === 'network.host' || text === 'security.insecure') return text;
+  throw invalid(ErrorCodes.OPTION_INVALID, `unknown --allow entitlement "${text}"`, { hint: 'one of network.host, security.insecure' });
+}
+
+/** `--add-host name:ip` (or `name=ip`), as docker: the name must be non-empty and the address an IPv4 or IPv6 address. */
+export function parseAddHost(text: string): string {
+  const m = text.match(/^([^:=\s]+)[:=](.+)$/);
+  const ip = m?.[2].replace(/^\[(.*)\]$/, '$1');
+  if (!m || !ip || isIP(ip) === 0) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --add-host "${text}": expected name:ip`, { hint: 'e.g. --add-host registry.local:10.0.0.5' });
+  return `${m[1]}:${ip}`;
 }

@@ -16,6 +16,7 @@ import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
 import { createImageResolver } from './resolve-image.ts';
 import { importOciLayout } from './oci-layout-context.ts';
+import { needsSandboxNetwork } from './sandbox-network.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -64,10 +65,13 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       namedContexts,
       excludePatterns,
       resolveImage,
+      network: opts.network,
+      entitlements: opts.entitlements,
+      extraHosts: opts.extraHosts,
     });
     for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
 
-    const worker = await openWorker({ root: paths.root, db, content });
+    const worker = await openWorker({ root: paths.root, db, content, warmNetwork: needsSandboxNetwork(def.root) });
     try {
       const solved = await solve(def.root, {
         worker,

@@ -31,6 +31,10 @@ export const ErrorCodes = {
   STATE_ERROR: 'STATE_ERROR',
   CANCELLED: 'CANCELLED',
   INTERNAL: 'INTERNAL',
+  /** A step asked for a privilege (network.host, security.insecure) the build was not given with --allow. */
+  ENTITLEMENT_DENIED: 'ENTITLEMENT_DENIED',
+  /** The network sandbox could not be set up (pasta missing, namespaces unavailable). */
+  NETWORK_UNAVAILABLE: 'NETWORK_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../progress/index.ts';
 import { ErrorCodes, invalid } from '../../errors/index.ts';
 import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
+import { parseAddHost, parseEntitlement, parseNetworkMode } from '../../build/options.ts';
 import { resolveStateRoot } from '../../state/index.ts';
 import type { OutputSpec } from '../../../exporter/index.ts';
 
@@ -27,6 +28,9 @@ export function registerBuild(program: Command): void {
     .option('--max-parallelism <n>', 'steps run at once (default: CPU count)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable)', collect)
     .option('--secret <spec>', 'a secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR] (repeatable)', collect)
+    .option('--network <mode>', 'network of RUN steps without their own --network: default, none, host (needs --allow network.host)')
+    .option('--allow <entitlement>', 'allow steps a privilege: network.host, security.insecure (repeatable)', collect)
+    .option('--add-host <name:ip>', 'add a line to every RUN step\'s /etc/hosts (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
@@ -65,6 +69,9 @@ export function registerBuild(program: Command): void {
         maxParallelism,
         insecureRegistries: flags.insecureRegistry as string[] | undefined,
         secrets: ((flags.secret as string[] | undefined) ?? []).map((x) => parseSecret(x)),
+        network: flags.network === undefined ? undefined : parseNetworkMode(flags.network as string),
+        allow: ((flags.allow as string[] | undefined) ?? []).map(parseEntitlement),
+        addHosts: ((flags.addHost as string[] | undefined) ?? []).map(parseAddHost),
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const abort = new AbortController();
