@@ -15,6 +15,7 @@ import { createRuntimeSpec, systemMounts } from './spec.ts';
 import { resolveUser } from './user.ts';
 import { prepareOpMounts } from './op-mounts.ts';
 import { writeEtcFiles } from '../net/etc-files.ts';
+import { heldCapabilities } from './capabilities.ts';
 import type { NetworkLease } from '../net/network-pool.ts';
 
 const hostname = 'buildkitsandbox';
@@ -57,7 +58,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const spec = createRuntimeSpec({
       args: op.args, env: op.env, cwd: op.cwd || '/', user, network: op.network, hostname,
       ...files, cgroupsPath: `/tsbuild/${key}`, extraMounts: opMounts.specMounts,
-      netnsPath: network?.path, privileged,
+      netnsPath: network?.path, privileged, privilegedCapabilities: privileged ? heldCapabilities() : undefined,
     });
     const result = await runContainer({ runtime, stateDir: join(env.paths.root, 'runc'), bundle, id: `tsbuild-${key}`, spec, ctx });
 

@@ -55,6 +55,8 @@ export interface SpecInput {
   netnsPath?: string;
   /** RUN --security=insecure: every capability, no seccomp, no masked or read-only paths (BuildKit's privileged). */
   privileged?: boolean;
+  /** The capabilities a privileged step gets; default allCapabilities (see ./capabilities.ts for the host's bounding set). */
+  privilegedCapabilities?: string[];
 }
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -122,10 +124,10 @@ export function createRuntimeSpec(input: SpecInput): RuntimeSpec {
       seccomp: defaultSeccompProfile,
     },
   };
-  return input.privileged ? privileged(spec) : spec;
+  return input.privileged ? privileged(spec, input.privilegedCapabilities ?? allCapabilities) : spec;
 }
 
-/** Every capability of Linux 5.9+ (CAP_CHECKPOINT_RESTORE is 40); runc skips those the kernel lacks. */
+/** Every capability of Linux 5.9+, in bit order (CAP_CHECKPOINT_RESTORE is 40). */
 export const allCapabilities = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
   'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
@@ -136,8 +138,7 @@ export const allCapabilities = [
 ];
 
 /** As BuildKit's `security.insecure` (oci.WithPrivileged): all capabilities, no seccomp filtering, nothing masked, /sys and cgroups writable, every device allowed. */
-function privileged(spec: RuntimeSpec): RuntimeSpec {
-  const caps = allCapabilities;
+function privileged(spec: RuntimeSpec, caps: string[]): RuntimeSpec {
   return {
     ...spec,
     process: { ...spec.process, capabilities: { bounding: caps, effective: caps, permitted: caps } },
