@@ -7,9 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in runc:runc setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool pasta:passt ip:iproute2 debootstrap:debootstrap; do
+for pair in runc:runc setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+# the RUN network sandbox (pasta, namespaces through ip netns) and the Debian base-image fixture
+for pair in pasta:passt ip:iproute2 debootstrap:debootstrap; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # busybox-static, not busybox: the fixture copies the binary into an empty image
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
