@@ -17,6 +17,7 @@ import { unpackImage } from './layer/unpack-image.ts';
 import { recoverRoot } from './recover.ts';
 import { createNetworkPool } from './net/network-pool.ts';
 import { netnsPrefix } from './net/netns.ts';
+import { chooseNetworkProvider, parseNetworkProvider, sandboxFactory, type NetworkProvider } from './net/provider.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createGitSources } from './source/git-source.ts';
 import { createHttpSources } from './source/http-source.ts';
@@ -35,12 +36,16 @@ export interface WorkerOptions {
   runtime?: string;
   /** Start setting up a `sandbox` network namespace now, in the background: the build has a step that needs one. */
   warmNetwork?: boolean;
+  /** What configures `sandbox` namespaces; default $TSBUILD_SANDBOX_NETWORK, else pasta when installed, else slirp4netns. */
+  networkProvider?: NetworkProvider;
 }
 
 export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const paths = statePaths(opts.root);
   for (const dir of [paths.snapshots, paths.tmp]) mkdirSync(dir, { recursive: true });
   // what a killed tsbuild left (mounts, containers, active snapshots) goes before we add our own
+  const envProvider = process.env.TSBUILD_SANDBOX_NETWORK;
+  const provider = chooseNetworkProvider(opts.networkProvider ?? (envProvider ? parseNetworkProvider(envProvider) : undefined));
   const claim = await recoverRoot({ paths, db: opts.db, runtime: opts.runtime });
   let runtime: Promise<string> | undefined;
   const env: WorkerEnv = {
@@ -49,7 +54,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     content: opts.content,
     snapshots: createOverlaySnapshotter({ snapshotsDir: paths.snapshots, tmpDir: paths.tmp, db: opts.db }),
     cacheMounts: createCacheMounts(opts.root),
-    network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp }),
+    network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp, create: sandboxFactory(provider, paths.tmp) }),
     // probed on first exec, so a worker that only copies files never needs a runtime
     runtime: () => (runtime ??= probeRuntime(opts.runtime)),
   };

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Database, StatePaths } from '../src/state/index.ts';
 import { unmount } from './snapshot/mount.ts';
-import { deleteNetns, listNetns, netnsPrefix } from './net/netns.ts';
+import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.ts';
 
 const run = promisify(execFile);
 
@@ -30,6 +30,8 @@ export interface Leftovers {
   paths: string[];
   /** This root's `sandbox` network namespaces (/run/netns/tsb-<root tag>-*); their pasta quits with them. */
   netns: string[];
+  /** pasta or slirp4netns processes still serving them (slirp4netns keeps its namespace alive). */
+  netnsHelpers: number[];
 }
 
 export interface RootClaim {
@@ -119,7 +121,8 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
     // a private cache mount's dir is thrown away on release (worker/exec/cache-mounts.ts)
     ...listQuiet(join(paths.root, 'cache-mounts')).filter((n) => n.startsWith('private-')).map((n) => join(paths.root, 'cache-mounts', n)),
   ];
-  return { containers, mounts, paths: out, netns: listNetns(netnsPrefix(paths.root)) };
+  const prefix = netnsPrefix(paths.root);
+  return { containers, mounts, paths: out, netns: listNetns(prefix), netnsHelpers: netnsHelpers(prefix) };
 }
 
 async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<void> {
@@ -134,6 +137,13 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
   }
   // after the containers: none is left inside; pasta sees the name go and exits
   for (const name of left.netns) await deleteNetns(name);
+  for (const pid of left.netnsHelpers) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone with its namespace
+    }
+  }
   // the last mounted first: a view's mount may sit on top of another
   for (const m of [...left.mounts].reverse()) await unmount(m);
   const stillMounted = mountPoints();

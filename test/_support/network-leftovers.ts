@@ -1,4 +1,5 @@
-// What a build may leave on the host's network: this root's namespaces, pasta processes serving
+// What a build may leave on the host's network: this root's namespaces, the pasta or slirp4netns
+// processes serving
 // them, and any interface or firewall rule. Tests take a snapshot before and compare after.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,14 +26,14 @@ export function rootNetns(root: string): string[] {
   return listNetns(netnsPrefix(root));
 }
 
-/** pasta processes serving one of this root's namespaces. */
+/** pasta or slirp4netns processes serving one of this root's namespaces. */
 export function rootPastas(root: string): number[] {
   const prefix = netnsPrefix(root);
   const out: number[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (args.startsWith('pasta') && args.includes(`/run/netns/${prefix}`)) out.push(Number(pid));
+      if (/^(pasta|slirp4netns)\0/.test(args) && args.includes(`/run/netns/${prefix}`)) out.push(Number(pid));
     } catch {
       // exited meanwhile
     }

@@ -54,6 +54,29 @@ test.serial('a default RUN has its own namespace with only lo and one interface,
   t.deepEqual(rootPastas(root), []);
 });
 
+test.serial('with slirp4netns as the provider (the fallback when pasta is missing) a step reaches the mirror, not the host\'s loopback, and nothing is left', async (t) => {
+  const server = createServer((_, res) => res.end('host-only\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const ctx = contextDir({
+    Dockerfile: `FROM busybox\nRUN ip -o link | cut -d: -f2 | tr -d ' ' | sed 's/^/link=/'; ` +
+      `if nc -z -w 3 127.0.0.1 ${port} || nc -z -w 3 10.0.2.2 ${port}; then echo loopback=reached; else echo loopback=blocked; fi; ` +
+      `wget -q -O /dev/null http://deb.debian.org/debian/dists/bookworm/Release && echo mirror=ok\n`,
+  });
+  try {
+    const r = await runTsbuild(['build', '--progress', 'plain', '--no-cache', ctx], { root, env: { TSBUILD_SANDBOX_NETWORK: 'slirp4netns' } });
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual([...r.stderr.matchAll(/^#\d+ [\d.]+ link=(\S+)$/gm)].map((m) => m[1]), ['lo', 'tap0']);
+    t.regex(r.stderr, /loopback=blocked/);
+    t.regex(r.stderr, /mirror=ok/);
+  } finally {
+    server.close();
+    removeDir(ctx);
+  }
+  t.deepEqual(rootNetns(root), []);
+  t.deepEqual(rootPastas(root), []);
+});
+
 test.serial('RUN --network=host without --allow network.host is refused with the line and the flag to add', async (t) => {
   const r = await build([], { Dockerfile: 'FROM busybox\nRUN --network=host ip link\n' });
   t.is(r.code, 1);
@@ -121,34 +144,48 @@ test.serial('RUN --security=insecure needs --allow security.insecure, and then r
   t.regex(r.stderr, /masked_timer_list=0\b/, 'masked for the sandboxed one');
 });
 
-test.serial('nothing is left after a failing step, and a kill -9 mid-RUN is cleaned up by the next start', async (t) => {
+test.serial('nothing is left after a failing step, and a kill -9 mid-RUN is cleaned up by the next start (pasta)', async (t) => {
   const failed = await build([], { Dockerfile: 'FROM busybox\nRUN wget -q -O /dev/null http://deb.debian.org/ ; exit 3\n' });
   t.is(failed.code, 1);
   t.regex(failed.stderr, /exit code: 3/);
   t.deepEqual(rootNetns(root), []);
   t.deepEqual(rootPastas(root), []);
 
+  await killedMidRun(t, {});
+});
+
+test.serial('a kill -9 mid-RUN with slirp4netns: the next start removes the namespace and kills slirp4netns, which would keep it alive', async (t) => {
+  await killedMidRun(t, { TSBUILD_SANDBOX_NETWORK: 'slirp4netns' });
+});
+
+async function killedMidRun(t: import('ava').ExecutionContext, env: NodeJS.ProcessEnv): Promise<void> {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
   try {
-    const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', ctx], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     const end = Date.now() + 30_000;
-    while (!/started/.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    t.regex(err, /started/);
+    // the step's own output, not its title line: the container is running
+    const running = /^#\d+ [\d.]+ started$/m;
+    while (!running.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    t.regex(err, running);
     t.is(rootNetns(root).length, 1, 'the running step has its namespace');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     t.is(rootNetns(root).length, 1, 'a kill -9 leaves the namespace behind');
+    // pasta forks into its own pid namespace after setup: for a moment its process is being replaced
+    const settled = Date.now() + 3000;
+    while (rootPastas(root).length !== 1 && Date.now() < settled) await new Promise((r) => setTimeout(r, 50));
+    t.is(rootPastas(root).length, 1, 'and its network helper running');
 
     const next = await build([], { Dockerfile: 'FROM busybox\nRUN true\n' });
     t.is(next.code, 0, next.stderr);
     t.deepEqual(rootNetns(root), [], 'the next start removed it');
-    // pasta exits once its namespace's name is gone
+    // pasta exits once its namespace's name is gone; slirp4netns is killed
     const until = Date.now() + 5000;
     while (rootPastas(root).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     t.deepEqual(rootPastas(root), []);
   } finally {
     removeDir(ctx);
   }
-});
+}

@@ -6,7 +6,7 @@
 // the same root left (worker/recover.ts) without touching another root's namespaces.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -51,4 +51,18 @@ export function listNetns(prefix: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Pids of pasta or slirp4netns processes serving one of the namespaces named with `prefix`. */
+export function netnsHelpers(prefix: string): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (/(^|\/)(pasta|slirp4netns)$/.test(args[0]) && args.some((a) => a.startsWith(join(netnsDir, prefix)))) out.push(Number(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
 }

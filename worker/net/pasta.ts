@@ -75,6 +75,6 @@ function unavailable(message: string, cause: unknown, missing = false): TsbuildE
     kind: 'unavailable',
     cause,
     details: stderr ? stderr.split('\n').slice(-5) : undefined,
-    hint: missing ? 'install it (apt-get install passt), or build with --network none if no step needs the network' : 'build with --network none if no step needs the network',
+    hint: missing ? 'install it (apt-get install passt; slirp4netns also works), or build with --network none if no step needs the network' : 'build with --network none if no step needs the network',
   });
 }
