@@ -158,6 +158,28 @@ test.serial('a kill -9 mid-RUN with slirp4netns: the next start removes the name
   await killedMidRun(t, { TSBUILD_SANDBOX_NETWORK: 'slirp4netns' });
 });
 
+test.serial('SIGTERM mid-RUN: tsbuild stops and leaves no namespace and no pasta', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
+  try {
+    const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const running = /^#\d+ [\d.]+ started$/m;
+    const end = Date.now() + 30_000;
+    while (!running.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    t.is(rootNetns(root).length, 1);
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.once('close', r));
+    t.not(code, 0);
+    t.deepEqual(rootNetns(root), []);
+    const until = Date.now() + 5000;
+    while (rootPastas(root).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    t.deepEqual(rootPastas(root), []);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
 async function killedMidRun(t: import('ava').ExecutionContext, env: NodeJS.ProcessEnv): Promise<void> {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
   try {
