@@ -34,7 +34,11 @@ export interface WorkerOptions {
   content: ContentStore;
   /** OCI runtime binary; default: crun where the cgroup layout allows it, else runc. */
   runtime?: string;
-  /** Start setting up a `sandbox` network namespace now, in the background: the build has a step that needs one. */
+  /**
+   * The build has a step in the `sandbox` network: start setting up a namespace in the background
+   * once the worker is first asked to do anything (unpack, copy, fetch), so it is ready when the
+   * step runs, and a fully cached rebuild starts none.
+   */
   warmNetwork?: boolean;
   /** What configures `sandbox` namespaces; default $TSBUILD_SANDBOX_NETWORK, else pasta when installed, else slirp4netns. */
   networkProvider?: NetworkProvider;
@@ -58,16 +62,28 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     // probed on first exec, so a worker that only copies files never needs a runtime
     runtime: () => (runtime ??= probeRuntime(opts.runtime)),
   };
-  if (opts.warmNetwork) env.network.warm();
+  const warm = opts.warmNetwork ? () => env.network.warm() : () => undefined;
   const http = createHttpSources(env);
   const gitSources = createGitSources(env);
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
-    unpackImage: (op, ctx) => unpackImage(env, op, ctx),
+    unpackImage: (op, ctx) => {
+      warm();
+      return unpackImage(env, op, ctx);
+    },
     exec: (op, inputs, ctx) => execOp(env, op, inputs, ctx),
-    file: (op, inputs, ctx) => fileOp(env, op, inputs, ctx),
-    http: (op, ctx) => http.snapshot(op, ctx),
-    git: (op, ctx) => gitSources.snapshot(op, ctx),
+    file: (op, inputs, ctx) => {
+      warm();
+      return fileOp(env, op, inputs, ctx);
+    },
+    http: (op, ctx) => {
+      warm();
+      return http.snapshot(op, ctx);
+    },
+    git: (op, ctx) => {
+      warm();
+      return gitSources.snapshot(op, ctx);
+    },
     resolveSource: (op, signal) => (op.source === 'http' ? http.resolve(op, signal) : gitSources.resolve(op, signal)),
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
