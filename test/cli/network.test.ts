@@ -77,6 +77,23 @@ test.serial('with slirp4netns as the provider (the fallback when pasta is missin
   t.deepEqual(rootPastas(root), []);
 });
 
+test.serial('two tsbuild processes on different state roots build at once, each step with its own namespace', async (t) => {
+  const other = tempDir('tsbuild-root-');
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN wget -q -O /dev/null http://deb.debian.org/debian/dists/bookworm/Release && sleep 1 && echo fetched\n' });
+  try {
+    await buildBusybox(other);
+    const [a, b] = await Promise.all([root, other].map((r) => runTsbuild(['build', '--progress', 'plain', '--no-cache', ctx], { root: r })));
+    t.is(a.code, 0, a.stderr);
+    t.is(b.code, 0, b.stderr);
+    t.regex(a.stderr, /^#\d+ [\d.]+ fetched$/m);
+    t.regex(b.stderr, /^#\d+ [\d.]+ fetched$/m);
+    t.deepEqual([...rootNetns(root), ...rootNetns(other)], []);
+  } finally {
+    removeDir(ctx);
+    removeDir(other);
+  }
+});
+
 test.serial('RUN --network=host without --allow network.host is refused with the line and the flag to add', async (t) => {
   const r = await build([], { Dockerfile: 'FROM busybox\nRUN --network=host ip link\n' });
   t.is(r.code, 1);
