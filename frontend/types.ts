@@ -2,7 +2,7 @@
 // It knows nothing of runc, mounts or snapshots; it talks to the rest only through src/llb.
 import type { SourceLocation } from '../src/errors/index.ts';
 import type { ImageConfig } from '../src/image/index.ts';
-import type { Platform, Vertex } from '../src/llb/index.ts';
+import type { NetworkMode, Platform, Vertex } from '../src/llb/index.ts';
 
 export interface ResolvedImage {
   /** Normalised reference, e.g. `docker.io/library/busybox:latest` or `127.0.0.1:5000/base:1`. */
@@ -32,7 +32,16 @@ export interface FrontendOptions {
   /** The main context's .dockerignore patterns, as read by the caller. */
   excludePatterns: readonly string[];
   resolveImage: ImageResolver;
+  /** `--network`: the mode of every RUN without its own `--network` (default sandbox). */
+  network?: NetworkMode;
+  /** `--allow`: the privileges steps may ask for. */
+  entitlements?: readonly Entitlement[];
+  /** `--add-host name:ip` lines for every RUN's /etc/hosts. */
+  extraHosts?: readonly string[];
 }
+
+/** BuildKit's entitlements: `RUN --network=host` needs network.host, `RUN --security=insecure` security.insecure. */
+export type Entitlement = 'network.host' | 'security.insecure';
 
 export interface BuildWarning {
   message: string;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what tsbuild and its tests need on a fresh Debian 12 machine, skipping what is there:
 # Debian packages (runc, busybox-static for the base-image fixture, openssh-client for --ssh with
-# key files, and the tools the tests check our output with) and the npm packages (Node 24 among them, as a devDependency).
+# key files, passt for the RUN network sandbox, iproute2 for its namespaces, debootstrap for the
+# Debian base-image fixture, and the tools the tests check our output with) and the npm packages
+# (Node 24 among them, as a devDependency).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,10 @@ need=()
 for pair in runc:runc setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool ssh-agent:openssh-client; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+# the RUN network sandbox (pasta, namespaces through ip netns) and the Debian base-image fixture
+for pair in pasta:passt ip:iproute2 debootstrap:debootstrap; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # busybox-static, not busybox: the fixture copies the binary into an empty image
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)

@@ -27,9 +27,19 @@ export async function computeCacheKeys(order: readonly Vertex[], checksum: Local
     const content = await contentChecksums(v, checksum, remote).catch((e: unknown) => {
       throw withStep(e, v);
     });
-    keys.set(v.digest, sha256Digest(canonicalJson({ v: cacheKeyVersion, op: v.op, inputs, content })));
+    keys.set(v.digest, sha256Digest(canonicalJson({ v: cacheKeyVersion, op: keyedOp(v.op), inputs, content })));
   }
   return keys;
+}
+
+/**
+ * The op as its key sees it. An exec's network mode is how it runs, not what it makes (BuildKit
+ * keeps it beside the op): a step built with the network is reused by a build with --network none.
+ */
+function keyedOp(op: Vertex['op']): unknown {
+  if (op.kind !== 'exec') return op;
+  const { network: _network, ...rest } = op;
+  return rest;
 }
 
 /** What `v` reads from local sources, one checksum per reading place, in a fixed order. */

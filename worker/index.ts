@@ -16,6 +16,9 @@ import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage } from './layer/unpack-image.ts';
 import { recoverRoot } from './recover.ts';
 import { pruneStepLogs } from './exec/step-log.ts';
+import { createNetworkPool } from './net/network-pool.ts';
+import { netnsPrefix } from './net/netns.ts';
+import { chooseNetworkProvider, parseNetworkProvider, sandboxFactory, type NetworkProvider } from './net/provider.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createGitSources } from './source/git-source.ts';
 import { createHttpSources } from './source/http-source.ts';
@@ -32,12 +35,22 @@ export interface WorkerOptions {
   content: ContentStore;
   /** OCI runtime binary; default: crun where the cgroup layout allows it, else runc. */
   runtime?: string;
+  /**
+   * The build has a step in the `sandbox` network: start setting up a namespace in the background
+   * once the worker is first asked to do anything (unpack, copy, fetch), so it is ready when the
+   * step runs, and a fully cached rebuild starts none.
+   */
+  warmNetwork?: boolean;
+  /** What configures `sandbox` namespaces; default $TSBUILD_SANDBOX_NETWORK, else pasta when installed, else slirp4netns. */
+  networkProvider?: NetworkProvider;
 }
 
 export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const paths = statePaths(opts.root);
   for (const dir of [paths.snapshots, paths.tmp]) mkdirSync(dir, { recursive: true });
   // what a killed tsbuild left (mounts, containers, active snapshots) goes before we add our own
+  const envProvider = process.env.TSBUILD_SANDBOX_NETWORK;
+  const provider = chooseNetworkProvider(opts.networkProvider ?? (envProvider ? parseNetworkProvider(envProvider) : undefined));
   const claim = await recoverRoot({ paths, db: opts.db, runtime: opts.runtime });
   // beside the build rather than before it: with 1,000 logs the stats take a few ms
   const pruned = pruneStepLogs(paths.logs);
@@ -48,18 +61,32 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     content: opts.content,
     snapshots: createOverlaySnapshotter({ snapshotsDir: paths.snapshots, tmpDir: paths.tmp, db: opts.db }),
     cacheMounts: createCacheMounts(opts.root),
+    network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp, create: sandboxFactory(provider, paths.tmp) }),
     // probed on first exec, so a worker that only copies files never needs a runtime
     runtime: () => (runtime ??= probeRuntime(opts.runtime)),
   };
+  const warm = opts.warmNetwork ? () => env.network.warm() : () => undefined;
   const http = createHttpSources(env);
   const gitSources = createGitSources(env);
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
-    unpackImage: (op, ctx) => unpackImage(env, op, ctx),
+    unpackImage: (op, ctx) => {
+      warm();
+      return unpackImage(env, op, ctx);
+    },
     exec: (op, inputs, ctx) => execOp(env, op, inputs, ctx),
-    file: (op, inputs, ctx) => fileOp(env, op, inputs, ctx),
-    http: (op, ctx) => http.snapshot(op, ctx),
-    git: (op, ctx) => gitSources.snapshot(op, ctx),
+    file: (op, inputs, ctx) => {
+      warm();
+      return fileOp(env, op, inputs, ctx);
+    },
+    http: (op, ctx) => {
+      warm();
+      return http.snapshot(op, ctx);
+    },
+    git: (op, ctx) => {
+      warm();
+      return gitSources.snapshot(op, ctx);
+    },
     resolveSource: (op, signal) => (op.source === 'http' ? http.resolve(op, signal) : gitSources.resolve(op, signal)),
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
@@ -67,6 +94,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     exportRootfs: (id, sink, o) => exportRootfs(env, id, sink, o?.signal),
     close: async () => {
       await pruned;
+      await env.network.close();
       claim.release();
       await http.close();
     },

@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { ownerAlive, type Database, type StatePaths } from '../src/state/index.ts';
 import { unmount } from './snapshot/mount.ts';
 import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/cgroups.ts';
+import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.ts';
 
 const run = promisify(execFile);
 
@@ -31,6 +32,10 @@ export interface Leftovers {
   paths: string[];
   /** This root's RUN cgroups (worker/exec/cgroups.ts names them), deepest first. */
   cgroups: string[];
+  /** This root's `sandbox` network namespaces (/run/netns/tsb-<root tag>-*); their pasta quits with them. */
+  netns: string[];
+  /** pasta or slirp4netns processes still serving them (slirp4netns keeps its namespace alive). */
+  netnsHelpers: number[];
 }
 
 export interface RootClaim {
@@ -122,7 +127,12 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
     // a blob half written (content store temp files are named by their owner, src/state/process-identity.ts)
     ...listQuiet(join(paths.content, 'ingest')).filter((n) => !ownerAlive(n)).map((n) => join(paths.content, 'ingest', n)),
   ];
-  return { containers, mounts, paths: out, cgroups: listCgroups(detectCgroups(), cgroupPrefix(paths.root)) };
+  const prefix = netnsPrefix(paths.root);
+  return {
+    containers, mounts, paths: out,
+    cgroups: listCgroups(detectCgroups(), cgroupPrefix(paths.root)),
+    netns: listNetns(prefix), netnsHelpers: netnsHelpers(prefix),
+  };
 }
 
 async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<void> {
@@ -138,6 +148,15 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
   // `delete` removed the cgroups of the containers the runtime knew; these are the rest (a runtime
   // killed before it saved its state, or one still running a step when we were killed)
   await removeCgroups(left.cgroups);
+  // after the containers: none is left inside; pasta sees the name go and exits
+  for (const name of left.netns) await deleteNetns(name);
+  for (const pid of left.netnsHelpers) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone with its namespace
+    }
+  }
   // the last mounted first: a view's mount may sit on top of another
   for (const m of [...left.mounts].reverse()) await unmount(m);
   const stillMounted = mountPoints();

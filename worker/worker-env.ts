@@ -3,6 +3,7 @@
 import type { ContentStore } from '../src/content/index.ts';
 import type { Database, StatePaths } from '../src/state/index.ts';
 import type { CacheMounts } from './exec/cache-mounts.ts';
+import type { NetworkPool } from './net/network-pool.ts';
 import type { Snapshotter } from './snapshot/overlay-snapshotter.ts';
 
 export interface WorkerEnv {
@@ -12,6 +13,8 @@ export interface WorkerEnv {
   snapshots: Snapshotter;
   /** RUN --mount=type=cache directories and their sharing locks. */
   cacheMounts: CacheMounts;
+  /** Ready network namespaces for `sandbox` steps (worker/net). */
+  network: NetworkPool;
   /** Resolves the OCI runtime binary on first use, then remembers it. */
   runtime(): Promise<string>;
 }

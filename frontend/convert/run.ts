@@ -6,22 +6,26 @@ import { PROXY_ARGS } from './args.ts';
 import { withShell } from './command-config.ts';
 import { envLookup, envToStrings, getEnv, setEnv } from './env.ts';
 import { instructionError, locate } from './errors.ts';
+import { requireEntitlement } from './entitlements.ts';
 import { chompHeredocContent, parseHeredoc } from '../parser/heredoc.ts';
 import { instructionFlags } from './instructions.ts';
 import { parseRunMounts, resolveRunMounts, sshAuthSock } from './run-mounts.ts';
 import { addHistory, DEFAULT_PATH, displayText, stepMeta, type ConvertContext, type StageState } from './state.ts';
 
-const NETWORKS: Readonly<Record<string, NetworkMode>> = { default: 'sandbox', sandbox: 'sandbox', none: 'none', host: 'host' };
+const NETWORKS: Readonly<Record<string, NetworkMode>> = { sandbox: 'sandbox', none: 'none', host: 'host' };
 
 export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Instruction): Promise<void> {
   const flags = instructionFlags(ctx, node);
   const networkFlag = flags.strings.get('network') ?? 'default';
-  const network = NETWORKS[networkFlag];
+  // `default` is the build's --network (itself sandbox unless given)
+  const network = networkFlag === 'default' ? (ctx.opts.network ?? 'sandbox') : NETWORKS[networkFlag];
   if (network === undefined) throw instructionError(ctx, node, `unsupported network mode: ${networkFlag}`, { hint: 'use default, none or host' });
+  // the build-wide --network host was checked against --allow where it was given (src/build/options.ts)
+  if (network === 'host' && flags.strings.has('network')) requireEntitlement(ctx, node, ctx.opts.entitlements, 'network.host', '--network=host');
   if (flags.lists.has('device')) throw instructionError(ctx, node, 'RUN --device is not supported yet');
   const security = flags.strings.get('security') ?? 'sandbox';
-  if (security === 'insecure') throw instructionError(ctx, node, 'RUN --security=insecure is not supported: tsbuild runs every step sandboxed', { hint: 'drop the flag, or build with BuildKit and --allow security.insecure' });
-  if (security !== 'sandbox') throw instructionError(ctx, node, `unsupported security mode: ${security}`, { hint: 'use sandbox or insecure' });
+  if (security !== 'sandbox' && security !== 'insecure') throw instructionError(ctx, node, `unsupported security mode: ${security}`, { hint: 'use sandbox or insecure' });
+  if (security === 'insecure') requireEntitlement(ctx, node, ctx.opts.entitlements, 'security.insecure', '--security=insecure');
   const specs = parseRunMounts(ctx, st, node, flags.lists.get('mount') ?? []);
 
   const inputs: Vertex[] = st.vertex ? [st.vertex] : [];
@@ -48,6 +52,8 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
     user: st.config.config.User ?? '',
     network,
     mounts: [{ type: 'root', input: st.vertex ? 0 : undefined }, ...mounts],
+    extraHosts: ctx.opts.extraHosts?.length ? [...ctx.opts.extraHosts] : undefined,
+    security: security === 'insecure' ? 'insecure' : undefined,
   };
   st.vertex = createVertex(op, inputs, stepMeta(ctx, st, node, displayText(node)));
   addHistory(st, `RUN ${runCommandString(st, args)} # buildkit`, true);

@@ -2,10 +2,12 @@
 // and freezes it, and everything downstream takes the resolved type. Strings such as
 // `type=oci,dest=x.tar` are parsed here, once: nothing below sees `k=v` text.
 import { existsSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
-import type { Platform } from '../llb/index.ts';
+import type { NetworkMode, Platform } from '../llb/index.ts';
+import type { Entitlement } from '../../frontend/index.ts';
 import type { ProgressMode } from '../progress/index.ts';
 import type { OutputSpec } from '../../exporter/index.ts';
 import { parseReference } from '../registry/reference.ts';
@@ -46,6 +48,12 @@ export interface BuildOptions {
   /** Resource limits for every RUN, parsed (src/limits parseLimits) from flags over the config file. */
   limits?: ResourceLimits;
   ssh?: SshSpec[];
+  /** `--network`: every RUN's mode unless it names its own. */
+  network?: NetworkMode;
+  /** `--allow`: entitlements steps may use. */
+  allow?: Entitlement[];
+  /** `--add-host name:ip`, checked by parseAddHost. */
+  addHosts?: string[];
 }
 
 export interface ResolvedBuildOptions {
@@ -67,6 +75,9 @@ export interface ResolvedBuildOptions {
   readonly secrets: readonly SecretSpec[];
   readonly limits: ResourceLimits;
   readonly ssh: readonly SshSpec[];
+  readonly network: NetworkMode;
+  readonly entitlements: readonly Entitlement[];
+  readonly extraHosts: readonly string[];
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -94,6 +105,12 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     const ref = parseReference(t);
     if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `invalid tag "${t}": a tag cannot name a digest`);
   }
+  const entitlements = [...new Set(o.allow ?? [])];
+  if (o.network === 'host' && !entitlements.includes('network.host')) {
+    throw new TsbuildError('--network host needs the entitlement network.host, which this build does not allow', {
+      code: ErrorCodes.ENTITLEMENT_DENIED, kind: 'denied', hint: 'if you trust this Dockerfile, add --allow network.host',
+    });
+  }
   const outputs: OutputSpec[] = [...(o.outputs ?? [])];
   if (outputs.length === 0) outputs.push({ type: 'image', names: tags, push: o.push ?? false });
   // as docker buildx: -t names the image in every output that carries names
@@ -116,6 +133,9 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     secrets: Object.freeze([...(o.secrets ?? [])]),
     limits: Object.freeze({ ...(o.limits ?? {}) }),
     ssh: Object.freeze([...(o.ssh ?? [])]),
+    network: o.network ?? 'sandbox',
+    entitlements: Object.freeze(entitlements),
+    extraHosts: Object.freeze([...(o.addHosts ?? [])]),
   });
 }
 
@@ -218,4 +238,25 @@ export function parseSsh(text: string, cwd = process.cwd()): SshSpec {
   }
   const paths = eq < 0 ? [] : text.slice(eq + 1).split(',').filter((p) => p !== '').map((p) => resolve(cwd, p));
   return { id, paths };
+}
+
+/** `--network default|none|host` (`sandbox` also accepted, as BuildKit names default). */
+export function parseNetworkMode(text: string): NetworkMode {
+  if (text === 'default' || text === 'sandbox') return 'sandbox';
+  if (text === 'none' || text === 'host') return text;
+  throw invalid(ErrorCodes.OPTION_INVALID, `unknown --network mode "${text}"`, { hint: 'one of default, none, host' });
+}
+
+/** `--allow network.host` | `--allow security.insecure`. */
+export function parseEntitlement(text: string): Entitlement {
+  if (text === 'network.host' || text === 'security.insecure') return text;
+  throw invalid(ErrorCodes.OPTION_INVALID, `unknown --allow entitlement "${text}"`, { hint: 'one of network.host, security.insecure' });
+}
+
+/** `--add-host name:ip` (or `name=ip`), as docker: the name must be non-empty and the address an IPv4 or IPv6 address. */
+export function parseAddHost(text: string): string {
+  const m = text.match(/^([^:=\s]+)[:=](.+)$/);
+  const ip = m?.[2].replace(/^\[(.*)\]$/, '$1');
+  if (!m || !ip || isIP(ip) === 0) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --add-host "${text}": expected name:ip`, { hint: 'e.g. --add-host registry.local:10.0.0.5' });
+  return `${m[1]}:${ip}`;
 }

@@ -17,6 +17,7 @@ import { readSecrets } from './secrets.ts';
 import { openSshAgents } from './ssh-agents.ts';
 import { createImageResolver } from './resolve-image.ts';
 import { importOciLayout } from './oci-layout-context.ts';
+import { needsSandboxNetwork } from './sandbox-network.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -65,12 +66,15 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       namedContexts,
       excludePatterns,
       resolveImage,
+      network: opts.network,
+      entitlements: opts.entitlements,
+      extraHosts: opts.extraHosts,
     });
     for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
     // pulls do not take the signal yet: stop right after them
     signal?.throwIfAborted();
 
-    const worker = await openWorker({ root: paths.root, db, content });
+    const worker = await openWorker({ root: paths.root, db, content, warmNetwork: needsSandboxNetwork(def.root) });
     const sshAgents = await openSshAgents(opts.ssh).catch(async (e: unknown) => {
       await worker.close();
       throw e;

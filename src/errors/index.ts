@@ -35,6 +35,10 @@ export const ErrorCodes = {
   CONFIG_INVALID: 'CONFIG_INVALID',
   /** A RUN was stopped by a resource limit: killed for memory, or a fork failed at the pids limit. */
   RUN_LIMIT_REACHED: 'RUN_LIMIT_REACHED',
+  /** A step asked for a privilege (network.host, security.insecure) the build was not given with --allow. */
+  ENTITLEMENT_DENIED: 'ENTITLEMENT_DENIED',
+  /** The network sandbox could not be set up (pasta missing, namespaces unavailable). */
+  NETWORK_UNAVAILABLE: 'NETWORK_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -115,6 +115,8 @@ export interface ExecOp {
   mounts: ExecMount[];
   /** Extra /etc/hosts lines (`--add-host`). */
   extraHosts?: string[];
+  /** RUN --security=insecure (entitlement security.insecure): run privileged. Absent: the sandbox. */
+  security?: 'insecure';
 }
 
 // ---------------------------------------------------------------- file

@@ -1,7 +1,7 @@
 // The exec op: a new snapshot on the root input, its overlay mounted as the container's rootfs,
 // the command run by the OCI runtime, and the upper dir committed as the result.
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { ExecMount, ExecOp } from '../../src/llb/index.ts';
@@ -16,6 +16,9 @@ import { resolveUser } from './user.ts';
 import { prepareOpMounts } from './op-mounts.ts';
 import { detectCgroups, readCgroupEvents, removeRunCgroup, runCgroupPath } from './cgroups.ts';
 import { fitLimits, limitFailure, limitHint } from './resources.ts';
+import { writeEtcFiles } from '../net/etc-files.ts';
+import { heldCapabilities } from './capabilities.ts';
+import type { NetworkLease } from '../net/network-pool.ts';
 
 const hostname = 'buildkitsandbox';
 
@@ -37,13 +40,16 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
   let mounted = false;
   let committed = false;
   const releases: (() => Promise<void>)[] = [];
+  let network: NetworkLease | undefined;
+  const privileged = op.security === 'insecure';
   try {
     const mounts = await env.snapshots.prepare(key, parent);
     await mkdir(rootfs, { recursive: true });
     await mountAt(mounts[0], rootfs);
     mounted = true;
 
-    const files = await writeEtcFiles(bundle, op.extraHosts ?? []);
+    const files = await writeEtcFiles(bundle, { hostname, extraHosts: op.extraHosts ?? [], network: op.network });
+    if (op.network === 'sandbox') network = await env.network.acquire();
     const opMounts = await prepareOpMounts(env, { mounts: op.mounts, inputs, bundle, secrets: ctx.secrets, sshAgents: ctx.sshAgents });
     releases.push(opMounts.release);
     const targets = [...systemMounts(files), ...opMounts.specMounts].map((m) => m.destination);
@@ -57,6 +63,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const spec = createRuntimeSpec({
       args: op.args, env: withEnv(op.env, opMounts.env), cwd: op.cwd || '/', user, network: op.network, hostname,
       ...files, cgroupsPath, extraMounts: opMounts.specMounts, limits,
+      netnsPath: network?.path, privileged, privilegedCapabilities: privileged ? heldCapabilities() : undefined,
     });
     // secret values in the env: config.json goes to a tmpfs, the rootfs named by its absolute path
     if (opMounts.privateBundle) spec.root.path = rootfs;
@@ -74,6 +81,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     if (stoppedBy !== undefined) {
       throw new TsbuildError(`process "${op.args.join(' ')}" did not complete successfully: ${stoppedBy}`, {
         code: ErrorCodes.RUN_LIMIT_REACHED, kind: 'invalid', details: result.lastLines, hint: limitHint(result.events!),
+        notes: result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [],
       });
     }
     if (result.exitCode !== 0) {
@@ -86,6 +94,8 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     committed = true;
     return key;
   } finally {
+    // a privileged step could have changed its namespace (CAP_NET_ADMIN): never hand it on
+    await network?.release({ reuse: !privileged });
     if (mounted) await unmount(rootfs);
     for (const release of releases) await release();
     await rm(bundle, { recursive: true, force: true });
@@ -98,20 +108,4 @@ export function withEnv(env: readonly string[], extra: readonly string[]): strin
   if (extra.length === 0) return [...env];
   const names = new Set(extra.map((e) => e.slice(0, e.indexOf('='))));
   return [...env.filter((e) => !names.has(e.slice(0, e.indexOf('=')))), ...extra];
-}
-
-/** /etc/hosts and /etc/resolv.conf for the container, as files in the bundle. */
-async function writeEtcFiles(bundle: string, extraHosts: readonly string[]): Promise<{ hostsPath: string; resolvConfPath: string }> {
-  const hostsPath = join(bundle, 'hosts');
-  const resolvConfPath = join(bundle, 'resolv.conf');
-  const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ...extraHosts.map((h) => h.replace(/^([^:]+):(.*)$/, '$2\t$1'))];
-  await writeFile(hostsPath, hosts.join('\n') + '\n');
-  let resolv = '';
-  try {
-    if (statSync('/etc/resolv.conf').isFile()) resolv = readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    // no resolver on the host: the container gets an empty one
-  }
-  await writeFile(resolvConfPath, resolv);
-  return { hostsPath, resolvConfPath };
 }

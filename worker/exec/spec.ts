@@ -31,7 +31,7 @@ export interface RuntimeSpec {
   hostname: string;
   mounts: SpecMount[];
   linux: {
-    namespaces: { type: string }[];
+    namespaces: { type: string; path?: string }[];
     cgroupsPath: string;
     resources: { devices: { allow: boolean; access: string; type?: string; major?: number; minor?: number }[] } & SpecResources;
     maskedPaths: string[];
@@ -55,6 +55,12 @@ export interface SpecInput {
   extraMounts: SpecMount[];
   /** The build's resource limits, already fitted to the host (worker/exec/resources.ts fitLimits). */
   limits?: ResourceLimits;
+  /** A prepared network namespace to join (the `sandbox` network, worker/net); absent: a new loopback-only one. */
+  netnsPath?: string;
+  /** RUN --security=insecure: every capability, no seccomp, no masked or read-only paths (BuildKit's privileged). */
+  privileged?: boolean;
+  /** The capabilities a privileged step gets; default allCapabilities (see ./capabilities.ts for the host's bounding set). */
+  privilegedCapabilities?: string[];
 }
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -91,11 +97,11 @@ export function systemMounts(input: Pick<SpecInput, 'hostsPath' | 'resolvConfPat
 }
 
 export function createRuntimeSpec(input: SpecInput): RuntimeSpec {
-  const namespaces = [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }];
-  // 'none' and 'sandbox' both get a private network namespace with only loopback (runc brings it
-  // up); giving 'sandbox' a bridge with outbound access is a later issue.
-  if (input.network !== 'host') namespaces.push({ type: 'network' });
-  return {
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }];
+  // 'sandbox' joins a namespace prepared by worker/net (pasta: reaches what the host reaches);
+  // 'none' gets a new one with only loopback (runc brings it up); 'host' shares the host's
+  if (input.network !== 'host') namespaces.push(input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' });
+  const spec: RuntimeSpec = {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
@@ -120,6 +126,34 @@ export function createRuntimeSpec(input: SpecInput): RuntimeSpec {
       readonlyPaths,
       // Docker's and BuildKit's sandbox has its default seccomp profile; so does ours (./seccomp-profile.ts)
       seccomp: defaultSeccompProfile,
+    },
+  };
+  return input.privileged ? privileged(spec, input.privilegedCapabilities ?? allCapabilities) : spec;
+}
+
+/** Every capability of Linux 5.9+, in bit order (CAP_CHECKPOINT_RESTORE is 40). */
+export const allCapabilities = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
+  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
+  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+/** As BuildKit's `security.insecure` (oci.WithPrivileged): all capabilities, no seccomp filtering, nothing masked, /sys and cgroups writable, every device allowed. */
+function privileged(spec: RuntimeSpec, caps: string[]): RuntimeSpec {
+  return {
+    ...spec,
+    process: { ...spec.process, capabilities: { bounding: caps, effective: caps, permitted: caps } },
+    mounts: spec.mounts.map((m) => (m.destination === '/sys' || m.destination === '/sys/fs/cgroup' ? { ...m, options: m.options.filter((o) => o !== 'ro') } : m)),
+    linux: {
+      ...spec.linux,
+      resources: { ...spec.linux.resources, devices: [{ allow: true, access: 'rwm' }] },
+      maskedPaths: [],
+      readonlyPaths: [],
+      // allows every call: the same as no filter (seccomp=unconfined), with the spec's shape kept
+      seccomp: { defaultAction: 'SCMP_ACT_ALLOW', architectures: [], syscalls: [] },
     },
   };
 }

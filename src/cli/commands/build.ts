@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../progress/index.ts';
 import { ErrorCodes, invalid } from '../../errors/index.ts';
 import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
+import { parseAddHost, parseEntitlement, parseNetworkMode } from '../../build/options.ts';
 import { resolveStateRoot } from '../../state/index.ts';
 import type { OutputSpec } from '../../../exporter/index.ts';
 
@@ -37,6 +38,9 @@ export function registerBuild(program: Command): void {
     .option('--shm-size <size>', 'size of /dev/shm in each RUN (default 64m)')
     .option('--ulimit <name=soft[:hard]>', 'an rlimit of each RUN, e.g. nofile=1024:2048 (repeatable)', collect)
     .option('--ssh <spec>', 'an SSH agent for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY...]] (repeatable)', collect)
+    .option('--network <mode>', 'network of RUN steps without their own --network: default, none, host (needs --allow network.host)')
+    .option('--allow <entitlement>', 'allow steps a privilege: network.host, security.insecure (repeatable)', collect)
+    .option('--add-host <name:ip>', 'add a line to every RUN step\'s /etc/hosts (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
@@ -77,6 +81,9 @@ export function registerBuild(program: Command): void {
         secrets: ((flags.secret as string[] | undefined) ?? []).map((x) => parseSecret(x)),
         limits: await (await import('./build-limits.ts')).resolveLimits(flags, resolveStateRoot(global.root)),
         ssh: ((flags.ssh as string[] | undefined) ?? []).map((x) => parseSsh(x)),
+        network: flags.network === undefined ? undefined : parseNetworkMode(flags.network as string),
+        allow: ((flags.allow as string[] | undefined) ?? []).map(parseEntitlement),
+        addHosts: ((flags.addHost as string[] | undefined) ?? []).map(parseAddHost),
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const { cancelOnSignals } = await import('../cancel.ts');

@@ -1,0 +1,69 @@
+// The pool of ready network namespaces (worker/net/network-pool.ts): reuse, destruction, close.
+// A recording stand-in for pasta here; test/cli/network.test.ts runs the real one.
+import test from 'ava';
+import { createNetworkPool } from '../../worker/net/network-pool.ts';
+import type { NetworkSandbox } from '../../worker/net/pasta.ts';
+
+function recorder() {
+  const created: string[] = [];
+  const destroyed: string[] = [];
+  const create = async (name: string): Promise<NetworkSandbox> => {
+    created.push(name);
+    return { name, path: `/run/netns/${name}`, destroy: async () => void destroyed.push(name) };
+  };
+  return { created, destroyed, create };
+}
+
+test('a released namespace is reused by the next step; names carry the prefix', async (t) => {
+  const r = recorder();
+  const pool = createNetworkPool({ prefix: 'tsb-test-', tmpDir: '/tmp', create: r.create });
+  const a = await pool.acquire();
+  await a.release({ reuse: true });
+  const b = await pool.acquire();
+  t.is(b.path, a.path);
+  t.is(r.created.length, 1);
+  t.regex(r.created[0], /^tsb-test-[0-9a-f]{8}$/);
+  await b.release({ reuse: true });
+  await pool.close();
+  t.deepEqual(r.destroyed, r.created);
+});
+
+test('parallel steps get different namespaces; a privileged one is destroyed, not reused', async (t) => {
+  const r = recorder();
+  const pool = createNetworkPool({ prefix: 'p-', tmpDir: '/tmp', create: r.create });
+  const [a, b] = await Promise.all([pool.acquire(), pool.acquire()]);
+  t.not(a.path, b.path);
+  await a.release({ reuse: false });
+  t.deepEqual(r.destroyed, [a.path.slice('/run/netns/'.length)]);
+  await a.release({ reuse: false });
+  t.is(r.destroyed.length, 1, 'release is idempotent');
+  await pool.close();
+  t.is(r.destroyed.length, 2, 'close destroys what is still leased');
+  await t.throwsAsync(pool.acquire(), { message: /closed/ });
+});
+
+test('warm starts one in the background; acquire takes it; a failed warm-up surfaces at acquire', async (t) => {
+  const r = recorder();
+  const pool = createNetworkPool({ prefix: 'w-', tmpDir: '/tmp', create: r.create });
+  pool.warm();
+  pool.warm();
+  t.is(r.created.length, 1);
+  await pool.acquire();
+  t.is(r.created.length, 1);
+  await pool.close();
+
+  const failing = createNetworkPool({ prefix: 'f-', tmpDir: '/tmp', create: async () => { throw new Error('pasta missing'); } });
+  failing.warm();
+  await t.throwsAsync(failing.acquire(), { message: 'pasta missing' });
+  await failing.close();
+});
+
+test('idle namespaces beyond maxIdle are destroyed on release', async (t) => {
+  const r = recorder();
+  const pool = createNetworkPool({ prefix: 'm-', tmpDir: '/tmp', maxIdle: 1, create: r.create });
+  const leases = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+  for (const l of leases) await l.release({ reuse: true });
+  t.is(r.destroyed.length, 2);
+  await pool.close();
+  t.is(r.destroyed.length, 3);
+});

@@ -1,0 +1,68 @@
+// Named network namespaces (`ip netns`, iproute2): a bind mount of the namespace at
+// /run/netns/<name>, which runc joins through the spec's `linux.namespaces[].path`.
+//
+// Names are `tsb-<root tag>-<random>`: the tag (from the state root's real path) keeps two tsbuild
+// processes on different roots apart, and lets start-up recovery find what a killed process of
+// the same root left (worker/recover.ts) without touching another root's namespaces.
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const netnsDir = '/run/netns';
+
+/** `tsb-<8 hex of the state root>-`: every namespace name of this root starts with it. */
+export function netnsPrefix(stateRoot: string): string {
+  let real = stateRoot;
+  try {
+    real = realpathSync(stateRoot);
+  } catch {
+    // not there yet: its name is all we have
+  }
+  return `tsb-${createHash('sha256').update(real).digest('hex').slice(0, 8)}-`;
+}
+
+export function newNetnsName(prefix: string): string {
+  return `${prefix}${randomBytes(4).toString('hex')}`;
+}
+
+export function netnsPath(name: string): string {
+  return join(netnsDir, name);
+}
+
+/** Creates the named namespace (loopback down; the network provider configures it). */
+export async function addNetns(name: string): Promise<string> {
+  await run('ip', ['netns', 'add', name]);
+  return netnsPath(name);
+}
+
+/** Removes the namespace's name; the kernel frees it once no process is left in it. Idempotent. */
+export async function deleteNetns(name: string): Promise<void> {
+  await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+}
+
+/** The names in /run/netns starting with `prefix`. */
+export function listNetns(prefix: string): string[] {
+  try {
+    return readdirSync(netnsDir).filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+/** Pids of pasta or slirp4netns processes serving one of the namespaces named with `prefix`. */
+export function netnsHelpers(prefix: string): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (/(^|\/)(pasta|slirp4netns)$/.test(args[0]) && args.some((a) => a.startsWith(join(netnsDir, prefix)))) out.push(Number(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
