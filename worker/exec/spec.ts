@@ -1,5 +1,5 @@
 // The OCI runtime-spec config.json for one exec, built as plain data from what the op asks for.
-// Pure: no filesystem, no runtime, so every sandbox property is unit-tested without root.
+// Pure (but for the host's CPU list, read once for the masked paths), so every sandbox property is unit-tested without root.
 // Defaults follow Docker's (moby/oci/defaults.go): capability set, masked and read-only paths,
 // /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, read-only /sys and cgroups, and a seccomp profile.
 import type { NetworkMode } from '../../src/llb/index.ts';
