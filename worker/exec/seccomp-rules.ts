@@ -111,7 +111,11 @@ export const dockerSeccompRules: SeccompRule[] = [
   {
     action: allow,
     caps: ['CAP_SYS_ADMIN'],
-    names: 'bpf clone clone3 fanotify_init fs{config,mount,open,pick} lookup_dcookie lsm_{get_self_attr,list_modules,set_self_attr} mount mount_setattr move_mount open_tree perf_event_open quotactl{,_fd} set{domainname,hostname} setns syslog umount{,2} unshare',
+    names: [
+      'clone clone3 unshare setns set{domainname,hostname}',
+      'mount umount{,2} mount_setattr move_mount open_tree fs{config,mount,open,pick} quotactl{,_fd}',
+      'bpf perf_event_open fanotify_init lookup_dcookie syslog lsm_{get_self_attr,list_modules,set_self_attr}',
+    ].join(' '),
   },
   // without CAP_SYS_ADMIN: clone only without namespace flags, and clone3 (its flags live in memory)
   // answered ENOSYS, which glibc 2.34+ and musl take as "fall back to clone"
