@@ -1,7 +1,8 @@
 // Compares tsbuild's seccomp profile with a Docker default.json (moby/profiles seccomp), both
 // evaluated as dockerd does on an amd64 host for tsbuild's default capabilities. Run after updating
 // worker/exec/seccomp-rules.ts from a newer Docker:
-//   node scripts/seccomp-vs-docker.ts path/to/default.json
+//   node scripts/seccomp-vs-docker.ts path/to/default.json [CAP_SYS_ADMIN …]
+// (capabilities after the file are added to the default set, to check the conditional rules)
 // Prints each difference and exits 1 when there is one.
 import { readFileSync } from 'node:fs';
 import { createSeccompProfile, type SeccompProfile } from '../worker/exec/seccomp-profile.ts';
@@ -27,7 +28,8 @@ if (!file) {
   process.exit(2);
 }
 const docker = JSON.parse(readFileSync(file, 'utf8')) as { defaultAction: string; defaultErrnoRet?: number; syscalls: DockerRule[] };
-const caps = new Set(defaultCapabilities);
+const capabilities = [...defaultCapabilities, ...process.argv.slice(3)];
+const caps = new Set(capabilities);
 
 // dockerd's rule selection (moby/profiles seccomp_linux.go): includes need every cap and the host
 // arch; excludes drop the rule on any cap or the host arch; minKernel holds on any kernel tsbuild runs on
@@ -51,7 +53,7 @@ function lines(rules: { names: string[]; action: string; errnoRet?: number; args
   return out;
 }
 
-const ours: SeccompProfile = createSeccompProfile(defaultCapabilities);
+const ours: SeccompProfile = createSeccompProfile(capabilities);
 const theirs = lines(docker.syscalls.filter(dockerApplies));
 const mine = lines(ours.syscalls);
 const missing = [...theirs].filter((l) => !mine.has(l)).sort();
