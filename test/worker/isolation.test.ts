@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTsbuildError } from '../../src/errors/index.ts';
+import { busyboxWithProbe, compileProbe } from './_probe.ts';
 import { run, withWorker, type TestWorker } from './_setup.ts';
 
 /** Runs `script` in a busybox RUN; resolves with its output and whether it succeeded. */
@@ -163,3 +164,21 @@ test('/dev holds only the standard devices, and /proc\'s sensitive files are mas
     t.regex(out, existsSync('/proc/kcore') ? /kcore=0\n/ : /kcore=(absent|0)\n/);
     if (!existsSync('/proc/kcore')) t.log('this kernel has no /proc/kcore: its mask is checked in test/worker/spec.test.ts only');
   }));
+
+test('no-new-privileges: a setuid-root program run by a user stays that user', async (t) => {
+  const probe = compileProbe('#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("uid=%d euid=%d\\n", getuid(), geteuid()); return 0; }\n');
+  if ('skip' in probe) {
+    t.log(probe.skip);
+    t.pass();
+    return;
+  }
+  t.teardown(probe.cleanup);
+  await withWorker(async (w) => {
+    const withProbe = await busyboxWithProbe(w, probe.dir);
+    const suid = await w.worker.exec(run('chown 0:0 /probe && chmod 4755 /probe && ls -l /probe'), [{ type: 'snapshot', id: withProbe }], w.ctx);
+    t.regex(w.logs.join(''), /-rwsr-xr-x\s+1 root\s+root/);
+    await w.worker.exec(run('/probe', { user: '1000:1000' }), [{ type: 'snapshot', id: suid }], w.ctx);
+    // without no-new-privileges the kernel would make euid 0 here
+    t.regex(w.logs.join(''), /uid=1000 euid=1000\n/);
+  });
+});
