@@ -18,6 +18,9 @@ for pair in pasta:passt ip:iproute2 debootstrap:debootstrap; do
 done
 # busybox-static, not busybox: the fixture copies the binary into an empty image
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+# a C compiler and static libc: the sandbox tests build small static syscall probes
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+dpkg -s libc6-dev >/dev/null 2>&1 || need+=(libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install ${need[*]}" >&2; exit 1; fi
   echo "install-deps: installing ${need[*]}" >&2

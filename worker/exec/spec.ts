@@ -1,9 +1,10 @@
 // The OCI runtime-spec config.json for one exec, built as plain data from what the op asks for.
-// Pure: no filesystem, no runtime, so every sandbox property is unit-tested without root.
+// Pure (but for the host's CPU list, read once for the masked paths), so every sandbox property is unit-tested without root.
 // Defaults follow Docker's (moby/oci/defaults.go): capability set, masked and read-only paths,
 // /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, read-only /sys and cgroups, and a seccomp profile.
 import type { NetworkMode } from '../../src/llb/index.ts';
-import { defaultSeccompProfile, type SeccompProfile } from './seccomp-profile.ts';
+import { createSeccompProfile, type SeccompProfile } from './seccomp-profile.ts';
+import { cpuThermalThrottlePaths } from './host-masked-paths.ts';
 import type { ResolvedUser } from './user.ts';
 import type { ResourceLimits } from '../../src/limits/index.ts';
 import { defaultShmSize, specResources, specRlimits, type SpecResources } from './resources.ts';
@@ -73,6 +74,7 @@ export const defaultCapabilities = [
 export const maskedPaths = [
   '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
   '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/interrupts',
 ];
 export const readonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
@@ -122,10 +124,10 @@ export function createRuntimeSpec(input: SpecInput): RuntimeSpec {
       cgroupsPath: input.cgroupsPath,
       // deny every device, then runc adds its default allow-list (null, zero, full, tty, random, urandom, pts)
       resources: { devices: [{ allow: false, access: 'rwm' }], ...specResources(input.limits ?? {}) },
-      maskedPaths,
+      maskedPaths: [...maskedPaths, ...cpuThermalThrottlePaths()],
       readonlyPaths,
       // Docker's and BuildKit's sandbox has its default seccomp profile; so does ours (./seccomp-profile.ts)
-      seccomp: defaultSeccompProfile,
+      seccomp: createSeccompProfile(defaultCapabilities),
     },
   };
   return input.privileged ? privileged(spec, input.privilegedCapabilities ?? allCapabilities) : spec;
