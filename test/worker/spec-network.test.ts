@@ -1,6 +1,7 @@
 // The spec's network namespace and the privileged (security.insecure) variant, as plain data.
 import test from 'ava';
 import { allCapabilities, createRuntimeSpec, defaultCapabilities, maskedPaths, type SpecInput } from '../../worker/exec/spec.ts';
+import { cpuThermalThrottlePaths } from '../../worker/exec/host-masked-paths.ts';
 
 const input: SpecInput = {
   args: ['true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, network: 'sandbox', hostname: 'h',
@@ -17,7 +18,7 @@ test('sandbox joins the prepared namespace by path; none gets a new one; host sh
 test('a privileged spec has the given capabilities, allows every syscall, masks nothing and mounts /sys writable', (t) => {
   const normal = createRuntimeSpec(input);
   t.deepEqual(normal.process.capabilities.bounding, defaultCapabilities);
-  t.deepEqual(normal.linux.maskedPaths, maskedPaths);
+  t.deepEqual(normal.linux.maskedPaths, [...maskedPaths, ...cpuThermalThrottlePaths()]);
   const p = createRuntimeSpec({ ...input, privileged: true, privilegedCapabilities: ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'] });
   t.deepEqual(p.process.capabilities.effective, ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN']);
   t.deepEqual(p.linux.maskedPaths, []);
