@@ -31,6 +31,10 @@ export const ErrorCodes = {
   STATE_ERROR: 'STATE_ERROR',
   CANCELLED: 'CANCELLED',
   INTERNAL: 'INTERNAL',
+  /** A file read from an image, snapshot or context is not a regular file, is a link out, or is over its size bound. */
+  FILE_UNREADABLE: 'FILE_UNREADABLE',
+  /** An image's manifest, index, config or layer is damaged: not JSON, wrong field types, a corrupt compressed layer. */
+  IMAGE_INVALID: 'IMAGE_INVALID',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
