@@ -35,6 +35,8 @@ export const ErrorCodes = {
   FILE_UNREADABLE: 'FILE_UNREADABLE',
   /** An image's manifest, index, config or layer is damaged: not JSON, wrong field types, a corrupt compressed layer. */
   IMAGE_INVALID: 'IMAGE_INVALID',
+  /** An ADD'ed archive whose compression or tar stream is damaged (a truncated .tar.gz). */
+  ARCHIVE_INVALID: 'ARCHIVE_INVALID',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
