@@ -1,2 +1,3 @@
 export * from './store.ts';
 export * from './image-store.ts';
+export * from './limit-bytes.ts';

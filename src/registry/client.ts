@@ -119,7 +119,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
         if (selector.startsWith('sha256:') && selector !== digest) {
           throw new TsbuildError(`${what}: the registry sent a manifest with digest ${digest}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
         }
-        const mediaType = manifestMediaType(bytes, res.headers.get('content-type'));
+        const mediaType = manifestMediaType(bytes, res.headers.get('content-type'), what);
         if (mediaType === 'application/vnd.docker.distribution.manifest.v1+json' || mediaType.includes('prettyjws')) {
           throw new TsbuildError(`${what}: Docker schema 1 manifests are not supported`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', hint: 'push the image again with a current Docker' });
         }
@@ -169,14 +169,17 @@ async function* countBytes(source: AsyncIterable<Uint8Array>, onBytes: (n: numbe
 }
 
 /** The media type from the JSON itself, else the Content-Type header (registries differ in which is right). */
-function manifestMediaType(bytes: Buffer, header: string | null): string {
+function manifestMediaType(bytes: Buffer, header: string | null, what: string): string {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; manifests?: unknown; schemaVersion?: number };
-    if (parsed.mediaType) return parsed.mediaType;
-    if (parsed.schemaVersion === 1) return 'application/vnd.docker.distribution.manifest.v1+json';
-    if (Array.isArray(parsed.manifests)) return MediaTypes.ociIndex;
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new TsbuildError(`the registry sent a manifest that is not JSON`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid' });
+    throw new TsbuildError(`image ${what}: the registry sent a manifest that is not JSON`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid' });
   }
+  // the shape is checked later (src/image/validate.ts); here only what tells the type apart
+  const doc = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { mediaType?: unknown; manifests?: unknown; schemaVersion?: unknown };
+  if (typeof doc.mediaType === 'string' && doc.mediaType !== '') return doc.mediaType;
+  if (doc.schemaVersion === 1) return 'application/vnd.docker.distribution.manifest.v1+json';
+  if (Array.isArray(doc.manifests)) return MediaTypes.ociIndex;
   return header?.split(';')[0].trim() || MediaTypes.ociManifest;
 }

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { parseDigest } from '../../src/content/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
-import type { ImageConfig, ImageManifest } from '../../src/image/index.ts';
+import { parseConfig, parseManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
@@ -25,13 +25,10 @@ export function chainIds(diffIds: readonly string[]): string[] {
 }
 
 export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunContext): Promise<string | undefined> {
-  const manifest = JSON.parse((await env.content.readBytes(op.digest)).toString('utf8')) as ImageManifest;
-  const config = JSON.parse((await env.content.readBytes(manifest.config.digest)).toString('utf8')) as ImageConfig;
-  const rawDiffIds: unknown = config.rootfs?.diff_ids ?? [];
-  const layers: unknown = manifest.layers;
-  if (!Array.isArray(rawDiffIds) || !Array.isArray(layers)) {
-    throw new TsbuildError(`image ${op.ref}: the manifest's layers or the config's rootfs.diff_ids is not a list`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
-  }
+  const manifest = parseManifest(await env.content.readBytes(op.digest), { image: op.ref, digest: op.digest });
+  const config = parseConfig(await env.content.readBytes(manifest.config.digest), { image: op.ref, digest: manifest.config.digest });
+  const rawDiffIds = config.rootfs.diff_ids;
+  const layers = manifest.layers;
   if (rawDiffIds.length !== layers.length) {
     throw new TsbuildError(`image ${op.ref}: manifest has ${layers.length} layers, config lists ${rawDiffIds.length} diff_ids`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
   }
