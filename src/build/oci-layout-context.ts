@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { limitBytes, parseDigest, type ContentStore } from '../content/index.ts';
 import { openRegularFile, readRegularFile } from '../context/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../errors/index.ts';
-import { IndexMediaTypes, RefNameAnnotation, parseIndex, parseManifest, parseManifestOrIndex, type Descriptor, type ImageIndex } from '../image/index.ts';
+import { IndexMediaTypes, RefNameAnnotation, parseConfig, parseIndex, parseManifest, parseManifestOrIndex, type Descriptor, type ImageIndex } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 
 // an image index inside an index is normal (a tag naming a multi-platform image); deeper is not
@@ -72,5 +72,8 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
   }
   const manifest = parseManifest(await readDocument(desc), { image: where, digest: desc.digest });
   for (const d of [manifest.config, ...manifest.layers]) await store(d);
+  // checked here too, where the message can name the layout rather than a digest
+  if (manifest.config.size > maxDocumentBytes) throw fail(`config ${manifest.config.digest} is ${manifest.config.size} bytes, too large for a config`);
+  parseConfig(await deps.content.readBytes(manifest.config.digest), { image: where, digest: manifest.config.digest });
   return `@${desc.digest}`;
 }

@@ -30,6 +30,7 @@ class FieldError extends Error {
 
 function kindOf(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'missing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'an object';
   return typeof v === 'number' ? 'a number' : typeof v === 'string' ? 'a string' : typeof v === 'boolean' ? 'a boolean' : typeof v;
