@@ -18,6 +18,7 @@ import { createAuthenticator } from './auth.ts';
 import type { Authenticator } from './auth.ts';
 import { RegistryError, isConnectionError, registryErrorFrom, unreachable } from './errors.ts';
 import { withRetry } from './retry.ts';
+import { createStallGuard, resolveStallTimeoutMs, type StallGuard } from './stall-guard.ts';
 
 export interface FetchedManifest {
   bytes: Buffer;
@@ -53,6 +54,8 @@ export interface RegistryClientOptions {
   // 3 parallel transfers: what Docker uses by default (max-concurrent-downloads); more rarely
   // helps one registry and shares 2 cores badly with gunzip and hashing
   concurrency?: number;
+  /** A manifest or blob request that receives no byte for this long is aborted and retried. Default: see stall-guard.ts. */
+  stallTimeoutMs?: number;
 }
 
 const acceptManifests = [...ManifestMediaTypes, ...IndexMediaTypes].join(', ');
@@ -68,6 +71,8 @@ export function isPlainHttpHost(host: string, insecure: readonly string[] = []):
 export function createRegistryClient(opts: RegistryClientOptions = {}): RegistryClient {
   const auth = opts.auth ?? createAuthenticator();
   const transfers = new PQueue({ concurrency: opts.concurrency ?? 3 });
+  const stallTimeoutMs = opts.stallTimeoutMs ?? resolveStallTimeoutMs();
+  const guard = (what: string) => createStallGuard(stallTimeoutMs, what);
 
   const baseUrl = (ref: ImageReference) => {
     const host = registryHost(ref.domain);
@@ -86,6 +91,8 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
         const url = /^https?:\/\//.test(path) ? path : `${baseUrl(ref)}${path}`;
         return await fetch(url, { ...init, headers });
       } catch (e) {
+        // a stall guard's abort carries the error to report
+        if (init.signal?.aborted) throw init.signal.reason;
         if (isConnectionError(e)) throw e;
         throw unreachable(ref.domain, e);
       }
@@ -110,11 +117,23 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     getManifest(ref, selector = referenceSelector(ref)) {
       const what = `${familiarName(ref)}${selector === referenceSelector(ref) ? '' : ` (${selector})`}`;
       return retrying(ref, async () => {
-        const res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests } }, what);
-        if (!res.ok) throw await registryErrorFrom(res, what);
-        const length = Number(res.headers.get('content-length') ?? 0);
-        if (length > maxManifestBytes) throw new RegistryError(`${what}: manifest of ${length} bytes is larger than ${maxManifestBytes}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', retryable: false });
-        const bytes = Buffer.from(await res.arrayBuffer());
+        const stall = guard(what);
+        let bytes: Buffer;
+        let res: Response;
+        try {
+          res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests }, signal: stall.signal }, what);
+          stall.touch();
+          if (!res.ok) throw await registryErrorFrom(res, what);
+          const tooLarge = (n: number | string) => new RegistryError(`${what}: manifest of ${n} bytes is larger than ${maxManifestBytes}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', retryable: false });
+          const length = Number(res.headers.get('content-length') ?? 0);
+          if (length > maxManifestBytes) throw tooLarge(length);
+          // counted while reading: a chunked body has no Content-Length to check
+          bytes = await readBody(res, stall, maxManifestBytes, () => tooLarge(`more than ${maxManifestBytes}`));
+        } catch (e) {
+          throw stall.signal.aborted && !(e instanceof RegistryError && !e.retryable) ? stall.signal.reason : e;
+        } finally {
+          stall.done();
+        }
         const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
         if (selector.startsWith('sha256:') && selector !== digest) {
           throw new TsbuildError(`${what}: the registry sent a manifest with digest ${digest}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
@@ -130,7 +149,13 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     headManifest(ref, selector = referenceSelector(ref)) {
       const what = familiarName(ref);
       return retrying(ref, async () => {
-        const res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests } }, what);
+        const stall = guard(what);
+        let res: Response;
+        try {
+          res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests }, signal: stall.signal }, what);
+        } finally {
+          stall.done();
+        }
         if (res.status === 404) return undefined;
         if (!res.ok) throw await registryErrorFrom(res, what);
         const digest = res.headers.get('docker-content-digest');
@@ -143,29 +168,62 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
       if (await content.has(desc.digest)) return { digest: desc.digest, size: desc.size };
       const what = `blob ${desc.digest} of ${repositoryName(ref)}`;
       return retrying(ref, async () => {
-        const res = await request(ref, `/blobs/${desc.digest}`, {}, what);
-        if (!res.ok || !res.body) throw await registryErrorFrom(res, what);
-        const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-        const counted = onBytes ? countBytes(body, onBytes) : body;
+        const stall = guard(what);
         try {
-          return await content.putStream(counted, { digest: desc.digest, size: desc.size });
+          const res = await request(ref, `/blobs/${desc.digest}`, { signal: stall.signal }, what);
+          stall.touch();
+          if (!res.ok || !res.body) throw await registryErrorFrom(res, what);
+          const tooLong = () =>
+            new RegistryError(`${what}: the registry sent more than the ${desc.size} bytes the manifest gives it`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid', retryable: false });
+          if (Number(res.headers.get('content-length') ?? 0) > desc.size) throw tooLong();
+          const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+          // stop at size + 1 bytes: a 52 MB body for a 3 kB descriptor is not read to its end
+          return await content.putStream(watchBytes(body, stall, desc.size, tooLong, onBytes), { digest: desc.digest, size: desc.size });
         } catch (e) {
-          // a reset mid-body surfaces from the stream as a plain error: let retry see it as one
+          if (stall.signal.aborted && !(e instanceof RegistryError && !e.retryable)) throw stall.signal.reason;
           if (e instanceof TsbuildError) throw e;
+          // a reset mid-body surfaces from the stream as a plain error: let retry see it as one
           throw Object.assign(new TypeError('fetch failed'), { cause: e });
+        } finally {
+          stall.done();
         }
       });
     },
   };
 }
 
-async function* countBytes(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncIterable<Uint8Array> {
+/** The body's chunks, each moving the stall deadline; fails with `tooLong()` past `max` bytes. */
+async function* watchBytes(source: AsyncIterable<Uint8Array>, stall: StallGuard, max: number, tooLong: () => Error, onBytes?: (n: number) => void): AsyncIterable<Uint8Array> {
   let seen = 0;
   for await (const chunk of source) {
+    stall.touch();
     seen += chunk.length;
-    onBytes(seen);
+    if (seen > max) throw tooLong();
+    onBytes?.(seen);
     yield chunk;
   }
+}
+
+/** A whole response body, at most `max` bytes (then `tooLarge()`, and the rest is not read). */
+async function readBody(res: Response, stall: StallGuard, max: number, tooLarge: () => Error): Promise<Buffer> {
+  if (!res.body) return Buffer.alloc(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      stall.touch();
+      size += value.length;
+      if (size > max) throw tooLarge();
+      chunks.push(value);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => undefined);
+    throw e;
+  }
+  return Buffer.concat(chunks, size);
 }
 
 /** The media type from the JSON itself, else the Content-Type header (registries differ in which is right). */

@@ -62,7 +62,8 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
 
   const report = reporter(opts);
   const blobs = [manifest.config, ...manifest.layers];
-  await Promise.all(
+  // settled, not all: a failed blob must not leave the others writing after pullImage has thrown
+  const fetched = await Promise.allSettled(
     blobs.map((desc) =>
       client.transfers.add(async () => {
         if (await content.has(desc.digest)) return;
@@ -71,6 +72,8 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
       }),
     ),
   );
+  const failed = fetched.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   const config = parseConfig(await content.readBytes(manifest.config.digest), origin(manifest.config.digest));
   // the manifest last: a stored manifest means its blobs are all there, and its config reads
   await content.putBytes(top.bytes, { digest: top.digest });
