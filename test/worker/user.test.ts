@@ -63,14 +63,17 @@ function hostileRoot(t: { teardown(fn: () => void): void }, make: (passwd: strin
   return dir;
 }
 
-test('issue 7: a FIFO /etc/passwd does not hang: numeric ids work, names fail saying why', (t) => {
+test('issue 7: a FIFO /etc/passwd does not hang: --chown by number works, by name fails saying why, RUN is refused', (t) => {
   const root = hostileRoot(t, (p) => execFileSync('mkfifo', [p]));
-  const numeric = resolveInChild(root, `resolveUser(process.env.ROOT, '1000:1000')`);
+  const numeric = resolveInChild(root, `resolveOwner(process.env.ROOT, { user: '1000', group: '1000' })`);
   t.is(numeric.status, 0, numeric.stderr);
-  t.deepEqual(JSON.parse(numeric.stdout), { uid: 1000, gid: 1000, additionalGids: [] });
-  const named = resolveInChild(root, `resolveUser(process.env.ROOT, 'app')`);
+  t.deepEqual(JSON.parse(numeric.stdout), { uid: 1000, gid: 1000 });
+  const named = resolveInChild(root, `resolveOwner(process.env.ROOT, { user: 'app' })`);
   t.is(named.status, 0, named.stderr);
   t.is(named.stdout, 'ERROR USER_NOT_FOUND unable to find user app: cannot read /etc/passwd of the image: it is a FIFO, not a regular file, so it was taken as empty');
+  // runc opens the container's /etc/passwd to start any process: a FIFO would block it forever
+  const run = resolveInChild(root, `resolveUser(process.env.ROOT, '1000:1000')`);
+  t.is(run.stdout, 'ERROR FILE_UNREADABLE cannot start a process in this image: its /etc/passwd is a FIFO, not a regular file, and runc reads it to start every process');
 });
 
 test('issue 7: a character device 1:5 (/dev/zero) as /etc/passwd is not read', (t) => {
@@ -96,11 +99,12 @@ test('issue 7: an /etc/group over 4 MiB is refused, not read into memory', (t) =
   writeFileSync(join(root, 'etc/group'), Buffer.alloc(4 * 1024 * 1024 + 1, 'a'));
   const e = t.throws(() => resolveOwner(root, { user: 'app', group: 'staff' }));
   t.is(e?.message, 'unable to find group staff: cannot read /etc/group of the image: it is larger than 4194304 bytes, so it was taken as empty');
-  t.deepEqual(resolveUser(root, 'app'), { uid: 1000, gid: 1001, additionalGids: [] });
+  t.deepEqual(resolveUser(root, 'app'), { uid: 1000, gid: 1001, additionalGids: [] }, 'a regular file over the bound does not stop a RUN');
 });
 
 test('issue 7: a directory as /etc/passwd is taken as empty', (t) => {
   const root = hostileRoot(t, (p) => mkdirSync(p));
-  t.deepEqual(resolveUser(root, '5'), { uid: 5, gid: 0, additionalGids: [] });
-  t.regex(t.throws(() => resolveUser(root, 'app'))!.message, /it is a directory, not a regular file/);
+  t.deepEqual(resolveOwner(root, { user: '5' }), { uid: 5, gid: 5 });
+  t.regex(t.throws(() => resolveOwner(root, { user: 'app' }))!.message, /it is a directory, not a regular file, so it was taken as empty/);
+  t.regex(t.throws(() => resolveUser(root, '5'))!.message, /its \/etc\/passwd is a directory, not a regular file/);
 });

@@ -2,9 +2,12 @@
 // and /etc/group are read from inside the rootfs (through its own symlinks), never from the host.
 // A table that is not a regular file (a FIFO, a device, a directory) or is over 4 MiB counts as
 // absent, as Docker takes an unreadable /etc/passwd: numeric ids still work, names fail saying why.
+// A RUN is refused outright in such an image: runc opens the container's /etc/passwd and
+// /etc/group to start every process, and blocks forever on a FIFO (a device fails it obscurely).
+import { lstatSync } from 'node:fs';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
 import type { ChownSpec } from '../../src/llb/index.ts';
-import { readFileInRoot } from '../../src/context/index.ts';
+import { describeFileType, readFileInRoot, resolveInRoot } from '../../src/context/index.ts';
 
 export interface ResolvedUser {
   uid: number;
@@ -88,8 +91,33 @@ function lookupGroup(rootfs: string, group: string): number {
   return g.gid;
 }
 
-/** The process user of a `name`, `uid`, `name:group` or `uid:gid` spec; empty means root. */
+/**
+ * Throws FILE_UNREADABLE when /etc/passwd or /etc/group (resolved inside the rootfs) exists but is
+ * not a regular file: runc's init would open it to start the process, and a FIFO never opens.
+ */
+export function checkTablesForRun(rootfs: string): void {
+  for (const file of ['/etc/passwd', '/etc/group']) {
+    let s;
+    try {
+      s = lstatSync(resolveInRoot(rootfs, file));
+    } catch {
+      continue; // absent (or a link to nothing): runc takes the defaults
+    }
+    if (s.isFile()) continue;
+    throw new TsbuildError(`cannot start a process in this image: its ${file} is ${describeFileType(s)}, not a regular file, and runc reads it to start every process`, {
+      code: ErrorCodes.FILE_UNREADABLE,
+      kind: 'invalid',
+      hint: `make ${file} a regular file (or remove it) where it is made${s.isFIFO() ? ': Docker would hang here' : ''}`,
+    });
+  }
+}
+
+/**
+ * The process user of a `name`, `uid`, `name:group` or `uid:gid` spec for a RUN; empty means root.
+ * Checks first that runc can read the tables (checkTablesForRun).
+ */
 export function resolveUser(rootfs: string, spec: string): ResolvedUser {
+  checkTablesForRun(rootfs);
   const [userPart, groupPart] = spec === '' ? ['0', undefined] : splitOnce(spec);
   const passwd = passwdTable(rootfs);
   const entry = numeric.test(userPart) ? passwd.entries.find((e) => e.uid === Number(userPart)) : passwd.entries.find((e) => e.name === userPart);
