@@ -18,6 +18,7 @@ import { createAuthenticator } from './auth.ts';
 import type { Authenticator } from './auth.ts';
 import { RegistryError, isConnectionError, registryErrorFrom, unreachable } from './errors.ts';
 import { withRetry } from './retry.ts';
+import { readBoundedBody } from './bounded-body.ts';
 import { createStallGuard, resolveStallTimeoutMs, type StallGuard } from './stall-guard.ts';
 
 export interface FetchedManifest {
@@ -128,7 +129,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
           const length = Number(res.headers.get('content-length') ?? 0);
           if (length > maxManifestBytes) throw tooLarge(length);
           // counted while reading: a chunked body has no Content-Length to check
-          bytes = await readBody(res, stall, maxManifestBytes, () => tooLarge(`more than ${maxManifestBytes}`));
+          bytes = await readBoundedBody(res, maxManifestBytes, { stall, tooLarge: () => tooLarge(`more than ${maxManifestBytes}`) });
         } catch (e) {
           throw stall.signal.aborted && !(e instanceof RegistryError && !e.retryable) ? stall.signal.reason : e;
         } finally {
@@ -202,28 +203,6 @@ async function* watchBytes(source: AsyncIterable<Uint8Array>, stall: StallGuard,
     onBytes?.(seen);
     yield chunk;
   }
-}
-
-/** A whole response body, at most `max` bytes (then `tooLarge()`, and the rest is not read). */
-async function readBody(res: Response, stall: StallGuard, max: number, tooLarge: () => Error): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      stall.touch();
-      size += value.length;
-      if (size > max) throw tooLarge();
-      chunks.push(value);
-    }
-  } catch (e) {
-    await reader.cancel().catch(() => undefined);
-    throw e;
-  }
-  return Buffer.concat(chunks, size);
 }
 
 /** The media type from the JSON itself, else the Content-Type header (registries differ in which is right). */

@@ -81,8 +81,8 @@ export interface CraftedRegistry {
 }
 
 /**
- * Answers a request instead of the honest registry when it returns true. `what` is `manifest`
- * or the blob's digest.
+ * Answers a request instead of the honest registry when it returns true. `what` is `manifest`,
+ * the blob's digest, or the URL of any other request (a token service on the same server).
  */
 export type Misbehaviour = (what: string, req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -94,9 +94,9 @@ export async function startCraftedRegistry(img: CraftedImage, misbehave: Misbeha
     const url = req.url ?? '';
     if (url === '/v2/' || url === '/v2') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     const m = /^\/v2\/.+\/(manifests|blobs)\/([^/]+)$/.exec(url);
-    if (!m) return void res.writeHead(404).end();
-    const what = m[1] === 'manifests' ? 'manifest' : m[2];
+    const what = m ? (m[1] === 'manifests' ? 'manifest' : m[2]) : url;
     if (misbehave(what, req, res)) return;
+    if (!m) return void res.writeHead(404).end();
     const body = m[1] === 'manifests' ? img.manifest : img.blobs.get(m[2]);
     if (!body) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
     const headers: Record<string, string | number> = { 'content-length': body.length };

@@ -139,3 +139,41 @@ test('issue 7: tsbuild build against a stalling registry fails within the timeou
   t.regex(r.stderr, /TSBUILD_REGISTRY_STALL_TIMEOUT sets the wait/);
   t.notRegex(r.stderr, /internal error|    at /);
 });
+
+test('issue 7: an endless error body is read no further than 64 KiB for the message', async (t) => {
+  const sent: Promise<number>[] = [];
+  const { reg, content } = await setup(t, (what, _req, res) => {
+    if (what !== 'manifest') return false;
+    res.writeHead(400, { 'content-type': 'text/plain' });
+    sent.push(flood(res, Buffer.alloc(64 * 1024, 'e'), 200 * 1024 * 1024));
+    return true;
+  });
+  const e = await t.throwsAsync(pullImage({ client: createRegistryClient(), content, ref: `${reg.host}/err:1` }));
+  t.true(isTsbuildError(e) && e.code === 'REGISTRY_ERROR', String(e));
+  t.is(e!.message, `${reg.host}/err:1: 400 Bad Request`);
+  for (const n of await Promise.all(sent)) t.true(n < 32 * 1024 * 1024, `${n} bytes sent`);
+});
+
+test('issue 7: a token service that answers with junk or without end is a clear error', async (t) => {
+  const sent: Promise<number>[] = [];
+  let host = '';
+  const { reg, content } = await setup(t, (what, req, res) => {
+    if (req.url?.startsWith('/token')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url.includes('junk')) res.end('{not json');
+      else sent.push(flood(res, Buffer.alloc(64 * 1024, ' '), 200 * 1024 * 1024));
+      return true;
+    }
+    if (what !== 'manifest') return false;
+    const realm = `http://${host}/token${req.url?.includes('junk') ? '-junk' : ''}`;
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="test"`, 'content-type': 'application/json' });
+    res.end('{"errors":[{"code":"UNAUTHORIZED","message":"no"}]}');
+    return true;
+  });
+  host = reg.host;
+  const junk = await t.throwsAsync(pullImage({ client: createRegistryClient(), content, ref: `${reg.host}/junk:1` }));
+  t.is(junk?.message, `${reg.host}/junk:1: the token service http://${reg.host} sent no token`);
+  const endless = await t.throwsAsync(pullImage({ client: createRegistryClient(), content, ref: `${reg.host}/endless:1` }));
+  t.is(endless?.message, `token for ${reg.host}/endless:1 from http://${reg.host}: the answer is larger than 1048576 bytes`);
+  for (const n of await Promise.all(sent)) t.true(n < 32 * 1024 * 1024, `${n} bytes sent`);
+});
