@@ -105,10 +105,12 @@ async function unpackLayer(env: WorkerEnv, ref: string, digest: string, fsDir: s
   const tar = new PassThrough();
   const [fed, extracted] = await Promise.allSettled([pipeline(await env.content.open(digest), decoder, tap, tar), extractLayer(tar, fsDir)]);
   if (extracted.status === 'rejected' && isTsbuildError(extracted.reason)) throw extracted.reason;
-  const failed = fed.status === 'rejected' ? fed : extracted.status === 'rejected' ? extracted : undefined;
-  if (failed) {
-    const cause = failed.reason as Error;
-    const what = format === 'tar' ? 'its tar stream does not read' : `its ${format} stream does not decompress`;
+  const reasons = [fed, extracted].flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  if (reasons.length > 0) {
+    // a failure anywhere ends the whole chain, so each side may report the other's error: name the first cause
+    const decoding = reasons.find(isDecoderError);
+    const cause = decoding ?? (extracted.status === 'rejected' ? (extracted.reason as Error) : reasons[0]);
+    const what = decoding ? `its ${format} stream does not decompress` : extracted.status === 'rejected' ? 'its tar stream does not read' : 'it cannot be read';
     throw new TsbuildError(`image ${ref}: layer ${digest} is damaged: ${what} (${cause.message})`, {
       code: ErrorCodes.IMAGE_INVALID,
       kind: 'invalid',
@@ -117,6 +119,12 @@ async function unpackLayer(env: WorkerEnv, ref: string, digest: string, fsDir: s
     });
   }
   return `sha256:${hash.digest('hex')}`;
+}
+
+/** zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR for a cut stream) and zstd's (ZSTD_error_…). */
+function isDecoderError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ZSTD_'));
 }
 
 /** Up to `n` first bytes of a stream, which is then closed. */
