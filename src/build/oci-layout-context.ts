@@ -21,6 +21,7 @@ const maxDocumentBytes = 4 * 1024 * 1024;
 export async function importOciLayout(spec: { dir: string; tag?: string }, deps: { content: ContentStore; platform: Platform }): Promise<string> {
   const where = `oci-layout://${spec.dir}`;
   const fail = (why: string, cause?: unknown) => new TsbuildError(`${where}: ${why}`, { code: ErrorCodes.IMAGE_NOT_FOUND, kind: 'not-found', cause });
+  const damaged = (why: string) => new TsbuildError(`${where}: ${why}`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid' });
   const blobPath = (d: Descriptor) => {
     try {
       return join(spec.dir, 'blobs', 'sha256', parseDigest(d.digest));
@@ -35,7 +36,7 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
     if (await deps.content.has(d.digest)) return;
     const opened = openRegularFile(path, `blob ${d.digest} of ${where}`);
     if (!opened) throw fail(`blob ${d.digest} is missing from the layout`);
-    const tooLong = () => fail(`blob ${d.digest} is longer than the ${d.size} bytes its descriptor says`);
+    const tooLong = () => damaged(`blob ${d.digest} is longer than the ${d.size} bytes its descriptor says`);
     const limited = limitBytes(d.size, tooLong);
     const reading = pipeline(createReadStream('', { fd: opened.fd }), limited);
     const results = await Promise.allSettled([reading, deps.content.putStream(limited, { digest: d.digest, size: d.size })]);
@@ -44,7 +45,7 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
   };
   /** The bytes of a manifest or index, which a descriptor may not make larger than a document can be. */
   const readDocument = async (d: Descriptor): Promise<Buffer> => {
-    if (d.size > maxDocumentBytes) throw fail(`${d.digest} is ${d.size} bytes, too large for a manifest or index (at most ${maxDocumentBytes})`);
+    if (d.size > maxDocumentBytes) throw damaged(`${d.digest} is ${d.size} bytes, too large for a manifest or index (at most ${maxDocumentBytes})`);
     await store(d);
     return deps.content.readBytes(d.digest);
   };
@@ -53,7 +54,7 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
   try {
     bytes = readRegularFile(join(spec.dir, 'index.json'), { maxBytes: maxIndexJsonBytes, what: `${where}/index.json` });
   } catch (e) {
-    throw fail('no readable index.json (is it an OCI image layout?)', e);
+    throw fail(`no readable index.json: ${e instanceof Error ? e.message : String(e)}`, e);
   }
   if (!bytes) throw fail('no index.json (is it an OCI image layout?)');
   const index: ImageIndex = parseIndex(bytes, { image: where });
@@ -65,7 +66,7 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
   for (let depth = 0; IndexMediaTypes.includes(desc.mediaType); depth++) {
     if (depth >= maxIndexDepth) throw fail(`image indexes nested more than ${maxIndexDepth} deep`);
     const inner = parseManifestOrIndex(await readDocument(desc), { image: where, digest: desc.digest });
-    if (!('manifests' in inner)) throw fail(`${desc.digest} is listed as an index (${desc.mediaType}) but is a manifest`);
+    if (!('manifests' in inner)) throw damaged(`${desc.digest} is listed as an index (${desc.mediaType}) but is a manifest`);
     const pick = inner.manifests.find((m) => !m.platform || (m.platform.os === deps.platform.os && m.platform.architecture === deps.platform.architecture));
     if (!pick) throw fail(`no ${deps.platform.os}/${deps.platform.architecture} image`);
     desc = pick;
@@ -73,7 +74,7 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
   const manifest = parseManifest(await readDocument(desc), { image: where, digest: desc.digest });
   for (const d of [manifest.config, ...manifest.layers]) await store(d);
   // checked here too, where the message can name the layout rather than a digest
-  if (manifest.config.size > maxDocumentBytes) throw fail(`config ${manifest.config.digest} is ${manifest.config.size} bytes, too large for a config`);
+  if (manifest.config.size > maxDocumentBytes) throw damaged(`config ${manifest.config.digest} is ${manifest.config.size} bytes, too large for a config (at most ${maxDocumentBytes})`);
   parseConfig(await deps.content.readBytes(manifest.config.digest), { image: where, digest: manifest.config.digest });
   return `@${desc.digest}`;
 }

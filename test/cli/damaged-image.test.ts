@@ -76,3 +76,31 @@ test('issue 7: an OCI layout index.json with wrong types names the field', async
   t.regex(r.stderr, /ERROR: .*image oci-layout:\/\/\S+: index: "manifests\[0\]\.digest" is a number, expected a string/);
   t.notRegex(r.stderr, /internal error|    at /);
 });
+
+test('issue 7: an OCI layout whose index.json or a blob is a FIFO, or a blob longer than its descriptor, fails at once', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { rmSync, writeFileSync } = await import('node:fs');
+  const img = craftImage({ layers: [await tarOf({ 'a.txt': 'a' })] });
+  const layer = (JSON.parse(img.manifest.toString()) as { layers: { digest: string }[] }).layers[0].digest;
+  const root = tempDir('tsbuild-root-');
+  const ctx = contextDir({ Dockerfile: 'FROM base\n' });
+  const layouts = [tempDir('tsbuild-layout-'), tempDir('tsbuild-layout-'), tempDir('tsbuild-layout-')];
+  t.teardown(() => [root, ctx, ...layouts].forEach(removeDir));
+  const [fifoIndex, fifoBlob, longBlob] = layouts.map((d) => writeLayout(d, img));
+  rmSync(join(fifoIndex, 'index.json'));
+  execFileSync('mkfifo', [join(fifoIndex, 'index.json')]);
+  rmSync(join(fifoBlob, 'blobs/sha256', layer.slice(7)));
+  execFileSync('mkfifo', [join(fifoBlob, 'blobs/sha256', layer.slice(7))]);
+  writeFileSync(join(longBlob, 'blobs/sha256', layer.slice(7)), Buffer.alloc(8 * 1024 * 1024, 1));
+  const build = (dir: string) => runTsbuild(['build', '--progress', 'plain', '--build-context', `base=oci-layout://${dir}`, ctx], { root });
+  const started = Date.now();
+  const [a, b, c] = [await build(fifoIndex), await build(fifoBlob), await build(longBlob)];
+  t.true(Date.now() - started < 30_000, 'no hang');
+  t.regex(a.stderr, /ERROR: .*oci-layout:\/\/\S+: no readable index\.json: cannot read oci-layout:\/\/\S+\/index\.json: it is a FIFO, not a regular file/);
+  t.regex(b.stderr, new RegExp(`ERROR: .*cannot read blob ${layer} of oci-layout://\\S+: it is a FIFO, not a regular file`));
+  t.regex(c.stderr, new RegExp(`ERROR: .*oci-layout://\\S+: blob ${layer} is longer than the \\d+ bytes its descriptor says`));
+  for (const r of [a, b, c]) {
+    t.is(r.code, 1);
+    t.notRegex(r.stderr, /internal error|    at /);
+  }
+});
