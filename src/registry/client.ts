@@ -125,11 +125,12 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
           res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests }, signal: stall.signal }, what);
           stall.touch();
           if (!res.ok) throw await registryErrorFrom(res, what);
-          const tooLarge = (n: number | string) => new RegistryError(`${what}: manifest of ${n} bytes is larger than ${maxManifestBytes}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', retryable: false });
+          const tooLarge = (said = '') =>
+            new RegistryError(`${what}: the manifest is larger than ${maxManifestBytes} bytes${said}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', retryable: false });
           const length = Number(res.headers.get('content-length') ?? 0);
-          if (length > maxManifestBytes) throw tooLarge(length);
+          if (length > maxManifestBytes) throw tooLarge(` (Content-Length: ${length})`);
           // counted while reading: a chunked body has no Content-Length to check
-          bytes = await readBoundedBody(res, maxManifestBytes, { stall, tooLarge: () => tooLarge(`more than ${maxManifestBytes}`) });
+          bytes = await readBoundedBody(res, maxManifestBytes, { stall, tooLarge: () => tooLarge() });
         } catch (e) {
           throw stall.signal.aborted && !(e instanceof RegistryError && !e.retryable) ? stall.signal.reason : e;
         } finally {
