@@ -177,3 +177,56 @@ test('issue 7: a token service that answers with junk or without end is a clear 
   t.is(endless?.message, `token for ${reg.host}/endless:1 from http://${reg.host}: the answer is larger than 1048576 bytes`);
   for (const n of await Promise.all(sent)) t.true(n < 32 * 1024 * 1024, `${n} bytes sent`);
 });
+
+test('issue 7: fuzz: 150 mutated manifests, indexes and configs from a registry pull or fail with a TsbuildError', async (t) => {
+  // seeded (mulberry32) so a failure names a case that replays
+  let s = Number(process.env.TSBUILD_FUZZ_SEED ?? 7);
+  const rnd = () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let x = Math.imul(s ^ (s >>> 15), 1 | s);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  const values: unknown[] = [null, 0, -1, 2 ** 60, '', 'sha256:../x', true, [], [null], {}, { a: 1 }, 'application/vnd.oci.image.index.v1+json'];
+  const mutateDoc = (doc: unknown): unknown => {
+    const copy = JSON.parse(JSON.stringify(doc)) as unknown;
+    const slots: [Record<string | number, unknown>, string | number][] = [];
+    const walk = (v: unknown) => {
+      if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (slots.push([v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k]), walk(x));
+    };
+    walk(copy);
+    const [holder, key] = slots[Math.floor(rnd() * slots.length)];
+    holder[key] = values[Math.floor(rnd() * values.length)];
+    return copy;
+  };
+  const base = craftImage({ layers: [await tarOf({ 'a.txt': 'a' })] });
+  const manifest = JSON.parse(base.manifest.toString()) as Record<string, unknown>;
+  const config = JSON.parse(base.blobs.get((manifest.config as { digest: string }).digest)!.toString()) as Record<string, unknown>;
+  let img: CraftedImage = base;
+  const { reg, dir } = await setup(t, (what, _req, res) => {
+    const body = what === 'manifest' ? img.manifest : img.blobs.get(what);
+    if (!body) return false;
+    res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+    res.end(body);
+    return true;
+  });
+  const counts = { ok: 0, refused: 0 };
+  const started = Date.now();
+  for (let i = 0; i < 150; i++) {
+    const which = i % 3;
+    const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: base.manifestDigest, size: base.manifest.length, platform: { os: 'linux', architecture: 'amd64' } }] };
+    if (which === 0) img = craftImage({ layers: [await tarOf({ 'a.txt': 'a' })], config: () => mutateDoc(config) });
+    else if (which === 1) img = { ...base, manifest: Buffer.from(JSON.stringify(mutateDoc(manifest))) };
+    else img = { ...base, manifest: Buffer.from(JSON.stringify(mutateDoc(index))) };
+    const content = openContentStore(join(dir, `store-${i}`));
+    try {
+      await pullImage({ client: createRegistryClient({ stallTimeoutMs: 2000 }), content, ref: `${reg.host}/fuzz:${i}` });
+      counts.ok++;
+    } catch (e) {
+      if (!isTsbuildError(e)) throw new Error(`case ${i}: not a TsbuildError: ${(e as Error)?.stack ?? String(e)}`);
+      counts.refused++;
+    }
+  }
+  t.log(`${counts.ok} pulled, ${counts.refused} refused in ${Date.now() - started} ms`);
+  t.true(counts.refused > 50);
+});
