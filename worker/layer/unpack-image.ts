@@ -46,7 +46,7 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
       try {
         await mkdir(join(dir, 'fs'));
         const diffId = await unpackLayer(env, op.ref, layer.digest, join(dir, 'fs'));
-        if (diffId !== diffIds[i]) throw new TsbuildError(`layer ${layer.digest}: uncompressed digest ${diffId}, config says ${diffIds[i]}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+        if (diffId !== diffIds[i]) throw new TsbuildError(`image ${op.ref}: layer ${layer.digest}: uncompressed digest ${diffId}, config says ${diffIds[i]}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
         await commitDir(dir, join(env.paths.snapshots, id));
         env.snapshots.commit(id, parent);
         env.db
