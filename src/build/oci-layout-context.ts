@@ -4,19 +4,24 @@
 // refs straight from the content store). The layout is untrusted input: digests are checked
 // before they become paths, and index nesting is bounded.
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDigest, type ContentStore } from '../content/index.ts';
-import { ErrorCodes, TsbuildError } from '../errors/index.ts';
-import { IndexMediaTypes, RefNameAnnotation, type Descriptor, type ImageIndex, type ImageManifest } from '../image/index.ts';
+import { pipeline } from 'node:stream/promises';
+import { limitBytes, parseDigest, type ContentStore } from '../content/index.ts';
+import { openRegularFile, readRegularFile } from '../context/index.ts';
+import { ErrorCodes, TsbuildError, isTsbuildError } from '../errors/index.ts';
+import { IndexMediaTypes, RefNameAnnotation, parseConfig, parseIndex, parseManifest, parseManifestOrIndex, type Descriptor, type ImageIndex } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 
 // an image index inside an index is normal (a tag naming a multi-platform image); deeper is not
 const maxIndexDepth = 4;
+// index.json lists images, a few hundred bytes each; 4 MiB is containerd's bound for a manifest
+const maxIndexJsonBytes = 4 * 1024 * 1024;
+const maxDocumentBytes = 4 * 1024 * 1024;
 
 export async function importOciLayout(spec: { dir: string; tag?: string }, deps: { content: ContentStore; platform: Platform }): Promise<string> {
   const where = `oci-layout://${spec.dir}`;
   const fail = (why: string, cause?: unknown) => new TsbuildError(`${where}: ${why}`, { code: ErrorCodes.IMAGE_NOT_FOUND, kind: 'not-found', cause });
+  const damaged = (why: string) => new TsbuildError(`${where}: ${why}`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid' });
   const blobPath = (d: Descriptor) => {
     try {
       return join(spec.dir, 'blobs', 'sha256', parseDigest(d.digest));
@@ -24,35 +29,52 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
       throw fail(`invalid digest ${JSON.stringify(d.digest)} in the layout`);
     }
   };
-  // a blob is read only once it is stored (and so verified) in our content store
-  const store = (d: Descriptor) =>
-    deps.content.putStream(createReadStream(blobPath(d)), { digest: d.digest, size: d.size }).catch((e: unknown) => {
-      throw e instanceof TsbuildError ? e : fail(`cannot read blob ${d.digest}`, e);
-    });
-  const readJson = async <T>(d: Descriptor): Promise<T> => {
+  // a blob is read only once it is stored (and so verified) in our content store; it must be a
+  // regular file (a FIFO would hang the read) and is read no further than its descriptor's size
+  const store = async (d: Descriptor) => {
+    const path = blobPath(d);
+    if (await deps.content.has(d.digest)) return;
+    const opened = openRegularFile(path, `blob ${d.digest} of ${where}`);
+    if (!opened) throw fail(`blob ${d.digest} is missing from the layout`);
+    const tooLong = () => damaged(`blob ${d.digest} is longer than the ${d.size} bytes its descriptor says`);
+    const limited = limitBytes(d.size, tooLong);
+    const reading = pipeline(createReadStream('', { fd: opened.fd }), limited);
+    const results = await Promise.allSettled([reading, deps.content.putStream(limited, { digest: d.digest, size: d.size })]);
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (errors.length > 0) throw errors.find(isTsbuildError) ?? fail(`cannot read blob ${d.digest}`, errors[0]);
+  };
+  /** The bytes of a manifest or index, which a descriptor may not make larger than a document can be. */
+  const readDocument = async (d: Descriptor): Promise<Buffer> => {
+    if (d.size > maxDocumentBytes) throw damaged(`${d.digest} is ${d.size} bytes, too large for a manifest or index (at most ${maxDocumentBytes})`);
     await store(d);
-    return JSON.parse((await deps.content.readBytes(d.digest)).toString('utf8')) as T;
+    return deps.content.readBytes(d.digest);
   };
 
-  let index: ImageIndex;
+  let bytes: Buffer | undefined;
   try {
-    index = JSON.parse(await readFile(join(spec.dir, 'index.json'), 'utf8')) as ImageIndex;
+    bytes = readRegularFile(join(spec.dir, 'index.json'), { maxBytes: maxIndexJsonBytes, what: `${where}/index.json` });
   } catch (e) {
-    throw fail('no readable index.json (is it an OCI image layout?)', e);
+    throw fail(`no readable index.json: ${e instanceof Error ? e.message : String(e)}`, e);
   }
-  const manifests = Array.isArray(index.manifests) ? index.manifests : [];
+  if (!bytes) throw fail('no index.json (is it an OCI image layout?)');
+  const index: ImageIndex = parseIndex(bytes, { image: where });
+  const manifests = index.manifests;
   const tagged = (tag: string) => manifests.find((m) => m.annotations?.[RefNameAnnotation] === tag);
   const named = spec.tag !== undefined ? tagged(spec.tag) : manifests.length === 1 ? manifests[0] : tagged('latest');
   if (!named) throw fail(spec.tag !== undefined ? `no image tagged "${spec.tag}"` : `${manifests.length} images and none tagged "latest": name one (oci-layout://DIR:TAG)`);
   let desc: Descriptor = named;
   for (let depth = 0; IndexMediaTypes.includes(desc.mediaType); depth++) {
     if (depth >= maxIndexDepth) throw fail(`image indexes nested more than ${maxIndexDepth} deep`);
-    const inner = await readJson<ImageIndex>(desc);
-    const pick = (inner.manifests ?? []).find((m) => !m.platform || (m.platform.os === deps.platform.os && m.platform.architecture === deps.platform.architecture));
+    const inner = parseManifestOrIndex(await readDocument(desc), { image: where, digest: desc.digest });
+    if (!('manifests' in inner)) throw damaged(`${desc.digest} is listed as an index (${desc.mediaType}) but is a manifest`);
+    const pick = inner.manifests.find((m) => !m.platform || (m.platform.os === deps.platform.os && m.platform.architecture === deps.platform.architecture));
     if (!pick) throw fail(`no ${deps.platform.os}/${deps.platform.architecture} image`);
     desc = pick;
   }
-  const manifest = await readJson<ImageManifest>(desc);
+  const manifest = parseManifest(await readDocument(desc), { image: where, digest: desc.digest });
   for (const d of [manifest.config, ...manifest.layers]) await store(d);
+  // checked here too, where the message can name the layout rather than a digest
+  if (manifest.config.size > maxDocumentBytes) throw damaged(`config ${manifest.config.digest} is ${manifest.config.size} bytes, too large for a config (at most ${maxDocumentBytes})`);
+  parseConfig(await deps.content.readBytes(manifest.config.digest), { image: where, digest: manifest.config.digest });
   return `@${desc.digest}`;
 }

@@ -19,12 +19,12 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
   const seen = new Map<string, Promise<ResolvedImage>>();
   const resolveOnce = async (ref: string, platform: Platform): Promise<ResolvedImage> => {
     if (ref.startsWith('@sha256:')) {
-      const image = await readImage(deps.content, ref.slice(1), platform);
+      const image = await readImage(deps.content, ref.slice(1), platform, ref);
       return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
     }
     const local = deps.images.resolve(ref);
     if (local) {
-      const image = await readImage(deps.content, local.digest, platform);
+      const image = await readImage(deps.content, local.digest, platform, ref);
       return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
     }
     // imported here: a build whose bases are all local never loads the HTTP client

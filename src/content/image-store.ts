@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Database } from '../state/index.ts';
 import { transaction } from '../state/index.ts';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../image/index.ts';
-import { IndexMediaTypes, RefNameAnnotation } from '../image/index.ts';
+import { IndexMediaTypes, RefNameAnnotation, parseConfig, parseManifestOrIndex, type DocumentOrigin } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
 // straight from the two modules needed, so opening the store does not load the HTTP client
@@ -133,34 +133,39 @@ export function openImageStore(opts: { content: ContentStore; db: Database }): I
 
 /**
  * The manifest and config of a stored image. An index is followed to the entry for `platform`
- * (default linux/amd64). Throws BLOB_NOT_FOUND when a blob is missing.
+ * (default linux/amd64). `name` is how messages name the image (default its digest). Throws
+ * BLOB_NOT_FOUND when a blob is missing, IMAGE_INVALID when a document is not a valid one.
  */
 export async function readImage(
   content: BlobReader,
   digest: string,
   platform: Platform = DefaultPlatform,
+  name: string = digest,
 ): Promise<{ digest: string; manifest: ImageManifest; config: ImageConfig }> {
   let manifestDigest = digest;
-  let parsed = await readJsonBlob<ImageManifest | ImageIndex>(content, digest);
-  if ('manifests' in parsed && Array.isArray(parsed.manifests)) {
-    manifestDigest = selectManifest(parsed, platform, digest).digest;
-    parsed = await readJsonBlob<ImageManifest>(content, manifestDigest);
+  let parsed = await readJsonBlob(content, digest, (b, o) => parseManifestOrIndex(b, o), name);
+  if ('manifests' in parsed) {
+    manifestDigest = selectManifest(parsed, platform, name).digest;
+    parsed = await readJsonBlob(content, manifestDigest, (b, o) => parseManifestOrIndex(b, o), name);
+    if ('manifests' in parsed) throw invalid(ErrorCodes.IMAGE_INVALID, `image ${name}: index ${manifestDigest} is listed as the ${platform.os}/${platform.architecture} image, but it is an index too`);
   }
-  const manifest = parsed as ImageManifest;
-  const config = await readJsonBlob<ImageConfig>(content, manifest.config.digest);
+  const manifest = parsed;
+  const config = await readJsonBlob(content, manifest.config.digest, parseConfig, name);
   return { digest: manifestDigest, manifest, config };
 }
 
-/** A stored JSON blob, checked against its digest: a damaged store says so instead of failing to parse. */
-async function readJsonBlob<T>(content: BlobReader, digest: string): Promise<T> {
+// containerd's bound for a manifest; configs of real images are a few kB (Docker's own limit is 8 MiB)
+const maxDocumentBytes = 8 * 1024 * 1024;
+
+/** A stored JSON blob, checked against its digest (a damaged store says so), then parsed by `parse`. */
+async function readJsonBlob<T>(content: BlobReader, digest: string, parse: (bytes: Buffer, origin: Omit<DocumentOrigin, 'document'>) => T, name: string): Promise<T> {
+  // a descriptor may name a layer where a document belongs: do not read gigabytes to find out
+  const size = (await content.info(digest))?.size ?? 0;
+  if (size > maxDocumentBytes) throw invalid(ErrorCodes.IMAGE_INVALID, `image ${name}: blob ${digest} is ${size} bytes, too large for a manifest, index or config (at most ${maxDocumentBytes})`);
   const bytes = await content.readBytes(digest);
   const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  const corrupt = (why: string) =>
-    new TsbuildError(`the content store is damaged: blob ${digest} ${why}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'precondition', hint: `remove ${content.path(digest)} and build or pull the image again` });
-  if (actual !== digest) throw corrupt(`holds content with digest ${actual}`);
-  try {
-    return JSON.parse(bytes.toString('utf8')) as T;
-  } catch {
-    throw corrupt('is not JSON');
+  if (actual !== digest) {
+    throw new TsbuildError(`the content store is damaged: blob ${digest} holds content with digest ${actual}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'precondition', hint: `remove ${content.path(digest)} and build or pull the image again` });
   }
+  return parse(bytes, { image: name, digest });
 }

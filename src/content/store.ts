@@ -8,7 +8,7 @@
 //   const desc = await store.putBytes(Buffer.from('{}'));        // → { digest, size }
 //   const bytes = await store.readBytes(desc.digest);
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { createReadStream, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { open, rename, rm, stat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, pipeline as pipe } from 'node:stream';
@@ -97,7 +97,8 @@ export function openContentStore(dir: string): ContentStore {
             yield chunk;
           }
         },
-        createWriteStream(tmp),
+        // opened before the pipeline: a failing source must not leave the open (and so the file) for after the cleanup below
+        (await open(tmp, 'wx')).createWriteStream(),
       );
       const digest = `sha256:${hash.digest('hex')}`;
       if (expected.digest && expected.digest !== digest) {

@@ -1,8 +1,8 @@
 // .dockerignore semantics, shared by the worker (what a copy reads) and the solver (what a cache
 // key hashes): both must agree exactly, so both use this one matcher.
 import dockerignore, { type Ignore } from '@balena/dockerignore';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { readFileInRoot } from './read-bounded.ts';
 
 // CommonJS with a `default` property: Node's and TypeScript's views differ on which is the function
 const ignore = ((dockerignore as unknown as { default?: unknown }).default ?? dockerignore) as unknown as () => Ignore;
@@ -49,19 +49,24 @@ export function excludingPattern(patterns: readonly string[], relPath: string): 
   return decided === undefined ? undefined : { pattern: decided, ...origins.get(decided) };
 }
 
+// 1 MiB: tens of thousands of patterns, each matched against every file of the context; a
+// bigger file is a mistake (a generated listing) or hostile, and would make every COPY crawl
+const maxDockerignoreBytes = 1024 * 1024;
+
 /**
  * The context's exclude patterns: `<Dockerfile>.dockerignore` beside the Dockerfile when it exists
- * (it wins, as with BuildKit), else `<context>/.dockerignore`, else none.
+ * (it wins, as with BuildKit), else `<context>/.dockerignore`, else none. Each is read inside its
+ * directory (a link out of it is not followed), must be a regular file, and at most 1 MiB:
+ * otherwise FILE_UNREADABLE naming it.
  */
 export async function readDockerignore(contextDir: string, dockerfilePath?: string): Promise<string[]> {
-  const candidates = dockerfilePath ? [join(dirname(dockerfilePath), `${basename(dockerfilePath)}.dockerignore`)] : [];
-  candidates.push(join(contextDir, '.dockerignore'));
-  for (const file of candidates) {
-    try {
-      return parseDockerignore(await readFile(file, 'utf8'), file.startsWith(`${contextDir}/`) ? file.slice(contextDir.length + 1) : file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+  const candidates: [string, string][] = dockerfilePath ? [[dirname(dockerfilePath), `${basename(dockerfilePath)}.dockerignore`]] : [];
+  candidates.push([contextDir, '.dockerignore']);
+  for (const [dir, name] of candidates) {
+    const file = join(dir, name);
+    const shown = file.startsWith(`${contextDir}/`) ? file.slice(contextDir.length + 1) : file;
+    const bytes = readFileInRoot(dir, name, { maxBytes: maxDockerignoreBytes, what: shown });
+    if (bytes) return parseDockerignore(bytes.toString('utf8'), shown);
   }
   return [];
 }

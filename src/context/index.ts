@@ -4,3 +4,4 @@ export * from './sources.ts';
 export * from './checksum.ts';
 export { hasWildcard, wildcardToRegExp } from './wildcard.ts';
 export * from './file-digest-cache.ts';
+export * from './read-bounded.ts';

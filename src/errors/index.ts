@@ -39,6 +39,12 @@ export const ErrorCodes = {
   ENTITLEMENT_DENIED: 'ENTITLEMENT_DENIED',
   /** The network sandbox could not be set up (pasta missing, namespaces unavailable). */
   NETWORK_UNAVAILABLE: 'NETWORK_UNAVAILABLE',
+  /** A file read from an image, snapshot or context is not a regular file, is a link out, or is over its size bound. */
+  FILE_UNREADABLE: 'FILE_UNREADABLE',
+  /** An image's manifest, index, config or layer is damaged: not JSON, wrong field types, a corrupt compressed layer. */
+  IMAGE_INVALID: 'IMAGE_INVALID',
+  /** An ADD'ed archive whose compression or tar stream is damaged (a truncated .tar.gz). */
+  ARCHIVE_INVALID: 'ARCHIVE_INVALID',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

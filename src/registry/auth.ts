@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryError, registryErrorFrom } from './errors.ts';
+import { readBoundedBody } from './bounded-body.ts';
+import { createStallGuard, resolveStallTimeoutMs } from './stall-guard.ts';
 import { ErrorCodes } from '../errors/index.ts';
 
 export interface Credentials {
@@ -60,7 +62,11 @@ export interface Authenticator {
   challenge(host: string, scope: string, res: Response, what: string): Promise<void>;
 }
 
-export function createAuthenticator(opts: { credentials?: (host: string) => Credentials | undefined; fetch?: typeof fetch } = {}): Authenticator {
+// a token is a few kB (a JWT with its claims); 1 MiB leaves room for any real one
+const maxTokenBytes = 1024 * 1024;
+
+export function createAuthenticator(opts: { credentials?: (host: string) => Credentials | undefined; fetch?: typeof fetch; stallTimeoutMs?: number } = {}): Authenticator {
+  const stallTimeoutMs = opts.stallTimeoutMs ?? resolveStallTimeoutMs();
   const credentialsFor = opts.credentials ?? ((host: string) => readDockerCredentials(host));
   const doFetch = opts.fetch ?? fetch;
   // Bearer tokens per host+scope; Basic per host (it is not scoped)
@@ -86,10 +92,29 @@ export function createAuthenticator(opts: { credentials?: (host: string) => Cred
       const url = new URL(c.params.realm);
       if (c.params.service) url.searchParams.set('service', c.params.service);
       url.searchParams.set('scope', c.params.scope ?? scope);
-      const tokenRes = await doFetch(url, { headers: creds ? { authorization: basicOf(creds) } : {} });
-      if (!tokenRes.ok) throw await registryErrorFrom(tokenRes, `token for ${what} from ${url.origin}`);
-      const body = (await tokenRes.json()) as { token?: string; access_token?: string };
-      const token = body.token ?? body.access_token;
+      const tokenWhat = `token for ${what} from ${url.origin}`;
+      // the token service is as untrusted as the registry: bounded, and watched for stalls
+      const stall = createStallGuard(stallTimeoutMs, tokenWhat);
+      let text: string;
+      try {
+        const tokenRes = await doFetch(url, { headers: creds ? { authorization: basicOf(creds) } : {}, signal: stall.signal });
+        stall.touch();
+        if (!tokenRes.ok) throw await registryErrorFrom(tokenRes, tokenWhat);
+        const tooLarge = () => new RegistryError(`${tokenWhat}: the answer is larger than ${maxTokenBytes} bytes`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', retryable: false });
+        text = (await readBoundedBody(tokenRes, maxTokenBytes, { stall, tooLarge })).toString('utf8');
+      } catch (e) {
+        throw stall.signal.aborted && !(e instanceof RegistryError && !e.retryable) ? stall.signal.reason : e;
+      } finally {
+        stall.done();
+      }
+      let body: { token?: unknown; access_token?: unknown } = {};
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (typeof parsed === 'object' && parsed !== null) body = parsed;
+      } catch {
+        // no token in it: said below
+      }
+      const token = typeof body.token === 'string' && body.token !== '' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
       if (!token) {
         throw new RegistryError(`${what}: the token service ${url.origin} sent no token`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'denied', retryable: false });
       }

@@ -18,6 +18,8 @@ import { createAuthenticator } from './auth.ts';
 import type { Authenticator } from './auth.ts';
 import { RegistryError, isConnectionError, registryErrorFrom, unreachable } from './errors.ts';
 import { withRetry } from './retry.ts';
+import { readBoundedBody } from './bounded-body.ts';
+import { createStallGuard, resolveStallTimeoutMs, type StallGuard } from './stall-guard.ts';
 
 export interface FetchedManifest {
   bytes: Buffer;
@@ -53,6 +55,8 @@ export interface RegistryClientOptions {
   // 3 parallel transfers: what Docker uses by default (max-concurrent-downloads); more rarely
   // helps one registry and shares 2 cores badly with gunzip and hashing
   concurrency?: number;
+  /** A manifest or blob request that receives no byte for this long is aborted and retried. Default: see stall-guard.ts. */
+  stallTimeoutMs?: number;
 }
 
 const acceptManifests = [...ManifestMediaTypes, ...IndexMediaTypes].join(', ');
@@ -68,6 +72,8 @@ export function isPlainHttpHost(host: string, insecure: readonly string[] = []):
 export function createRegistryClient(opts: RegistryClientOptions = {}): RegistryClient {
   const auth = opts.auth ?? createAuthenticator();
   const transfers = new PQueue({ concurrency: opts.concurrency ?? 3 });
+  const stallTimeoutMs = opts.stallTimeoutMs ?? resolveStallTimeoutMs();
+  const guard = (what: string) => createStallGuard(stallTimeoutMs, what);
 
   const baseUrl = (ref: ImageReference) => {
     const host = registryHost(ref.domain);
@@ -86,6 +92,8 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
         const url = /^https?:\/\//.test(path) ? path : `${baseUrl(ref)}${path}`;
         return await fetch(url, { ...init, headers });
       } catch (e) {
+        // a stall guard's abort carries the error to report
+        if (init.signal?.aborted) throw init.signal.reason;
         if (isConnectionError(e)) throw e;
         throw unreachable(ref.domain, e);
       }
@@ -110,16 +118,29 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     getManifest(ref, selector = referenceSelector(ref)) {
       const what = `${familiarName(ref)}${selector === referenceSelector(ref) ? '' : ` (${selector})`}`;
       return retrying(ref, async () => {
-        const res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests } }, what);
-        if (!res.ok) throw await registryErrorFrom(res, what);
-        const length = Number(res.headers.get('content-length') ?? 0);
-        if (length > maxManifestBytes) throw new RegistryError(`${what}: manifest of ${length} bytes is larger than ${maxManifestBytes}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', retryable: false });
-        const bytes = Buffer.from(await res.arrayBuffer());
+        const stall = guard(what);
+        let bytes: Buffer;
+        let res: Response;
+        try {
+          res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests }, signal: stall.signal }, what);
+          stall.touch();
+          if (!res.ok) throw await registryErrorFrom(res, what);
+          const tooLarge = (said = '') =>
+            new RegistryError(`${what}: the manifest is larger than ${maxManifestBytes} bytes${said}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', retryable: false });
+          const length = Number(res.headers.get('content-length') ?? 0);
+          if (length > maxManifestBytes) throw tooLarge(` (Content-Length: ${length})`);
+          // counted while reading: a chunked body has no Content-Length to check
+          bytes = await readBoundedBody(res, maxManifestBytes, { stall, tooLarge: () => tooLarge() });
+        } catch (e) {
+          throw stall.signal.aborted && !(e instanceof RegistryError && !e.retryable) ? stall.signal.reason : e;
+        } finally {
+          stall.done();
+        }
         const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
         if (selector.startsWith('sha256:') && selector !== digest) {
           throw new TsbuildError(`${what}: the registry sent a manifest with digest ${digest}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
         }
-        const mediaType = manifestMediaType(bytes, res.headers.get('content-type'));
+        const mediaType = manifestMediaType(bytes, res.headers.get('content-type'), what);
         if (mediaType === 'application/vnd.docker.distribution.manifest.v1+json' || mediaType.includes('prettyjws')) {
           throw new TsbuildError(`${what}: Docker schema 1 manifests are not supported`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', hint: 'push the image again with a current Docker' });
         }
@@ -130,7 +151,13 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     headManifest(ref, selector = referenceSelector(ref)) {
       const what = familiarName(ref);
       return retrying(ref, async () => {
-        const res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests } }, what);
+        const stall = guard(what);
+        let res: Response;
+        try {
+          res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests }, signal: stall.signal }, what);
+        } finally {
+          stall.done();
+        }
         if (res.status === 404) return undefined;
         if (!res.ok) throw await registryErrorFrom(res, what);
         const digest = res.headers.get('docker-content-digest');
@@ -143,40 +170,54 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
       if (await content.has(desc.digest)) return { digest: desc.digest, size: desc.size };
       const what = `blob ${desc.digest} of ${repositoryName(ref)}`;
       return retrying(ref, async () => {
-        const res = await request(ref, `/blobs/${desc.digest}`, {}, what);
-        if (!res.ok || !res.body) throw await registryErrorFrom(res, what);
-        const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-        const counted = onBytes ? countBytes(body, onBytes) : body;
+        const stall = guard(what);
         try {
-          return await content.putStream(counted, { digest: desc.digest, size: desc.size });
+          const res = await request(ref, `/blobs/${desc.digest}`, { signal: stall.signal }, what);
+          stall.touch();
+          if (!res.ok || !res.body) throw await registryErrorFrom(res, what);
+          const tooLong = () =>
+            new RegistryError(`${what}: the registry sent more than the ${desc.size} bytes the manifest gives it`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid', retryable: false });
+          if (Number(res.headers.get('content-length') ?? 0) > desc.size) throw tooLong();
+          const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+          // stop at size + 1 bytes: a 52 MB body for a 3 kB descriptor is not read to its end
+          return await content.putStream(watchBytes(body, stall, desc.size, tooLong, onBytes), { digest: desc.digest, size: desc.size });
         } catch (e) {
-          // a reset mid-body surfaces from the stream as a plain error: let retry see it as one
+          if (stall.signal.aborted && !(e instanceof RegistryError && !e.retryable)) throw stall.signal.reason;
           if (e instanceof TsbuildError) throw e;
+          // a reset mid-body surfaces from the stream as a plain error: let retry see it as one
           throw Object.assign(new TypeError('fetch failed'), { cause: e });
+        } finally {
+          stall.done();
         }
       });
     },
   };
 }
 
-async function* countBytes(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncIterable<Uint8Array> {
+/** The body's chunks, each moving the stall deadline; fails with `tooLong()` past `max` bytes. */
+async function* watchBytes(source: AsyncIterable<Uint8Array>, stall: StallGuard, max: number, tooLong: () => Error, onBytes?: (n: number) => void): AsyncIterable<Uint8Array> {
   let seen = 0;
   for await (const chunk of source) {
+    stall.touch();
     seen += chunk.length;
-    onBytes(seen);
+    if (seen > max) throw tooLong();
+    onBytes?.(seen);
     yield chunk;
   }
 }
 
 /** The media type from the JSON itself, else the Content-Type header (registries differ in which is right). */
-function manifestMediaType(bytes: Buffer, header: string | null): string {
+function manifestMediaType(bytes: Buffer, header: string | null, what: string): string {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; manifests?: unknown; schemaVersion?: number };
-    if (parsed.mediaType) return parsed.mediaType;
-    if (parsed.schemaVersion === 1) return 'application/vnd.docker.distribution.manifest.v1+json';
-    if (Array.isArray(parsed.manifests)) return MediaTypes.ociIndex;
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new TsbuildError(`the registry sent a manifest that is not JSON`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid' });
+    throw new TsbuildError(`image ${what}: the registry sent a manifest that is not JSON`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid' });
   }
+  // the shape is checked later (src/image/validate.ts); here only what tells the type apart
+  const doc = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { mediaType?: unknown; manifests?: unknown; schemaVersion?: unknown };
+  if (typeof doc.mediaType === 'string' && doc.mediaType !== '') return doc.mediaType;
+  if (doc.schemaVersion === 1) return 'application/vnd.docker.distribution.manifest.v1+json';
+  if (Array.isArray(doc.manifests)) return MediaTypes.ociIndex;
   return header?.split(';')[0].trim() || MediaTypes.ociManifest;
 }

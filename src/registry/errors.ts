@@ -2,6 +2,7 @@
 // error kinds, each saying whether trying again may help.
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { ErrorCode, ErrorKind } from '../errors/index.ts';
+import { readBoundedBody } from './bounded-body.ts';
 
 /** The codes of the distribution spec (plus Docker Hub's TOOMANYREQUESTS). */
 export const DistributionCodes = [
@@ -74,7 +75,8 @@ function hintFor(kind: ErrorKind): string | undefined {
 export async function registryErrorFrom(res: Response, what: string): Promise<RegistryError> {
   let body = '';
   try {
-    body = await res.text();
+    // only for the message: the first 64 KiB hold any spec error body, an endless one is cut there
+    body = (await readBoundedBody(res, 64 * 1024)).toString('utf8');
   } catch {
     // the body is only for the message
   }

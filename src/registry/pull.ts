@@ -4,8 +4,8 @@
 //
 //   const { digest, config } = await pullImage({ client, content, ref: 'busybox', platform });
 import type { BlobReader, BlobWriter } from '../content/index.ts';
-import type { ImageConfig, ImageIndex, ImageManifest } from '../image/index.ts';
-import { IndexMediaTypes, ManifestMediaTypes } from '../image/index.ts';
+import type { ImageConfig, ImageManifest } from '../image/index.ts';
+import { IndexMediaTypes, ManifestMediaTypes, parseConfig, parseIndex, parseManifest } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 import type { ProgressSink, VertexRef } from '../progress/index.ts';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
@@ -46,10 +46,11 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   const platform = opts.platform ?? DefaultPlatform;
   const ref = parseReference(opts.ref);
   const name = familiarName(ref);
+  const origin = (digest: string) => ({ image: name, digest });
 
   let top = await client.getManifest(ref);
   if (IndexMediaTypes.includes(top.mediaType)) {
-    const index = JSON.parse(top.bytes.toString('utf8')) as ImageIndex;
+    const index = parseIndex(top.bytes, origin(top.digest));
     await content.putBytes(top.bytes, { digest: top.digest });
     const chosen = selectManifest(index, platform, name);
     top = await client.getManifest(ref, chosen.digest);
@@ -57,11 +58,12 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   if (!ManifestMediaTypes.includes(top.mediaType)) {
     throw new TsbuildError(`${name}: unsupported manifest type ${top.mediaType}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid' });
   }
-  const manifest = JSON.parse(top.bytes.toString('utf8')) as ImageManifest;
+  const manifest = parseManifest(top.bytes, origin(top.digest));
 
   const report = reporter(opts);
   const blobs = [manifest.config, ...manifest.layers];
-  await Promise.all(
+  // settled, not all: a failed blob must not leave the others writing after pullImage has thrown
+  const fetched = await Promise.allSettled(
     blobs.map((desc) =>
       client.transfers.add(async () => {
         if (await content.has(desc.digest)) return;
@@ -70,9 +72,11 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
       }),
     ),
   );
-  // the manifest last: a stored manifest means its blobs are all there
+  const failed = fetched.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const config = parseConfig(await content.readBytes(manifest.config.digest), origin(manifest.config.digest));
+  // the manifest last: a stored manifest means its blobs are all there, and its config reads
   await content.putBytes(top.bytes, { digest: top.digest });
-  const config = JSON.parse((await content.readBytes(manifest.config.digest)).toString('utf8')) as ImageConfig;
   return { ref: formatReference(ref), digest: top.digest, manifest, config };
 }
 

@@ -54,7 +54,7 @@ test('a layout whose digests point outside it is refused before any read', async
   try {
     const r = await runTsbuild(['build', '--progress', 'plain', '--build-context', `base=oci-layout://${dir}`, ctx], { root });
     t.is(r.code, 1);
-    t.regex(r.stderr, /invalid digest "sha256:\.\.\/\.\.\/.*" in the layout/);
+    t.regex(r.stderr, /"sha256:\.\.\/\.\.\/.*" is not a sha256 digest/);
     t.notRegex(r.stderr, /shadow: /);
   } finally {
     removeDir(ctx);
@@ -70,7 +70,7 @@ test('an index that lists itself ends with an error, not a hang', async (t) => {
   try {
     const r = await runTsbuild(['build', '--progress', 'plain', '--build-context', `base=oci-layout://${dir}`, ctx], { root });
     t.is(r.code, 1);
-    t.regex(r.stderr, /content has digest|nested more than/);
+    t.regex(r.stderr, /content has digest|nested more than|is longer than the 2 bytes its descriptor says/);
   } finally {
     removeDir(ctx);
   }

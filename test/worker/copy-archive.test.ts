@@ -1,5 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,3 +129,20 @@ test('a corrupt compressed archive fails clearly', (t) => {
     t.regex(e?.message ?? '', /xz could not decompress|unexpected end|premature|truncated/i);
   });
 });
+
+// issue 7 item 3: a truncated archive is a clear ARCHIVE_INVALID naming the source, for every
+// streaming decoder (half a bzip2 holds no complete 900k block, so it is no tar and is copied as is)
+for (const [kind, cmd] of [['gzip', ['gzip']], ['zstd', ['zstd', '-q']], ['xz', ['xz']]] as const) {
+  test(`issue 7: a ${kind} archive cut in half fails naming the file, not with an internal error`, (t) => {
+    // random content: compressed, it is as long as the tar, so half of it still starts with a full header
+    const dir = mkdtempSync(join(tmpdir(), 'tsbuild-tarsrc-'));
+    writeFileSync(join(dir, 'noise'), randomBytes(256 * 1024));
+    const good = execFileSync('sh', ['-c', `tar -C ${dir} -cf - noise | ${cmd.join(' ')}`], { maxBuffer: 1 << 24 });
+    rmSync(dir, { recursive: true, force: true });
+    return withCopy({ 'cut.tar.x': good.subarray(0, Math.floor(good.length / 2)) }, async (_w, _ctx, apply) => {
+      const e = await t.throwsAsync(apply([copy(['/cut.tar.x'], '/d/', { extractArchives: true })]));
+      t.true(isTsbuildError(e) && e.code === 'ARCHIVE_INVALID', String(e));
+      t.true(e!.message.startsWith(`"cut.tar.x" is a damaged ${kind}-compressed tar archive: `), e!.message);
+    });
+  });
+}

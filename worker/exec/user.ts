@@ -1,9 +1,13 @@
 // Users and groups as the root filesystem names them, resolved the way Docker does: /etc/passwd
 // and /etc/group are read from inside the rootfs (through its own symlinks), never from the host.
-import { readFileSync } from 'node:fs';
-import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+// A table that is not a regular file (a FIFO, a device, a directory) or is over 4 MiB counts as
+// absent, as Docker takes an unreadable /etc/passwd: numeric ids still work, names fail saying why.
+// A RUN is refused outright in such an image: runc opens the container's /etc/passwd and
+// /etc/group to start every process, and blocks forever on a FIFO (a device fails it obscurely).
+import { lstatSync } from 'node:fs';
+import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
 import type { ChownSpec } from '../../src/llb/index.ts';
-import { resolveInRoot } from '../../src/context/index.ts';
+import { describeFileType, readFileInRoot, resolveInRoot } from '../../src/context/index.ts';
 
 export interface ResolvedUser {
   uid: number;
@@ -26,49 +30,98 @@ interface GroupEntry {
 
 const numeric = /^\d+$/;
 
-function readTable(rootfs: string, path: string): string[][] {
-  let text = '';
+// 4 MiB: some 40,000 accounts, far more than any image carries; a bigger table is damaged or
+// hostile, and each RUN reads it again
+const maxTableBytes = 4 * 1024 * 1024;
+
+/** The rows of a table, and why it was taken as empty when it could not be read. */
+interface Table<T> {
+  entries: T[];
+  unreadable?: string;
+}
+
+function readTable<T>(rootfs: string, path: string, row: (fields: string[]) => T | undefined): Table<T> {
+  let text: string;
   try {
-    text = readFileSync(resolveInRoot(rootfs, path), 'utf8');
-  } catch {
-    return [];
+    text = readFileInRoot(rootfs, path, { maxBytes: maxTableBytes, what: `${path} of the image` })?.toString('utf8') ?? '';
+  } catch (e) {
+    if (isTsbuildError(e)) return { entries: [], unreadable: e.message };
+    throw e;
   }
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !l.startsWith('#'))
-    .map((l) => l.split(':'));
+  const entries: T[] = [];
+  for (const l of text.split('\n')) {
+    if (l.trim() === '' || l.startsWith('#')) continue;
+    const r = row(l.split(':'));
+    if (r) entries.push(r);
+  }
+  return { entries };
+}
+
+function passwdTable(rootfs: string): Table<PasswdEntry> {
+  return readTable(rootfs, '/etc/passwd', (f) => (f.length >= 4 && numeric.test(f[2]) && numeric.test(f[3]) ? { name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' } : undefined));
+}
+
+function groupTable(rootfs: string): Table<GroupEntry> {
+  return readTable(rootfs, '/etc/group', (f) => (f.length >= 3 && numeric.test(f[2]) ? { name: f[0], gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) } : undefined));
 }
 
 export function readPasswd(rootfs: string): PasswdEntry[] {
-  return readTable(rootfs, '/etc/passwd')
-    .filter((f) => f.length >= 4 && numeric.test(f[2]) && numeric.test(f[3]))
-    .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' }));
+  return passwdTable(rootfs).entries;
 }
 
 export function readGroups(rootfs: string): GroupEntry[] {
-  return readTable(rootfs, '/etc/group')
-    .filter((f) => f.length >= 3 && numeric.test(f[2]))
-    .map((f) => ({ name: f[0], gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) }));
+  return groupTable(rootfs).entries;
 }
 
-function unknown(what: 'user' | 'group', name: string): TsbuildError {
+function unknown(table: Table<unknown>, what: 'user' | 'group', name: string): TsbuildError {
   const file = what === 'user' ? '/etc/passwd' : '/etc/group';
-  return new TsbuildError(`unable to find ${what} ${name}: no matching entries in ${file}`, { code: ErrorCodes.USER_NOT_FOUND, kind: 'invalid' });
+  const why = table.unreadable;
+  return new TsbuildError(`unable to find ${what} ${name}: ${why ? `${why}, so it was taken as empty` : `no matching entries in ${file}`}`, {
+    code: ErrorCodes.USER_NOT_FOUND,
+    kind: 'invalid',
+    hint: why ? `use a numeric id (${what === 'user' ? 'USER 1000' : 'USER 1000:1000'}), or make ${file} a regular file in the image` : undefined,
+  });
 }
 
 function lookupGroup(rootfs: string, group: string): number {
   if (numeric.test(group)) return Number(group);
-  const g = readGroups(rootfs).find((e) => e.name === group);
-  if (!g) throw unknown('group', group);
+  const table = groupTable(rootfs);
+  const g = table.entries.find((e) => e.name === group);
+  if (!g) throw unknown(table, 'group', group);
   return g.gid;
 }
 
-/** The process user of a `name`, `uid`, `name:group` or `uid:gid` spec; empty means root. */
+/**
+ * Throws FILE_UNREADABLE when /etc/passwd or /etc/group (resolved inside the rootfs) exists but is
+ * not a regular file: runc's init would open it to start the process, and a FIFO never opens.
+ */
+export function checkTablesForRun(rootfs: string): void {
+  for (const file of ['/etc/passwd', '/etc/group']) {
+    let s;
+    try {
+      s = lstatSync(resolveInRoot(rootfs, file));
+    } catch {
+      continue; // absent (or a link to nothing): runc takes the defaults
+    }
+    if (s.isFile()) continue;
+    throw new TsbuildError(`cannot start a process in this image: its ${file} is ${describeFileType(s)}, not a regular file, and runc reads it to start every process`, {
+      code: ErrorCodes.FILE_UNREADABLE,
+      kind: 'invalid',
+      hint: `make ${file} a regular file (or remove it) where it is made${s.isFIFO() ? ': Docker would hang here' : ''}`,
+    });
+  }
+}
+
+/**
+ * The process user of a `name`, `uid`, `name:group` or `uid:gid` spec for a RUN; empty means root.
+ * Checks first that runc can read the tables (checkTablesForRun).
+ */
 export function resolveUser(rootfs: string, spec: string): ResolvedUser {
+  checkTablesForRun(rootfs);
   const [userPart, groupPart] = spec === '' ? ['0', undefined] : splitOnce(spec);
-  const passwd = readPasswd(rootfs);
-  const entry = numeric.test(userPart) ? passwd.find((e) => e.uid === Number(userPart)) : passwd.find((e) => e.name === userPart);
-  if (!entry && !numeric.test(userPart)) throw unknown('user', userPart);
+  const passwd = passwdTable(rootfs);
+  const entry = numeric.test(userPart) ? passwd.entries.find((e) => e.uid === Number(userPart)) : passwd.entries.find((e) => e.name === userPart);
+  if (!entry && !numeric.test(userPart)) throw unknown(passwd, 'user', userPart);
   const uid = entry?.uid ?? Number(userPart);
   if (groupPart !== undefined && groupPart !== '') return { uid, gid: lookupGroup(rootfs, groupPart), additionalGids: [] };
   const gid = entry?.gid ?? 0;
@@ -89,8 +142,9 @@ export function resolveOwner(rootfs: string, chown: ChownSpec): { uid: number; g
   } else if (numeric.test(chown.user)) {
     uid = gid = Number(chown.user);
   } else {
-    const entry = readPasswd(rootfs).find((e) => e.name === chown.user);
-    if (!entry) throw unknown('user', chown.user);
+    const passwd = passwdTable(rootfs);
+    const entry = passwd.entries.find((e) => e.name === chown.user);
+    if (!entry) throw unknown(passwd, 'user', chown.user);
     ({ uid, gid } = entry);
   }
   if (chown.group !== undefined && chown.group !== '') gid = lookupGroup(rootfs, chown.group);

@@ -9,14 +9,14 @@
 // above the destination with `..` or an absolute name (worker/layer/extract.ts refuses those).
 // Nor through a link: where an entry's parent (or a hard link's target) resolves to must stay under
 // the destination, or the archive is refused as moby refuses a breakout (`x -> /etc`, `x/passwd`).
-import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { closeSync, createReadStream, readSync } from 'node:fs';
 import { relative } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { resolveInRoot } from '../../src/context/index.ts';
-import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import { openRegularFile, resolveInRoot } from '../../src/context/index.ts';
+import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
 import { extractTar } from '../layer/extract.ts';
 import { mkdirInRoot, type Owner } from './write-tree.ts';
 
@@ -51,17 +51,31 @@ interface Decompressed {
   finished: Promise<void>;
 }
 
+/** A descriptor of the archive, which must be a regular file (not a FIFO, device or symlink swapped in). */
+function openArchive(path: string): number {
+  const opened = openRegularFile(path, `the archive ${path}`);
+  if (!opened) throw new TsbuildError(`the archive ${path} disappeared while being read`, { code: ErrorCodes.ARCHIVE_INVALID, kind: 'invalid' });
+  return opened.fd;
+}
+
 function decompress(path: string, compression: Compression): Decompressed {
+  const fd = openArchive(path);
   if (compression === 'bzip2' || compression === 'xz') {
     // Debian's bzip2 and xz: faster and better tested than any pure-JS decoder
-    const child = spawn(compression, ['-dc', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    try {
+      child = spawn(compression, ['-dc'], { stdio: [fd, 'pipe', 'pipe'] }) as unknown as ChildProcessByStdio<null, Readable, Readable>;
+    } finally {
+      // the child has its own copy of the descriptor
+      closeSync(fd);
+    }
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const finished = new Promise<void>((resolve, reject) => {
       child.on('error', (e) => reject(new TsbuildError(`cannot run ${compression} to decompress ${path}: ${e.message}`, { code: ErrorCodes.INTERNAL, kind: 'unavailable', hint: `install it (apt-get install ${compression === 'xz' ? 'xz-utils' : 'bzip2'})` })));
       child.on('close', (code, signal) => {
         if (code === 0 || signal === 'SIGTERM') resolve();
-        else reject(new TsbuildError(`${compression} could not decompress the archive: ${stderr.trim() || `exit code ${code}`}`, { code: ErrorCodes.TAR_UNSAFE, kind: 'invalid' }));
+        else reject(new TsbuildError(`${compression} could not decompress it: ${stderr.trim() || `exit code ${code}`}`, { code: ErrorCodes.ARCHIVE_INVALID, kind: 'invalid' }));
       });
     });
     finished.catch(() => undefined);
@@ -70,7 +84,7 @@ function decompress(path: string, compression: Compression): Decompressed {
     return { stream, finished };
   }
   const transform = compression === 'gzip' ? createGunzip() : compression === 'zstd' ? createZstdDecompress() : new PassThrough();
-  const finished = pipeline(createReadStream(path), transform);
+  const finished = pipeline(createReadStream('', { fd }), transform);
   finished.catch(() => undefined);
   return { stream: transform, finished };
 }
@@ -92,7 +106,7 @@ async function readFirst(stream: Readable, n: number): Promise<Buffer> {
 }
 
 function fileHead(path: string, n: number): Buffer {
-  const fd = openSync(path, 'r');
+  const fd = openArchive(path);
   try {
     const buf = Buffer.alloc(n);
     return buf.subarray(0, readSync(fd, buf, 0, n, 0));
@@ -117,6 +131,8 @@ export interface ExtractArchiveOptions {
   dest: string;
   /** ADD --chown: one owner for every entry and for the directories made on the way. */
   owner?: Owner;
+  /** How messages name the archive (its path in the source); default its host path. */
+  name?: string;
 }
 
 /** Unpacks the archive into `dest` and resolves true, or resolves false (writing nothing) when it is not a tar. */
@@ -137,16 +153,29 @@ export async function extractArchive(opts: ExtractArchiveOptions): Promise<boole
     return host;
   };
   const { stream, finished } = decompress(opts.archive, compression);
-  await extractTar(stream, {
-    whiteouts: false,
-    owner: opts.owner,
-    parentDir: (parts, name) => {
-      // checked before anything is made: mkdirInRoot would create the missing dirs wherever the links lead
-      underDest(parts.slice(0, -1), name, 'its directory', true);
-      return mkdirInRoot(opts.rootfs, inDest(parts.slice(0, -1)), dirOwner);
-    },
-    linkSource: (parts, name) => underDest(parts, name, 'its hard link target', false),
-  });
-  await finished;
+  try {
+    await extractTar(stream, {
+      whiteouts: false,
+      owner: opts.owner,
+      parentDir: (parts, name) => {
+        // checked before anything is made: mkdirInRoot would create the missing dirs wherever the links lead
+        underDest(parts.slice(0, -1), name, 'its directory', true);
+        return mkdirInRoot(opts.rootfs, inDest(parts.slice(0, -1)), dirOwner);
+      },
+      linkSource: (parts, name) => underDest(parts, name, 'its hard link target', false),
+    });
+    await finished;
+  } catch (e) {
+    // an unsafe entry is already said well; a decoder or tar parser failing is a damaged archive
+    if (isTsbuildError(e) && e.code !== ErrorCodes.ARCHIVE_INVALID) throw e;
+    stream.destroy();
+    const what = compression === 'none' ? 'tar archive' : `${compression}-compressed tar archive`;
+    throw new TsbuildError(`"${opts.name ?? opts.archive}" is a damaged ${what}: ${(e as Error).message}`, {
+      code: ErrorCodes.ARCHIVE_INVALID,
+      kind: 'invalid',
+      cause: e,
+      hint: 'the file may be truncated (an interrupted download?); check it with tar -tf',
+    });
+  }
   return true;
 }

@@ -65,7 +65,7 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
     if (top === 'skip') continue;
     const at: EntryPath = { root: rel, source: '' };
     if (kept !== undefined) mirrored.push(...mirrorParents(destRoot, source.root, destDir, rel, kept, dirOwner, opts.chmod));
-    if (action.extractArchives && stat.isFile() && (await extractArchive({ archive: src, rootfs: destRoot, dest: kept ? `${destDir}/${parentOf(kept)}` : dest, owner: chown }))) continue;
+    if (action.extractArchives && stat.isFile() && (await extractArchive({ archive: src, rootfs: destRoot, dest: kept ? `${destDir}/${parentOf(kept)}` : dest, owner: chown, name: rel }))) continue;
     if (stat.isDirectory() && action.copyDirContents) {
       copyContents(destRoot, src, kept !== undefined ? `${destDir}/${kept}` : dest, dirOwner, opts, at);
       continue;

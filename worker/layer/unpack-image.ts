@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { parseDigest } from '../../src/content/index.ts';
-import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import type { ImageConfig, ImageManifest } from '../../src/image/index.ts';
+import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
+import { parseConfig, parseManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
@@ -24,13 +25,10 @@ export function chainIds(diffIds: readonly string[]): string[] {
 }
 
 export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunContext): Promise<string | undefined> {
-  const manifest = JSON.parse((await env.content.readBytes(op.digest)).toString('utf8')) as ImageManifest;
-  const config = JSON.parse((await env.content.readBytes(manifest.config.digest)).toString('utf8')) as ImageConfig;
-  const rawDiffIds: unknown = config.rootfs?.diff_ids ?? [];
-  const layers: unknown = manifest.layers;
-  if (!Array.isArray(rawDiffIds) || !Array.isArray(layers)) {
-    throw new TsbuildError(`image ${op.ref}: the manifest's layers or the config's rootfs.diff_ids is not a list`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
-  }
+  const manifest = parseManifest(await env.content.readBytes(op.digest), { image: op.ref, digest: op.digest });
+  const config = parseConfig(await env.content.readBytes(manifest.config.digest), { image: op.ref, digest: manifest.config.digest });
+  const rawDiffIds = config.rootfs.diff_ids;
+  const layers = manifest.layers;
   if (rawDiffIds.length !== layers.length) {
     throw new TsbuildError(`image ${op.ref}: manifest has ${layers.length} layers, config lists ${rawDiffIds.length} diff_ids`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
   }
@@ -47,10 +45,8 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
       const dir = await mkdtemp(join(env.paths.tmp, `unpack-${id}-`));
       try {
         await mkdir(join(dir, 'fs'));
-        const hash = createHash('sha256');
-        await extractLayer(decompressed(await env.content.open(layer.digest), hash), join(dir, 'fs'));
-        const diffId = `sha256:${hash.digest('hex')}`;
-        if (diffId !== diffIds[i]) throw new TsbuildError(`layer ${layer.digest}: uncompressed digest ${diffId}, config says ${diffIds[i]}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+        const diffId = await unpackLayer(env, op.ref, layer.digest, join(dir, 'fs'));
+        if (diffId !== diffIds[i]) throw new TsbuildError(`image ${op.ref}: layer ${layer.digest}: uncompressed digest ${diffId}, config says ${diffIds[i]}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
         await commitDir(dir, join(env.paths.snapshots, id));
         env.snapshots.commit(id, parent);
         env.db
@@ -88,31 +84,61 @@ export async function commitDir(dir: string, dest: string): Promise<void> {
   }
 }
 
-/** The uncompressed tar of a blob (gzip, zstd or plain, by magic bytes), hashed into `hash` as it streams. */
-function decompressed(blob: Readable, hash: ReturnType<typeof createHash>): Readable {
-  let first = true;
-  let out: Transform | undefined;
-  const tap = new Transform({ transform(c: Buffer, _e, cb) { hash.update(c); cb(null, c); } });
-  const sniff = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      if (first) {
-        first = false;
-        if (chunk[0] === 0x1f && chunk[1] === 0x8b) out = createGunzip();
-        else if (chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528) out = createZstdDecompress();
-        if (out) {
-          out.on('data', (d: Buffer) => this.push(d));
-          out.on('error', (e) => this.destroy(e));
-        }
-      }
-      if (out) out.write(chunk, cb);
-      else cb(null, chunk);
-    },
-    flush(cb) {
-      if (!out) return cb();
-      out.on('end', () => cb());
-      out.end();
+/**
+ * Extracts one layer blob (gzip, zstd or plain, by its magic bytes, as containerd sniffs) into
+ * `fsDir` and resolves its diffId. Every stream is joined by pipeline, so a damaged blob (gzip
+ * magic and junk, a gzip cut short, zstd magic and junk, a tar that does not parse) rejects with
+ * IMAGE_INVALID naming the image, the layer and the decoder's reason, after both the decoding and
+ * the extraction have stopped (nothing writes into the dir the caller then removes).
+ */
+async function unpackLayer(env: WorkerEnv, ref: string, digest: string, fsDir: string): Promise<string> {
+  const magic = await readHead(await env.content.open(digest), 4);
+  const format = magic[0] === 0x1f && magic[1] === 0x8b ? 'gzip' : magic.length === 4 && magic.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : 'tar';
+  const decoder = format === 'gzip' ? createGunzip() : format === 'zstd' ? createZstdDecompress() : new PassThrough();
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(c: Buffer, _e, cb) {
+      hash.update(c);
+      cb(null, c);
     },
   });
-  blob.on('error', (e) => sniff.destroy(e));
-  return blob.pipe(sniff).pipe(tap);
+  const tar = new PassThrough();
+  const [fed, extracted] = await Promise.allSettled([pipeline(await env.content.open(digest), decoder, tap, tar), extractLayer(tar, fsDir)]);
+  if (extracted.status === 'rejected' && isTsbuildError(extracted.reason)) throw extracted.reason;
+  const reasons = [fed, extracted].flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  if (reasons.length > 0) {
+    // a failure anywhere ends the whole chain, so each side may report the other's error: name the first cause
+    const decoding = reasons.find(isDecoderError);
+    const cause = decoding ?? (extracted.status === 'rejected' ? (extracted.reason as Error) : reasons[0]);
+    const what = decoding ? `its ${format} stream does not decompress` : extracted.status === 'rejected' ? 'its tar stream does not read' : 'it cannot be read';
+    throw new TsbuildError(`image ${ref}: layer ${digest} is damaged: ${what} (${cause.message})`, {
+      code: ErrorCodes.IMAGE_INVALID,
+      kind: 'invalid',
+      cause,
+      hint: 'the image was published damaged (the blob matches its digest): rebuild and push it again',
+    });
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR for a cut stream) and zstd's (ZSTD_error_…). */
+function isDecoderError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ZSTD_'));
+}
+
+/** Up to `n` first bytes of a stream, which is then closed. */
+async function readHead(stream: Readable, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= n) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, n);
 }
