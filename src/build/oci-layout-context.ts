@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { limitBytes, parseDigest, type ContentStore } from '../content/index.ts';
 import { openRegularFile, readRegularFile } from '../context/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../errors/index.ts';
+import { quoted } from '../image/index.ts';
 import { IndexMediaTypes, RefNameAnnotation, parseConfig, parseIndex, parseManifest, parseManifestOrIndex, type Descriptor, type ImageIndex } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 
@@ -26,7 +27,7 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
     try {
       return join(spec.dir, 'blobs', 'sha256', parseDigest(d.digest));
     } catch {
-      throw fail(`invalid digest ${JSON.stringify(d.digest)} in the layout`);
+      throw fail(`invalid digest ${quoted(d.digest)} in the layout`);
     }
   };
   // a blob is read only once it is stored (and so verified) in our content store; it must be a

@@ -59,9 +59,16 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
 /** A stored single-platform image must be for the platform asked for; its files would not run otherwise. */
 function checkPlatform(ref: string, config: ImageConfig, platform: Platform): ImageConfig {
   if (config.os === platform.os && config.architecture === platform.architecture) return config;
-  throw new TsbuildError(`image "${ref}" is for ${config.os}/${config.architecture}, not ${platform.os}/${platform.architecture}`, {
+  const os = short(config.os);
+  const arch = short(config.architecture);
+  throw new TsbuildError(`image "${ref}" is for ${os}/${arch}, not ${platform.os}/${platform.architecture}`, {
     code: ErrorCodes.IMAGE_NOT_FOUND,
     kind: 'not-found',
-    hint: `build for its platform (--platform ${config.os}/${config.architecture}), or use an image for ${platform.os}/${platform.architecture}`,
+    hint: `build for its platform (--platform ${os}/${arch}), or use an image for ${platform.os}/${platform.architecture}`,
   });
+}
+
+/** A platform part as a message shows it: a damaged config may hold anything there. */
+function short(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }

@@ -36,6 +36,12 @@ function kindOf(v: unknown): string {
   return typeof v === 'number' ? 'a number' : typeof v === 'string' ? 'a string' : typeof v === 'boolean' ? 'a boolean' : typeof v;
 }
 
+/** A value as a message quotes it: JSON, cut at 80 characters, since a hostile image may hold megabytes there. */
+export function quoted(v: unknown): string {
+  const s = JSON.stringify(v) ?? 'missing';
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
 const wrong = (field: string, v: unknown, expected: string) => new FieldError(field, `is ${kindOf(v)}, expected ${expected}`);
 
 type Obj = Record<string, unknown>;
@@ -85,7 +91,7 @@ const sha256Digest = /^sha256:[a-f0-9]{64}$/;
 
 function digest(v: unknown, field: string): string {
   const s = string(v, field);
-  if (!sha256Digest.test(s)) throw new FieldError(field, `${JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s)} is not a sha256 digest (sha256:<64 hex>)`);
+  if (!sha256Digest.test(s)) throw new FieldError(field, `${quoted(s)} is not a sha256 digest (sha256:<64 hex>)`);
   return s;
 }
 
@@ -112,7 +118,7 @@ function descriptor(v: unknown, field: string): Descriptor {
 }
 
 function schemaVersion(o: Obj): void {
-  if (o.schemaVersion !== 2) throw new FieldError('schemaVersion', `is ${JSON.stringify(o.schemaVersion) ?? 'missing'}, expected 2`);
+  if (o.schemaVersion !== 2) throw new FieldError('schemaVersion', `is ${quoted(o.schemaVersion)}, expected 2`);
 }
 
 function manifestOf(v: unknown): ImageManifest {
