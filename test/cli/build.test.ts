@@ -137,7 +137,11 @@ test('SIGTERM to tsbuild (through the Node 20 launcher hop when there is one) st
   const { spawn } = await import('node:child_process');
   const { existsSync, readFileSync } = await import('node:fs');
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 60\n' });
+  // a root of its own: the file's other tests build in the shared one at the same time, and
+  // their mounts are not this build's leftovers
+  const root = tempDir('tsbuild-root-');
   try {
+    await buildBusybox(root);
     // the system node (20 here) re-runs tsbuild under Node 24: the hop must pass the signal on
     const node = existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
     const child = spawn(node, [tsbuildBinPath(), '--root', root, 'build', '--no-cache', '--progress', 'plain', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -154,5 +158,6 @@ test('SIGTERM to tsbuild (through the Node 20 launcher hop when there is one) st
     t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), 'no mount left under the state root');
   } finally {
     removeDir(ctx);
+    removeDir(root);
   }
 });
