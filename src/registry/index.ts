@@ -7,3 +7,4 @@ export * from './auth.ts';
 export * from './client.ts';
 export * from './pull.ts';
 export * from './push.ts';
+export * from './stall-guard.ts';

@@ -26,7 +26,8 @@ export interface StallGuard {
   done(): void;
 }
 
-export function createStallGuard(timeoutMs: number, what: string): StallGuard {
+/** `peer` names who went quiet in the message: the registry, or the server of an `ADD https://…`. */
+export function createStallGuard(timeoutMs: number, what: string, peer = 'the registry'): StallGuard {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
@@ -34,11 +35,11 @@ export function createStallGuard(timeoutMs: number, what: string): StallGuard {
     timer = setTimeout(() => {
       const seconds = Math.round(timeoutMs / 100) / 10;
       controller.abort(
-        new RegistryError(`${what}: the registry sent nothing for ${seconds} s, the transfer stalled`, {
+        new RegistryError(`${what}: ${peer} sent nothing for ${seconds} s, the transfer stalled`, {
           code: ErrorCodes.REGISTRY_ERROR,
           kind: 'unavailable',
           retryable: true,
-          hint: 'the registry or the network to it is stuck; try again later (TSBUILD_REGISTRY_STALL_TIMEOUT sets the wait, in seconds)',
+          hint: `${peer} or the network to it is stuck; try again later (TSBUILD_REGISTRY_STALL_TIMEOUT sets the wait, in seconds)`,
         }),
       );
     }, timeoutMs);

@@ -123,3 +123,31 @@ test('a git source checks out a branch, a tag or a commit, without .git unless a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// serial: it sets the stall timeout in this process's environment
+test.serial('an ADD URL whose server sends a few bytes and then nothing fails once the stall timeout passes, leaving no download', async (t) => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': '1000000' });
+    res.write('0123456789');
+    // ... and nothing more, ever
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const before = process.env.TSBUILD_REGISTRY_STALL_TIMEOUT;
+  process.env.TSBUILD_REGISTRY_STALL_TIMEOUT = '1';
+  const w = await createTestWorker();
+  try {
+    const started = Date.now();
+    const e = await t.throwsAsync(w.worker.http(httpOp(`${base}/big.tar`), w.ctx));
+    t.true(isTsbuildError(e));
+    t.is(e?.message, `cannot download ${base}/big.tar: the server sent nothing for 1 s, the transfer stalled`);
+    t.true(Date.now() - started < 15_000, 'gave up soon after the stall timeout');
+    t.deepEqual(readdirSync(join(w.root, 'tmp')).filter((n) => n.startsWith('http-')), [], 'no partial download left');
+  } finally {
+    if (before === undefined) delete process.env.TSBUILD_REGISTRY_STALL_TIMEOUT;
+    else process.env.TSBUILD_REGISTRY_STALL_TIMEOUT = before;
+    server.closeAllConnections();
+    server.close();
+    await w.cleanup();
+  }
+});

@@ -16,6 +16,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { HttpSource } from '../../src/llb/index.ts';
+import { createStallGuard, resolveStallTimeoutMs } from '../../src/registry/index.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 
@@ -83,20 +84,31 @@ export function createHttpSources(env: WorkerEnv): HttpSources {
 }
 
 async function fetchToFile(url: string, file: string, signal?: AbortSignal): Promise<Download> {
+  // a server that sends a few bytes and then nothing must not hold the build forever
+  const guard = createStallGuard(resolveStallTimeoutMs(), `cannot download ${url}`, 'the server');
+  const both = signal ? AbortSignal.any([signal, guard.signal]) : guard.signal;
+  const stalled = () => (guard.signal.aborted && !signal?.aborted ? (guard.signal.reason as Error) : undefined);
   let res: Response;
   try {
-    res = await fetch(url, { signal, redirect: 'follow' });
+    res = await fetch(url, { signal: both, redirect: 'follow' });
   } catch (e) {
+    // asked before done(), which aborts the guard too
+    const stall = stalled();
+    guard.done();
+    if (stall) throw new TsbuildError(stall.message, { code: ErrorCodes.REGISTRY_ERROR, kind: 'unavailable', cause: e });
     const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
     throw new TsbuildError(`cannot download ${url}: ${cause}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'unavailable', cause: e });
   }
+  guard.touch();
   if (!res.ok || !res.body) {
-    await res.body?.cancel();
+    await res.body?.cancel().catch(() => undefined);
+    guard.done();
     throw new TsbuildError(`cannot download ${url}: the server answered ${res.status} ${res.statusText}`.trimEnd(), { code: ErrorCodes.REGISTRY_ERROR, kind: res.status === 404 ? 'not-found' : 'unavailable' });
   }
   const hash = createHash('sha256');
   const tee = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      guard.touch();
       hash.update(chunk);
       cb(null, chunk);
     },
@@ -105,7 +117,10 @@ async function fetchToFile(url: string, file: string, signal?: AbortSignal): Pro
     await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tee, createWriteStream(file, { mode: 0o600 }));
   } catch (e) {
     await rm(file, { force: true });
-    throw new TsbuildError(`cannot download ${url}: ${(e as Error).message}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'unavailable', cause: e });
+    const message = stalled()?.message ?? `cannot download ${url}: ${(e as Error).message}`;
+    throw new TsbuildError(message, { code: ErrorCodes.REGISTRY_ERROR, kind: 'unavailable', cause: e });
+  } finally {
+    guard.done();
   }
   const lm = res.headers.get('last-modified');
   const lastModified = lm ? new Date(lm) : undefined;
