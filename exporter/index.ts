@@ -5,3 +5,4 @@ export type { ViewLayer } from './view.ts';
 export { exportImage } from './export.ts';
 export type { ExportDeps } from './export.ts';
 export { alignHistory } from './history.ts';
+export { isStreamTarget } from './sink.ts';

@@ -3,7 +3,7 @@
 // Entry names come only from our own code (digest hex, fixed file names); `safeEntry` still
 // refuses anything that could leave the root.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -30,6 +30,16 @@ function safeEntry(name: string): string {
   return name;
 }
 
+/** A dest that exists and is no regular file or directory (a device, a FIFO, a socket). */
+export function isStreamTarget(dest: string): boolean {
+  try {
+    const s = statSync(dest);
+    return !s.isFile() && !s.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function outputError(dest: string, e: unknown): TsbuildError {
   if (e instanceof TsbuildError) return e;
   return new TsbuildError(`cannot write output ${dest}: ${(e as Error).message}`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'unavailable', cause: e });
@@ -47,7 +57,9 @@ async function prepareTemp(dest: string): Promise<string> {
 
 /** With `signal`, every add after the abort (and the copy under way) fails with its reason. */
 export async function openTarSink(dest: string, signal?: AbortSignal): Promise<Sink> {
-  const tmp = await prepareTemp(dest);
+  // /dev/null, a FIFO, a terminal: written straight into, since renaming over one would replace it
+  const direct = isStreamTarget(dest);
+  const tmp = direct ? resolve(dest) : await prepareTemp(dest);
   const archive = pack();
   const written = pipeline(archive, createWriteStream(tmp));
   // keep an early write error until someone awaits it, so it never goes unhandled
@@ -77,7 +89,7 @@ export async function openTarSink(dest: string, signal?: AbortSignal): Promise<S
       archive.finalize();
       try {
         await written;
-        await rename(tmp, resolve(dest));
+        if (!direct) await rename(tmp, resolve(dest));
         done = true;
       } catch (e) {
         throw outputError(dest, e);
@@ -87,7 +99,7 @@ export async function openTarSink(dest: string, signal?: AbortSignal): Promise<S
       if (done) return;
       archive.destroy();
       await written.catch(() => {});
-      await rm(tmp, { force: true });
+      if (!direct) await rm(tmp, { force: true });
     },
   };
 }

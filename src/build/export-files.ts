@@ -4,6 +4,7 @@
 // ones left out are returned for a warning.
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
+import { isStreamTarget } from '../../exporter/index.ts';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
@@ -20,6 +21,13 @@ export async function exportFiles(worker: Worker, snapshot: string | undefined, 
     const parent = dirname(output.dest);
     if (!existsSync(parent) || !statSync(parent).isDirectory()) {
       throw new TsbuildError(`--output type=tar: directory ${parent} does not exist`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'not-found' });
+    }
+    if (isStreamTarget(output.dest)) {
+      // /dev/null, a FIFO, a terminal: written straight into, since renaming over one would replace it
+      const file = createWriteStream(output.dest, { flags: 'w' });
+      await once(file, 'open');
+      await worker.exportRootfs(snapshot, { type: 'tar', stream: file }, { signal });
+      return none;
     }
     const tmp = `${output.dest}.tsbuild-${process.pid}.tmp`;
     try {
@@ -38,3 +46,4 @@ export async function exportFiles(worker: Worker, snapshot: string | undefined, 
     throw new TsbuildError(`writing --output type=${output.type} to ${output.dest} failed: ${e instanceof Error ? e.message : String(e)}`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'unavailable', cause: e });
   }
 }
+

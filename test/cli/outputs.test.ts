@@ -93,3 +93,30 @@ test('--output type=local and type=tar write the build\'s files themselves', asy
   t.true(names.includes('app/build-info.txt'));
   t.true(names.includes('bin/sh'));
 });
+
+test('an output to a FIFO or a device is written into it, never renamed over it (dest=/dev/null stays a device)', async (t) => {
+  const root = tempDir();
+  try {
+    const ctx = join(root, 'ctx');
+    mkdirSync(ctx);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /d\n');
+    for (const type of ['tar', 'oci', 'docker']) {
+      const fifo = join(root, `out-${type}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      // a reader on the other end, as `tsbuild build -o type=tar,dest=/dev/stdout | tar t` has
+      const { spawn } = await import('node:child_process');
+      const reader = spawn('sh', ['-c', `cat "${fifo}" > "${fifo}.got"`]);
+      const read = new Promise((ok) => reader.on('close', ok));
+      const r = await runTsbuild(['build', '--progress', 'quiet', '-o', `type=${type},dest=${fifo}`, ctx], { root });
+      await read;
+      t.is(r.code, 0, r.stderr);
+      t.true(statSync(fifo).isFIFO(), `${type}: the FIFO is still a FIFO`);
+      t.true(statSync(`${fifo}.got`).size > 1024, `${type}: the archive went through it`);
+    }
+    const nul = statSync('/dev/null');
+    t.true(nul.isCharacterDevice());
+  } finally {
+    removeDir(root);
+  }
+});

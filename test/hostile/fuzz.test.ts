@@ -196,7 +196,7 @@ async function fuzzImages(t: import('ava').ExecutionContext, name: string, cases
     for (let i = 0; i < cases; i++) {
       const dir = join(work, `layout-${i}`);
       const how = make(rng, dir, tar);
-      const r = await runWithTimeout(['--root', root, 'build', '--progress', 'plain', '--build-context', `base=oci-layout://${dir}`, '-o', 'type=tar,dest=/dev/null', ctx], 90_000);
+      const r = await runWithTimeout(['--root', root, 'build', '--progress', 'plain', '--build-context', `base=oci-layout://${dir}`, '-o', `type=tar,dest=${join(work, 'out.tar')}`, ctx], 90_000);
       const found = problems(root, r);
       if (found.length > 0) {
         failures.push(`${name} case ${i} (${how}): ${found.join('; ')}\n${r.stderr.slice(-1500)}`);
