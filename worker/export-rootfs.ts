@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { extractLayer, type ExtractResult } from './layer/extract.ts';
 import { createLayerTar } from './layer/layer-tar.ts';
 import { withMounts } from './snapshot/mount.ts';
+import { newSnapshotKey } from './snapshot/snapshotter.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
 export type RootfsSink = { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable };
@@ -19,10 +20,10 @@ export type RootfsExport = ExtractResult;
 
 export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink: RootfsSink): Promise<RootfsExport> {
   let result: RootfsExport = { skippedDevices: [] };
-  const view = await env.snapshots.view(id);
+  const viewKey = newSnapshotKey();
   const target = await mkdtemp(join(env.paths.tmp, 'rootfs-'));
   try {
-    await withMounts(view.mounts, target, async (dir) => {
+    await withMounts(await env.snapshots.view(viewKey, id), target, async (dir) => {
       const tar = createLayerTar(dir);
       if (sink.type === 'tar') await pipeline(tar, sink.stream);
       else {
@@ -32,7 +33,7 @@ export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink:
       }
     });
   } finally {
-    await view.release();
+    await env.snapshots.remove(viewKey);
     await rm(target, { recursive: true, force: true });
   }
   return result;

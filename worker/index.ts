@@ -1,4 +1,5 @@
-// The worker: one vertex in, one result out, on overlayfs snapshots and an OCI runtime.
+// The worker: one vertex in, one result out, on snapshots (overlayfs, or copies where overlayfs
+// cannot be mounted) and an OCI runtime.
 //
 //   const worker = await openWorker({ root, db, content });
 //   const base = await worker.unpackImage(imageOp, ctx);
@@ -15,7 +16,10 @@ import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage } from './layer/unpack-image.ts';
 import { recoverRoot } from './recover.ts';
+import { chooseSnapshotter, parseSnapshotterChoice, type SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
+import { createCopySnapshotter } from './snapshot/copy-snapshotter.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
+import { createSnapshotStore } from './snapshot/snapshot-store.ts';
 import { createGitSources } from './source/git-source.ts';
 import { createHttpSources } from './source/http-source.ts';
 import type { Worker } from './types.ts';
@@ -23,6 +27,7 @@ import type { WorkerEnv } from './worker-env.ts';
 
 export type { Worker, InputRef, LayerInfo, RunContext } from './types.ts';
 export type { RootfsSink } from './export-rootfs.ts';
+export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
 
 export interface WorkerOptions {
   /** The state root (see src/state statePaths). */
@@ -31,6 +36,8 @@ export interface WorkerOptions {
   content: ContentStore;
   /** OCI runtime binary; default: crun where the cgroup layout allows it, else runc. */
   runtime?: string;
+  /** Default: TSBUILD_SNAPSHOTTER, else `auto` (overlay where it can be mounted, else copying). */
+  snapshotter?: SnapshotterChoice;
 }
 
 export async function openWorker(opts: WorkerOptions): Promise<Worker> {
@@ -39,11 +46,15 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   // what a killed tsbuild left (mounts, containers, active snapshots) goes before we add our own
   const claim = await recoverRoot({ paths, db: opts.db, runtime: opts.runtime });
   let runtime: Promise<string> | undefined;
+  const chosen = await chooseSnapshotter(opts.snapshotter ?? parseSnapshotterChoice(process.env.TSBUILD_SNAPSHOTTER, 'TSBUILD_SNAPSHOTTER'), paths.tmp);
+  const snapshotStore = createSnapshotStore({ snapshotsDir: paths.snapshots, db: opts.db });
+  const createSnapshotter = chosen.name === 'copy' ? createCopySnapshotter : createOverlaySnapshotter;
   const env: WorkerEnv = {
     paths,
     db: opts.db,
     content: opts.content,
-    snapshots: createOverlaySnapshotter({ snapshotsDir: paths.snapshots, tmpDir: paths.tmp, db: opts.db }),
+    snapshots: createSnapshotter({ store: snapshotStore, tmpDir: paths.tmp }),
+    snapshotStore,
     cacheMounts: createCacheMounts(opts.root),
     // probed on first exec, so a worker that only copies files never needs a runtime
     runtime: () => (runtime ??= probeRuntime(opts.runtime)),
@@ -52,6 +63,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const gitSources = createGitSources(env);
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
+    snapshotter: chosen,
     unpackImage: (op, ctx) => unpackImage(env, op, ctx),
     exec: (op, inputs, ctx) => execOp(env, op, inputs, ctx),
     file: (op, inputs, ctx) => fileOp(env, op, inputs, ctx),

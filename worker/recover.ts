@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Database, StatePaths } from '../src/state/index.ts';
 import { unmount } from './snapshot/mount.ts';
+import { createSnapshotMetadata } from './snapshot/snapshot-metadata.ts';
 
 const run = promisify(execFile);
 
@@ -108,7 +109,7 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
   // mountinfo has canonical paths: the root may sit below a symlink
   const tmp = realpathQuiet(paths.tmp);
   const mounts = mountPoints().filter((m) => m === tmp || m.startsWith(`${tmp}/`));
-  const rows = new Set((db.prepare('SELECT id FROM snapshots').all() as { id: string }[]).map((r) => r.id));
+  const rows = createSnapshotMetadata(db).names();
   const out = [
     ...listQuiet(paths.tmp).map((n) => join(paths.tmp, n)),
     // ids and keys are hex; dot-names are the snapshotter's own (`.empty`, the lower of a base-less snapshot)

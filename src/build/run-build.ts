@@ -68,6 +68,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
     for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
 
     const worker = await openWorker({ root: paths.root, db, content });
+    if (worker.snapshotter.notice) progress.emit({ type: 'build.warning', message: worker.snapshotter.notice });
     try {
       const solved = await solve(def.root, {
         worker,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { ExecMount, ExecOp } from '../../src/llb/index.ts';
 import { mountAt, unmount } from '../snapshot/mount.ts';
+import { newSnapshotKey } from '../snapshot/snapshotter.ts';
 import type { InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { resolveInRoot } from '../../src/context/index.ts';
@@ -29,7 +30,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
   const root = op.mounts.find((m): m is Extract<ExecMount, { type: 'root' }> => m.type === 'root');
   const parent = snapshotInput(inputs, root?.input);
   const runtime = await env.runtime();
-  const key = env.snapshots.newKey();
+  const key = newSnapshotKey();
   const bundle = join(env.paths.tmp, `run-${key}`);
   const rootfs = join(bundle, 'rootfs');
   let mounted = false;
@@ -57,14 +58,15 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
 
     await unmount(rootfs);
     mounted = false;
-    await removeCreatedTargets(env.snapshots.fsDir(key), before);
+    const written = env.snapshots.activeDir(key);
+    await removeCreatedTargets(written.dir, before, written.form);
     if (result.aborted || ctx.signal.aborted) throw new TsbuildError('the command was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
     if (result.exitCode !== 0) {
       throw new TsbuildError(`process "${op.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}`, {
         code: ErrorCodes.RUN_FAILED, kind: 'invalid', details: result.lastLines,
       });
     }
-    env.snapshots.commit(key, parent);
+    await env.snapshots.commit(key, key);
     committed = true;
     return key;
   } finally {
