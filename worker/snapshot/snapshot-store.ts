@@ -2,7 +2,7 @@
 // snapshot's own files in overlay upper-dir form (whiteouts as char 0/0 devices, opaque dirs by
 // the trusted.overlay.opaque xattr), its record (parent, layer blob) is in snapshot-metadata.ts.
 // The overlay snapshotter stacks these dirs as lowerdirs; the copying one also keeps a whole tree.
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
@@ -32,6 +32,7 @@ export interface SnapshotStore {
 
 export function createSnapshotStore(opts: { snapshotsDir: string; db: Database }): SnapshotStore {
   const { snapshotsDir } = opts;
+  mkdirSync(snapshotsDir, { recursive: true });
   const meta = createSnapshotMetadata(opts.db);
   const dir = (name: string) => join(snapshotsDir, name);
   const info = (name: string): SnapshotInfo | undefined => {

@@ -7,7 +7,10 @@
 // touch, rename, link or xattr change afterwards sets an entry's ctime past it. An entry with an
 // older ctime is untouched; a directory with an older ctime holds the same names as before. New
 // names in a touched directory are compared with the parent (missing, or another type: copied whole,
-// since a moved directory keeps its children's ctimes).
+// since a moved directory keeps its children's ctimes). A touched directory that exists in the
+// parent counts as changed when its names, mode or owner differ, not for its mtime alone: the
+// runtime creates and removes mount points in it (worker/exec/mount-targets.ts), which must not
+// make a layer. (overlayfs would keep a directory whose files were only created and deleted again.)
 import { lstatSync, mkdirSync, readdirSync, type BigIntStats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { copyEntries, runTool } from './tree-copy.ts';
@@ -77,14 +80,11 @@ export function listChanges(opts: Omit<TreeDiffOptions, 'out'>): TreeDiff {
     if (touched) {
       const before = lowerStat(dir);
       if (before?.isDirectory()) {
+        const was = readdirSync(join(lower!, dir));
         const now = new Set(names);
-        for (const n of readdirSync(join(lower!, dir)).sort()) {
-          if (!now.has(n)) {
-            const p = join(dir, n);
-            deleted.push(p);
-            if (dir !== '') include(dir);
-          }
-        }
+        for (const n of was.sort()) if (!now.has(n)) deleted.push(join(dir, n));
+        const same = was.length === names.length && was.every((n) => now.has(n)) && before.mode === here.mode && before.uid === here.uid && before.gid === here.gid;
+        if (!same && dir !== '') include(dir);
       }
     }
     const subdirs: string[] = [];
@@ -98,8 +98,9 @@ export function listChanges(opts: Omit<TreeDiffOptions, 'out'>): TreeDiff {
           continue;
         }
       }
-      if (s.ctimeNs > since) include(rel);
+      // a directory decides for itself when its turn comes (above)
       if (s.isDirectory()) subdirs.push(rel);
+      else if (s.ctimeNs > since) include(rel);
     }
     stack.push(...subdirs.reverse());
   }
