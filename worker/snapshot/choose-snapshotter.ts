@@ -43,7 +43,9 @@ async function probeOverlay(tmpDir: string): Promise<string | undefined> {
     await unmount(merged);
     return undefined;
   } catch (e) {
-    return e instanceof TsbuildError ? e.message.replace(/^mount overlay on \S+ failed: /, '') : String(e);
+    // mount(8)'s first line, without the probe's path: "wrong fs type, bad option, ..."
+    const message = e instanceof TsbuildError ? e.message.replace(/^mount overlay on \S+ failed: /, '') : String(e);
+    return message.split('\n')[0].replace(/^mount: [^:]*: /, '').trim();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,10 @@
+// The worker's exec, file and layer tests again, on the copying snapshotter: it must pass what
+// overlay passes. (ava runs each test file in its own process, so the choice stays here.)
+process.env.TSBUILD_SNAPSHOTTER = 'copy';
+await import('./exec.test.ts');
+await import('./file.test.ts');
+await import('./layer.test.ts');
+
+const { default: test } = await import('ava');
+const { withWorker } = await import('./_setup.ts');
+test('these tests run on the copying snapshotter', (t) => withWorker(async (w) => { t.is(w.worker.snapshotter.name, 'copy'); }));
