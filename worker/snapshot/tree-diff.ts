@@ -11,8 +11,9 @@
 // parent counts as changed when its names, mode or owner differ, not for its mtime alone: the
 // runtime creates and removes mount points in it (worker/exec/mount-targets.ts), which must not
 // make a layer. (overlayfs would keep a directory whose files were only created and deleted again.)
-import { lstatSync, mkdirSync, readdirSync, type BigIntStats } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { whiteoutPrefix } from '../layer/layer-tar.ts';
 import { copyEntries, runTool } from './tree-copy.ts';
 
 export interface TreeDiffOptions {
@@ -117,11 +118,20 @@ export async function diffTrees(opts: TreeDiffOptions): Promise<TreeDiff> {
   return diff;
 }
 
-/** Creates char 0/0 devices, overlay's whiteouts, at `paths` (whose parents exist). */
+/**
+ * Creates char 0/0 devices, overlay's whiteouts, at `paths` (whose parents exist). A filesystem that
+ * refuses them (overlayfs itself, a user namespace) gets OCI's form, an empty `.wh.NAME` file, which
+ * tree-apply.ts and the layer tar read as well.
+ */
 export async function makeWhiteouts(paths: readonly string[]): Promise<void> {
   // one shell per batch rather than one mknod per exec: deleting a big tree makes many
   for (let i = 0; i < paths.length; i += 500) {
-    await runTool('sh', ['-c', 'for f do mknod -- "$f" c 0 0 || exit 1; done', 'sh', ...paths.slice(i, i + 500)], undefined, 'write whiteouts');
+    const batch = paths.slice(i, i + 500);
+    const ok = await runTool('sh', ['-c', 'for f do mknod -- "$f" c 0 0 || exit 1; done', 'sh', ...batch], undefined, 'write whiteouts').then(() => true, () => false);
+    if (ok) continue;
+    for (const p of batch) {
+      if (!existsSync(p)) writeFileSync(join(dirname(p), whiteoutPrefix + basename(p)), '', { mode: 0o644 });
+    }
   }
 }
 
