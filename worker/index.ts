@@ -6,6 +6,7 @@
 //   const id = await worker.exec(execOp, [{ type: 'snapshot', id: base }], ctx);
 //   const layer = await worker.layer(id);   // { diffId, digest, size, mediaType, empty }
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ContentStore } from '../src/content/index.ts';
 import { statePaths, type Database } from '../src/state/index.ts';
 import { createCacheMounts } from './exec/cache-mounts.ts';
@@ -46,7 +47,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   // what a killed tsbuild left (mounts, containers, active snapshots) goes before we add our own
   const claim = await recoverRoot({ paths, db: opts.db, runtime: opts.runtime });
   let runtime: Promise<string> | undefined;
-  const chosen = await chooseSnapshotter(opts.snapshotter ?? parseSnapshotterChoice(process.env.TSBUILD_SNAPSHOTTER, 'TSBUILD_SNAPSHOTTER'), paths.tmp);
+  const chosen = await chooseSnapshotter(opts.snapshotter ?? parseSnapshotterChoice(process.env.TSBUILD_SNAPSHOTTER, 'TSBUILD_SNAPSHOTTER'), { tmpDir: paths.tmp, cacheFile: join(paths.root, 'snapshotter-probe.json') });
   const snapshotStore = createSnapshotStore({ snapshotsDir: paths.snapshots, db: opts.db });
   const createSnapshotter = chosen.name === 'copy' ? createCopySnapshotter : createOverlaySnapshotter;
   const env: WorkerEnv = {

@@ -2,7 +2,11 @@
 // by option or TSBUILD_SNAPSHOTTER (`overlay`, `copy`, `native`: containerd's name for copying,
 // `auto`); `auto` tries one small overlay mount in the root's tmp dir, on the filesystem the
 // snapshots live on (overlay on overlay, or in a user namespace without support, fails there).
+// The answer is kept in `cacheFile` with what it depends on (the kernel release, the filesystem's
+// device), so a root probes once, and again only when moved to another filesystem or kernel.
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { mountAt, unmount } from './mount.ts';
@@ -24,17 +28,35 @@ export function parseSnapshotterChoice(value: string | undefined, from: string):
   throw new TsbuildError(`${from}: unknown snapshotter "${value}"`, { code: ErrorCodes.OPTION_INVALID, kind: 'invalid', hint: 'use overlay, copy (also called native) or auto' });
 }
 
-export async function chooseSnapshotter(choice: SnapshotterChoice, tmpDir: string): Promise<ChosenSnapshotter> {
+export async function chooseSnapshotter(choice: SnapshotterChoice, opts: { tmpDir: string; cacheFile?: string }): Promise<ChosenSnapshotter> {
+  const { tmpDir, cacheFile } = opts;
   if (choice === 'overlay') return { name: 'overlay' };
   if (choice === 'copy' || choice === 'native') return { name: 'copy', notice: 'using the copying snapshotter, as asked: each step copies its parent filesystem' };
-  const failure = await probeOverlay(tmpDir);
+  await mkdir(tmpDir, { recursive: true });
+  const host = `${release()} ${statSync(tmpDir).dev}`;
+  let failure: string | undefined;
+  const cached = cacheFile === undefined ? undefined : readCache(cacheFile);
+  if (cached?.host === host) failure = cached.failure;
+  else {
+    failure = await probeOverlay(tmpDir);
+    if (cacheFile !== undefined) writeFileSync(cacheFile, JSON.stringify({ host, failure: failure ?? null }) + '\n', { mode: 0o600 });
+  }
   if (failure === undefined) return { name: 'overlay' };
   return { name: 'copy', notice: `overlayfs cannot be mounted here (${failure}): using the copying snapshotter, slower and bigger on disk` };
 }
 
+function readCache(file: string): { host: string; failure: string | undefined } | undefined {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as { host?: unknown; failure?: unknown };
+    if (typeof v.host !== 'string' || (v.failure !== null && typeof v.failure !== 'string')) return undefined;
+    return { host: v.host, failure: v.failure ?? undefined };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Undefined when an overlay mount works in `tmpDir`, else why not. */
 async function probeOverlay(tmpDir: string): Promise<string | undefined> {
-  await mkdir(tmpDir, { recursive: true });
   const dir = await mkdtemp(join(tmpDir, 'overlay-probe-'));
   const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((n) => join(dir, n));
   try {

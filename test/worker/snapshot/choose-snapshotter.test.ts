@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openContentStore } from '../../../src/content/index.ts';
@@ -22,9 +22,17 @@ test('TSBUILD_SNAPSHOTTER names overlay, copy (or native) and auto; anything els
 test('auto picks overlay where it mounts, and an asked-for copy says so', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsbuild-choose-'));
   try {
-    t.deepEqual(await chooseSnapshotter('auto', dir), { name: 'overlay' });
-    t.like(await chooseSnapshotter('native', dir), { name: 'copy', notice: 'using the copying snapshotter, as asked: each step copies its parent filesystem' });
-    t.deepEqual(readdirSync(dir), [], 'the probe leaves nothing');
+    const tmpDir = join(dir, 'tmp');
+    const cacheFile = join(dir, 'probe.json');
+    t.deepEqual(await chooseSnapshotter('auto', { tmpDir, cacheFile }), { name: 'overlay' });
+    t.like(await chooseSnapshotter('native', { tmpDir }), { name: 'copy', notice: 'using the copying snapshotter, as asked: each step copies its parent filesystem' });
+    t.deepEqual(readdirSync(tmpDir), [], 'the probe leaves nothing');
+    // the answer is kept for this kernel and filesystem: a root probes once
+    const kept = JSON.parse(readFileSync(cacheFile, 'utf8')) as { host: string };
+    writeFileSync(cacheFile, JSON.stringify({ host: kept.host, failure: 'remembered' }));
+    t.like(await chooseSnapshotter('auto', { tmpDir, cacheFile }), { name: 'copy', notice: 'overlayfs cannot be mounted here (remembered): using the copying snapshotter, slower and bigger on disk' });
+    writeFileSync(cacheFile, JSON.stringify({ host: 'another kernel', failure: 'stale' }));
+    t.deepEqual(await chooseSnapshotter('auto', { tmpDir, cacheFile }), { name: 'overlay' }, 'probed again elsewhere');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
