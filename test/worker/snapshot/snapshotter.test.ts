@@ -229,3 +229,21 @@ for (const kind of Object.keys(implementations) as (keyof typeof implementations
       t.deepEqual(readdirSync(join(root, 'tmp')).filter((n) => n.startsWith('.links-')), [], 'the short links are gone after mounting');
     }));
 }
+
+test('copy: markers in OCI form (where the filesystem refuses overlay\'s) read as overlay form does', (t) =>
+  withFixture('copy', async ({ change, look, store, root }) => {
+    const base = await change(undefined, makeBase);
+    const dir = join(root, 'unpacked');
+    mkdirSync(join(dir, 'fs/redo'), { recursive: true });
+    writeFileSync(join(dir, 'fs/redo/only'), 'o');
+    for (const marker of ['redo/.wh..wh..opq', '.wh.gone', '.wh.owned', '.wh..', '.wh...']) writeFileSync(join(dir, 'fs', marker), '');
+    const name = 'b'.repeat(64);
+    await store.importDir(name, base, dir);
+    await look(name, (r) => {
+      t.deepEqual(readdirSync(join(r, 'redo')), ['only']);
+      t.false(existsSync(join(r, 'gone')));
+      t.false(existsSync(join(r, 'owned')));
+      t.true(existsSync(join(r, 'etc/keep')), 'a whiteout of "." or ".." hides nothing');
+      t.deepEqual(readdirSync(r).filter((n) => n.startsWith('.wh.')), []);
+    });
+  }));
