@@ -23,7 +23,7 @@ export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink:
   const viewKey = newSnapshotKey();
   const target = await mkdtemp(join(env.paths.tmp, 'rootfs-'));
   try {
-    await withMounts(await env.snapshots.view(viewKey, id), target, async (dir) => {
+    await withMounts(await env.snapshots.view(viewKey, id, { readonly: true }), target, async (dir) => {
       const tar = createLayerTar(dir);
       if (sink.type === 'tar') await pipeline(tar, sink.stream);
       else {

@@ -40,7 +40,7 @@ export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputR
         const viewKey = newSnapshotKey();
         const dir = join(work, `src-${index}`);
         cleanups.push(() => env.snapshots.remove(viewKey));
-        const view = await env.snapshots.view(viewKey, input.id);
+        const view = await env.snapshots.view(viewKey, input.id, { readonly: true });
         await mkdir(dir);
         await mountAt(view[0], dir);
         cleanups.push(() => unmount(dir));

@@ -77,9 +77,20 @@ export function createCopySnapshotter(opts: { store: SnapshotStore; tmpDir: stri
       const a = actives.add({ key, parent, view: false, dir: store.dir(key) });
       return copyOf(key, parent, a.dir);
     },
-    async view(key, parent) {
+    async view(key, parent, o) {
       const a = actives.add({ key, parent, view: true, dir: join(tmpDir, `view-${key}`) });
-      return copyOf(key, parent, a.dir);
+      if (!o?.readonly) return copyOf(key, parent, a.dir);
+      try {
+        // the stored tree itself, bound read-only: nothing to copy for a look
+        let source = join(a.dir, 'empty');
+        if (parent === undefined) await mkdir(source, { recursive: true });
+        else source = await ensureTree(parent);
+        return [{ type: 'bind', source, options: ['rbind', 'ro'] }];
+      } catch (e) {
+        actives.delete(key);
+        await rm(a.dir, { recursive: true, force: true });
+        throw e;
+      }
     },
     activeDir: (key) => ({ dir: join(actives.get(key)?.dir ?? store.dir(key), 'tree'), form: 'tree' }),
     async commit(name, key) {

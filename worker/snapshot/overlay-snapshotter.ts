@@ -38,12 +38,14 @@ export function createOverlaySnapshotter(opts: { store: SnapshotStore; tmpDir: s
         throw e;
       }
     },
-    async view(key, parent) {
+    async view(key, parent, o) {
       const a = actives.add({ key, parent, view: true, dir: join(tmpDir, `view-${key}`) });
       try {
         await mkdir(join(a.dir, 'upper'), { recursive: true });
         await mkdir(join(a.dir, 'work'), { recursive: true });
-        return overlay(parent, join(a.dir, 'upper'), join(a.dir, 'work'));
+        const mounts = overlay(parent, join(a.dir, 'upper'), join(a.dir, 'work'));
+        if (o?.readonly) mounts[0].options.push('ro');
+        return mounts;
       } catch (e) {
         actives.delete(key);
         await rm(a.dir, { recursive: true, force: true });

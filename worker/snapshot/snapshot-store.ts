@@ -66,6 +66,7 @@ export function createSnapshotStore(opts: { snapshotsDir: string; db: Database }
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
+        await rm(from, { recursive: true, force: true });
       }
       meta.add(name, parent);
     },

@@ -28,7 +28,8 @@ export interface SnapshotUsage {
  * and returns the mounts that show it writable (data: the caller mounts them, see mount.ts). The
  * caller mounts, changes files, unmounts, then either `commit(name, key)` turns the changes into the
  * committed snapshot `name` (the active key is gone afterwards), or `remove(key)` throws them away.
- * `view(key, parent)` is the same for a throwaway writable look at `parent`: it can only be removed.
+ * `view(key, parent)` is the same for a throwaway look at `parent` (writable unless asked read-only):
+ * it can only be removed.
  * Every snapshotter stores a committed snapshot's own files the same way (an overlay upper dir, see
  * snapshot-store.ts), so layers come out the same whichever made them, and a root may switch.
  *
@@ -50,8 +51,11 @@ export interface Snapshotter {
   readonly name: SnapshotterName;
   /** Creates the active snapshot `key` on `parent` (undefined: empty) and returns the mounts of its writable view. */
   prepare(key: string, parent: string | undefined): Promise<Mount[]>;
-  /** Like prepare, for a look at `parent` whose changes can never be committed; end it with `remove(key)`. */
-  view(key: string, parent: string | undefined): Promise<Mount[]>;
+  /**
+   * Like prepare, for a look at `parent` whose changes can never be committed; end it with `remove(key)`.
+   * `readonly`: the mounts refuse writes, and the copying snapshotter shows its stored tree instead of a copy.
+   */
+  view(key: string, parent: string | undefined, opts?: { readonly?: boolean }): Promise<Mount[]>;
   /**
    * Where an active snapshot's files can be written without mounting, and in what form: `diff` (only
    * what changes, overlay upper-dir form) or `tree` (the whole filesystem). A download or a checkout

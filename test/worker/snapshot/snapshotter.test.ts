@@ -199,6 +199,25 @@ for (const kind of Object.keys(implementations) as (keyof typeof implementations
       });
     }));
 
+  test(`${kind}: a read-only view refuses writes and leaves the snapshot as it was`, (t) =>
+    withFixture(kind, async ({ s, change, root }) => {
+      const base = await change(undefined, (r) => writeFileSync(join(r, 'a'), 'a'));
+      for (const parent of [base, undefined]) {
+        const key = newSnapshotKey();
+        const target = join(root, 'tmp', `ro-${key}`);
+        mkdirSync(target);
+        await withMounts(await s.view(key, parent, { readonly: true }), target, async (r) => {
+          t.throws(() => writeFileSync(join(r, 'b'), 'b'), { code: 'EROFS' });
+          t.deepEqual(readdirSync(r), parent ? ['a'] : []);
+        });
+        await s.remove(key);
+      }
+      const key = newSnapshotKey();
+      await withMounts(await s.prepare(key, base), mkdtempSync(join(root, 'tmp', 'w-')), async (r) => t.is(readFileSync(join(r, 'a'), 'utf8'), 'a'));
+      await s.remove(key);
+      t.true(s.exists(base));
+    }));
+
   test(`${kind}: a view's changes are thrown away and it cannot be committed`, (t) =>
     withFixture(kind, async ({ s, change, look, root }) => {
       const base = await change(undefined, (r) => writeFileSync(join(r, 'a'), 'a'));
