@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { extractLayer, type ExtractResult } from './layer/extract.ts';
 import { createLayerTar } from './layer/layer-tar.ts';
 import { withMounts } from './snapshot/mount.ts';
+import { newSnapshotKey } from './snapshot/snapshotter.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
 export type RootfsSink = { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable };
@@ -21,10 +22,10 @@ export type RootfsExport = ExtractResult;
 export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink: RootfsSink, signal?: AbortSignal): Promise<RootfsExport> {
   signal?.throwIfAborted();
   let result: RootfsExport = { skippedDevices: [] };
-  const view = await env.snapshots.view(id);
+  const viewKey = newSnapshotKey();
   const target = await mkdtemp(join(env.paths.tmp, 'rootfs-'));
   try {
-    await withMounts(view.mounts, target, async (dir) => {
+    await withMounts(await env.snapshots.view(viewKey, id, { readonly: true }), target, async (dir) => {
       const tar = createLayerTar(dir);
       const onAbort = () => tar.destroy(signal?.reason as Error);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -41,7 +42,7 @@ export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink:
       signal?.throwIfAborted();
     });
   } finally {
-    await view.release();
+    await env.snapshots.remove(viewKey);
     await rm(target, { recursive: true, force: true });
   }
   return result;

@@ -1,10 +1,12 @@
-// The worker: one vertex in, one result out, on overlayfs snapshots and an OCI runtime.
+// The worker: one vertex in, one result out, on snapshots (overlayfs, or copies where overlayfs
+// cannot be mounted) and an OCI runtime.
 //
 //   const worker = await openWorker({ root, db, content });
 //   const base = await worker.unpackImage(imageOp, ctx);
 //   const id = await worker.exec(execOp, [{ type: 'snapshot', id: base }], ctx);
 //   const layer = await worker.layer(id);   // { diffId, digest, size, mediaType, empty }
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ContentStore } from '../src/content/index.ts';
 import { statePaths, type Database } from '../src/state/index.ts';
 import { createCacheMounts } from './exec/cache-mounts.ts';
@@ -19,7 +21,10 @@ import { pruneStepLogs } from './exec/step-log.ts';
 import { createNetworkPool } from './net/network-pool.ts';
 import { netnsPrefix } from './net/netns.ts';
 import { chooseNetworkProvider, parseNetworkProvider, sandboxFactory, type NetworkProvider } from './net/provider.ts';
+import { chooseSnapshotter, parseSnapshotterChoice, type SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
+import { createCopySnapshotter } from './snapshot/copy-snapshotter.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
+import { createSnapshotStore } from './snapshot/snapshot-store.ts';
 import { createGitSources } from './source/git-source.ts';
 import { createHttpSources } from './source/http-source.ts';
 import type { Worker } from './types.ts';
@@ -27,6 +32,7 @@ import type { WorkerEnv } from './worker-env.ts';
 
 export type { Worker, InputRef, LayerInfo, RunContext } from './types.ts';
 export type { RootfsSink } from './export-rootfs.ts';
+export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
 
 export interface WorkerOptions {
   /** The state root (see src/state statePaths). */
@@ -43,6 +49,8 @@ export interface WorkerOptions {
   warmNetwork?: boolean;
   /** What configures `sandbox` namespaces; default $TSBUILD_SANDBOX_NETWORK, else pasta when installed, else slirp4netns. */
   networkProvider?: NetworkProvider;
+  /** Default: TSBUILD_SNAPSHOTTER, else `auto` (overlay where it can be mounted, else copying). */
+  snapshotter?: SnapshotterChoice;
 }
 
 export async function openWorker(opts: WorkerOptions): Promise<Worker> {
@@ -55,11 +63,15 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   // beside the build rather than before it: with 1,000 logs the stats take a few ms
   const pruned = pruneStepLogs(paths.logs);
   let runtime: Promise<string> | undefined;
+  const chosen = await chooseSnapshotter(opts.snapshotter ?? parseSnapshotterChoice(process.env.TSBUILD_SNAPSHOTTER, 'TSBUILD_SNAPSHOTTER'), { tmpDir: paths.tmp, cacheFile: join(paths.root, 'snapshotter-probe.json') });
+  const snapshotStore = createSnapshotStore({ snapshotsDir: paths.snapshots, db: opts.db });
+  const createSnapshotter = chosen.name === 'copy' ? createCopySnapshotter : createOverlaySnapshotter;
   const env: WorkerEnv = {
     paths,
     db: opts.db,
     content: opts.content,
-    snapshots: createOverlaySnapshotter({ snapshotsDir: paths.snapshots, tmpDir: paths.tmp, db: opts.db }),
+    snapshots: createSnapshotter({ store: snapshotStore, tmpDir: paths.tmp }),
+    snapshotStore,
     cacheMounts: createCacheMounts(opts.root),
     network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp, create: sandboxFactory(provider, paths.tmp) }),
     // probed on first exec, so a worker that only copies files never needs a runtime
@@ -70,6 +82,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const gitSources = createGitSources(env);
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
+    snapshotter: chosen,
     unpackImage: (op, ctx) => {
       warm();
       return unpackImage(env, op, ctx);

@@ -19,6 +19,7 @@ import { ownerAlive, type Database, type StatePaths } from '../src/state/index.t
 import { unmount } from './snapshot/mount.ts';
 import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/cgroups.ts';
 import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.ts';
+import { createSnapshotMetadata } from './snapshot/snapshot-metadata.ts';
 
 const run = promisify(execFile);
 
@@ -117,7 +118,7 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
   // mountinfo has canonical paths: the root may sit below a symlink
   const tmp = realpathQuiet(paths.tmp);
   const mounts = mountPoints().filter((m) => m === tmp || m.startsWith(`${tmp}/`));
-  const rows = new Set((db.prepare('SELECT id FROM snapshots').all() as { id: string }[]).map((r) => r.id));
+  const rows = createSnapshotMetadata(db).names();
   const out = [
     ...listQuiet(paths.tmp).map((n) => join(paths.tmp, n)),
     // ids and keys are hex; dot-names are the snapshotter's own (`.empty`, the lower of a base-less snapshot)

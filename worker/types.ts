@@ -71,6 +71,8 @@ export interface Worker {
   /** The layer blob of one snapshot's own diff: computed and stored once, then reused. */
   layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; signal?: AbortSignal }): Promise<LayerInfo>;
   readonly platform: Platform;
+  /** The snapshotter in use, and a notice for the user when it is not overlay (with why). */
+  readonly snapshotter: { name: 'overlay' | 'copy'; notice?: string };
   /**
    * Writes the whole filesystem of `id` (undefined: empty) as files under a directory, or as one tar.
    * A directory gets no device nodes (named in `skippedDevices`) and no setuid/setgid bits.

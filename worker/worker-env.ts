@@ -4,13 +4,16 @@ import type { ContentStore } from '../src/content/index.ts';
 import type { Database, StatePaths } from '../src/state/index.ts';
 import type { CacheMounts } from './exec/cache-mounts.ts';
 import type { NetworkPool } from './net/network-pool.ts';
-import type { Snapshotter } from './snapshot/overlay-snapshotter.ts';
+import type { SnapshotStore } from './snapshot/snapshot-store.ts';
+import type { Snapshotter } from './snapshot/snapshotter.ts';
 
 export interface WorkerEnv {
   paths: StatePaths;
   db: Database;
   content: ContentStore;
   snapshots: Snapshotter;
+  /** Committed snapshots' diff dirs and records, the same whichever snapshotter made them. */
+  snapshotStore: SnapshotStore;
   /** RUN --mount=type=cache directories and their sharing locks. */
   cacheMounts: CacheMounts;
   /** Ready network namespaces for `sandbox` steps (worker/net). */

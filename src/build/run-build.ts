@@ -75,6 +75,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
     signal?.throwIfAborted();
 
     const worker = await openWorker({ root: paths.root, db, content, warmNetwork: needsSandboxNetwork(def.root) });
+    if (worker.snapshotter.notice) progress.emit({ type: 'build.warning', message: worker.snapshotter.notice });
     const sshAgents = await openSshAgents(opts.ssh).catch(async (e: unknown) => {
       await worker.close();
       throw e;

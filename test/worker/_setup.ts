@@ -9,7 +9,7 @@ import { openContentStore, type ContentStore } from '../../src/content/index.ts'
 import type { ExecOp, FileOp } from '../../src/llb/index.ts';
 import { silentProgress, type ProgressEvent } from '../../src/progress/index.ts';
 import { openDatabase, statePaths, type Database } from '../../src/state/index.ts';
-import { openWorker, type RunContext, type Worker } from '../../worker/index.ts';
+import { openWorker, type RunContext, type SnapshotterChoice, type Worker } from '../../worker/index.ts';
 import { createBusyboxRootfs, type RootfsOptions } from '../_support/busybox-rootfs.ts';
 
 export interface TestWorker {
@@ -24,12 +24,12 @@ export interface TestWorker {
   cleanup(): Promise<void>;
 }
 
-export async function createTestWorker(): Promise<TestWorker> {
+export async function createTestWorker(opts: { snapshotter?: SnapshotterChoice } = {}): Promise<TestWorker> {
   const root = mkdtempSync(join(tmpdir(), 'tsbuild-worker-'));
   const paths = statePaths(root);
   const db = openDatabase(paths.db);
   const content = openContentStore(paths.content);
-  const worker = await openWorker({ root, db, content });
+  const worker = await openWorker({ root, db, content, snapshotter: opts.snapshotter });
   const logs: string[] = [];
   const ctx: RunContext = {
     vertex: { digest: 'sha256:test', name: 'test' },
@@ -98,8 +98,8 @@ export async function layerEntries(t: TestWorker, id: string): Promise<TarEntry[
 }
 
 /** Runs `fn` with a fresh test worker, cleaned up whatever happens. */
-export async function withWorker(fn: (t: TestWorker) => Promise<void>): Promise<void> {
-  const w = await createTestWorker();
+export async function withWorker(fn: (t: TestWorker) => Promise<void>, opts: { snapshotter?: SnapshotterChoice } = {}): Promise<void> {
+  const w = await createTestWorker(opts);
   try {
     await fn(w);
   } finally {

@@ -88,7 +88,7 @@ test('abort kills the container and cleans up', (t) =>
     const started = Date.now();
     setTimeout(() => ac.abort(), 500);
     const err = await t.throwsAsync(w.worker.exec(run('sleep 30'), [{ type: 'snapshot', id: base }], { ...w.ctx, signal: ac.signal }));
-    t.true(isTsbuildError(err) && err.code === 'CANCELLED');
+    t.true(isTsbuildError(err) && err.code === 'CANCELLED', String(err));
     t.true(Date.now() - started < 10_000);
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
   }));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CopyAction, FileAction } from '../../src/llb/index.ts';
 import { isTsbuildError } from '../../src/errors/index.ts';
 import { contextDir } from '../_support/tsbuild.ts';
-import { createTestWorker, type TestWorker } from './_setup.ts';
+import { createTestWorker, run, type TestWorker } from './_setup.ts';
 
 
 function copy(src: string[], dest: string, extra: Partial<CopyAction> = {}): CopyAction {
@@ -64,9 +64,8 @@ test('symlinks are copied as links, hard links stay links', (t) =>
 
 test('a symlink in the image pointing at /etc resolves inside the rootfs', (t) =>
   withCopy({ 'evil': 'pwned' }, async (w, _ctx, apply) => {
-    const linked = await apply([{ action: 'mkdir', path: '/x', mode: 0o755, makeParents: true }]);
-    symlinkSync('/etc', fsOf(w, linked, 'x/esc'));
-    symlinkSync('../../../../../../tmp', fsOf(w, linked, 'x/up'));
+    const base = await apply([]);
+    const linked = await w.worker.exec(run('mkdir /x && ln -s /etc /x/esc && ln -s ../../../../../../tmp /x/up'), [{ type: 'snapshot', id: base }], w.ctx);
     const id = await w.worker.file({ kind: 'file', base: 0, actions: [copy(['/evil'], '/x/esc/'), copy(['/evil'], '/x/up/evil2')] }, [{ type: 'snapshot', id: linked }, { type: 'local', dir: _ctx, excludePatterns: [] }], w.ctx);
     t.is(readFileSync(fsOf(w, id, 'etc/evil'), 'utf8'), 'pwned');
     t.is(readFileSync(fsOf(w, id, 'tmp/evil2'), 'utf8'), 'pwned');

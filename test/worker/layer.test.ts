@@ -9,7 +9,8 @@ import tar from 'tar-stream';
 import { isTsbuildError } from '../../src/errors/index.ts';
 import { MediaTypes, type ImageConfig, type ImageManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
-import { commitDir } from '../../worker/layer/unpack-image.ts';
+import { openDatabase } from '../../src/state/index.ts';
+import { createSnapshotStore } from '../../worker/snapshot/snapshot-store.ts';
 import { layerEntries, run, withWorker, type TestWorker } from './_setup.ts';
 
 
@@ -140,13 +141,17 @@ test('R7: unpacks of the same layer racing each other all succeed with one snaps
 
 test('R7: losing the rename to another process that committed the same layer is success', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsbuild-r7-'));
+  const db = openDatabase(join(dir, 'metadata.db'));
   try {
-    for (const d of ['mine/fs', 'theirs/fs']) mkdirSync(join(dir, d), { recursive: true });
-    writeFileSync(join(dir, 'theirs/fs/f'), 'x');
-    await commitDir(join(dir, 'mine'), join(dir, 'theirs'));
-    t.is(readFileSync(join(dir, 'theirs/fs/f'), 'utf8'), 'x');
-    await t.throwsAsync(commitDir(join(dir, 'missing'), join(dir, 'other')), { code: 'ENOENT' });
+    const store = createSnapshotStore({ snapshotsDir: join(dir, 'snapshots'), db });
+    for (const d of ['mine/fs', 'snapshots/theirs/fs']) mkdirSync(join(dir, d), { recursive: true });
+    writeFileSync(join(dir, 'snapshots/theirs/fs/f'), 'x');
+    await store.importDir('theirs', undefined, join(dir, 'mine'));
+    t.is(readFileSync(join(store.diffDir('theirs'), 'f'), 'utf8'), 'x');
+    t.true(store.exists('theirs'));
+    await t.throwsAsync(store.importDir('other', undefined, join(dir, 'missing')), { code: 'ENOENT' });
   } finally {
+    db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

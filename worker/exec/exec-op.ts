@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { ExecMount, ExecOp } from '../../src/llb/index.ts';
 import { mountAt, unmount } from '../snapshot/mount.ts';
+import { newSnapshotKey } from '../snapshot/snapshotter.ts';
 import type { InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { resolveInRoot } from '../../src/context/index.ts';
@@ -34,7 +35,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
   const root = op.mounts.find((m): m is Extract<ExecMount, { type: 'root' }> => m.type === 'root');
   const parent = snapshotInput(inputs, root?.input);
   const runtime = await env.runtime();
-  const key = env.snapshots.newKey();
+  const key = newSnapshotKey();
   const bundle = join(env.paths.tmp, `run-${key}`);
   const rootfs = join(bundle, 'rootfs');
   let mounted = false;
@@ -75,7 +76,8 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
 
     await unmount(rootfs);
     mounted = false;
-    await removeCreatedTargets(env.snapshots.fsDir(key), before);
+    const written = env.snapshots.activeDir(key);
+    await removeCreatedTargets(written.dir, before, written.form);
     if (result.aborted || ctx.signal.aborted) throw new TsbuildError('the command was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
     const stoppedBy = result.exitCode !== 0 ? limitFailure(result.events, limits) : undefined;
     if (stoppedBy !== undefined) {
@@ -90,7 +92,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
         notes: result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [],
       });
     }
-    env.snapshots.commit(key, parent);
+    await env.snapshots.commit(key, key);
     committed = true;
     return key;
   } finally {

@@ -55,9 +55,12 @@ export function lstatBelow(root: string, path: string): Stats | undefined | 'not
   return undefined;
 }
 
-/** Removes, from the unmounted upper dir, the empty targets that did not exist and the dirs copied up only for them. */
-export async function removeCreatedTargets(upperDir: string, before: readonly PathState[]): Promise<void> {
-  const opaque = await listOpaque(upperDir);
+/**
+ * Removes, from the unmounted upper dir, the empty targets that did not exist and the dirs copied up
+ * only for them. `form: 'tree'` (a copying snapshotter's whole tree): only what did not exist.
+ */
+export async function removeCreatedTargets(upperDir: string, before: readonly PathState[], form: 'diff' | 'tree' = 'diff'): Promise<void> {
+  const opaque = form === 'diff' ? await listOpaque(upperDir) : new Set<string>();
   for (const state of before) {
     const s = lstatBelow(upperDir, state.path);
     if (s === undefined || s === 'not-below') continue;
@@ -66,7 +69,7 @@ export async function removeCreatedTargets(upperDir: string, before: readonly Pa
     if (s.isDirectory()) {
       if (opaque.has(p) || readdirSync(p).length > 0) continue;
       const unchanged = state.existed && s.mode === state.mode && s.uid === state.uid && s.gid === state.gid;
-      if (!state.existed || unchanged) rmdirSync(p);
+      if (!state.existed || (unchanged && form === 'diff')) rmdirSync(p);
     } else if (s.isFile() && !state.existed && s.size === 0) {
       unlinkSync(p);
     }

@@ -21,6 +21,7 @@ import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { assertNever, type ExecMount, type SecretMount, type SshMount } from '../../src/llb/index.ts';
 import { copyAction } from '../file/copy.ts';
 import { mountAt, unmount } from '../snapshot/mount.ts';
+import { newSnapshotKey } from '../snapshot/snapshotter.ts';
 import type { InputRef } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import type { SpecMount } from './spec.ts';
@@ -228,9 +229,10 @@ async function inputDir(env: WorkerEnv, input: InputRef | undefined, path: strin
     if (s?.isDirectory()) await chmod(data, s.mode & 0o7777);
     return data;
   }
-  const view = await env.snapshots.view(input?.id);
-  cleanups.push(view.release);
-  await mountAt(view.mounts[0], scratch);
+  const viewKey = newSnapshotKey();
+  cleanups.push(() => env.snapshots.remove(viewKey));
+  const view = await env.snapshots.view(viewKey, input?.id);
+  await mountAt(view[0], scratch);
   cleanups.push(() => unmount(scratch));
   return resolveInRoot(scratch, path);
 }

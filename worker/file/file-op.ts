@@ -10,6 +10,7 @@ import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { assertNever, type FileOp } from '../../src/llb/index.ts';
 import { snapshotInput } from '../exec/exec-op.ts';
 import { mountAt, unmount } from '../snapshot/mount.ts';
+import { newSnapshotKey } from '../snapshot/snapshotter.ts';
 import type { InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { mkdirAction, mkfileAction, rmAction } from './actions.ts';
@@ -17,7 +18,7 @@ import { copyAction, type CopySource } from './copy.ts';
 
 export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string> {
   const parent = snapshotInput(inputs, op.base);
-  const key = env.snapshots.newKey();
+  const key = newSnapshotKey();
   const work = join(env.paths.tmp, `file-${key}`);
   const rootfs = join(work, 'rootfs');
   const cleanups: (() => Promise<void>)[] = [];
@@ -36,11 +37,12 @@ export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputR
       let source: CopySource;
       if (input.type === 'local') source = { root: input.dir, excludePatterns: input.excludePatterns, name: 'the build context', keepOwners: false };
       else {
-        const view = await env.snapshots.view(input.id);
+        const viewKey = newSnapshotKey();
         const dir = join(work, `src-${index}`);
-        cleanups.push(view.release);
+        cleanups.push(() => env.snapshots.remove(viewKey));
+        const view = await env.snapshots.view(viewKey, input.id, { readonly: true });
         await mkdir(dir);
-        await mountAt(view.mounts[0], dir);
+        await mountAt(view[0], dir);
         cleanups.push(() => unmount(dir));
         source = { root: dir, excludePatterns: [], name: 'the source', keepOwners: true };
       }
@@ -68,7 +70,7 @@ export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputR
       }
     }
     for (const c of cleanups.splice(0).reverse()) await c();
-    env.snapshots.commit(key, parent);
+    await env.snapshots.commit(key, key);
     committed = true;
     return key;
   } finally {

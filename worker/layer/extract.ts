@@ -10,6 +10,7 @@
 // setuid/setgid bits: the host is not a container, and a block device or a setuid-root shell
 // from an image has no business there.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { chmodSync, closeSync, createWriteStream, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -124,7 +125,9 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<E
       continue;
     }
     if (to.whiteouts && base === opaqueMarker) {
-      await setOpaque(parent);
+      // a filesystem that keeps overlay's markers from us (overlayfs itself, a user namespace)
+      // gets the marker in OCI form, which the copying snapshotter and the layer tar read as well
+      await setOpaque(parent).catch(() => writeFileSync(join(parent, opaqueMarker), '', { mode: 0o644 }));
       entry.resume();
       continue;
     }
@@ -134,7 +137,7 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<E
       if (name === '' || name === '.' || name === '..' || name.includes('/')) throw unsafe(h.name, `whiteout of "${name}" names no entry of its directory`);
       const hidden = join(parent, name);
       rmSync(hidden, { recursive: true, force: true });
-      await run('mknod', [hidden, 'c', '0', '0']);
+      await run('mknod', [hidden, 'c', '0', '0']).catch(() => writeFileSync(join(parent, base), '', { mode: 0o644 }));
       entry.resume();
       continue;
     }

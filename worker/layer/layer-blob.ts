@@ -1,5 +1,5 @@
 // worker.layer(id): tar the snapshot's own diff once, compress it, store the blob, and record it
-// in the `snapshots` row so export reuses it (and an unpacked image layer keeps its original blob).
+// in the snapshot's record so export reuses it (and an unpacked image layer keeps its original blob).
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,11 +23,10 @@ export function compressionOf(mediaType: string): Compression {
 /** With `signal`, an abort stops the tar and compression under way and stores nothing. */
 export async function layerBlob(env: WorkerEnv, id: string, compression: Compression = 'gzip', signal?: AbortSignal): Promise<LayerInfo> {
   signal?.throwIfAborted();
-  const row = env.snapshots.row(id);
-  if (!row) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
-  if (row.diff_id && row.blob_digest && row.blob_media_type && compressionOf(row.blob_media_type) === compression && (await env.content.has(row.blob_digest))) {
-    return { diffId: row.diff_id, digest: row.blob_digest, size: row.blob_size ?? 0, mediaType: row.blob_media_type, empty: row.empty === 1 };
-  }
+  const record = env.snapshotStore.meta.get(id);
+  if (!record) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
+  const known = record.blob;
+  if (known && compressionOf(known.mediaType) === compression && (await env.content.has(known.digest))) return { ...known };
   let entries = 0;
   const diffHash = createHash('sha256');
   const tap = new Transform({
@@ -37,7 +36,7 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
     },
   });
   const compressor = compression === 'gzip' ? createGzip({ level: zlib.Z_DEFAULT_COMPRESSION }) : compression === 'zstd' ? createZstdCompress() : new Transform({ transform: (c, _e, cb) => cb(null, c) });
-  const tarStream = createLayerTar(env.snapshots.fsDir(id), () => entries++);
+  const tarStream = createLayerTar(env.snapshotStore.diffDir(id), () => entries++);
   // allSettled: on an abort the store must have removed its partial ingest file before we return
   const [stored, piped] = await Promise.allSettled([env.content.putStream(compressor), pipeline(tarStream, tap, compressor, { signal })]);
   signal?.throwIfAborted();
@@ -46,8 +45,6 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
   const blob = stored.value;
   const info: LayerInfo = { diffId: `sha256:${diffHash.digest('hex')}`, digest: blob.digest, size: blob.size, mediaType: mediaTypes[compression], empty: entries === 0 };
   // first writer wins: a row recorded by an unpack keeps the image's original blob
-  env.db
-    .prepare('UPDATE snapshots SET diff_id = ?, blob_digest = ?, blob_size = ?, blob_media_type = ?, empty = ? WHERE id = ? AND blob_digest IS NULL')
-    .run(info.diffId, info.digest, info.size, info.mediaType, info.empty ? 1 : 0, id);
+  env.snapshotStore.meta.setBlob(id, info, { replace: false });
   return info;
 }

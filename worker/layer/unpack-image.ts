@@ -4,7 +4,7 @@
 // Every digest the image gives is checked to be `sha256:<64 hex>` before anything uses it: the
 // config's diff_ids become snapshot ids, and so directory names.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -39,7 +39,7 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
   for (const [i, layer] of manifest.layers.entries()) {
     if (ctx.signal.aborted) throw new TsbuildError('unpacking was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
     const id = chain[i].slice('sha256:'.length);
-    if (!env.snapshots.exists(id)) {
+    if (!env.snapshotStore.exists(id)) {
       ctx.progress.emit({ type: 'vertex.progress', vertex: ctx.vertex, id: `unpack ${layer.digest}`, current: i, total: manifest.layers.length, label: 'unpacking' });
       // mkdtemp: two unpacks of one layer in the same millisecond must not share a temp dir
       const dir = await mkdtemp(join(env.paths.tmp, `unpack-${id}-`));
@@ -47,11 +47,9 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
         await mkdir(join(dir, 'fs'));
         const diffId = await unpackLayer(env, op.ref, layer.digest, join(dir, 'fs'));
         if (diffId !== diffIds[i]) throw new TsbuildError(`image ${op.ref}: layer ${layer.digest}: uncompressed digest ${diffId}, config says ${diffIds[i]}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
-        await commitDir(dir, join(env.paths.snapshots, id));
-        env.snapshots.commit(id, parent);
-        env.db
-          .prepare('UPDATE snapshots SET diff_id = ?, blob_digest = ?, blob_size = ?, blob_media_type = ? WHERE id = ?')
-          .run(diffIds[i], layer.digest, layer.size, layer.mediaType, id);
+        // the diff dir is the stored form of every snapshotter, so a layer is moved into place as is
+        await env.snapshotStore.importDir(id, parent, dir);
+        env.snapshotStore.meta.setBlob(id, { diffId: diffIds[i], digest: layer.digest, size: layer.size, mediaType: layer.mediaType, empty: false }, { replace: true });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -68,19 +66,6 @@ function checkedDigest(ref: string, what: string, digest: unknown): string {
     return `sha256:${parseDigest(digest)}`;
   } catch (e) {
     throw new TsbuildError(`image ${ref}: ${what} ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid', cause: e });
-  }
-}
-
-/**
- * Moves an unpacked layer into place. Another process (or another build in this one) may have
- * unpacked the same layer meanwhile: its copy has the same content, so losing the race is success.
- */
-export async function commitDir(dir: string, dest: string): Promise<void> {
-  try {
-    await rename(dir, dest);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
   }
 }
 

@@ -1,7 +1,8 @@
 // Mounting and unmounting, from data. The snapshotter only describes mounts; this module performs
 // them with util-linux's mount(8)/umount(8), which know every filesystem's option syntax.
 import { execFile } from 'node:child_process';
-import { dirname, relative, sep } from 'node:path';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 
@@ -18,28 +19,33 @@ export interface Mount {
 const pageSize = 4096;
 
 /**
- * Mounts `m` on `target`. Overlay mounts with a lowerdir list too long for one page are retried
- * with paths relative to the lowers' common parent, mount(8) run with that parent as its cwd
- * (overlayfs resolves relative lowerdirs against the caller's cwd).
+ * Mounts `m` on `target`. An overlay whose options would not fit in one page (a deep layer chain)
+ * is mounted through a dir of short symlinks, `0`..`n`, `u` and `w`, next to `target`, with mount(8)
+ * run from that dir: overlayfs resolves relative lowerdirs against the caller's cwd and follows the
+ * links once, at mount time (Docker's overlay2 driver mounts through short links the same way).
  */
 export async function mountAt(m: Mount, target: string): Promise<void> {
   let options = m.options.join(',');
-  let cwd: string | undefined;
-  if (m.type === 'overlay' && options.length >= pageSize) {
-    ({ options, cwd } = relativeOverlayOptions(m.options));
-    if (options.length >= pageSize) {
-      throw new TsbuildError(`snapshot chain too deep to mount: ${m.options.find((o) => o.startsWith('lowerdir='))!.split(':').length} layers exceed the kernel's ${pageSize}-byte mount option limit`, {
-        code: ErrorCodes.STATE_ERROR,
-        kind: 'precondition',
-        hint: 'squash some layers of the base image',
-      });
-    }
-  }
+  let links: string | undefined;
   try {
-    await run('mount', ['-t', m.type, m.source, target, ...(options ? ['-o', options] : [])], { cwd });
+    if (m.type === 'overlay' && options.length >= pageSize) {
+      links = await mkdtemp(join(dirname(target), '.links-'));
+      options = await shortOverlayOptions(m.options, links);
+      if (options.length >= pageSize) {
+        throw new TsbuildError(`snapshot chain too deep to mount: ${m.options.find((o) => o.startsWith('lowerdir='))!.split(':').length} layers exceed the kernel's ${pageSize}-byte mount option limit`, {
+          code: ErrorCodes.STATE_ERROR,
+          kind: 'precondition',
+          hint: 'squash some layers of the base image',
+        });
+      }
+    }
+    await run('mount', ['-t', m.type, m.source, target, ...(options ? ['-o', options] : [])], { cwd: links });
   } catch (e) {
+    if (e instanceof TsbuildError) throw e;
     const stderr = (e as { stderr?: string }).stderr?.trim();
     throw new TsbuildError(`mount ${m.type} on ${target} failed: ${stderr || (e as Error).message}`, { code: ErrorCodes.STATE_ERROR, kind: 'unavailable', cause: e });
+  } finally {
+    if (links) await rm(links, { recursive: true, force: true });
   }
 }
 
@@ -54,26 +60,22 @@ export async function unmount(target: string): Promise<void> {
   }
 }
 
-function relativeOverlayOptions(options: string[]): { options: string; cwd: string } {
-  const dirs = options.flatMap((o) => (o.startsWith('lowerdir=') ? o.slice(9).split(':') : o.startsWith('upperdir=') || o.startsWith('workdir=') ? [o.slice(o.indexOf('=') + 1)] : []));
-  const cwd = commonDir(dirs);
-  const rel = (p: string) => relative(cwd, p) || '.';
-  const out = options.map((o) => {
+/** The overlay options with every dir replaced by a short symlink made in `links`. */
+async function shortOverlayOptions(options: readonly string[], links: string): Promise<string> {
+  const out: string[] = [];
+  for (const o of options) {
     const eq = o.indexOf('=');
     const key = o.slice(0, eq);
-    if (key === 'lowerdir') return `lowerdir=${o.slice(eq + 1).split(':').map(rel).join(':')}`;
-    if (key === 'upperdir' || key === 'workdir') return `${key}=${rel(o.slice(eq + 1))}`;
-    return o;
-  });
-  return { options: out.join(','), cwd };
-}
-
-function commonDir(paths: string[]): string {
-  let common = dirname(paths[0]);
-  for (const p of paths) {
-    while (common !== sep && !(p + sep).startsWith(common + sep)) common = dirname(common);
+    if (key === 'lowerdir') {
+      const dirs = o.slice(eq + 1).split(':');
+      for (const [i, d] of dirs.entries()) await symlink(d, join(links, String(i)));
+      out.push(`lowerdir=${dirs.map((_, i) => i).join(':')}`);
+    } else if (key === 'upperdir' || key === 'workdir') {
+      await symlink(o.slice(eq + 1), join(links, key[0]));
+      out.push(`${key}=${key[0]}`);
+    } else out.push(o);
   }
-  return common;
+  return out.join(',');
 }
 
 /** Mounts `mounts` (stacked, in order) on `target`, runs `fn`, and always unmounts again. */

@@ -1,120 +1,83 @@
-// Snapshots on overlayfs. A snapshot is one directory of a layer's own files in overlay upperdir
-// format (`<root>/snapshots/<id>/fs`, whiteouts as char 0/0 devices, opaque dirs by xattr), plus a
-// parent; a chain of them stacked as lowerdirs is a whole filesystem.
-//
-// Lifecycle: `prepare(key, parent)` creates an *active* snapshot and returns the mounts of its
-// writable view; the caller mounts them, changes files, unmounts, then `commit(key, parent)` records
-// it (a row in `snapshots`) so it becomes a committed, immutable *name*; or `remove(key)` drops it.
-//
-//   const mounts = await snapshots.prepare(id, parentId);
-//   await withMounts(mounts, dir, async (rootfs) => { ...write... });
-//   snapshots.commit(id, parentId);
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+// Snapshots on overlayfs: an active snapshot is an upper dir over its parent chain's diff dirs
+// stacked as lowerdirs, so committing it is keeping the upper dir (see snapshot-store.ts).
+import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import type { Database } from '../../src/state/index.ts';
+import { createActiveSnapshots } from './active-snapshots.ts';
 import type { Mount } from './mount.ts';
+import { diskUsage, type SnapshotStore } from './snapshot-store.ts';
+import type { Snapshotter } from './snapshotter.ts';
 
-export interface SnapshotRow {
-  id: string;
-  parent: string | null;
-  diff_id: string | null;
-  blob_digest: string | null;
-  blob_size: number | null;
-  blob_media_type: string | null;
-  empty: number;
-  created: number;
-}
+/** Options every overlay mount of ours gets. */
+// redirect_dir/index/metacopy off: renames copy up whole directories and every change sits in the
+// upper dir as plain files, which is what makes the upper dir a complete layer diff.
+export const overlayOptions = ['redirect_dir=off', 'index=off', 'metacopy=off'];
 
-/** A writable throwaway view: its upper dir lives in tmp and goes away with `release`. */
-export interface View {
-  mounts: Mount[];
-  release(): Promise<void>;
-}
-
-export interface Snapshotter {
-  /** Creates the active snapshot `key` on `parent` (undefined: empty) and returns its writable overlay mount. */
-  prepare(key: string, parent: string | undefined): Promise<Mount[]>;
-  /** A writable view of `parent`'s chain whose changes are thrown away on release. */
-  view(parent: string | undefined): Promise<View>;
-  /** Records the active snapshot `key` as committed on `parent`. Idempotent. */
-  commit(key: string, parent: string | undefined): void;
-  /** Removes an active or committed snapshot's files and row. Missing is fine. */
-  remove(key: string): Promise<void>;
-  /** Ids from the bottom layer to `id`; throws when `id` is not committed. */
-  chain(id: string): string[];
-  exists(id: string): boolean;
-  row(id: string): SnapshotRow | undefined;
-  /** The directory holding this snapshot's own files. */
-  fsDir(id: string): string;
-  newKey(): string;
-}
-
-export function createOverlaySnapshotter(opts: { snapshotsDir: string; tmpDir: string; db: Database }): Snapshotter {
-  const { snapshotsDir, tmpDir, db } = opts;
-  const emptyLower = join(snapshotsDir, '.empty');
-  const fsDir = (id: string) => join(snapshotsDir, id, 'fs');
-  const getRow = db.prepare('SELECT * FROM snapshots WHERE id = ?');
-  const insert = db.prepare('INSERT OR IGNORE INTO snapshots (id, parent, created) VALUES (?, ?, ?)');
-  const del = db.prepare('DELETE FROM snapshots WHERE id = ?');
-
-  const row = (id: string) => getRow.get(id) as SnapshotRow | undefined;
-
-  const chain = (id: string): string[] => {
-    const ids: string[] = [];
-    for (let cur: string | null = id; cur !== null; ) {
-      const r = row(cur);
-      if (!r) throw new TsbuildError(`snapshot ${cur} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
-      ids.push(cur);
-      cur = r.parent;
-    }
-    return ids.reverse();
-  };
+export function createOverlaySnapshotter(opts: { store: SnapshotStore; tmpDir: string }): Snapshotter {
+  const { store, tmpDir } = opts;
+  const actives = createActiveSnapshots();
+  const emptyLower = join(store.snapshotsDir, '.empty');
 
   const overlay = (parent: string | undefined, upper: string, work: string): Mount[] => {
     mkdirSync(emptyLower, { recursive: true });
-    const lowers = parent === undefined ? [emptyLower] : chain(parent).reverse().map(fsDir);
-    // redirect_dir/index/metacopy off: renames copy up whole directories and every change sits in
-    // the upper dir as plain files, which is what makes the upper dir a complete layer diff.
-    return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`, `upperdir=${upper}`, `workdir=${work}`, 'redirect_dir=off', 'index=off', 'metacopy=off'] }];
+    const lowers = parent === undefined ? [emptyLower] : store.chain(parent).reverse().map(store.diffDir);
+    return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`, `upperdir=${upper}`, `workdir=${work}`, ...overlayOptions] }];
   };
 
   return {
-    newKey: () => randomBytes(16).toString('hex'),
-    fsDir,
-    row,
-    chain,
-    exists: (id) => row(id) !== undefined && existsSync(fsDir(id)),
+    name: 'overlay',
     async prepare(key, parent) {
-      const dir = join(snapshotsDir, key);
-      await mkdir(join(dir, 'fs'), { recursive: true });
-      await mkdir(join(dir, 'work'), { recursive: true });
-      return overlay(parent, join(dir, 'fs'), join(dir, 'work'));
+      const a = actives.add({ key, parent, view: false, dir: store.dir(key) });
+      try {
+        await mkdir(join(a.dir, 'fs'), { recursive: true });
+        await mkdir(join(a.dir, 'work'), { recursive: true });
+        return overlay(parent, join(a.dir, 'fs'), join(a.dir, 'work'));
+      } catch (e) {
+        actives.delete(key);
+        await rm(a.dir, { recursive: true, force: true });
+        throw e;
+      }
     },
-    async view(parent) {
-      const dir = join(tmpDir, `view-${randomBytes(8).toString('hex')}`);
-      await mkdir(join(dir, 'upper'), { recursive: true });
-      await mkdir(join(dir, 'work'), { recursive: true });
-      return { mounts: overlay(parent, join(dir, 'upper'), join(dir, 'work')), release: () => rm(dir, { recursive: true, force: true }) };
+    async view(key, parent, o) {
+      const a = actives.add({ key, parent, view: true, dir: join(tmpDir, `view-${key}`) });
+      try {
+        await mkdir(join(a.dir, 'upper'), { recursive: true });
+        await mkdir(join(a.dir, 'work'), { recursive: true });
+        const mounts = overlay(parent, join(a.dir, 'upper'), join(a.dir, 'work'));
+        if (o?.readonly) mounts[0].options.push('ro');
+        return mounts;
+      } catch (e) {
+        actives.delete(key);
+        await rm(a.dir, { recursive: true, force: true });
+        throw e;
+      }
     },
-    commit(key, parent) {
+    activeDir(key) {
+      const a = actives.get(key);
+      return { dir: a?.view ? join(a.dir, 'upper') : join(store.dir(key), 'fs'), form: 'diff' };
+    },
+    async commit(name, key) {
+      const a = actives.committable(key);
       // overlay's workdir is scratch space only useful while mounted
-      rmSyncQuiet(join(snapshotsDir, key, 'work'));
-      insert.run(key, parent ?? null, Date.now());
+      await rm(join(a.dir, 'work'), { recursive: true, force: true }).catch(() => undefined);
+      if (name !== key) await store.importDir(name, a.parent, a.dir);
+      else store.meta.add(name, a.parent);
+      actives.delete(key);
     },
     async remove(key) {
-      del.run(key);
-      await rm(join(snapshotsDir, key), { recursive: true, force: true });
+      const a = actives.get(key);
+      actives.delete(key);
+      if (a) await rm(a.dir, { recursive: true, force: true });
+      else await store.remove(key);
     },
+    stat: (key) => {
+      const a = actives.get(key);
+      return a ? { name: key, parent: a.parent, kind: 'active', created: a.created } : store.info(key);
+    },
+    exists: (name) => store.exists(name),
+    chain: (name) => store.chain(name),
+    usage: async (key) => diskUsage(actives.get(key)?.dir ?? store.diffDir(key)),
+    walk: () => [...store.walk(), ...actives.infos()],
   };
 }
 
-function rmSyncQuiet(p: string): void {
-  try {
-    rmSync(p, { recursive: true, force: true });
-  } catch {
-    // a leftover workdir wastes a few inodes, nothing more
-  }
-}

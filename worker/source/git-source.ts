@@ -20,6 +20,7 @@ import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { GitSource } from '../../src/llb/index.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
+import { newSnapshotKey } from '../snapshot/snapshotter.ts';
 
 const run = promisify(execFile);
 const commitRe = /^[0-9a-f]{40}$/;
@@ -97,11 +98,11 @@ export function createGitSources(env: WorkerEnv): GitSources {
 }
 
 async function gitSnapshot(env: WorkerEnv, op: GitSource, commit: string, ctx: RunContext): Promise<string> {
-  const key = env.snapshots.newKey();
+  const key = newSnapshotKey();
   let committed = false;
   try {
     await env.snapshots.prepare(key, undefined);
-    const dir = env.snapshots.fsDir(key);
+    const dir = env.snapshots.activeDir(key).dir;
     const ref = op.ref || 'HEAD';
     if (!commitRe.test(commit)) throw new TsbuildError(`git ref "${ref}" of ${op.url} resolved to "${commit}", not a commit id`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
     const where = `fetching ${op.url}${op.ref ? ` at ${op.ref}` : ''}`;
@@ -112,7 +113,7 @@ async function gitSnapshot(env: WorkerEnv, op: GitSource, commit: string, ctx: R
     // a 40-hex id (checked above), never an option: checkout takes no --end-of-options before it
     await git(['checkout', '-q', '--detach', commit], where, opts);
     if (!op.keepGitDir) await rm(join(dir, '.git'), { recursive: true, force: true });
-    env.snapshots.commit(key, undefined);
+    await env.snapshots.commit(key, key);
     committed = true;
     return key;
   } finally {

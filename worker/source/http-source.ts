@@ -19,6 +19,7 @@ import type { HttpSource } from '../../src/llb/index.ts';
 import { createStallGuard, resolveStallTimeoutMs } from '../../src/registry/index.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
+import { newSnapshotKey } from '../snapshot/snapshotter.ts';
 
 interface Download {
   file: string;
@@ -59,16 +60,16 @@ export function createHttpSources(env: WorkerEnv): HttpSources {
           hint: 'check the URL, or update the checksum if the file changed on purpose',
         });
       }
-      const key = env.snapshots.newKey();
+      const key = newSnapshotKey();
       let committed = false;
       try {
         await env.snapshots.prepare(key, undefined);
-        const target = join(env.snapshots.fsDir(key), safeName(op.filename ?? d.filename));
+        const target = join(env.snapshots.activeDir(key).dir, safeName(op.filename ?? d.filename));
         await copyFile(d.file, target);
         await chown(target, 0, 0);
         await chmod(target, op.chmod ?? 0o600);
         if (d.lastModified) await utimes(target, d.lastModified, d.lastModified);
-        env.snapshots.commit(key, undefined);
+        await env.snapshots.commit(key, key);
         committed = true;
         return key;
       } finally {

@@ -1,0 +1,268 @@
+// One suite for the Snapshotter contract, run against every implementation: what a user would
+// see through the mounts (files, owners, modes, links, devices, xattrs) and the layer each commit
+// makes, which must be the same whichever snapshotter made it.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { openDatabase, type Database } from '../../../src/state/index.ts';
+import { createLayerTar } from '../../../worker/layer/layer-tar.ts';
+import { createCopySnapshotter } from '../../../worker/snapshot/copy-snapshotter.ts';
+import { withMounts } from '../../../worker/snapshot/mount.ts';
+import { createOverlaySnapshotter } from '../../../worker/snapshot/overlay-snapshotter.ts';
+import { createSnapshotStore, type SnapshotStore } from '../../../worker/snapshot/snapshot-store.ts';
+import { newSnapshotKey, type Snapshotter } from '../../../worker/snapshot/snapshotter.ts';
+import { tarEntries, type TarEntry } from '../_setup.ts';
+
+const implementations = { overlay: createOverlaySnapshotter, copy: createCopySnapshotter };
+
+interface Fixture {
+  s: Snapshotter;
+  store: SnapshotStore;
+  root: string;
+  /** Prepares on `parent`, runs `fn` in the mounted rootfs, commits; returns the new name. */
+  change(parent: string | undefined, fn: (rootfs: string) => void): Promise<string>;
+  /** Runs `fn` on a view of `name`, then removes the view. */
+  look<T>(name: string | undefined, fn: (rootfs: string) => T): Promise<T>;
+  layer(name: string): Promise<TarEntry[]>;
+}
+
+async function withFixture(kind: keyof typeof implementations, fn: (f: Fixture) => Promise<void>): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), `tsbuild-snap-${kind}-`));
+  let db: Database | undefined;
+  try {
+    db = openDatabase(join(root, 'metadata.db'));
+    const tmp = join(root, 'tmp');
+    mkdirSync(tmp);
+    const store = createSnapshotStore({ snapshotsDir: join(root, 'snapshots'), db });
+    const s = implementations[kind]({ store, tmpDir: tmp });
+    const mountDir = () => mkdtemp(join(tmp, 'mnt-'));
+    const f: Fixture = {
+      s, store, root,
+      async change(parent, fn) {
+        const key = newSnapshotKey();
+        try {
+          await withMounts(await s.prepare(key, parent), await mountDir(), async (rootfs) => fn(rootfs));
+          await s.commit(key, key);
+          return key;
+        } catch (e) {
+          await s.remove(key);
+          throw e;
+        }
+      },
+      async look(name, fn) {
+        const key = newSnapshotKey();
+        try {
+          return await withMounts(await s.view(key, name), await mountDir(), async (rootfs) => fn(rootfs));
+        } finally {
+          await s.remove(key);
+        }
+      },
+      async layer(name) {
+        const chunks: Buffer[] = [];
+        for await (const c of Readable.from(createLayerTar(store.diffDir(name)))) chunks.push(c as Buffer);
+        return tarEntries(Buffer.concat(chunks));
+      },
+    };
+    await fn(f);
+  } finally {
+    db?.close();
+    const mounts = execFileSync('sh', ['-c', `grep -o " ${root}[^ ]*" /proc/mounts || true`], { encoding: 'utf8' }).split('\n').map((m) => m.trim()).filter(Boolean).reverse();
+    for (const m of mounts) execFileSync('umount', ['-l', m]);
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+const sh = (rootfs: string, script: string) => execFileSync('sh', ['-c', script], { cwd: rootfs, encoding: 'utf8' });
+const listing = (entries: TarEntry[]) => entries.map((e) => `${e.name} ${e.type} ${(e.mode & 0o7777).toString(8)} ${e.uid}:${e.gid}${e.linkname ? ` -> ${e.linkname}` : ''}${e.data ? ` "${e.data}"` : ''}`).sort();
+
+/** A base with every kind of entry a layer carries. */
+function makeBase(rootfs: string): void {
+  mkdirSync(join(rootfs, 'etc/app'), { recursive: true });
+  writeFileSync(join(rootfs, 'etc/app/conf'), 'v1');
+  writeFileSync(join(rootfs, 'etc/keep'), 'keep');
+  writeFileSync(join(rootfs, 'suid'), 'x');
+  chmodSync(join(rootfs, 'suid'), 0o4755);
+  writeFileSync(join(rootfs, 'owned'), 'o');
+  chownSync(join(rootfs, 'owned'), 1000, 1001);
+  linkSync(join(rootfs, 'etc/keep'), join(rootfs, 'hard'));
+  symlinkSync('etc/keep', join(rootfs, 'sym'));
+  sh(rootfs, 'mknod null c 1 3 && mkfifo fifo && setfattr -n user.note -v hi owned && setcap cap_net_raw+ep suid 2>/dev/null || setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= suid');
+  mkdirSync(join(rootfs, 'gone/deep'), { recursive: true });
+  writeFileSync(join(rootfs, 'gone/deep/f'), 'f');
+  mkdirSync(join(rootfs, 'redo'));
+  writeFileSync(join(rootfs, 'redo/old'), 'old');
+}
+
+for (const kind of Object.keys(implementations) as (keyof typeof implementations)[]) {
+  test(`${kind}: prepare, commit, stat, chain, walk, usage and remove keep their contract`, (t) =>
+    withFixture(kind, async ({ s, change, root }) => {
+      const base = await change(undefined, (r) => writeFileSync(join(r, 'a'), 'a'));
+      const key = newSnapshotKey();
+      await s.prepare(key, base);
+      t.like(s.stat(key), { kind: 'active', parent: base });
+      t.false(s.exists(key));
+      await t.throwsAsync(s.prepare(key, base), { message: /already in use/ });
+      await s.commit(key, key);
+      t.like(s.stat(key), { kind: 'committed', parent: base });
+      await t.throwsAsync(s.commit(key, key), { message: /not an active snapshot/ });
+      t.deepEqual(s.chain(key), [base, key]);
+      t.true(s.exists(key));
+      t.deepEqual(s.walk().map((i) => i.name).sort(), [base, key].sort());
+      t.true((await s.usage(base)).inodes >= 2);
+      t.throws(() => s.chain('f'.repeat(32)), { message: /is not committed/ });
+      await s.remove(key);
+      t.is(s.stat(key), undefined);
+      t.false(existsSync(join(root, 'snapshots', key)));
+    }));
+
+  test(`${kind}: a child sees its parent's owners, modes, links, devices and xattrs`, (t) =>
+    withFixture(kind, async ({ change, look }) => {
+      const base = await change(undefined, makeBase);
+      const child = await change(base, (r) => writeFileSync(join(r, 'new'), 'n'));
+      await look(child, (r) => {
+        t.is(readFileSync(join(r, 'etc/app/conf'), 'utf8'), 'v1');
+        t.is(lstatSync(join(r, 'suid')).mode & 0o7777, 0o4755);
+        t.like(lstatSync(join(r, 'owned')), { uid: 1000, gid: 1001 });
+        t.is(lstatSync(join(r, 'hard')).ino, lstatSync(join(r, 'etc/keep')).ino, 'hard links stay linked');
+        t.true(lstatSync(join(r, 'sym')).isSymbolicLink());
+        t.true(lstatSync(join(r, 'null')).isCharacterDevice());
+        t.is(lstatSync(join(r, 'null')).rdev, (1 << 8) | 3, 'char 1:3');
+        t.true(lstatSync(join(r, 'fifo')).isFIFO());
+        t.regex(sh(r, 'getfattr -n user.note --only-values owned'), /^hi$/);
+        t.regex(sh(r, 'getfattr -e hex -n security.capability suid'), /security.capability=0x/);
+        t.is(readFileSync(join(r, 'new'), 'utf8'), 'n');
+      });
+    }));
+
+  test(`${kind}: each commit's layer holds exactly what changed, deletions as whiteouts`, (t) =>
+    withFixture(kind, async ({ change, layer, look }) => {
+      const base = await change(undefined, makeBase);
+      t.deepEqual(listing(await layer(base)).length, 15);
+      const child = await change(base, (r) => {
+        writeFileSync(join(r, 'etc/app/conf'), 'v2');
+        rmSync(join(r, 'gone'), { recursive: true });
+        rmSync(join(r, 'sym'));
+        chmodSync(join(r, 'owned'), 0o600);
+        mkdirSync(join(r, 'added/sub'), { recursive: true });
+        writeFileSync(join(r, 'added/sub/f'), 'new');
+        sh(r, 'cat etc/keep > /dev/null');
+      });
+      t.deepEqual(listing(await layer(child)), [
+        '.wh.gone file 644 0:0',
+        '.wh.sym file 644 0:0',
+        'added/ directory 755 0:0',
+        'added/sub/ directory 755 0:0',
+        'added/sub/f file 644 0:0 "new"',
+        'etc/ directory 755 0:0',
+        'etc/app/ directory 755 0:0',
+        'etc/app/conf file 644 0:0 "v2"',
+        'owned file 600 1000:1001 "o"',
+      ]);
+      await look(child, (r) => {
+        t.false(existsSync(join(r, 'gone')));
+        t.false(existsSync(join(r, 'sym')));
+        t.is(readFileSync(join(r, 'etc/keep'), 'utf8'), 'keep');
+      });
+      const empty = await change(child, (r) => void readdirSync(r));
+      t.deepEqual(await layer(empty), [], 'a step that only reads makes an empty layer');
+    }));
+
+  test(`${kind}: a directory removed and made again hides what it held`, (t) =>
+    withFixture(kind, async ({ change, look }) => {
+      const base = await change(undefined, makeBase);
+      const child = await change(base, (r) => sh(r, 'rm -rf redo && mkdir redo && echo fresh > redo/new'));
+      const grandchild = await change(child, (r) => writeFileSync(join(r, 'redo/more'), 'm'));
+      t.deepEqual(await look(grandchild, (r) => readdirSync(join(r, 'redo')).sort()), ['more', 'new']);
+    }));
+
+  test(`${kind}: a layer unpacked into the store with whiteouts and an opaque dir reads as overlay shows it`, (t) =>
+    withFixture(kind, async ({ change, look, store, root }) => {
+      const base = await change(undefined, makeBase);
+      const dir = join(root, 'unpacked');
+      mkdirSync(join(dir, 'fs/redo'), { recursive: true });
+      writeFileSync(join(dir, 'fs/redo/only'), 'o');
+      sh(join(dir, 'fs'), 'setfattr -n trusted.overlay.opaque -v y redo && mknod gone c 0 0 && mknod owned c 0 0 && mkdir owned2 && ln -s x suid');
+      const name = 'a'.repeat(64);
+      await store.importDir(name, base, dir);
+      const child = await change(name, (r) => writeFileSync(join(r, 'after'), 'a'));
+      await look(child, (r) => {
+        t.deepEqual(readdirSync(join(r, 'redo')), ['only']);
+        t.false(existsSync(join(r, 'gone')));
+        t.false(existsSync(join(r, 'owned')));
+        t.is(lstatSync(join(r, 'suid')).isSymbolicLink(), true);
+        t.is(readFileSync(join(r, 'after'), 'utf8'), 'a');
+        t.regex(sh(r, 'getfattr -d -m - redo || true'), /^$/, 'no overlay marker shows in the view');
+      });
+    }));
+
+  test(`${kind}: a read-only view refuses writes and leaves the snapshot as it was`, (t) =>
+    withFixture(kind, async ({ s, change, root }) => {
+      const base = await change(undefined, (r) => writeFileSync(join(r, 'a'), 'a'));
+      for (const parent of [base, undefined]) {
+        const key = newSnapshotKey();
+        const target = join(root, 'tmp', `ro-${key}`);
+        mkdirSync(target);
+        await withMounts(await s.view(key, parent, { readonly: true }), target, async (r) => {
+          t.throws(() => writeFileSync(join(r, 'b'), 'b'), { code: 'EROFS' });
+          t.deepEqual(readdirSync(r), parent ? ['a'] : []);
+        });
+        await s.remove(key);
+      }
+      const key = newSnapshotKey();
+      await withMounts(await s.prepare(key, base), mkdtempSync(join(root, 'tmp', 'w-')), async (r) => t.is(readFileSync(join(r, 'a'), 'utf8'), 'a'));
+      await s.remove(key);
+      t.true(s.exists(base));
+    }));
+
+  test(`${kind}: a view's changes are thrown away and it cannot be committed`, (t) =>
+    withFixture(kind, async ({ s, change, look, root }) => {
+      const base = await change(undefined, (r) => writeFileSync(join(r, 'a'), 'a'));
+      await look(base, (r) => writeFileSync(join(r, 'a'), 'changed'));
+      t.is(await look(base, (r) => readFileSync(join(r, 'a'), 'utf8')), 'a');
+      const key = newSnapshotKey();
+      await s.view(key, base);
+      await t.throwsAsync(s.commit(key, key), { message: /is a view/ });
+      await s.remove(key);
+      t.deepEqual(readdirSync(join(root, 'tmp')).filter((n) => n.startsWith('view-')), []);
+    }));
+
+  test(`${kind}: a chain of 127 snapshots with long names mounts (the kernel's one-page option limit)`, (t) =>
+    withFixture(kind, async ({ store, change, look, root }) => {
+      let parent: string | undefined;
+      for (let i = 0; i < 127; i++) {
+        const dir = join(root, `u${i}`);
+        mkdirSync(join(dir, 'fs'), { recursive: true });
+        writeFileSync(join(dir, 'fs', `f${i}`), String(i));
+        // image layers are named by their 64-hex chainID, the longest names there are
+        const name = i.toString(16).padStart(64, 'c');
+        await store.importDir(name, parent, dir);
+        parent = name;
+      }
+      const top = await change(parent, (r) => writeFileSync(join(r, 'top'), 'top'));
+      const seen = await look(top, (r) => readdirSync(r).filter((n) => n.startsWith('f')).length);
+      t.is(seen, 127);
+      t.deepEqual(readdirSync(join(root, 'tmp')).filter((n) => n.startsWith('.links-')), [], 'the short links are gone after mounting');
+    }));
+}
+
+test('copy: markers in OCI form (where the filesystem refuses overlay\'s) read as overlay form does', (t) =>
+  withFixture('copy', async ({ change, look, store, root }) => {
+    const base = await change(undefined, makeBase);
+    const dir = join(root, 'unpacked');
+    mkdirSync(join(dir, 'fs/redo'), { recursive: true });
+    writeFileSync(join(dir, 'fs/redo/only'), 'o');
+    for (const marker of ['redo/.wh..wh..opq', '.wh.gone', '.wh.owned', '.wh..', '.wh...']) writeFileSync(join(dir, 'fs', marker), '');
+    const name = 'b'.repeat(64);
+    await store.importDir(name, base, dir);
+    await look(name, (r) => {
+      t.deepEqual(readdirSync(join(r, 'redo')), ['only']);
+      t.false(existsSync(join(r, 'gone')));
+      t.false(existsSync(join(r, 'owned')));
+      t.true(existsSync(join(r, 'etc/keep')), 'a whiteout of "." or ".." hides nothing');
+      t.deepEqual(readdirSync(r).filter((n) => n.startsWith('.wh.')), []);
+    });
+  }));

@@ -1,0 +1,100 @@
+// Committed snapshots on disk, shared by every snapshotter: `<snapshots>/<name>/fs` holds the
+// snapshot's own files in overlay upper-dir form (whiteouts as char 0/0 devices, opaque dirs by
+// the trusted.overlay.opaque xattr), its record (parent, layer blob) is in snapshot-metadata.ts.
+// The overlay snapshotter stacks these dirs as lowerdirs; the copying one also keeps a whole tree.
+import { existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import type { Database } from '../../src/state/index.ts';
+import { createSnapshotMetadata, type SnapshotMetadata } from './snapshot-metadata.ts';
+import type { SnapshotInfo, SnapshotUsage } from './snapshotter.ts';
+
+export interface SnapshotStore {
+  readonly meta: SnapshotMetadata;
+  readonly snapshotsDir: string;
+  /** `<snapshots>/<name>`: everything of one snapshot lives below it. */
+  dir(name: string): string;
+  /** The committed snapshot's own files in overlay upper-dir form. Read only. */
+  diffDir(name: string): string;
+  info(name: string): SnapshotInfo | undefined;
+  exists(name: string): boolean;
+  chain(name: string): string[];
+  walk(): SnapshotInfo[];
+  /**
+   * Moves `dir` (holding `fs/`, the diff) into place as the committed `name` on `parent`. Another
+   * process may have committed the same name meanwhile: same name, same content, so that is success.
+   */
+  importDir(name: string, parent: string | undefined, dir: string): Promise<void>;
+  /** Drops the record, then the files. Missing is fine. */
+  remove(name: string): Promise<void>;
+}
+
+export function createSnapshotStore(opts: { snapshotsDir: string; db: Database }): SnapshotStore {
+  const { snapshotsDir } = opts;
+  mkdirSync(snapshotsDir, { recursive: true });
+  const meta = createSnapshotMetadata(opts.db);
+  const dir = (name: string) => join(snapshotsDir, name);
+  const info = (name: string): SnapshotInfo | undefined => {
+    const r = meta.get(name);
+    return r && { name, parent: r.parent, kind: 'committed', created: r.created };
+  };
+  return {
+    meta,
+    snapshotsDir,
+    dir,
+    diffDir: (name) => join(dir(name), 'fs'),
+    info,
+    exists: (name) => meta.get(name) !== undefined && existsSync(join(dir(name), 'fs')),
+    chain(name) {
+      const names: string[] = [];
+      const seen = new Set<string>();
+      for (let cur: string | undefined = name; cur !== undefined; ) {
+        const r = meta.get(cur);
+        if (!r) throw new TsbuildError(`snapshot ${cur} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
+        if (seen.has(cur)) throw new TsbuildError(`snapshot ${name}: its parents form a loop at ${cur}`, { code: ErrorCodes.STATE_ERROR, kind: 'internal' });
+        seen.add(cur);
+        names.push(cur);
+        cur = r.parent;
+      }
+      return names.reverse();
+    },
+    walk: () => meta.all().map((r) => ({ name: r.name, parent: r.parent, kind: 'committed', created: r.created })),
+    async importDir(name, parent, from) {
+      try {
+        await rename(from, dir(name));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
+        await rm(from, { recursive: true, force: true });
+      }
+      meta.add(name, parent);
+    },
+    async remove(name) {
+      meta.delete(name);
+      await rm(dir(name), { recursive: true, force: true });
+    },
+  };
+}
+
+/** Bytes and inodes below `dir` (hard links counted once), without following links. */
+export function diskUsage(dir: string): SnapshotUsage {
+  const seen = new Set<string>();
+  let size = 0;
+  const stack = [dir];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    let s;
+    try {
+      s = lstatSync(p, { bigint: true });
+    } catch {
+      continue;
+    }
+    const id = `${s.dev}:${s.ino}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    size += Number(s.blocks) * 512;
+    if (s.isDirectory()) for (const n of readdirSync(p)) stack.push(join(p, n));
+  }
+  return { size, inodes: seen.size };
+}
