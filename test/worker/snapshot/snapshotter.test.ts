@@ -36,7 +36,7 @@ async function withFixture(kind: keyof typeof implementations, fn: (f: Fixture) 
   try {
     db = openDatabase(join(root, 'metadata.db'));
     const tmp = join(root, 'tmp');
-    mkdirSync(tmp);
+    mkdirSync(tmp, { recursive: true }); // openDatabase makes the root's known dirs
     const store = createSnapshotStore({ snapshotsDir: join(root, 'snapshots'), db });
     const s = implementations[kind]({ store, tmpDir: tmp });
     const mountDir = () => mkdtemp(join(tmp, 'mnt-'));
