@@ -196,7 +196,7 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<E
     }
     entry.resume();
     if (h.type === 'link') continue;
-    if (keepOwners) lchownSync(target, to.owner?.uid ?? h.uid ?? 0, to.owner?.gid ?? h.gid ?? 0);
+    if (keepOwners) lchownSync(target, to.owner?.uid ?? paxId(h, 'uid') ?? 0, to.owner?.gid ?? paxId(h, 'gid') ?? 0);
     if (h.type !== 'symlink') chmodSync(target, mode);
     if (h.type !== 'directory') lutimesSync(target, h.mtime ?? new Date(0), h.mtime ?? new Date(0));
   }
@@ -231,4 +231,11 @@ function setDirTime(d: DirTime): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** An owner id from the entry's PAX record when it has one (ids over 2,097,151), else from the ustar header. */
+function paxId(h: tar.Header, key: 'uid' | 'gid'): number | undefined {
+  const text = (h.pax as Record<string, string> | undefined)?.[key];
+  if (text !== undefined && /^\d{1,15}$/.test(text)) return Number(text);
+  return h[key];
 }
