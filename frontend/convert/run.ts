@@ -1,6 +1,6 @@
 // RUN → an exec op over the stage's filesystem. ARG values reach the command's environment but
 // not the image config; history records them as BuildKit does (`RUN |1 V=x /bin/sh -c make`).
-import { createVertex, type ExecOp, type NetworkMode, type Vertex } from '../../src/llb/index.ts';
+import { createVertex, proxyEnvFromBuildArgs, type ExecOp, type NetworkMode, type Vertex } from '../../src/llb/index.ts';
 import type { Instruction } from '../parser/ast.ts';
 import { PROXY_ARGS } from './args.ts';
 import { withShell } from './command-config.ts';
@@ -28,11 +28,8 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
   const { args, pipe } = commandLine(ctx, st, node);
   let env = st.env;
   if (getEnv(env, 'PATH') === undefined) env = setEnv(env, 'PATH', DEFAULT_PATH);
-  for (const key of PROXY_ARGS) {
-    const value = ctx.opts.buildArgs[key];
-    if (value !== undefined && getEnv(env, key) === undefined) env = setEnv(env, key, value);
-    if (value !== undefined) ctx.consumedArgs.add(key);
-  }
+  // proxy args reach the command through proxyEnv (both spellings, outside the digest), not the env
+  for (const key of PROXY_ARGS) if (ctx.opts.buildArgs[key] !== undefined) ctx.consumedArgs.add(key);
   const mounts = await resolveRunMounts(ctx, st, node, specs, inputs);
   if (pipe) {
     inputs.push(pipe);
@@ -46,6 +43,7 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
     user: st.config.config.User ?? '',
     network,
     mounts: [{ type: 'root', input: st.vertex ? 0 : undefined }, ...mounts],
+    proxyEnv: proxyEnvFromBuildArgs(ctx.opts.buildArgs),
   };
   st.vertex = createVertex(op, inputs, stepMeta(ctx, st, node, displayText(node)));
   addHistory(st, `RUN ${runCommandString(st, args)} # buildkit`, true);

@@ -4,6 +4,8 @@
 //
 // Inputs are referred to by index into the vertex's `inputs` array.
 
+import type { ProxyEnv } from './proxy-env.ts';
+
 export interface Platform {
   os: string;
   architecture: string;
@@ -111,6 +113,8 @@ export interface ExecOp {
   mounts: ExecMount[];
   /** Extra /etc/hosts lines (`--add-host`). */
   extraHosts?: string[];
+  /** Proxy build args, set in both spellings when the command runs; not part of the digest (./proxy-env.ts). */
+  proxyEnv?: ProxyEnv;
 }
 
 // ---------------------------------------------------------------- file

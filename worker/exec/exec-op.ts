@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import type { ExecMount, ExecOp } from '../../src/llb/index.ts';
+import { withProxyEnv, type ExecMount, type ExecOp } from '../../src/llb/index.ts';
 import { mountAt, unmount } from '../snapshot/mount.ts';
 import type { InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
@@ -55,7 +55,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const user = resolveUser(rootfs, op.user);
     mkdirSync(resolveInRoot(rootfs, op.cwd || '/'), { recursive: true });
     const spec = createRuntimeSpec({
-      args: op.args, env: op.env, cwd: op.cwd || '/', user, network: op.network, hostname,
+      args: op.args, env: withProxyEnv(op.env, op.proxyEnv), cwd: op.cwd || '/', user, network: op.network, hostname,
       ...files, cgroupsPath, extraMounts: opMounts.specMounts, limits,
     });
     const result = await runContainer({
