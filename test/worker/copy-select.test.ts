@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lchownSync, lstatSync, readFileSync, utimesSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, readFileSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { pivotOf } from '../../worker/file/copy.ts';
 import { deviceNumbers } from '../../worker/layer/layer-tar.ts';
@@ -95,4 +95,18 @@ test('FIFOs and device nodes are copied as nodes with their numbers, mode and ow
     const loop = lstatSync(fsOf(w, id, 'sp/loop'));
     t.true(loop.isBlockDevice());
     t.deepEqual(deviceNumbers(loop.rdev), { major: 7, minor: 200 });
+  }));
+
+test('a dest that is a symlink is written through (the link stays), links below a copied tree are replaced, as fsutil Copy (issue 13)', (t) =>
+  withCopy({ 'a.txt': 'A', 'links/target/file': 'old', 'tree/m': 'replaced' }, async (w, ctx, apply) => {
+    symlinkSync('/target/file', join(ctx, 'links/l'));
+    symlinkSync('/target/file', join(ctx, 'links/m'));
+    symlinkSync('target', join(ctx, 'links/dirlink'));
+    const id = await apply([copy(['/links'], '/'), copy(['/a.txt'], '/l'), copy(['/a.txt'], '/dirlink'), copy(['/tree'], '/')]);
+    t.false(lstatSync(fsOf(w, id, 'm')).isSymbolicLink(), 'a link met below the dest is replaced');
+    t.is(readFileSync(fsOf(w, id, 'm'), 'utf8'), 'replaced');
+    t.true(lstatSync(fsOf(w, id, 'l')).isSymbolicLink(), 'the link is still a link');
+    t.is(readFileSync(fsOf(w, id, 'target/file'), 'utf8'), 'A', 'its target got the content');
+    t.is(readFileSync(fsOf(w, id, 'target/a.txt'), 'utf8'), 'A', 'a link to a directory is copied into');
+    t.true(lstatSync(fsOf(w, id, 'dirlink')).isSymbolicLink());
   }));
