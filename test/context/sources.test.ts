@@ -31,7 +31,6 @@ test('names with glob characters as fsutil reads them: literal without an unesca
     t.deepEqual(expandSources(dir, ['[x]'], []), ['x'], 'a class matches x, not the name [x]');
     t.deepEqual(expandSources(dir, ['\\[x]*'], []), ['[x]'], 'an escaped bracket matches itself');
     t.deepEqual(expandSources(dir, ['q?'], []), ['q?', 'qz']);
-
     t.deepEqual(expandSources(dir, ['d\\e/f?.txt'], []), ['d\\e/f*.txt', 'd\\e/f1.txt'], 'the literal prefix keeps its backslash');
     t.throws(() => expandSources(dir, ['[y'], [], { allowWildcardEmpty: true }), { message: '"[y": syntax error in pattern "[y"' });
     t.throws(() => expandSources(dir, ['missing/*.txt'], [], { allowWildcardEmpty: true }), { message: '"missing/*.txt": "missing" not found in the build context' });
