@@ -3,7 +3,7 @@
 // A local source's own key is just its op (name + patterns): what a later op reads from it is
 // hashed by that op, path by path, so editing a file that no COPY reads misses nothing.
 // See docs/cache-keys.md.
-import { canonicalJson, sha256Digest, type GitSource, type HttpSource, type Vertex } from '../src/llb/index.ts';
+import { canonicalJson, sha256Digest, withoutProxyEnv, type GitSource, type HttpSource, type Vertex } from '../src/llb/index.ts';
 import { withStep } from './step-error.ts';
 
 /**
@@ -27,7 +27,7 @@ export async function computeCacheKeys(order: readonly Vertex[], checksum: Local
     const content = await contentChecksums(v, checksum, remote).catch((e: unknown) => {
       throw withStep(e, v);
     });
-    keys.set(v.digest, sha256Digest(canonicalJson({ v: cacheKeyVersion, op: keyedOp(v.op), inputs, content })));
+    keys.set(v.digest, sha256Digest(canonicalJson({ v: cacheKeyVersion, op: keyedOp(withoutProxyEnv(v.op)), inputs, content })));
   }
   return keys;
 }

@@ -16,6 +16,7 @@ import { instructionError, locate, type SourceText } from './errors.ts';
 import { expand } from './expand.ts';
 import { dispatchExpose } from './expose.ts';
 import { checkInstruction, instructionFlags } from './instructions.ts';
+import { parsePlatformText } from './platform.ts';
 import { dispatchRun } from './run.ts';
 import { checkStageCycles } from './stage-graph.ts';
 import { findStage, splitStages, stageNotFound } from './stages.ts';
@@ -195,7 +196,7 @@ function emptyConfig(platform: Platform): ImageConfig {
 }
 
 function parsePlatform(ctx: ConvertContext, node: Instruction, text: string): Platform {
-  const [os, architecture, variant] = text.split('/');
-  if (!os || !architecture) throw instructionError(ctx, node, `invalid platform: ${JSON.stringify(text)}`, { hint: 'write it as os/arch[/variant], e.g. linux/amd64' });
-  return { os, architecture, variant };
+  const p = parsePlatformText(text, ctx.platform);
+  if ('error' in p) throw instructionError(ctx, node, `invalid platform ${JSON.stringify(text)}: ${p.error}`, { hint: 'write it as os/arch[/variant], e.g. linux/amd64' });
+  return p;
 }

@@ -100,7 +100,7 @@ export async function dispatchCopy(ctx: ConvertContext, st: StageState, node: In
   if (local.length > 0) {
     const source = await ctx.resolveSource(from, node, st);
     if (!source) throw instructionError(ctx, node, `${upper} --from=${from}: that stage has an empty filesystem`);
-    localCopy = copy(source, local, { allowWildcardEmpty: local.length > 1, extractArchives: isAdd && unpack !== false, parents: parents || undefined });
+    localCopy = copy(source, local, { allowWildcardEmpty: true, extractArchives: isAdd && unpack !== false, parents: parents || undefined });
   }
   const actions = ordered.map((a) => (a === 'local' ? localCopy! : a));
   st.vertex = createVertex({ kind: 'file', base: st.vertex ? 0 : undefined, actions }, inputs, stepMeta(ctx, st, node, displayText(node)));

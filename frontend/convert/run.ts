@@ -1,6 +1,6 @@
 // RUN → an exec op over the stage's filesystem. ARG values reach the command's environment but
 // not the image config; history records them as BuildKit does (`RUN |1 V=x /bin/sh -c make`).
-import { createVertex, type ExecOp, type NetworkMode, type Vertex } from '../../src/llb/index.ts';
+import { createVertex, proxyEnvFromBuildArgs, type ExecOp, type NetworkMode, type Vertex } from '../../src/llb/index.ts';
 import type { Instruction } from '../parser/ast.ts';
 import { PROXY_ARGS } from './args.ts';
 import { withShell } from './command-config.ts';
@@ -32,11 +32,8 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
   const { args, pipe } = commandLine(ctx, st, node);
   let env = st.env;
   if (getEnv(env, 'PATH') === undefined) env = setEnv(env, 'PATH', DEFAULT_PATH);
-  for (const key of PROXY_ARGS) {
-    const value = ctx.opts.buildArgs[key];
-    if (value !== undefined && getEnv(env, key) === undefined) env = setEnv(env, key, value);
-    if (value !== undefined) ctx.consumedArgs.add(key);
-  }
+  // proxy args reach the command through proxyEnv (both spellings, outside the digest), not the env
+  for (const key of PROXY_ARGS) if (ctx.opts.buildArgs[key] !== undefined) ctx.consumedArgs.add(key);
   const mounts = await resolveRunMounts(ctx, st, node, specs, inputs);
   const agentSock = sshAuthSock(mounts, (key) => getEnv(env, key) !== undefined);
   if (agentSock !== undefined) env = setEnv(env, 'SSH_AUTH_SOCK', agentSock);
@@ -54,6 +51,7 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
     mounts: [{ type: 'root', input: st.vertex ? 0 : undefined }, ...mounts],
     extraHosts: ctx.opts.extraHosts?.length ? [...ctx.opts.extraHosts] : undefined,
     security: security === 'insecure' ? 'insecure' : undefined,
+    proxyEnv: proxyEnvFromBuildArgs(ctx.opts.buildArgs),
   };
   st.vertex = createVertex(op, inputs, stepMeta(ctx, st, node, displayText(node)));
   addHistory(st, `RUN ${runCommandString(st, args)} # buildkit`, true);

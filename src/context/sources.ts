@@ -3,10 +3,10 @@
 // and the solver's cache keys so both read exactly the same files.
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCodes, closest, notFound } from '../errors/index.ts';
+import { ErrorCodes, closest, invalid, notFound } from '../errors/index.ts';
 import { createIgnoreMatcher, excludingPattern, type IgnoreMatcher } from './ignore.ts';
 import { cleanPath, resolveInRoot } from './safe-path.ts';
-import { hasWildcard, wildcardToRegExp } from './wildcard.ts';
+import { hasWildcard, isValidPattern, wildcardToRegExp } from './wildcard.ts';
 
 export interface ExpandOptions {
   /** A wildcard matching nothing is fine (the copy then just copies fewer sources). */
@@ -65,6 +65,11 @@ export function expandSources(root: string, src: readonly string[], excludePatte
       out.add(rel === '' ? '.' : rel);
       continue;
     }
+    const bad = rel.split('/').find((p) => hasWildcard(p) && !isValidPattern(p));
+    if (bad !== undefined) throw invalid(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}": syntax error in pattern "${bad}"`, { hint: 'close the bracket, or escape [ * ? with \\ to name a file literally' });
+    // as fsutil: the literal directory before the first wildcard must exist (it walks it)
+    const prefix = literalPrefix(rel);
+    if (prefix !== '' && !exists(root, prefix)) throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}": "${prefix}" not found in ${where}`);
     const matches = expandWildcard(root, rel, matcher);
     if (matches.length === 0 && !opts.allowWildcardEmpty) throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" matched no files in ${where}`);
     for (const m of matches) out.add(m);
@@ -99,12 +104,21 @@ function exists(root: string, rel: string): boolean {
   }
 }
 
+/** The components of a pattern before its first wildcard one ('' when it starts with one). */
+function literalPrefix(rel: string): string {
+  const parts = rel.split('/');
+  return parts.slice(0, parts.findIndex((p) => hasWildcard(p))).join('/');
+}
+
 function expandWildcard(root: string, rel: string, matcher: IgnoreMatcher): string[] {
   let prefixes = [''];
+  // as fsutil: the components before the first wildcard are literal, the rest one Go pattern
+  let pattern = false;
   for (const part of rel.split('/')) {
+    pattern ||= hasWildcard(part);
     const next: string[] = [];
     for (const prefix of prefixes) {
-      if (!hasWildcard(part)) {
+      if (!pattern) {
         next.push(prefix ? `${prefix}/${part}` : part);
         continue;
       }

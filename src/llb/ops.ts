@@ -4,6 +4,8 @@
 //
 // Inputs are referred to by index into the vertex's `inputs` array.
 
+import type { ProxyEnv } from './proxy-env.ts';
+
 export interface Platform {
   os: string;
   architecture: string;
@@ -117,6 +119,8 @@ export interface ExecOp {
   extraHosts?: string[];
   /** RUN --security=insecure (entitlement security.insecure): run privileged. Absent: the sandbox. */
   security?: 'insecure';
+  /** Proxy build args, set in both spellings when the command runs; not part of the digest (./proxy-env.ts). */
+  proxyEnv?: ProxyEnv;
 }
 
 // ---------------------------------------------------------------- file

@@ -4,6 +4,7 @@
 import type { SourceLocation } from '../errors/index.ts';
 import { canonicalJson, sha256Digest } from './canonical-json.ts';
 import type { Op } from './ops.ts';
+import { withoutProxyEnv } from './proxy-env.ts';
 
 export interface VertexMeta {
   /** As progress shows it: `[build 2/4] RUN make`. */
@@ -28,7 +29,7 @@ export function createVertex(op: Op, inputs: readonly Vertex[], meta: VertexMeta
 
 /** sha256 over the op with its inputs named by digest (or, for cache keys, by their keys). */
 export function opDigest(op: Op, inputDigests: readonly string[]): string {
-  return sha256Digest(canonicalJson({ op, inputs: inputDigests }));
+  return sha256Digest(canonicalJson({ op: withoutProxyEnv(op), inputs: inputDigests }));
 }
 
 /** Every vertex reachable from `roots`, each once, inputs before the vertices that read them. */

@@ -37,6 +37,8 @@ export interface CaseSpec {
   why?: string;
   /** BuildKit does this wrong (reason from the Dockerfile reference); compared with the hand-written files. */
   buildkitBug?: string;
+  /** The build must fail on both sides; tsbuild's error output must match this regular expression. */
+  fails?: string;
   /** A tsbuild bug, one line of root cause: the case is registered with `test.failing`. */
   knownFailure?: string;
   /** Context entries git cannot carry, made when the context is prepared. */
@@ -251,6 +253,33 @@ export async function openOracleSuite(opts: { host: string | undefined }): Promi
   const theirs = new PQueue({ concurrency: 2 });
   let n = 0;
 
+  /** A `fails` case: '' when tsbuild fails with the expected message, else what went wrong. */
+  const tsbuildFailure = async (c: OracleCase, ctx: string): Promise<string> => {
+    const r = await runTsbuild(['build', '--progress', 'plain', '-o', `type=oci,dest=${join(work, `${c.name}-${n++}.tar`)}`, ...buildFlags(c.spec), ctx], { root });
+    if (r.code === 0) return 'tsbuild built it, expected a failure';
+    return new RegExp(c.spec.fails!).test(r.stderr) ? '' : `tsbuild failed, but its output does not match /${c.spec.fails}/:\n${r.stderr.slice(-2000)}`;
+  };
+
+  /** A `fails` case: '' when BuildKit refuses it too (remembered in the cache), else what went wrong. */
+  const buildkitFailure = async (c: OracleCase, ctx: string): Promise<{ problem: string; cached: boolean }> => {
+    const hash = contextHash(ctx, `${baseFingerprint}\n${JSON.stringify(buildFlags(c.spec))}\nfails`);
+    const dir = join(buildkitCacheDir, hash);
+    if (existsSync(join(dir, 'error'))) return { problem: '', cached: true };
+    if (!host) throw new Error('docker is not available');
+    await importBase();
+    const out = join(work, `${c.name}-bk-${n++}.tar`);
+    try {
+      await execFileAsync('bash', [oracleScript, 'build', out, ctx, ...buildFlags(c.spec)], { timeout: 300_000, maxBuffer: 64 << 20 });
+      rmSync(out, { force: true });
+      return { problem: 'BuildKit built it, the case expects a failure', cached: false };
+    } catch (err) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'error'), String((err as { stderr?: string }).stderr ?? err));
+      writeFileSync(join(dir, 'case'), `${c.name}\n`);
+      return { problem: '', cached: false };
+    }
+  };
+
   const tsbuildListing = async (c: OracleCase, ctx: string): Promise<Listing> => {
     const out = join(work, `${c.name}-${n++}.tar`);
     const r = await runTsbuild(['build', '--progress', 'plain', '-o', `type=oci,dest=${out}`, ...buildFlags(c.spec), ctx], { root });
@@ -292,6 +321,10 @@ export async function openOracleSuite(opts: { host: string | undefined }): Promi
     async run(c) {
       const ctx = prepareContext(c);
       try {
+        if (c.spec.fails !== undefined) {
+          const [bk, ours_] = await Promise.all([c.hand ? undefined : theirs.add(() => buildkitFailure(c, ctx)), ours.add(() => tsbuildFailure(c, ctx))]);
+          return { against: !bk ? 'hand' : bk.cached ? 'buildkit (cached)' : 'buildkit', fsDiff: [bk?.problem, ours_].filter(Boolean).join('\n'), configDiff: '' };
+        }
         if (c.hand) {
           const got = await ours.add(() => tsbuildListing(c, ctx));
           const fsWant = readFileSync(join(c.dir, 'fs.expected'), 'utf8');

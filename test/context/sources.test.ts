@@ -21,6 +21,24 @@ test('expandSources: wildcards, classes, and no escaping the root', (t) => {
   }
 });
 
+test('names with glob characters as fsutil reads them: literal without an unescaped * ? [, Go patterns otherwise (issue 13)', (t) => {
+  const dir = contextDir({ 'back\\slash.txt': '', 'a*b': '', 'aXb': '', '[x]': '', x: '', 'q?': '', qz: '', 'd\\e/f*.txt': '', 'd\\e/f1.txt': '' });
+  try {
+    t.deepEqual(expandSources(dir, ['back\\slash.txt'], []), ['back\\slash.txt'], 'a backslash without a wildcard is a plain character');
+    t.deepEqual(expandSources(dir, ['a*b'], []), ['a*b', 'aXb']);
+    // no unescaped wildcard: the literal path, backslash and all, and missing is an error even where empty wildcards are fine
+    t.throws(() => expandSources(dir, ['a\\*b'], [], { allowWildcardEmpty: true }), { message: '"a\\*b" not found in the build context' });
+    t.deepEqual(expandSources(dir, ['[x]'], []), ['x'], 'a class matches x, not the name [x]');
+    t.deepEqual(expandSources(dir, ['\\[x]*'], []), ['[x]'], 'an escaped bracket matches itself');
+    t.deepEqual(expandSources(dir, ['q?'], []), ['q?', 'qz']);
+    t.deepEqual(expandSources(dir, ['d\\e/f?.txt'], []), ['d\\e/f*.txt', 'd\\e/f1.txt'], 'the literal prefix keeps its backslash');
+    t.throws(() => expandSources(dir, ['[y'], [], { allowWildcardEmpty: true }), { message: '"[y": syntax error in pattern "[y"' });
+    t.throws(() => expandSources(dir, ['missing/*.txt'], [], { allowWildcardEmpty: true }), { message: '"missing/*.txt": "missing" not found in the build context' });
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
 test('a missing source suggests the closest path; an ignored one says so', (t) => {
   const dir = contextDir({ 'src/main.c': '', 'app/.env': '' });
   try {

@@ -131,3 +131,27 @@ test('HEALTHCHECK durations are Go durations: 0s means the default, under 1ms is
   t.regex(unitless.hint ?? '', /with a unit/);
   await rejects(t, 'FROM busybox\nHEALTHCHECK --retries=0x10 CMD true\n', 'Dockerfile:2: invalid --retries value: 0x10');
 });
+
+test('a malformed FROM --platform names the line and the bad component (issue 13)', async (t) => {
+  const e = await rejects(t, 'FROM --platform=linux/amd64!x busybox\nRUN true\n', /^Dockerfile:1: invalid platform "linux\/amd64!x": "amd64!x" is an invalid component/);
+  t.is(e.location?.line, 1);
+  t.is(e.hint, 'write it as os/arch[/variant], e.g. linux/amd64');
+  await rejects(t, 'FROM --platform=linux/amd64/v2/x busybox\n', /too many components/);
+  await rejects(t, 'FROM --platform=nonsense busybox\n', /unknown operating system or architecture/);
+  await rejects(t, 'ARG P=linux/../amd64\nFROM --platform=$P busybox\n', /"\.\." is an invalid component/);
+});
+
+test('FROM --platform aliases are normalised as BuildKit does', async (t) => {
+  for (const [text, want] of [['linux/x86_64', 'amd64'], ['Linux/aarch64', 'arm64'], ['linux', 'amd64'], ['arm64', 'arm64']] as const) {
+    let seen: { os: string; architecture: string } | undefined;
+    await createBuildDefinition({
+      dockerfile: `FROM --platform=${text} busybox\n`, dockerfilePath: 'Dockerfile', buildArgs: {}, platform: { os: 'linux', architecture: 'amd64' }, namedContexts: {}, excludePatterns: [],
+      resolveImage: async (ref, platform) => {
+        seen = platform;
+        return { ref, digest: 'sha256:' + 'c'.repeat(64), config: { os: 'linux', architecture: platform.architecture, config: {}, rootfs: { type: 'layers', diff_ids: [] } } };
+      },
+    });
+    t.is(seen?.os, 'linux', text);
+    t.is(seen?.architecture, want, text);
+  }
+});

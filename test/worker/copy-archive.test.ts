@@ -77,20 +77,38 @@ test('ADD copies a non-archive, a gzip of something else and an empty tar as pla
 
 test('an archive cannot write outside its destination or the root', async (t) => {
   const climbing = await tarOf([{ name: '../../escape.txt', data: 'x' }]);
-  const absolute = await tarOf([{ name: '/abs.txt', data: 'x' }]);
   const hardlink = await tarOf([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }]);
   const viaLink = await tarOf([{ name: 'up', type: 'symlink', linkname: '../../../../../..' }, { name: 'up/tmp/tsbuild-pwned', data: 'x' }]);
   // S8: Docker refuses these as breakouts: the archive's own links may not carry it out of its destination
   const intoEtc = await tarOf([{ name: 'x', type: 'symlink', linkname: '/etc' }, { name: 'x/evil-in-etc', data: 'x' }]);
   const intoEtcDir = await tarOf([{ name: 'x', type: 'symlink', linkname: '/etc' }, { name: 'x/newdir/evil', data: 'x' }]);
   const linkViaLink = await tarOf([{ name: 'x', type: 'symlink', linkname: '/etc' }, { name: 'h', type: 'link', linkname: 'x/passwd' }]);
-  const tars = { 'c.tar': climbing, 'a.tar': absolute, 'h.tar': hardlink, 'l.tar': viaLink, 'e.tar': intoEtc, 'ed.tar': intoEtcDir, 'hl.tar': linkViaLink };
+  const tars = { 'c.tar': climbing, 'h.tar': hardlink, 'l.tar': viaLink, 'e.tar': intoEtc, 'ed.tar': intoEtcDir, 'hl.tar': linkViaLink };
   await withCopy(tars, async (w, _ctx, apply) => {
     for (const name of Object.keys(tars)) {
       const e = await t.throwsAsync(apply([copy([`/${name}`], '/d/', { extractArchives: true })]));
       t.true(isTsbuildError(e) && e.code === 'TAR_UNSAFE', `${name}: ${e?.message}`);
     }
     t.false(existsSync('/tmp/tsbuild-pwned'));
+  });
+});
+
+test('absolute member names and a ./ root land inside the destination, as moby Untar joins them (issue 13)', async (t) => {
+  const absolute = await tarOf([
+    { name: '/abs/', type: 'directory' },
+    { name: '/abs/c', data: 'c' },
+    { name: '/../../up.txt', data: 'up' }, // Clean("/../../up.txt") is "/up.txt": still inside
+    { name: '/abs/h', type: 'link', linkname: '/abs/c' },
+  ]);
+  const dotRoot = await tarOf([{ name: './', type: 'directory' }, { name: './dot/', type: 'directory' }, { name: './dot/f', data: 'f' }]);
+  await withCopy({ 'abs.tar': absolute, 'dot.tar': dotRoot }, async (w, _ctx, apply) => {
+    const id = await apply([copy(['/abs.tar'], '/d/', { extractArchives: true }), copy(['/dot.tar'], '/e/', { extractArchives: true })]);
+    t.is(readFileSync(fsOf(w, id, 'd/abs/c'), 'utf8'), 'c');
+    t.is(readFileSync(fsOf(w, id, 'd/up.txt'), 'utf8'), 'up');
+    t.is(lstatSync(fsOf(w, id, 'd/abs/h')).ino, lstatSync(fsOf(w, id, 'd/abs/c')).ino);
+    t.is(readFileSync(fsOf(w, id, 'e/dot/f'), 'utf8'), 'f');
+    t.false(existsSync(fsOf(w, id, 'abs')), 'nothing at the root');
+    t.false(existsSync(fsOf(w, id, 'up.txt')));
   });
 });
 

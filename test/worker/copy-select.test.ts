@@ -1,7 +1,9 @@
 import test from 'ava';
-import { chmodSync, existsSync, lstatSync, readFileSync, utimesSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lchownSync, lstatSync, readFileSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { pivotOf } from '../../worker/file/copy.ts';
+import { deviceNumbers } from '../../worker/layer/layer-tar.ts';
 import { copy, fsOf, withCopy } from './_copy.ts';
 
 test('.dockerignore applies below a copied directory, and ! exceptions re-include inside excluded dirs', (t) =>
@@ -74,4 +76,37 @@ test('several files onto a dest without a slash: each overwrites it unless it is
     t.is(readFileSync(fsOf(w, id, 'mixed/a'), 'utf8'), 'a');
     t.is(readFileSync(fsOf(w, id, 'mixed/f1'), 'utf8'), '1', 'the directory the first source made takes the second');
     t.is(readFileSync(fsOf(w, id, 'slash/f1'), 'utf8'), '1');
+  }));
+
+test('FIFOs and device nodes are copied as nodes with their numbers, mode and owner, as fsutil copyDevice (issue 13)', (t) =>
+  withCopy({ 'keep.txt': 'k' }, async (w, ctx, apply) => {
+    execFileSync('mkfifo', ['-m', '0640', join(ctx, 'fifo')]);
+    execFileSync('mknod', ['-m', '0600', join(ctx, 'null'), 'c', '1', '3']);
+    execFileSync('mknod', [join(ctx, 'loop'), 'b', '7', '200']);
+    lchownSync(join(ctx, 'fifo'), 1000, 50);
+    const id = await apply([copy(['/'], '/sp/')]);
+    const fifo = lstatSync(fsOf(w, id, 'sp/fifo'));
+    t.true(fifo.isFIFO());
+    t.is(fifo.mode & 0o7777, 0o640);
+    const nul = lstatSync(fsOf(w, id, 'sp/null'));
+    t.true(nul.isCharacterDevice());
+    t.is(nul.mode & 0o7777, 0o600);
+    t.deepEqual(deviceNumbers(nul.rdev), { major: 1, minor: 3 });
+    const loop = lstatSync(fsOf(w, id, 'sp/loop'));
+    t.true(loop.isBlockDevice());
+    t.deepEqual(deviceNumbers(loop.rdev), { major: 7, minor: 200 });
+  }));
+
+test('a dest that is a symlink is written through (the link stays), links below a copied tree are replaced, as fsutil Copy (issue 13)', (t) =>
+  withCopy({ 'a.txt': 'A', 'links/target/file': 'old', 'tree/m': 'replaced' }, async (w, ctx, apply) => {
+    symlinkSync('/target/file', join(ctx, 'links/l'));
+    symlinkSync('/target/file', join(ctx, 'links/m'));
+    symlinkSync('target', join(ctx, 'links/dirlink'));
+    const id = await apply([copy(['/links'], '/'), copy(['/a.txt'], '/l'), copy(['/a.txt'], '/dirlink'), copy(['/tree'], '/')]);
+    t.false(lstatSync(fsOf(w, id, 'm')).isSymbolicLink(), 'a link met below the dest is replaced');
+    t.is(readFileSync(fsOf(w, id, 'm'), 'utf8'), 'replaced');
+    t.true(lstatSync(fsOf(w, id, 'l')).isSymbolicLink(), 'the link is still a link');
+    t.is(readFileSync(fsOf(w, id, 'target/file'), 'utf8'), 'A', 'its target got the content');
+    t.is(readFileSync(fsOf(w, id, 'target/a.txt'), 'utf8'), 'A', 'a link to a directory is copied into');
+    t.true(lstatSync(fsOf(w, id, 'dirlink')).isSymbolicLink());
   }));

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import type { ExecMount, ExecOp } from '../../src/llb/index.ts';
+import { withProxyEnv, type ExecMount, type ExecOp } from '../../src/llb/index.ts';
 import { mountAt, unmount } from '../snapshot/mount.ts';
 import { newSnapshotKey } from '../snapshot/snapshotter.ts';
 import type { InputRef, RunContext } from '../types.ts';
@@ -62,7 +62,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const user = resolveUser(rootfs, op.user);
     mkdirSync(resolveInRoot(rootfs, op.cwd || '/'), { recursive: true });
     const spec = createRuntimeSpec({
-      args: op.args, env: withEnv(op.env, opMounts.env), cwd: op.cwd || '/', user, network: op.network, hostname,
+      args: op.args, env: withEnv(withProxyEnv(op.env, op.proxyEnv), opMounts.env), cwd: op.cwd || '/', user, network: op.network, hostname,
       ...files, cgroupsPath, extraMounts: opMounts.specMounts, limits,
       netnsPath: network?.path, privileged, privilegedCapabilities: privileged ? heldCapabilities() : undefined,
     });

@@ -6,7 +6,7 @@
 // Entries keep the archive's owners and modes (Docker's Untar), unless ADD --chown gives one owner
 // to everything. Paths resolve inside the root filesystem as the container would see them (a link
 // in the image or in the archive is followed, but never out of the root), and no entry climbs
-// above the destination with `..` or an absolute name (worker/layer/extract.ts refuses those).
+// above the destination with `..` (worker/layer/extract.ts refuses it; an absolute name lands below it).
 // Nor through a link: where an entry's parent (or a hard link's target) resolves to must stay under
 // the destination, or the archive is refused as moby refuses a breakout (`x -> /etc`, `x/passwd`).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -156,6 +156,8 @@ export async function extractArchive(opts: ExtractArchiveOptions): Promise<boole
   try {
     await extractTar(stream, {
       whiteouts: false,
+      // as moby's Untar: `/abs/c` lands at dest/abs/c (issue 13)
+      absoluteNames: 'inside',
       owner: opts.owner,
       parentDir: (parts, name) => {
         // checked before anything is made: mkdirInRoot would create the missing dirs wherever the links lead

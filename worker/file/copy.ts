@@ -17,7 +17,7 @@
 // ADD (extractArchives): a local file that is a tar archive is unpacked into dest (./archive.ts).
 // COPY --parents: each source keeps its path below the context root, or below the `/./` pivot.
 import { lstatSync, lutimesSync, readdirSync, type Stats } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, relative } from 'node:path';
 import { cleanPath, createIgnoreMatcher, resolveInRoot, selectSources, type IgnoreMatcher, type SelectedSource } from '../../src/context/index.ts';
 import { parseSymbolicMode, type CopyAction } from '../../src/llb/index.ts';
 import { resolveOwner } from '../exec/user.ts';
@@ -54,7 +54,7 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
   // the frontend checked it; a bad one here is a bug in whatever made the op
   if (action.chmodSymbolic !== undefined && chmod === undefined) throw new Error(`copy action with an invalid symbolic chmod: ${action.chmodSymbolic}`);
   const opts: CopyOptions = { owner: chown ?? (source.keepOwners ? undefined : root), chmod, links: new Map(), filter };
-  const dest = action.dest.startsWith('/') ? action.dest : `/${action.dest}`;
+  const dest = throughLinks(destRoot, action.dest.startsWith('/') ? action.dest : `/${action.dest}`);
   const destIsDir = () => dest.endsWith('/') || action.parents === true || isDir(resolveInRoot(destRoot, dest));
   const destDir = dest.replace(/\/+$/, '');
   const mirrored: [string, Stats][] = [];
@@ -78,6 +78,18 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
   }
   // mtimes last: writing into the mirrored dirs changed them
   for (const [host, s] of mirrored.reverse()) lutimesSync(host, s.atime, s.mtime);
+}
+
+/**
+ * The destination with every symlink on it resolved inside the root, the last one too: as fsutil's
+ * Copy (fs.RootPath on the whole dest), COPY onto a link to a file writes the file and leaves the
+ * link, and a link to a directory is copied into. Only the dest itself: links met below it while
+ * copying a tree are replaced, never followed. A trailing '/' is kept.
+ */
+function throughLinks(destRoot: string, dest: string): string {
+  const resolved = `/${relative(destRoot, resolveInRoot(destRoot, dest))}`.replace(/^\/$/, '/');
+  const inRoot = resolved === '/' ? '/' : resolved.replace(/\/+$/, '');
+  return dest.endsWith('/') && inRoot !== '/' ? `${inRoot}/` : inRoot;
 }
 
 function expandMatches(action: CopyAction, source: CopySource): Match[] {

@@ -2,9 +2,12 @@
 // existing non-directory at a target is removed first, and only directories we just checked (lstat)
 // are descended into. Parents are resolved with resolveInRoot, so image symlinks stay inside the root.
 import { chmodSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, type Stats } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { resolveInRoot } from '../../src/context/index.ts';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { applySymbolicMode, type ModeCommand } from '../../src/llb/index.ts';
+import { deviceNumbers } from '../layer/layer-tar.ts';
 
 export interface Owner {
   uid: number;
@@ -113,8 +116,8 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
     symlinkSync(readlinkSync(src), dest);
   } else if (s.isFile()) {
     copyFileSync(src, dest);
-  } else {
-    // sockets, fifos and devices have no place in a copy (Docker skips sockets too)
+  } else if (!makeSpecialFile(s, dest)) {
+    // a socket lives only while its server does; a layer cannot carry one either
     return;
   }
   lchownSync(dest, owner.uid, owner.gid);
@@ -125,4 +128,21 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
 
 function below(parent: string, name: string): string {
   return parent === '' || parent === '.' ? name : `${parent}/${name}`;
+}
+
+/**
+ * FIFOs and device nodes are copied as nodes, as BuildKit's copier does (fsutil copyDevice
+ * mknods them with the source's type and numbers); false for a socket, which is left out.
+ * Node has no mknod(2): coreutils' mknod does it.
+ */
+function makeSpecialFile(s: Stats, dest: string): boolean {
+  let args: string[];
+  if (s.isFIFO()) args = [dest, 'p'];
+  else if (s.isCharacterDevice() || s.isBlockDevice()) {
+    const { major, minor } = deviceNumbers(s.rdev);
+    args = [dest, s.isCharacterDevice() ? 'c' : 'b', String(major), String(minor)];
+  } else return false;
+  const r = spawnSync('mknod', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new TsbuildError(`cannot copy the special file ${dest}: mknod failed: ${r.error?.message ?? r.stderr.trim()}`, { code: ErrorCodes.INTERNAL, kind: 'unavailable', hint: 'device nodes need CAP_MKNOD: run tsbuild as root' });
+  return true;
 }

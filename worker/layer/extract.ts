@@ -27,13 +27,19 @@ function unsafe(name: string, why: string): TsbuildError {
   return new TsbuildError(`unsafe tar entry "${name}": ${why}`, { code: ErrorCodes.TAR_UNSAFE, kind: 'denied' });
 }
 
-/** The entry's components, or a TAR_UNSAFE error when the name leaves the root. */
-export function entryPath(name: string): string[] {
-  if (name.startsWith('/')) throw unsafe(name, 'absolute path');
+/**
+ * The entry's components, or a TAR_UNSAFE error when the name leaves the root. With `absolute`
+ * ('inside'), a leading `/` names a path below the root, as moby's Untar joins a cleaned name to
+ * its destination: `/abs/c` is `abs/c`, and `..` cannot climb above the `/` it starts from.
+ */
+export function entryPath(name: string, absolute: 'refuse' | 'inside' = 'refuse'): string[] {
+  const rooted = name.startsWith('/');
+  if (rooted && absolute === 'refuse') throw unsafe(name, 'absolute path');
   const out: string[] = [];
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') {
+      if (out.length === 0 && rooted) continue;
       if (out.length === 0) throw unsafe(name, 'path climbs out of the layer with ".."');
       out.pop();
     } else out.push(part);
@@ -68,6 +74,8 @@ export interface ExtractTarget {
   whiteouts: boolean;
   /** Every entry gets this owner instead of the tar's own (ADD --chown). */
   owner?: { uid: number; gid: number };
+  /** Names and hard link targets starting with `/`: refused (default), or read below the root (ADD's archives). */
+  absoluteNames?: 'refuse' | 'inside';
   /** Default `image`; see ExtractFidelity. */
   fidelity?: ExtractFidelity;
 }
@@ -108,7 +116,7 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<E
   done.catch(() => undefined);
   for await (const entry of extract) {
     const h = entry.header;
-    const parts = entryPath(h.name);
+    const parts = entryPath(h.name, to.absoluteNames);
     if (parts.length === 0) {
       entry.resume();
       continue;
@@ -164,7 +172,7 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<E
       case 'link': {
         let linkParts: string[];
         try {
-          linkParts = entryPath(h.linkname ?? '');
+          linkParts = entryPath(h.linkname ?? '', to.absoluteNames);
         } catch {
           throw unsafe(h.name, `hard link target "${h.linkname}" is outside the layer`);
         }
@@ -199,7 +207,7 @@ export async function extractTar(stream: Readable, to: ExtractTarget): Promise<E
     }
     entry.resume();
     if (h.type === 'link') continue;
-    if (keepOwners) lchownSync(target, to.owner?.uid ?? h.uid ?? 0, to.owner?.gid ?? h.gid ?? 0);
+    if (keepOwners) lchownSync(target, to.owner?.uid ?? paxId(h, 'uid') ?? 0, to.owner?.gid ?? paxId(h, 'gid') ?? 0);
     if (h.type !== 'symlink') chmodSync(target, mode);
     if (h.type !== 'directory') lutimesSync(target, h.mtime ?? new Date(0), h.mtime ?? new Date(0));
   }
@@ -234,4 +242,11 @@ function setDirTime(d: DirTime): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** An owner id from the entry's PAX record when it has one (ids over 2,097,151), else from the ustar header. */
+function paxId(h: tar.Header, key: 'uid' | 'gid'): number | undefined {
+  const text = (h.pax as Record<string, string> | undefined)?.[key];
+  if (text !== undefined && /^\d{1,15}$/.test(text)) return Number(text);
+  return h[key];
 }

@@ -24,6 +24,26 @@ export function isWhiteoutDevice(s: Stats): boolean {
   return s.isCharacterDevice() && s.rdev === 0;
 }
 
+/**
+ * The largest id tar-stream writes into the ustar header: it fills 6 of the field's 7 octal digits
+ * (262,143), where ustar allows 2,097,151. Above it, as Go's archive/tar does past 7 digits, a
+ * PAX record carries the id (the ustar field then says 777777).
+ */
+export const ustarMaxId = 0o777777;
+
+/**
+ * PAX records for ids the ustar header cannot hold, or undefined. (Long names and link targets
+ * need no help here: tar-stream writes a PAX header with `path`/`linkpath` whenever the ustar
+ * name and prefix fields cannot hold them, and always when `pax` is set.)
+ */
+function largeIds(s: { uid: number; gid: number }): Record<string, string> | undefined {
+  if (s.uid <= ustarMaxId && s.gid <= ustarMaxId) return undefined;
+  const pax: Record<string, string> = {};
+  if (s.uid > ustarMaxId) pax.uid = String(s.uid);
+  if (s.gid > ustarMaxId) pax.gid = String(s.gid);
+  return pax;
+}
+
 /** Streams the tar of `fsDir`. `onEntry` counts entries, so callers learn whether the diff is empty. */
 export function createLayerTar(fsDir: string, onEntry: () => void = () => {}): tar.Pack {
   const pack = tar.pack();
@@ -46,7 +66,7 @@ export function createLayerTar(fsDir: string, onEntry: () => void = () => {}): t
         const abs = join(dir, name);
         const path = rel + name;
         const s = lstatSync(abs);
-        const base = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtime: new Date(Math.floor(s.mtimeMs / 1000) * 1000), uname: '', gname: '' };
+        const base = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtime: new Date(Math.floor(s.mtimeMs / 1000) * 1000), uname: '', gname: '', pax: largeIds(s) };
         if (s.isDirectory()) {
           await add({ ...base, name: `${path}/`, type: 'directory' });
           if (opaque.has(abs)) await add({ ...base, name: `${path}/${opaqueMarker}`, type: 'file', size: 0, mode: 0o644 });
