@@ -2,7 +2,6 @@
 // (untimed), then build a context (timed by the caller). BuildKit is Docker 20.10's built-in one
 // through shared/tools/oracle.sh; Buildah is Debian's. A rival that is not installed is skipped
 // with one line saying why.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, works, type Tool } from './measure.ts';
@@ -23,6 +22,8 @@ export interface Rival {
   build(context: string, tag: string, bases: readonly Base[]): void;
   /** How the rival runs RUN steps, for the notes under the table. */
   readonly setup: string;
+  /** Stops what the bench started for this rival. */
+  close(): void;
 }
 
 /** tsbuild: a fresh state root per reset; each base imported from its OCI layout and unpacked. */
@@ -48,18 +49,27 @@ export function createTsbuild(work: string, tsbuild: (...args: string[]) => void
     build(context, tag) {
       tsbuild('--root', root, 'build', '--progress', 'quiet', '-t', tag, context);
     },
+    close() {},
   };
 }
 
-/** BuildKit in a private Docker 20.10 (oracle.sh); builds with --network=none (its daemon has no bridge). */
+/**
+ * BuildKit in Docker 20.10 (oracle.sh) with a daemon of the bench's own ($TSBUILD_BENCH_ORACLE_STATE,
+ * default /var/lib/tsbuild-bench-oracle), so tests using the shared oracle neither slow it down nor
+ * lose their cache to its prunes; stopped at the end when the bench started it. Builds with
+ * --network=none (the daemon has no bridge).
+ */
 export function createBuildkit(oracle: string, bases: readonly Base[]): Rival | string {
   if (!existsSync('/usr/bin/docker') || !existsSync('/usr/sbin/dockerd')) return 'docker.io not installed (apt-get install docker.io): BuildKit skipped';
   if (!existsSync(oracle)) return `${oracle} missing (the shared tools): BuildKit skipped`;
-  const host = /DOCKER_HOST=(\S+)/.exec(execFileSync('bash', [oracle, 'start'], { encoding: 'utf8' }))?.[1];
+  const state = process.env.TSBUILD_BENCH_ORACLE_STATE ?? '/var/lib/tsbuild-bench-oracle';
+  const oracleEnv = { ORACLE_STATE: state };
+  const wasRunning = works('bash', ['-c', `kill -0 "$(cat '${state}/dockerd.pid')"`]);
+  const host = /DOCKER_HOST=(\S+)/.exec(run('bash', [oracle, 'start'], { env: oracleEnv }))?.[1];
   if (!host) return 'oracle.sh start printed no DOCKER_HOST: BuildKit skipped';
   const env = { DOCKER_HOST: host, DOCKER_BUILDKIT: '1' };
   const docker = (...args: string[]) => run('/usr/bin/docker', args, { env });
-  for (const base of bases) run('bash', [oracle, 'import', `${base.name}:latest`, base.ociTar]);
+  for (const base of bases) run('bash', [oracle, 'import', `${base.name}:latest`, base.ociTar], { env: oracleEnv });
   const built = new Set<string>();
   return {
     tool: 'buildkit',
@@ -72,6 +82,9 @@ export function createBuildkit(oracle: string, bases: readonly Base[]): Rival | 
     build(context, tag) {
       built.add(tag);
       docker('build', '-q', '--network=none', '-t', tag, context);
+    },
+    close() {
+      if (!wasRunning) run('bash', [oracle, 'stop'], { env: oracleEnv });
     },
   };
 }
@@ -98,6 +111,9 @@ export function createBuildah(bases: readonly Base[]): Rival | string {
       built.add(tag);
       const args = used.flatMap((b) => ['--build-arg', `${b.arg}=localhost/${b.name}`]);
       run('buildah', ['bud', '-q', '--layers', '--network=none', ...runtime, ...args, '-t', tag, context]);
+    },
+    close() {
+      for (const tag of built) works('buildah', ['rmi', '-f', tag]);
     },
   };
 }

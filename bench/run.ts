@@ -36,6 +36,7 @@ const results = createResults();
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-bench-'));
 const started = new Date();
 const loadBefore = machine();
+const rivals: Rival[] = [];
 try {
   // the busybox base, built once; every tool gets this same image
   const busybox: Base = { name: 'busybox', arg: 'BASE', ociTar: join(work, 'busybox.oci.tar'), ociLayout: join(work, 'busybox.oci') };
@@ -61,35 +62,46 @@ try {
     }
   }
 
-  const rivals: Rival[] = [];
   for (const tool of wantTools) {
     const made = tool === 'tsbuild' ? createTsbuild(work, tsbuild) : tool === 'buildkit' ? createBuildkit(oracle, allBases) : createBuildah(allBases);
     if (typeof made === 'string') results.note(made);
     else rivals.push(made);
   }
 
+  // the tools take turns within each run, so a burst of load elsewhere on the machine falls on all of them
   for (const s of chosen) {
-    for (const rival of rivals) {
-      const cold: number[] = [];
-      const warm: number[] = [];
-      for (let i = 0; i < runs; i++) {
+    const cold = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
+    const warm = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
+    for (let i = 0; i < runs; i++) {
+      for (const rival of rivals) {
         rival.reset(s.bases);
         const tag = `bench-${s.name}`;
-        cold.push(time(() => rival.build(s.context, tag, s.bases)));
-        warm.push(time(() => rival.build(s.context, tag, s.bases)));
-        console.error(`bench: ${s.name} ${rival.tool} run ${i + 1}/${runs}: cold ${(cold[i] / 1000).toFixed(3)}s, no-change ${(warm[i] / 1000).toFixed(3)}s`);
+        const c = time(() => rival.build(s.context, tag, s.bases));
+        const w = time(() => rival.build(s.context, tag, s.bases));
+        cold.get(rival.tool)!.push(c);
+        warm.get(rival.tool)!.push(w);
+        console.error(`bench: ${s.name} ${rival.tool} run ${i + 1}/${runs}: cold ${(c / 1000).toFixed(3)}s, no-change ${(w / 1000).toFixed(3)}s`);
       }
-      results.record(`${s.name} cold`, rival.tool, cold, s.target);
-      results.record(`${s.name} no-change rebuild`, rival.tool, warm);
+    }
+    for (const rival of rivals) {
+      results.record(`${s.name} cold`, rival.tool, cold.get(rival.tool)!, s.target);
+      results.record(`${s.name} no-change rebuild`, rival.tool, warm.get(rival.tool)!);
     }
   }
   for (const rival of rivals) results.note(`${rival.tool}: ${rival.setup}`);
 } finally {
+  for (const rival of rivals) {
+    try {
+      rival.close();
+    } catch (e) {
+      console.error(`bench: closing ${rival.tool}: ${(e as Error).message}`);
+    }
+  }
   rmSync(work, { recursive: true, force: true });
 }
 
-const table = formatTable(results, runs);
-console.log(`tsbuild bench, ${started.toISOString()}\nmachine at start: ${loadBefore}\nmachine at end:   ${machine()}\n\n${table}\n`);
+console.log(`tsbuild bench, ${started.toISOString()}\nmachine at start: ${loadBefore}\nmachine at end:   ${machine()}\n`);
+console.log(`${formatTable(results, runs)}\n\n${formatTable(results, runs, 'min')}\n`);
 for (const n of results.notes) console.log(`- ${n}`);
 const out = join(repo, 'bench', 'results');
 mkdirSync(out, { recursive: true });
