@@ -69,7 +69,13 @@ export function createBuildkit(oracle: string, bases: readonly Base[]): Rival | 
   if (!host) return 'oracle.sh start printed no DOCKER_HOST: BuildKit skipped';
   const env = { DOCKER_HOST: host, DOCKER_BUILDKIT: '1' };
   const docker = (...args: string[]) => run('/usr/bin/docker', args, { env });
-  for (const base of bases) run('bash', [oracle, 'import', `${base.name}:latest`, base.ociTar], { env: oracleEnv });
+  const stop = () => wasRunning || run('bash', [oracle, 'stop'], { env: oracleEnv });
+  try {
+    for (const base of bases) run('bash', [oracle, 'import', `${base.name}:latest`, base.ociTar], { env: oracleEnv });
+  } catch (e) {
+    stop();
+    throw e;
+  }
   const built = new Set<string>();
   return {
     tool: 'buildkit',
@@ -83,9 +89,7 @@ export function createBuildkit(oracle: string, bases: readonly Base[]): Rival | 
       built.add(tag);
       docker('build', '-q', '--network=none', '-t', tag, context);
     },
-    close() {
-      if (!wasRunning) run('bash', [oracle, 'stop'], { env: oracleEnv });
-    },
+    close: () => void stop(),
   };
 }
 

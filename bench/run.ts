@@ -63,7 +63,12 @@ try {
   }
 
   for (const tool of wantTools) {
-    const made = tool === 'tsbuild' ? createTsbuild(work, tsbuild) : tool === 'buildkit' ? createBuildkit(oracle, allBases) : createBuildah(allBases);
+    let made: Rival | string;
+    try {
+      made = tool === 'tsbuild' ? createTsbuild(work, tsbuild) : tool === 'buildkit' ? createBuildkit(oracle, allBases) : createBuildah(allBases);
+    } catch (e) {
+      made = `${tool} could not be set up, skipped: ${(e as Error).message}`;
+    }
     if (typeof made === 'string') results.note(made);
     else rivals.push(made);
   }
@@ -72,18 +77,25 @@ try {
   for (const s of chosen) {
     const cold = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
     const warm = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
+    const failed = new Set<Tool>();
     for (let i = 0; i < runs; i++) {
-      for (const rival of rivals) {
-        rival.reset(s.bases);
+      for (const rival of rivals.filter((r) => !failed.has(r.tool))) {
         const tag = `bench-${s.name}`;
-        const c = time(() => rival.build(s.context, tag, s.bases));
-        const w = time(() => rival.build(s.context, tag, s.bases));
-        cold.get(rival.tool)!.push(c);
-        warm.get(rival.tool)!.push(w);
-        console.error(`bench: ${s.name} ${rival.tool} run ${i + 1}/${runs}: cold ${(c / 1000).toFixed(3)}s, no-change ${(w / 1000).toFixed(3)}s`);
+        try {
+          rival.reset(s.bases);
+          const c = time(() => rival.build(s.context, tag, s.bases));
+          const w = time(() => rival.build(s.context, tag, s.bases));
+          cold.get(rival.tool)!.push(c);
+          warm.get(rival.tool)!.push(w);
+          console.error(`bench: ${s.name} ${rival.tool} run ${i + 1}/${runs}: cold ${(c / 1000).toFixed(3)}s, no-change ${(w / 1000).toFixed(3)}s`);
+        } catch (e) {
+          // one tool failing a scenario leaves a line and a gap in the table, not a lost bench
+          failed.add(rival.tool);
+          results.note(`${s.name}: ${rival.tool} failed, left out of this scenario: ${(e as Error).message}`);
+        }
       }
     }
-    for (const rival of rivals) {
+    for (const rival of rivals.filter((r) => !failed.has(r.tool))) {
       results.record(`${s.name} cold`, rival.tool, cold.get(rival.tool)!, s.target);
       results.record(`${s.name} no-change rebuild`, rival.tool, warm.get(rival.tool)!);
     }
