@@ -1,7 +1,7 @@
 // Times tsbuild's scenarios and, where they are installed, the same scenarios with BuildKit
 // (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints a Markdown table of
 // medians and ratios, and writes every sample to bench/results/<time>.json.
-//   npm run bench [-- --runs N] [--only hello,many-runs,compile-c,cli] [--tools tsbuild,buildkit,buildah]
+//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,cli] [--tools tsbuild,buildkit,buildah]
 // Scenarios (each cold = a cache holding only the base images, then a no-change rebuild):
 //   hello      fixtures/hello: three stages, COPY, RUN, WORKDIR (the README's example)
 //   many-runs  bench/contexts/many-runs: 20 trivial RUN steps on busybox (per-step cost)
@@ -21,6 +21,7 @@ const bin = join(repo, 'bin', 'tsbuild.js');
 const oracle = process.env.TSBUILD_ORACLE ?? join(repo, '..', 'shared', 'tools', 'oracle.sh');
 const flag = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const runs = Number(flag('--runs')) || 3;
+const warmups = flag('--warmup') === undefined ? 1 : Number(flag('--warmup'));
 const only = flag('--only')?.split(',');
 const wantTools = (flag('--tools')?.split(',') ?? toolNames) as Tool[];
 
@@ -78,16 +79,19 @@ try {
     const cold = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
     const warm = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
     const failed = new Set<Tool>();
-    for (let i = 0; i < runs; i++) {
+    // untimed warm-up rounds first: a daemon just started, cold page caches and lazy loading are not the figure
+    for (let i = -warmups; i < runs; i++) {
       for (const rival of rivals.filter((r) => !failed.has(r.tool))) {
         const tag = `bench-${s.name}`;
         try {
           rival.reset(s.bases);
           const c = time(() => rival.build(s.context, tag, s.bases));
           const w = time(() => rival.build(s.context, tag, s.bases));
+          const which = i < 0 ? 'warm-up (not counted)' : `run ${i + 1}/${runs}`;
+          console.error(`bench: ${s.name} ${rival.tool} ${which}: cold ${(c / 1000).toFixed(3)}s, no-change ${(w / 1000).toFixed(3)}s`);
+          if (i < 0) continue;
           cold.get(rival.tool)!.push(c);
           warm.get(rival.tool)!.push(w);
-          console.error(`bench: ${s.name} ${rival.tool} run ${i + 1}/${runs}: cold ${(c / 1000).toFixed(3)}s, no-change ${(w / 1000).toFixed(3)}s`);
         } catch (e) {
           // one tool failing a scenario leaves a line and a gap in the table, not a lost bench
           failed.add(rival.tool);
