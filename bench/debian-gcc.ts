@@ -50,7 +50,9 @@ export function ensureDebianGcc(tsbuild: (...args: string[]) => void, work: stri
     run('debootstrap', ['--variant=minbase', '--include=gcc,libc6-dev', 'bookworm', tmp, mirror]);
     // device nodes are the runtime's business, and the downloaded packages only weigh
     for (const sub of ['dev', join('var', 'cache', 'apt', 'archives'), join('var', 'lib', 'apt', 'lists')]) {
-      for (const name of readdirSync(join(tmp, sub))) if (name !== 'partial' && name !== 'lock') rmSync(join(tmp, sub, name), { recursive: true, force: true });
+      const at = join(tmp, sub);
+      if (!existsSync(at)) continue;
+      for (const name of readdirSync(at)) if (name !== 'partial' && name !== 'lock') rmSync(join(at, name), { recursive: true, force: true });
     }
     renameSync(tmp, rootfs);
   }

@@ -50,7 +50,12 @@ try {
     { name: 'many-runs', context: join(repo, 'bench', 'contexts', 'many-runs'), bases: [busybox], target: 'tsbuild <= 0.5x BuildKit' },
   ];
   if (!only || only.includes('compile-c')) {
-    const debian = ensureDebianGcc(tsbuild, work);
+    let debian: Base | string;
+    try {
+      debian = ensureDebianGcc(tsbuild, work);
+    } catch (e) {
+      debian = `the Debian base could not be made: ${(e as Error).message}`;
+    }
     if (typeof debian === 'string') results.note(`compile-c skipped: ${debian}`);
     else scenarios.push({ name: 'compile-c', context: join(repo, 'bench', 'contexts', 'compile-c'), bases: [busybox, debian], target: 'tsbuild <= 1.0x BuildKit' });
   }
