@@ -2,7 +2,7 @@
 // (untimed), then build a context (timed by the caller). BuildKit is Docker 20.10's built-in one
 // through shared/tools/oracle.sh; Buildah is Debian's. A rival that is not installed is skipped
 // with one line saying why.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, works, type Tool } from './measure.ts';
 
@@ -64,7 +64,7 @@ export function createBuildkit(oracle: string, bases: readonly Base[]): Rival | 
   if (!existsSync(oracle)) return `${oracle} missing (the shared tools): BuildKit skipped`;
   const state = process.env.TSBUILD_BENCH_ORACLE_STATE ?? '/var/lib/tsbuild-bench-oracle';
   const oracleEnv = { ORACLE_STATE: state };
-  const wasRunning = works('bash', ['-c', `kill -0 "$(cat '${state}/dockerd.pid')"`]);
+  const wasRunning = daemonRunning(join(state, 'dockerd.pid'));
   const host = /DOCKER_HOST=(\S+)/.exec(run('bash', [oracle, 'start'], { env: oracleEnv }))?.[1];
   if (!host) return 'oracle.sh start printed no DOCKER_HOST: BuildKit skipped';
   const env = { DOCKER_HOST: host, DOCKER_BUILDKIT: '1' };
@@ -120,4 +120,15 @@ export function createBuildah(bases: readonly Base[]): Rival | string {
       for (const tag of built) works('buildah', ['rmi', '-f', tag]);
     },
   };
+}
+
+function daemonRunning(pidFile: string): boolean {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
