@@ -1,106 +1,131 @@
 // Times tsbuild's scenarios and, where they are installed, the same scenarios with BuildKit
-// (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints the figures and ratios.
-//   npm run bench [-- --runs N]
-// Scenarios: cold build of fixtures/hello on a fresh state root (the busybox base prebuilt),
-// no-change rebuild, and CLI start-up (--version, --help).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints a Markdown table of
+// medians and ratios, and writes every sample to bench/results/<time>.json.
+//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,cli] [--tools tsbuild,buildkit,buildah]
+// Scenarios (each cold = a cache holding only the base images, then a no-change rebuild):
+//   hello      fixtures/hello: three stages, COPY, RUN, WORKDIR (the README's example)
+//   many-runs  bench/contexts/many-runs: 20 trivial RUN steps on busybox (per-step cost)
+//   compile-c  bench/contexts/compile-c: gcc on a Debian minbase, the binary run on busybox
+//   cli        tsbuild --version and --help (start-up cost; tsbuild only)
+// See bench/README.md for the last results and how the rivals are set up.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianGcc } from './debian-gcc.ts';
+import { createResults, formatTable, machine, run, time, toolNames, type Tool } from './measure.ts';
+import { createBuildah, createBuildkit, createTsbuild, type Base, type Rival } from './rivals.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(repo, 'bin', 'tsbuild.js');
-const hello = join(repo, 'fixtures', 'hello');
-const oracle = join(repo, '..', 'shared', 'tools', 'oracle.sh');
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
+const oracle = process.env.TSBUILD_ORACLE ?? join(repo, '..', 'shared', 'tools', 'oracle.sh');
+const flag = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const runs = Number(flag('--runs')) || 3;
+const warmups = flag('--warmup') === undefined ? 1 : Number(flag('--warmup'));
+const only = flag('--only')?.split(',');
+const wantTools = (flag('--tools')?.split(',') ?? toolNames) as Tool[];
 
-type Tool = 'tsbuild' | 'buildkit' | 'buildah';
-const results = new Map<string, Partial<Record<Tool, number>>>();
-
-function time(fn: () => void): number {
-  const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+interface Scenario {
+  name: string;
+  context: string;
+  bases: readonly Base[];
+  target?: string;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
-  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
-}
-
-function record(scenario: string, tool: Tool, samples: number[]): void {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
-  results.set(scenario, { ...results.get(scenario), [tool]: median });
-}
-
-const tsb = (root: string, ...args: string[]) => run(process.execPath, [bin, '--root', root, ...args]);
+const tsbuild = (...args: string[]) => void run(process.execPath, [bin, ...args]);
+const results = createResults();
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-bench-'));
-const baseTar = join(work, 'busybox.oci.tar');
+const started = new Date();
+const loadBefore = machine();
+const rivals: Rival[] = [];
 try {
-  // the base image, built once and imported into every fresh root
+  // the busybox base, built once; every tool gets this same image
+  const busybox: Base = { name: 'busybox', arg: 'BASE', ociTar: join(work, 'busybox.oci.tar'), ociLayout: join(work, 'busybox.oci') };
   const seed = join(work, 'seed');
-  tsb(seed, 'build', '--progress', 'quiet', '--build-context', 'busybox-bin=/usr/bin', '-t', 'busybox', '--output', `type=oci,dest=${baseTar}`, join(repo, 'fixtures', 'busybox'));
-  const freshRoot = (i: number) => {
-    const root = join(work, `root-${i}`);
-    tsb(root, 'build', '--progress', 'quiet', '--build-context', 'busybox-bin=/usr/bin', '-t', 'busybox', join(repo, 'fixtures', 'busybox'));
-    return root;
-  };
+  tsbuild('--root', seed, 'build', '--progress', 'quiet', '--build-context', 'busybox-bin=/usr/bin', '-o', `type=oci,dest=${busybox.ociTar}`, '-o', `type=oci,dest=${busybox.ociLayout},tar=false`, join(repo, 'fixtures', 'busybox'));
+  rmSync(seed, { recursive: true, force: true });
 
-  // ---- tsbuild
-  record('cli --version', 'tsbuild', Array.from({ length: 5 }, () => time(() => run(process.execPath, [bin, '--version']))));
-  record('cli --help', 'tsbuild', Array.from({ length: 5 }, () => time(() => run(process.execPath, [bin, '--help']))));
-  const cold: number[] = [];
-  const warm: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const root = freshRoot(i);
-    cold.push(time(() => tsb(root, 'build', '--progress', 'quiet', '-t', 'hello', hello)));
-    warm.push(time(() => tsb(root, 'build', '--progress', 'quiet', '-t', 'hello', hello)));
+  const scenarios: Scenario[] = [
+    { name: 'hello', context: join(repo, 'fixtures', 'hello'), bases: [busybox] },
+    { name: 'many-runs', context: join(repo, 'bench', 'contexts', 'many-runs'), bases: [busybox], target: 'tsbuild <= 0.5x BuildKit' },
+  ];
+  if (!only || only.includes('compile-c')) {
+    let debian: Base | string;
+    try {
+      debian = ensureDebianGcc(tsbuild, work);
+    } catch (e) {
+      debian = `the Debian base could not be made: ${(e as Error).message}`;
+    }
+    if (typeof debian === 'string') results.note(`compile-c skipped: ${debian}`);
+    else scenarios.push({ name: 'compile-c', context: join(repo, 'bench', 'contexts', 'compile-c'), bases: [busybox, debian], target: 'tsbuild <= 1.0x BuildKit' });
   }
-  record('cold build (hello)', 'tsbuild', cold);
-  record('no-change rebuild (hello)', 'tsbuild', warm);
+  const chosen = scenarios.filter((s) => !only || only.includes(s.name));
+  const allBases = [...new Set(chosen.flatMap((s) => s.bases))];
 
-  // ---- BuildKit, through Docker 20.10's built-in one
-  if (existsSync('/usr/bin/docker') && existsSync('/usr/sbin/dockerd') && existsSync(oracle)) {
-    const host = /DOCKER_HOST=(\S+)/.exec(execFileSync('bash', [oracle, 'start'], { encoding: 'utf8' }))?.[1];
-    if (host) {
-      const env = { DOCKER_HOST: host, DOCKER_BUILDKIT: '1' };
-      run('bash', [oracle, 'import', 'busybox:latest', baseTar]);
-      const bkCold: number[] = [];
-      const bkWarm: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        run('/usr/bin/docker', ['builder', 'prune', '-af'], env);
-        bkCold.push(time(() => run('/usr/bin/docker', ['build', '-q', '--network=none', '-t', 'bench-hello', hello], env)));
-        bkWarm.push(time(() => run('/usr/bin/docker', ['build', '-q', '--network=none', '-t', 'bench-hello', hello], env)));
+  if ((!only || only.includes('cli')) && wantTools.includes('tsbuild')) {
+    for (const args of [['--version'], ['--help']]) {
+      results.record(`cli ${args[0]}`, 'tsbuild', Array.from({ length: 5 }, () => time(() => run(process.execPath, [bin, ...args]))));
+    }
+  }
+
+  for (const tool of wantTools) {
+    let made: Rival | string;
+    try {
+      made = tool === 'tsbuild' ? createTsbuild(work, tsbuild) : tool === 'buildkit' ? createBuildkit(oracle, allBases) : createBuildah(allBases);
+    } catch (e) {
+      made = `${tool} could not be set up, skipped: ${(e as Error).message}`;
+    }
+    if (typeof made === 'string') results.note(made);
+    else rivals.push(made);
+  }
+
+  // the tools take turns within each run, so a burst of load elsewhere on the machine falls on all of them
+  for (const s of chosen) {
+    const cold = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
+    const warm = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
+    const failed = new Set<Tool>();
+    // untimed warm-up rounds first: a daemon just started, cold page caches and lazy loading are not the figure
+    for (let i = -warmups; i < runs; i++) {
+      for (const rival of rivals.filter((r) => !failed.has(r.tool))) {
+        const tag = `bench-${s.name}`;
+        try {
+          rival.reset(s.bases);
+          const c = time(() => rival.build(s.context, tag, s.bases));
+          const w = time(() => rival.build(s.context, tag, s.bases));
+          const which = i < 0 ? 'warm-up (not counted)' : `run ${i + 1}/${runs}`;
+          console.error(`bench: ${s.name} ${rival.tool} ${which}: cold ${(c / 1000).toFixed(3)}s, no-change ${(w / 1000).toFixed(3)}s`);
+          if (i < 0) continue;
+          cold.get(rival.tool)!.push(c);
+          warm.get(rival.tool)!.push(w);
+        } catch (e) {
+          // one tool failing a scenario leaves a line and a gap in the table, not a lost bench
+          failed.add(rival.tool);
+          results.note(`${s.name}: ${rival.tool} failed, left out of this scenario: ${(e as Error).message}`);
+        }
       }
-      record('cold build (hello)', 'buildkit', bkCold);
-      record('no-change rebuild (hello)', 'buildkit', bkWarm);
     }
-  } else console.error('bench: docker not installed: BuildKit comparison skipped');
-
-  // ---- Buildah
-  if (spawnSync('buildah', ['--version']).status === 0) {
-    const bhCold: number[] = [];
-    const bhWarm: number[] = [];
-    const baseId = execFileSync('buildah', ['pull', '-q', `oci-archive:${baseTar}`], { encoding: 'utf8' }).trim().split('\n').pop()!;
-    run('buildah', ['tag', baseId, 'localhost/busybox']);
-    for (let i = 0; i < runs; i++) {
-      spawnSync('buildah', ['rmi', '-f', 'bench-hello']);
-      bhCold.push(time(() => run('buildah', ['bud', '-q', '--layers', '--build-arg', 'BASE=localhost/busybox', '-t', 'bench-hello', hello])));
-      bhWarm.push(time(() => run('buildah', ['bud', '-q', '--layers', '--build-arg', 'BASE=localhost/busybox', '-t', 'bench-hello', hello])));
+    for (const rival of rivals.filter((r) => !failed.has(r.tool))) {
+      results.record(`${s.name} cold`, rival.tool, cold.get(rival.tool)!, s.target);
+      results.record(`${s.name} no-change rebuild`, rival.tool, warm.get(rival.tool)!);
     }
-    record('cold build (hello)', 'buildah', bhCold);
-    record('no-change rebuild (hello)', 'buildah', bhWarm);
-  } else console.error('bench: buildah not installed: Buildah comparison skipped');
+  }
+  for (const rival of rivals) results.note(`${rival.tool}: ${rival.setup}`);
 } finally {
+  for (const rival of rivals) {
+    try {
+      rival.close();
+    } catch (e) {
+      console.error(`bench: closing ${rival.tool}: ${(e as Error).message}`);
+    }
+  }
   rmSync(work, { recursive: true, force: true });
 }
 
-const fmt = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(3)}s`);
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '-' : `${(b / a).toFixed(2)}x`);
-console.log(`median of ${runs} runs (cli: 5); ratio = rival time / tsbuild time (>1: tsbuild faster)`);
-console.log(['scenario'.padEnd(28), 'tsbuild'.padStart(9), 'buildkit'.padStart(9), 'buildah'.padStart(9), 'vs bk'.padStart(7), 'vs buildah'.padStart(10)].join(' '));
-for (const [name, r] of results) {
-  console.log([name.padEnd(28), fmt(r.tsbuild).padStart(9), fmt(r.buildkit).padStart(9), fmt(r.buildah).padStart(9), ratio(r.tsbuild, r.buildkit).padStart(7), ratio(r.tsbuild, r.buildah).padStart(10)].join(' '));
-}
+console.log(`tsbuild bench, ${started.toISOString()}\nmachine at start: ${loadBefore}\nmachine at end:   ${machine()}\n`);
+console.log(`${formatTable(results, runs)}\n\n${formatTable(results, runs, 'min')}\n`);
+for (const n of results.notes) console.log(`- ${n}`);
+const out = join(repo, 'bench', 'results');
+mkdirSync(out, { recursive: true });
+const file = join(out, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify({ started, runs, machineAtStart: loadBefore, machineAtEnd: machine(), rows: [...results.rows.values()], notes: results.notes }, null, 2));
+console.log(`\nall samples: ${file}`);

@@ -1,6 +1,8 @@
 // Overlay's opaque-directory marker lives in the trusted.overlay.opaque xattr. Node has no xattr
 // API, so this uses attr's getfattr/setfattr (Debian package `attr`), batched per tree.
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 
@@ -15,8 +17,15 @@ export async function setOpaque(path: string): Promise<void> {
   }
 }
 
-/** Every directory below `dir` (included) marked opaque, as absolute paths. */
+/**
+ * Every directory strictly below `dir` marked opaque, as absolute paths (`dir` itself is never
+ * reported: a layer's opaque markers belong to its subdirectories). A tree without subdirectories
+ * has none, so no getfattr runs: many RUN layers (`echo N > /fN`) are like that, and the spawn
+ * costs more than reading the tree.
+ */
 export async function listOpaque(dir: string): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (!hasSubdirectory(dir)) return found;
   let stdout = '';
   try {
     ({ stdout } = await run('getfattr', ['-R', '-P', '--absolute-names', '-n', opaqueXattr, dir], { maxBuffer: 256 * 1024 * 1024 }));
@@ -26,13 +35,21 @@ export async function listOpaque(dir: string): Promise<Set<string>> {
     if (err.code === 'ENOENT') throw new TsbuildError('getfattr not found: cannot read overlay opaque markers', { code: ErrorCodes.STATE_ERROR, kind: 'unavailable', hint: 'install the attr package' });
     stdout = err.stdout ?? '';
   }
-  const found = new Set<string>();
   let file: string | undefined;
+  const self = resolve(dir);
   for (const line of stdout.split('\n')) {
     if (line.startsWith('# file: ')) file = unescapeOctal(line.slice(8));
-    else if (file && line.startsWith(`${opaqueXattr}="y"`)) found.add(file);
+    else if (file && file !== self && line.startsWith(`${opaqueXattr}="y"`)) found.add(file);
   }
   return found;
+}
+
+function hasSubdirectory(dir: string): boolean {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory());
+  } catch {
+    return true; // let getfattr report what is wrong with it
+  }
 }
 
 // getfattr escapes newlines, backslashes and other specials in names as \ooo

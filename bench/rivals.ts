@@ -1,0 +1,134 @@
+// The three builders behind one small interface: reset to a cache holding only the base images
+// (untimed), then build a context (timed by the caller). BuildKit is Docker 20.10's built-in one
+// through shared/tools/oracle.sh; Buildah is Debian's. A rival that is not installed is skipped
+// with one line saying why.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, works, type Tool } from './measure.ts';
+
+/** A base image, named in Dockerfiles by `ARG` (BASE, GCC) and given to each tool from one OCI image. */
+export interface Base {
+  name: string; // busybox, debian-gcc
+  arg: string; // the Dockerfile ARG naming it: BASE, GCC
+  ociTar: string; // OCI archive (docker, buildah)
+  ociLayout: string; // OCI layout directory (tsbuild --build-context)
+}
+
+export interface Rival {
+  readonly tool: Tool;
+  /** Untimed: from now on the builder's cache holds the given bases (unpacked) and nothing else. */
+  reset(bases: readonly Base[]): void;
+  /** Timed by the caller: builds `context` (its Dockerfile) as image `tag`. */
+  build(context: string, tag: string, bases: readonly Base[]): void;
+  /** How the rival runs RUN steps, for the notes under the table. */
+  readonly setup: string;
+  /** Stops what the bench started for this rival. */
+  close(): void;
+}
+
+/** tsbuild: a fresh state root per reset; each base imported from its OCI layout and unpacked. */
+export function createTsbuild(work: string, tsbuild: (...args: string[]) => void): Rival {
+  let root = '';
+  let n = 0;
+  const importer = join(work, 'import');
+  mkdirSync(importer, { recursive: true });
+  return {
+    tool: 'tsbuild',
+    setup: 'state root created per cold run; default network mode (whatever `tsbuild build` does with no flag)',
+    reset(bases) {
+      if (root) rmSync(root, { recursive: true, force: true });
+      root = join(work, `tsbuild-root-${n++}`);
+      for (const base of bases) {
+        // tag the image, then run a step on it so its layers are unpacked (as docker load and buildah pull do)
+        writeFileSync(join(importer, 'Dockerfile'), 'FROM src\n');
+        tsbuild('--root', root, 'build', '--progress', 'quiet', '--build-context', `src=oci-layout://${base.ociLayout}`, '-t', base.name, importer);
+        writeFileSync(join(importer, 'Dockerfile'), `FROM ${base.name}\nRUN true\n`);
+        tsbuild('--root', root, 'build', '--progress', 'quiet', importer);
+      }
+    },
+    build(context, tag) {
+      tsbuild('--root', root, 'build', '--progress', 'quiet', '-t', tag, context);
+    },
+    close() {},
+  };
+}
+
+/**
+ * BuildKit in Docker 20.10 (oracle.sh) with a daemon of the bench's own ($TSBUILD_BENCH_ORACLE_STATE,
+ * default /var/lib/tsbuild-bench-oracle), so tests using the shared oracle neither slow it down nor
+ * lose their cache to its prunes; stopped at the end when the bench started it. Builds with
+ * --network=none (the daemon has no bridge).
+ */
+export function createBuildkit(oracle: string, bases: readonly Base[]): Rival | string {
+  if (!existsSync('/usr/bin/docker') || !existsSync('/usr/sbin/dockerd')) return 'docker.io not installed (apt-get install docker.io): BuildKit skipped';
+  if (!existsSync(oracle)) return `${oracle} missing (the shared tools): BuildKit skipped`;
+  const state = process.env.TSBUILD_BENCH_ORACLE_STATE ?? '/var/lib/tsbuild-bench-oracle';
+  const oracleEnv = { ORACLE_STATE: state };
+  const wasRunning = daemonRunning(join(state, 'dockerd.pid'));
+  const host = /DOCKER_HOST=(\S+)/.exec(run('bash', [oracle, 'start'], { env: oracleEnv }))?.[1];
+  if (!host) return 'oracle.sh start printed no DOCKER_HOST: BuildKit skipped';
+  const env = { DOCKER_HOST: host, DOCKER_BUILDKIT: '1' };
+  const docker = (...args: string[]) => run('/usr/bin/docker', args, { env });
+  const stop = () => wasRunning || run('bash', [oracle, 'stop'], { env: oracleEnv });
+  try {
+    for (const base of bases) run('bash', [oracle, 'import', `${base.name}:latest`, base.ociTar], { env: oracleEnv });
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  const built = new Set<string>();
+  return {
+    tool: 'buildkit',
+    setup: 'Docker 20.10 built-in BuildKit, `docker build --network=none` (the private daemon has no bridge); `docker builder prune -af` per cold run',
+    reset() {
+      for (const tag of built) docker('rmi', '-f', tag);
+      built.clear();
+      docker('builder', 'prune', '-af');
+    },
+    build(context, tag) {
+      built.add(tag);
+      docker('build', '-q', '--network=none', '-t', tag, context);
+    },
+    close: () => void stop(),
+  };
+}
+
+/** Buildah with --layers (its cache), runc, --network=none; bases pulled from their OCI archives. */
+export function createBuildah(bases: readonly Base[]): Rival | string {
+  if (!works('buildah', ['--version'])) return 'buildah not installed (apt-get install buildah): Buildah skipped';
+  // crun refuses this machine's hybrid cgroup layout; runc works
+  const runtime = works('runc', ['--version']) ? ['--runtime', 'runc'] : [];
+  for (const base of bases) {
+    const id = run('buildah', ['pull', '-q', `oci-archive:${base.ociTar}`]).trim().split('\n').pop()!;
+    run('buildah', ['tag', id, `localhost/${base.name}`]);
+  }
+  const built = new Set<string>();
+  return {
+    tool: 'buildah',
+    setup: `Buildah ${run('buildah', ['--version']).trim().split(' ')[2] ?? ''} \`bud --layers --network=none ${runtime.join(' ')}\`; built images and dangling layers removed per cold run`,
+    reset() {
+      for (const tag of built) works('buildah', ['rmi', '-f', tag]);
+      built.clear();
+      works('buildah', ['rmi', '--prune']);
+    },
+    build(context, tag, used) {
+      built.add(tag);
+      const args = used.flatMap((b) => ['--build-arg', `${b.arg}=localhost/${b.name}`]);
+      run('buildah', ['bud', '-q', '--layers', '--network=none', ...runtime, ...args, '-t', tag, context]);
+    },
+    close() {
+      for (const tag of built) works('buildah', ['rmi', '-f', tag]);
+    },
+  };
+}
+
+function daemonRunning(pidFile: string): boolean {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,41 @@
+// listOpaque: overlay's opaque markers below a tree, read with getfattr only when a subdirectory exists.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listOpaque, setOpaque } from '../../worker/snapshot/xattr.ts';
+import { removeDir, tempDir } from '../_support/tsbuild.ts';
+import { layerEntries, run, withWorker } from './_setup.ts';
+
+test('opaque directories below the tree are listed, the tree itself is not', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  mkdirSync(join(dir, 'a', 'deep'), { recursive: true });
+  mkdirSync(join(dir, 'plain'));
+  mkdirSync(join(dir, 'with space\nnewline'));
+  for (const p of [dir, join(dir, 'a', 'deep'), join(dir, 'with space\nnewline')]) await setOpaque(p);
+  t.deepEqual([...(await listOpaque(dir))].sort(), [join(dir, 'a', 'deep'), join(dir, 'with space\nnewline')]);
+});
+
+test('a tree of files only has no opaque directories, even when its root is marked', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  writeFileSync(join(dir, 'f1'), '1\n');
+  await setOpaque(dir);
+  t.regex(execFileSync('getfattr', ['-n', 'trusted.overlay.opaque', '--only-values', dir], { encoding: 'utf8' }), /y/);
+  t.deepEqual([...(await listOpaque(dir))], []);
+});
+
+test('a missing tree gives no opaque directories', async (t) => {
+  t.deepEqual([...(await listOpaque('/nonexistent/tsbuild-xattr-test'))], []);
+});
+
+test('a RUN that removes a directory and makes it again exports it opaque; a file-only layer has just its file', (t) =>
+  withWorker(async (w) => {
+    const base = await w.busybox();
+    const replaced = await w.worker.exec(run('rm -r /root && mkdir /root && echo x > /root/only'), [{ type: 'snapshot', id: base }], w.ctx);
+    const names = (await layerEntries(w, replaced)).map((e) => e.name).sort();
+    t.deepEqual(names, ['root/', 'root/.wh..wh..opq', 'root/only']);
+    const flat = await w.worker.exec(run('echo 1 > /f1'), [{ type: 'snapshot', id: base }], w.ctx);
+    t.deepEqual((await layerEntries(w, flat)).map((e) => e.name), ['f1']);
+  }));
