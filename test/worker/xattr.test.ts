@@ -1,9 +1,9 @@
 // listOpaque: overlay's opaque markers below a tree, read with getfattr only when a subdirectory exists.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { listOpaque, setOpaque } from '../../worker/snapshot/xattr.ts';
+import { isOpaque, listOpaque, setOpaque } from '../../worker/snapshot/xattr.ts';
 import { removeDir, tempDir } from '../_support/tsbuild.ts';
 import { layerEntries, run, withWorker } from './_setup.ts';
 
@@ -39,3 +39,19 @@ test('a RUN that removes a directory and makes it again exports it opaque; a fil
     const flat = await w.worker.exec(run('echo 1 > /f1'), [{ type: 'snapshot', id: base }], w.ctx);
     t.deepEqual((await layerEntries(w, flat)).map((e) => e.name), ['f1']);
   }));
+
+test('isOpaque reads the marker of one directory only, without following a link', async (t) => {
+  const dir = tempDir('tsbuild-xattr-one-');
+  try {
+    mkdirSync(join(dir, 'o'));
+    mkdirSync(join(dir, 'plain'));
+    await setOpaque(join(dir, 'o'));
+    symlinkSync(join(dir, 'o'), join(dir, 'link'));
+    t.true(await isOpaque(join(dir, 'o')));
+    t.false(await isOpaque(join(dir, 'plain')));
+    t.false(await isOpaque(join(dir, 'link')), 'a link to an opaque dir is not itself opaque');
+    t.false(await isOpaque(join(dir, 'missing')));
+  } finally {
+    removeDir(dir);
+  }
+});

@@ -70,7 +70,9 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     if (opMounts.privateBundle) spec.root.path = rootfs;
     const result = await runContainer({
       runtime, stateDir: join(env.paths.root, 'runc'), bundle: opMounts.privateBundle ?? bundle, id: `tsbuild-${key}`, spec, ctx,
-      readEvents: () => readCgroupEvents(cgroups, cgroupsPath),
+      // only a limit of ours makes an OOM kill or a refused fork worth naming; without one the
+      // runtime need not keep the container for us to read its cgroup
+      readEvents: limits.memory !== undefined || limits.pidsLimit !== undefined ? () => readCgroupEvents(cgroups, cgroupsPath) : undefined,
       log: { dir: env.paths.logs, name: key },
     }).finally(() => removeRunCgroup(cgroups, cgroupsPath));
 

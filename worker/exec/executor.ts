@@ -1,6 +1,7 @@
 // Runs one container from a bundle with the OCI runtime, streaming its output as progress events.
 // The bundle's rootfs is already mounted; the caller owns it and its cleanup.
 import { spawn, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,7 +33,10 @@ export interface ExecutorOptions {
   id: string;
   spec: RuntimeSpec;
   ctx: RunContext;
-  /** Reads the container's cgroup after it exits and before it is deleted (the runtime runs with --keep). */
+  /**
+   * Reads the container's cgroup after it exits and before it is deleted. Given, the runtime runs
+   * with --keep (and the container is deleted after); absent, the runtime deletes it as it exits.
+   */
   readEvents?: () => CgroupEvents;
   /** Where the full output goes (worker/exec/step-log.ts): `<dir>/<name>.log`. */
   log?: { dir: string; name: string };
@@ -49,7 +53,8 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   // --keep: the container's cgroup stays until the `delete` below, so readEvents can still see why it died.
   // Its own process group: a Ctrl-C in the terminal reaches tsbuild, which stops the container
   // itself, and not runc, which would pass it on to the command
-  const child = spawn(runtime, ['--root', stateDir, 'run', '--keep', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const keep = opts.readEvents !== undefined;
+  const child = spawn(runtime, ['--root', stateDir, 'run', ...(keep ? ['--keep'] : []), '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const onAbort = () => {
     aborted = true;
     void stopContainer({ runtime, stateDir, id, exited: () => exited, killRuntime: () => child.kill('SIGKILL') });
@@ -78,8 +83,10 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   } finally {
     await log.close();
     ctx.signal.removeEventListener('abort', onAbort);
-    // `delete --force` kills what may still run and removes the runtime's state and cgroups
-    await execFileP(runtime, ['--root', stateDir, 'delete', '--force', id]).catch(() => undefined);
+    // `delete --force` kills what may still run and removes the runtime's state and cgroups. Without
+    // --keep a container that ran to its end is gone already and its state dir with it: skipping
+    // the delete saves a runtime start (~10 ms) on every step
+    if (keep || existsSync(join(stateDir, id))) await execFileP(runtime, ['--root', stateDir, 'delete', '--force', id]).catch(() => undefined);
   }
 }
 

@@ -8,7 +8,7 @@
 // component at a time with lstat, and one below anything but a real directory is left alone.
 import { lstatSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { listOpaque } from '../snapshot/xattr.ts';
+import { isOpaque } from '../snapshot/xattr.ts';
 
 export interface PathState {
   /** Absolute path inside the container. */
@@ -60,16 +60,20 @@ export function lstatBelow(root: string, path: string): Stats | undefined | 'not
  * only for them. `form: 'tree'` (a copying snapshotter's whole tree): only what did not exist.
  */
 export async function removeCreatedTargets(upperDir: string, before: readonly PathState[], form: 'diff' | 'tree' = 'diff'): Promise<void> {
-  const opaque = form === 'diff' ? await listOpaque(upperDir) : new Set<string>();
   for (const state of before) {
     const s = lstatBelow(upperDir, state.path);
     if (s === undefined || s === 'not-below') continue;
     // every ancestor is a real directory of the upper dir, so this path stays inside it
     const p = join(upperDir, state.path);
     if (s.isDirectory()) {
-      if (opaque.has(p) || readdirSync(p).length > 0) continue;
+      if (readdirSync(p).length > 0) continue;
       const unchanged = state.existed && s.mode === state.mode && s.uid === state.uid && s.gid === state.gid;
-      if (!state.existed || (unchanged && form === 'diff')) rmdirSync(p);
+      if (!state.existed || (unchanged && form === 'diff')) {
+        // an opaque empty dir is a change (everything below it was removed): it stays. Asked only
+        // for the few dirs that would go, not the whole tree: most steps ask nothing at all
+        if (form === 'diff' && (await isOpaque(p))) continue;
+        rmdirSync(p);
+      }
     } else if (s.isFile() && !state.existed && s.size === 0) {
       unlinkSync(p);
     }

@@ -44,6 +44,19 @@ export async function listOpaque(dir: string): Promise<Set<string>> {
   return found;
 }
 
+/** Whether `path` itself (a directory, not followed if a link) carries the opaque marker. */
+export async function isOpaque(path: string): Promise<boolean> {
+  try {
+    const { stdout } = await run('getfattr', ['-h', '--absolute-names', '--only-values', '-n', opaqueXattr, path]);
+    return stdout === 'y';
+  } catch (e) {
+    const err = e as { code?: unknown };
+    if (err.code === 'ENOENT') throw new TsbuildError('getfattr not found: cannot read overlay opaque markers', { code: ErrorCodes.STATE_ERROR, kind: 'unavailable', hint: 'install the attr package' });
+    // exit 1: no such attribute
+    return false;
+  }
+}
+
 function hasSubdirectory(dir: string): boolean {
   try {
     return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory());
