@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, unlinkSync,
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ownerAlive, type Database, type StatePaths } from '../src/state/index.ts';
+import { ownerAlive, startTime, type Database, type StatePaths } from '../src/state/index.ts';
 import { unmount } from './snapshot/mount.ts';
 import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/cgroups.ts';
 import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.ts';
@@ -186,16 +186,6 @@ function mountPoints(): string[] {
 /** `pid starttime`: the start time (clock ticks since boot, /proc/<pid>/stat field 22) tells a reused pid apart. */
 function identity(pid: number): string {
   return `${pid} ${startTime(pid) ?? ''}`.trim();
-}
-
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // fields after the command name, which is in parentheses and may hold spaces: state is field 3
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 function alive(content: string): boolean {

@@ -25,7 +25,8 @@ export function ownerAlive(name: string): boolean {
   return m[2] === '0' || startTime(pid) === m[2];
 }
 
-function startTime(pid: number): string | undefined {
+/** A process's start time in clock ticks since boot (/proc/PID/stat field 22): with the pid, it names one process for good. */
+export function startTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the fields after the command name, which is in parentheses and may hold spaces

@@ -15,6 +15,7 @@ import { relative } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { readHead } from '../../src/content/index.ts';
 import { openRegularFile, resolveInRoot } from '../../src/context/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
 import { extractTar } from '../layer/extract.ts';
@@ -89,22 +90,6 @@ function decompress(path: string, compression: Compression): Decompressed {
   return { stream: transform, finished };
 }
 
-async function readFirst(stream: Readable, n: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= n) break;
-    }
-  } catch {
-    // not decompressible: not an archive, the caller copies the file
-  }
-  stream.destroy();
-  return Buffer.concat(chunks).subarray(0, n);
-}
-
 function fileHead(path: string, n: number): Buffer {
   const fd = openArchive(path);
   try {
@@ -118,7 +103,8 @@ function fileHead(path: string, n: number): Buffer {
 /** The compression of `path` when it holds a tar archive, else undefined. */
 export async function archiveCompression(path: string): Promise<Compression | undefined> {
   const compression = detectCompression(fileHead(path, 6));
-  const first = await readFirst(decompress(path, compression).stream, 512);
+  // not decompressible: not an archive, the caller copies the file
+  const first = await readHead(decompress(path, compression).stream, 512).catch(() => Buffer.alloc(0));
   return isTarHeader(first) ? compression : undefined;
 }
 

@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { parseDigest } from '../../src/content/index.ts';
+import { parseDigest, readHead } from '../../src/content/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
 import { parseConfig, parseManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
@@ -110,20 +110,4 @@ async function unpackLayer(env: WorkerEnv, ref: string, digest: string, fsDir: s
 function isDecoderError(e: unknown): boolean {
   const code = (e as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ZSTD_'));
-}
-
-/** Up to `n` first bytes of a stream, which is then closed. */
-async function readHead(stream: Readable, n: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= n) break;
-    }
-  } finally {
-    stream.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, n);
 }
