@@ -1,7 +1,9 @@
 // The active snapshots and views of one snapshotter instance (they never outlive the process:
 // recovery removes what a killed one left, see worker/recover.ts).
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import type { SnapshotInfo } from './snapshotter.ts';
+import { rm } from 'node:fs/promises';
+import { diskUsage, type SnapshotStore } from './snapshot-store.ts';
+import type { SnapshotInfo, Snapshotter } from './snapshotter.ts';
 
 export interface Active {
   key: string;
@@ -31,5 +33,27 @@ export function createActiveSnapshots() {
     },
     delete: (key: string) => actives.delete(key),
     infos: (): SnapshotInfo[] => [...actives.values()].map((a) => ({ name: a.key, parent: a.parent, kind: 'active', created: a.created })),
+  };
+}
+
+export type ActiveSnapshots = ReturnType<typeof createActiveSnapshots>;
+
+/** What every snapshotter answers alike from its actives and the committed store. */
+export function storeQueries(store: SnapshotStore, actives: ActiveSnapshots): Pick<Snapshotter, 'remove' | 'stat' | 'exists' | 'chain' | 'usage' | 'walk'> {
+  return {
+    async remove(key) {
+      const a = actives.get(key);
+      actives.delete(key);
+      if (a) await rm(a.dir, { recursive: true, force: true });
+      else await store.remove(key);
+    },
+    stat: (key) => {
+      const a = actives.get(key);
+      return a ? { name: key, parent: a.parent, kind: 'active', created: a.created } : store.info(key);
+    },
+    exists: (name) => store.exists(name),
+    chain: (name) => store.chain(name),
+    usage: async (key) => diskUsage(actives.get(key)?.dir ?? store.diffDir(key)),
+    walk: () => [...store.walk(), ...actives.infos()],
   };
 }

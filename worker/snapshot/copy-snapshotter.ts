@@ -8,9 +8,9 @@ import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createActiveSnapshots } from './active-snapshots.ts';
+import { createActiveSnapshots, storeQueries } from './active-snapshots.ts';
 import type { Mount } from './mount.ts';
-import { diskUsage, type SnapshotStore } from './snapshot-store.ts';
+import type { SnapshotStore } from './snapshot-store.ts';
 import type { Snapshotter } from './snapshotter.ts';
 import { applyDiff } from './tree-apply.ts';
 import { copyTree } from './tree-copy.ts';
@@ -19,6 +19,7 @@ import { diffTrees } from './tree-diff.ts';
 export function createCopySnapshotter(opts: { store: SnapshotStore; tmpDir: string }): Snapshotter {
   const { store, tmpDir } = opts;
   const actives = createActiveSnapshots();
+  const shared = storeQueries(store, actives);
   const since = new Map<string, bigint>();
   const building = new Map<string, Promise<string>>();
   const treeOf = (name: string) => join(store.dir(name), 'tree');
@@ -105,21 +106,11 @@ export function createCopySnapshotter(opts: { store: SnapshotStore; tmpDir: stri
       actives.delete(key);
       since.delete(key);
     },
+    ...shared,
     async remove(key) {
-      const a = actives.get(key);
-      actives.delete(key);
       since.delete(key);
-      if (a) await rm(a.dir, { recursive: true, force: true });
-      else await store.remove(key);
+      await shared.remove(key);
     },
-    stat: (key) => {
-      const a = actives.get(key);
-      return a ? { name: key, parent: a.parent, kind: 'active', created: a.created } : store.info(key);
-    },
-    exists: (name) => store.exists(name),
-    chain: (name) => store.chain(name),
-    usage: async (key) => diskUsage(actives.get(key)?.dir ?? store.diffDir(key)),
-    walk: () => [...store.walk(), ...actives.infos()],
   };
 }
 

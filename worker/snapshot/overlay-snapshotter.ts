@@ -3,9 +3,9 @@
 import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createActiveSnapshots } from './active-snapshots.ts';
+import { createActiveSnapshots, storeQueries } from './active-snapshots.ts';
 import type { Mount } from './mount.ts';
-import { diskUsage, type SnapshotStore } from './snapshot-store.ts';
+import type { SnapshotStore } from './snapshot-store.ts';
 import type { Snapshotter } from './snapshotter.ts';
 
 /** Options every overlay mount of ours gets. */
@@ -64,20 +64,7 @@ export function createOverlaySnapshotter(opts: { store: SnapshotStore; tmpDir: s
       else store.meta.add(name, a.parent);
       actives.delete(key);
     },
-    async remove(key) {
-      const a = actives.get(key);
-      actives.delete(key);
-      if (a) await rm(a.dir, { recursive: true, force: true });
-      else await store.remove(key);
-    },
-    stat: (key) => {
-      const a = actives.get(key);
-      return a ? { name: key, parent: a.parent, kind: 'active', created: a.created } : store.info(key);
-    },
-    exists: (name) => store.exists(name),
-    chain: (name) => store.chain(name),
-    usage: async (key) => diskUsage(actives.get(key)?.dir ?? store.diffDir(key)),
-    walk: () => [...store.walk(), ...actives.infos()],
+    ...storeQueries(store, actives),
   };
 }
 
