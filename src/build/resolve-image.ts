@@ -13,6 +13,8 @@ export interface ImageResolverDeps {
   images: ImageStore;
   insecureRegistries: readonly string[];
   progress: ProgressSink;
+  /** The build's cancellation: a pull under way stops with it. */
+  signal?: AbortSignal;
 }
 
 export function createImageResolver(deps: ImageResolverDeps): (ref: string, platform: Platform) => Promise<ResolvedImage> {
@@ -29,7 +31,7 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
     }
     // imported here: a build whose bases are all local never loads the HTTP client
     const { createRegistryClient, pullImage } = await import('../registry/index.ts');
-    const client = createRegistryClient({ insecureRegistries: [...deps.insecureRegistries] });
+    const client = createRegistryClient({ insecureRegistries: [...deps.insecureRegistries], signal: deps.signal });
     const name = `[internal] load metadata for ${ref}`;
     const vertex = { digest: `resolve:${ref}`, name };
     deps.progress.emit({ type: 'vertex.started', vertex });

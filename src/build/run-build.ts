@@ -42,7 +42,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
     });
     rememberSourceText(opts.dockerfileName, dockerfile);
     const excludePatterns = await readDockerignore(opts.contextDir, opts.dockerfilePath);
-    const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress });
+    const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal });
 
     const namedContexts: Record<string, NamedContext> = {};
     const localDirs = new Map<string, string>([['context', opts.contextDir]]);
@@ -71,7 +71,6 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       extraHosts: opts.extraHosts,
     });
     for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
-    // pulls do not take the signal yet: stop right after them
     signal?.throwIfAborted();
 
     const worker = await openWorker({ root: paths.root, db, content, warmNetwork: needsSandboxNetwork(def.root) });

@@ -57,6 +57,8 @@ export interface RegistryClientOptions {
   concurrency?: number;
   /** A manifest or blob request that receives no byte for this long is aborted and retried. Default: see stall-guard.ts. */
   stallTimeoutMs?: number;
+  /** The build's cancellation: aborts every request under way, and no retry follows. */
+  signal?: AbortSignal;
 }
 
 const acceptManifests = [...ManifestMediaTypes, ...IndexMediaTypes].join(', ');
@@ -73,7 +75,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   const auth = opts.auth ?? createAuthenticator();
   const transfers = new PQueue({ concurrency: opts.concurrency ?? 3 });
   const stallTimeoutMs = opts.stallTimeoutMs ?? resolveStallTimeoutMs();
-  const guard = (what: string) => createStallGuard(stallTimeoutMs, what);
+  const guard = (what: string) => createStallGuard(stallTimeoutMs, what, 'the registry', opts.signal);
 
   const baseUrl = (ref: ImageReference) => {
     const host = registryHost(ref.domain);
@@ -107,7 +109,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   }
 
   const retrying = <T>(ref: ImageReference, fn: () => Promise<T>) =>
-    withRetry(fn).catch((e: unknown) => {
+    withRetry(fn, { signal: opts.signal }).catch((e: unknown) => {
       throw isConnectionError(e) ? unreachable(ref.domain, e) : e;
     });
 

@@ -3,7 +3,7 @@
 // the response headers) pushes its deadline back, and when no byte came for the stall timeout
 // the request is aborted with a retryable RegistryError, so withRetry tries it again like a
 // dropped connection, and the last attempt's error says what happened.
-import { ErrorCodes } from '../errors/index.ts';
+import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import { RegistryError } from './errors.ts';
 
 // 30 s without a single byte: far longer than a busy registry pauses between packets, short
@@ -26,9 +26,20 @@ export interface StallGuard {
   done(): void;
 }
 
-/** `peer` names who went quiet in the message: the registry, or the server of an `ADD https://…`. */
-export function createStallGuard(timeoutMs: number, what: string, peer = 'the registry'): StallGuard {
+/**
+ * `peer` names who went quiet in the message: the registry, or the server of an `ADD https://…`.
+ * `outer` (the build's cancellation) aborts the request too, with its own reason.
+ */
+export function createStallGuard(timeoutMs: number, what: string, peer = 'the registry', outer?: AbortSignal): StallGuard {
   const controller = new AbortController();
+  if (outer) {
+    const onOuter = () => controller.abort(new TsbuildError(`${what}: cancelled`, { code: ErrorCodes.CANCELLED, kind: 'cancelled' }));
+    if (outer.aborted) onOuter();
+    else {
+      outer.addEventListener('abort', onOuter, { once: true });
+      controller.signal.addEventListener('abort', () => outer.removeEventListener('abort', onOuter), { once: true });
+    }
+  }
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(timer);

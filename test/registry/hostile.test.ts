@@ -140,6 +140,46 @@ test('issue 7: tsbuild build against a stalling registry fails within the timeou
   t.notRegex(r.stderr, /internal error|    at /);
 });
 
+test('issue 7: SIGTERM during a pull from a stalled registry stops the build at once (cancellation reaches pulls)', async (t) => {
+  const image = craftImage({ layers: [await tarOf({ 'a.txt': 'a' })] });
+  const layer = (JSON.parse(image.manifest.toString()) as { layers: { digest: string }[] }).layers[0];
+  const { reg } = await setup(
+    t,
+    (what, _req, res) => {
+      if (what !== layer.digest) return false;
+      res.writeHead(200, { 'content-length': image.blobs.get(layer.digest)!.length });
+      res.write(image.blobs.get(layer.digest)!.subarray(0, 10));
+      return true;
+    },
+    image,
+  );
+  const root = tempDir('tsbuild-root-');
+  const ctx = contextDir({ Dockerfile: `FROM ${reg.host}/stall:1\nENV A=1\n` });
+  t.teardown(() => {
+    removeDir(root);
+    removeDir(ctx);
+  });
+  const { spawn } = await import('node:child_process');
+  const { tsbuildBin } = await import('../_support/tsbuild.ts');
+  // the default 30 s stall timeout: only the signal can end this pull soon
+  const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<number | null>((ok) => child.on('close', ok));
+  const started = Date.now();
+  while (!stderr.includes('load metadata for') && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500));
+  const signalled = Date.now();
+  child.kill('SIGTERM');
+  const code = await closed;
+  t.true(Date.now() - signalled < 5_000, `stopped ${Date.now() - signalled} ms after SIGTERM`);
+  t.not(code, 0);
+  t.regex(stderr, /cancelled/);
+  t.notRegex(stderr, /internal error|    at /);
+  const ingest = join(root, 'content', 'ingest');
+  t.deepEqual(existsSync(ingest) ? readdirSync(ingest) : [], [], 'no partial blob left');
+});
+
 test('issue 7: an endless error body is read no further than 64 KiB for the message', async (t) => {
   const sent: Promise<number>[] = [];
   const { reg, content } = await setup(t, (what, _req, res) => {
