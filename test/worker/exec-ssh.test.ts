@@ -16,7 +16,8 @@ import { openWorker } from '../../worker/index.ts';
 const sshMount = (extra: Partial<SshMount> = {}): SshMount => ({ type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', required: true, mode: 0o600, uid: 0, gid: 0, ...extra });
 const tsbuildSshDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('tsbuild-ssh-'));
 
-test('a RUN lists the forwarded key, cannot remove it, and leaves no socket in the layer', async (t) => {
+// serial with the fallback test below: both count the socket dirs under the system temp dir
+test.serial('a RUN lists the forwarded key, cannot remove it, and leaves no socket in the layer', async (t) => {
   const w = await createTestWorker();
   const agent = await startTestAgent();
   const rootfs = createBusyboxRootfs();
@@ -71,7 +72,7 @@ test('the socket takes the mount mode and owner, for a step run as another user'
   }
 });
 
-test('under a state root too deep for a socket path, the forward lives in a private dir under the temp dir', async (t) => {
+test.serial('under a state root too deep for a socket path, the forward lives in a private dir under the temp dir', async (t) => {
   const root = join(tmpdir(), `tsbuild-deep-${'d'.repeat(60)}-${process.pid}`);
   mkdirSync(root);
   const db = openDatabase(statePaths(root).db);
