@@ -53,6 +53,8 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     lookup: (k) => cache.lookup(k),
     ignoreCache: (v) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage)),
   });
+  // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
+  if (order.some((v) => v.op.kind === 'exec' && v.op.network === 'sandbox' && plan.get(v.digest)?.action === 'run')) opts.worker.warmNetwork();
   const { snapshot, stats } = await executePlan(root, plan, {
     worker: opts.worker,
     cache,

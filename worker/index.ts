@@ -82,6 +82,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const gitSources = createGitSources(env);
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
+    warmNetwork: () => env.network.warm(),
     snapshotter: chosen,
     unpackImage: (op, ctx) => {
       warm();

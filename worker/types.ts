@@ -71,6 +71,11 @@ export interface Worker {
   /** The layer blob of one snapshot's own diff: computed and stored once, then reused. */
   layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; signal?: AbortSignal }): Promise<LayerInfo>;
   readonly platform: Platform;
+  /**
+   * A hint that steps in the `sandbox` network will run: a namespace is set up in the background
+   * now, so the first such step does not wait for it. Idempotent; costs nothing when never called.
+   */
+  warmNetwork(): void;
   /** The snapshotter in use, and a notice for the user when it is not overlay (with why). */
   readonly snapshotter: { name: 'overlay' | 'copy'; notice?: string };
   /**
