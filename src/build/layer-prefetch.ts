@@ -48,13 +48,9 @@ export function imageLineage(root: Vertex | undefined): Set<string> {
 const duringBuild = 1;
 const atExport = 2;
 
-/** `signal` (the build's) stops every blob under way, as it stops the export. */
-export function createLayerPrefetch(worker: Worker, opts: { lineage: ReadonlySet<string>; signal?: AbortSignal }): LayerPrefetch {
+export function createLayerPrefetch(worker: Worker, opts: { lineage: ReadonlySet<string> }): LayerPrefetch {
   const queue = new PQueue({ concurrency: duringBuild });
   const abort = new AbortController();
-  const stop = () => abort.abort(opts.signal?.reason);
-  if (opts.signal?.aborted) stop();
-  else opts.signal?.addEventListener('abort', stop, { once: true });
   const started = new Map<string, Promise<LayerInfo>>();
   let closed = false;
 
@@ -89,8 +85,6 @@ export function createLayerPrefetch(worker: Worker, opts: { lineage: ReadonlySet
           const early = started.get(id);
           if (early) {
             const done = await early.then((info) => info, () => undefined);
-            // stopped by the build's signal: the export stops with it
-            signal?.throwIfAborted();
             if (done) return { ...done };
           }
           return queue.add(() => worker.layer(id, { signal }));
@@ -99,7 +93,6 @@ export function createLayerPrefetch(worker: Worker, opts: { lineage: ReadonlySet
     },
     async close() {
       closed = true;
-      opts.signal?.removeEventListener('abort', stop);
       // blobs not started yet start with an aborted signal and stop at once: every promise settles
       abort.abort(new Error('build finished'));
       await queue.onIdle();

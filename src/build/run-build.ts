@@ -82,7 +82,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       throw e;
     });
     // every build makes the image view (its id is the result), so every build needs the layers
-    const prefetch = createLayerPrefetch(worker, { lineage: imageLineage(def.root), signal });
+    const prefetch = createLayerPrefetch(worker, { lineage: imageLineage(def.root) });
     try {
       const solved = await solve(def.root, {
         worker: prefetch.worker,
