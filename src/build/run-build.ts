@@ -18,7 +18,6 @@ import { openSshAgents } from './ssh-agents.ts';
 import { createImageResolver } from './resolve-image.ts';
 import { importOciLayout } from './oci-layout-context.ts';
 import { needsSandboxNetwork } from './sandbox-network.ts';
-import { createLayerPrefetch, imageLineage } from './layer-prefetch.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -81,11 +80,9 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       await worker.close();
       throw e;
     });
-    // every build makes the image view (its id is the result), so every build needs the layers
-    const prefetch = createLayerPrefetch(worker, { lineage: imageLineage(def.root) });
     try {
       const solved = await solve(def.root, {
-        worker: prefetch.worker,
+        worker,
         db,
         localDirs,
         checksum: (name, src, excludes, { followSymlinks }) => checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, cache: openFileDigestCache(db) }),
@@ -102,9 +99,10 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       const exportVertex = { digest: 'export', name: 'exporting to image' };
       progress.emit({ type: 'vertex.started', vertex: exportVertex });
       const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
+      const layers = [];
       // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
       // already exists each adding one), and images must match it layer for layer
-      const layers = (await prefetch.layers(chain, signal)).map((l) => ({ ...l, empty: false }));
+      for (const id of chain) layers.push({ ...(await worker.layer(id, { signal })), empty: false });
       const view = await createImageView({ config: def.config, layers, content });
       const exports: ExportResult[] = [];
       // only a push needs the HTTP client: load it then
@@ -132,7 +130,6 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         warnings: def.warnings.map((w) => w.message),
       };
     } finally {
-      await prefetch.close();
       await sshAgents.close();
       await worker.close();
     }
