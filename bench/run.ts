@@ -10,11 +10,12 @@
 // See bench/README.md for the last results and how the rivals are set up.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDebianGcc } from './debian-gcc.ts';
 import { createResults, formatTable, machine, run, time, toolNames, type Tool } from './measure.ts';
 import { createBuildah, createBuildkit, createTsbuild, type Base, type Rival } from './rivals.ts';
+import { freshBundle } from '../src/cli/cli-bundle.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(repo, 'bin', 'tsbuild.js');
@@ -121,7 +122,8 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-console.log(`tsbuild bench, ${started.toISOString()}\nmachine at start: ${loadBefore}\nmachine at end:   ${machine()}\n`);
+const bundle = freshBundle(repo);
+console.log(`tsbuild bench, ${started.toISOString()}\nmachine at start: ${loadBefore}\nmachine at end:   ${machine()}\ntsbuild CLI: ${bundle ? `bundled (${relative(repo, bundle)})` : 'from its sources (no current bundle: npm run bundle)'}\n`);
 console.log(`${formatTable(results, runs)}\n\n${formatTable(results, runs, 'min')}\n`);
 for (const n of results.notes) console.log(`- ${n}`);
 const out = join(repo, 'bench', 'results');

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
@@ -36,6 +36,9 @@ if (major < 24) {
     process.channel.unref();
     process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   }
-  const { main } = await import('../src/cli/main.ts');
+  // the CLI bundled (npm run bundle) while it matches the sources, else the sources themselves
+  const { freshBundle } = await import('../src/cli/cli-bundle.ts');
+  const bundle = freshBundle(join(dirname(realpathSync(fileURLToPath(import.meta.url))), '..'));
+  const { main } = await import(bundle ? pathToFileURL(bundle).href : '../src/cli/main.ts');
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,0 +1,109 @@
+// The CLI bundle (src/cli/cli-bundle.ts, scripts/bundle-cli.ts): used only while it matches the
+// sources, and then it is what runs: the build loads no source module, --help still no tar or HTTP client.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeInputs, freshBundle, manifestPath } from '../../src/cli/cli-bundle.ts';
+import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
+
+/** A repo with two sources and a bundle made from them. */
+function fakeRepo(): string {
+  const repo = tempDir('tsbuild-bundle-');
+  mkdirSync(join(repo, 'src'));
+  writeFileSync(join(repo, 'src', 'a.ts'), 'export const a = 1;\n');
+  writeFileSync(join(repo, 'src', 'b.ts'), 'export const b = 2;\n');
+  mkdirSync(join(repo, 'dist', 'cli-0123abcd'), { recursive: true });
+  writeFileSync(join(repo, 'dist', 'cli-0123abcd', 'main.js'), 'export const main = () => 0;\n');
+  writeFileSync(manifestPath(repo), JSON.stringify({ dir: 'cli-0123abcd', inputs: describeInputs(repo, ['src/b.ts', 'src/a.ts']) }));
+  return repo;
+}
+
+test('the bundle is used while every source it was made from is unchanged, else the sources', (t) => {
+  const repo = fakeRepo();
+  try {
+    t.is(freshBundle(repo), join(repo, 'dist', 'cli-0123abcd', 'main.js'));
+    // an edit keeping the size still changes the mtime
+    writeFileSync(join(repo, 'src', 'a.ts'), 'export const a = 3;\n');
+    t.is(freshBundle(repo), undefined);
+    writeFileSync(manifestPath(repo), JSON.stringify({ dir: 'cli-0123abcd', inputs: describeInputs(repo, ['src/a.ts', 'src/b.ts']) }));
+    t.truthy(freshBundle(repo));
+    // a checkout that only touches a file (same bytes, new mtime) is also a change: stat says so, cheaply
+    utimesSync(join(repo, 'src', 'b.ts'), new Date(), new Date(Date.now() + 5_000));
+    t.is(freshBundle(repo), undefined);
+  } finally {
+    removeDir(repo);
+  }
+});
+
+test('a missing input, bundle or manifest, a damaged manifest or TSBUILD_NO_BUNDLE all mean the sources', (t) => {
+  const cases: [string, (repo: string) => void][] = [
+    ['input removed', (r) => removeDir(join(r, 'src', 'b.ts'))],
+    ['bundle removed', (r) => removeDir(join(r, 'dist', 'cli-0123abcd'))],
+    ['no manifest', (r) => removeDir(manifestPath(r))],
+    ['not JSON', (r) => writeFileSync(manifestPath(r), '{"dir": "cli-01')],
+    ['dir outside dist', (r) => writeFileSync(manifestPath(r), JSON.stringify({ dir: '../../etc', inputs: describeInputs(r, ['src/a.ts']) }))],
+    ['no inputs', (r) => writeFileSync(manifestPath(r), JSON.stringify({ dir: 'cli-0123abcd', inputs: [] }))],
+  ];
+  for (const [what, damage] of cases) {
+    const repo = fakeRepo();
+    try {
+      t.truthy(freshBundle(repo), what);
+      damage(repo);
+      t.is(freshBundle(repo), undefined, what);
+    } finally {
+      removeDir(repo);
+    }
+  }
+  const repo = fakeRepo();
+  const before = process.env.TSBUILD_NO_BUNDLE;
+  try {
+    process.env.TSBUILD_NO_BUNDLE = '1';
+    t.is(freshBundle(repo), undefined);
+  } finally {
+    if (before === undefined) delete process.env.TSBUILD_NO_BUNDLE;
+    else process.env.TSBUILD_NO_BUNDLE = before;
+    removeDir(repo);
+  }
+});
+
+// prints, at exit, every module file the process loaded from the repo (relative), one per line on stderr
+const traceModules = `data:text/javascript,${encodeURIComponent(`
+import module from 'node:module';
+const seen = new Set();
+module.registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.add(r.url); return r; } });
+process.on('exit', () => process.stderr.write('LOADED ' + [...seen].join(' ') + '\\n'));
+`)}`;
+const loaded = (stderr: string) => (/^LOADED (.*)$/m.exec(stderr)?.[1] ?? '').split(' ').filter(Boolean);
+
+test('with a current bundle a build runs from it (no source module loaded) and --help loads neither tar nor the HTTP client, as from the sources', async (t) => {
+  if (!freshBundle(repoRoot)) {
+    const esbuild = process.env.ESBUILD ?? join(repoRoot, 'node_modules', '.bin', 'esbuild');
+    if (!existsSync(esbuild)) return t.pass('esbuild not installed (npm install): the bundle is not exercised here');
+    const made = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'bundle-cli.ts')], { encoding: 'utf8' });
+    t.is(made.status, 0, made.stderr);
+  }
+  if (!freshBundle(repoRoot)) return t.fail('no current bundle after bundling');
+  const env = { NODE_OPTIONS: `--import=${traceModules}` };
+  const help = spawnSync(process.execPath, [tsbuildBin, '--help'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  t.is(help.status, 0, help.stderr);
+  t.regex(help.stdout, /Usage: tsbuild/);
+  const helpModules = loaded(help.stderr);
+  t.true(helpModules.some((u) => u.includes('/dist/cli-')), helpModules.join('\n'));
+  t.false(helpModules.some((u) => u.includes('tar-stream') || u.includes('undici')), helpModules.join('\n'));
+
+  const root = tempDir('tsbuild-root-');
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo hi > /hi\n' });
+  try {
+    await buildBusybox(root);
+    const r = await runTsbuild(['build', '--progress', 'plain', '-t', 'bundled', ctx], { root, env });
+    t.is(r.code, 0, r.stderr);
+    const modules = loaded(r.stderr);
+    t.true(modules.some((u) => u === 'node:sqlite'), 'the build did open the store');
+    const sources = modules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u.endsWith('.ts'));
+    t.deepEqual(sources.map((u) => u.slice(`file://${repoRoot}/`.length)), ['src/cli/cli-bundle.ts']);
+  } finally {
+    removeDir(root);
+    removeDir(ctx);
+  }
+});
