@@ -1,12 +1,14 @@
 // `tsbuild check`: BuildKit's Dockerfile checks plus a dry conversion of every stage (or the
 // target), so mistakes the build would hit (unknown stages, bad flags, mount options) show up
 // too, all without building. Images are never resolved: each FROM gets a stand-in config.
-import { readFile } from 'node:fs/promises';
+import { readDockerfile } from './read-dockerfile.ts';
 import { createBuildDefinition, lintDockerfile, parseDockerfile, type LintViolation } from '../../frontend/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError, rememberSourceText } from '../errors/index.ts';
 import type { Platform } from '../llb/index.ts';
 
 export interface CheckInput {
+  /** The build context: a Dockerfile inside it is read without following links out of it. */
+  contextDir: string;
   dockerfilePath: string;
   /** As messages name it. */
   dockerfileName: string;
@@ -26,9 +28,7 @@ export interface CheckReport {
 const STAND_IN_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 export async function runCheck(input: CheckInput): Promise<CheckReport> {
-  const dockerfile = await readFile(input.dockerfilePath, 'utf8').catch((e: unknown) => {
-    throw new TsbuildError(`cannot read ${input.dockerfileName}`, { code: ErrorCodes.DOCKERFILE_NOT_FOUND, kind: 'not-found', cause: e });
-  });
+  const dockerfile = readDockerfile(input.contextDir, input.dockerfilePath, input.dockerfileName);
   rememberSourceText(input.dockerfileName, dockerfile);
   let ast;
   let lint;

@@ -1,5 +1,4 @@
 // One build, end to end: Dockerfile → frontend → solver → worker → exporter.
-import { readFile } from 'node:fs/promises';
 import { openContentStore, openImageStore } from '../content/index.ts';
 import { ErrorCodes, TsbuildError, rememberSourceText } from '../errors/index.ts';
 import type { ProgressSink } from '../progress/index.ts';
@@ -16,6 +15,7 @@ import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
 import { openSshAgents } from './ssh-agents.ts';
 import { createImageResolver } from './resolve-image.ts';
+import { readDockerfile } from './read-dockerfile.ts';
 import { importOciLayout } from './oci-layout-context.ts';
 import { needsSandboxNetwork } from './sandbox-network.ts';
 
@@ -37,9 +37,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
   try {
     const content = openContentStore(paths.content);
     const images = openImageStore({ content, db });
-    const dockerfile = await readFile(opts.dockerfilePath, 'utf8').catch((e: unknown) => {
-      throw new TsbuildError(`cannot read ${opts.dockerfileName}`, { code: ErrorCodes.DOCKERFILE_NOT_FOUND, kind: 'not-found', cause: e });
-    });
+    const dockerfile = readDockerfile(opts.contextDir, opts.dockerfilePath, opts.dockerfileName);
     rememberSourceText(opts.dockerfileName, dockerfile);
     const excludePatterns = await readDockerignore(opts.contextDir, opts.dockerfilePath);
     const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal });

@@ -2,10 +2,14 @@
 // key hashes): both must agree exactly, so both use this one matcher.
 import dockerignore, { type Ignore } from '@balena/dockerignore';
 import { basename, dirname, join } from 'node:path';
+import v8 from 'node:v8';
 import { readFileInRoot } from './read-bounded.ts';
 
 // CommonJS with a `default` property: Node's and TypeScript's views differ on which is the function
-const ignore = ((dockerignore as unknown as { default?: unknown }).default ?? dockerignore) as unknown as () => Ignore;
+const ignoreFactory = ((dockerignore as unknown as { default?: unknown }).default ?? dockerignore) as unknown as (o: { ignorecase: boolean }) => Ignore;
+// case-sensitive, as Docker's matcher (Go's filepath.Match) is on Linux; the library defaults to
+// ignoring case, which also keeps V8 from moving a runaway pattern to its linear engine
+const ignore = () => ignoreFactory({ ignorecase: false });
 
 export interface IgnoreMatcher {
   /** Whether the context-relative path (no leading '/') is excluded. */
@@ -14,7 +18,24 @@ export interface IgnoreMatcher {
   readonly hasExceptions: boolean;
 }
 
+let linearFallback = false;
+
+/**
+ * The matcher turns each pattern into a regular expression, as Docker's does, but Go's engine is
+ * linear and V8's backtracks: `**\/**\/…/x` (77 bytes) or `*a*a*a…b` took minutes per path and
+ * ignored SIGTERM. V8 switches a regexp that backtracks too much to its linear engine when told to;
+ * set once, before the first pattern is compiled, and only here.
+ */
+function useLinearFallback(): void {
+  if (linearFallback) return;
+  linearFallback = true;
+  v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+  // a real pattern against a real path backtracks a few hundred times at most
+  v8.setFlagsFromString('--regexp-backtracks-before-fallback=100000');
+}
+
 export function createIgnoreMatcher(patterns: readonly string[]): IgnoreMatcher {
+  useLinearFallback();
   const ig = ignore().add([...patterns]);
   return {
     ignores: (relPath) => relPath !== '' && relPath !== '.' && ig.ignores(relPath),
@@ -44,6 +65,7 @@ export function excludingPattern(patterns: readonly string[], relPath: string): 
   for (const p of patterns) {
     const negated = p.startsWith('!');
     const body = negated ? p.slice(1) : p;
+    useLinearFallback();
     if (ignore().add([body]).ignores(relPath)) decided = negated ? undefined : p;
   }
   return decided === undefined ? undefined : { pattern: decided, ...origins.get(decided) };

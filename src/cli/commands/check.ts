@@ -37,6 +37,7 @@ export async function runCheckCommand(context: string, flags: CheckFlags, out: N
   const opts = resolveBuildOptions({ context, file: flags.file, buildArgs, target: flags.target });
   const { runCheck, formatViolation } = await import('../../build/check.ts');
   const report = await runCheck({
+    contextDir: opts.contextDir,
     dockerfilePath: opts.dockerfilePath,
     dockerfileName: opts.dockerfileName,
     buildArgs,
