@@ -9,6 +9,8 @@
 import { lstatSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isOpaque } from '../snapshot/xattr.ts';
+import { resolveInContainer, underKernelFs } from './kernel-paths.ts';
+import type { SpecMount } from './spec.ts';
 
 export interface PathState {
   /** Absolute path inside the container. */
@@ -78,4 +80,22 @@ export async function removeCreatedTargets(upperDir: string, before: readonly Pa
       unlinkSync(p);
     }
   }
+}
+
+/**
+ * The runtime's mounts with each bind of `sources` (the host's /etc/hosts and /etc/resolv.conf)
+ * aimed at where its destination resolves in the rootfs, as the image's links lead: runc then
+ * follows no link of the image, and what it creates to mount on is where recordTargets and
+ * removeCreatedTargets look. A destination that resolves into /proc, /sys or /dev (mounted first,
+ * so a runtime path such as /proc/self/cwd, a host directory) or to the root is not mounted at
+ * all: the step sees the image's own file there, or none.
+ */
+export function placeBindTargets(rootfs: string, mounts: readonly SpecMount[], sources: readonly string[]): SpecMount[] {
+  return mounts.flatMap((m) => {
+    if (m.type !== 'bind' || !sources.includes(m.source)) return [m];
+    const destination = resolveInContainer(rootfs, m.destination);
+    if (destination === undefined || destination === '/' || underKernelFs(destination)) return [];
+    if (lstatBelow(rootfs, destination) === 'not-below') return [];
+    return [{ ...m, destination }];
+  });
 }
