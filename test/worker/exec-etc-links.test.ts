@@ -100,3 +100,19 @@ test('RUN --mount=type=bind of a FIFO at /etc/passwd, or of a dir holding one at
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
   });
 });
+
+test('RUN --mount targets through the image\'s links: what runc makes lands where the link leads and is removed; a link into /proc is refused', (t) =>
+  withWorker(async (w) => {
+    const base = await image(w, (dir) => {
+      symlinkSync('/srv/data', join(dir, 'data'));
+      symlinkSync('/proc/self/cwd', join(dir, 'x'));
+    });
+    const tmpfsAt = (target: string) => run('echo hi > /data/m/f && cat /srv/data/m/f', { mounts: [{ type: 'root', input: 0 }, { type: 'tmpfs', target }] });
+    const id = await w.worker.exec(tmpfsAt('/data/m'), [{ type: 'snapshot', id: base }], w.ctx);
+    t.deepEqual(w.logs.join('').trim().split('\n'), ['hi']);
+    t.deepEqual((await layerEntries(w, id)).map((e) => e.name), []);
+    const err = await t.throwsAsync(w.worker.exec(tmpfsAt('/x/y'), [{ type: 'snapshot', id: base }], w.ctx));
+    t.true(isTsbuildError(err) && err.code === 'PATH_ESCAPE', String(err));
+    t.is(err?.message, 'the mount target /x/y leads, through the image\'s symlinks, to /proc/self/cwd/y: the runtime would resolve it through the kernel\'s files there');
+    t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
+  }));
