@@ -87,13 +87,15 @@ test('RUN --mount=type=bind of a FIFO at /etc/passwd, or of a dir holding one at
   t.timeout(60_000);
   await withWorker(async (w) => {
     const base = await w.busybox();
-    const f = await w.worker.exec(run('mkfifo /fifo && mkdir /fake && mkfifo /fake/group'), [{ type: 'snapshot', id: base }], w.ctx);
+    const f = await w.worker.exec(run('mkfifo /fifo && mkdir /fake /kmsg && mkfifo /fake/group && ln -s /proc/kmsg /kmsg/passwd'), [{ type: 'snapshot', id: base }], w.ctx);
     const inputs = [{ type: 'snapshot' as const, id: base }, { type: 'snapshot' as const, id: f }];
     const onFile = await t.throwsAsync(w.worker.exec(run('true', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 1, source: '/fifo', target: '/etc/passwd', readonly: true }] }), inputs, w.ctx));
     t.true(isTsbuildError(onFile) && onFile.code === 'FILE_UNREADABLE', String(onFile));
     t.is(onFile?.message, 'cannot start a process with the mount at /etc/passwd: it puts a FIFO as /etc/passwd, not a regular file, and runc reads it to start every process');
     const onDir = await t.throwsAsync(w.worker.exec(run('true', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 1, source: '/fake', target: '/etc', readonly: true }] }), inputs, w.ctx));
     t.is(onDir?.message, 'cannot start a process with the mount at /etc: it puts a FIFO as /etc/group, not a regular file, and runc reads it to start every process');
+    const onLink = await t.throwsAsync(w.worker.exec(run('true', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 1, source: '/kmsg', target: '/etc', readonly: true }] }), inputs, w.ctx));
+    t.is(onLink?.message, 'cannot start a process with the mount at /etc: it puts a link to /proc/kmsg as /etc/passwd, not a regular file, and runc reads it to start every process');
     // a regular file bound there still works
     await w.worker.exec(run('id -un', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 0, source: '/etc/passwd', target: '/etc/passwd', readonly: true }] }), [{ type: 'snapshot', id: base }], w.ctx);
     t.true(w.logs.join('').includes('root'));
@@ -115,4 +117,12 @@ test('RUN --mount targets through the image\'s links: what runc makes lands wher
     t.true(isTsbuildError(err) && err.code === 'PATH_ESCAPE', String(err));
     t.is(err?.message, 'the mount target /x/y leads, through the image\'s symlinks, to /proc/self/cwd/y: the runtime would resolve it through the kernel\'s files there');
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
+  }));
+
+test('a directory at /etc/hosts: nothing is mounted on it, the step runs, and the layer gets nothing', (t) =>
+  withWorker(async (w) => {
+    const base = await image(w, (dir) => mkdirSync(join(dir, 'etc/hosts')));
+    const id = await w.worker.exec(run('test -d /etc/hosts && grep -q nameserver /etc/resolv.conf && echo ok'), [{ type: 'snapshot', id: base }], w.ctx);
+    t.deepEqual(w.logs.join('').trim().split('\n'), ['ok']);
+    t.deepEqual((await layerEntries(w, id)).map((e) => e.name), []);
   }));

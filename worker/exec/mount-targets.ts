@@ -89,8 +89,8 @@ export async function removeCreatedTargets(upperDir: string, before: readonly Pa
  * aimed at where its destination resolves in the rootfs, as the image's links lead: runc then
  * follows no link of the image, and what it creates to mount on is where recordTargets and
  * removeCreatedTargets look. A destination that resolves into /proc, /sys or /dev (mounted first,
- * so a runtime path such as /proc/self/cwd, a host directory) or to the root is not mounted at
- * all: the step sees the image's own file there, or none. (BuildKit's MountStubsCleaner resolves
+ * so a runtime path such as /proc/self/cwd, a host directory), to the root, below a file or onto a
+ * directory is not mounted at all: the step sees the image's own file there, or none. (BuildKit's MountStubsCleaner resolves
  * these two the same way, with continuity's fs.RootPath, to remove its stubs, but still hands runc
  * the literal /etc path.)
  */
@@ -99,7 +99,9 @@ export function placeBindTargets(rootfs: string, mounts: readonly SpecMount[], s
     if (m.type !== 'bind' || !sources.includes(m.source)) return [m];
     const destination = resolveInContainer(rootfs, m.destination);
     if (destination === undefined || destination === '/' || underKernelFs(destination)) return [];
-    if (lstatBelow(rootfs, destination) === 'not-below') return [];
+    // below a file, or a directory where a file is to go: runc could only fail
+    const there = lstatBelow(rootfs, destination);
+    if (there === 'not-below' || there?.isDirectory()) return [];
     return [{ ...m, destination }];
   });
 }

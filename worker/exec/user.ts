@@ -4,10 +4,11 @@
 // absent, as Docker takes an unreadable /etc/passwd: numeric ids still work, names fail saying why.
 // A RUN is refused outright in such an image: runc opens the container's /etc/passwd and
 // /etc/group to start every process, and blocks forever on a FIFO (a device fails it obscurely).
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
 import type { ChownSpec } from '../../src/llb/index.ts';
-import { describeFileType, readFileInRoot, resolveInRoot } from '../../src/context/index.ts';
+import { cleanPath, describeFileType, readFileInRoot, resolveInRoot } from '../../src/context/index.ts';
 import { resolveInContainer, underKernelFs } from './kernel-paths.ts';
 import type { SpecMount } from './spec.ts';
 
@@ -135,13 +136,24 @@ export function checkTableMounts(rootfs: string, mounts: readonly SpecMount[]): 
       for (const at of new Set([table, file])) {
         if (at !== target && !at.startsWith(`${target === '/' ? '' : target}/`)) continue;
         let s;
+        let what: string;
         try {
-          s = statSync(at === target ? m.source : resolveInRoot(m.source, at.slice(target.length)));
+          const rel = at.slice(target.length);
+          const entry = at === target ? m.source : resolveInRoot(m.source, rel, { followLast: false });
+          s = lstatSync(entry);
+          // a link in the mounted dir is read inside the container: one into /proc, /sys or /dev reaches the kernel's file
+          const link = s.isSymbolicLink() ? readlinkSync(entry) : undefined;
+          if (link !== undefined && underKernelFs(cleanPath(link.startsWith('/') ? link : `${dirname(at)}/${link}`))) what = `a link to ${link}`;
+          else {
+            // any other link followed inside the mounted dir, never onto the host
+            s = at === target ? statSync(entry) : lstatSync(resolveInRoot(m.source, rel));
+            if (s.isFile()) continue;
+            what = describeFileType(s);
+          }
         } catch {
-          continue; // absent: runc takes the defaults
+          continue; // absent (or a link to nothing on this side): runc takes the defaults
         }
-        if (s.isFile()) continue;
-        throw new TsbuildError(`cannot start a process with the mount at ${m.destination}: it puts ${describeFileType(s)} as ${file}, not a regular file, and runc reads it to start every process`, {
+        throw new TsbuildError(`cannot start a process with the mount at ${m.destination}: it puts ${what} as ${file}, not a regular file, and runc reads it to start every process`, {
           code: ErrorCodes.FILE_UNREADABLE,
           kind: 'invalid',
           hint: `mount a regular file there, or mount it elsewhere${s.isFIFO() ? ': Docker would hang here' : ''}`,
