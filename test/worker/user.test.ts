@@ -108,3 +108,18 @@ test('issue 7: a directory as /etc/passwd is taken as empty', (t) => {
   t.regex(t.throws(() => resolveOwner(root, { user: 'app' }))!.message, /it is a directory, not a regular file, so it was taken as empty/);
   t.regex(t.throws(() => resolveUser(root, '5'))!.message, /its \/etc\/passwd is a directory, not a regular file/);
 });
+
+test('issues 6/7: /etc/passwd or /etc/group linked into /proc, /sys or /dev (absent in the image) refuses a RUN; a plain missing one does not', (t) => {
+  for (const [file, link, inside] of [['passwd', '/proc/kmsg', '/proc/kmsg'], ['group', '../dev/tty', '/dev/tty'], ['passwd', '/sys/kernel/x/../y', '/sys/kernel/y']]) {
+    const root = rootfs(t);
+    rmSync(join(root, `etc/${file}`));
+    symlinkSync(link, join(root, `etc/${file}`));
+    const err = t.throws(() => resolveUser(root, '0'));
+    t.true(isTsbuildError(err) && err.code === 'FILE_UNREADABLE', String(err));
+    t.is(err?.message, `cannot start a process in this image: its /etc/${file} is a link to ${inside}, not a regular file, and runc reads it to start every process`);
+  }
+  const root = rootfs(t);
+  rmSync(join(root, 'etc/group'));
+  symlinkSync('/nowhere', join(root, 'etc/group'));
+  t.deepEqual(resolveUser(root, '0'), { uid: 0, gid: 0, additionalGids: [] });
+});

@@ -11,9 +11,9 @@ import type { InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { resolveInRoot } from '../../src/context/index.ts';
 import { runContainer } from './executor.ts';
-import { recordTargets, removeCreatedTargets } from './mount-targets.ts';
-import { createRuntimeSpec, systemMounts } from './spec.ts';
-import { resolveUser } from './user.ts';
+import { placeBindTargets, placeOpTargets, recordTargets, removeCreatedTargets } from './mount-targets.ts';
+import { createRuntimeSpec } from './spec.ts';
+import { checkTableMounts, resolveUser } from './user.ts';
 import { prepareOpMounts } from './op-mounts.ts';
 import { detectCgroups, readCgroupEvents, removeRunCgroup, runCgroupPath } from './cgroups.ts';
 import { fitLimits, limitFailure, limitHint } from './resources.ts';
@@ -53,8 +53,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     if (op.network === 'sandbox') network = await env.network.acquire();
     const opMounts = await prepareOpMounts(env, { mounts: op.mounts, inputs, bundle, secrets: ctx.secrets, sshAgents: ctx.sshAgents });
     releases.push(opMounts.release);
-    const targets = [...systemMounts(files), ...opMounts.specMounts].map((m) => m.destination);
-    const before = recordTargets(rootfs, targets);
+    const extraMounts = placeOpTargets(rootfs, opMounts.specMounts);
 
     const cgroups = detectCgroups();
     const limits = fitLimits(ctx.limits ?? {}, cgroups);
@@ -63,9 +62,13 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     mkdirSync(resolveInRoot(rootfs, op.cwd || '/'), { recursive: true });
     const spec = createRuntimeSpec({
       args: op.args, env: withEnv(withProxyEnv(op.env, op.proxyEnv), opMounts.env), cwd: op.cwd || '/', user, network: op.network, hostname,
-      ...files, cgroupsPath, extraMounts: opMounts.specMounts, limits,
+      ...files, cgroupsPath, extraMounts, limits,
       netnsPath: network?.path, privileged, privilegedCapabilities: privileged ? heldCapabilities() : undefined,
     });
+    // /etc/hosts and /etc/resolv.conf where the image's links lead (never into /proc, /sys, /dev)
+    spec.mounts = placeBindTargets(rootfs, spec.mounts, [files.hostsPath, files.resolvConfPath]);
+    checkTableMounts(rootfs, opMounts.specMounts);
+    const before = recordTargets(rootfs, spec.mounts.map((m) => m.destination));
     // secret values in the env: config.json goes to a tmpfs, the rootfs named by its absolute path
     if (opMounts.privateBundle) spec.root.path = rootfs;
     const result = await runContainer({

@@ -9,6 +9,10 @@
 import { lstatSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isOpaque } from '../snapshot/xattr.ts';
+import { cleanPath } from '../../src/context/index.ts';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import { resolveInContainer, underKernelFs } from './kernel-paths.ts';
+import type { SpecMount } from './spec.ts';
 
 export interface PathState {
   /** Absolute path inside the container. */
@@ -78,4 +82,55 @@ export async function removeCreatedTargets(upperDir: string, before: readonly Pa
       unlinkSync(p);
     }
   }
+}
+
+/**
+ * The runtime's mounts with each bind of `sources` (the host's /etc/hosts and /etc/resolv.conf)
+ * aimed at where its destination resolves in the rootfs, as the image's links lead: runc then
+ * follows no link of the image, and what it creates to mount on is where recordTargets and
+ * removeCreatedTargets look. A destination that resolves into /proc, /sys or /dev (mounted first,
+ * so a runtime path such as /proc/self/cwd, a host directory), to the root, below a file or onto a
+ * directory is not mounted at all: the step sees the image's own file there, or none. (BuildKit's MountStubsCleaner resolves
+ * these two the same way, with continuity's fs.RootPath, to remove its stubs, but still hands runc
+ * the literal /etc path.)
+ */
+export function placeBindTargets(rootfs: string, mounts: readonly SpecMount[], sources: readonly string[]): SpecMount[] {
+  return mounts.flatMap((m) => {
+    if (m.type !== 'bind' || !sources.includes(m.source)) return [m];
+    const destination = resolveInContainer(rootfs, m.destination);
+    if (destination === undefined || destination === '/' || underKernelFs(destination)) return [];
+    // below a file, or a directory where a file is to go: runc could only fail
+    const there = lstatBelow(rootfs, destination);
+    if (there === 'not-below' || there?.isDirectory()) return [];
+    return [{ ...m, destination }];
+  });
+}
+
+/**
+ * The op's own mounts (RUN --mount), each aimed where its target resolves through the image's
+ * links, so what runc creates to mount on is recorded and removed where it lands. A target below
+ * an earlier mount of the op is left as written (runc resolves it inside that mount), and so is
+ * one written below /proc, /sys or /dev; one that only a link of the image leads into them is
+ * refused: runc would resolve it through the kernel's files (/proc/self/cwd is a host directory).
+ */
+export function placeOpTargets(rootfs: string, mounts: readonly SpecMount[]): SpecMount[] {
+  const placed: SpecMount[] = [];
+  const below = (path: string, dir: string) => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
+  for (const m of mounts) {
+    const written = cleanPath(m.destination);
+    const destination = resolveInContainer(rootfs, written) ?? written;
+    if (underKernelFs(written) || placed.some((p) => below(written, p.destination) || below(destination, p.destination))) {
+      placed.push(m);
+      continue;
+    }
+    if (underKernelFs(destination)) {
+      throw new TsbuildError(`the mount target ${m.destination} leads, through the image's symlinks, to ${destination}: the runtime would resolve it through the kernel's files there`, {
+        code: ErrorCodes.PATH_ESCAPE,
+        kind: 'invalid',
+        hint: 'mount at a path that is not a symlink into /proc, /sys or /dev in the image',
+      });
+    }
+    placed.push({ ...m, destination });
+  }
+  return placed;
 }

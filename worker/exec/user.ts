@@ -4,10 +4,13 @@
 // absent, as Docker takes an unreadable /etc/passwd: numeric ids still work, names fail saying why.
 // A RUN is refused outright in such an image: runc opens the container's /etc/passwd and
 // /etc/group to start every process, and blocks forever on a FIFO (a device fails it obscurely).
-import { lstatSync } from 'node:fs';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
 import type { ChownSpec } from '../../src/llb/index.ts';
-import { describeFileType, readFileInRoot, resolveInRoot } from '../../src/context/index.ts';
+import { cleanPath, describeFileType, readFileInRoot, resolveInRoot } from '../../src/context/index.ts';
+import { resolveInContainer, underKernelFs } from './kernel-paths.ts';
+import type { SpecMount } from './spec.ts';
 
 export interface ResolvedUser {
   uid: number;
@@ -97,6 +100,9 @@ function lookupGroup(rootfs: string, group: string): number {
  */
 export function checkTablesForRun(rootfs: string): void {
   for (const file of ['/etc/passwd', '/etc/group']) {
+    // below /proc, /sys or /dev the run sees the kernel's file, not the image's: /proc/kmsg blocks
+    const inside = resolveInContainer(rootfs, file);
+    if (inside !== undefined && underKernelFs(inside)) throw notRegular(file, `a link to ${inside}`, `: at run time that is the kernel's ${inside}`);
     let s;
     try {
       s = lstatSync(resolveInRoot(rootfs, file));
@@ -104,11 +110,56 @@ export function checkTablesForRun(rootfs: string): void {
       continue; // absent (or a link to nothing): runc takes the defaults
     }
     if (s.isFile()) continue;
-    throw new TsbuildError(`cannot start a process in this image: its ${file} is ${describeFileType(s)}, not a regular file, and runc reads it to start every process`, {
-      code: ErrorCodes.FILE_UNREADABLE,
-      kind: 'invalid',
-      hint: `make ${file} a regular file (or remove it) where it is made${s.isFIFO() ? ': Docker would hang here' : ''}`,
-    });
+    throw notRegular(file, describeFileType(s), s.isFIFO() ? ': Docker would hang here' : '');
+  }
+}
+
+function notRegular(file: string, what: string, why: string): TsbuildError {
+  return new TsbuildError(`cannot start a process in this image: its ${file} is ${what}, not a regular file, and runc reads it to start every process`, {
+    code: ErrorCodes.FILE_UNREADABLE,
+    kind: 'invalid',
+    hint: `make ${file} a regular file (or remove it) where it is made${why}`,
+  });
+}
+
+/**
+ * Throws FILE_UNREADABLE when a RUN --mount would put something other than a regular file where
+ * runc reads /etc/passwd or /etc/group (a FIFO bound there blocks runc for ever): a mount on the
+ * table itself, or on a directory above it whose source holds a non-regular one.
+ */
+export function checkTableMounts(rootfs: string, mounts: readonly SpecMount[]): void {
+  for (const file of ['/etc/passwd', '/etc/group']) {
+    const table = resolveInContainer(rootfs, file) ?? file;
+    for (const m of mounts) {
+      if (m.type !== 'bind') continue; // a tmpfs starts empty
+      const target = resolveInContainer(rootfs, m.destination) ?? m.destination;
+      for (const at of new Set([table, file])) {
+        if (at !== target && !at.startsWith(`${target === '/' ? '' : target}/`)) continue;
+        let s;
+        let what: string;
+        try {
+          const rel = at.slice(target.length);
+          const entry = at === target ? m.source : resolveInRoot(m.source, rel, { followLast: false });
+          s = lstatSync(entry);
+          // a link in the mounted dir is read inside the container: one into /proc, /sys or /dev reaches the kernel's file
+          const link = s.isSymbolicLink() ? readlinkSync(entry) : undefined;
+          if (link !== undefined && underKernelFs(cleanPath(link.startsWith('/') ? link : `${dirname(at)}/${link}`))) what = `a link to ${link}`;
+          else {
+            // any other link followed inside the mounted dir, never onto the host
+            s = at === target ? statSync(entry) : lstatSync(resolveInRoot(m.source, rel));
+            if (s.isFile()) continue;
+            what = describeFileType(s);
+          }
+        } catch {
+          continue; // absent (or a link to nothing on this side): runc takes the defaults
+        }
+        throw new TsbuildError(`cannot start a process with the mount at ${m.destination}: it puts ${what} as ${file}, not a regular file, and runc reads it to start every process`, {
+          code: ErrorCodes.FILE_UNREADABLE,
+          kind: 'invalid',
+          hint: `mount a regular file there, or mount it elsewhere${s.isFIFO() ? ': Docker would hang here' : ''}`,
+        });
+      }
+    }
   }
 }
 
