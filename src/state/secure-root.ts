@@ -52,20 +52,28 @@ function secure(abs: string): void {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
+  const me = process.geteuid?.() ?? 0;
+  // a link another user made (in /tmp, say) would have us fill and chmod whatever it points to
+  const link = statQuiet(abs, false);
+  if (link?.isSymbolicLink() && link.uid !== me && link.uid !== 0) throw refuse(`is a symbolic link owned by uid ${link.uid}, not by this user`);
   const top = statQuiet(abs, true);
   if (!top?.isDirectory()) throw refuse('is not a directory');
+  // another user's directory: they could plant links in it for us to follow as root
+  if (top.uid !== me) throw refuse(`is owned by uid ${top.uid}, not by this user (uid ${me})`);
   // /tmp and its like: anyone may create entries there, so it cannot be made private
   if ((top.mode & 0o1002) !== 0) throw refuse(`is a shared directory (mode ${(top.mode & 0o7777).toString(8)}) where other users may create files`);
   tighten(abs, top, privateDir);
   for (const [i, name] of StateDirs.entries()) {
     const path = join(abs, name);
     const s = statQuiet(path, false);
+    if (s?.isSymbolicLink()) throw refuse(`${name} is a symbolic link: the state root's own directories must be real ones`);
     if (s === undefined && i < alwaysMade) mkdirQuiet(path);
     else if (s?.isDirectory()) tighten(path, s, privateDir);
   }
   for (const name of StateFiles) {
     const path = join(abs, name);
     const s = statQuiet(path, false);
+    if (s?.isSymbolicLink()) throw refuse(`${name} is a symbolic link: the state root's own files must be real ones`);
     if (s?.isFile()) tighten(path, s, privateFile);
   }
 }

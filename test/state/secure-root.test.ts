@@ -145,6 +145,39 @@ test('a shared directory such as /tmp is refused as a state root instead of bein
   }
 });
 
+test('a state root another user planted (their directory, their link, or links inside it) is refused, and nothing is written where they point', async (t) => {
+  const parent = openParent();
+  chmodSync(parent, 0o1777);
+  const victim = join(parent, 'victim');
+  mkdirSync(victim);
+  try {
+    // their own directory, with their link where the snapshots belong
+    t.is(asNobody(['mkdir', join(parent, 'theirs')]).status, 0);
+    t.is(asNobody(['ln', '-s', victim, join(parent, 'theirs', 'snapshots')]).status, 0);
+    const r1 = await runTsbuild(['images'], { root: join(parent, 'theirs') });
+    t.is(r1.code, 1);
+    t.regex(r1.stderr, /^ERROR: state root .*\/theirs: is owned by uid \d+, not by this user/m);
+    // their link as the root itself, pointing at a directory of ours
+    t.is(asNobody(['ln', '-s', victim, join(parent, 'link')]).status, 0);
+    const r2 = await runTsbuild(['images'], { root: join(parent, 'link') });
+    t.is(r2.code, 1);
+    t.regex(r2.stderr, /is a symbolic link owned by uid \d+, not by this user/);
+    t.deepEqual(readdirSync(victim), [], 'nothing written where the links point');
+    // our own root with a link among its entries (planted while it was open)
+    const ours = join(parent, 'ours');
+    mkdirSync(ours);
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(victim, join(ours, 'snapshots'));
+    const r3 = await runTsbuild(['images'], { root: ours });
+    t.is(r3.code, 1);
+    t.regex(r3.stderr, /snapshots is a symbolic link: the state root's own directories must be real ones/);
+    t.deepEqual(readdirSync(victim), []);
+  } finally {
+    chmodSync(parent, 0o700);
+    removeDir(parent);
+  }
+});
+
 test.serial('output destinations are the user\'s: an exported archive keeps the usual file mode', async (t) => {
   const parent = openParent();
   const root = join(parent, 'root');
