@@ -63,6 +63,8 @@ export const processWord = (word: string, env: EnvLookup, options?: ShellLexOpti
 export const processWords = (word: string, env: EnvLookup, options?: ShellLexOptions): string[] => expandWord(word, env, options).words;
 
 const isSpace = (ch: string): boolean => /^\s$/u.test(ch) && ch !== '\uFEFF';
+// what isSpace accepts, as runs, for splitting a whole expanded value at once
+const spaceRuns = /((?:(?!\uFEFF)\s)+)/u;
 const isSpecialParam = (ch: string): boolean => '@*#?-$!0'.includes(ch);
 
 /** Words accumulate here: spaces from expansions split words, quoted or escaped text never does. */
@@ -84,7 +86,17 @@ class WordBuilder {
     this.inWord = true;
   }
   addString(s: string): void {
-    for (const ch of s) this.addChar(ch);
+    // whole runs at a time (a variable may hold a megabyte): the odd parts are the runs of spaces
+    const parts = s.split(spaceRuns);
+    for (let i = 0; i < parts.length; i++) {
+      if (parts[i] === '') continue;
+      if (i % 2 === 0) this.addRaw(parts[i]);
+      else if (this.inWord && this.buf.length > 0) {
+        this.words.push(this.buf);
+        this.buf = '';
+        this.inWord = false;
+      }
+    }
   }
   finish(): string[] {
     if (this.buf.length > 0) this.words.push(this.buf);

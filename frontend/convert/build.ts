@@ -13,7 +13,7 @@ import { dispatchEnv, dispatchLabel, dispatchMaintainer, dispatchOnbuild, dispat
 import { dispatchCopy } from './copy.ts';
 import { envFromStrings, getEnv } from './env.ts';
 import { instructionError, locate, type SourceText } from './errors.ts';
-import { expand } from './expand.ts';
+import { createExpansionBudget, expand } from './expand.ts';
 import { dispatchExpose } from './expose.ts';
 import { checkInstruction, instructionFlags } from './instructions.ts';
 import { parsePlatformText } from './platform.ts';
@@ -37,12 +37,14 @@ export async function createBuildDefinition(opts: FrontendOptions): Promise<Buil
   if (lint.failOnViolation && lint.violations.length > 0) throw lintFailure(lint, file);
   const escapeToken = ast.directives.escape;
   const consumedArgs = new Set<string>();
+  const expansionBudget = createExpansionBudget();
   const ctx: ConvertContext = {
     ...src,
     opts,
     escapeToken,
     stages,
-    globalArgs: globalArgs({ ...src, escapeToken }, metaArgs, opts.buildArgs, opts.platform, consumedArgs),
+    expansionBudget,
+    globalArgs: globalArgs({ ...src, escapeToken, expansionBudget }, metaArgs, opts.buildArgs, opts.platform, consumedArgs),
     consumedArgs,
     localSources: new Map(),
     converted: new Map(),

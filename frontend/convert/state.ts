@@ -53,6 +53,8 @@ export interface ConvertContext extends SourceText {
   converted: Map<number, Promise<StageState>>;
   warnings: BuildWarning[];
   platform: Platform;
+  /** Shared by every expansion of the build (./expand.ts). */
+  expansionBudget: { left: number };
   /** The vertex a COPY/ADD reads from: the main context (undefined), a stage, a named context or an image. */
   resolveSource: (from: string | undefined, node: Instruction, st: StageState) => Promise<Vertex | undefined>;
 }

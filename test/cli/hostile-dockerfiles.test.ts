@@ -92,3 +92,12 @@ test('topoSort and graphDepth walk a 100,000-vertex chain without recursion', (t
   t.is(order[order.length - 1], v);
   t.is(graphDepth(order), 100_001);
 });
+
+test('many variables each under the word bound still stop at the build\'s expansion budget, with the line (was a 3 GB config)', async (t) => {
+  const lines = ['FROM scratch', 'ARG a0=xxxxxxxx', ...Array.from({ length: 16 }, (_, i) => `ARG a${i + 1}=\${a${i}}\${a${i}}`)];
+  for (let k = 0; k < 3; k++) lines.push(`ENV ${Array.from({ length: 400 }, (_, j) => `e${k}_${j}=$a16`).join(' ')}`);
+  const r = await build(lines.join('\n') + '\n');
+  t.is(r.code, 1);
+  t.regex(r.stderr, /Dockerfile:\d+: .*variable expansions in this Dockerfile add up to more than 67108864 characters/);
+  t.notRegex(r.stderr, noStack);
+});
