@@ -1,6 +1,7 @@
 // createBuildDefinition: the Dockerfile becomes a DAG by converting the target stage, which
 // converts the stages it reads on demand (each once), so stages the target does not need never
 // enter the graph.
+import { posix } from 'node:path';
 import { closest, isTsbuildError } from '../../src/errors/index.ts';
 import type { ImageConfig } from '../../src/image/index.ts';
 import { createVertex, type Platform, type Vertex } from '../../src/llb/index.ts';
@@ -121,6 +122,10 @@ async function doConvertStage(ctx: ConvertContext, def: StageDef): Promise<Stage
     });
     const config = structuredClone(image.config);
     config.config ??= {};
+    // a relative WorkingDir (no builder writes one) is taken from /, as BuildKit's llb Dir takes it;
+    // the runtime would refuse it as the cwd of every RUN
+    const wd = config.config.WorkingDir;
+    if (wd && !wd.startsWith('/')) config.config.WorkingDir = posix.resolve('/', wd);
     st = fresh({ ...config, os: platform.os, architecture: platform.architecture, variant: platform.variant, rootfs: { type: 'layers', diff_ids: [] } }, undefined, true);
     st.vertex = createVertex({ kind: 'source', source: 'image', ref: image.ref, digest: image.digest, platform }, [], stepMeta(ctx, st0, node, `FROM ${image.ref}`));
     st.step = 1;

@@ -152,7 +152,7 @@ export function parseOutputSpec(text: string): OutputSpec {
     const eq = part.indexOf('=');
     if (eq < 0) {
       // `-o dir` is docker buildx's shorthand for type=local,dest=dir
-      if (!text.includes('=')) return { type: 'local', dest: text };
+      if (!text.includes('=')) return parseOutputSpec(`type=local,dest=${text}`);
       throw invalid(ErrorCodes.OPTION_INVALID, `invalid --output "${text}": "${part}" is not key=value`);
     }
     fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
@@ -172,8 +172,12 @@ export function parseOutputSpec(text: string): OutputSpec {
       return { type: 'oci', dest: needDest(), tar: fields.get('tar') !== 'false', names };
     case 'docker':
       return { type: 'docker', dest: needDest(), names };
-    case 'local':
-      return { type: 'local', dest: needDest() };
+    case 'local': {
+      const to = needDest();
+      // the files of an image over the host's own: /bin, /etc/passwd, links replaced by directories
+      if (to === '/') throw invalid(ErrorCodes.OPTION_INVALID, '--output type=local,dest=/ would write the image over this machine\'s own files', { hint: 'name a directory of its own, e.g. dest=./out' });
+      return { type: 'local', dest: to };
+    }
     case 'tar':
       return { type: 'tar', dest: needDest() };
     default:

@@ -120,3 +120,11 @@ test('an output to a FIFO or a device is written into it, never renamed over it 
     removeDir(root);
   }
 });
+
+test('--output type=local,dest=/ (or -o /) is refused: the image would be written over the host\'s own files', async (t) => {
+  for (const o of ['type=local,dest=/', '/', 'type=local,dest=/tmp/..']) {
+    const r = await runTsbuild(['build', '-o', o, join(repoRoot, 'fixtures', 'hello')]);
+    t.is(r.code, 1);
+    t.regex(r.stderr, /^ERROR: --output type=local,dest=\/ would write the image over this machine's own files/m);
+  }
+});
