@@ -49,3 +49,10 @@ for (const snapshotter of ['overlay', 'copy'] as const) {
       t.is(entries.find((e) => e.name === 'last')?.data, '12610');
     }, { snapshotter }));
 }
+
+test('more layers than overlayfs can stack is a clear error, not the kernel\'s "wrong fs type"', async (t) => {
+  const { mountAt } = await import('../../worker/snapshot/mount.ts');
+  const lowers = Array.from({ length: 501 }, (_, i) => `/nonexistent/l${i}`).join(':');
+  const e = await t.throwsAsync(mountAt({ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers}`, 'upperdir=/nonexistent/u', 'workdir=/nonexistent/w'] }, '/nonexistent/target'));
+  t.is(e?.message, 'snapshot chain too deep to mount: 501 layers, and overlayfs stacks at most 500');
+});

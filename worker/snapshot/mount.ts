@@ -17,6 +17,7 @@ export interface Mount {
 
 // The kernel copies mount options into one page; longer option strings fail with a vague EINVAL.
 const pageSize = 4096;
+const maxOverlayLowers = 500;
 
 /**
  * Mounts `m` on `target`. An overlay whose options would not fit in one page (a deep layer chain)
@@ -28,6 +29,15 @@ export async function mountAt(m: Mount, target: string): Promise<void> {
   let options = m.options.join(',');
   let links: string | undefined;
   try {
+    const lowers = m.type === 'overlay' ? (m.options.find((o) => o.startsWith('lowerdir='))?.split(':').length ?? 0) : 0;
+    // overlayfs's own limit (OVL_MAX_STACK): past it the kernel only says "wrong fs type"
+    if (lowers > maxOverlayLowers) {
+      throw new TsbuildError(`snapshot chain too deep to mount: ${lowers} layers, and overlayfs stacks at most ${maxOverlayLowers}`, {
+        code: ErrorCodes.STATE_ERROR,
+        kind: 'precondition',
+        hint: 'squash the base image (Docker itself refuses more than 127 layers)',
+      });
+    }
     if (m.type === 'overlay' && options.length >= pageSize) {
       links = await mkdtemp(join(dirname(target), '.links-'));
       options = await shortOverlayOptions(m.options, links);
