@@ -1,7 +1,7 @@
 // issue 7 item 6: a hostile or broken registry (a node:http server on 127.0.0.1 written here)
 // cannot make tsbuild read without bound or wait forever: a chunked manifest is cut off at 4 MiB,
 // a blob at its descriptor's size + 1, and a transfer that stalls is aborted, retried and reported.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -112,7 +112,8 @@ test('issue 7: a registry that never answers the manifest request is aborted too
   t.is(reg.requests.filter((r) => r.includes('/manifests/')).length, 4);
 });
 
-test('issue 7: tsbuild build against a stalling registry fails within the timeout (TSBUILD_REGISTRY_STALL_TIMEOUT)', async (t) => {
+/** A registry whose one layer sends 10 bytes and then nothing, and a context building FROM it. */
+async function stallingBuild(t: ExecutionContext): Promise<{ reg: { host: string }; layer: { digest: string }; root: string; ctx: string }> {
   const image = craftImage({ layers: [await tarOf({ 'a.txt': 'a' })] });
   const layer = (JSON.parse(image.manifest.toString()) as { layers: { digest: string }[] }).layers[0];
   const { reg } = await setup(
@@ -131,6 +132,11 @@ test('issue 7: tsbuild build against a stalling registry fails within the timeou
     removeDir(root);
     removeDir(ctx);
   });
+  return { reg, layer, root, ctx };
+}
+
+test('issue 7: tsbuild build against a stalling registry fails within the timeout (TSBUILD_REGISTRY_STALL_TIMEOUT)', async (t) => {
+  const { reg, layer, root, ctx } = await stallingBuild(t);
   const started = Date.now();
   const r = await runTsbuild(['build', '--progress', 'plain', ctx], { root, env: { TSBUILD_REGISTRY_STALL_TIMEOUT: '1' } });
   t.true(Date.now() - started < 20_000);
@@ -141,24 +147,7 @@ test('issue 7: tsbuild build against a stalling registry fails within the timeou
 });
 
 test('issue 7: SIGTERM during a pull from a stalled registry stops the build at once (cancellation reaches pulls)', async (t) => {
-  const image = craftImage({ layers: [await tarOf({ 'a.txt': 'a' })] });
-  const layer = (JSON.parse(image.manifest.toString()) as { layers: { digest: string }[] }).layers[0];
-  const { reg } = await setup(
-    t,
-    (what, _req, res) => {
-      if (what !== layer.digest) return false;
-      res.writeHead(200, { 'content-length': image.blobs.get(layer.digest)!.length });
-      res.write(image.blobs.get(layer.digest)!.subarray(0, 10));
-      return true;
-    },
-    image,
-  );
-  const root = tempDir('tsbuild-root-');
-  const ctx = contextDir({ Dockerfile: `FROM ${reg.host}/stall:1\nENV A=1\n` });
-  t.teardown(() => {
-    removeDir(root);
-    removeDir(ctx);
-  });
+  const { reg, layer, root, ctx } = await stallingBuild(t);
   const { spawn } = await import('node:child_process');
   const { tsbuildBin } = await import('../_support/tsbuild.ts');
   // the default 30 s stall timeout: only the signal can end this pull soon
