@@ -72,10 +72,13 @@ export async function removeCreatedTargets(upperDir: string, before: readonly Pa
     if (s.isDirectory()) {
       if (readdirSync(p).length > 0) continue;
       const unchanged = state.existed && s.mode === state.mode && s.uid === state.uid && s.gid === state.gid;
-      if (!state.existed || (unchanged && form === 'diff')) {
-        // an opaque empty dir is a change (everything below it was removed): it stays. Asked only
-        // for the few dirs that would go, not the whole tree: most steps ask nothing at all
-        if (form === 'diff' && (await isOpaque(p))) continue;
+      if (!state.existed) rmdirSync(p);
+      else if (unchanged && form === 'diff') {
+        // an existing dir, empty and unchanged in the upper dir, was copied up only for a mount
+        // target below it, unless it is opaque (everything in it was removed): asked only for such
+        // dirs, not the whole tree. A dir that did not exist was made to mount on: it goes whatever
+        // its marker (one over a lower whiteout hides only what that whiteout hid already)
+        if (await isOpaque(p)) continue;
         rmdirSync(p);
       }
     } else if (s.isFile() && !state.existed && s.size === 0) {
