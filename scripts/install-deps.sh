@@ -12,8 +12,9 @@ for pair in runc:runc setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
-# the RUN network sandbox (pasta, namespaces through ip netns) and the Debian base-image fixture
-for pair in pasta:passt ip:iproute2 debootstrap:debootstrap; do
+# the RUN network sandbox (pasta; slirp4netns, its tested fallback; namespaces through ip netns) and
+# the Debian base-image fixture
+for pair in pasta:passt slirp4netns:slirp4netns ip:iproute2 debootstrap:debootstrap; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # busybox-static, not busybox: the fixture copies the binary into an empty image

@@ -9,6 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 import { hostNetwork, rootNetns, rootPastas } from '../_support/network-leftovers.ts';
+import { debianMirror } from '../_support/debian-base.ts';
+
+// the mirror apt uses on this machine, read at run time: what a step must reach
+const release = `${debianMirror().replace(/\/$/, '')}/dists/bookworm/Release`;
 
 const root = tempDir('tsbuild-root-');
 test.before(async () => {
@@ -30,7 +34,7 @@ test.serial('a default RUN has its own namespace with only lo and one interface,
     const r = await build([], {
       Dockerfile: `FROM busybox\nRUN ip -o link | cut -d: -f2 | tr -d ' ' | sed 's/^/link=/'; ` +
         `if nc -z -w 3 127.0.0.1 ${port}; then echo loopback=reached; else echo loopback=blocked; fi; ` +
-        `wget -q -O /dev/null http://deb.debian.org/debian/dists/bookworm/Release && echo mirror=ok\n`,
+        `wget -q -O /dev/null ${release} && echo mirror=ok\n`,
     });
     t.is(r.code, 0, r.stderr);
     const links = [...r.stderr.matchAll(/^#\d+ [\d.]+ link=(\S+)$/gm)].map((m) => m[1].replace(/@.*/, ''));
@@ -61,7 +65,7 @@ test.serial('with slirp4netns as the provider (the fallback when pasta is missin
   const ctx = contextDir({
     Dockerfile: `FROM busybox\nRUN ip -o link | cut -d: -f2 | tr -d ' ' | sed 's/^/link=/'; ` +
       `if nc -z -w 3 127.0.0.1 ${port} || nc -z -w 3 10.0.2.2 ${port}; then echo loopback=reached; else echo loopback=blocked; fi; ` +
-      `wget -q -O /dev/null http://deb.debian.org/debian/dists/bookworm/Release && echo mirror=ok\n`,
+      `wget -q -O /dev/null ${release} && echo mirror=ok\n`,
   });
   try {
     const r = await runTsbuild(['build', '--progress', 'plain', '--no-cache', ctx], { root, env: { TSBUILD_SANDBOX_NETWORK: 'slirp4netns' } });
@@ -79,7 +83,7 @@ test.serial('with slirp4netns as the provider (the fallback when pasta is missin
 
 test.serial('two tsbuild processes on different state roots build at once, each step with its own namespace', async (t) => {
   const other = tempDir('tsbuild-root-');
-  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN wget -q -O /dev/null http://deb.debian.org/debian/dists/bookworm/Release && sleep 1 && echo fetched\n' });
+  const ctx = contextDir({ Dockerfile: `FROM busybox\nRUN wget -q -O /dev/null ${release} && sleep 1 && echo fetched\n` });
   try {
     await buildBusybox(other);
     const [a, b] = await Promise.all([root, other].map((r) => runTsbuild(['build', '--progress', 'plain', '--no-cache', ctx], { root: r })));
@@ -162,7 +166,7 @@ test.serial('RUN --security=insecure needs --allow security.insecure, and then r
 });
 
 test.serial('nothing is left after a failing step, and a kill -9 mid-RUN is cleaned up by the next start (pasta)', async (t) => {
-  const failed = await build([], { Dockerfile: 'FROM busybox\nRUN wget -q -O /dev/null http://deb.debian.org/ ; exit 3\n' });
+  const failed = await build([], { Dockerfile: `FROM busybox\nRUN wget -q -O /dev/null ${release} ; exit 3\n` });
   t.is(failed.code, 1);
   t.regex(failed.stderr, /exit code: 3/);
   t.deepEqual(rootNetns(root), []);
