@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { contextDir, removeDir, runTsbuild, tempDir, type RunResult } from './tsbuild.ts';
 
 export const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -115,4 +116,36 @@ export async function startCraftedRegistry(img: CraftedImage, misbehave: Misbeha
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Builds, in a fresh state root, a Dockerfile that reads `img` as `from` (`dockerfile(from)`):
+ * through an OCI layout build context (`base`) or pulled from a crafted registry. Everything is
+ * removed at the test's teardown.
+ */
+export async function buildOnCrafted(
+  t: { teardown(fn: () => void): void },
+  img: CraftedImage,
+  via: 'layout' | 'registry',
+  dockerfile: (from: string) => string,
+): Promise<RunResult & { root: string; from: string; image: string }> {
+  const root = tempDir('tsbuild-root-');
+  const layout = tempDir('tsbuild-layout-');
+  t.teardown(() => {
+    removeDir(root);
+    removeDir(layout);
+  });
+  let from = 'base';
+  let image = `oci-layout://${layout}`;
+  const extra: string[] = [];
+  if (via === 'layout') extra.push('--build-context', `base=oci-layout://${writeLayout(layout, img)}`);
+  else {
+    const reg = await startCraftedRegistry(img);
+    t.teardown(() => void reg.stop());
+    from = image = `${reg.host}/damaged:1`;
+  }
+  const ctx = contextDir({ Dockerfile: dockerfile(from) });
+  t.teardown(() => removeDir(ctx));
+  const r = await runTsbuild(['build', '--progress', 'plain', ...extra, ctx], { root });
+  return { ...r, root, from, image };
 }

@@ -3,30 +3,13 @@
 // the document and the field, from a registry and from an OCI layout alike; never a stack trace.
 import test from 'ava';
 import { join } from 'node:path';
-import { craftImage, startCraftedRegistry, writeLayout, type CraftedImage, type CraftOptions } from '../_support/hostile-image.ts';
+import { buildOnCrafted, craftImage, writeLayout, type CraftedImage, type CraftOptions } from '../_support/hostile-image.ts';
 import { tarOf } from '../_support/registry.ts';
 import { contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 
 async function build(t: { teardown(fn: () => void): void }, img: CraftedImage, via: 'layout' | 'registry') {
-  const root = tempDir('tsbuild-root-');
-  const layout = tempDir('tsbuild-layout-');
-  t.teardown(() => {
-    removeDir(root);
-    removeDir(layout);
-  });
-  let from = 'base';
-  let image = `oci-layout://${layout}`;
-  const extra: string[] = [];
-  if (via === 'layout') extra.push('--build-context', `base=oci-layout://${writeLayout(layout, img)}`);
-  else {
-    const reg = await startCraftedRegistry(img);
-    t.teardown(() => void reg.stop());
-    from = image = `${reg.host}/damaged:1`;
-  }
-  const ctx = contextDir({ Dockerfile: `FROM ${from}\nENV A=1\n` });
-  t.teardown(() => removeDir(ctx));
-  const r = await runTsbuild(['build', '--progress', 'plain', ...extra, ctx], { root });
-  return { ...r, image, error: r.stderr.split('\n').find((l) => l.startsWith('ERROR: ')) ?? '' };
+  const r = await buildOnCrafted(t, img, via, (from) => `FROM ${from}\nENV A=1\n`);
+  return { ...r, error: r.stderr.split('\n').find((l) => l.startsWith('ERROR: ')) ?? '' };
 }
 
 const cases: [string, CraftOptions, string, string][] = [

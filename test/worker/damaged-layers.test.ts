@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { craftImage, startCraftedRegistry, writeLayout, type CraftedImage } from '../_support/hostile-image.ts';
+import { buildOnCrafted, craftImage, type CraftedImage } from '../_support/hostile-image.ts';
 import { tarOf } from '../_support/registry.ts';
 import { contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 
@@ -26,26 +26,10 @@ const damaged: [string, () => Promise<{ blob: Buffer; mediaType?: string }>][] =
 ];
 
 async function buildFrom(t: { teardown(fn: () => void): void }, img: CraftedImage, via: 'layout' | 'registry') {
-  const root = tempDir('tsbuild-root-');
-  const layout = tempDir('tsbuild-layout-');
-  t.teardown(() => {
-    removeDir(root);
-    removeDir(layout);
-  });
-  let from = 'base';
-  const extra: string[] = [];
-  if (via === 'layout') extra.push('--build-context', `base=oci-layout://${writeLayout(layout, img)}`);
-  else {
-    const reg = await startCraftedRegistry(img);
-    t.teardown(() => void reg.stop());
-    from = `${reg.host}/damaged:1`;
-  }
-  const ctx = contextDir({ Dockerfile: `FROM scratch\nCOPY --from=${from} / /out/\n` });
-  t.teardown(() => removeDir(ctx));
-  const r = await runTsbuild(['build', '--progress', 'plain', ...extra, ctx], { root });
-  const tmp = join(root, 'tmp');
+  const r = await buildOnCrafted(t, img, via, (from) => `FROM scratch\nCOPY --from=${from} / /out/\n`);
+  const tmp = join(r.root, 'tmp');
   const leftovers = existsSync(tmp) ? readdirSync(tmp).filter((n) => n.startsWith('unpack-')) : [];
-  return { ...r, leftovers, from };
+  return { ...r, leftovers };
 }
 
 for (const [name, make] of damaged) {
