@@ -4,6 +4,8 @@
 //   <root>/metadata.db       SQLite: tags, cache index, snapshots (WAL, shared by concurrent processes)
 //   <root>/tmp/              scratch space on the same filesystem, so renames are atomic
 //   <root>/logs/<key>.log    the full output of each RUN step (worker/exec/step-log.ts)
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -33,4 +35,18 @@ export function statePaths(root: string): StatePaths {
     tmp: join(root, 'tmp'),
     logs: join(root, 'logs'),
   };
+}
+
+/**
+ * Hex digits naming a state root in names the machine shares (cgroups, network namespaces), so two
+ * roots never touch each other's: from its real path, the path as given while it does not exist.
+ */
+export function rootTag(stateRoot: string, length: number): string {
+  let real = stateRoot;
+  try {
+    real = realpathSync(stateRoot);
+  } catch {
+    // not created yet: the path as given names it
+  }
+  return createHash('sha256').update(real).digest('hex').slice(0, length);
 }

@@ -6,9 +6,9 @@
 // the spec's cgroupsPath). There is no shared parent cgroup: one would outlive the last RUN of a
 // build and race with the next build's mkdir. The root id keeps two state roots apart, so one root's
 // start-up recovery never touches another root's running steps.
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { rootTag } from '../../src/state/index.ts';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid';
 
@@ -80,13 +80,7 @@ export function detectCgroups(): CgroupLayout {
 
 /** `tsbuild-<root id>-`: the name prefix of every cgroup of this state root. */
 export function cgroupPrefix(stateRoot: string): string {
-  let real = stateRoot;
-  try {
-    real = realpathSync(stateRoot);
-  } catch {
-    // not created yet: the path as given names it
-  }
-  return `tsbuild-${createHash('sha256').update(real).digest('hex').slice(0, 12)}-`;
+  return `tsbuild-${rootTag(stateRoot, 12)}-`;
 }
 
 /** The spec's cgroupsPath of one RUN: its own cgroup at the top of each hierarchy. */

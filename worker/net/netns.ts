@@ -5,10 +5,11 @@
 // processes on different roots apart, and lets start-up recovery find what a killed process of
 // the same root left (worker/recover.ts) without touching another root's namespaces.
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { rootTag } from '../../src/state/index.ts';
 
 const run = promisify(execFile);
 
@@ -16,13 +17,7 @@ export const netnsDir = '/run/netns';
 
 /** `tsb-<8 hex of the state root>-`: every namespace name of this root starts with it. */
 export function netnsPrefix(stateRoot: string): string {
-  let real = stateRoot;
-  try {
-    real = realpathSync(stateRoot);
-  } catch {
-    // not there yet: its name is all we have
-  }
-  return `tsb-${createHash('sha256').update(real).digest('hex').slice(0, 8)}-`;
+  return `tsb-${rootTag(stateRoot, 8)}-`;
 }
 
 export function newNetnsName(prefix: string): string {
