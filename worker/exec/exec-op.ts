@@ -84,17 +84,16 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const written = env.snapshots.activeDir(key);
     await removeCreatedTargets(written.dir, before, written.form);
     if (result.aborted || ctx.signal.aborted) throw new TsbuildError('the command was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
+    const notes = result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [];
     const stoppedBy = result.exitCode !== 0 ? limitFailure(result.events, limits) : undefined;
     if (stoppedBy !== undefined) {
       throw new TsbuildError(`process "${op.args.join(' ')}" did not complete successfully: ${stoppedBy}`, {
-        code: ErrorCodes.RUN_LIMIT_REACHED, kind: 'invalid', details: result.lastLines, hint: limitHint(result.events!),
-        notes: result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [],
+        code: ErrorCodes.RUN_LIMIT_REACHED, kind: 'invalid', details: result.lastLines, hint: limitHint(result.events!), notes,
       });
     }
     if (result.exitCode !== 0) {
       throw new TsbuildError(`process "${op.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}`, {
-        code: ErrorCodes.RUN_FAILED, kind: 'invalid', details: result.lastLines,
-        notes: result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [],
+        code: ErrorCodes.RUN_FAILED, kind: 'invalid', details: result.lastLines, notes,
       });
     }
     await env.snapshots.commit(key, key);
