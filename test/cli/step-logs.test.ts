@@ -49,7 +49,9 @@ test.serial('--progress rawjson carries the same 2 MiB and the notice', async (t
     const text = logs.map((e) => e.data).join('');
     const notice = clipNotice.exec(text);
     t.truthy(notice);
-    t.true(Buffer.byteLength(text.slice(0, notice!.index)) <= 2 * MiB);
+    const before = Buffer.byteLength(text.slice(0, notice!.index));
+    // said in full when it fails: one failure in a loaded full run was not reproducible alone
+    t.true(before <= 2 * MiB, `${before} bytes before the notice in ${logs.length} events from ${new Set(logs.map((e) => e.vertex?.name)).size} vertices`);
     t.is(readFileSync(notice![1], 'utf8').length, 3 * MiB);
   } finally {
     removeDir(ctx);
