@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureDebianGcc } from './debian-gcc.ts';
 import { createResults, formatTable, machine, run, time, toolNames, type Tool } from './measure.ts';
 import { createBuildah, createBuildkit, createTsbuild, type Base, type Rival } from './rivals.ts';
-import { freshBundle } from '../src/cli/cli-bundle.ts';
+import { freshBundle } from '../cli/cli-bundle.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(repo, 'bin', 'tsbuild.js');

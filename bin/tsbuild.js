@@ -37,8 +37,8 @@ if (major < 24) {
     process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   }
   // the CLI bundled (npm run bundle) while it matches the sources, else the sources themselves
-  const { freshBundle } = await import('../src/cli/cli-bundle.ts');
+  const { freshBundle } = await import('../cli/cli-bundle.ts');
   const bundle = freshBundle(join(dirname(realpathSync(fileURLToPath(import.meta.url))), '..'));
-  const { main } = await import(bundle ? pathToFileURL(bundle).href : '../src/cli/main.ts');
+  const { main } = await import(bundle ? pathToFileURL(bundle).href : '../cli/main.ts');
   process.exitCode = await main(process.argv.slice(2));
 }

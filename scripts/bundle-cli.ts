@@ -1,4 +1,4 @@
-// Bundles the CLI for the bin (src/cli/cli-bundle.ts says why and how the bin checks it is current).
+// Bundles the CLI for the bin (cli/cli-bundle.ts says why and how the bin checks it is current).
 //   npm run bundle        (install-deps.sh runs it after the npm packages; ~0.2 s)
 // esbuild (a devDependency) does the bundling; $ESBUILD names another esbuild binary. Without
 // esbuild this says so and exits 0: tsbuild then runs from its sources, only slower to start.
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeInputs, manifestPath, type BundleManifest } from '../src/cli/cli-bundle.ts';
+import { describeInputs, manifestPath, type BundleManifest } from '../cli/cli-bundle.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(repo, 'dist');
@@ -22,7 +22,7 @@ const staging = join(dist, `.staging-${process.pid}`);
 const metafile = join(staging, 'meta.json');
 rmSync(staging, { recursive: true, force: true });
 const args = [
-  'src/cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--target=node24',
+  'cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--target=node24',
   // packages are loaded from node_modules as before: only our own modules are bundled
   '--packages=external',
   // one chunk per lazy import, so `--help` still loads neither SQLite, tar nor the HTTP client

@@ -34,6 +34,6 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# the CLI as one bundle, ~70 ms quicker to start (src/cli/cli-bundle.ts); without it tsbuild runs
+# the CLI as one bundle, ~70 ms quicker to start (cli/cli-bundle.ts); without it tsbuild runs
 # from its sources, and it is ignored as soon as any source differs from what it was made from
 node_modules/.bin/node scripts/bundle-cli.ts || echo "install-deps: bundling the CLI failed: tsbuild runs from its sources" >&2

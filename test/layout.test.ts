@@ -14,10 +14,15 @@ function sources(dir: string): string[] {
 const importsOf = (file: string) => [...readFileSync(file, 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]);
 
 for (const [folder, forbidden] of [
-  ['frontend', ['/worker/', '/solver/', '/exporter/']],
-  ['worker', ['/frontend/', '/solver/', '/exporter/']],
-  ['exporter', ['/frontend/', '/solver/', '/worker/']],
-  ['solver', ['/frontend/', '/exporter/']],
+  ['frontend', ['/worker/', '/solver/', '/exporter/', '/control/', '/cli/']],
+  ['worker', ['/frontend/', '/solver/', '/exporter/', '/control/', '/cli/']],
+  ['exporter', ['/frontend/', '/solver/', '/worker/', '/control/', '/cli/']],
+  ['solver', ['/frontend/', '/exporter/', '/control/', '/cli/']],
+  // src/ is the bottom layer: what every step shares, never a step itself
+  ['src', ['/frontend/', '/solver/', '/worker/', '/exporter/', '/control/', '/cli/']],
+  // the CLI parses arguments and renders; the engine does the work
+  ['cli', ['/frontend/', '/solver/', '/worker/', '/exporter/']],
+  ['control', ['/cli/']],
 ] as const) {
   test(`${folder}/ imports none of ${forbidden.join(' ')}`, (t) => {
     const bad = sources(join(repoRoot, folder)).flatMap((f) => importsOf(f).filter((i) => forbidden.some((x) => `/${i.replace(/^(\.\.\/)+/, '')}`.startsWith(x))).map((i) => `${relative(repoRoot, f)} → ${i}`));
@@ -31,9 +36,9 @@ test('the worker never speaks of Dockerfiles, stages or instructions', (t) => {
 });
 
 test('a step folder is entered through its index.ts only', (t) => {
-  const steps = ['frontend', 'solver', 'worker', 'exporter'];
+  const steps = ['frontend', 'solver', 'worker', 'exporter', 'control'];
   const bad: string[] = [];
-  for (const folder of ['src', ...steps]) {
+  for (const folder of ['src', 'cli', ...steps]) {
     for (const f of sources(join(repoRoot, folder))) {
       for (const i of importsOf(f)) {
         const target = join(f, '..', i);

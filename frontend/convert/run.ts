@@ -20,7 +20,7 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
   // `default` is the build's --network (itself sandbox unless given)
   const network = networkFlag === 'default' ? (ctx.opts.network ?? 'sandbox') : NETWORKS[networkFlag];
   if (network === undefined) throw instructionError(ctx, node, `unsupported network mode: ${networkFlag}`, { hint: 'use default, none or host' });
-  // the build-wide --network host was checked against --allow where it was given (src/build/options.ts)
+  // the build-wide --network host was checked against --allow where it was given (control/options.ts)
   if (network === 'host' && flags.strings.has('network')) requireEntitlement(ctx, node, ctx.opts.entitlements, 'network.host', '--network=host');
   if (flags.lists.has('device')) throw instructionError(ctx, node, 'RUN --device is not supported yet');
   const security = flags.strings.get('security') ?? 'sandbox';

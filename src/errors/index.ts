@@ -1,6 +1,6 @@
 // One error type for everything a user can cause or meet. Throw where you know *what* failed,
 // enrich where you know the context (the frontend adds Dockerfile locations, the solver adds the
-// step), format once in the CLI (src/cli/format-error.ts).
+// step), format once in the CLI (cli/format-error.ts).
 
 export const ErrorKinds = ['invalid', 'not-found', 'exists', 'precondition', 'unavailable', 'denied', 'cancelled', 'internal'] as const;
 export type ErrorKind = (typeof ErrorKinds)[number];

@@ -2,7 +2,7 @@
 // Ctrl-C that also came through the launcher) is not counted, the next warns, the third forces.
 import test from 'ava';
 import { isTsbuildError } from '../../src/errors/index.ts';
-import { BuildCancelled, cancelOnSignals } from '../../src/cli/cancel.ts';
+import { BuildCancelled, cancelOnSignals } from '../../cli/cancel.ts';
 
 test.serial('the first signal aborts with "build cancelled (SIGINT)"; a second cannot cut cleanup short; the third exits', async (t) => {
   const notices: string[] = [];

@@ -1,10 +1,10 @@
-// The CLI bundle (src/cli/cli-bundle.ts, scripts/bundle-cli.ts): used only while it matches the
+// The CLI bundle (cli/cli-bundle.ts, scripts/bundle-cli.ts): used only while it matches the
 // sources, and then it is what runs: the build loads no source module, --help still no tar or HTTP client.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeInputs, freshBundle, manifestPath } from '../../src/cli/cli-bundle.ts';
+import { describeInputs, freshBundle, manifestPath } from '../../cli/cli-bundle.ts';
 import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 
 /** A repo with two sources and a bundle made from them. */
@@ -101,7 +101,7 @@ test('with a current bundle a build runs from it (no source module loaded) and -
     const modules = loaded(r.stderr);
     t.true(modules.some((u) => u === 'node:sqlite'), 'the build did open the store');
     const sources = modules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u.endsWith('.ts'));
-    t.deepEqual(sources.map((u) => u.slice(`file://${repoRoot}/`.length)), ['src/cli/cli-bundle.ts']);
+    t.deepEqual(sources.map((u) => u.slice(`file://${repoRoot}/`.length)), ['cli/cli-bundle.ts']);
   } finally {
     removeDir(root);
     removeDir(ctx);

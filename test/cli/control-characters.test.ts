@@ -1,7 +1,7 @@
 // Issue 7 item 9: text from a Dockerfile or an image is printed with its control characters
 // escaped, so binary garbage in a Dockerfile cannot recolour, clear or retitle the user's terminal.
 import test from 'ava';
-import { formatError } from '../../src/cli/format-error.ts';
+import { formatError } from '../../cli/format-error.ts';
 import { ErrorCodes, TsbuildError, invalid } from '../../src/errors/index.ts';
 import { escapeControl } from '../../src/progress/index.ts';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';

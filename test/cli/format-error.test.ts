@@ -1,6 +1,6 @@
 // How a located error reads: the lines around it, the failing one marked, long lines cut.
 import test from 'ava';
-import { formatError } from '../../src/cli/format-error.ts';
+import { formatError } from '../../cli/format-error.ts';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
 
 test('excerpt lines longer than 240 characters are cut and say how much is left out', (t) => {

@@ -1,12 +1,12 @@
 // How FROM and COPY --from=image find an image: the local store first (by tag), then the
 // image's registry. The image's blobs end up in the content store either way, so the worker can
 // unpack them and the exporter can reuse the compressed layers as they are.
-import { readImage, type ContentStore, type ImageStore } from '../content/index.ts';
-import { ErrorCodes, TsbuildError, isTsbuildError } from '../errors/index.ts';
-import type { ImageConfig } from '../image/index.ts';
-import type { Platform } from '../llb/index.ts';
-import type { ProgressSink } from '../progress/index.ts';
-import type { ResolvedImage } from '../../frontend/index.ts';
+import { readImage, type ContentStore, type ImageStore } from '../src/content/index.ts';
+import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
+import type { ImageConfig } from '../src/image/index.ts';
+import type { Platform } from '../src/llb/index.ts';
+import type { ProgressSink } from '../src/progress/index.ts';
+import type { ResolvedImage } from '../frontend/index.ts';
 
 export interface ImageResolverDeps {
   content: ContentStore;
@@ -30,7 +30,7 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
       return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
     }
     // imported here: a build whose bases are all local never loads the HTTP client
-    const { createRegistryClient, pullImage } = await import('../registry/index.ts');
+    const { createRegistryClient, pullImage } = await import('../src/registry/index.ts');
     const client = createRegistryClient({ insecureRegistries: [...deps.insecureRegistries], signal: deps.signal });
     const name = `[internal] load metadata for ${ref}`;
     const vertex = { digest: `resolve:${ref}`, name };

@@ -6,8 +6,8 @@ import { once } from 'node:events';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseSsh } from '../../src/build/options.ts';
-import { openSshAgents } from '../../src/build/ssh-agents.ts';
+import { parseSsh } from '../../control/options.ts';
+import { openSshAgents } from '../../control/ssh-agents.ts';
 import { startTestAgent } from '../_support/ssh-agent.ts';
 
 const execFileP = promisify(execFile);
@@ -74,7 +74,7 @@ test('mistakes are one clear line each', async (t) => {
 
 test('the agent for key files dies with tsbuild, even on kill -9', async (t) => {
   const agent = await startTestAgent({ load: false });
-  const module = new URL('../../src/build/ssh-agents.ts', import.meta.url).pathname;
+  const module = new URL('../../control/ssh-agents.ts', import.meta.url).pathname;
   const script = `const { openSshAgents } = await import(${JSON.stringify(module)}); const a = await openSshAgents([{ id: 'k', paths: [${JSON.stringify(agent.keyFile)}] }], {}); console.log(a.sockets.get('k')); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {

@@ -1,6 +1,6 @@
 // --network, --allow and --add-host, parsed once at the edge.
 import test from 'ava';
-import { parseAddHost, parseEntitlement, parseNetworkMode, resolveBuildOptions } from '../../src/build/options.ts';
+import { parseAddHost, parseEntitlement, parseNetworkMode, resolveBuildOptions } from '../../control/options.ts';
 import { contextDir, removeDir } from '../_support/tsbuild.ts';
 
 test('--network default|none|host, --allow and --add-host parse as docker buildx reads them', (t) => {

@@ -6,8 +6,8 @@
 // must still be a regular file.
 import { realpathSync } from 'node:fs';
 import { relative } from 'node:path';
-import { readFileInRoot, readRegularFile } from '../context/index.ts';
-import { ErrorCodes, TsbuildError } from '../errors/index.ts';
+import { readFileInRoot, readRegularFile } from '../src/context/index.ts';
+import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 
 // far above any real Dockerfile (the largest in public projects are a few hundred kB)
 export const maxDockerfileBytes = 16 * 1024 * 1024;

@@ -12,8 +12,7 @@
 //
 // Each bundle has a directory of its own, named after its inputs, and the manifest is replaced
 // atomically: a build running while the bundle is remade keeps importing its lazy chunks from
-// the directory it started with. Paths stay two levels below the repo, as src/cli/main.ts is, so
-// `new URL('../../package.json', import.meta.url)` names the same file from both.
+// the directory it started with.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -2,8 +2,8 @@
 // it with the failing one marked, and what to try; anything else is our bug and says so.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isTsbuildError, sourceText, type SourceLocation, type TsbuildError } from '../errors/index.ts';
-import { escapeControl } from '../progress/index.ts';
+import { isTsbuildError, sourceText, type SourceLocation, type TsbuildError } from '../src/errors/index.ts';
+import { escapeControl } from '../src/progress/index.ts';
 
 export interface FormatOptions {
   /** Text of files named by locations, when the caller has it (else read from disk). */

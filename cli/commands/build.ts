@@ -1,11 +1,11 @@
 // `tsbuild build`: flags → BuildOptions → resolved options → runBuild.
 import type { Command } from 'commander';
-import { createProgress, ProgressModes, type ProgressMode } from '../../progress/index.ts';
-import { ErrorCodes, invalid } from '../../errors/index.ts';
-import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, type BuildContextSpec } from '../../build/options.ts';
-import { parseAddHost, parseEntitlement, parseNetworkMode } from '../../build/options.ts';
-import { resolveStateRoot } from '../../state/index.ts';
-import type { OutputSpec } from '../../../exporter/index.ts';
+import { createProgress, ProgressModes, type ProgressMode } from '../../src/progress/index.ts';
+import { ErrorCodes, invalid } from '../../src/errors/index.ts';
+import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, type BuildContextSpec } from '../../control/options.ts';
+import { parseAddHost, parseEntitlement, parseNetworkMode } from '../../control/options.ts';
+import { resolveStateRoot } from '../../src/state/index.ts';
+import type { OutputSpec } from '../../exporter/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -89,7 +89,7 @@ export function registerBuild(program: Command): void {
       const { cancelOnSignals } = await import('../cancel.ts');
       const cancel = cancelOnSignals();
       try {
-        const { runBuild } = await import('../../build/run-build.ts');
+        const { runBuild } = await import('../../control/run-build.ts');
         const result = await runBuild(opts, resolveStateRoot(global.root), progress, cancel.signal).catch((e: unknown) => {
           throw cancel.explain(e);
         });

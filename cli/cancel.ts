@@ -9,7 +9,7 @@
 // its SIGTERM. The third signal forces an exit at once for a user who really means it; what that
 // leaves, the next start's recovery (worker/recover.ts) removes.
 import { constants } from 'node:os';
-import { ErrorCodes, TsbuildError } from '../errors/index.ts';
+import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 
 export const cancelSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type CancelSignal = (typeof cancelSignals)[number];

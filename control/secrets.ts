@@ -1,7 +1,7 @@
 // `--secret` values, read when the build starts and held only in memory: they reach a RUN through
 // a tmpfs mount and are never part of a layer, a cache key or a log.
 import { readFile } from 'node:fs/promises';
-import { ErrorCodes, invalid } from '../errors/index.ts';
+import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { SecretSpec } from './options.ts';
 
 export async function readSecrets(specs: readonly SecretSpec[], env: NodeJS.ProcessEnv = process.env): Promise<Map<string, Buffer>> {

@@ -1,7 +1,6 @@
 // The CLI: parses argv, runs one command, turns every error into the formatted report and an exit
 // code. Each command imports its implementation when it runs, so --help loads neither SQLite,
 // tar nor the HTTP client.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerBuild } from './commands/build.ts';
 import { registerCheck } from './commands/check.ts';
@@ -9,10 +8,10 @@ import { registerImages } from './commands/images.ts';
 import { formatError } from './format-error.ts';
 import { BuildCancelled } from './cancel.ts';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+// imported, not read at a path: the bundle (dist/cli-*/main.js) sits one level deeper than this file
+import pkg from '../package.json' with { type: 'json' };
+
+const version = () => pkg.version;
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('tsbuild')

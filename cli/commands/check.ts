@@ -2,9 +2,9 @@
 // report Dockerfile check violations and conversion errors without building. Exits 0 when the
 // Dockerfile would build and no violation is configured as an error (`# check=error=true`).
 import type { Command } from 'commander';
-import { ErrorCodes, invalid } from '../../errors/index.ts';
-import { parseBuildArg, parsePlatform, resolveBuildOptions } from '../../build/options.ts';
-import { escapeControl } from '../../progress/index.ts';
+import { ErrorCodes, invalid } from '../../src/errors/index.ts';
+import { parseBuildArg, parsePlatform, resolveBuildOptions } from '../../control/options.ts';
+import { escapeControl } from '../../src/progress/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -35,7 +35,7 @@ export async function runCheckCommand(context: string, flags: CheckFlags, out: N
     if (kv) buildArgs[kv[0]] = kv[1];
   }
   const opts = resolveBuildOptions({ context, file: flags.file, buildArgs, target: flags.target });
-  const { runCheck, formatViolation } = await import('../../build/check.ts');
+  const { runCheck, formatViolation } = await import('../../control/check.ts');
   const report = await runCheck({
     contextDir: opts.contextDir,
     dockerfilePath: opts.dockerfilePath,

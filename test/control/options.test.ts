@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseBuildArg, parseBuildContext, parseOutputSpec, parsePlatform } from '../../src/build/options.ts';
+import { parseBuildArg, parseBuildContext, parseOutputSpec, parsePlatform } from '../../control/options.ts';
 
 test('--output strings become typed specs, once', (t) => {
   t.like(parseOutputSpec('type=oci,dest=/tmp/app.tar'), { type: 'oci', dest: '/tmp/app.tar', tar: true });

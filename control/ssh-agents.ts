@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
+import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
 import type { SshSpec } from './options.ts';
 
 /** BuildKit reads at most this much of a key file (sshprovider); a private key is a few KiB. */

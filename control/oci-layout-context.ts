@@ -6,12 +6,12 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { limitBytes, parseDigest, type ContentStore } from '../content/index.ts';
-import { openRegularFile, readRegularFile } from '../context/index.ts';
-import { ErrorCodes, TsbuildError, isTsbuildError } from '../errors/index.ts';
-import { quoted } from '../image/index.ts';
-import { IndexMediaTypes, RefNameAnnotation, parseConfig, parseIndex, parseManifest, parseManifestOrIndex, type Descriptor, type ImageIndex } from '../image/index.ts';
-import type { Platform } from '../llb/index.ts';
+import { limitBytes, parseDigest, type ContentStore } from '../src/content/index.ts';
+import { openRegularFile, readRegularFile } from '../src/context/index.ts';
+import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
+import { quoted } from '../src/image/index.ts';
+import { IndexMediaTypes, RefNameAnnotation, parseConfig, parseIndex, parseManifest, parseManifestOrIndex, type Descriptor, type ImageIndex } from '../src/image/index.ts';
+import type { Platform } from '../src/llb/index.ts';
 
 // an image index inside an index is normal (a tag naming a multi-platform image); deeper is not
 const maxIndexDepth = 4;

@@ -1,6 +1,6 @@
 // The rows `tsbuild images` prints.
-import { openContentStore, openImageStore, readImage } from '../content/index.ts';
-import { openDatabase, statePaths } from '../state/index.ts';
+import { openContentStore, openImageStore, readImage } from '../src/content/index.ts';
+import { openDatabase, statePaths } from '../src/state/index.ts';
 
 export interface ImageRow {
   repository: string;

@@ -5,13 +5,13 @@ import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
-import type { NetworkMode, Platform } from '../llb/index.ts';
-import type { Entitlement } from '../../frontend/index.ts';
-import type { ProgressMode } from '../progress/index.ts';
-import type { OutputSpec } from '../../exporter/index.ts';
-import { parseReference } from '../registry/reference.ts';
-import type { ResourceLimits } from '../limits/index.ts';
+import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
+import type { NetworkMode, Platform } from '../src/llb/index.ts';
+import type { Entitlement } from '../frontend/index.ts';
+import type { ProgressMode } from '../src/progress/index.ts';
+import type { OutputSpec } from '../exporter/index.ts';
+import { parseReference } from '../src/registry/reference.ts';
+import type { ResourceLimits } from '../src/limits/index.ts';
 
 export type BuildContextSpec =
   | { type: 'local'; dir: string }

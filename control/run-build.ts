@@ -1,15 +1,15 @@
 // One build, end to end: Dockerfile → frontend → solver → worker → exporter.
-import { openContentStore, openImageStore } from '../content/index.ts';
-import { ErrorCodes, TsbuildError, rememberSourceText } from '../errors/index.ts';
-import type { ProgressSink } from '../progress/index.ts';
-import { openDatabase, statePaths } from '../state/index.ts';
-import { createBuildDefinition } from '../../frontend/index.ts';
-import type { NamedContext } from '../../frontend/index.ts';
-import { solve } from '../../solver/index.ts';
-import { openWorker } from '../../worker/index.ts';
-import { createImageView, exportImage } from '../../exporter/index.ts';
-import type { ExportResult } from '../../exporter/index.ts';
-import { checksumSources, openFileDigestCache, readDockerignore } from '../context/index.ts';
+import { openContentStore, openImageStore } from '../src/content/index.ts';
+import { ErrorCodes, TsbuildError, rememberSourceText } from '../src/errors/index.ts';
+import type { ProgressSink } from '../src/progress/index.ts';
+import { openDatabase, statePaths } from '../src/state/index.ts';
+import { createBuildDefinition } from '../frontend/index.ts';
+import type { NamedContext } from '../frontend/index.ts';
+import { solve } from '../solver/index.ts';
+import { openWorker } from '../worker/index.ts';
+import { createImageView, exportImage } from '../exporter/index.ts';
+import type { ExportResult } from '../exporter/index.ts';
+import { checksumSources, openFileDigestCache, readDockerignore } from '../src/context/index.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
@@ -104,7 +104,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       const exports: ExportResult[] = [];
       // only a push needs the HTTP client: load it then
       const registry = opts.outputs.some((o) => o.type === 'image' && o.push)
-        ? (await import('../registry/index.ts')).createRegistryClient({ insecureRegistries: [...opts.insecureRegistries] })
+        ? (await import('../src/registry/index.ts')).createRegistryClient({ insecureRegistries: [...opts.insecureRegistries] })
         : undefined;
       for (const output of opts.outputs) {
         signal?.throwIfAborted();

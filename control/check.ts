@@ -2,9 +2,9 @@
 // target), so mistakes the build would hit (unknown stages, bad flags, mount options) show up
 // too, all without building. Images are never resolved: each FROM gets a stand-in config.
 import { readDockerfile } from './read-dockerfile.ts';
-import { createBuildDefinition, lintDockerfile, parseDockerfile, type LintViolation } from '../../frontend/index.ts';
-import { ErrorCodes, TsbuildError, isTsbuildError, rememberSourceText } from '../errors/index.ts';
-import type { Platform } from '../llb/index.ts';
+import { createBuildDefinition, lintDockerfile, parseDockerfile, type LintViolation } from '../frontend/index.ts';
+import { ErrorCodes, TsbuildError, isTsbuildError, rememberSourceText } from '../src/errors/index.ts';
+import type { Platform } from '../src/llb/index.ts';
 
 export interface CheckInput {
   /** The build context: a Dockerfile inside it is read without following links out of it. */

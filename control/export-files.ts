@@ -4,11 +4,11 @@
 // ones left out are returned for a warning.
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { isStreamTarget } from '../../exporter/index.ts';
+import { isStreamTarget } from '../exporter/index.ts';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
-import { ErrorCodes, TsbuildError } from '../errors/index.ts';
-import type { Worker } from '../../worker/index.ts';
+import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
+import type { Worker } from '../worker/index.ts';
 
 export async function exportFiles(worker: Worker, snapshot: string | undefined, output: { type: 'local' | 'tar'; dest: string }, signal?: AbortSignal): Promise<{ skippedDevices: string[] }> {
   const none = { skippedDevices: [] };

@@ -1,9 +1,9 @@
 // `tsbuild build`'s resource-limit flags over the config file's [limits] table, parsed into typed
 // limits (src/limits) at the command line's edge.
 import { availableParallelism } from 'node:os';
-import { loadConfig } from '../../config/index.ts';
-import { ErrorCodes, invalid, isTsbuildError } from '../../errors/index.ts';
-import { mergeLimitFlags, parseLimits, type LimitFlags, type ResourceLimits } from '../../limits/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { ErrorCodes, invalid, isTsbuildError } from '../../src/errors/index.ts';
+import { mergeLimitFlags, parseLimits, type LimitFlags, type ResourceLimits } from '../../src/limits/index.ts';
 
 export async function resolveLimits(flags: Record<string, unknown>, stateRoot: string): Promise<ResourceLimits> {
   const str = (v: unknown) => (v === undefined ? undefined : String(v));
