@@ -2,11 +2,11 @@
 // it with the failing one marked, and what to try; anything else is our bug and says so.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isTsbuildError, sourceText, type SourceLocation, type TsbuildError } from '../src/errors/index.ts';
+import { isTsbuildError, type SourceLocation, type TsbuildError } from '../src/errors/index.ts';
 import { escapeControl } from '../src/progress/index.ts';
 
 export interface FormatOptions {
-  /** Text of files named by locations, when the caller has it (else read from disk). */
+  /** Text of files named by locations, when the caller has it (else the texts the error carries, else read from disk). */
   files?: ReadonlyMap<string, string>;
 }
 
@@ -29,7 +29,7 @@ function formatUserError(e: TsbuildError, opts: FormatOptions): string {
     for (const d of e.details) lines.push(` > ${d}`);
     lines.push('------');
   }
-  if (e.location) lines.push(...excerpt(e.location, opts.files));
+  if (e.location) lines.push(...excerpt(e.location, opts.files?.get(e.location.file) ?? e.sourceTexts?.get(e.location.file)));
   for (const n of e.notes) lines.push(`note: ${n.location ? `${n.location.file}:${n.location.line}: ` : ''}${n.message}`);
   if (e.hint) lines.push(`hint: ${e.hint}`);
   return `${lines.join('\n')}\n`;
@@ -43,8 +43,8 @@ function clip(line: string): string {
 }
 
 /** Up to two lines either side of the location, the failing one marked with `>>>`. */
-function excerpt(loc: SourceLocation, files?: ReadonlyMap<string, string>): string[] {
-  let text = files?.get(loc.file) ?? sourceText(loc.file);
+function excerpt(loc: SourceLocation, known: string | undefined): string[] {
+  let text = known;
   if (text === undefined) {
     try {
       text = readFileSync(loc.file, 'utf8');

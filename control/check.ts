@@ -3,7 +3,7 @@
 // too, all without building. Images are never resolved: each FROM gets a stand-in config.
 import { readDockerfile } from './read-dockerfile.ts';
 import { createBuildDefinition, lintDockerfile, parseDockerfile, type LintViolation } from '../frontend/index.ts';
-import { ErrorCodes, TsbuildError, isTsbuildError, rememberSourceText } from '../src/errors/index.ts';
+import { TsbuildError, isTsbuildError, withSourceText } from '../src/errors/index.ts';
 import type { Platform } from '../src/llb/index.ts';
 
 export interface CheckInput {
@@ -29,14 +29,21 @@ const STAND_IN_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 export async function runCheck(input: CheckInput): Promise<CheckReport> {
   const dockerfile = readDockerfile(input.contextDir, input.dockerfilePath, input.dockerfileName);
-  rememberSourceText(input.dockerfileName, dockerfile);
+  try {
+    return await checkText(dockerfile, input);
+  } catch (e) {
+    throw withSourceText(e, input.dockerfileName, dockerfile);
+  }
+}
+
+async function checkText(dockerfile: string, input: CheckInput): Promise<CheckReport> {
   let ast;
   let lint;
   try {
     ast = parseDockerfile(dockerfile, input.dockerfileName);
     lint = lintDockerfile({ dockerfile, dockerfilePath: input.dockerfileName, buildArgs: input.buildArgs, target: input.target, platform: input.platform, ast });
   } catch (e) {
-    if (isTsbuildError(e) && e.kind !== 'internal') return { violations: [], failOnViolation: false, error: e };
+    if (isTsbuildError(e) && e.kind !== 'internal') return { violations: [], failOnViolation: false, error: withSourceText(e, input.dockerfileName, dockerfile) };
     throw e;
   }
 
@@ -59,17 +66,9 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
       });
     } catch (e) {
       if (!isTsbuildError(e) || e.kind === 'internal') throw e;
-      error = e;
+      error = withSourceText(e, input.dockerfileName, dockerfile);
       break;
     }
   }
   return { violations: lint.violations, failOnViolation: lint.failOnViolation, error };
-}
-
-/** One violation as the check prints it: where, which rule, what, why, and the line. */
-export function formatViolation(v: LintViolation): string {
-  const width = String(v.location.line).length;
-  const lines = [`${v.location.file}:${v.location.line}: ${v.rule}: ${v.message}`, `  ${v.description}`];
-  if (v.location.text !== undefined) lines.push(`  ${String(v.location.line).padStart(width)} | ${v.location.text}`);
-  return lines.join('\n');
 }

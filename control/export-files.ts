@@ -1,21 +1,31 @@
 // `--output type=local,dest=DIR` and `type=tar,dest=FILE|-`: the build's filesystem itself rather
 // than an image. A tar is written beside its destination and renamed into place, so a failed
-// build never leaves half a file; `-` streams to stdout. A directory gets no device nodes: the
-// ones left out are returned for a warning.
+// build never leaves half a file; `-` streams to the caller's stdout (the CLI passes its own; a
+// build without one refuses `-`). A directory gets no device nodes: the ones left out are
+// returned for a warning.
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { isStreamTarget } from '../exporter/index.ts';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import type { Worker } from '../worker/index.ts';
 
-export async function exportFiles(worker: Worker, snapshot: string | undefined, output: { type: 'local' | 'tar'; dest: string }, signal?: AbortSignal): Promise<{ skippedDevices: string[] }> {
+export interface ExportFilesOptions {
+  signal?: AbortSignal;
+  /** Where `dest=-` streams. */
+  stdout?: Writable;
+}
+
+export async function exportFiles(worker: Worker, snapshot: string | undefined, output: { type: 'local' | 'tar'; dest: string }, opts: ExportFilesOptions = {}): Promise<{ skippedDevices: string[] }> {
   const none = { skippedDevices: [] };
+  const { signal } = opts;
   try {
     if (output.type === 'local') return await worker.exportRootfs(snapshot, { type: 'dir', dest: output.dest }, { signal });
     if (output.dest === '-') {
-      await worker.exportRootfs(snapshot, { type: 'tar', stream: process.stdout }, { signal });
+      if (!opts.stdout) throw new TsbuildError(`--output type=tar,dest=-: this build has no stdout to write to`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'invalid', hint: 'name a file: dest=out.tar' });
+      await worker.exportRootfs(snapshot, { type: 'tar', stream: opts.stdout }, { signal });
       return none;
     }
     const parent = dirname(output.dest);

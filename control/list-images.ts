@@ -1,6 +1,5 @@
 // The rows `tsbuild images` prints.
-import { openContentStore, openImageStore, readImage } from '../src/content/index.ts';
-import { openDatabase, statePaths } from '../src/state/index.ts';
+import { readImage, type ContentStore, type ImageStore } from '../src/content/index.ts';
 
 export interface ImageRow {
   repository: string;
@@ -10,22 +9,15 @@ export interface ImageRow {
   size: number;
 }
 
-export async function listImages(stateRoot: string): Promise<ImageRow[]> {
-  const paths = statePaths(stateRoot);
-  const db = openDatabase(paths.db);
-  try {
-    const content = openContentStore(paths.content);
-    const rows: ImageRow[] = [];
-    for (const t of openImageStore({ content, db }).list()) {
-      const { manifest } = await readImage(content, t.digest);
-      const colon = t.name.lastIndexOf(':');
-      const slash = t.name.lastIndexOf('/');
-      const [repository, tag] = colon > slash ? [t.name.slice(0, colon), t.name.slice(colon + 1)] : [t.name, '<none>'];
-      const size = manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
-      rows.push({ repository, tag, imageId: manifest.config.digest, created: t.created.getTime(), size });
-    }
-    return rows;
-  } finally {
-    db.close();
+export async function listImages(stores: { content: ContentStore; images: ImageStore }): Promise<ImageRow[]> {
+  const rows: ImageRow[] = [];
+  for (const t of stores.images.list()) {
+    const { manifest } = await readImage(stores.content, t.digest);
+    const colon = t.name.lastIndexOf(':');
+    const slash = t.name.lastIndexOf('/');
+    const [repository, tag] = colon > slash ? [t.name.slice(0, colon), t.name.slice(colon + 1)] : [t.name, '<none>'];
+    const size = manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+    rows.push({ repository, tag, imageId: manifest.config.digest, created: t.created.getTime(), size });
   }
+  return rows;
 }

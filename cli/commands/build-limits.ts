@@ -1,11 +1,11 @@
 // `tsbuild build`'s resource-limit flags over the config file's [limits] table, parsed into typed
 // limits (src/limits) at the command line's edge.
 import { availableParallelism } from 'node:os';
-import { loadConfig } from '../../src/config/index.ts';
+import type { Config } from '../../control/index.ts';
 import { ErrorCodes, invalid, isTsbuildError } from '../../src/errors/index.ts';
 import { mergeLimitFlags, parseLimits, type LimitFlags, type ResourceLimits } from '../../src/limits/index.ts';
 
-export async function resolveLimits(flags: Record<string, unknown>, stateRoot: string): Promise<ResourceLimits> {
+export function resolveLimits(flags: Record<string, unknown>, config: Config): ResourceLimits {
   const str = (v: unknown) => (v === undefined ? undefined : String(v));
   const cli: LimitFlags = {
     memory: str(flags.memory),
@@ -18,7 +18,6 @@ export async function resolveLimits(flags: Record<string, unknown>, stateRoot: s
     shmSize: str(flags.shmSize),
     ulimits: flags.ulimit as string[] | undefined,
   };
-  const config = await loadConfig(stateRoot);
   // a bad value in the file is named with the file, not as a flag the user never typed
   try {
     parseLimits(config.limits, availableParallelism());

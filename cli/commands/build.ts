@@ -1,11 +1,9 @@
-// `tsbuild build`: flags → BuildOptions → resolved options → runBuild.
+// `tsbuild build`: flags → BuildOptions → resolved options → the engine's build → one line.
 import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../src/progress/index.ts';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
-import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, type BuildContextSpec } from '../../control/options.ts';
-import { parseAddHost, parseEntitlement, parseNetworkMode } from '../../control/options.ts';
-import { resolveStateRoot } from '../../src/state/index.ts';
-import type { OutputSpec } from '../../exporter/index.ts';
+import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, type BuildContextSpec, type OutputSpec } from '../../control/index.ts';
+import { loadConfig, openEngine, parseAddHost, resolveStateRoot, type Config, parseEntitlement, parseNetworkMode, type BuildResult, type BuildRun, type ResolvedBuildOptions } from '../../control/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -46,6 +44,8 @@ export function registerBuild(program: Command): void {
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
       if (flags.check) return (await import('./check.ts')).runCheckCommand(context, flags);
       const global = cmd.optsWithGlobals() as { root?: string };
+      const root = resolveStateRoot(global.root);
+      const config = await loadConfig(root);
       const progressMode = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
       if (!ProgressModes.includes(progressMode)) throw invalid(ErrorCodes.OPTION_INVALID, `unknown --progress mode "${progressMode}"`, { hint: `one of ${ProgressModes.join(', ')}` });
       const buildArgs: Record<string, string> = {};
@@ -79,7 +79,7 @@ export function registerBuild(program: Command): void {
         maxParallelism,
         insecureRegistries: flags.insecureRegistry as string[] | undefined,
         secrets: ((flags.secret as string[] | undefined) ?? []).map((x) => parseSecret(x)),
-        limits: await (await import('./build-limits.ts')).resolveLimits(flags, resolveStateRoot(global.root)),
+        limits: (await import('./build-limits.ts')).resolveLimits(flags, config),
         ssh: ((flags.ssh as string[] | undefined) ?? []).map((x) => parseSsh(x)),
         network: flags.network === undefined ? undefined : parseNetworkMode(flags.network as string),
         allow: ((flags.allow as string[] | undefined) ?? []).map(parseEntitlement),
@@ -89,8 +89,7 @@ export function registerBuild(program: Command): void {
       const { cancelOnSignals } = await import('../cancel.ts');
       const cancel = cancelOnSignals();
       try {
-        const { runBuild } = await import('../../control/run-build.ts');
-        const result = await runBuild(opts, resolveStateRoot(global.root), progress, cancel.signal).catch((e: unknown) => {
+        const result = await buildOnce(root, config, opts, { progress, signal: cancel.signal, stdout: process.stdout }).catch((e: unknown) => {
           throw cancel.explain(e);
         });
         progress.close();
@@ -104,4 +103,14 @@ export function registerBuild(program: Command): void {
         cancel.dispose();
       }
     });
+}
+
+/** One engine for the one build a command line asks for. */
+async function buildOnce(root: string, config: Config, opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult> {
+  const engine = await openEngine({ root, config });
+  try {
+    return await engine.build(opts, run);
+  } finally {
+    await engine.close();
+  }
 }

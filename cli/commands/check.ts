@@ -3,7 +3,7 @@
 // Dockerfile would build and no violation is configured as an error (`# check=error=true`).
 import type { Command } from 'commander';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
-import { parseBuildArg, parsePlatform, resolveBuildOptions } from '../../control/options.ts';
+import { checkDockerfile, parseBuildArg, parsePlatform, resolveBuildOptions, type LintViolation } from '../../control/index.ts';
 import { escapeControl } from '../../src/progress/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -35,8 +35,7 @@ export async function runCheckCommand(context: string, flags: CheckFlags, out: N
     if (kv) buildArgs[kv[0]] = kv[1];
   }
   const opts = resolveBuildOptions({ context, file: flags.file, buildArgs, target: flags.target });
-  const { runCheck, formatViolation } = await import('../../control/check.ts');
-  const report = await runCheck({
+  const report = await checkDockerfile({
     contextDir: opts.contextDir,
     dockerfilePath: opts.dockerfilePath,
     dockerfileName: opts.dockerfileName,
@@ -53,4 +52,12 @@ export async function runCheckCommand(context: string, flags: CheckFlags, out: N
     const rules = [...new Set(report.violations.map((v) => v.rule))];
     throw invalid(ErrorCodes.DOCKERFILE_LINT, `${opts.dockerfileName}: lint violation found for rules: ${rules.join(', ')}`, { hint: 'the Dockerfile sets # check=error=true; fix these or skip a rule with # check=skip=RULE' });
   }
+}
+
+/** One violation as the check prints it: where, which rule, what, why, and the line. */
+export function formatViolation(v: LintViolation): string {
+  const width = String(v.location.line).length;
+  const lines = [`${v.location.file}:${v.location.line}: ${v.rule}: ${v.message}`, `  ${v.description}`];
+  if (v.location.text !== undefined) lines.push(`  ${String(v.location.line).padStart(width)} | ${v.location.text}`);
+  return lines.join('\n');
 }

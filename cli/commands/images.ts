@@ -1,6 +1,6 @@
 // `tsbuild images`: the tagged images in the local store, like `docker images`.
 import type { Command } from 'commander';
-import { resolveStateRoot } from '../../src/state/index.ts';
+import { openEngine, resolveStateRoot } from '../../control/index.ts';
 
 export function registerImages(program: Command): void {
   program
@@ -8,8 +8,8 @@ export function registerImages(program: Command): void {
     .description('list the images in the local store')
     .option('-q, --quiet', 'print only image ids')
     .action(async (flags: { quiet?: boolean }, cmd: Command) => {
-      const { listImages } = await import('../../control/list-images.ts');
-      const rows = await listImages(resolveStateRoot((cmd.optsWithGlobals() as { root?: string }).root));
+      const engine = await openEngine({ root: resolveStateRoot((cmd.optsWithGlobals() as { root?: string }).root) });
+      const rows = await engine.images().finally(() => engine.close());
       if (flags.quiet) {
         for (const r of rows) process.stdout.write(`${r.imageId.slice(7, 19)}\n`);
         return;

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FileDigestCache } from './file-digest-cache.ts';
-import { createIgnoreMatcher, type IgnoreMatcher } from './ignore.ts';
+import { createIgnoreMatcher, type IgnoreMatcher, type PatternOrigins } from './ignore.ts';
 import { selectSources } from './sources.ts';
 
 export interface ChecksumOptions {
@@ -20,6 +20,8 @@ export interface ChecksumOptions {
   followSymlinks?: boolean;
   /** Digests of files by (dev, inode, size, mtime, ctime), so an unchanged file is not read again. */
   cache?: FileDigestCache;
+  /** Where the exclude patterns were written, so an excluded source's error names the line. */
+  patternOrigins?: PatternOrigins;
 }
 
 // Reads in flight at once: enough to keep a disk (or the page cache) busy, few enough not to run
@@ -44,7 +46,7 @@ export async function checksumSources(dir: string, src: readonly string[], exclu
       }
     }
   };
-  const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true });
+  const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });
   for (const { rel, host } of selected) {
     queue.push(`source ${rel}\0`);
     for (const part of walk(host, rel, matcher, opts.cache)) {

@@ -43,24 +43,39 @@ export function createIgnoreMatcher(patterns: readonly string[]): IgnoreMatcher 
   };
 }
 
-/** Patterns of a .dockerignore text: comments and blank lines dropped. */
-export function parseDockerignore(text: string, file?: string): string[] {
-  const out: string[] = [];
+/** Where a .dockerignore pattern was written, so "excluded by .dockerignore" can name the line. */
+export interface PatternOrigin {
+  file: string;
+  line: number;
+}
+
+/**
+ * Patterns travel through ops as plain strings (they are part of digests), so their origins travel
+ * beside them, per read: the build that read the file passes them to what may report an exclusion.
+ */
+export type PatternOrigins = ReadonlyMap<string, PatternOrigin>;
+
+/** A .dockerignore as read: its patterns, and the line each was first written on. */
+export interface Dockerignore {
+  patterns: string[];
+  origins: PatternOrigins;
+}
+
+/** The patterns of a .dockerignore text (comments and blank lines dropped) and where each was written in `file`. */
+export function parseDockerignore(text: string, file = '.dockerignore'): Dockerignore {
+  const patterns: string[] = [];
+  const origins = new Map<string, PatternOrigin>();
   text.split(/\r?\n/).forEach((raw, i) => {
     const l = raw.trim();
     if (l === '' || l.startsWith('#')) return;
-    out.push(l);
-    if (file && !origins.has(l)) origins.set(l, { file, line: i + 1 });
+    patterns.push(l);
+    if (!origins.has(l)) origins.set(l, { file, line: i + 1 });
   });
-  return out;
+  return { patterns, origins };
 }
 
-// Where each pattern was read, so "excluded by .dockerignore" can name the line. Patterns travel
-// through ops as plain strings (they are part of digests); this is their only link to a file.
-const origins = new Map<string, { file: string; line: number }>();
-
-/** The pattern that decides `relPath` is excluded (the last one matching), with where it was written. */
-export function excludingPattern(patterns: readonly string[], relPath: string): { pattern: string; file?: string; line?: number } | undefined {
+/** The pattern that decides `relPath` is excluded (the last one matching), with where it was written when `origins` knows. */
+export function excludingPattern(patterns: readonly string[], relPath: string, origins?: PatternOrigins): { pattern: string; file?: string; line?: number } | undefined {
   let decided: string | undefined;
   for (const p of patterns) {
     const negated = p.startsWith('!');
@@ -68,7 +83,7 @@ export function excludingPattern(patterns: readonly string[], relPath: string): 
     useLinearFallback();
     if (ignore().add([body]).ignores(relPath)) decided = negated ? undefined : p;
   }
-  return decided === undefined ? undefined : { pattern: decided, ...origins.get(decided) };
+  return decided === undefined ? undefined : { pattern: decided, ...origins?.get(decided) };
 }
 
 // 1 MiB: tens of thousands of patterns, each matched against every file of the context; a
@@ -82,6 +97,11 @@ const maxDockerignoreBytes = 1024 * 1024;
  * otherwise FILE_UNREADABLE naming it.
  */
 export async function readDockerignore(contextDir: string, dockerfilePath?: string): Promise<string[]> {
+  return (await readDockerignoreFile(contextDir, dockerfilePath)).patterns;
+}
+
+/** As readDockerignore, with where each pattern was written (for "excluded by … line N"). */
+export async function readDockerignoreFile(contextDir: string, dockerfilePath?: string): Promise<Dockerignore> {
   const candidates: [string, string][] = dockerfilePath ? [[dirname(dockerfilePath), `${basename(dockerfilePath)}.dockerignore`]] : [];
   candidates.push([contextDir, '.dockerignore']);
   for (const [dir, name] of candidates) {
@@ -90,5 +110,5 @@ export async function readDockerignore(contextDir: string, dockerfilePath?: stri
     const bytes = readFileInRoot(dir, name, { maxBytes: maxDockerignoreBytes, what: shown });
     if (bytes) return parseDockerignore(bytes.toString('utf8'), shown);
   }
-  return [];
+  return { patterns: [], origins: new Map() };
 }

@@ -4,7 +4,7 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, closest, invalid, notFound } from '../errors/index.ts';
-import { createIgnoreMatcher, excludingPattern, type IgnoreMatcher } from './ignore.ts';
+import { createIgnoreMatcher, excludingPattern, type IgnoreMatcher, type PatternOrigins } from './ignore.ts';
 import { cleanPath, resolveInRoot } from './safe-path.ts';
 import { hasWildcard, isValidPattern, wildcardToRegExp } from './wildcard.ts';
 
@@ -13,6 +13,8 @@ export interface ExpandOptions {
   allowWildcardEmpty?: boolean;
   /** How messages name the root: default "the build context". */
   rootName?: string;
+  /** Where the exclude patterns were written (src/context/ignore.ts), so an excluded source's error names the line. */
+  patternOrigins?: PatternOrigins;
 }
 
 export interface SelectOptions extends ExpandOptions {
@@ -61,7 +63,7 @@ export function expandSources(root: string, src: readonly string[], excludePatte
         throw notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${display(s)}" not found in ${where}`, hint ? { hint: `did you mean "${hint}"?` } : {});
       }
       // an excluded dir an exception may re-include from is still a source (the copy walks it)
-      if (matcher.ignores(rel) && !(matcher.hasExceptions && isDir(root, rel))) throw excludedError(display(s), rel, excludePatterns);
+      if (matcher.ignores(rel) && !(matcher.hasExceptions && isDir(root, rel))) throw excludedError(display(s), rel, excludePatterns, opts.patternOrigins);
       out.add(rel === '' ? '.' : rel);
       continue;
     }
@@ -77,8 +79,8 @@ export function expandSources(root: string, src: readonly string[], excludePatte
   return [...out];
 }
 
-function excludedError(shown: string, rel: string, patterns: readonly string[]) {
-  const by = excludingPattern(patterns, rel);
+function excludedError(shown: string, rel: string, patterns: readonly string[], origins?: PatternOrigins) {
+  const by = excludingPattern(patterns, rel, origins);
   const where = by?.line ? `${by.file} line ${by.line} ("${by.pattern}")` : by ? `.dockerignore pattern "${by.pattern}"` : '.dockerignore';
   return notFound(ErrorCodes.COPY_SOURCE_NOT_FOUND, `"${shown}" is excluded by ${where}`, { hint: 'remove it from .dockerignore, or add a "!" exception for it' });
 }

@@ -83,6 +83,8 @@ export class TsbuildError extends Error {
   notes: ErrorNote[];
   details: string[];
   step?: string;
+  /** Texts of files its locations point into, by the name locations use (see withSourceText). */
+  sourceTexts?: ReadonlyMap<string, string>;
 
   constructor(message: string, options: TsbuildErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -139,12 +141,13 @@ function editDistance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-// Texts of the files locations point into (the Dockerfile as read), so the report can show the
-// lines around an error even when the location names the file relative to its context.
-const sourceTexts = new Map<string, string>();
-export function rememberSourceText(file: string, text: string): void {
-  sourceTexts.set(file, text);
-}
-export function sourceText(file: string): string | undefined {
-  return sourceTexts.get(file);
+/**
+ * Attaches the text of a file the error's locations point into (the Dockerfile as the build read
+ * it), so the report can show the lines around the error even when the location names the file
+ * relative to its context. Per error, never process-wide: two builds in one process each attach
+ * their own. Keeps a text already attached for that file; returns `e`.
+ */
+export function withSourceText<T>(e: T, file: string, text: string): T {
+  if (isTsbuildError(e) && !e.sourceTexts?.has(file)) e.sourceTexts = new Map([...(e.sourceTexts ?? []), [file, text]]);
+  return e;
 }

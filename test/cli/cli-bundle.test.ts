@@ -76,6 +76,16 @@ process.on('exit', () => process.stderr.write('LOADED ' + [...seen].join(' ') + 
 `)}`;
 const loaded = (stderr: string) => (/^LOADED (.*)$/m.exec(stderr)?.[1] ?? '').split(' ').filter(Boolean);
 
+test('--help from the sources loads neither SQLite, tar, the HTTP client nor the engine behind control/index.ts', (t) => {
+  const help = spawnSync(process.execPath, [tsbuildBin, '--help'], { encoding: 'utf8', env: { ...process.env, TSBUILD_NO_BUNDLE: '1', NODE_OPTIONS: `--import=${traceModules}` } });
+  t.is(help.status, 0, help.stderr);
+  t.regex(help.stdout, /Usage: tsbuild/);
+  const modules = loaded(help.stderr);
+  t.true(modules.some((u) => u.endsWith('/control/index.ts')), modules.join('\n'));
+  const heavy = modules.filter((u) => u === 'node:sqlite' || u.includes('tar-stream') || u.includes('undici') || /\/(control\/engine|worker|solver|frontend|exporter)\b/.test(u));
+  t.deepEqual(heavy, []);
+});
+
 test('with a current bundle a build runs from it (no source module loaded) and --help loads neither tar nor the HTTP client, as from the sources', async (t) => {
   if (!freshBundle(repoRoot)) {
     const esbuild = process.env.ESBUILD ?? join(repoRoot, 'node_modules', '.bin', 'esbuild');
@@ -90,7 +100,7 @@ test('with a current bundle a build runs from it (no source module loaded) and -
   t.regex(help.stdout, /Usage: tsbuild/);
   const helpModules = loaded(help.stderr);
   t.true(helpModules.some((u) => u.includes('/dist/cli-')), helpModules.join('\n'));
-  t.false(helpModules.some((u) => u.includes('tar-stream') || u.includes('undici')), helpModules.join('\n'));
+  t.false(helpModules.some((u) => u === 'node:sqlite' || u.includes('tar-stream') || u.includes('undici')), helpModules.join('\n'));
 
   const root = tempDir('tsbuild-root-');
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo hi > /hi\n' });

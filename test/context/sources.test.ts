@@ -113,15 +113,16 @@ test('an excluded source names the .dockerignore line that excludes it', async (
   const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { readDockerignore } = await import('../../src/context/index.ts');
+  const { readDockerignoreFile } = await import('../../src/context/index.ts');
   const dir = mkdtempSync(join(tmpdir(), 'ctx-'));
   try {
     mkdirSync(join(dir, 'app'));
     writeFileSync(join(dir, 'app', '.env'), 'SECRET=1');
     writeFileSync(join(dir, 'app', 'keep.env'), 'x');
     writeFileSync(join(dir, '.dockerignore'), '# local settings stay local\n*.md\nsecrets-only/**\napp/*.env\n!app/keep.env\n');
-    const patterns = await readDockerignore(dir);
-    t.throws(() => expandSources(dir, ['app/.env'], patterns), { message: '"app/.env" is excluded by .dockerignore line 4 ("app/*.env")' });
+    const { patterns, origins } = await readDockerignoreFile(dir);
+    t.throws(() => expandSources(dir, ['app/.env'], patterns, { patternOrigins: origins }), { message: '"app/.env" is excluded by .dockerignore line 4 ("app/*.env")' });
+    t.throws(() => expandSources(dir, ['app/.env'], patterns), { message: '"app/.env" is excluded by .dockerignore pattern "app/*.env"' }, 'origins are per read: none given, none shown');
     t.deepEqual(expandSources(dir, ['app/keep.env'], patterns), ['app/keep.env'], 'a "!" exception re-includes');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,48 @@
+// The layer blobs of a snapshot chain, made in parallel: each layer's tar and compression is its
+// own job (worker.layer), so an image of ten fresh layers takes about as long as its largest one
+// instead of the sum of all. At most `parallelism` run at once (the build's --max-parallelism:
+// compression is CPU work). A failure or the build's abort stops the ones under way, and the
+// blobs come back in chain order whatever order they finished in, so the image is the same.
+import PQueue from 'p-queue';
+import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
+import type { LayerInfo, Worker } from '../worker/index.ts';
+
+export interface CompressOptions {
+  progress: ProgressSink;
+  /** The step the per-layer progress is reported under. */
+  vertex: VertexRef;
+  signal?: AbortSignal;
+  parallelism: number;
+}
+
+export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: readonly string[], opts: CompressOptions): Promise<LayerInfo[]> {
+  opts.signal?.throwIfAborted();
+  // one failed layer stops the others: their work would be thrown away
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const queue = new PQueue({ concurrency: Math.max(1, opts.parallelism) });
+  let done = 0;
+  try {
+    const jobs = chain.map((id) =>
+      queue.add(async () => {
+        stop.signal.throwIfAborted();
+        const layer = await worker.layer(id, { signal: stop.signal });
+        done++;
+        opts.progress.emit({ type: 'vertex.progress', vertex: opts.vertex, id: `layer ${layer.digest}`, current: done, total: chain.length, label: 'compressing' });
+        return layer;
+      }).catch((e: unknown) => {
+        stop.abort(e);
+        throw e;
+      }),
+    );
+    // settled, not all: no layer job may still be writing when the caller moves on
+    const results = await Promise.allSettled(jobs);
+    opts.signal?.throwIfAborted();
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<LayerInfo>).value);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,112 @@
+// The engine: one state root opened once (database, content store, image store, worker), then any
+// number of builds, checks and listings on it, one after another or at once, until `close`.
+//
+// Lifecycle: `openEngine` makes the root private, opens the database, and opens the worker, which
+// registers this process as a user of the root and, when it is the only one, removes what a killed
+// tsbuild left (worker/recover.ts): that recovery runs once per engine, not per build. The claim
+// lasts until `close`, so a second process opening the same root meanwhile cleans nothing of ours.
+// What belongs to one build (its Dockerfile text, .dockerignore, secrets, SSH agents, contexts,
+// progress and cancellation) lives in that build's call and never in the engine.
+//
+//   const engine = await openEngine({ root: resolveStateRoot(undefined) });
+//   try {
+//     const result = await engine.build(resolveBuildOptions({ context: '.', tags: ['app'] }), { progress });
+//   } finally {
+//     await engine.close();
+//   }
+import type { Writable } from 'node:stream';
+import { openContentStore, openImageStore, type ContentStore, type ImageStore } from '../src/content/index.ts';
+import { loadConfig, type Config } from '../src/config/index.ts';
+import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
+import type { ProgressSink } from '../src/progress/index.ts';
+import { openDatabase, statePaths, type Database, type StatePaths } from '../src/state/index.ts';
+import { openWorker, type Worker } from '../worker/index.ts';
+import { runCheck, type CheckInput, type CheckReport } from './check.ts';
+import { listImages, type ImageRow } from './list-images.ts';
+import type { ResolvedBuildOptions } from './options.ts';
+import { runBuild, type BuildResult } from './run-build.ts';
+
+export interface EngineOptions {
+  /** The state root (src/state resolveStateRoot). */
+  root: string;
+  /** The config file as read (src/config loadConfig); default: read from where loadConfig looks. */
+  config?: Config;
+}
+
+/** What one build brings along: where its events go, what cancels it, where `-o -` writes. */
+export interface BuildRun {
+  progress: ProgressSink;
+  /** Aborting stops the build: steps kill their containers and clean up, outputs are not written. */
+  signal?: AbortSignal;
+  /** Where `--output type=tar,dest=-` streams; without it such an output is refused. */
+  stdout?: Writable;
+}
+
+/** The opened parts of a state root every build, listing and later du/prune/push shares. */
+export interface EngineParts {
+  readonly paths: StatePaths;
+  readonly db: Database;
+  readonly content: ContentStore;
+  readonly images: ImageStore;
+  readonly worker: Worker;
+  readonly config: Config;
+}
+
+export interface Engine {
+  readonly root: string;
+  readonly config: Config;
+  /** One build, end to end. Several may run at once; each gets its own result or error. */
+  build(opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult>;
+  /** `tsbuild check`: the Dockerfile checks and a dry conversion, without building. */
+  check(input: CheckInput): Promise<CheckReport>;
+  /** The tagged images in the local store. */
+  images(): Promise<ImageRow[]>;
+  /**
+   * Waits for the builds under way (cancel them first through their signals to stop them sooner),
+   * then closes the worker (ending its claim on the root) and the database. Idempotent; a build
+   * asked for after it starts fails with STATE_ERROR.
+   */
+  close(): Promise<void>;
+}
+
+export async function openEngine(opts: EngineOptions): Promise<Engine> {
+  const config = opts.config ?? (await loadConfig(opts.root));
+  const paths = statePaths(opts.root);
+  const db = openDatabase(paths.db);
+  let worker: Worker;
+  let content: ContentStore;
+  try {
+    content = openContentStore(paths.content);
+    worker = await openWorker({ root: paths.root, db, content });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  const parts: EngineParts = { paths, db, content, images: openImageStore({ content, db }), worker, config };
+  const running = new Set<Promise<unknown>>();
+  let closing: Promise<void> | undefined;
+  const track = <T>(work: () => Promise<T>): Promise<T> => {
+    if (closing) return Promise.reject(new TsbuildError(`the engine for ${paths.root} is closed`, { code: ErrorCodes.STATE_ERROR, kind: 'precondition' }));
+    const p = work();
+    const settled = p.then(() => undefined, () => undefined);
+    running.add(settled);
+    void settled.then(() => running.delete(settled));
+    return p;
+  };
+  return {
+    root: paths.root,
+    config,
+    build: (options, run) => track(() => runBuild(parts, options, run)),
+    check: (input) => track(() => runCheck(input)),
+    images: () => track(() => listImages(parts)),
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all(running);
+        try {
+          await worker.close();
+        } finally {
+          db.close();
+        }
+      })()),
+  };
+}
