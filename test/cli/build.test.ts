@@ -161,3 +161,14 @@ test('SIGTERM to tsbuild (through the Node 20 launcher hop when there is one) st
     removeDir(root);
   }
 });
+
+test('a COPY of a .dockerignore\'d file names the .dockerignore line that excludes it', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM scratch\nCOPY app/.env /\n', 'app/.env': 'SECRET=1\n', '.dockerignore': '# local settings stay local\n*.md\n**/.env\n' });
+  try {
+    const r = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stderr, /ERROR: Dockerfile:2: .*"app\/\.env" is excluded by \.dockerignore line 3 \("\*\*\/\.env"\)/);
+  } finally {
+    removeDir(ctx);
+  }
+});
