@@ -27,20 +27,23 @@ export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: reado
     const jobs = chain.map((id) =>
       queue.add(async () => {
         stop.signal.throwIfAborted();
-        const layer = await worker.layer(id, { signal: stop.signal });
-        done++;
-        opts.progress.emit({ type: 'vertex.progress', vertex: opts.vertex, id: `layer ${layer.digest}`, current: done, total: chain.length, label: 'compressing' });
-        return layer;
-      }).catch((e: unknown) => {
-        stop.abort(e);
-        throw e;
+        try {
+          const layer = await worker.layer(id, { signal: stop.signal });
+          done++;
+          opts.progress.emit({ type: 'vertex.progress', vertex: opts.vertex, id: `layer ${layer.digest}`, current: done, total: chain.length, label: 'compressing' });
+          return layer;
+        } catch (e) {
+          // here, before the queue starts the next one
+          stop.abort(e);
+          throw e;
+        }
       }),
     );
     // settled, not all: no layer job may still be writing when the caller moves on
     const results = await Promise.allSettled(jobs);
     opts.signal?.throwIfAborted();
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    // the first failure, not what the others threw on being stopped by it
+    if (stop.signal.aborted) throw stop.signal.reason;
     return results.map((r) => (r as PromiseFulfilledResult<LayerInfo>).value);
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

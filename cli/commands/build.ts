@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../src/progress/index.ts';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
-import { parseBuildArg, parseBuildContext, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, type BuildContextSpec, type OutputSpec } from '../../control/index.ts';
-import { loadConfig, openEngine, parseAddHost, resolveStateRoot, type Config, parseEntitlement, parseNetworkMode, type BuildResult, type BuildRun, type ResolvedBuildOptions } from '../../control/index.ts';
+import { parseAddHost, parseBuildArg, parseBuildContext, parseEntitlement, parseNetworkMode, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions } from '../../control/index.ts';
+import { loadConfig, openEngine, resolveStateRoot } from '../../control/index.ts';
+import type { BuildContextSpec, BuildResult, BuildRun, Config, OutputSpec, ResolvedBuildOptions } from '../../control/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
