@@ -128,3 +128,20 @@ test('--output type=local,dest=/ (or -o /) is refused: the image would be writte
     t.regex(r.stderr, /^ERROR: --output type=local,dest=\/ would write the image over this machine's own files/m);
   }
 });
+
+test('--output type=tar,dest=- streams the build\'s files to stdout, and nothing else goes there', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const { contextDir, tsbuildBin } = await import('../_support/tsbuild.ts');
+  const ctx = contextDir({ Dockerfile: 'FROM scratch\nCOPY a.txt /app/a.txt\n', 'a.txt': 'streamed\n' });
+  try {
+    const r = spawnSync(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '-o', 'type=tar,dest=-', ctx], { maxBuffer: 64 * 1024 * 1024 });
+    t.is(r.status, 0, r.stderr.toString());
+    const tar = join(out, 'stdout.tar');
+    writeFileSync(tar, r.stdout);
+    t.true(execFileSync('tar', ['-tf', tar], { encoding: 'utf8' }).split('\n').some((l) => l.replace(/^\.?\//, '') === 'app/a.txt'));
+    t.is(execFileSync('tar', ['-xOf', tar, 'app/a.txt'], { encoding: 'utf8' }), 'streamed\n');
+  } finally {
+    removeDir(ctx);
+  }
+});
