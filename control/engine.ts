@@ -20,7 +20,7 @@ import { loadConfig, type Config } from '../src/config/index.ts';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import { openDatabase, statePaths, type Database, type StatePaths } from '../src/state/index.ts';
-import { openWorker, type Worker } from '../worker/index.ts';
+import { openWorker, type Worker, type WorkerOptions } from '../worker/index.ts';
 import { runCheck, type CheckInput, type CheckReport } from './check.ts';
 import { listImages, type ImageRow } from './list-images.ts';
 import type { ResolvedBuildOptions } from './options.ts';
@@ -31,6 +31,8 @@ export interface EngineOptions {
   root: string;
   /** The config file as read (src/config loadConfig); default: read from where loadConfig looks. */
   config?: Config;
+  /** The worker's runtime, snapshotter and sandbox network choices; default: each one's own (worker/index.ts). */
+  worker?: Pick<WorkerOptions, 'runtime' | 'snapshotter' | 'networkProvider'>;
 }
 
 /** What one build brings along: where its events go, what cancels it, where `-o -` writes. */
@@ -77,7 +79,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
   let content: ContentStore;
   try {
     content = openContentStore(paths.content);
-    worker = await openWorker({ root: paths.root, db, content });
+    worker = await openWorker({ ...opts.worker, root: paths.root, db, content });
   } catch (e) {
     db.close();
     throw e;

@@ -46,3 +46,23 @@ test('the engine holds one claim on the root from open to close; close is idempo
     removeDir(ctx);
   }
 });
+
+test('the worker choices given to the engine hold for its builds: the copying snapshotter, and each build says so', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const ctx = contextDir({ Dockerfile: 'FROM scratch\nCOPY a.txt /a.txt\n', 'a.txt': 'a\n' });
+  try {
+    const engine = await openEngine({ root, worker: { snapshotter: 'copy' } });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const warnings: string[] = [];
+        await engine.build(resolveBuildOptions({ context: ctx }), { progress: { emit: (e) => e.type === 'build.warning' && warnings.push(e.message) } });
+        t.deepEqual(warnings, ['using the copying snapshotter, as asked: each step copies its parent filesystem']);
+      }
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    removeDir(root);
+    removeDir(ctx);
+  }
+});
