@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createActiveSnapshots, storeQueries } from './active-snapshots.ts';
+import { createUpperDirDiffer } from './differ.ts';
 import type { Mount } from './mount.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 import type { Snapshotter } from './snapshotter.ts';
@@ -74,6 +75,7 @@ export function createCopySnapshotter(opts: { store: SnapshotStore; tmpDir: stri
 
   return {
     name: 'copy',
+    differ: createUpperDirDiffer(store),
     async prepare(key, parent) {
       const a = actives.add({ key, parent, view: false, dir: store.dir(key) });
       return copyOf(key, parent, a.dir);

@@ -1,5 +1,6 @@
 // The snapshotter contract, shared by the overlay snapshotter and the copying one.
 import { randomBytes } from 'node:crypto';
+import type { Differ } from './differ.ts';
 import type { Mount } from './mount.ts';
 
 /** What is known of one snapshot. */
@@ -76,6 +77,8 @@ export interface Snapshotter {
   usage(key: string): Promise<SnapshotUsage>;
   /** Every committed snapshot, then every active one of this process. */
   walk(): SnapshotInfo[];
+  /** Makes the layer tar of a committed snapshot (differ.ts). */
+  readonly differ: Differ;
 }
 
 export type SnapshotterName = 'overlay' | 'copy';
