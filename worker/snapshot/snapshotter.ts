@@ -65,6 +65,13 @@ export interface Snapshotter {
   activeDir(key: string): { dir: string; form: 'diff' | 'tree' };
   /** Commits the active snapshot `key` (unmounted) as `name`. Committing a name that exists already is success. */
   commit(name: string, key: string): Promise<void>;
+  /**
+   * Commits a diff made without a mount (an image layer unpacked in overlay upper-dir form, see
+   * snapshot-store.ts) as `name` on `parent`: `dir` holds the diff as `dir/fs` and is moved into place,
+   * so it must be on the snapshots' filesystem (the root's tmp dir is). Committing a name that exists
+   * already is success, and `dir` is removed. STATE_ERROR not-found when `parent` is not committed.
+   */
+  importDiff(name: string, parent: string | undefined, dir: string): Promise<void>;
   /** Removes an active snapshot, a view, or a committed snapshot (files and record). Missing is fine. */
   remove(key: string): Promise<void>;
   /** The snapshot, active or committed, or undefined. */

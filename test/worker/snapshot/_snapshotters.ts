@@ -11,7 +11,7 @@ import { openDatabase, type Database } from '../../../src/state/index.ts';
 import { createCopySnapshotter } from '../../../worker/snapshot/copy-snapshotter.ts';
 import { withMounts } from '../../../worker/snapshot/mount.ts';
 import { createOverlaySnapshotter } from '../../../worker/snapshot/overlay-snapshotter.ts';
-import { createSnapshotStore, type SnapshotStore } from '../../../worker/snapshot/snapshot-store.ts';
+import { createSnapshotStore } from '../../../worker/snapshot/snapshot-store.ts';
 import { newSnapshotKey, type Snapshotter } from '../../../worker/snapshot/snapshotter.ts';
 import { tarEntries, type TarEntry } from '../_setup.ts';
 
@@ -20,7 +20,6 @@ export const kinds = Object.keys(implementations) as (keyof typeof implementatio
 
 export interface Fixture {
   s: Snapshotter;
-  store: SnapshotStore;
   root: string;
   /** The snapshotter's scratch dir (`<root>/tmp`): views, trees being built. */
   tmp: string;
@@ -51,7 +50,7 @@ export async function withFixture(kind: keyof typeof implementations, fn: (f: Fi
     mkdirSync(mnt);
     const mountDir = () => mkdtemp(join(mnt, 'm-'));
     const f: Fixture = {
-      s, store, root, tmp, mountDir,
+      s, root, tmp, mountDir,
       async change(parent, fn) {
         const key = newSnapshotKey();
         try {

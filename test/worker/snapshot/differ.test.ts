@@ -46,14 +46,14 @@ function step(r: string): void {
 test('overlay and copy make the same layer of the same step', async (t) => {
   const layers: Partial<Record<(typeof kinds)[number], { base: string[]; child: string[]; childDigest: string }>> = {};
   for (const kind of kinds) {
-    await withFixture(kind, async ({ store, root, change, layerBytes }) => {
+    await withFixture(kind, async ({ s, root, change, layerBytes }) => {
       // the base as an image layer is unpacked (moved into the store), its times those of the image
       const dir = join(root, 'unpacked');
       mkdirSync(join(dir, 'fs'), { recursive: true });
       makeBase(join(dir, 'fs'));
       sh(join(dir, 'fs'), `find . -mindepth 1 -exec touch -h -d @${stamp} {} +`);
       const base = 'a'.repeat(64);
-      await store.importDir(base, undefined, dir);
+      await s.importDiff(base, undefined, dir);
       const child = await change(base, step);
       const bytes = await layerBytes(child);
       layers[kind] = {

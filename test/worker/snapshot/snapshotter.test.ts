@@ -92,14 +92,14 @@ for (const kind of kinds) {
     }));
 
   test(`${kind}: a layer unpacked into the store with whiteouts and an opaque dir reads as overlay shows it`, (t) =>
-    withFixture(kind, async ({ change, look, store, root }) => {
+    withFixture(kind, async ({ s, change, look, root }) => {
       const base = await change(undefined, makeBase);
       const dir = join(root, 'unpacked');
       mkdirSync(join(dir, 'fs/redo'), { recursive: true });
       writeFileSync(join(dir, 'fs/redo/only'), 'o');
       sh(join(dir, 'fs'), 'setfattr -n trusted.overlay.opaque -v y redo && mknod gone c 0 0 && mknod owned c 0 0 && mkdir owned2 && ln -s x suid');
       const name = 'a'.repeat(64);
-      await store.importDir(name, base, dir);
+      await s.importDiff(name, base, dir);
       const child = await change(name, (r) => writeFileSync(join(r, 'after'), 'a'));
       await look(child, (r) => {
         t.deepEqual(readdirSync(join(r, 'redo')), ['only']);
@@ -197,13 +197,20 @@ for (const kind of kinds) {
           t.is(s.stat(key), undefined);
         }
       }
+      const diff = join(root, 'unpacked');
+      mkdirSync(join(diff, 'fs'), { recursive: true });
+      for (const parent of ['f'.repeat(32), active]) {
+        const e = await t.throwsAsync(s.importDiff('d'.repeat(64), parent, diff), undefined, `import on ${parent === active ? 'an active key' : 'an unknown name'}`);
+        t.like(e, { code: 'STATE_ERROR', kind: 'not-found', message: `snapshot ${parent} is not committed` });
+        t.is(s.stat('d'.repeat(64)), undefined);
+      }
       await s.remove(active);
       t.deepEqual(readdirSync(tmp), []);
       t.deepEqual(readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.')), [base]);
     }));
 
   test(`${kind}: a chain of 127 snapshots with long names mounts (the kernel's one-page option limit)`, (t) =>
-    withFixture(kind, async ({ store, change, look, root }) => {
+    withFixture(kind, async ({ s, change, look, root }) => {
       let parent: string | undefined;
       for (let i = 0; i < 127; i++) {
         const dir = join(root, `u${i}`);
@@ -211,7 +218,7 @@ for (const kind of kinds) {
         writeFileSync(join(dir, 'fs', `f${i}`), String(i));
         // image layers are named by their 64-hex chainID, the longest names there are
         const name = i.toString(16).padStart(64, 'c');
-        await store.importDir(name, parent, dir);
+        await s.importDiff(name, parent, dir);
         parent = name;
       }
       const top = await change(parent, (r) => writeFileSync(join(r, 'top'), 'top'));
@@ -222,14 +229,14 @@ for (const kind of kinds) {
 }
 
 test('copy: markers in OCI form (where the filesystem refuses overlay\'s) read as overlay form does', (t) =>
-  withFixture('copy', async ({ change, look, store, root }) => {
+  withFixture('copy', async ({ s, change, look, root }) => {
     const base = await change(undefined, makeBase);
     const dir = join(root, 'unpacked');
     mkdirSync(join(dir, 'fs/redo'), { recursive: true });
     writeFileSync(join(dir, 'fs/redo/only'), 'o');
     for (const marker of ['redo/.wh..wh..opq', '.wh.gone', '.wh.owned', '.wh..', '.wh...']) writeFileSync(join(dir, 'fs', marker), '');
     const name = 'b'.repeat(64);
-    await store.importDir(name, base, dir);
+    await s.importDiff(name, base, dir);
     await look(name, (r) => {
       t.deepEqual(readdirSync(join(r, 'redo')), ['only']);
       t.false(existsSync(join(r, 'gone')));

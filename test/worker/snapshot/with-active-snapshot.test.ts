@@ -9,12 +9,12 @@ import { withActiveSnapshot, withView } from '../../../worker/snapshot/with-acti
 import { kinds, makeBase, withFixture, type Fixture } from './_snapshotters.ts';
 
 /** A base unpacked from an image (the copying snapshotter has no tree of it yet: it builds one in tmp). */
-async function unpackedBase({ store, root }: Fixture): Promise<string> {
+async function unpackedBase({ s, root }: Fixture): Promise<string> {
   const dir = join(root, 'unpacked');
   mkdirSync(join(dir, 'fs'), { recursive: true });
   makeBase(join(dir, 'fs'));
   const name = 'c'.repeat(64);
-  await store.importDir(name, undefined, dir);
+  await s.importDiff(name, undefined, dir);
   return name;
 }
 
