@@ -43,6 +43,10 @@ export interface SnapshotUsage {
  *     await snapshots.remove(key);
  *     throw e;
  *   }
+ *   const layer = snapshots.differ.layerTar(key); // its layer: what it changed over `base`
+ *
+ * Ops do not write that dance themselves: withActiveSnapshot (with-active-snapshot.ts) does it, and
+ * also removes the snapshot when the build is cancelled; withView does it for views.
  *
  * Errors: STATE_ERROR with kind `not-found` for a parent that is not committed, `exists` for a key in
  * use, `unavailable` when the host cannot do what is asked (a copy or mount failing).
