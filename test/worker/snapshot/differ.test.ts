@@ -40,11 +40,12 @@ function step(r: string): void {
   writeFileSync(join(r, 'added/sub/f'), 'new');
   sh(r, 'ln added/sub/f added/hard && ln -s sub/f added/link && mknod added/dev c 1 5 && mkfifo added/fifo && setfattr -n user.x -v 1 added/sub/f');
   sh(r, 'rm -rf redo && mkdir redo && echo fresh > redo/new');
-  sh(r, `touch -h -d @${stamp} etc etc/app etc/app/conf owned added added/sub added/sub/f added/link added/dev added/fifo redo redo/new`);
+  sh(r, 'rm suid && mkdir suid && echo in > suid/in');
+  sh(r, `touch -h -d @${stamp} etc etc/app etc/app/conf owned added added/sub added/sub/f added/link added/dev added/fifo redo redo/new suid suid/in`);
 }
 
 test('every snapshotter makes the layer overlay makes of the same step', async (t) => {
-  const layers: Partial<Record<(typeof kinds)[number], { base: string[]; child: string[]; childDigest: string }>> = {};
+  const layers: Partial<Record<(typeof kinds)[number], { base: string[]; child: string[]; childDigest: string; grandchildDigest: string }>> = {};
   for (const kind of kinds) {
     await withFixture(kind, async ({ s, root, change, layerBytes }) => {
       // the base as an image layer is unpacked (moved into the store), its times those of the image
@@ -56,19 +57,24 @@ test('every snapshotter makes the layer overlay makes of the same step', async (
       await s.importDiff(base, undefined, dir);
       const child = await change(base, step);
       const bytes = await layerBytes(child);
+      // a step that deletes nothing has no whiteouts whose times could differ: the same bytes
+      const grandchild = await change(child, (r) => sh(r, `echo g > added/sub/g && mkdir -p more/x && chmod 700 etc && touch -h -d @${stamp} added added/sub added/sub/g more more/x etc`));
       layers[kind] = {
         base: await headers(await layerBytes(base), { whiteoutTimes: true }),
         child: await headers(bytes, { whiteoutTimes: false }),
         childDigest: createHash('sha256').update(bytes).digest('hex'),
+        grandchildDigest: createHash('sha256').update(await layerBytes(grandchild)).digest('hex'),
       };
     });
   }
   const { overlay, ...others } = layers as Required<typeof layers>;
-  t.true(overlay.child.some((h) => h.includes('"name":".wh.gone"')) && overlay.child.some((h) => h.includes('"name":"redo/.wh..wh..opq"')), 'the step deletes and makes a directory opaque');
+  t.true(overlay.child.some((h) => h.includes('"name":".wh.gone"')), 'the step deletes');
+  t.true(overlay.child.some((h) => h.includes('"name":"redo/.wh..wh..opq"')) && overlay.child.some((h) => h.includes('"name":"suid/.wh..wh..opq"')), 'a directory made again, or made where a file was, is opaque');
   for (const [kind, made] of Object.entries(others)) {
     t.deepEqual(made.base, overlay.base, `${kind}: the unpacked base`);
     // whiteouts carry the time each snapshotter made them: overlay's when the step deleted, copy's at commit
     t.deepEqual(made.child, overlay.child, `${kind}: the step's layer`);
+    t.is(made.grandchildDigest, overlay.grandchildDigest, `${kind}: a layer without whiteouts, byte for byte`);
     t.log(`${kind}: ${made.child.length} entries, as overlay; sha256 ${made.childDigest.slice(0, 12)} (overlay ${overlay.childDigest.slice(0, 12)})`);
   }
   t.is(Object.keys(others).length, kinds.length - 1);
