@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { extractLayer, type ExtractResult } from './layer/extract.ts';
 import { createLayerTar } from './layer/layer-tar.ts';
 import { withMounts } from './snapshot/mount.ts';
-import { newSnapshotKey } from './snapshot/snapshotter.ts';
+import { withView } from './snapshot/with-active-snapshot.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
 export type RootfsSink = { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable };
@@ -22,10 +22,9 @@ export type RootfsExport = ExtractResult;
 export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink: RootfsSink, signal?: AbortSignal): Promise<RootfsExport> {
   signal?.throwIfAborted();
   let result: RootfsExport = { skippedDevices: [] };
-  const viewKey = newSnapshotKey();
   const target = await mkdtemp(join(env.paths.tmp, 'rootfs-'));
   try {
-    await withMounts(await env.snapshots.view(viewKey, id, { readonly: true }), target, async (dir) => {
+    await withView(env.snapshots, id, { readonly: true }, (_key, mounts) => withMounts(mounts, target, async (dir) => {
       const tar = createLayerTar(dir);
       const onAbort = () => tar.destroy(signal?.reason as Error);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -40,9 +39,8 @@ export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink:
         signal?.removeEventListener('abort', onAbort);
       }
       signal?.throwIfAborted();
-    });
+    }));
   } finally {
-    await env.snapshots.remove(viewKey);
     await rm(target, { recursive: true, force: true });
   }
   return result;

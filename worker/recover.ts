@@ -19,7 +19,7 @@ import { ownerAlive, startTime, type Database, type StatePaths } from '../src/st
 import { unmount } from './snapshot/mount.ts';
 import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/cgroups.ts';
 import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.ts';
-import { createSnapshotMetadata } from './snapshot/snapshot-metadata.ts';
+import { unrecordedDirs } from './snapshot/snapshot-store.ts';
 
 const run = promisify(execFile);
 
@@ -118,11 +118,10 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
   // mountinfo has canonical paths: the root may sit below a symlink
   const tmp = realpathQuiet(paths.tmp);
   const mounts = mountPoints().filter((m) => m === tmp || m.startsWith(`${tmp}/`));
-  const rows = createSnapshotMetadata(db).names();
   const out = [
     ...listQuiet(paths.tmp).map((n) => join(paths.tmp, n)),
-    // ids and keys are hex; dot-names are the snapshotter's own (`.empty`, the lower of a base-less snapshot)
-    ...listQuiet(paths.snapshots).filter((n) => /^[0-9a-f]+$/.test(n) && !rows.has(n)).map((n) => join(paths.snapshots, n)),
+    // active snapshots of a killed process: snapshot dirs without a record
+    ...unrecordedDirs(paths.snapshots, db),
     // a private cache mount's dir is thrown away on release (worker/exec/cache-mounts.ts)
     ...listQuiet(join(paths.root, 'cache-mounts')).filter((n) => n.startsWith('private-')).map((n) => join(paths.root, 'cache-mounts', n)),
     // a blob half written (content store temp files are named by their owner, src/state/process-identity.ts)

@@ -5,8 +5,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { withProxyEnv, type ExecMount, type ExecOp } from '../../src/llb/index.ts';
-import { mountAt, unmount } from '../snapshot/mount.ts';
-import { newSnapshotKey } from '../snapshot/snapshotter.ts';
+import { mountAt, unmount, type Mount } from '../snapshot/mount.ts';
+import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
 import type { InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { resolveInRoot } from '../../src/context/index.ts';
@@ -35,16 +35,19 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
   const root = op.mounts.find((m): m is Extract<ExecMount, { type: 'root' }> => m.type === 'root');
   const parent = snapshotInput(inputs, root?.input);
   const runtime = await env.runtime();
-  const key = newSnapshotKey();
+  return withActiveSnapshot(env.snapshots, parent, (key, mounts) => runInSnapshot(env, op, inputs, ctx, { runtime, key, mounts }), { signal: ctx.signal });
+}
+
+/** Runs the command on the active snapshot `key` (mounted from `mounts`), leaving it unmounted and ready to commit. */
+async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputRef[], ctx: RunContext, snap: { runtime: string; key: string; mounts: Mount[] }): Promise<void> {
+  const { runtime, key, mounts } = snap;
   const bundle = join(env.paths.tmp, `run-${key}`);
   const rootfs = join(bundle, 'rootfs');
   let mounted = false;
-  let committed = false;
   const releases: (() => Promise<void>)[] = [];
   let network: NetworkLease | undefined;
   const privileged = op.security === 'insecure';
   try {
-    const mounts = await env.snapshots.prepare(key, parent);
     await mkdir(rootfs, { recursive: true });
     await mountAt(mounts[0], rootfs);
     mounted = true;
@@ -96,16 +99,12 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
         code: ErrorCodes.RUN_FAILED, kind: 'invalid', details: result.lastLines, notes,
       });
     }
-    await env.snapshots.commit(key, key);
-    committed = true;
-    return key;
   } finally {
     // a privileged step could have changed its namespace (CAP_NET_ADMIN): never hand it on
     await network?.release({ reuse: !privileged });
     if (mounted) await unmount(rootfs);
     for (const release of releases) await release();
     await rm(bundle, { recursive: true, force: true });
-    if (!committed) await env.snapshots.remove(key);
   }
 }
 

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { assertNever, type FileOp } from '../../src/llb/index.ts';
 import { snapshotInput } from '../exec/exec-op.ts';
-import { mountAt, unmount } from '../snapshot/mount.ts';
+import { mountAt, unmount, type Mount } from '../snapshot/mount.ts';
 import { newSnapshotKey } from '../snapshot/snapshotter.ts';
+import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
 import type { InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { mkdirAction, mkfileAction, rmAction } from './actions.ts';
@@ -18,13 +19,16 @@ import { copyAction, type CopySource } from './copy.ts';
 
 export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string> {
   const parent = snapshotInput(inputs, op.base);
-  const key = newSnapshotKey();
+  return withActiveSnapshot(env.snapshots, parent, (key, mounts) => applyActions(env, op, inputs, ctx, { key, mounts }), { signal: ctx.signal });
+}
+
+/** Applies the actions to the active snapshot `key` (mounted from `mounts`), leaving it unmounted and ready to commit. */
+async function applyActions(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx: RunContext, snap: { key: string; mounts: Mount[] }): Promise<void> {
+  const { key, mounts } = snap;
   const work = join(env.paths.tmp, `file-${key}`);
   const rootfs = join(work, 'rootfs');
   const cleanups: (() => Promise<void>)[] = [];
-  let committed = false;
   try {
-    const mounts = await env.snapshots.prepare(key, parent);
     await mkdir(rootfs, { recursive: true });
     await mountAt(mounts[0], rootfs);
     cleanups.push(() => unmount(rootfs));
@@ -69,13 +73,8 @@ export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputR
           assertNever(action);
       }
     }
-    for (const c of cleanups.splice(0).reverse()) await c();
-    await env.snapshots.commit(key, key);
-    committed = true;
-    return key;
   } finally {
     for (const c of cleanups.reverse()) await c();
     await rm(work, { recursive: true, force: true });
-    if (!committed) await env.snapshots.remove(key);
   }
 }

@@ -8,7 +8,6 @@ import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { MediaTypes } from '../../src/image/index.ts';
 import type { LayerInfo } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
-import { createLayerTar } from './layer-tar.ts';
 
 export type Compression = 'gzip' | 'uncompressed' | 'zstd';
 
@@ -36,7 +35,7 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
     },
   });
   const compressor = compression === 'gzip' ? createGzip({ level: zlib.Z_DEFAULT_COMPRESSION }) : compression === 'zstd' ? createZstdCompress() : new Transform({ transform: (c, _e, cb) => cb(null, c) });
-  const tarStream = createLayerTar(env.snapshotStore.diffDir(id), () => entries++);
+  const tarStream = env.snapshots.differ.layerTar(id, { onEntry: () => entries++ });
   // allSettled: on an abort the store must have removed its partial ingest file before we return
   const [stored, piped] = await Promise.allSettled([env.content.putStream(compressor), pipeline(tarStream, tap, compressor, { signal })]);
   signal?.throwIfAborted();

@@ -39,8 +39,12 @@ export function createActiveSnapshots() {
 export type ActiveSnapshots = ReturnType<typeof createActiveSnapshots>;
 
 /** What every snapshotter answers alike from its actives and the committed store. */
-export function storeQueries(store: SnapshotStore, actives: ActiveSnapshots): Pick<Snapshotter, 'remove' | 'stat' | 'exists' | 'chain' | 'usage' | 'walk'> {
+export function storeQueries(store: SnapshotStore, actives: ActiveSnapshots): Pick<Snapshotter, 'importDiff' | 'remove' | 'stat' | 'exists' | 'chain' | 'usage' | 'walk'> {
   return {
+    async importDiff(name, parent, dir) {
+      if (parent !== undefined && !store.info(parent)) throw new TsbuildError(`snapshot ${parent} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
+      await store.importDir(name, parent, dir);
+    },
     async remove(key) {
       const a = actives.get(key);
       actives.delete(key);

@@ -8,7 +8,9 @@ import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { createActiveSnapshots, storeQueries } from './active-snapshots.ts';
+import { createUpperDirDiffer } from './differ.ts';
 import type { Mount } from './mount.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 import type { Snapshotter } from './snapshotter.ts';
@@ -26,6 +28,8 @@ export function createCopySnapshotter(opts: { store: SnapshotStore; tmpDir: stri
 
   /** The whole tree of committed `name`, built first when missing. */
   const ensureTree = (name: string): Promise<string> => {
+    // an active snapshot has a tree at the same place: it is no parent until committed
+    if (!store.info(name)) return Promise.reject(notCommitted(name));
     const done = treeOf(name);
     if (existsSync(done)) return Promise.resolve(done);
     let p = building.get(name);
@@ -74,6 +78,7 @@ export function createCopySnapshotter(opts: { store: SnapshotStore; tmpDir: stri
 
   return {
     name: 'copy',
+    differ: createUpperDirDiffer(store),
     async prepare(key, parent) {
       const a = actives.add({ key, parent, view: false, dir: store.dir(key) });
       return copyOf(key, parent, a.dir);
@@ -129,4 +134,8 @@ async function tickPast(dir: string): Promise<bigint> {
     if (statSync(marker, { bigint: true }).ctimeNs > stamp) break;
   }
   return stamp;
+}
+
+function notCommitted(name: string): TsbuildError {
+  return new TsbuildError(`snapshot ${name} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
 }

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActiveSnapshots, storeQueries } from './active-snapshots.ts';
+import { createUpperDirDiffer } from './differ.ts';
 import type { Mount } from './mount.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 import type { Snapshotter } from './snapshotter.ts';
@@ -26,6 +27,7 @@ export function createOverlaySnapshotter(opts: { store: SnapshotStore; tmpDir: s
 
   return {
     name: 'overlay',
+    differ: createUpperDirDiffer(store),
     async prepare(key, parent) {
       const a = actives.add({ key, parent, view: false, dir: store.dir(key) });
       try {

@@ -77,6 +77,22 @@ export function createSnapshotStore(opts: { snapshotsDir: string; db: Database }
   };
 }
 
+/**
+ * Snapshot dirs below `snapshotsDir` without a record: what a killed process left of its active
+ * snapshots (start-up recovery removes them, worker/recover.ts). Snapshot dirs are named by hex keys
+ * and names; dot-names are a snapshotter's own (`.empty`, the lower of a base-less overlay).
+ */
+export function unrecordedDirs(snapshotsDir: string, db: Database): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(snapshotsDir);
+  } catch {
+    return [];
+  }
+  const recorded = createSnapshotMetadata(db).names();
+  return names.filter((n) => /^[0-9a-f]+$/.test(n) && !recorded.has(n)).map((n) => join(snapshotsDir, n));
+}
+
 /** Bytes and inodes below `dir` (hard links counted once), without following links. */
 export function diskUsage(dir: string): SnapshotUsage {
   const seen = new Set<string>();

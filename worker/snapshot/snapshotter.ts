@@ -1,5 +1,6 @@
 // The snapshotter contract, shared by the overlay snapshotter and the copying one.
 import { randomBytes } from 'node:crypto';
+import type { Differ } from './differ.ts';
 import type { Mount } from './mount.ts';
 
 /** What is known of one snapshot. */
@@ -42,6 +43,10 @@ export interface SnapshotUsage {
  *     await snapshots.remove(key);
  *     throw e;
  *   }
+ *   const layer = snapshots.differ.layerTar(key); // its layer: what it changed over `base`
+ *
+ * Ops do not write that dance themselves: withActiveSnapshot (with-active-snapshot.ts) does it, and
+ * also removes the snapshot when the build is cancelled; withView does it for views.
  *
  * Errors: STATE_ERROR with kind `not-found` for a parent that is not committed, `exists` for a key in
  * use, `unavailable` when the host cannot do what is asked (a copy or mount failing).
@@ -64,6 +69,13 @@ export interface Snapshotter {
   activeDir(key: string): { dir: string; form: 'diff' | 'tree' };
   /** Commits the active snapshot `key` (unmounted) as `name`. Committing a name that exists already is success. */
   commit(name: string, key: string): Promise<void>;
+  /**
+   * Commits a diff made without a mount (an image layer unpacked in overlay upper-dir form, see
+   * snapshot-store.ts) as `name` on `parent`: `dir` holds the diff as `dir/fs` and is moved into place,
+   * so it must be on the snapshots' filesystem (the root's tmp dir is). Committing a name that exists
+   * already is success, and `dir` is removed. STATE_ERROR not-found when `parent` is not committed.
+   */
+  importDiff(name: string, parent: string | undefined, dir: string): Promise<void>;
   /** Removes an active snapshot, a view, or a committed snapshot (files and record). Missing is fine. */
   remove(key: string): Promise<void>;
   /** The snapshot, active or committed, or undefined. */
@@ -76,6 +88,8 @@ export interface Snapshotter {
   usage(key: string): Promise<SnapshotUsage>;
   /** Every committed snapshot, then every active one of this process. */
   walk(): SnapshotInfo[];
+  /** Makes the layer tar of a committed snapshot (differ.ts). */
+  readonly differ: Differ;
 }
 
 export type SnapshotterName = 'overlay' | 'copy';

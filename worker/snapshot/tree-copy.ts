@@ -22,7 +22,9 @@ const xattrFlags = ['--xattrs', '--xattrs-include=*', '--xattrs-exclude=trusted.
 export async function copyEntries(src: string, dest: string, names: readonly string[]): Promise<void> {
   if (names.length === 0) return;
   const create = ['tar', '-C', src, '--create', '--file=-', '--format=posix', ...xattrFlags, '--no-recursion', '--null', '--verbatim-files-from', '--files-from=-'];
-  const extract = ['tar', '-C', dest, '--extract', '--file=-', '--same-permissions', '--same-owner', '--numeric-owner', ...xattrFlags];
+  // --delay-directory-restore: a directory's times are set once everything is in it, not when the
+  // archive first moves past it (an entry listed later, like a hard link, would touch it again)
+  const extract = ['tar', '-C', dest, '--extract', '--file=-', '--same-permissions', '--same-owner', '--numeric-owner', '--delay-directory-restore', ...xattrFlags];
   const quote = (a: string[]) => a.map((s) => `'${s.replace(/'/g, `'\\''`)}'`).join(' ');
   const list = Buffer.from(names.map((n) => `./${n}\0`).join(''));
   await runTool('bash', ['-c', `set -o pipefail; ${quote(create)} | ${quote(extract)}`], list, `copy ${names.length} entries from ${src} to ${dest}`);

@@ -11,10 +11,16 @@
 // parent counts as changed when its names, mode or owner differ, not for its mtime alone: the
 // runtime creates and removes mount points in it (worker/exec/mount-targets.ts), which must not
 // make a layer. (overlayfs would keep a directory whose files were only created and deleted again.)
-import { existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync, type BigIntStats } from 'node:fs';
+// A directory made after the copy (its birth time is past `since`) where the parent had an entry
+// replaced that entry whole: like overlayfs, which makes a directory created over a whiteout
+// opaque, the diff holds it opaque with all it holds, not whiteouts for what it no longer has.
+// (A filesystem without birth times reports 0: the diff then lists the whiteouts instead, which
+// leaves the same filesystem.)
+import { existsSync, lstatSync, mkdirSync, readdirSync, utimesSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { whiteoutPrefix } from '../layer/layer-tar.ts';
+import { opaqueMarker, whiteoutPrefix } from '../layer/layer-tar.ts';
 import { copyEntries, runTool } from './tree-copy.ts';
+import { setOpaque } from './xattr.ts';
 
 export interface TreeDiffOptions {
   /** The parent's whole tree; undefined: the empty filesystem. */
@@ -32,6 +38,8 @@ export interface TreeDiff {
   changed: string[];
   /** Paths that became whiteouts. */
   deleted: string[];
+  /** Directories (among `changed`) made anew over an entry of the parent: they hide what was below. */
+  opaque: string[];
 }
 
 /** Computes the diff (pure reads), see the file comment. */
@@ -40,6 +48,7 @@ export function listChanges(opts: Omit<TreeDiffOptions, 'out'>): TreeDiff {
   const changed: string[] = [];
   const included = new Set<string>();
   const deleted: string[] = [];
+  const opaque: string[] = [];
   const include = (rel: string) => {
     const missing: string[] = [];
     for (let p = rel; p !== '.' && p !== '' && !included.has(p); p = dirname(p)) missing.push(p);
@@ -77,6 +86,12 @@ export function listChanges(opts: Omit<TreeDiffOptions, 'out'>): TreeDiff {
     const dir = stack.pop()!;
     const here = lstatSync(join(upper, dir), { bigint: true });
     const touched = here.ctimeNs > since;
+    if (dir !== '' && lower !== undefined && here.birthtimeNs > since) {
+      // on the stack, so the parent has a directory here: this one was removed and made again
+      includeAll(dir);
+      opaque.push(dir);
+      continue;
+    }
     const names = readdirSync(join(upper, dir)).sort();
     if (touched) {
       const before = lowerStat(dir);
@@ -96,6 +111,7 @@ export function listChanges(opts: Omit<TreeDiffOptions, 'out'>): TreeDiff {
         const before = lowerStat(rel);
         if (!before || fileType(before) !== fileType(s)) {
           includeAll(rel);
+          if (before && s.isDirectory()) opaque.push(rel);
           continue;
         }
       }
@@ -105,7 +121,7 @@ export function listChanges(opts: Omit<TreeDiffOptions, 'out'>): TreeDiff {
     }
     stack.push(...subdirs.reverse());
   }
-  return { changed, deleted };
+  return { changed, deleted, opaque };
 }
 
 /** Writes the diff of `upper` against `lower` into `out` and returns what it holds. */
@@ -115,7 +131,18 @@ export async function diffTrees(opts: TreeDiffOptions): Promise<TreeDiff> {
   for (const p of diff.deleted) mkdirSync(join(opts.out, dirname(p)), { recursive: true });
   await makeWhiteouts(diff.deleted.map((p) => join(opts.out, p)));
   await copyEntries(opts.upper, opts.out, diff.changed);
+  for (const p of diff.opaque) await markOpaque(join(opts.out, p));
   return diff;
+}
+
+/** Overlay's opaque marker on `dir`, or OCI's `.wh..wh..opq` file where the filesystem refuses it. */
+async function markOpaque(dir: string): Promise<void> {
+  const ok = await setOpaque(dir).then(() => true, () => false);
+  if (ok) return;
+  const { atime, mtime } = lstatSync(dir);
+  writeFileSync(join(dir, opaqueMarker), '', { mode: 0o644 });
+  // the marker is no change of the directory's: keep its time as the step left it
+  utimesSync(dir, atime, mtime);
 }
 
 /**

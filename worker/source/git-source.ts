@@ -20,7 +20,7 @@ import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { GitSource } from '../../src/llb/index.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
-import { newSnapshotKey } from '../snapshot/snapshotter.ts';
+import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
 
 const run = promisify(execFile);
 const commitRe = /^[0-9a-f]{40}$/;
@@ -98,10 +98,7 @@ export function createGitSources(env: WorkerEnv): GitSources {
 }
 
 async function gitSnapshot(env: WorkerEnv, op: GitSource, commit: string, ctx: RunContext): Promise<string> {
-  const key = newSnapshotKey();
-  let committed = false;
-  try {
-    await env.snapshots.prepare(key, undefined);
+  return withActiveSnapshot(env.snapshots, undefined, async (key) => {
     const dir = env.snapshots.activeDir(key).dir;
     const ref = op.ref || 'HEAD';
     if (!commitRe.test(commit)) throw new TsbuildError(`git ref "${ref}" of ${op.url} resolved to "${commit}", not a commit id`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
@@ -113,12 +110,7 @@ async function gitSnapshot(env: WorkerEnv, op: GitSource, commit: string, ctx: R
     // a 40-hex id (checked above), never an option: checkout takes no --end-of-options before it
     await git(['checkout', '-q', '--detach', commit], where, opts);
     if (!op.keepGitDir) await rm(join(dir, '.git'), { recursive: true, force: true });
-    await env.snapshots.commit(key, key);
-    committed = true;
-    return key;
-  } finally {
-    if (!committed) await env.snapshots.remove(key);
-  }
+  }, { signal: ctx.signal });
 }
 
 /** Brings `commit` (what `ref` named when the key was made) into the repo at `opts.cwd`, or fails saying the ref moved. */

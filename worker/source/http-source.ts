@@ -19,7 +19,7 @@ import type { HttpSource } from '../../src/llb/index.ts';
 import { createStallGuard, resolveStallTimeoutMs } from '../../src/registry/index.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
-import { newSnapshotKey } from '../snapshot/snapshotter.ts';
+import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
 
 interface Download {
   file: string;
@@ -60,21 +60,13 @@ export function createHttpSources(env: WorkerEnv): HttpSources {
           hint: 'check the URL, or update the checksum if the file changed on purpose',
         });
       }
-      const key = newSnapshotKey();
-      let committed = false;
-      try {
-        await env.snapshots.prepare(key, undefined);
+      return withActiveSnapshot(env.snapshots, undefined, async (key) => {
         const target = join(env.snapshots.activeDir(key).dir, safeName(op.filename ?? d.filename));
         await copyFile(d.file, target);
         await chown(target, 0, 0);
         await chmod(target, op.chmod ?? 0o600);
         if (d.lastModified) await utimes(target, d.lastModified, d.lastModified);
-        await env.snapshots.commit(key, key);
-        committed = true;
-        return key;
-      } finally {
-        if (!committed) await env.snapshots.remove(key);
-      }
+      }, { signal: ctx.signal });
     },
     async close() {
       const all = [...downloads.values()];

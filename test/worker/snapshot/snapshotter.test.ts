@@ -1,103 +1,15 @@
 // One suite for the Snapshotter contract, run against every implementation: what a user would
 // see through the mounts (files, owners, modes, links, devices, xattrs) and the layer each commit
-// makes, which must be the same whichever snapshotter made it.
+// makes, which must be the same whichever snapshotter made it. (The differ has differ.test.ts, the
+// lifecycle helper with-active-snapshot.test.ts, both on every implementation too.)
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { openDatabase, type Database } from '../../../src/state/index.ts';
-import { createLayerTar } from '../../../worker/layer/layer-tar.ts';
-import { createCopySnapshotter } from '../../../worker/snapshot/copy-snapshotter.ts';
 import { withMounts } from '../../../worker/snapshot/mount.ts';
-import { createOverlaySnapshotter } from '../../../worker/snapshot/overlay-snapshotter.ts';
-import { createSnapshotStore, type SnapshotStore } from '../../../worker/snapshot/snapshot-store.ts';
-import { newSnapshotKey, type Snapshotter } from '../../../worker/snapshot/snapshotter.ts';
-import { tarEntries, type TarEntry } from '../_setup.ts';
+import { newSnapshotKey } from '../../../worker/snapshot/snapshotter.ts';
+import { kinds, listing, makeBase, sh, withFixture } from './_snapshotters.ts';
 
-const implementations = { overlay: createOverlaySnapshotter, copy: createCopySnapshotter };
-
-interface Fixture {
-  s: Snapshotter;
-  store: SnapshotStore;
-  root: string;
-  /** Prepares on `parent`, runs `fn` in the mounted rootfs, commits; returns the new name. */
-  change(parent: string | undefined, fn: (rootfs: string) => void): Promise<string>;
-  /** Runs `fn` on a view of `name`, then removes the view. */
-  look<T>(name: string | undefined, fn: (rootfs: string) => T): Promise<T>;
-  layer(name: string): Promise<TarEntry[]>;
-}
-
-async function withFixture(kind: keyof typeof implementations, fn: (f: Fixture) => Promise<void>): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), `tsbuild-snap-${kind}-`));
-  let db: Database | undefined;
-  try {
-    db = openDatabase(join(root, 'metadata.db'));
-    const tmp = join(root, 'tmp');
-    mkdirSync(tmp, { recursive: true }); // openDatabase makes the root's known dirs
-    const store = createSnapshotStore({ snapshotsDir: join(root, 'snapshots'), db });
-    const s = implementations[kind]({ store, tmpDir: tmp });
-    const mountDir = () => mkdtemp(join(tmp, 'mnt-'));
-    const f: Fixture = {
-      s, store, root,
-      async change(parent, fn) {
-        const key = newSnapshotKey();
-        try {
-          await withMounts(await s.prepare(key, parent), await mountDir(), async (rootfs) => fn(rootfs));
-          await s.commit(key, key);
-          return key;
-        } catch (e) {
-          await s.remove(key);
-          throw e;
-        }
-      },
-      async look(name, fn) {
-        const key = newSnapshotKey();
-        try {
-          return await withMounts(await s.view(key, name), await mountDir(), async (rootfs) => fn(rootfs));
-        } finally {
-          await s.remove(key);
-        }
-      },
-      async layer(name) {
-        const chunks: Buffer[] = [];
-        for await (const c of Readable.from(createLayerTar(store.diffDir(name)))) chunks.push(c as Buffer);
-        return tarEntries(Buffer.concat(chunks));
-      },
-    };
-    await fn(f);
-  } finally {
-    db?.close();
-    const mounts = execFileSync('sh', ['-c', `grep -o " ${root}[^ ]*" /proc/mounts || true`], { encoding: 'utf8' }).split('\n').map((m) => m.trim()).filter(Boolean).reverse();
-    for (const m of mounts) execFileSync('umount', ['-l', m]);
-    rmSync(root, { recursive: true, force: true });
-  }
-}
-
-const sh = (rootfs: string, script: string) => execFileSync('sh', ['-c', script], { cwd: rootfs, encoding: 'utf8' });
-const listing = (entries: TarEntry[]) => entries.map((e) => `${e.name} ${e.type} ${(e.mode & 0o7777).toString(8)} ${e.uid}:${e.gid}${e.linkname ? ` -> ${e.linkname}` : ''}${e.data ? ` "${e.data}"` : ''}`).sort();
-
-/** A base with every kind of entry a layer carries. */
-function makeBase(rootfs: string): void {
-  mkdirSync(join(rootfs, 'etc/app'), { recursive: true });
-  writeFileSync(join(rootfs, 'etc/app/conf'), 'v1');
-  writeFileSync(join(rootfs, 'etc/keep'), 'keep');
-  writeFileSync(join(rootfs, 'suid'), 'x');
-  chmodSync(join(rootfs, 'suid'), 0o4755);
-  writeFileSync(join(rootfs, 'owned'), 'o');
-  chownSync(join(rootfs, 'owned'), 1000, 1001);
-  linkSync(join(rootfs, 'etc/keep'), join(rootfs, 'hard'));
-  symlinkSync('etc/keep', join(rootfs, 'sym'));
-  sh(rootfs, 'mknod null c 1 3 && mkfifo fifo && setfattr -n user.note -v hi owned && setcap cap_net_raw+ep suid 2>/dev/null || setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= suid');
-  mkdirSync(join(rootfs, 'gone/deep'), { recursive: true });
-  writeFileSync(join(rootfs, 'gone/deep/f'), 'f');
-  mkdirSync(join(rootfs, 'redo'));
-  writeFileSync(join(rootfs, 'redo/old'), 'old');
-}
-
-for (const kind of Object.keys(implementations) as (keyof typeof implementations)[]) {
+for (const kind of kinds) {
   test(`${kind}: prepare, commit, stat, chain, walk, usage and remove keep their contract`, (t) =>
     withFixture(kind, async ({ s, change, root }) => {
       const base = await change(undefined, (r) => writeFileSync(join(r, 'a'), 'a'));
@@ -180,14 +92,14 @@ for (const kind of Object.keys(implementations) as (keyof typeof implementations
     }));
 
   test(`${kind}: a layer unpacked into the store with whiteouts and an opaque dir reads as overlay shows it`, (t) =>
-    withFixture(kind, async ({ change, look, store, root }) => {
+    withFixture(kind, async ({ s, change, look, root }) => {
       const base = await change(undefined, makeBase);
       const dir = join(root, 'unpacked');
       mkdirSync(join(dir, 'fs/redo'), { recursive: true });
       writeFileSync(join(dir, 'fs/redo/only'), 'o');
       sh(join(dir, 'fs'), 'setfattr -n trusted.overlay.opaque -v y redo && mknod gone c 0 0 && mknod owned c 0 0 && mkdir owned2 && ln -s x suid');
       const name = 'a'.repeat(64);
-      await store.importDir(name, base, dir);
+      await s.importDiff(name, base, dir);
       const child = await change(name, (r) => writeFileSync(join(r, 'after'), 'a'));
       await look(child, (r) => {
         t.deepEqual(readdirSync(join(r, 'redo')), ['only']);
@@ -230,8 +142,75 @@ for (const kind of Object.keys(implementations) as (keyof typeof implementations
       t.deepEqual(readdirSync(join(root, 'tmp')).filter((n) => n.startsWith('view-')), []);
     }));
 
+  test(`${kind}: committing a name that exists already is success, and the first content stays`, (t) =>
+    withFixture(kind, async ({ s, change, look, mountDir, root }) => {
+      const base = await change(undefined, (r) => writeFileSync(join(r, 'a'), 'a'));
+      const name = newSnapshotKey();
+      for (const content of ['first', 'second']) {
+        const key = newSnapshotKey();
+        await withMounts(await s.prepare(key, base), await mountDir(), async (r) => writeFileSync(join(r, 'b'), content));
+        await s.commit(name, key);
+        t.is(s.stat(key), undefined, 'the active key is gone once committed');
+      }
+      t.like(s.stat(name), { kind: 'committed', parent: base });
+      t.is(await look(name, (r) => readFileSync(join(r, 'b'), 'utf8')), 'first');
+      t.deepEqual(s.walk().map((i) => i.name).sort(), [base, name].sort());
+      t.deepEqual(readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.')).sort(), [base, name].sort(), 'the second copy is not kept');
+    }));
+
+  test(`${kind}: an active snapshot is listed and measured, and removing it after a failed run leaves nothing`, (t) =>
+    withFixture(kind, async ({ s, change, mountDir, mountsUnder, root }) => {
+      const base = await change(undefined, (r) => writeFileSync(join(r, 'a'), 'a'));
+      const key = newSnapshotKey();
+      const failed = withMounts(await s.prepare(key, base), await mountDir(), async (r) => {
+        writeFileSync(join(r, 'half'), Buffer.alloc(256 * 1024, 1));
+        throw new Error('process "make" did not complete successfully: exit code: 2');
+      });
+      await t.throwsAsync(failed, { message: /exit code: 2/ });
+      t.like(s.stat(key), { kind: 'active', parent: base });
+      t.deepEqual(s.walk().filter((i) => i.kind === 'active').map((i) => i.name), [key]);
+      t.true((await s.usage(key)).size >= 256 * 1024, 'usage counts what the run wrote');
+      await s.remove(key);
+      t.is(s.stat(key), undefined);
+      t.deepEqual(s.walk().map((i) => i.name), [base]);
+      t.false(existsSync(join(root, 'snapshots', key)));
+      t.deepEqual(mountsUnder(), []);
+      await s.remove(key); // missing is fine
+      t.true(s.exists(base), 'the parent is untouched');
+    }));
+
+  test(`${kind}: a parent that is not committed (unknown, or still active) is a not-found error that leaves nothing`, (t) =>
+    withFixture(kind, async ({ s, change, root, tmp }) => {
+      const base = await change(undefined, (r) => writeFileSync(join(r, 'a'), 'a'));
+      const active = newSnapshotKey();
+      await s.prepare(active, base);
+      const ways = {
+        prepare: (key: string, parent: string) => s.prepare(key, parent),
+        view: (key: string, parent: string) => s.view(key, parent),
+        'read-only view': (key: string, parent: string) => s.view(key, parent, { readonly: true }),
+      };
+      for (const parent of ['f'.repeat(32), active]) {
+        for (const [way, make] of Object.entries(ways)) {
+          const key = newSnapshotKey();
+          const e = await t.throwsAsync(make(key, parent), undefined, `${way} on ${parent === active ? 'an active key' : 'an unknown name'}`);
+          t.like(e, { code: 'STATE_ERROR', kind: 'not-found', message: `snapshot ${parent} is not committed` });
+          t.is(s.stat(key), undefined);
+        }
+      }
+      const diff = join(root, 'unpacked');
+      mkdirSync(join(diff, 'fs'), { recursive: true });
+      for (const parent of ['f'.repeat(32), active]) {
+        const e = await t.throwsAsync(s.importDiff('d'.repeat(64), parent, diff), undefined, `import on ${parent === active ? 'an active key' : 'an unknown name'}`);
+        t.like(e, { code: 'STATE_ERROR', kind: 'not-found', message: `snapshot ${parent} is not committed` });
+        t.is(s.stat('d'.repeat(64)), undefined);
+      }
+      await s.remove(active);
+      t.deepEqual(readdirSync(tmp), []);
+      t.deepEqual(readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.')), [base]);
+    }));
+
   test(`${kind}: a chain of 127 snapshots with long names mounts (the kernel's one-page option limit)`, (t) =>
-    withFixture(kind, async ({ store, change, look, root }) => {
+    withFixture(kind, async ({ s, change, look, root }) => {
       let parent: string | undefined;
       for (let i = 0; i < 127; i++) {
         const dir = join(root, `u${i}`);
@@ -239,25 +218,25 @@ for (const kind of Object.keys(implementations) as (keyof typeof implementations
         writeFileSync(join(dir, 'fs', `f${i}`), String(i));
         // image layers are named by their 64-hex chainID, the longest names there are
         const name = i.toString(16).padStart(64, 'c');
-        await store.importDir(name, parent, dir);
+        await s.importDiff(name, parent, dir);
         parent = name;
       }
       const top = await change(parent, (r) => writeFileSync(join(r, 'top'), 'top'));
       const seen = await look(top, (r) => readdirSync(r).filter((n) => n.startsWith('f')).length);
       t.is(seen, 127);
-      t.deepEqual(readdirSync(join(root, 'tmp')).filter((n) => n.startsWith('.links-')), [], 'the short links are gone after mounting');
+      t.deepEqual(readdirSync(join(root, 'mnt')).filter((n) => n.startsWith('.links-')), [], 'the short links are gone after mounting');
     }));
 }
 
 test('copy: markers in OCI form (where the filesystem refuses overlay\'s) read as overlay form does', (t) =>
-  withFixture('copy', async ({ change, look, store, root }) => {
+  withFixture('copy', async ({ s, change, look, root }) => {
     const base = await change(undefined, makeBase);
     const dir = join(root, 'unpacked');
     mkdirSync(join(dir, 'fs/redo'), { recursive: true });
     writeFileSync(join(dir, 'fs/redo/only'), 'o');
     for (const marker of ['redo/.wh..wh..opq', '.wh.gone', '.wh.owned', '.wh..', '.wh...']) writeFileSync(join(dir, 'fs', marker), '');
     const name = 'b'.repeat(64);
-    await store.importDir(name, base, dir);
+    await s.importDiff(name, base, dir);
     await look(name, (r) => {
       t.deepEqual(readdirSync(join(r, 'redo')), ['only']);
       t.false(existsSync(join(r, 'gone')));
