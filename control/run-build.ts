@@ -2,7 +2,7 @@
 import { openContentStore, openImageStore } from '../src/content/index.ts';
 import { ErrorCodes, TsbuildError, rememberSourceText } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
-import { openDatabase, statePaths } from '../src/state/index.ts';
+import { openDatabase, openLeases, statePaths } from '../src/state/index.ts';
 import { createBuildDefinition } from '../frontend/index.ts';
 import type { NamedContext } from '../frontend/index.ts';
 import { solve } from '../solver/index.ts';
@@ -77,8 +77,11 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       await worker.close();
       throw e;
     });
+    // what this build makes and uses is held until it ends: GC (issue 9) leaves it alone
+    const lease = openLeases(db).create();
     try {
       const solved = await solve(def.root, {
+        lease,
         worker,
         db,
         localDirs,
@@ -100,6 +103,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
       // already exists each adding one), and images must match it layer for layer
       for (const id of chain) layers.push({ ...(await worker.layer(id, { signal })), empty: false });
+      for (const l of layers) lease.add('blob', l.digest);
       const view = await createImageView({ config: def.config, layers, content });
       const exports: ExportResult[] = [];
       // only a push needs the HTTP client: load it then
@@ -127,6 +131,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
         warnings: def.warnings.map((w) => w.message),
       };
     } finally {
+      lease.release();
       await sshAgents.close();
       await worker.close();
     }
