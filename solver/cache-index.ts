@@ -5,13 +5,13 @@
 // See docs/cache-keys.md "The cache index".
 //
 // Roles: a CacheReader answers lookups (a remote cache, issue 11, is one: its entries have layers
-// and no snapshot); a CacheIndex also records. The local one lives in the metadata db (`cache`,
-// `cache_layers`; the blobs of each snapshot are the worker's, asked through `storedLayer`).
+// and no snapshot); a CacheIndex also records. The local one lives in the metadata db (`cache`;
+// the blobs of each snapshot are the worker's, asked through `storedLayers`).
 //
 //   const cache = openCacheIndex(db, worker);
 //   cache.record(key, { snapshot: id, parts });
 //   cache.lookup(key);   // { snapshot: id, parts } — or, once GC removed id, { snapshot: undefined, layers: [...] }
-import { transaction, type Database } from '../src/state/index.ts';
+import type { Database } from '../src/state/index.ts';
 import type { LayerRecord, Worker } from '../worker/index.ts';
 
 /** What a cache key was made of (solver/cache-key.ts). */
@@ -72,16 +72,13 @@ interface Row {
   content: string | null;
 }
 
-export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'chain' | 'storedLayer'>): CacheIndex {
+export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'storedLayers'>): CacheIndex {
   const get = db.prepare('SELECT snapshot, op_digest, inputs, content FROM cache WHERE key = ?');
   const put = db.prepare(
     `INSERT INTO cache (key, snapshot, op_digest, inputs, content, created, last_used) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(key) DO UPDATE SET snapshot = excluded.snapshot, last_used = excluded.last_used,
        op_digest = coalesce(excluded.op_digest, op_digest), inputs = coalesce(excluded.inputs, inputs), content = coalesce(excluded.content, content)`,
   );
-  const chainOf = db.prepare('SELECT snapshot FROM cache_layers WHERE key = ? ORDER BY position');
-  const clearChain = db.prepare('DELETE FROM cache_layers WHERE key = ?');
-  const addLayer = db.prepare('INSERT INTO cache_layers (key, position, snapshot) VALUES (?, ?, ?)');
   const sameOp = db.prepare('SELECT key, inputs, content, last_used FROM cache WHERE op_digest = ? ORDER BY last_used DESC LIMIT ?');
   const use = db.prepare('UPDATE cache SET last_used = ? WHERE key = ?');
 
@@ -95,15 +92,8 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'ch
       const parts = partsOf(row);
       if (row.snapshot === null || worker.exists(row.snapshot)) return { snapshot: row.snapshot ?? undefined, ...(parts && { parts }) };
       // the snapshot is gone (GC): usable when every layer of its chain still has a blob
-      const chain = (chainOf.all(key) as { snapshot: string }[]).map((r) => r.snapshot);
-      if (chain.length === 0) return undefined;
-      const layers: LayerRecord[] = [];
-      for (const id of chain) {
-        const layer = worker.storedLayer(id);
-        if (!layer) return undefined;
-        layers.push(layer);
-      }
-      return { snapshot: undefined, layers, ...(parts && { parts }) };
+      const layers = worker.storedLayers(row.snapshot);
+      return layers && { snapshot: undefined, layers, ...(parts && { parts }) };
     },
     recorded: (key) => get.get(key) !== undefined,
     similar(parts, limit = 1) {
@@ -116,13 +106,7 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'ch
     record(key, result) {
       const now = Date.now();
       const p = result.parts;
-      // the chain is what the entry is made of once its snapshot is gone: kept beside it
-      const chain = result.snapshot === undefined ? [] : worker.chain(result.snapshot);
-      transaction(db, () => {
-        put.run(key, result.snapshot ?? null, p?.op ?? null, p ? JSON.stringify(p.inputs) : null, p ? JSON.stringify(p.content) : null, now, now);
-        clearChain.run(key);
-        chain.forEach((id, i) => addLayer.run(key, i, id));
-      });
+      put.run(key, result.snapshot ?? null, p?.op ?? null, p ? JSON.stringify(p.inputs) : null, p ? JSON.stringify(p.content) : null, now, now);
     },
     touch(keys) {
       const now = Date.now();

@@ -16,7 +16,7 @@ import { probeRuntime } from './exec/runtime.ts';
 import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage, unpackLayers } from './layer/unpack-image.ts';
-import { storedLayer } from './layer/stored-layer.ts';
+import { storedLayers } from './layer/stored-layer.ts';
 import { recoverRoot } from './recover.ts';
 import { pruneStepLogs } from './exec/step-log.ts';
 import { createNetworkPool } from './net/network-pool.ts';
@@ -107,7 +107,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     exists: (id) => env.snapshots.exists(id),
     layer: (id, o) => layerBlob(env, id, o?.compression, o?.signal),
     unpackLayers: (layers, ctx) => unpackLayers(env, layers, ctx),
-    storedLayer: (id) => storedLayer(env, id),
+    storedLayers: (id) => storedLayers(env, id),
     exportRootfs: (id, sink, o) => exportRootfs(env, id, sink, o?.signal),
     close: async () => {
       await pruned;

@@ -90,11 +90,11 @@ export interface Worker {
    */
   unpackLayers(layers: readonly LayerRecord[], ctx: RunContext): Promise<string | undefined>;
   /**
-   * The blobs recorded for a snapshot's diff that are still in the content store, whether or not the
-   * snapshot itself still exists; undefined when none is. A cache entry whose snapshot was removed is
-   * unpacked again from these.
+   * The layers of the chain from the bottom to snapshot `id` as blobs recorded for each diff and
+   * still in the content store, whether or not the snapshots themselves still exist; undefined when
+   * a layer has none. A cache entry whose snapshots were removed is unpacked again from these.
    */
-  storedLayer(id: string): LayerRecord | undefined;
+  storedLayers(id: string): LayerRecord[] | undefined;
   /** The layer blob of one snapshot's own diff: computed and stored once, then reused. */
   layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; signal?: AbortSignal }): Promise<LayerInfo>;
   readonly platform: Platform;

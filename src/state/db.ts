@@ -45,14 +45,14 @@ const migrations: string[] = [
    );`,
   // The cache index holds results, not directories (docs/cache-keys.md "The cache index"):
   // - a snapshot's layer blobs, one row per compression (gzip and zstd of one diff are both kept);
-  //   rows outlive their snapshot (no foreign key): a result whose snapshot GC removed is unpacked
-  //   again from them. The blob_* columns of `snapshots` are no longer written.
+  //   rows outlive their snapshot (no foreign key) and name its parent: a result whose snapshots GC
+  //   removed is unpacked again from them. The blob_* columns of `snapshots` are no longer written.
   // - `cache` is rebuilt without its foreign key to snapshots, for the same reason, and keeps the
-  //   parts its key was made of (op digest, input keys, content checksums: why a step missed);
-  //   `cache_layers` is the snapshot chain of its result, from the bottom.
+  //   parts its key was made of (op digest, input keys, content checksums: why a step missed).
   // - leases: what a running build or anything else holds, so GC never removes what is in use.
   `CREATE TABLE snapshot_blobs (
      snapshot TEXT NOT NULL,
+     parent TEXT,
      compression TEXT NOT NULL,
      diff_id TEXT NOT NULL,
      digest TEXT NOT NULL,
@@ -62,8 +62,8 @@ const migrations: string[] = [
      PRIMARY KEY (snapshot, compression)
    );
    CREATE INDEX snapshot_blobs_digest ON snapshot_blobs(digest);
-   INSERT INTO snapshot_blobs (snapshot, compression, diff_id, digest, size, media_type, empty)
-     SELECT id, CASE WHEN blob_media_type LIKE '%gzip' THEN 'gzip' WHEN blob_media_type LIKE '%zstd' THEN 'zstd' ELSE 'uncompressed' END,
+   INSERT INTO snapshot_blobs (snapshot, parent, compression, diff_id, digest, size, media_type, empty)
+     SELECT id, parent, CASE WHEN blob_media_type LIKE '%gzip' THEN 'gzip' WHEN blob_media_type LIKE '%zstd' THEN 'zstd' ELSE 'uncompressed' END,
             diff_id, blob_digest, coalesce(blob_size, 0), blob_media_type, empty
      FROM snapshots WHERE diff_id IS NOT NULL AND blob_digest IS NOT NULL AND blob_media_type IS NOT NULL;
    CREATE TABLE cache_results (
@@ -82,12 +82,6 @@ const migrations: string[] = [
    ALTER TABLE cache_results RENAME TO cache;
    CREATE INDEX cache_op_digest ON cache(op_digest);
    CREATE INDEX cache_snapshot ON cache(snapshot);
-   CREATE TABLE cache_layers (
-     key TEXT NOT NULL REFERENCES cache(key) ON DELETE CASCADE,
-     position INTEGER NOT NULL,
-     snapshot TEXT NOT NULL,
-     PRIMARY KEY (key, position)
-   );
    CREATE TABLE leases (
      id TEXT PRIMARY KEY,
      -- the process that took it (src/state/process-identity.ts), NULL when no process owns it

@@ -28,9 +28,10 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
   signal?.throwIfAborted();
   const record = env.snapshotStore.meta.get(id);
   if (!record) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
-  const known = record.blobs[compression];
+  const { blobs } = env.snapshotStore.meta.blobs(id);
+  const known = blobs[compression];
   if (known && (await env.content.has(known.digest))) return { ...known };
-  const other = await storedBlob(env, record.blobs);
+  const other = await storedBlob(env, blobs);
   let entries = 0;
   const diffHash = createHash('sha256');
   const tap = new Transform({
@@ -50,7 +51,7 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
   const info: LayerInfo = { diffId: `sha256:${diffHash.digest('hex')}`, digest: blob.digest, size: blob.size, mediaType: mediaTypes[compression], empty: other ? other.empty : entries === 0 };
   // first writer wins (a row recorded by an unpack keeps the image's original blob), unless the
   // recorded blob is gone from the store (GC removed it): then this one replaces it
-  env.snapshotStore.meta.setBlob(id, compression, info, { replace: known !== undefined });
+  env.snapshotStore.meta.setBlob(id, record.parent, compression, info, { replace: known !== undefined });
   return info;
 }
 

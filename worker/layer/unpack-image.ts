@@ -76,7 +76,7 @@ export async function unpackLayers(env: WorkerEnv, layers: readonly LayerRecord[
         if (diffId !== layer.diffId) throw new TsbuildError(`${source.what}: layer ${blob.digest}: uncompressed digest ${diffId}, ${source.says} ${layer.diffId}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
         // the diff dir is the stored form of every snapshotter, so a layer is moved into place as is
         await env.snapshotStore.importDir(id, parent, dir);
-        env.snapshotStore.meta.setBlob(id, compressionOf(blob.mediaType), { diffId: layer.diffId, digest: blob.digest, size: blob.size, mediaType: blob.mediaType, empty: layer.empty }, { replace: true });
+        env.snapshotStore.meta.setBlob(id, parent, compressionOf(blob.mediaType), { diffId: layer.diffId, digest: blob.digest, size: blob.size, mediaType: blob.mediaType, empty: layer.empty }, { replace: true });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

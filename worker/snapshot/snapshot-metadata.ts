@@ -1,7 +1,8 @@
 // The one module that reads and writes the `snapshots` and `snapshot_blobs` tables
 // (src/state/db.ts): a committed snapshot's parent, and the layer blobs recorded for its diff, one
-// per compression. Blob rows outlive their snapshot: when GC removes a snapshot, a cache entry that
-// named it can still be unpacked from its blobs (docs/cache-keys.md "The cache index").
+// per compression. Blob rows outlive their snapshot and name its parent: when GC removes a chain of
+// snapshots, a cache entry that named its top is unpacked again from the blobs (docs/cache-keys.md
+// "The cache index").
 import type { Database } from '../../src/state/index.ts';
 
 export type Compression = 'gzip' | 'uncompressed' | 'zstd';
@@ -10,8 +11,6 @@ export interface SnapshotRecord {
   name: string;
   parent: string | undefined;
   created: number;
-  /** The layer blobs recorded for this snapshot's diff, by compression (when computed or unpacked). */
-  blobs: Partial<Record<Compression, SnapshotBlob>>;
 }
 
 export interface SnapshotBlob {
@@ -29,13 +28,13 @@ export interface SnapshotMetadata {
   /** Drops the snapshot's record; its blob rows stay (see the file's head). */
   delete(name: string): void;
   /**
-   * Records the layer blob of `name` in `compression`. `replace: false` keeps a blob recorded before
-   * (the first writer wins, so an unpacked layer keeps the image's original blob); `true` sets it
-   * whatever was there.
+   * Records the layer blob of `name` (committed on `parent`) in `compression`. `replace: false` keeps
+   * a blob recorded before (the first writer wins, so an unpacked layer keeps the image's original
+   * blob); `true` sets it whatever was there.
    */
-  setBlob(name: string, compression: Compression, blob: SnapshotBlob, opts: { replace: boolean }): void;
-  /** The blobs recorded for `name`, whether or not the snapshot itself still exists. */
-  blobs(name: string): Partial<Record<Compression, SnapshotBlob>>;
+  setBlob(name: string, parent: string | undefined, compression: Compression, blob: SnapshotBlob, opts: { replace: boolean }): void;
+  /** The blobs recorded for `name` by compression, and its parent, whether or not the snapshot itself still exists. */
+  blobs(name: string): { parent: string | undefined; blobs: Partial<Record<Compression, SnapshotBlob>> };
   /** Drops the blob rows of `name` (GC, once it removes the blobs themselves). */
   deleteBlobs(name: string): void;
   /** Every committed name. */
@@ -50,6 +49,7 @@ interface Row {
 }
 
 interface BlobRow {
+  parent: string | null;
   compression: Compression;
   diff_id: string;
   digest: string;
@@ -62,18 +62,13 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
   const getRow = db.prepare('SELECT id, parent, created FROM snapshots WHERE id = ?');
   const insert = db.prepare('INSERT OR IGNORE INTO snapshots (id, parent, created) VALUES (?, ?, ?)');
   const del = db.prepare('DELETE FROM snapshots WHERE id = ?');
-  const getBlobs = db.prepare('SELECT compression, diff_id, digest, size, media_type, empty FROM snapshot_blobs WHERE snapshot = ?');
+  const getBlobs = db.prepare('SELECT parent, compression, diff_id, digest, size, media_type, empty FROM snapshot_blobs WHERE snapshot = ?');
   const putBlob = db.prepare(
-    'INSERT INTO snapshot_blobs (snapshot, compression, diff_id, digest, size, media_type, empty) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(snapshot, compression) DO UPDATE SET diff_id = excluded.diff_id, digest = excluded.digest, size = excluded.size, media_type = excluded.media_type, empty = excluded.empty',
+    'INSERT INTO snapshot_blobs (snapshot, parent, compression, diff_id, digest, size, media_type, empty) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(snapshot, compression) DO UPDATE SET parent = excluded.parent, diff_id = excluded.diff_id, digest = excluded.digest, size = excluded.size, media_type = excluded.media_type, empty = excluded.empty',
   );
-  const putBlobOnce = db.prepare('INSERT OR IGNORE INTO snapshot_blobs (snapshot, compression, diff_id, digest, size, media_type, empty) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const putBlobOnce = db.prepare('INSERT OR IGNORE INTO snapshot_blobs (snapshot, parent, compression, diff_id, digest, size, media_type, empty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const delBlobs = db.prepare('DELETE FROM snapshot_blobs WHERE snapshot = ?');
-  const blobs = (name: string): Partial<Record<Compression, SnapshotBlob>> => {
-    const out: Partial<Record<Compression, SnapshotBlob>> = {};
-    for (const r of getBlobs.all(name) as unknown as BlobRow[]) out[r.compression] = { diffId: r.diff_id, digest: r.digest, size: r.size, mediaType: r.media_type, empty: r.empty === 1 };
-    return out;
-  };
-  const toRecord = (r: Row): SnapshotRecord => ({ name: r.id, parent: r.parent ?? undefined, created: r.created, blobs: blobs(r.id) });
+  const toRecord = (r: Row): SnapshotRecord => ({ name: r.id, parent: r.parent ?? undefined, created: r.created });
   return {
     get(name) {
       const r = getRow.get(name) as Row | undefined;
@@ -81,10 +76,18 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
     },
     add: (name, parent) => void insert.run(name, parent ?? null, Date.now()),
     delete: (name) => void del.run(name),
-    setBlob(name, compression, b, opts) {
-      (opts.replace ? putBlob : putBlobOnce).run(name, compression, b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0);
+    setBlob(name, parent, compression, b, opts) {
+      (opts.replace ? putBlob : putBlobOnce).run(name, parent ?? null, compression, b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0);
     },
-    blobs,
+    blobs(name) {
+      const out: Partial<Record<Compression, SnapshotBlob>> = {};
+      let parent: string | undefined;
+      for (const r of getBlobs.all(name) as unknown as BlobRow[]) {
+        out[r.compression] = { diffId: r.diff_id, digest: r.digest, size: r.size, mediaType: r.media_type, empty: r.empty === 1 };
+        parent = r.parent ?? undefined;
+      }
+      return { parent, blobs: out };
+    },
     deleteBlobs: (name) => void delBlobs.run(name),
     names: () => new Set((db.prepare('SELECT id FROM snapshots').all() as { id: string }[]).map((r) => r.id)),
     all: () => (db.prepare('SELECT id, parent, created FROM snapshots ORDER BY created, id').all() as unknown as Row[]).map(toRecord),
