@@ -105,6 +105,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
       for (const id of chain) layers.push({ ...(await worker.layer(id, { signal })), empty: false });
       for (const l of layers) lease.add('blob', l.digest);
       const view = await createImageView({ config: def.config, layers, content });
+      for (const d of [view.configDescriptor, view.manifestDescriptor]) lease.add('blob', d.digest);
       const exports: ExportResult[] = [];
       // only a push needs the HTTP client: load it then
       const registry = opts.outputs.some((o) => o.type === 'image' && o.push)
