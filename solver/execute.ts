@@ -84,7 +84,9 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
         // the result is only layer blobs (GC removed its snapshot, or it came from elsewhere): unpack
         // them, as an image's layers are, and point the entry at the new snapshot
         const layers = d.layers;
-        const id = await queue.add(() => opts.worker.unpackLayers(layers, { vertex: ref, progress: opts.progress, signal: abort.signal }));
+        const id = await queue.add(() => opts.worker.unpackLayers(layers, { vertex: ref, progress: opts.progress, signal: abort.signal })).catch((e: unknown) => {
+          throw withStep(e, v);
+        });
         if (id !== undefined) opts.lease?.add('snapshot', id);
         opts.cache.record(d.key, { snapshot: id });
         return { type: 'snapshot', id };
