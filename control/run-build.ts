@@ -8,6 +8,7 @@ import { solve } from '../solver/index.ts';
 import { createImageView, exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
+import { openLeases } from '../src/state/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import { compressLayers } from './compress-layers.ts';
@@ -81,8 +82,11 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
 
   if (worker.snapshotter.notice) progress.emit({ type: 'build.warning', message: worker.snapshotter.notice });
   const sshAgents = await openSshAgents(opts.ssh);
+  // what this build makes and uses is held until it ends: GC (issue 9) leaves it alone
+  const lease = openLeases(db).create();
   try {
     const solved = await solve(def.root, {
+      lease,
       worker,
       db,
       localDirs,
@@ -105,7 +109,9 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
     // already exists each adding one), and images must match it layer for layer
     const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: opts.maxParallelism })).map((l) => ({ ...l, empty: false }));
+    for (const l of layers) lease.add('blob', l.digest);
     const view = await createImageView({ config: def.config, layers, content });
+    for (const d of [view.configDescriptor, view.manifestDescriptor]) lease.add('blob', d.digest);
     const exports: ExportResult[] = [];
     // only a push needs the HTTP client: load it then
     const registry = opts.outputs.some((o) => o.type === 'image' && o.push)
@@ -132,6 +138,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       warnings: def.warnings.map((w) => w.message),
     };
   } finally {
+    lease.release();
     await sshAgents.close();
   }
 }

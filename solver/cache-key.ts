@@ -5,6 +5,7 @@
 // See docs/cache-keys.md.
 import { canonicalJson, sha256Digest, withoutProxyEnv, type GitSource, type HttpSource, type Vertex } from '../src/llb/index.ts';
 import { withStep } from './step-error.ts';
+import type { KeyParts } from './cache-index.ts';
 
 /**
  * Hashes the selected paths of a local source (path, type, mode, owner, link target, bytes; never
@@ -20,14 +21,17 @@ export type RemoteResolver = (op: HttpSource | GitSource) => Promise<string>;
 // produce other files), so results built by an older tsbuild are never reused as if current.
 export const cacheKeyVersion = 2;
 
-export async function computeCacheKeys(order: readonly Vertex[], checksum: LocalChecksum, remote?: RemoteResolver): Promise<Map<string, string>> {
+/** With `parts`, also what each key was made of (kept in the cache index to explain a miss), by vertex digest. */
+export async function computeCacheKeys(order: readonly Vertex[], checksum: LocalChecksum, remote?: RemoteResolver, parts?: Map<string, KeyParts>): Promise<Map<string, string>> {
   const keys = new Map<string, string>();
   for (const v of order) {
     const inputs = v.inputs.map((i) => keys.get(i.digest)!);
     const content = await contentChecksums(v, checksum, remote).catch((e: unknown) => {
       throw withStep(e, v);
     });
-    keys.set(v.digest, sha256Digest(canonicalJson({ v: cacheKeyVersion, op: keyedOp(withoutProxyEnv(v.op)), inputs, content })));
+    const op = keyedOp(withoutProxyEnv(v.op));
+    keys.set(v.digest, sha256Digest(canonicalJson({ v: cacheKeyVersion, op, inputs, content })));
+    parts?.set(v.digest, { op: sha256Digest(canonicalJson({ v: cacheKeyVersion, op })), inputs, content });
   }
   return keys;
 }

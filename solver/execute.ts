@@ -6,7 +6,8 @@ import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import { assertNever, topoSort, type Vertex } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { InputRef, Worker } from '../worker/index.ts';
-import type { CacheIndex } from './cache-index.ts';
+import type { CacheIndex, KeyParts } from './cache-index.ts';
+import type { Lease } from '../src/state/index.ts';
 import type { Decision } from './plan.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
 import { withStep } from './step-error.ts';
@@ -25,6 +26,10 @@ export interface ExecuteOptions {
   limits?: ResourceLimits;
   /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
   sshAgents?: ReadonlyMap<string, string>;
+  /** Holds what the build makes and uses until it ends (src/state/leases.ts). */
+  lease?: Lease;
+  /** What each vertex's key was made of, by vertex digest: recorded with its result. */
+  parts?: ReadonlyMap<string, KeyParts>;
 }
 
 export interface ExecuteStats {
@@ -73,9 +78,19 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
         if (!dir) throw new TsbuildError(`no build context named "${v.op.name}" was given`, { code: ErrorCodes.CONTEXT_NOT_FOUND, kind: 'not-found', hint: `pass --build-context ${v.op.name}=DIR` });
         return { type: 'local', dir, excludePatterns: v.op.excludePatterns };
       }
-      case 'cached':
+      case 'cached': {
         opts.cache.touch([d.key]);
-        return { type: 'snapshot', id: d.snapshot };
+        if (d.snapshot !== undefined || !d.layers) return { type: 'snapshot', id: d.snapshot };
+        // the result is only layer blobs (GC removed its snapshot, or it came from elsewhere): unpack
+        // them, as an image's layers are, and point the entry at the new snapshot
+        const layers = d.layers;
+        const id = await queue.add(() => opts.worker.unpackLayers(layers, { vertex: ref, progress: opts.progress, signal: abort.signal })).catch((e: unknown) => {
+          throw withStep(e, v);
+        });
+        if (id !== undefined) opts.lease?.add('snapshot', id);
+        opts.cache.record(d.key, { snapshot: id });
+        return { type: 'snapshot', id };
+      }
       case 'skip':
         throw new Error(`vertex ${v.meta.name} was skipped by the plan but is needed`);
       case 'run': {
@@ -86,7 +101,9 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
             opts.progress.emit({ type: 'vertex.started', vertex: ref });
             try {
               const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits, sshAgents: opts.sshAgents });
-              opts.cache.record(d.key, snapshot);
+              if (snapshot !== undefined) opts.lease?.add('snapshot', snapshot);
+              opts.lease?.add('cache', d.key);
+              opts.cache.record(d.key, { snapshot, parts: opts.parts?.get(v.digest) });
               stats.ran++;
               opts.progress.emit({ type: 'vertex.done', vertex: ref });
               return { type: 'snapshot', id: snapshot } as const;

@@ -3,16 +3,18 @@
 import { graphDepth, topoSort, type Vertex } from '../src/llb/index.ts';
 import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
-import type { Database } from '../src/state/index.ts';
+import type { Database, Lease } from '../src/state/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
 import type { Worker } from '../worker/index.ts';
-import { openCacheIndex } from './cache-index.ts';
+import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
+import { createMissExplainer } from './explain-miss.ts';
 import { computeCacheKeys, type LocalChecksum } from './cache-key.ts';
 import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex };
 export type { Decision, LocalChecksum, ExecuteStats };
+export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
 
 export interface SolveOptions {
   worker: Worker;
@@ -32,6 +34,8 @@ export interface SolveOptions {
   limits?: ResourceLimits;
   /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
   sshAgents?: ReadonlyMap<string, string>;
+  /** The build's lease: every cache entry, snapshot and blob the solve uses or makes is added to it. */
+  lease?: Lease;
 }
 
 export interface SolveResult {
@@ -45,12 +49,14 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
   if (!root) return { snapshot: undefined, stats: { ran: 0, cached: 0 }, plan: new Map() };
   const order = topoSort([root]);
   checkDepth(order);
-  const keys = await computeCacheKeys(order, opts.checksum, (op) => opts.worker.resolveSource(op, opts.signal));
-  const cache = openCacheIndex(opts.db, (id) => opts.worker.exists(id));
+  const parts = new Map<string, KeyParts>();
+  const keys = await computeCacheKeys(order, opts.checksum, (op) => opts.worker.resolveSource(op, opts.signal), parts);
+  const cache = openCacheIndex(opts.db, opts.worker);
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const plan = planBuild(root, {
     keys,
-    lookup: (k) => cache.lookup(k),
+    lookup: (k) => holdEntry(opts.lease, k, cache.lookup(k)),
+    explainMiss: createMissExplainer(cache, parts),
     ignoreCache: (v) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage)),
   });
   // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
@@ -65,8 +71,19 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     secrets: opts.secrets,
     limits: opts.limits,
     sshAgents: opts.sshAgents,
+    lease: opts.lease,
+    parts,
   });
   return { snapshot, stats, plan };
+}
+
+/** Leases a hit as soon as it is found, so GC cannot take it between the plan and its use. */
+function holdEntry(lease: Lease | undefined, key: string, e: CacheEntry | undefined): CacheEntry | undefined {
+  if (!lease || !e) return e;
+  lease.add('cache', key);
+  if (e.snapshot !== undefined) lease.add('snapshot', e.snapshot);
+  for (const l of e.layers ?? []) for (const b of l.blobs) lease.add('blob', b.digest);
+  return e;
 }
 
 // Far beyond any real build (an image holds at most 127 layers), and low enough that the walks

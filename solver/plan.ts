@@ -1,24 +1,27 @@
 // Plan, then act: which vertices are already in the cache, which must run, and why.
 // Pure: takes the graph, the keys and a cache lookup, returns data; solver/execute.ts acts on it.
 import type { Vertex } from '../src/llb/index.ts';
+import type { LayerRecord } from '../worker/index.ts';
+import type { CacheEntry } from './cache-index.ts';
+
+export type { CacheEntry };
 
 export type Decision =
-  | { action: 'cached'; key: string; snapshot: string | undefined }
+  /** `layers`: the result is only blobs (its snapshot is gone or was never here): unpacked before use. */
+  | { action: 'cached'; key: string; snapshot: string | undefined; layers?: readonly LayerRecord[] }
   /** A local source is never run nor cached: ops read the host directory directly. */
   | { action: 'local'; key: string }
   | { action: 'run'; key: string; reason: string }
   /** Below a cached vertex: nothing needs it this build. */
   | { action: 'skip'; key: string };
 
-export interface CacheEntry {
-  snapshot: string | undefined;
-}
-
 export interface PlanOptions {
   keys: ReadonlyMap<string, string>;
   lookup: (key: string) => CacheEntry | undefined;
   /** --no-cache (every vertex) or --no-cache-filter (its stages). */
   ignoreCache: (v: Vertex) => boolean;
+  /** Why a vertex with no usable entry missed, when the index can tell (solver/explain-miss.ts). */
+  explainMiss?: (v: Vertex, key: string) => string | undefined;
 }
 
 export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision> {
@@ -40,11 +43,11 @@ export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision
     const ignored = opts.ignoreCache(v) && !(v.op.kind === 'source' && v.op.source === 'image');
     const hit = ignored ? undefined : opts.lookup(key);
     if (hit) {
-      plan.set(v.digest, { action: 'cached', key, snapshot: hit.snapshot });
+      plan.set(v.digest, { action: 'cached', key, snapshot: hit.snapshot, ...(hit.layers?.length ? { layers: hit.layers } : {}) });
       for (const i of v.inputs) visit(i, false);
       return;
     }
-    plan.set(v.digest, { action: 'run', key, reason: ignored ? 'cache disabled (--no-cache)' : 'no cache entry for this key' });
+    plan.set(v.digest, { action: 'run', key, reason: ignored ? 'cache disabled (--no-cache)' : (opts.explainMiss?.(v, key) ?? 'no cache entry for this key') });
     for (const i of v.inputs) visit(i, true);
   };
   visit(root, true);

@@ -15,7 +15,8 @@ import { exportRootfs } from './export-rootfs.ts';
 import { probeRuntime } from './exec/runtime.ts';
 import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
-import { unpackImage } from './layer/unpack-image.ts';
+import { unpackImage, unpackLayers } from './layer/unpack-image.ts';
+import { storedLayers } from './layer/stored-layer.ts';
 import { recoverRoot } from './recover.ts';
 import { pruneStepLogs } from './exec/step-log.ts';
 import { createNetworkPool } from './net/network-pool.ts';
@@ -30,7 +31,7 @@ import { createHttpSources } from './source/http-source.ts';
 import type { Worker } from './types.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
-export type { Worker, InputRef, LayerInfo, RunContext } from './types.ts';
+export type { Worker, InputRef, LayerInfo, LayerRecord, RunContext } from './types.ts';
 export type { RootfsSink } from './export-rootfs.ts';
 export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
 
@@ -105,6 +106,8 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
     layer: (id, o) => layerBlob(env, id, o?.compression, o?.signal),
+    unpackLayers: (layers, ctx) => unpackLayers(env, layers, ctx),
+    storedLayers: (id) => storedLayers(env, id),
     exportRootfs: (id, sink, o) => exportRootfs(env, id, sink, o?.signal),
     close: async () => {
       await pruned;

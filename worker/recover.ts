@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, unlinkSync,
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ownerAlive, startTime, type Database, type StatePaths } from '../src/state/index.ts';
+import { openLeases, ownerAlive, startTime, type Database, type StatePaths } from '../src/state/index.ts';
 import { unmount } from './snapshot/mount.ts';
 import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/cgroups.ts';
 import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.ts';
@@ -96,6 +96,8 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
     if (readQuiet(lock) === undefined) return claim(false);
   }
   try {
+    // a lease whose process is gone (or that expired) holds nothing any more; safe while others run
+    openLeases(opts.db).dropStale();
     let others = false;
     for (const name of readdirSync(workersDir)) {
       if (name === me) continue;

@@ -4,6 +4,7 @@ import type { ExecOp, FileOp, GitSource, HttpSource, ImageSource, Platform } fro
 import type { Writable } from 'node:stream';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
+import type { Descriptor } from '../src/image/index.ts';
 
 /** What an op reads as one of its inputs. */
 export type InputRef =
@@ -21,6 +22,18 @@ export interface LayerInfo {
   mediaType: string;
   /** True when the diff holds no change at all: exporters drop such layers. */
   empty: boolean;
+}
+
+/**
+ * One layer of a result as blobs: its diff's diffId and a blob per compression that exists (an
+ * image's layer has one; a built layer gzip and zstd once both were exported). What a cache entry
+ * holds when its snapshot is not on this machine, and what an image is a list of.
+ */
+export interface LayerRecord {
+  diffId: string;
+  /** The diff holds no change (exporters may drop it). */
+  empty: boolean;
+  blobs: readonly Descriptor[];
 }
 
 export interface RunContext {
@@ -68,6 +81,20 @@ export interface Worker {
   chain(id: string): string[];
   /** Whether a committed snapshot with this id exists (its files are on disk). */
   exists(id: string): boolean;
+  /**
+   * Unpacks layers (bottom first; a blob of each in the content store) into a snapshot chain and
+   * returns its top snapshot (undefined for no layers). Snapshots are named by chainID, so layers
+   * unpacked before (from an image or a cache entry) are reused. Idempotent.
+   * Errors: BLOB_NOT_FOUND when a layer has no blob in the store, DIGEST_MISMATCH when a blob does
+   * not unpack to its diffId, IMAGE_INVALID for a blob that does not decompress.
+   */
+  unpackLayers(layers: readonly LayerRecord[], ctx: RunContext): Promise<string | undefined>;
+  /**
+   * The layers of the chain from the bottom to snapshot `id` as blobs recorded for each diff and
+   * still in the content store, whether or not the snapshots themselves still exist; undefined when
+   * a layer has none. A cache entry whose snapshots were removed is unpacked again from these.
+   */
+  storedLayers(id: string): LayerRecord[] | undefined;
   /** The layer blob of one snapshot's own diff: computed and stored once, then reused. */
   layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; signal?: AbortSignal }): Promise<LayerInfo>;
   readonly platform: Platform;

@@ -43,6 +43,61 @@ const migrations: string[] = [
      stat TEXT NOT NULL,
      digest TEXT NOT NULL
    );`,
+  // The cache index holds results, not directories (docs/cache-keys.md "The cache index"):
+  // - a snapshot's layer blobs, one row per compression (gzip and zstd of one diff are both kept);
+  //   rows outlive their snapshot (no foreign key) and name its parent: a result whose snapshots GC
+  //   removed is unpacked again from them. The blob_* columns of `snapshots` are no longer written.
+  // - `cache` is rebuilt without its foreign key to snapshots, for the same reason, and keeps the
+  //   parts its key was made of (op digest, input keys, content checksums: why a step missed).
+  // - leases: what a running build or anything else holds, so GC never removes what is in use.
+  `CREATE TABLE snapshot_blobs (
+     snapshot TEXT NOT NULL,
+     parent TEXT,
+     compression TEXT NOT NULL,
+     diff_id TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     media_type TEXT NOT NULL,
+     empty INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (snapshot, compression)
+   );
+   CREATE INDEX snapshot_blobs_digest ON snapshot_blobs(digest);
+   INSERT INTO snapshot_blobs (snapshot, parent, compression, diff_id, digest, size, media_type, empty)
+     SELECT id, parent, CASE WHEN blob_media_type LIKE '%gzip' THEN 'gzip' WHEN blob_media_type LIKE '%zstd' THEN 'zstd' ELSE 'uncompressed' END,
+            diff_id, blob_digest, coalesce(blob_size, 0), blob_media_type, empty
+     FROM snapshots WHERE diff_id IS NOT NULL AND blob_digest IS NOT NULL AND blob_media_type IS NOT NULL;
+   CREATE TABLE cache_results (
+     key TEXT PRIMARY KEY,
+     -- NULL: the result is the empty filesystem
+     snapshot TEXT,
+     op_digest TEXT,
+     -- JSON arrays
+     inputs TEXT,
+     content TEXT,
+     created INTEGER NOT NULL,
+     last_used INTEGER NOT NULL
+   );
+   INSERT INTO cache_results (key, snapshot, created, last_used) SELECT key, snapshot, created, last_used FROM cache;
+   DROP TABLE cache;
+   ALTER TABLE cache_results RENAME TO cache;
+   CREATE INDEX cache_op_digest ON cache(op_digest);
+   CREATE INDEX cache_snapshot ON cache(snapshot);
+   CREATE TABLE leases (
+     id TEXT PRIMARY KEY,
+     -- the process that took it (src/state/process-identity.ts), NULL when no process owns it
+     owner TEXT,
+     created INTEGER NOT NULL,
+     -- ms since the epoch; NULL: until released
+     expires INTEGER
+   );
+   CREATE TABLE lease_resources (
+     lease TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+     -- snapshot | blob | cache
+     type TEXT NOT NULL,
+     id TEXT NOT NULL,
+     PRIMARY KEY (lease, type, id)
+   );
+   CREATE INDEX lease_resources_id ON lease_resources(type, id);`,
 ];
 
 /** Opens the database of the state root `dirname(path)`, making that root private first (secure-root.ts). */

@@ -1,15 +1,18 @@
 // worker.layer(id): tar the snapshot's own diff once, compress it, store the blob, and record it
-// in the snapshot's record so export reuses it (and an unpacked image layer keeps its original blob).
+// in the snapshot's record, one row per compression, so export reuses it (and an unpacked image
+// layer keeps its original blob). A second compression of a diff that already has a blob is made by
+// recompressing that blob's bytes, not by tarring again: every compression then has one diffId.
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, createZstdCompress, constants as zlib } from 'node:zlib';
+import { createGunzip, createGzip, createZstdCompress, createZstdDecompress, constants as zlib } from 'node:zlib';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { MediaTypes } from '../../src/image/index.ts';
+import type { Compression, SnapshotBlob } from '../snapshot/snapshot-metadata.ts';
 import type { LayerInfo } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 
-export type Compression = 'gzip' | 'uncompressed' | 'zstd';
+export type { Compression };
 
 const mediaTypes: Record<Compression, string> = { gzip: MediaTypes.ociLayerGzip, uncompressed: MediaTypes.ociLayer, zstd: MediaTypes.ociLayerZstd };
 
@@ -24,8 +27,10 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
   signal?.throwIfAborted();
   const record = env.snapshotStore.meta.get(id);
   if (!record) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
-  const known = record.blob;
-  if (known && compressionOf(known.mediaType) === compression && (await env.content.has(known.digest))) return { ...known };
+  const { blobs } = env.snapshotStore.meta.blobs(id);
+  const known = blobs[compression];
+  if (known && (await env.content.has(known.digest))) return { ...known };
+  const other = await storedBlob(env, blobs);
   let entries = 0;
   const diffHash = createHash('sha256');
   const tap = new Transform({
@@ -35,15 +40,31 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
     },
   });
   const compressor = compression === 'gzip' ? createGzip({ level: zlib.Z_DEFAULT_COMPRESSION }) : compression === 'zstd' ? createZstdCompress() : new Transform({ transform: (c, _e, cb) => cb(null, c) });
-  const tarStream = env.snapshots.differ.layerTar(id, { onEntry: () => entries++ });
+  const tarStream = other ? await decompressed(env, other) : env.snapshots.differ.layerTar(id, { onEntry: () => entries++ });
   // allSettled: on an abort the store must have removed its partial ingest file before we return
   const [stored, piped] = await Promise.allSettled([env.content.putStream(compressor), pipeline(tarStream, tap, compressor, { signal })]);
   signal?.throwIfAborted();
   if (piped.status === 'rejected') throw piped.reason;
   if (stored.status === 'rejected') throw stored.reason;
   const blob = stored.value;
-  const info: LayerInfo = { diffId: `sha256:${diffHash.digest('hex')}`, digest: blob.digest, size: blob.size, mediaType: mediaTypes[compression], empty: entries === 0 };
-  // first writer wins: a row recorded by an unpack keeps the image's original blob
-  env.snapshotStore.meta.setBlob(id, info, { replace: false });
+  const info: LayerInfo = { diffId: `sha256:${diffHash.digest('hex')}`, digest: blob.digest, size: blob.size, mediaType: mediaTypes[compression], empty: other ? other.empty : entries === 0 };
+  // first writer wins (a row recorded by an unpack keeps the image's original blob), unless the
+  // recorded blob is gone from the store (GC removed it): then this one replaces it
+  env.snapshotStore.meta.setBlob(id, record.parent, compression, info, { replace: known !== undefined });
   return info;
+}
+
+/** A recorded blob of this diff that is still in the content store. */
+async function storedBlob(env: WorkerEnv, blobs: Partial<Record<Compression, SnapshotBlob>>): Promise<SnapshotBlob | undefined> {
+  for (const b of Object.values(blobs)) if (await env.content.has(b.digest)) return b;
+  return undefined;
+}
+
+/** The uncompressed tar of a stored blob (checked against its digest as it flows). */
+async function decompressed(env: WorkerEnv, blob: SnapshotBlob): Promise<Readable> {
+  const c = compressionOf(blob.mediaType);
+  const decoder = c === 'gzip' ? createGunzip() : c === 'zstd' ? createZstdDecompress() : new PassThrough();
+  const source = await env.content.open(blob.digest, { size: blob.size });
+  source.on('error', (e) => decoder.destroy(e));
+  return source.pipe(decoder);
 }

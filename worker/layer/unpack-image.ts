@@ -1,4 +1,5 @@
-// unpackImage: an image's layers (blobs already in the content store) become a snapshot chain.
+// unpackImage: an image's layers (blobs already in the content store) become a snapshot chain;
+// unpackLayers does the same for any list of layer records (a cache entry whose snapshot is gone).
 // Each layer's snapshot id is its chainID's hex, so the same layer stack is unpacked once and
 // shared by every image and build built on it. The original blob is recorded so export reuses it.
 // Every digest the image gives is checked to be `sha256:<64 hex>` before anything uses it: the
@@ -13,7 +14,9 @@ import { parseDigest, readHead } from '../../src/content/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
 import { parseConfig, parseManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
-import type { RunContext } from '../types.ts';
+import type { Descriptor } from '../../src/image/index.ts';
+import type { LayerRecord, RunContext } from '../types.ts';
+import { compressionOf } from './layer-blob.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { extractLayer } from './extract.ts';
 
@@ -32,24 +35,48 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
   if (rawDiffIds.length !== layers.length) {
     throw new TsbuildError(`image ${op.ref}: manifest has ${layers.length} layers, config lists ${rawDiffIds.length} diff_ids`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
   }
-  const diffIds = rawDiffIds.map((d, i) => checkedDigest(op.ref, `config diff_id ${i}`, d));
-  manifest.layers.forEach((l, i) => checkedDigest(op.ref, `layer ${i} digest`, l?.digest));
-  const chain = chainIds(diffIds);
+  const diffIds = rawDiffIds.map((d, i) => checkedDigest(`image ${op.ref}`, `config diff_id ${i}`, d));
+  manifest.layers.forEach((l, i) => checkedDigest(`image ${op.ref}`, `layer ${i} digest`, l?.digest));
+  // an image is just a list of layers: unpacked as any other (a cache entry's, say)
+  const records = layers.map((l, i) => ({ diffId: diffIds[i], empty: false, blobs: [l] }));
+  return unpackLayers(env, records, ctx, { what: `image ${op.ref}`, says: 'config says', damagedHint: 'the image was published damaged (the blob matches its digest): rebuild and push it again' });
+}
+
+/** How errors name what is unpacked. */
+export interface UnpackSource {
+  /** `image docker.io/library/busybox:latest`, `cache entry sha256:…` */
+  what: string;
+  /** Who named the diffId, for a mismatch: `config says`. */
+  says: string;
+  damagedHint: string;
+}
+
+/**
+ * Unpacks layers (bottom first) into a snapshot chain and returns its top. Each layer's snapshot id is
+ * its chainID's hex, so the same layer stack is unpacked once and shared by every image, cache entry
+ * and build on it; the blob it came from is recorded for its compression so export reuses it. Every
+ * diffId must already be `sha256:<64 hex>` (it names a directory): callers check what they read.
+ */
+export async function unpackLayers(env: WorkerEnv, layers: readonly LayerRecord[], ctx: RunContext, source: UnpackSource = { what: 'cache entry', says: 'the cache entry says', damagedHint: 'remove the blob from content/blobs: the step then runs again' }): Promise<string | undefined> {
+  const chain = chainIds(layers.map((l) => checkedDigest(source.what, 'diffId', l.diffId)));
   let parent: string | undefined;
-  for (const [i, layer] of manifest.layers.entries()) {
+  for (const [i, layer] of layers.entries()) {
     if (ctx.signal.aborted) throw new TsbuildError('unpacking was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
     const id = chain[i].slice('sha256:'.length);
-    if (!env.snapshotStore.exists(id)) {
-      ctx.progress.emit({ type: 'vertex.progress', vertex: ctx.vertex, id: `unpack ${layer.digest}`, current: i, total: manifest.layers.length, label: 'unpacking' });
+    if (!env.snapshots.exists(id)) {
+      const blob = await firstStored(env, layer.blobs);
+      if (!blob) throw new TsbuildError(`${source.what}: no blob of layer ${layer.diffId} is in the content store (${layer.blobs.map((b) => b.digest).join(', ') || 'none recorded'})`, { code: ErrorCodes.BLOB_NOT_FOUND, kind: 'not-found' });
+      checkedDigest(source.what, `layer ${i} digest`, blob.digest);
+      ctx.progress.emit({ type: 'vertex.progress', vertex: ctx.vertex, id: `unpack ${blob.digest}`, current: i, total: layers.length, label: 'unpacking' });
       // mkdtemp: two unpacks of one layer in the same millisecond must not share a temp dir
       const dir = await mkdtemp(join(env.paths.tmp, `unpack-${id}-`));
       try {
         await mkdir(join(dir, 'fs'));
-        const diffId = await unpackLayer(env, op.ref, layer.digest, join(dir, 'fs'));
-        if (diffId !== diffIds[i]) throw new TsbuildError(`image ${op.ref}: layer ${layer.digest}: uncompressed digest ${diffId}, config says ${diffIds[i]}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+        const diffId = await unpackLayer(env, source, blob.digest, join(dir, 'fs'));
+        if (diffId !== layer.diffId) throw new TsbuildError(`${source.what}: layer ${blob.digest}: uncompressed digest ${diffId}, ${source.says} ${layer.diffId}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
         // the diff dir is the stored form of every snapshotter, so a layer is moved into place as is
-        await env.snapshotStore.importDir(id, parent, dir);
-        env.snapshotStore.meta.setBlob(id, { diffId: diffIds[i], digest: layer.digest, size: layer.size, mediaType: layer.mediaType, empty: false }, { replace: true });
+        await env.snapshots.importDiff(id, parent, dir);
+        env.snapshotStore.meta.setBlob(id, parent, compressionOf(blob.mediaType), { diffId: layer.diffId, digest: blob.digest, size: blob.size, mediaType: blob.mediaType, empty: layer.empty }, { replace: true });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -59,13 +86,18 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
   return parent;
 }
 
-/** The digest, when it is `sha256:<64 hex>`; otherwise a DIGEST_MISMATCH error naming the image and the field. */
-function checkedDigest(ref: string, what: string, digest: unknown): string {
+async function firstStored(env: WorkerEnv, blobs: readonly Descriptor[]): Promise<Descriptor | undefined> {
+  for (const b of blobs) if (await env.content.has(b.digest)) return b;
+  return undefined;
+}
+
+/** The digest, when it is `sha256:<64 hex>`; otherwise a DIGEST_MISMATCH error naming the source (`image REF`) and the field. */
+function checkedDigest(source: string, what: string, digest: unknown): string {
   try {
     if (typeof digest !== 'string') throw new Error('not a string');
     return `sha256:${parseDigest(digest)}`;
   } catch (e) {
-    throw new TsbuildError(`image ${ref}: ${what} ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid', cause: e });
+    throw new TsbuildError(`${source}: ${what} ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid', cause: e });
   }
 }
 
@@ -76,7 +108,7 @@ function checkedDigest(ref: string, what: string, digest: unknown): string {
  * IMAGE_INVALID naming the image, the layer and the decoder's reason, after both the decoding and
  * the extraction have stopped (nothing writes into the dir the caller then removes).
  */
-async function unpackLayer(env: WorkerEnv, ref: string, digest: string, fsDir: string): Promise<string> {
+async function unpackLayer(env: WorkerEnv, source: UnpackSource, digest: string, fsDir: string): Promise<string> {
   const magic = await readHead(await env.content.open(digest), 4);
   const format = magic[0] === 0x1f && magic[1] === 0x8b ? 'gzip' : magic.length === 4 && magic.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : 'tar';
   const decoder = format === 'gzip' ? createGunzip() : format === 'zstd' ? createZstdDecompress() : new PassThrough();
@@ -96,11 +128,11 @@ async function unpackLayer(env: WorkerEnv, ref: string, digest: string, fsDir: s
     const decoding = reasons.find(isDecoderError);
     const cause = decoding ?? (extracted.status === 'rejected' ? (extracted.reason as Error) : reasons[0]);
     const what = decoding ? `its ${format} stream does not decompress` : extracted.status === 'rejected' ? 'its tar stream does not read' : 'it cannot be read';
-    throw new TsbuildError(`image ${ref}: layer ${digest} is damaged: ${what} (${cause.message})`, {
+    throw new TsbuildError(`${source.what}: layer ${digest} is damaged: ${what} (${cause.message})`, {
       code: ErrorCodes.IMAGE_INVALID,
       kind: 'invalid',
       cause,
-      hint: 'the image was published damaged (the blob matches its digest): rebuild and push it again',
+      hint: source.damagedHint,
     });
   }
   return `sha256:${hash.digest('hex')}`;

@@ -1,13 +1,16 @@
-// The one module that reads and writes the `snapshots` table (src/state/db.ts): a committed
-// snapshot's parent, and the layer blob recorded for its diff.
+// The one module that reads and writes the `snapshots` and `snapshot_blobs` tables
+// (src/state/db.ts): a committed snapshot's parent, and the layer blobs recorded for its diff, one
+// per compression. Blob rows outlive their snapshot and name its parent: when GC removes a chain of
+// snapshots, a cache entry that named its top is unpacked again from the blobs (docs/cache-keys.md
+// "The cache index").
 import type { Database } from '../../src/state/index.ts';
+
+export type Compression = 'gzip' | 'uncompressed' | 'zstd';
 
 export interface SnapshotRecord {
   name: string;
   parent: string | undefined;
   created: number;
-  /** The layer recorded for this snapshot's diff, once computed or when unpacked from an image. */
-  blob: SnapshotBlob | undefined;
 }
 
 export interface SnapshotBlob {
@@ -22,12 +25,18 @@ export interface SnapshotMetadata {
   get(name: string): SnapshotRecord | undefined;
   /** Records `name` as committed on `parent`. Idempotent: an existing record is kept. */
   add(name: string, parent: string | undefined): void;
+  /** Drops the snapshot's record; its blob rows stay (see the file's head). */
   delete(name: string): void;
   /**
-   * Records the layer blob of `name`. `replace: false` keeps a blob recorded before (the first writer
-   * wins, so an unpacked layer keeps the image's original blob); `true` sets it whatever was there.
+   * Records the layer blob of `name` (committed on `parent`) in `compression`. `replace: false` keeps
+   * a blob recorded before (the first writer wins, so an unpacked layer keeps the image's original
+   * blob); `true` sets it whatever was there.
    */
-  setBlob(name: string, blob: SnapshotBlob, opts: { replace: boolean }): void;
+  setBlob(name: string, parent: string | undefined, compression: Compression, blob: SnapshotBlob, opts: { replace: boolean }): void;
+  /** The blobs recorded for `name` by compression, and its parent, whether or not the snapshot itself still exists. */
+  blobs(name: string): { parent: string | undefined; blobs: Partial<Record<Compression, SnapshotBlob>> };
+  /** Drops the blob rows of `name` (GC, once it removes the blobs themselves). */
+  deleteBlobs(name: string): void;
   /** Every committed name. */
   names(): Set<string>;
   all(): SnapshotRecord[];
@@ -36,26 +45,30 @@ export interface SnapshotMetadata {
 interface Row {
   id: string;
   parent: string | null;
-  diff_id: string | null;
-  blob_digest: string | null;
-  blob_size: number | null;
-  blob_media_type: string | null;
-  empty: number;
   created: number;
 }
 
+interface BlobRow {
+  parent: string | null;
+  compression: Compression;
+  diff_id: string;
+  digest: string;
+  size: number;
+  media_type: string;
+  empty: number;
+}
+
 export function createSnapshotMetadata(db: Database): SnapshotMetadata {
-  const getRow = db.prepare('SELECT * FROM snapshots WHERE id = ?');
+  const getRow = db.prepare('SELECT id, parent, created FROM snapshots WHERE id = ?');
   const insert = db.prepare('INSERT OR IGNORE INTO snapshots (id, parent, created) VALUES (?, ?, ?)');
   const del = db.prepare('DELETE FROM snapshots WHERE id = ?');
-  const setBlob = db.prepare('UPDATE snapshots SET diff_id = ?, blob_digest = ?, blob_size = ?, blob_media_type = ?, empty = ? WHERE id = ?');
-  const setBlobOnce = db.prepare('UPDATE snapshots SET diff_id = ?, blob_digest = ?, blob_size = ?, blob_media_type = ?, empty = ? WHERE id = ? AND blob_digest IS NULL');
-  const toRecord = (r: Row): SnapshotRecord => ({
-    name: r.id,
-    parent: r.parent ?? undefined,
-    created: r.created,
-    blob: r.diff_id && r.blob_digest && r.blob_media_type ? { diffId: r.diff_id, digest: r.blob_digest, size: r.blob_size ?? 0, mediaType: r.blob_media_type, empty: r.empty === 1 } : undefined,
-  });
+  const getBlobs = db.prepare('SELECT parent, compression, diff_id, digest, size, media_type, empty FROM snapshot_blobs WHERE snapshot = ?');
+  const putBlob = db.prepare(
+    'INSERT INTO snapshot_blobs (snapshot, parent, compression, diff_id, digest, size, media_type, empty) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(snapshot, compression) DO UPDATE SET parent = excluded.parent, diff_id = excluded.diff_id, digest = excluded.digest, size = excluded.size, media_type = excluded.media_type, empty = excluded.empty',
+  );
+  const putBlobOnce = db.prepare('INSERT OR IGNORE INTO snapshot_blobs (snapshot, parent, compression, diff_id, digest, size, media_type, empty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const delBlobs = db.prepare('DELETE FROM snapshot_blobs WHERE snapshot = ?');
+  const toRecord = (r: Row): SnapshotRecord => ({ name: r.id, parent: r.parent ?? undefined, created: r.created });
   return {
     get(name) {
       const r = getRow.get(name) as Row | undefined;
@@ -63,10 +76,20 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
     },
     add: (name, parent) => void insert.run(name, parent ?? null, Date.now()),
     delete: (name) => void del.run(name),
-    setBlob(name, b, opts) {
-      (opts.replace ? setBlob : setBlobOnce).run(b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0, name);
+    setBlob(name, parent, compression, b, opts) {
+      (opts.replace ? putBlob : putBlobOnce).run(name, parent ?? null, compression, b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0);
     },
+    blobs(name) {
+      const out: Partial<Record<Compression, SnapshotBlob>> = {};
+      let parent: string | undefined;
+      for (const r of getBlobs.all(name) as unknown as BlobRow[]) {
+        out[r.compression] = { diffId: r.diff_id, digest: r.digest, size: r.size, mediaType: r.media_type, empty: r.empty === 1 };
+        parent = r.parent ?? undefined;
+      }
+      return { parent, blobs: out };
+    },
+    deleteBlobs: (name) => void delBlobs.run(name),
     names: () => new Set((db.prepare('SELECT id FROM snapshots').all() as { id: string }[]).map((r) => r.id)),
-    all: () => (db.prepare('SELECT * FROM snapshots ORDER BY created, id').all() as unknown as Row[]).map(toRecord),
+    all: () => (db.prepare('SELECT id, parent, created FROM snapshots ORDER BY created, id').all() as unknown as Row[]).map(toRecord),
   };
 }

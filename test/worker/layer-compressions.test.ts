@@ -1,0 +1,76 @@
+// Layer blobs per compression (worker/layer/layer-blob.ts, snapshot-metadata.ts): a snapshot keeps
+// its gzip and its zstd blob side by side, both with one diffId, both reused; they outlive the
+// snapshot, and a removed snapshot is unpacked again from whichever is still stored.
+import test from 'ava';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isTsbuildError } from '../../src/errors/index.ts';
+import { MediaTypes } from '../../src/image/index.ts';
+import { run, withWorker, type TestWorker } from './_setup.ts';
+
+/** What GC does to a snapshot: its dir and row go, its blob rows and blobs stay. */
+function removeSnapshot(w: TestWorker, id: string): void {
+  w.db.prepare('DELETE FROM snapshots WHERE id = ?').run(id);
+  rmSync(join(w.root, 'snapshots', id), { recursive: true, force: true });
+}
+
+test('gzip and zstd layers of one snapshot are both kept and reused, with one diffId', (t) =>
+  withWorker(async (w) => {
+    const base = await w.busybox();
+    const id = await w.worker.exec(run('echo hi > /f && mkdir /d'), [{ type: 'snapshot', id: base }], w.ctx);
+    const gz = await w.worker.layer(id);
+    const zs = await w.worker.layer(id, { compression: 'zstd' });
+    t.is(gz.mediaType, MediaTypes.ociLayerGzip);
+    t.is(zs.mediaType, MediaTypes.ociLayerZstd);
+    t.is(zs.diffId, gz.diffId, 'the zstd blob holds the same tar');
+    t.not(zs.digest, gz.digest);
+    t.is(readFileSync(w.content.path(zs.digest)).readUInt32LE(0), 0xfd2fb528, 'zstd magic');
+    // asked again, each is the one stored: the first is not replaced by the second
+    t.deepEqual(await w.worker.layer(id), gz);
+    t.deepEqual(await w.worker.layer(id, { compression: 'zstd' }), zs);
+    t.is(w.worker.storedLayers(id), undefined, 'the base layer has no blob yet');
+    await w.worker.layer(base);
+    const top = w.worker.storedLayers(id)?.at(-1);
+    t.deepEqual(top?.blobs.map((b) => b.digest).sort(), [gz.digest, zs.digest].sort());
+    t.is(top?.diffId, gz.diffId);
+  }));
+
+test('a removed snapshot chain is unpacked again from its stored blobs, zstd alone if that is what is left', (t) =>
+  withWorker(async (w) => {
+    const base = await w.busybox();
+    const id = await w.worker.exec(run('echo hi > /f'), [{ type: 'snapshot', id: base }], w.ctx);
+    const chain = w.worker.chain(id);
+    for (const s of chain) await w.worker.layer(s);
+    const zs = await w.worker.layer(id, { compression: 'zstd' });
+    const gz = await w.worker.layer(id);
+    const records = w.worker.storedLayers(id)!;
+    t.is(records.length, chain.length);
+    for (const s of [...chain].reverse()) removeSnapshot(w, s);
+    t.false(w.worker.exists(id));
+    t.deepEqual(w.worker.storedLayers(id), records, 'blob rows outlive their snapshots, parents included');
+
+    rmSync(w.content.path(gz.digest));
+    const top = await w.worker.unpackLayers(w.worker.storedLayers(id)!, w.ctx);
+    t.truthy(top);
+    t.is(readFileSync(join(w.root, 'snapshots', top!, 'fs', 'f'), 'utf8'), 'hi\n');
+    t.is(w.worker.chain(top!).length, chain.length);
+    // the unpacked snapshot's layer is the blob it came from, and a new gzip one is made from it
+    t.deepEqual(await w.worker.layer(top!, { compression: 'zstd' }), { ...zs, empty: false });
+    t.is((await w.worker.layer(top!)).diffId, zs.diffId);
+    // and it runs steps like any other
+    const next = await w.worker.exec(run('cat /f > /g'), [{ type: 'snapshot', id: top }], w.ctx);
+    t.is(readFileSync(join(w.root, 'snapshots', next, 'fs', 'g'), 'utf8'), 'hi\n');
+  }));
+
+test('unpacking a layer none of whose blobs is stored says which blobs it looked for', (t) =>
+  withWorker(async (w) => {
+    const base = await w.busybox();
+    const gz = await w.worker.layer(base);
+    const records = w.worker.storedLayers(base)!;
+    removeSnapshot(w, base);
+    rmSync(w.content.path(gz.digest));
+    t.is(w.worker.storedLayers(base), undefined);
+    const err = await t.throwsAsync(w.worker.unpackLayers(records, w.ctx));
+    t.true(isTsbuildError(err) && err.code === 'BLOB_NOT_FOUND', String(err));
+    t.true(err!.message.includes(gz.digest), err!.message);
+  }));
