@@ -20,7 +20,7 @@ import { lstatSync, lutimesSync, readdirSync, type Stats } from 'node:fs';
 import { basename, relative } from 'node:path';
 import { cleanPath, createIgnoreMatcher, resolveInRoot, selectSources, type IgnoreMatcher, type SelectedSource } from '../../src/context/index.ts';
 import { parseSymbolicMode, type CopyAction } from '../../src/llb/index.ts';
-import { resolveOwner } from '../exec/user.ts';
+import { resolveOwner } from '../rootfs/users.ts';
 import { extractArchive } from './archive.ts';
 import { copiedMode, copyEntry, mkdirInRoot, type CopyOptions, type CopyVerdict, type EntryPath, type Owner } from './write-tree.ts';
 
