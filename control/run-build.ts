@@ -71,7 +71,7 @@ export async function runBuild(opts: ResolvedBuildOptions, stateRoot: string, pr
     for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
     signal?.throwIfAborted();
 
-    const worker = await openWorker({ root: paths.root, db, content, warmNetwork: needsSandboxNetwork(def.root) });
+    const worker = await openWorker({ root: paths.root, db, content, warmNetwork: needsSandboxNetwork(def.root), insecureRegistries: opts.insecureRegistries });
     if (worker.snapshotter.notice) progress.emit({ type: 'build.warning', message: worker.snapshotter.notice });
     const sshAgents = await openSshAgents(opts.ssh).catch(async (e: unknown) => {
       await worker.close();

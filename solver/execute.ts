@@ -68,10 +68,10 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
     const ref: VertexRef = { digest: v.digest, name: v.meta.name };
     switch (d.action) {
       case 'local': {
-        if (v.op.kind !== 'source' || v.op.source !== 'local') throw new Error('local decision for a non-local op');
-        const dir = opts.localDirs.get(v.op.name);
-        if (!dir) throw new TsbuildError(`no build context named "${v.op.name}" was given`, { code: ErrorCodes.CONTEXT_NOT_FOUND, kind: 'not-found', hint: `pass --build-context ${v.op.name}=DIR` });
-        return { type: 'local', dir, excludePatterns: v.op.excludePatterns };
+        const { name, excludePatterns } = d.context;
+        const dir = opts.localDirs.get(name);
+        if (!dir) throw new TsbuildError(`no build context named "${name}" was given`, { code: ErrorCodes.CONTEXT_NOT_FOUND, kind: 'not-found', hint: `pass --build-context ${name}=DIR` });
+        return { type: 'local', dir, excludePatterns };
       }
       case 'cached':
         opts.cache.touch([d.key]);
@@ -85,7 +85,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
             abort.signal.throwIfAborted();
             opts.progress.emit({ type: 'vertex.started', vertex: ref });
             try {
-              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits, sshAgents: opts.sshAgents });
+              const snapshot = await opts.worker.run(v.op, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits, sshAgents: opts.sshAgents });
               opts.cache.record(d.key, snapshot);
               stats.ran++;
               opts.progress.emit({ type: 'vertex.done', vertex: ref });
@@ -99,26 +99,6 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
       }
       default:
         return assertNever(d);
-    }
-  };
-
-  const runOp = async (v: Vertex, inputs: InputRef[], ctx: Parameters<Worker['exec']>[2]): Promise<string | undefined> => {
-    const op = v.op;
-    switch (op.kind) {
-      case 'source':
-        if (op.source === 'image') return opts.worker.unpackImage(op, ctx);
-        if (op.source === 'http') return opts.worker.http(op, ctx);
-        if (op.source === 'git') return opts.worker.git(op, ctx);
-        throw new TsbuildError(`${op.source} sources are not supported yet`, { code: ErrorCodes.INTERNAL, kind: 'precondition' });
-      case 'exec':
-        return opts.worker.exec(op, inputs, ctx);
-      case 'file':
-        return opts.worker.file(op, inputs, ctx);
-      case 'merge':
-      case 'diff':
-        throw new TsbuildError(`${op.kind} ops are not supported yet`, { code: ErrorCodes.INTERNAL, kind: 'precondition' });
-      default:
-        return assertNever(op);
     }
   };
 

@@ -5,14 +5,14 @@ import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { Database } from '../src/state/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
-import type { Worker } from '../worker/index.ts';
+import { describeOp, type Worker } from '../worker/index.ts';
 import { openCacheIndex } from './cache-index.ts';
-import { computeCacheKeys, type LocalChecksum } from './cache-key.ts';
+import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum } from './cache-key.ts';
 import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex };
-export type { Decision, LocalChecksum, ExecuteStats };
+export type { CacheKeyOptions, Decision, LocalChecksum, ExecuteStats };
 
 export interface SolveOptions {
   worker: Worker;
@@ -45,7 +45,13 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
   if (!root) return { snapshot: undefined, stats: { ran: 0, cached: 0 }, plan: new Map() };
   const order = topoSort([root]);
   checkDepth(order);
-  const keys = await computeCacheKeys(order, opts.checksum, (op) => opts.worker.resolveSource(op, opts.signal));
+  const keys = await computeCacheKeys(order, {
+    checksum: opts.checksum,
+    remote: (op, signal) => opts.worker.resolveSource(op, signal),
+    maxParallelism: opts.maxParallelism,
+    signal: opts.signal,
+    progress: opts.progress,
+  });
   const cache = openCacheIndex(opts.db, (id) => opts.worker.exists(id));
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const plan = planBuild(root, {
@@ -54,7 +60,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     ignoreCache: (v) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage)),
   });
   // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
-  if (order.some((v) => v.op.kind === 'exec' && v.op.network === 'sandbox' && plan.get(v.digest)?.action === 'run')) opts.worker.warmNetwork();
+  if (order.some((v) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork)) opts.worker.warmNetwork();
   const { snapshot, stats } = await executePlan(root, plan, {
     worker: opts.worker,
     cache,
