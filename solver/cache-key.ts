@@ -50,6 +50,9 @@ export async function computeCacheKeys(order: readonly Vertex[], opts: CacheKeyO
   return keys;
 }
 
+// what the reads still queued or running see: the first failure is the one computeCacheKeys throws
+const stoppedByEarlierFailure = new Error('stopped: another content read failed');
+
 /** Every vertex's content checksums, read in parallel; the first failure stops the rest and is the one thrown. */
 async function readContents(order: readonly Vertex[], opts: CacheKeyOptions): Promise<Map<string, string[]>> {
   const queue = new PQueue({ concurrency: Math.max(1, opts.maxParallelism ?? 1) });
@@ -58,9 +61,15 @@ async function readContents(order: readonly Vertex[], opts: CacheKeyOptions): Pr
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (opts.signal?.aborted) onOuterAbort();
   const task = (read: () => Promise<string>) =>
-    queue.add(() => {
+    queue.add(async () => {
       abort.signal.throwIfAborted();
-      return read();
+      try {
+        return await read();
+      } catch (e) {
+        // at once, not when the rejection has reached Promise.all below: queued reads never start
+        abort.abort(stoppedByEarlierFailure);
+        throw e;
+      }
     }) as Promise<string>;
   try {
     const all = await Promise.all(order.map(async (v) => [v.digest, await contentChecksums(v, opts, task, abort.signal).catch((e: unknown) => Promise.reject(withStep(e, v)))] as const));
