@@ -1,5 +1,6 @@
 // The worker: one vertex in, one result out, on snapshots (overlayfs, or copies where overlayfs
-// cannot be mounted) and an OCI runtime.
+// cannot be mounted) and an OCI runtime. Each op kind is one module of ./ops (what its cache key
+// reads, how it runs); `describeOp` gives the solver the first as data, `run` does the second.
 //
 //   const worker = await openWorker({ root, db, content });
 //   const base = await worker.run(imageOp, [], ctx);
