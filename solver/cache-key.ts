@@ -72,7 +72,9 @@ async function readContents(order: readonly Vertex[], opts: CacheKeyOptions): Pr
       }
     }) as Promise<string>;
   try {
-    const all = await Promise.all(order.map(async (v) => [v.digest, await contentChecksums(v, opts, task, abort.signal).catch((e: unknown) => Promise.reject(withStep(e, v)))] as const));
+    // the build's cancellation is no step's failure: it leaves as it came
+    const failed = (v: Vertex) => (e: unknown) => Promise.reject(e === opts.signal?.reason ? e : withStep(e, v));
+    const all = await Promise.all(order.map(async (v) => [v.digest, await contentChecksums(v, opts, task, abort.signal).catch(failed(v))] as const));
     return new Map(all);
   } catch (e) {
     abort.abort(e);
