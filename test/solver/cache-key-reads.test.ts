@@ -7,13 +7,13 @@ import { computeCacheKeys, type LocalChecksum } from '../../solver/index.ts';
 
 const ctx = createVertex({ kind: 'source', source: 'local', name: 'context', excludePatterns: [] }, [], { name: 'context' });
 const copyOf = (src: string): CopyAction => ({ action: 'copy', from: 1, src: [src], dest: '/', copyDirContents: true, followSymlinks: true, allowWildcardEmpty: false, extractArchives: false, excludePatterns: [], createDestPath: true });
-// six COPY steps in a chain, each reading its own file of the context
+// COPY steps in a chain, each reading its own file of the context: their reads are independent
 function chain(n: number): Vertex {
   let v: Vertex | undefined;
   for (let i = 0; i < n; i++) v = createVertex({ kind: 'file', ...(v ? { base: 0 } : {}), actions: [copyOf(`/f${i}`)] }, v ? [v, ctx] : [ctx, ctx], { name: `COPY f${i}` });
   return v!;
 }
-const fixInputs = (root: Vertex) => topoSort([root]);
+const orderOf = (root: Vertex) => topoSort([root]);
 
 function slowChecksum(delayMs: number) {
   const seen = { running: 0, most: 0, started: 0 };
@@ -35,7 +35,7 @@ function slowChecksum(delayMs: number) {
 }
 
 test('reads run in parallel, never more at once than the parallelism, and keys do not depend on it', async (t) => {
-  const order = fixInputs(chain(6));
+  const order = orderOf(chain(6));
   const one = slowChecksum(30);
   const serial = await computeCacheKeys(order, { checksum: one.checksum, maxParallelism: 1 });
   t.is(one.seen.most, 1);
@@ -46,7 +46,7 @@ test('reads run in parallel, never more at once than the parallelism, and keys d
 });
 
 test('the build signal stops the reads: the keys fail with its reason and nothing reads on', async (t) => {
-  const order = fixInputs(chain(6));
+  const order = orderOf(chain(6));
   const slow = slowChecksum(200);
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error('cancelled by the user')), 50);
@@ -60,7 +60,7 @@ test('the build signal stops the reads: the keys fail with its reason and nothin
 });
 
 test('a failing read is the error thrown and stops the reads queued behind it', async (t) => {
-  const order = fixInputs(chain(4));
+  const order = orderOf(chain(4));
   let started = 0;
   const e = await t.throwsAsync(
     computeCacheKeys(order, {
@@ -79,7 +79,7 @@ test('a failing read is the error thrown and stops the reads queued behind it', 
 test('each reading vertex reports its reads as progress', async (t) => {
   const root = chain(2);
   const events: ProgressEvent[] = [];
-  await computeCacheKeys(fixInputs(root), { checksum: async () => 'x', progress: { emit: (e) => events.push({ ...e, time: 0 } as ProgressEvent) } });
+  await computeCacheKeys(orderOf(root), { checksum: async () => 'x', progress: { emit: (e) => events.push({ ...e, time: 0 } as ProgressEvent) } });
   const progress = events.filter((e): e is Extract<ProgressEvent, { type: 'vertex.progress' }> => e.type === 'vertex.progress');
   t.deepEqual(progress.filter((e) => e.vertex.digest === root.digest).map((e) => [e.id, e.current, e.total]), [['cache-key', 0, 1], ['cache-key', 1, 1]]);
   t.deepEqual([...new Set(progress.map((e) => e.vertex.name))].sort(), ['COPY f0', 'COPY f1']);
