@@ -24,7 +24,7 @@ try {
   for (let i = 0; i < runs; i++) {
     for (const network of ['none', 'sandbox', 'host'] as const) {
       const t0 = process.hrtime.bigint();
-      await tw.worker.exec(run('true', { network }), [{ type: 'snapshot', id: base }], tw.ctx);
+      await tw.worker.run(run('true', { network }), [{ type: 'snapshot', id: base }], tw.ctx);
       const took = ms(t0);
       if (network === 'sandbox' && first === undefined) first = took;
       else (perMode[network] ??= []).push(took);

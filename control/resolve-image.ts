@@ -1,6 +1,7 @@
-// How FROM and COPY --from=image find an image: the local store first (by tag), then the
-// image's registry. The image's blobs end up in the content store either way, so the worker can
-// unpack them and the exporter can reuse the compressed layers as they are.
+// How FROM and COPY --from=image find an image: the local store first (by tag, or a digest whose
+// manifest is stored), then the image's registry. Conversion needs only the manifest and config:
+// the layer blobs are fetched by the image op when it unpacks them (worker/ops/image.ts), so a
+// rebuild whose steps are all cached downloads no layer, and one pinned by digest needs no registry.
 import { readImage, type ContentStore, type ImageStore } from '../src/content/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
 import type { ImageConfig } from '../src/image/index.ts';
@@ -30,13 +31,17 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
       return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
     }
     // imported here: a build whose bases are all local never loads the HTTP client
-    const { createRegistryClient, pullImage } = await import('../src/registry/index.ts');
+    const { createRegistryClient, parseReference, formatReference, resolveImageConfig } = await import('../src/registry/index.ts');
+    const pinned = parseReference(ref);
+    // an index stored without this platform's manifest still needs the registry
+    const stored = pinned.digest !== undefined && (await deps.content.has(pinned.digest)) ? await readImage(deps.content, pinned.digest, platform, ref).catch(() => undefined) : undefined;
+    if (stored) return { ref: formatReference(pinned), digest: stored.digest, config: checkPlatform(ref, stored.config, platform) };
     const client = createRegistryClient({ insecureRegistries: [...deps.insecureRegistries], signal: deps.signal });
     const name = `[internal] load metadata for ${ref}`;
     const vertex = { digest: `resolve:${ref}`, name };
     deps.progress.emit({ type: 'vertex.started', vertex });
     try {
-      const pulled = await pullImage({ client, content: deps.content, ref, platform, progress: deps.progress, vertex });
+      const pulled = await resolveImageConfig({ client, content: deps.content, ref, platform });
       deps.progress.emit({ type: 'vertex.done', vertex });
       return { ref: pulled.ref, digest: pulled.digest, config: pulled.config };
     } catch (e) {

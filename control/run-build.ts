@@ -100,6 +100,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       secrets: await readSecrets(opts.secrets),
       limits: opts.limits,
       sshAgents: sshAgents.sockets,
+      insecureRegistries: opts.insecureRegistries,
       signal,
     });
 

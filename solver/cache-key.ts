@@ -1,9 +1,17 @@
 // Cache keys, as DESIGN.md sets them out:
 //   key(v) = sha256(op, the keys of its inputs, content checksums of what it reads from local sources)
-// A local source's own key is just its op (name + patterns): what a later op reads from it is
-// hashed by that op, path by path, so editing a file that no COPY reads misses nothing.
-// See docs/cache-keys.md.
-import { canonicalJson, sha256Digest, withoutProxyEnv, type GitSource, type HttpSource, type Vertex } from '../src/llb/index.ts';
+// What each op reads, and which of its fields say only how it runs, is the op's own module's to
+// say (worker/ops/<kind>.ts, asked through describeOp): this file knows no op kind. A local
+// source's own key is just its op (name + patterns): what a later op reads from it is hashed by
+// that op, path by path, so editing a file that no COPY reads misses nothing. See docs/cache-keys.md.
+//
+// The content reads (context checksums, http downloads, git lookups) are the build's I/O: each is
+// a task, all of them in parallel within the build's parallelism, stopped by its signal. Keys
+// are then combined in graph order, which is cheap and needs every input's key first.
+import PQueue from 'p-queue';
+import { canonicalJson, sha256Digest, type Op, type Vertex } from '../src/llb/index.ts';
+import type { ProgressSink } from '../src/progress/index.ts';
+import { describeOp } from '../worker/index.ts';
 import { withStep } from './step-error.ts';
 import type { KeyParts } from './cache-index.ts';
 
@@ -12,77 +20,103 @@ import type { KeyParts } from './cache-index.ts';
  * mtimes). `followSymlinks` is what the reading op does with a source that is a symlink: hashed as
  * its target when the op follows it, as the link otherwise.
  */
-export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[], opts: { followSymlinks: boolean }) => Promise<string>;
+export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[], opts: { followSymlinks: boolean; signal?: AbortSignal }) => Promise<string>;
 
 /** What a remote source holds now: an http body's digest, a git ref's commit (Worker.resolveSource). */
-export type RemoteResolver = (op: HttpSource | GitSource) => Promise<string>;
+export type RemoteResolver = (op: Op, signal?: AbortSignal) => Promise<string>;
+
+export interface CacheKeyOptions {
+  checksum: LocalChecksum;
+  /** Without it, remote sources are keyed by their op alone. */
+  remote?: RemoteResolver;
+  /** How many content reads run at once: the build's parallelism. Default 1. */
+  maxParallelism?: number;
+  signal?: AbortSignal;
+  /** Each reading vertex reports its reads done as `vertex.progress` (id `cache-key`). */
+  progress?: ProgressSink;
+}
 
 // Part of every key. Bump it when what an op *does* changes (a worker fix that makes the same op
 // produce other files), so results built by an older tsbuild are never reused as if current.
 export const cacheKeyVersion = 2;
 
-/** With `parts`, also what each key was made of (kept in the cache index to explain a miss), by vertex digest. */
-export async function computeCacheKeys(order: readonly Vertex[], checksum: LocalChecksum, remote?: RemoteResolver, parts?: Map<string, KeyParts>): Promise<Map<string, string>> {
+/**
+ * The key of every vertex of `order` (inputs before the vertices that read them), by vertex digest.
+ * With `parts`, also what each key was made of (kept in the cache index to explain a miss).
+ */
+export async function computeCacheKeys(order: readonly Vertex[], opts: CacheKeyOptions, parts?: Map<string, KeyParts>): Promise<Map<string, string>> {
+  const contents = await readContents(order, opts);
   const keys = new Map<string, string>();
   for (const v of order) {
     const inputs = v.inputs.map((i) => keys.get(i.digest)!);
-    const content = await contentChecksums(v, checksum, remote).catch((e: unknown) => {
-      throw withStep(e, v);
-    });
-    const op = keyedOp(withoutProxyEnv(v.op));
+    const op = describeOp(v.op).keyedOp;
+    const content = contents.get(v.digest);
     keys.set(v.digest, sha256Digest(canonicalJson({ v: cacheKeyVersion, op, inputs, content })));
-    parts?.set(v.digest, { op: sha256Digest(canonicalJson({ v: cacheKeyVersion, op })), inputs, content });
+    parts?.set(v.digest, { op: sha256Digest(canonicalJson({ v: cacheKeyVersion, op })), inputs, content: content ?? [] });
   }
   return keys;
 }
 
-/**
- * The op as its key sees it. An exec's network mode is how it runs, not what it makes (BuildKit
- * keeps it beside the op): a step built with the network is reused by a build with --network none.
- */
-function keyedOp(op: Vertex['op']): unknown {
-  if (op.kind !== 'exec') return op;
-  const { network: _network, ...rest } = op;
-  return rest;
+// what the reads still queued or running see: the first failure is the one computeCacheKeys throws
+const stoppedByEarlierFailure = new Error('stopped: another content read failed');
+
+/** Every vertex's content checksums, read in parallel; the first failure stops the rest and is the one thrown. */
+async function readContents(order: readonly Vertex[], opts: CacheKeyOptions): Promise<Map<string, string[]>> {
+  const queue = new PQueue({ concurrency: Math.max(1, opts.maxParallelism ?? 1) });
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (opts.signal?.aborted) onOuterAbort();
+  const task = (read: () => Promise<string>) =>
+    queue.add(async () => {
+      abort.signal.throwIfAborted();
+      try {
+        return await read();
+      } catch (e) {
+        // at once, not when the rejection has reached Promise.all below: queued reads never start
+        abort.abort(stoppedByEarlierFailure);
+        throw e;
+      }
+    }) as Promise<string>;
+  try {
+    // the build's cancellation is no step's failure: it leaves as it came
+    const failed = (v: Vertex) => (e: unknown) => Promise.reject(e === opts.signal?.reason ? e : withStep(e, v));
+    const all = await Promise.all(order.map(async (v) => [v.digest, await contentChecksums(v, opts, task, abort.signal).catch(failed(v))] as const));
+    return new Map(all);
+  } catch (e) {
+    abort.abort(e);
+    // nothing reads on after the keys have failed
+    await queue.onIdle();
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+  }
 }
 
-/** What `v` reads from local sources, one checksum per reading place, in a fixed order. */
-async function contentChecksums(v: Vertex, checksum: LocalChecksum, remote?: RemoteResolver): Promise<string[]> {
-  const localOf = (index: number | undefined) => {
-    const input = index === undefined ? undefined : v.inputs[index];
-    return input?.op.kind === 'source' && input.op.source === 'local' ? input.op : undefined;
-  };
-  const out: string[] = [];
-  switch (v.op.kind) {
-    case 'file':
-      for (const a of v.op.actions) {
-        if (a.action !== 'copy') continue;
-        const local = localOf(a.from);
-        // the context's own patterns only: COPY --exclude matches relative to each source (see
-        // worker/file/copy.ts), so hashing a little more than is copied is the safe side
-        if (local) out.push(await checksum(local.name, a.src, local.excludePatterns, { followSymlinks: a.followSymlinks }));
-      }
-      break;
-    case 'exec':
-      for (const m of v.op.mounts) {
-        if (m.type !== 'bind' && m.type !== 'cache') continue;
-        const local = localOf(m.input);
-        // the worker copies a mount's local source following a final link (worker/exec/op-mounts.ts)
-        if (local) out.push(await checksum(local.name, [m.type === 'bind' ? m.source : (m.source ?? '/')], local.excludePatterns, { followSymlinks: true }));
-      }
-      break;
-    case 'merge':
-    case 'diff':
-      for (let i = 0; i < v.inputs.length; i++) {
-        const local = localOf(i);
-        if (local) out.push(await checksum(local.name, ['/'], local.excludePatterns, { followSymlinks: false }));
-      }
-      break;
-    case 'source':
-      // an http source with --checksum is pinned by its op; without one, by the body it serves
-      // now; a git source by the commit its ref names now
-      if (remote && ((v.op.source === 'http' && v.op.checksum === undefined) || v.op.source === 'git')) out.push(await remote(v.op));
-      break;
+/** What `v` reads, one checksum per reading place, in the order its op module lists them. */
+async function contentChecksums(v: Vertex, opts: CacheKeyOptions, task: (read: () => Promise<string>) => Promise<string>, signal: AbortSignal): Promise<string[]> {
+  const { reads } = describeOp(v.op);
+  const parts: (() => Promise<string>)[] = [];
+  for (const r of reads.local) {
+    const input = r.input === undefined ? undefined : v.inputs[r.input];
+    // only a build context is hashed path by path: any other input's content is in its key
+    const context = input && describeOp(input.op).context;
+    if (context) parts.push(() => opts.checksum(context.name, r.paths, context.excludePatterns, { followSymlinks: r.followSymlinks, signal }));
   }
-  return out;
+  const remote = opts.remote;
+  if (reads.remote && remote) parts.push(() => remote(v.op, signal));
+  if (parts.length === 0) return [];
+  const vertex = { digest: v.digest, name: v.meta.name };
+  let done = 0;
+  const report = () => opts.progress?.emit({ type: 'vertex.progress', vertex, id: 'cache-key', current: done, total: parts.length, label: 'reading content for the cache key' });
+  report();
+  return Promise.all(
+    parts.map((read) =>
+      task(read).then((sum) => {
+        done++;
+        report();
+        return sum;
+      }),
+    ),
+  );
 }

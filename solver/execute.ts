@@ -26,6 +26,8 @@ export interface ExecuteOptions {
   limits?: ResourceLimits;
   /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
   sshAgents?: ReadonlyMap<string, string>;
+  /** Registries reached over plain HTTP when a step fetches from them (--insecure-registry). */
+  insecureRegistries?: readonly string[];
   /** Holds what the build makes and uses until it ends (src/state/leases.ts). */
   lease?: Lease;
   /** What each vertex's key was made of, by vertex digest: recorded with its result. */
@@ -73,10 +75,10 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
     const ref: VertexRef = { digest: v.digest, name: v.meta.name };
     switch (d.action) {
       case 'local': {
-        if (v.op.kind !== 'source' || v.op.source !== 'local') throw new Error('local decision for a non-local op');
-        const dir = opts.localDirs.get(v.op.name);
-        if (!dir) throw new TsbuildError(`no build context named "${v.op.name}" was given`, { code: ErrorCodes.CONTEXT_NOT_FOUND, kind: 'not-found', hint: `pass --build-context ${v.op.name}=DIR` });
-        return { type: 'local', dir, excludePatterns: v.op.excludePatterns };
+        const { name, excludePatterns } = d.context;
+        const dir = opts.localDirs.get(name);
+        if (!dir) throw new TsbuildError(`no build context named "${name}" was given`, { code: ErrorCodes.CONTEXT_NOT_FOUND, kind: 'not-found', hint: `pass --build-context ${name}=DIR` });
+        return { type: 'local', dir, excludePatterns };
       }
       case 'cached': {
         opts.cache.touch([d.key]);
@@ -100,7 +102,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
             abort.signal.throwIfAborted();
             opts.progress.emit({ type: 'vertex.started', vertex: ref });
             try {
-              const snapshot = await runOp(v, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits, sshAgents: opts.sshAgents });
+              const snapshot = await opts.worker.run(v.op, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits, sshAgents: opts.sshAgents, insecureRegistries: opts.insecureRegistries });
               if (snapshot !== undefined) opts.lease?.add('snapshot', snapshot);
               opts.lease?.add('cache', d.key);
               opts.cache.record(d.key, { snapshot, parts: opts.parts?.get(v.digest) });
@@ -116,26 +118,6 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
       }
       default:
         return assertNever(d);
-    }
-  };
-
-  const runOp = async (v: Vertex, inputs: InputRef[], ctx: Parameters<Worker['exec']>[2]): Promise<string | undefined> => {
-    const op = v.op;
-    switch (op.kind) {
-      case 'source':
-        if (op.source === 'image') return opts.worker.unpackImage(op, ctx);
-        if (op.source === 'http') return opts.worker.http(op, ctx);
-        if (op.source === 'git') return opts.worker.git(op, ctx);
-        throw new TsbuildError(`${op.source} sources are not supported yet`, { code: ErrorCodes.INTERNAL, kind: 'precondition' });
-      case 'exec':
-        return opts.worker.exec(op, inputs, ctx);
-      case 'file':
-        return opts.worker.file(op, inputs, ctx);
-      case 'merge':
-      case 'diff':
-        throw new TsbuildError(`${op.kind} ops are not supported yet`, { code: ErrorCodes.INTERNAL, kind: 'precondition' });
-      default:
-        return assertNever(op);
     }
   };
 

@@ -5,15 +5,15 @@ import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { Database, Lease } from '../src/state/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
-import type { Worker } from '../worker/index.ts';
+import { describeOp, type Worker } from '../worker/index.ts';
 import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
 import { createMissExplainer } from './explain-miss.ts';
-import { computeCacheKeys, type LocalChecksum } from './cache-key.ts';
+import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum } from './cache-key.ts';
 import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex };
-export type { Decision, LocalChecksum, ExecuteStats };
+export type { CacheKeyOptions, Decision, LocalChecksum, ExecuteStats };
 export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
 
 export interface SolveOptions {
@@ -34,6 +34,8 @@ export interface SolveOptions {
   limits?: ResourceLimits;
   /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
   sshAgents?: ReadonlyMap<string, string>;
+  /** Registries reached over plain HTTP when a step fetches from them (--insecure-registry); never part of a key. */
+  insecureRegistries?: readonly string[];
   /** The build's lease: every cache entry, snapshot and blob the solve uses or makes is added to it. */
   lease?: Lease;
 }
@@ -50,7 +52,17 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
   const order = topoSort([root]);
   checkDepth(order);
   const parts = new Map<string, KeyParts>();
-  const keys = await computeCacheKeys(order, opts.checksum, (op) => opts.worker.resolveSource(op, opts.signal), parts);
+  const keys = await computeCacheKeys(
+    order,
+    {
+      checksum: opts.checksum,
+      remote: (op, signal) => opts.worker.resolveSource(op, signal),
+      maxParallelism: opts.maxParallelism,
+      signal: opts.signal,
+      progress: opts.progress,
+    },
+    parts,
+  );
   const cache = openCacheIndex(opts.db, opts.worker);
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const plan = planBuild(root, {
@@ -60,7 +72,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     ignoreCache: (v) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage)),
   });
   // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
-  if (order.some((v) => v.op.kind === 'exec' && v.op.network === 'sandbox' && plan.get(v.digest)?.action === 'run')) opts.worker.warmNetwork();
+  if (order.some((v) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork)) opts.worker.warmNetwork();
   const { snapshot, stats } = await executePlan(root, plan, {
     worker: opts.worker,
     cache,
@@ -71,6 +83,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     secrets: opts.secrets,
     limits: opts.limits,
     sshAgents: opts.sshAgents,
+    insecureRegistries: opts.insecureRegistries,
     lease: opts.lease,
     parts,
   });

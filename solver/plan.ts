@@ -1,7 +1,9 @@
 // Plan, then act: which vertices are already in the cache, which must run, and why.
 // Pure: takes the graph, the keys and a cache lookup, returns data; solver/execute.ts acts on it.
+// What sets an op apart here (a build context is never run, an image is reused under --no-cache)
+// is the op's own module's to say (worker/ops/<kind>.ts, through describeOp).
 import type { Vertex } from '../src/llb/index.ts';
-import type { LayerRecord } from '../worker/index.ts';
+import { describeOp, type ContextRef, type LayerRecord } from '../worker/index.ts';
 import type { CacheEntry } from './cache-index.ts';
 
 export type { CacheEntry };
@@ -10,7 +12,7 @@ export type Decision =
   /** `layers`: the result is only blobs (its snapshot is gone or was never here): unpacked before use. */
   | { action: 'cached'; key: string; snapshot: string | undefined; layers?: readonly LayerRecord[] }
   /** A local source is never run nor cached: ops read the host directory directly. */
-  | { action: 'local'; key: string }
+  | { action: 'local'; key: string; context: ContextRef }
   | { action: 'run'; key: string; reason: string }
   /** Below a cached vertex: nothing needs it this build. */
   | { action: 'skip'; key: string };
@@ -31,8 +33,9 @@ export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision
     const prev = plan.get(v.digest);
     // a vertex reached both as needed and as skippable is needed
     if (prev && (prev.action !== 'skip' || !needed)) return;
-    if (v.op.kind === 'source' && v.op.source === 'local') {
-      plan.set(v.digest, { action: 'local', key });
+    const op = describeOp(v.op);
+    if (op.context) {
+      plan.set(v.digest, { action: 'local', key, context: op.context });
       return;
     }
     if (!needed) {
@@ -40,7 +43,7 @@ export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision
       for (const i of v.inputs) visit(i, false);
       return;
     }
-    const ignored = opts.ignoreCache(v) && !(v.op.kind === 'source' && v.op.source === 'image');
+    const ignored = opts.ignoreCache(v) && !op.cachedUnderNoCache;
     const hit = ignored ? undefined : opts.lookup(key);
     if (hit) {
       plan.set(v.digest, { action: 'cached', key, snapshot: hit.snapshot, ...(hit.layers?.length ? { layers: hit.layers } : {}) });

@@ -1,19 +1,18 @@
 // The worker: one vertex in, one result out, on snapshots (overlayfs, or copies where overlayfs
-// cannot be mounted) and an OCI runtime.
+// cannot be mounted) and an OCI runtime. Each op kind is one module of ./ops (what its cache key
+// reads, how it runs); `describeOp` gives the solver the first as data, `run` does the second.
 //
 //   const worker = await openWorker({ root, db, content });
-//   const base = await worker.unpackImage(imageOp, ctx);
-//   const id = await worker.exec(execOp, [{ type: 'snapshot', id: base }], ctx);
+//   const base = await worker.run(imageOp, [], ctx);
+//   const id = await worker.run(execOp, [{ type: 'snapshot', id: base }], ctx);
 //   const layer = await worker.layer(id);   // { diffId, digest, size, mediaType, empty }
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../src/content/index.ts';
 import { statePaths, type Database } from '../src/state/index.ts';
 import { createCacheMounts } from './exec/cache-mounts.ts';
-import { execOp } from './exec/exec-op.ts';
 import { exportRootfs } from './export-rootfs.ts';
 import { probeRuntime } from './exec/runtime.ts';
-import { fileOp } from './file/file-op.ts';
 import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage, unpackLayers } from './layer/unpack-image.ts';
 import { storedLayers } from './layer/stored-layer.ts';
@@ -26,14 +25,16 @@ import { chooseSnapshotter, parseSnapshotterChoice, type SnapshotterChoice } fro
 import { createCopySnapshotter } from './snapshot/copy-snapshotter.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createSnapshotStore } from './snapshot/snapshot-store.ts';
-import { createGitSources } from './source/git-source.ts';
-import { createHttpSources } from './source/http-source.ts';
-import type { Worker } from './types.ts';
+import { openOpRunners } from './ops/table.ts';
+import type { Op } from '../src/llb/index.ts';
+import type { InputRef, RunContext, RunResult, Worker } from './types.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
-export type { Worker, InputRef, LayerInfo, LayerRecord, RunContext } from './types.ts';
+export type { Worker, InputRef, LayerInfo, LayerRecord, RunContext, RunResult } from './types.ts';
 export type { RootfsSink } from './export-rootfs.ts';
 export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
+export { describeOp, opName, type OpDescription } from './ops/table.ts';
+export type { ContextRef, KeyReads, LocalRead, OpName } from './ops/op-definition.ts';
 
 export interface WorkerOptions {
   /** The state root (see src/state statePaths). */
@@ -52,6 +53,8 @@ export interface WorkerOptions {
   networkProvider?: NetworkProvider;
   /** Default: TSBUILD_SNAPSHOTTER, else `auto` (overlay where it can be mounted, else copying). */
   snapshotter?: SnapshotterChoice;
+  /** Registry hosts reached over plain HTTP (loopback always is), for the layers an image op fetches. */
+  insecureRegistries?: readonly string[];
 }
 
 export async function openWorker(opts: WorkerOptions): Promise<Worker> {
@@ -77,32 +80,20 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp, create: sandboxFactory(provider, paths.tmp) }),
     // probed on first exec, so a worker that only copies files never needs a runtime
     runtime: () => (runtime ??= probeRuntime(opts.runtime)),
+    insecureRegistries: opts.insecureRegistries,
   };
   const warm = opts.warmNetwork ? () => env.network.warm() : () => undefined;
-  const http = createHttpSources(env);
-  const gitSources = createGitSources(env);
+  const ops = openOpRunners(env);
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
     warmNetwork: () => env.network.warm(),
     snapshotter: chosen,
-    unpackImage: (op, ctx) => {
+    run: <O extends Op>(op: O, inputs: readonly InputRef[], ctx: RunContext) => {
       warm();
-      return unpackImage(env, op, ctx);
+      // each kind's runner returns its own RunResult; the table cannot show TypeScript which one
+      return ops.run(op, inputs, ctx) as Promise<RunResult<O>>;
     },
-    exec: (op, inputs, ctx) => execOp(env, op, inputs, ctx),
-    file: (op, inputs, ctx) => {
-      warm();
-      return fileOp(env, op, inputs, ctx);
-    },
-    http: (op, ctx) => {
-      warm();
-      return http.snapshot(op, ctx);
-    },
-    git: (op, ctx) => {
-      warm();
-      return gitSources.snapshot(op, ctx);
-    },
-    resolveSource: (op, signal) => (op.source === 'http' ? http.resolve(op, signal) : gitSources.resolve(op, signal)),
+    resolveSource: (op, signal) => ops.resolve(op, signal),
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
     layer: (id, o) => layerBlob(env, id, o?.compression, o?.signal),
@@ -113,7 +104,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
       await pruned;
       await env.network.close();
       claim.release();
-      await http.close();
+      await ops.close();
     },
   };
 }

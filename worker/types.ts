@@ -1,6 +1,6 @@
 // The worker's contract: one vertex in, one result out. It knows nothing of Dockerfiles,
 // stages or instructions; it sees only ops from src/llb.
-import type { ExecOp, FileOp, GitSource, HttpSource, ImageSource, Platform } from '../src/llb/index.ts';
+import type { ImageSource, Op, Platform } from '../src/llb/index.ts';
 import type { Writable } from 'node:stream';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
@@ -12,6 +12,9 @@ export type InputRef =
   | { type: 'snapshot'; id: string | undefined }
   /** A host directory (a build context), filtered by .dockerignore-style patterns. */
   | { type: 'local'; dir: string; excludePatterns: readonly string[] };
+
+/** What running an op gives: a committed snapshot; undefined only for an image without layers (the empty filesystem). */
+export type RunResult<O extends Op> = O extends ImageSource ? string | undefined : string;
 
 export interface LayerInfo {
   /** sha256 of the uncompressed layer tar. */
@@ -52,31 +55,31 @@ export interface RunContext {
    * through a forwarding socket that allows only listing keys and signing; not part of any key.
    */
   sshAgents?: ReadonlyMap<string, string>;
+  /** Registries this build reaches over plain HTTP (--insecure-registry), for the image op's layer fetches. */
+  insecureRegistries?: readonly string[];
 }
 
 export interface Worker {
   /**
-   * Makes the image's layers (whose blobs are already in the content store) available as a
-   * snapshot chain and returns its top snapshot, or undefined for an image without layers.
-   * Idempotent: layers unpacked before are reused.
+   * Runs one op on its inputs (worker/ops/<kind>.ts says how) and resolves to the new committed
+   * snapshot, or undefined for the empty filesystem (an image without layers). A build context
+   * (local source) is never run: ops read it as a `local` input.
+   *
+   *   image: the layers, fetched from the registry when neither unpacked nor stored, as a snapshot
+   *          chain (idempotent: layers unpacked before are reused);
+   *   exec:  the command in a sandbox on `inputs[root.input]`;
+   *   file:  the actions applied on top of `inputs[op.base]`;
+   *   http:  the URL's body as `/<filename>` (downloaded once per worker life, shared with
+   *          `resolveSource`); a checksum mismatch is DIGEST_MISMATCH;
+   *   git:   the repository at `op.ref` (without .git unless keepGitDir).
    */
-  unpackImage(op: ImageSource, ctx: RunContext): Promise<string | undefined>;
-  /** Runs the command in a sandbox on top of `inputs[root.input]`; returns the new committed snapshot. */
-  exec(op: ExecOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string>;
-  /**
-   * Downloads the URL (once per worker life, shared with `resolveSource`) and returns a new
-   * committed snapshot holding it as `/<filename>`. A checksum mismatch is DIGEST_MISMATCH.
-   */
-  http(op: HttpSource, ctx: RunContext): Promise<string>;
-  /** Checks out the repository at `op.ref` into a new committed snapshot (without .git unless keepGitDir). */
-  git(op: GitSource, ctx: RunContext): Promise<string>;
+  run<O extends Op>(op: O, inputs: readonly InputRef[], ctx: RunContext): Promise<RunResult<O>>;
   /**
    * What a remote source holds now, for its cache key: the digest of an http body (downloading
-   * it; `http` then reuses the download) or the commit a git ref names.
+   * it; `run` then reuses the download) or the commit a git ref names. Only for an op whose key
+   * reads are `remote` (describeOp).
    */
-  resolveSource(op: HttpSource | GitSource, signal?: AbortSignal): Promise<string>;
-  /** Applies the actions on top of `inputs[op.base]`; returns the new committed snapshot. */
-  file(op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string>;
+  resolveSource(op: Op, signal?: AbortSignal): Promise<string>;
   /** The snapshot chain from the bottom layer to `id` itself. */
   chain(id: string): string[];
   /** Whether a committed snapshot with this id exists (its files are on disk). */

@@ -181,6 +181,9 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
             new RegistryError(`${what}: the registry sent more than the ${desc.size} bytes the manifest gives it`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid', retryable: false });
           if (Number(res.headers.get('content-length') ?? 0) > desc.size) throw tooLong();
           const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+          // an abort before the store starts reading errors the body with nobody listening, which
+          // would crash the process: the reader (or the catch below, from the stall signal) reports it
+          body.on('error', () => {});
           // stop at size + 1 bytes: a 52 MB body for a 3 kB descriptor is not read to its end
           return await content.putStream(watchBytes(body, stall, desc.size, tooLong, onBytes), { digest: desc.digest, size: desc.size });
         } catch (e) {

@@ -6,5 +6,6 @@ export * from './retry.ts';
 export * from './auth.ts';
 export * from './client.ts';
 export * from './pull.ts';
+export * from './resolve-config.ts';
 export * from './push.ts';
 export * from './stall-guard.ts';

@@ -5,12 +5,13 @@
 //   const { digest, config } = await pullImage({ client, content, ref: 'busybox', platform });
 import type { BlobReader, BlobWriter } from '../content/index.ts';
 import type { ImageConfig, ImageManifest } from '../image/index.ts';
-import { IndexMediaTypes, ManifestMediaTypes, parseConfig, parseIndex, parseManifest } from '../image/index.ts';
+import { parseConfig } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 import type { ProgressSink, VertexRef } from '../progress/index.ts';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { RegistryClient } from './client.ts';
-import { DefaultPlatform, selectManifest } from './platform.ts';
+import { DefaultPlatform } from './platform.ts';
+import { fetchPlatformManifest } from './resolve-config.ts';
 import { formatReference, familiarName, parseReference } from './reference.ts';
 
 export interface PullOptions {
@@ -48,18 +49,7 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   const name = familiarName(ref);
   const origin = (digest: string) => ({ image: name, digest });
 
-  let top = await client.getManifest(ref);
-  if (IndexMediaTypes.includes(top.mediaType)) {
-    const index = parseIndex(top.bytes, origin(top.digest));
-    await content.putBytes(top.bytes, { digest: top.digest });
-    const chosen = selectManifest(index, platform, name);
-    top = await client.getManifest(ref, chosen.digest);
-  }
-  if (!ManifestMediaTypes.includes(top.mediaType)) {
-    throw new TsbuildError(`${name}: unsupported manifest type ${top.mediaType}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid' });
-  }
-  const manifest = parseManifest(top.bytes, origin(top.digest));
-
+  const { fetched: top, manifest } = await fetchPlatformManifest(client, content, ref, platform);
   const report = reporter(opts);
   const blobs = [manifest.config, ...manifest.layers];
   // settled, not all: a failed blob must not leave the others writing after pullImage has thrown

@@ -22,7 +22,7 @@ test('an entry is its snapshot while that exists, then its layers while their bl
   withWorker(async (w) => {
     const cache = openCacheIndex(w.db, w.worker);
     const base = await w.busybox();
-    const id = await w.worker.exec(run('echo hi > /f'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(run('echo hi > /f'), [{ type: 'snapshot', id: base }], w.ctx);
     const p = parts('a', [key(1)], []);
     cache.record(key(2), { snapshot: id, parts: p });
     cache.record(key(3), { snapshot: undefined });

@@ -6,7 +6,7 @@ import { computeCacheKeys } from '../../solver/index.ts';
 const image = createVertex({ kind: 'source', source: 'image', ref: 'docker.io/library/busybox:latest', digest: `sha256:${'a'.repeat(64)}`, platform: { os: 'linux', architecture: 'amd64' } }, [], { name: 'FROM busybox' });
 const exec = (network: NetworkMode, extra: Partial<ExecOp> = {}) =>
   createVertex({ kind: 'exec', args: ['/bin/sh', '-c', 'make'], env: [], cwd: '/', user: '', network, mounts: [{ type: 'root', input: 0 }], ...extra }, [image], { name: 'RUN make' });
-const keyOf = async (v: ReturnType<typeof exec>) => (await computeCacheKeys([image, v], async () => ''))!.get(v.digest);
+const keyOf = async (v: ReturnType<typeof exec>) => (await computeCacheKeys([image, v], { checksum: async () => '' }))!.get(v.digest);
 
 test('the same RUN with another network mode has the same cache key', async (t) => {
   const [sandbox, none, host] = [exec('sandbox'), exec('none'), exec('host')];

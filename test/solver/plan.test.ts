@@ -20,9 +20,9 @@ test('a content change in what a COPY reads changes its key and every key after 
   const a = copy('/a.txt', image);
   const b = copy('/b.txt', run('make', a));
   const order = topoSort([b]);
-  const before = await computeCacheKeys(order, checksum);
+  const before = await computeCacheKeys(order, { checksum });
   files.set('/b.txt', 'B2');
-  const after = await computeCacheKeys(order, checksum);
+  const after = await computeCacheKeys(order, { checksum });
   files.set('/b.txt', 'B');
   t.is(before.get(a.digest), after.get(a.digest));
   t.is(before.get(order[3].digest), after.get(order[3].digest), 'RUN make keeps its key');
@@ -33,7 +33,7 @@ test('the plan stops at the highest cached vertex and says why others run', asyn
   const a = copy('/a.txt', image);
   const r = run('make', a);
   const b = copy('/b.txt', r);
-  const keys = await computeCacheKeys(topoSort([b]), checksum);
+  const keys = await computeCacheKeys(topoSort([b]), { checksum });
   const cachedKeys = new Set([keys.get(r.digest)]);
   const plan = planBuild(b, { keys, lookup: (k) => (cachedKeys.has(k) ? { snapshot: 'snap-r' } : undefined), ignoreCache: () => false });
   t.deepEqual(plan.get(b.digest), { action: 'run', key: keys.get(b.digest)!, reason: 'no cache entry for this key' });
@@ -45,7 +45,7 @@ test('the plan stops at the highest cached vertex and says why others run', asyn
 
 test('--no-cache runs every step but still reuses unpacked base images', async (t) => {
   const r = run('make', copy('/a.txt', image));
-  const keys = await computeCacheKeys(topoSort([r]), checksum);
+  const keys = await computeCacheKeys(topoSort([r]), { checksum });
   const plan = planBuild(r, { keys, lookup: () => ({ snapshot: 'any' }), ignoreCache: () => true });
   t.like(plan.get(r.digest), { action: 'run', reason: 'cache disabled (--no-cache)' });
   t.is(plan.get(image.digest)?.action, 'cached');
@@ -54,7 +54,7 @@ test('--no-cache runs every step but still reuses unpacked base images', async (
 test('renaming a step (metadata) keeps its key', async (t) => {
   const one = createVertex(run('make', image).op, [image], { name: '[build 2/2] RUN make', stage: 'build' });
   const two = createVertex(run('make', image).op, [image], { name: '[compile 2/2] RUN make', stage: 'compile' });
-  const k1 = await computeCacheKeys(topoSort([one]), checksum);
-  const k2 = await computeCacheKeys(topoSort([two]), checksum);
+  const k1 = await computeCacheKeys(topoSort([one]), { checksum });
+  const k2 = await computeCacheKeys(topoSort([two]), { checksum });
   t.is(k1.get(one.digest), k2.get(two.digest));
 });

@@ -11,7 +11,7 @@ test('the proxy settings change neither the digest nor the cache key of a RUN; i
   const checksum = async () => 'sha256:' + '0'.repeat(64);
   const key = async (extra: Partial<ExecOp>) => {
     const v = run(extra);
-    return { digest: v.digest, key: (await computeCacheKeys([v], checksum)).get(v.digest) };
+    return { digest: v.digest, key: (await computeCacheKeys([v], { checksum })).get(v.digest) };
   };
   const none = await key({});
   t.deepEqual(await key({ proxyEnv: { httpProxy: 'http://a:3128' } }), none);

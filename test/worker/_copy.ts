@@ -27,7 +27,7 @@ export async function withCopy(files: Record<string, string | Buffer>, fn: (w: T
   try {
     const base = await w.busybox({ files: { '/etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n', '/etc/group': 'root:x:0:\nstaff:x:1001:\n' } });
     const apply: Apply = (actions, excludes = []) =>
-      w.worker.file({ kind: 'file', base: 0, actions }, [{ type: 'snapshot', id: base }, { type: 'local', dir: ctx, excludePatterns: excludes }], w.ctx);
+      w.worker.run({ kind: 'file', base: 0, actions }, [{ type: 'snapshot', id: base }, { type: 'local', dir: ctx, excludePatterns: excludes }], w.ctx);
     await fn(w, ctx, apply);
   } finally {
     await w.cleanup();

@@ -11,6 +11,6 @@ const root = process.argv[2];
 const paths = statePaths(root);
 const worker = await openWorker({ root, db: openDatabase(paths.db), content: openContentStore(paths.content) });
 const ctx: RunContext = { vertex: { digest: 'sha256:crash', name: 'crash' }, progress: silentProgress, signal: new AbortController().signal };
-const base = await worker.file(copyAll(), [{ type: 'local', dir: createBusyboxRootfs(), excludePatterns: [] }], ctx);
+const base = await worker.run(copyAll(), [{ type: 'local', dir: createBusyboxRootfs(), excludePatterns: [] }], ctx);
 process.stdout.write(`base ${base}\n`);
-await worker.exec(run('sleep 1000'), [{ type: 'snapshot', id: base }], ctx);
+await worker.run(run('sleep 1000'), [{ type: 'snapshot', id: base }], ctx);

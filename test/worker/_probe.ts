@@ -34,5 +34,5 @@ export async function busyboxWithProbe(w: TestWorker, dir: string): Promise<stri
     kind: 'file', base: 0,
     actions: [{ action: 'copy', from: 1, src: ['/probe'], dest: '/probe', copyDirContents: true, followSymlinks: true, allowWildcardEmpty: false, extractArchives: false, excludePatterns: [], createDestPath: true }],
   };
-  return w.worker.file(addProbe, [{ type: 'snapshot', id: await w.busybox() }, { type: 'local', dir, excludePatterns: [] }], w.ctx);
+  return w.worker.run(addProbe, [{ type: 'snapshot', id: await w.busybox() }, { type: 'local', dir, excludePatterns: [] }], w.ctx);
 }

@@ -42,7 +42,7 @@ export async function createTestWorker(opts: { snapshotter?: SnapshotterChoice }
     async busybox(opts) {
       const dir = createBusyboxRootfs(opts);
       temps.push(dir);
-      return worker.file(copyAll(), [{ type: 'local', dir, excludePatterns: [] }], ctx);
+      return worker.run(copyAll(), [{ type: 'local', dir, excludePatterns: [] }], ctx);
     },
     async cleanup() {
       await worker.close();

@@ -18,7 +18,7 @@ test('without --chown a snapshot source keeps its owners and a local context bec
     for (const p of ['src', 'src/f', 'src/sub', 'src/sub/g', 'src/link']) lchownSync(join(ctx, p), 7, 8);
     const staged = await apply([copy(['/src'], '/out/', { chown: { user: '7', group: '8' } })]);
     const base = await w.busybox();
-    const id = await w.worker.file({ kind: 'file', base: 0, actions: [copy(['/out'], '/kept/'), copy(['/out/f'], '/one')] }, [{ type: 'snapshot', id: base }, { type: 'snapshot', id: staged }], w.ctx);
+    const id = await w.worker.run({ kind: 'file', base: 0, actions: [copy(['/out'], '/kept/'), copy(['/out/f'], '/one')] }, [{ type: 'snapshot', id: base }, { type: 'snapshot', id: staged }], w.ctx);
     for (const p of ['kept/f', 'kept/sub', 'kept/sub/g', 'kept/link', 'one']) t.deepEqual(owner(fsOf(w, id, p)), [7, 8], p);
     t.deepEqual(owner(fsOf(w, id, 'kept')), [0, 0], 'the dest the copy makes is root\'s');
 
@@ -48,7 +48,7 @@ test('an existing dest keeps its mode and owner, and the context root\'s own mod
   withCopy({ 'tree/t': 'T', 'file': 'F' }, async (w, ctx, apply) => {
     chmodSync(ctx, 0o700);
     const made = await apply([{ action: 'mkdir', path: '/exist', mode: 0o711, makeParents: false, chown: { user: '5', group: '6' } }]);
-    const id = await w.worker.file(
+    const id = await w.worker.run(
       { kind: 'file', base: 0, actions: [copy(['/tree'], '/exist', { chown: { user: 'app' }, chmod: 0o600 }), copy(['/'], '/app/'), copy(['/'], '/plain')] },
       [{ type: 'snapshot', id: made }, { type: 'local', dir: ctx, excludePatterns: [] }],
       w.ctx,

@@ -59,7 +59,7 @@ test('a directory copied into an existing one keeps the target dir\'s own owner 
     chmodSync(join(ctx, 'conf'), 0o700);
     chmodSync(join(ctx, 'conf/sub'), 0o711);
     const base = await apply([{ action: 'mkdir', path: '/etc/app/sub', mode: 0o755, makeParents: true, chown: { user: 'app' } }]);
-    const id = await w.worker.file({ kind: 'file', base: 0, actions: [copy(['/conf'], '/etc/app')] }, [{ type: 'snapshot', id: base }, { type: 'local', dir: ctx, excludePatterns: [] }], w.ctx);
+    const id = await w.worker.run({ kind: 'file', base: 0, actions: [copy(['/conf'], '/etc/app')] }, [{ type: 'snapshot', id: base }, { type: 'local', dir: ctx, excludePatterns: [] }], w.ctx);
     const top = lstatSync(fsOf(w, id, 'etc/app'));
     t.deepEqual([top.mode & 0o777, top.uid], [0o755, 1000]);
     t.is(readFileSync(fsOf(w, id, 'etc/app/a'), 'utf8'), 'A');

@@ -14,7 +14,7 @@ async function image(w: TestWorker, edit: (dir: string) => void): Promise<string
   const dir = createBusyboxRootfs();
   try {
     edit(dir);
-    return await w.worker.file(copyAll(), [{ type: 'local', dir, excludePatterns: [] }], w.ctx);
+    return await w.worker.run(copyAll(), [{ type: 'local', dir, excludePatterns: [] }], w.ctx);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -26,7 +26,7 @@ test('links at /etc/resolv.conf and /etc/hosts: the step reads through them, the
       symlinkSync('/root/leak-resolv', join(dir, 'etc/resolv.conf'));
       symlinkSync('../../var/leak-hosts', join(dir, 'etc/hosts'));
     });
-    const id = await w.worker.exec(run('grep -c localhost /etc/hosts; cat /etc/resolv.conf >/dev/null && echo resolv'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(run('grep -c localhost /etc/hosts; cat /etc/resolv.conf >/dev/null && echo resolv'), [{ type: 'snapshot', id: base }], w.ctx);
     t.deepEqual(w.logs.join('').trim().split('\n'), ['2', 'resolv']);
     t.deepEqual((await layerEntries(w, id)).map((e) => e.name), []);
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
@@ -38,7 +38,7 @@ test('links into /proc or /sys (/proc/self/cwd is a host dir for runc) are not m
       symlinkSync('/proc/self/cwd/hosts', join(dir, 'etc/hosts'));
       symlinkSync('/sys/kernel/resolv.conf', join(dir, 'etc/resolv.conf'));
     });
-    const id = await w.worker.exec(run('readlink /etc/hosts; test -e /etc/resolv.conf || echo no-resolv'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(run('readlink /etc/hosts; test -e /etc/resolv.conf || echo no-resolv'), [{ type: 'snapshot', id: base }], w.ctx);
     t.deepEqual(w.logs.join('').trim().split('\n'), ['/proc/self/cwd/hosts', 'no-resolv']);
     t.deepEqual((await layerEntries(w, id)).map((e) => e.name), []);
   }));
@@ -49,7 +49,7 @@ test('etc -> /proc/self/cwd: the step is refused (passwd would be read from /pro
       rmSync(join(dir, 'etc'), { recursive: true });
       symlinkSync('/proc/self/cwd', join(dir, 'etc'));
     });
-    const err = await t.throwsAsync(w.worker.exec(run('true'), [{ type: 'snapshot', id: base }], w.ctx));
+    const err = await t.throwsAsync(w.worker.run(run('true'), [{ type: 'snapshot', id: base }], w.ctx));
     t.true(isTsbuildError(err) && err.code === 'FILE_UNREADABLE', String(err));
     t.is(err?.message, 'cannot start a process in this image: its /etc/passwd is a link to /proc/self/cwd/passwd, not a regular file, and runc reads it to start every process');
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
@@ -63,7 +63,7 @@ test('a link from an ancestor of the mount target (/etc -> /srv/etc): the target
       symlinkSync('/srv/conf', join(dir, 'etc'));
       mkdirSync(join(dir, 'srv/conf'));
     });
-    const id = await w.worker.exec(run('grep -c localhost /etc/hosts'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(run('grep -c localhost /etc/hosts'), [{ type: 'snapshot', id: base }], w.ctx);
     t.deepEqual(w.logs.join('').trim().split('\n'), ['2']);
     t.deepEqual((await layerEntries(w, id)).map((e) => e.name), []);
   }));
@@ -76,7 +76,7 @@ test('/etc/passwd -> /proc/kmsg: the RUN is refused at once instead of blocking 
       symlinkSync('/proc/kmsg', join(dir, 'etc/passwd'));
     });
     const started = Date.now();
-    const err = await t.throwsAsync(w.worker.exec(run('true'), [{ type: 'snapshot', id: base }], w.ctx));
+    const err = await t.throwsAsync(w.worker.run(run('true'), [{ type: 'snapshot', id: base }], w.ctx));
     t.true(isTsbuildError(err) && err.code === 'FILE_UNREADABLE', String(err));
     t.is(err?.message, 'cannot start a process in this image: its /etc/passwd is a link to /proc/kmsg, not a regular file, and runc reads it to start every process');
     t.true(Date.now() - started < 10_000);
@@ -87,17 +87,17 @@ test('RUN --mount=type=bind of a FIFO at /etc/passwd, or of a dir holding one at
   t.timeout(60_000);
   await withWorker(async (w) => {
     const base = await w.busybox();
-    const f = await w.worker.exec(run('mkfifo /fifo && mkdir /fake /kmsg && mkfifo /fake/group && ln -s /proc/kmsg /kmsg/passwd'), [{ type: 'snapshot', id: base }], w.ctx);
+    const f = await w.worker.run(run('mkfifo /fifo && mkdir /fake /kmsg && mkfifo /fake/group && ln -s /proc/kmsg /kmsg/passwd'), [{ type: 'snapshot', id: base }], w.ctx);
     const inputs = [{ type: 'snapshot' as const, id: base }, { type: 'snapshot' as const, id: f }];
-    const onFile = await t.throwsAsync(w.worker.exec(run('true', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 1, source: '/fifo', target: '/etc/passwd', readonly: true }] }), inputs, w.ctx));
+    const onFile = await t.throwsAsync(w.worker.run(run('true', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 1, source: '/fifo', target: '/etc/passwd', readonly: true }] }), inputs, w.ctx));
     t.true(isTsbuildError(onFile) && onFile.code === 'FILE_UNREADABLE', String(onFile));
     t.is(onFile?.message, 'cannot start a process with the mount at /etc/passwd: it puts a FIFO as /etc/passwd, not a regular file, and runc reads it to start every process');
-    const onDir = await t.throwsAsync(w.worker.exec(run('true', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 1, source: '/fake', target: '/etc', readonly: true }] }), inputs, w.ctx));
+    const onDir = await t.throwsAsync(w.worker.run(run('true', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 1, source: '/fake', target: '/etc', readonly: true }] }), inputs, w.ctx));
     t.is(onDir?.message, 'cannot start a process with the mount at /etc: it puts a FIFO as /etc/group, not a regular file, and runc reads it to start every process');
-    const onLink = await t.throwsAsync(w.worker.exec(run('true', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 1, source: '/kmsg', target: '/etc', readonly: true }] }), inputs, w.ctx));
+    const onLink = await t.throwsAsync(w.worker.run(run('true', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 1, source: '/kmsg', target: '/etc', readonly: true }] }), inputs, w.ctx));
     t.is(onLink?.message, 'cannot start a process with the mount at /etc: it puts a link to /proc/kmsg as /etc/passwd, not a regular file, and runc reads it to start every process');
     // a regular file bound there still works
-    await w.worker.exec(run('id -un', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 0, source: '/etc/passwd', target: '/etc/passwd', readonly: true }] }), [{ type: 'snapshot', id: base }], w.ctx);
+    await w.worker.run(run('id -un', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 0, source: '/etc/passwd', target: '/etc/passwd', readonly: true }] }), [{ type: 'snapshot', id: base }], w.ctx);
     t.true(w.logs.join('').includes('root'));
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
   });
@@ -110,10 +110,10 @@ test('RUN --mount targets through the image\'s links: what runc makes lands wher
       symlinkSync('/proc/self/cwd', join(dir, 'x'));
     });
     const tmpfsAt = (target: string) => run('echo hi > /data/m/f && cat /srv/data/m/f', { mounts: [{ type: 'root', input: 0 }, { type: 'tmpfs', target }] });
-    const id = await w.worker.exec(tmpfsAt('/data/m'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(tmpfsAt('/data/m'), [{ type: 'snapshot', id: base }], w.ctx);
     t.deepEqual(w.logs.join('').trim().split('\n'), ['hi']);
     t.deepEqual((await layerEntries(w, id)).map((e) => e.name), []);
-    const err = await t.throwsAsync(w.worker.exec(tmpfsAt('/x/y'), [{ type: 'snapshot', id: base }], w.ctx));
+    const err = await t.throwsAsync(w.worker.run(tmpfsAt('/x/y'), [{ type: 'snapshot', id: base }], w.ctx));
     t.true(isTsbuildError(err) && err.code === 'PATH_ESCAPE', String(err));
     t.is(err?.message, 'the mount target /x/y leads, through the image\'s symlinks, to /proc/self/cwd/y: the runtime would resolve it through the kernel\'s files there');
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
@@ -122,7 +122,7 @@ test('RUN --mount targets through the image\'s links: what runc makes lands wher
 test('a directory at /etc/hosts: nothing is mounted on it, the step runs, and the layer gets nothing', (t) =>
   withWorker(async (w) => {
     const base = await image(w, (dir) => mkdirSync(join(dir, 'etc/hosts')));
-    const id = await w.worker.exec(run('test -d /etc/hosts && grep -q nameserver /etc/resolv.conf && echo ok'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(run('test -d /etc/hosts && grep -q nameserver /etc/resolv.conf && echo ok'), [{ type: 'snapshot', id: base }], w.ctx);
     t.deepEqual(w.logs.join('').trim().split('\n'), ['ok']);
     t.deepEqual((await layerEntries(w, id)).map((e) => e.name), []);
   }));

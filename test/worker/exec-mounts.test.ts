@@ -23,7 +23,7 @@ const secretMount = (id: string, extra: Partial<Extract<ExecMount, { type: 'secr
 test('secrets are readable files on a tmpfs, with their mode and owner, and never in the layer', (t) =>
   withWorker(async (w, base) => {
     const ctx = { ...w.ctx, secrets: new Map([['tok', Buffer.from('s3cret')], ['npmrc', Buffer.from('//reg/:_authToken=x')]]) };
-    const id = await w.worker.exec(
+    const id = await w.worker.run(
       withMounts('test "$(cat /run/secrets/tok)" = s3cret && stat -c "%a %u:%g" /run/secrets/tok /etc/npmrc > /modes && ! test -e /run/secrets/absent', [
         secretMount('tok'),
         secretMount('npmrc', { target: '/etc/npmrc', mode: 0o440, uid: 1000, gid: 1000 }),
@@ -38,10 +38,10 @@ test('secrets are readable files on a tmpfs, with their mode and owner, and neve
 
 test('a required secret or ssh agent that was not given is a clear error', (t) =>
   withWorker(async (w, base) => {
-    const e = await t.throwsAsync(w.worker.exec(withMounts('true', [secretMount('token', { required: true })]), [{ type: 'snapshot', id: base }], w.ctx));
+    const e = await t.throwsAsync(w.worker.run(withMounts('true', [secretMount('token', { required: true })]), [{ type: 'snapshot', id: base }], w.ctx));
     t.true(isTsbuildError(e) && e.code === 'OPTION_INVALID');
     t.is(e?.message, 'secret "token" is required by a RUN --mount but was not given');
-    const ssh = await t.throwsAsync(w.worker.exec(withMounts('true', [{ type: 'ssh', id: 'default', target: '/run/ssh', required: true, mode: 0o600, uid: 0, gid: 0 }]), [{ type: 'snapshot', id: base }], w.ctx));
+    const ssh = await t.throwsAsync(w.worker.run(withMounts('true', [{ type: 'ssh', id: 'default', target: '/run/ssh', required: true, mode: 0o600, uid: 0, gid: 0 }]), [{ type: 'snapshot', id: base }], w.ctx));
     t.is(ssh?.message, 'ssh agent "default" is required by a RUN --mount=type=ssh but was not given');
     t.true(isTsbuildError(ssh) && ssh.hint?.includes('--ssh default') === true);
   }));
@@ -52,8 +52,8 @@ test('a cache mount persists across runs and stays out of the layer; tmpfs too',
       { type: 'cache', id: 'pkgs', target: '/root/.cache', sharing: 'shared', mode: 0o700 },
       { type: 'tmpfs', target: '/scratch', size: 1 << 20 },
     ]);
-    await w.worker.exec(op, [{ type: 'snapshot', id: base }], w.ctx);
-    const id = await w.worker.exec(op, [{ type: 'snapshot', id: base }], w.ctx);
+    await w.worker.run(op, [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(op, [{ type: 'snapshot', id: base }], w.ctx);
     t.is(readFileSync(join(w.root, 'snapshots', id, 'fs/count'), 'utf8').trim(), '2');
     t.deepEqual(await names(w, id), ['count']);
   }));
@@ -63,14 +63,14 @@ test('cache sharing: locked runs one at a time, private gets its own dir while t
     const cache = (sharing: 'locked' | 'private' | 'shared'): ExecMount => ({ type: 'cache', id: `c-${sharing}`, target: '/c', sharing });
     // with the lock, nobody ever sees the other's marker dir
     const locked = withMounts('mkdir /c/busy || exit 3; sleep 0.4; rmdir /c/busy', [cache('locked')]);
-    await Promise.all([0, 1].map(() => w.worker.exec(locked, [{ type: 'snapshot', id: base }], w.ctx)));
+    await Promise.all([0, 1].map(() => w.worker.run(locked, [{ type: 'snapshot', id: base }], w.ctx)));
     t.pass();
     // a shared cache as a channel, so both hold the private id at once however slow the machine
     const chan: ExecMount = { type: 'cache', id: 'chan', target: '/chan', sharing: 'shared' };
     const wait = (f: string) => `i=0; while ! test -e /chan/${f} && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done;`;
     const writer = withMounts(`echo mine > /c/marker; touch /chan/w; ${wait('r')}`, [cache('private'), chan]);
     const reader = withMounts(`${wait('w')} (test -e /c/marker && echo seen || echo unseen) > /result; touch /chan/r`, [cache('private'), chan]);
-    const [, r] = await Promise.all([w.worker.exec(writer, [{ type: 'snapshot', id: base }], w.ctx), w.worker.exec(reader, [{ type: 'snapshot', id: base }], w.ctx)]);
+    const [, r] = await Promise.all([w.worker.run(writer, [{ type: 'snapshot', id: base }], w.ctx), w.worker.run(reader, [{ type: 'snapshot', id: base }], w.ctx)]);
     t.is(readFileSync(join(w.root, 'snapshots', r, 'fs/result'), 'utf8'), 'unseen\n');
   }));
 
@@ -78,7 +78,7 @@ test('a bind of a local context honours .dockerignore and rw writes never reach 
   withWorker(async (w, base) => {
     const dir = contextDir({ 'src/a.txt': 'A', 'src/.env': 'SECRET', 'other': 'o' });
     try {
-      const id = await w.worker.exec(
+      const id = await w.worker.run(
         withMounts('test "$(cat /ctx/a.txt)" = A && ! test -e /ctx/.env && echo changed > /ctx/a.txt && cat /ctx/a.txt > /seen', [{ type: 'bind', target: '/ctx', input: 1, source: '/src', readonly: false }]),
         [{ type: 'snapshot', id: base }, { type: 'local', dir, excludePatterns: ['**/.env'] }],
         w.ctx,
@@ -93,8 +93,8 @@ test('a bind of a local context honours .dockerignore and rw writes never reach 
 
 test('a read-write bind of another snapshot discards its writes; read-only refuses them', (t) =>
   withWorker(async (w, base) => {
-    const other = await w.worker.exec(run('mkdir -p /data && echo orig > /data/f'), [{ type: 'snapshot', id: base }], w.ctx);
-    const id = await w.worker.exec(
+    const other = await w.worker.run(run('mkdir -p /data && echo orig > /data/f'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(
       withMounts('echo new > /m/f && cat /m/f > /seen && ! echo x > /ro/f', [
         { type: 'bind', target: '/m', input: 1, source: '/data', readonly: false },
         { type: 'bind', target: '/ro', input: 1, source: '/data', readonly: true },
@@ -115,7 +115,7 @@ test('S1: mount targets are removed from the upper dir only, even when the comma
       writeFileSync(join(victim, 'emptyfile'), '');
       const ctx = { ...w.ctx, secrets: new Map<string, Buffer>() };
       const e = await t.throwsAsync(
-        w.worker.exec(
+        w.worker.run(
           withMounts(`mv /a /a2 && ln -s ${victim} /a && mv /q /q2 && ln -s ${victim} /q && false`, [
             { type: 'tmpfs', target: '/a/b', size: 1 << 20 },
             secretMount('s', { target: '/q/emptyfile' }),

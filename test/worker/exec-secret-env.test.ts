@@ -45,7 +45,7 @@ test('env= puts the value in the variable only; with target= also in the file; a
       env: ['TOKEN=from-the-dockerfile'],
       mounts: mounts(secretMount({ env: 'TOKEN' }), secretMount({ env: 'BOTH', target: '/etc/both' }), secretMount({ id: 'absent', env: 'ABSENT' })),
     });
-    const id = await w.worker.exec(op, [{ type: 'snapshot', id: base }], ctx);
+    const id = await w.worker.run(op, [{ type: 'snapshot', id: base }], ctx);
     t.is(readFileSync(join(w.root, 'snapshots', id, 'fs/count'), 'utf8').trim(), '1');
     t.deepEqual((await layerEntries(w, id)).map((e) => e.name), ['count']);
     t.deepEqual(onDisk(w.root, value), []);
@@ -56,7 +56,7 @@ test('while the step runs, the value is on no disk of the state root', (t) =>
     const base = await w.busybox();
     const ctx = { ...w.ctx, secrets: new Map([['tok', Buffer.from(value)]]) };
     let running = true;
-    const exec = w.worker.exec(run(`test "$TOKEN" = ${value} && touch /started && sleep 1`, { mounts: mounts(secretMount({ env: 'TOKEN' })) }), [{ type: 'snapshot', id: base }], ctx).finally(() => (running = false));
+    const exec = w.worker.run(run(`test "$TOKEN" = ${value} && touch /started && sleep 1`, { mounts: mounts(secretMount({ env: 'TOKEN' })) }), [{ type: 'snapshot', id: base }], ctx).finally(() => (running = false));
     const seen: string[] = [];
     let scans = 0;
     while (running) {
@@ -72,14 +72,14 @@ test('while the step runs, the value is on no disk of the state root', (t) =>
 test('a required env secret that was not given is a clear error; a NUL byte or a huge value cannot go to the environment', (t) =>
   withWorker(async (w) => {
     const base = await w.busybox();
-    const missing = await t.throwsAsync(w.worker.exec(run('true', { mounts: mounts(secretMount({ env: 'TOKEN', required: true })) }), [{ type: 'snapshot', id: base }], w.ctx));
+    const missing = await t.throwsAsync(w.worker.run(run('true', { mounts: mounts(secretMount({ env: 'TOKEN', required: true })) }), [{ type: 'snapshot', id: base }], w.ctx));
     t.is(missing?.message, 'secret "tok" is required by a RUN --mount but was not given');
     const ctx = { ...w.ctx, secrets: new Map([['tok', Buffer.from('a\0b')]]) };
-    const nul = await t.throwsAsync(w.worker.exec(run('true', { mounts: mounts(secretMount({ env: 'TOKEN' })) }), [{ type: 'snapshot', id: base }], ctx));
+    const nul = await t.throwsAsync(w.worker.run(run('true', { mounts: mounts(secretMount({ env: 'TOKEN' })) }), [{ type: 'snapshot', id: base }], ctx));
     t.true(isTsbuildError(nul) && nul.code === 'OPTION_INVALID');
     t.is(nul?.message, 'secret "tok" cannot go to the environment variable TOKEN: it holds a NUL byte');
     const big = { ...w.ctx, secrets: new Map([['tok', Buffer.alloc(200 * 1024, 'x')]]) };
-    const tooBig = await t.throwsAsync(w.worker.exec(run('true', { mounts: mounts(secretMount({ env: 'TOKEN' })) }), [{ type: 'snapshot', id: base }], big));
+    const tooBig = await t.throwsAsync(w.worker.run(run('true', { mounts: mounts(secretMount({ env: 'TOKEN' })) }), [{ type: 'snapshot', id: base }], big));
     t.is(tooBig?.message, 'secret "tok" is too large for the environment variable TOKEN: 204800 bytes, and the kernel takes at most 128 KiB per variable');
   }));
 
@@ -91,6 +91,6 @@ test('a large value full of control bytes fits, in several variables at once', (
     const op = run('for v in "$A" "$B" "$C"; do printf %s "$v" | wc -c; done > /sizes', {
       mounts: mounts(secretMount({ env: 'A' }), secretMount({ env: 'B' }), secretMount({ env: 'C', target: '/run/c' })),
     });
-    const id = await w.worker.exec(op, [{ type: 'snapshot', id: base }], ctx);
+    const id = await w.worker.run(op, [{ type: 'snapshot', id: base }], ctx);
     t.deepEqual(readFileSync(join(w.root, 'snapshots', id, 'fs/sizes'), 'utf8').split('\n').filter(Boolean).map(Number), [big.length, big.length, big.length]);
   }));

@@ -23,7 +23,7 @@ test.serial('a RUN lists the forwarded key, cannot remove it, and leaves no sock
   const rootfs = createBusyboxRootfs();
   try {
     copySshAdd(rootfs);
-    const base = await w.worker.file(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], w.ctx);
+    const base = await w.worker.run(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], w.ctx);
     const dirsBefore = tsbuildSshDirs();
     const mounts: ExecMount[] = [{ type: 'root', input: 0 }, sshMount(), sshMount({ id: 'other', target: '/tmp/agent', required: false })];
     const script = [
@@ -34,7 +34,7 @@ test.serial('a RUN lists the forwarded key, cannot remove it, and leaves no sock
       'if echo pw | ssh-add -x 2>/dev/null; then echo locked; else echo refused; fi > /out/lock',
       'test -e /tmp/agent && echo mounted > /out/optional || echo absent > /out/optional',
     ].join('; ');
-    const id = await w.worker.exec(run(`mkdir /out; ${script}`, { mounts, env: ['SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0'] }), [{ type: 'snapshot', id: base }], { ...w.ctx, sshAgents: new Map([['default', agent.socket]]) });
+    const id = await w.worker.run(run(`mkdir /out; ${script}`, { mounts, env: ['SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0'] }), [{ type: 'snapshot', id: base }], { ...w.ctx, sshAgents: new Map([['default', agent.socket]]) });
     const out = (f: string) => readFileSync(join(w.root, 'snapshots', id, 'fs/out', f), 'utf8').trim();
     t.true(out('keys').includes(agent.fingerprint), out('keys'));
     t.is(out('sock'), '600 0:0 socket');
@@ -56,15 +56,15 @@ test('the socket takes the mount mode and owner, for a step run as another user'
   const rootfs = createBusyboxRootfs({ files: { '/etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n' } });
   try {
     copySshAdd(rootfs);
-    const base = await w.worker.file(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], w.ctx);
+    const base = await w.worker.run(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], w.ctx);
     const ctx = { ...w.ctx, sshAgents: new Map([['gh', agent.socket]]) };
     const mount = sshMount({ id: 'gh', target: '/home/app/agent', uid: 1000, gid: 1000, mode: 0o600 });
     const op = run('mkdir -p /tmp/o && ssh-add -l > /tmp/o/keys && stat -c "%a %u:%g" /home/app/agent > /tmp/o/sock', { mounts: [{ type: 'root', input: 0 }, mount], user: 'app', env: ['SSH_AUTH_SOCK=/home/app/agent'] });
-    const id = await w.worker.exec(op, [{ type: 'snapshot', id: base }], ctx);
+    const id = await w.worker.run(op, [{ type: 'snapshot', id: base }], ctx);
     t.true(readFileSync(join(w.root, 'snapshots', id, 'fs/tmp/o/keys'), 'utf8').includes(agent.fingerprint));
     t.is(readFileSync(join(w.root, 'snapshots', id, 'fs/tmp/o/sock'), 'utf8').trim(), '600 1000:1000');
     // the same step as a user the socket does not belong to cannot reach the agent
-    const denied = await t.throwsAsync(w.worker.exec(run('ssh-add -l', { mounts: [{ type: 'root', input: 0 }, { ...mount, uid: 0, gid: 0 }], user: 'app', env: ['SSH_AUTH_SOCK=/home/app/agent'] }), [{ type: 'snapshot', id: base }], ctx));
+    const denied = await t.throwsAsync(w.worker.run(run('ssh-add -l', { mounts: [{ type: 'root', input: 0 }, { ...mount, uid: 0, gid: 0 }], user: 'app', env: ['SSH_AUTH_SOCK=/home/app/agent'] }), [{ type: 'snapshot', id: base }], ctx));
     t.regex(denied?.message ?? '', /exit code: 2/);
   } finally {
     await agent.stop();
@@ -82,10 +82,10 @@ test.serial('under a state root too deep for a socket path, the forward lives in
   try {
     copySshAdd(rootfs);
     const ctx = { vertex: { digest: 'sha256:test', name: 'test' }, progress: silentProgress, signal: new AbortController().signal };
-    const base = await worker.file(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], ctx);
+    const base = await worker.run(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], ctx);
     const dirsBefore = tsbuildSshDirs();
     let during: string[] = [];
-    const id = await worker.exec(run('ssh-add -l > /keys; echo ran', { mounts: [{ type: 'root', input: 0 }, sshMount()], env: ['SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0'] }), [{ type: 'snapshot', id: base }], {
+    const id = await worker.run(run('ssh-add -l > /keys; echo ran', { mounts: [{ type: 'root', input: 0 }, sshMount()], env: ['SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0'] }), [{ type: 'snapshot', id: base }], {
       ...ctx,
       sshAgents: new Map([['default', agent.socket]]),
       progress: { emit: () => (during = tsbuildSshDirs()) },

@@ -9,7 +9,7 @@ test('S3: --output type=local writes no device nodes and no setuid/setgid bits; 
   const dest = mkdtempSync(join(tmpdir(), 'tsbuild-out-'));
   try {
     const base = await w.busybox();
-    const id = await w.worker.exec(
+    const id = await w.worker.run(
       run('mknod /disk b 8 0 && mknod /tty c 5 0 && chmod 666 /disk /tty && echo x > /suid && chmod 6755 /suid && mkdir /shared && chmod 2775 /shared && ln /suid /suid-link'),
       [{ type: 'snapshot', id: base }],
       w.ctx,

@@ -17,7 +17,7 @@ async function withCopy(files: Record<string, string>, fn: (w: TestWorker, ctx: 
   try {
     const base = await w.busybox({ files: { '/etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n', '/etc/group': 'root:x:0:\nstaff:x:1001:\nwheel:x:10:\n' } });
     const apply = (actions: FileAction[], excludes: string[] = []) =>
-      w.worker.file({ kind: 'file', base: 0, actions }, [{ type: 'snapshot', id: base }, { type: 'local', dir: ctx, excludePatterns: excludes }], w.ctx);
+      w.worker.run({ kind: 'file', base: 0, actions }, [{ type: 'snapshot', id: base }, { type: 'local', dir: ctx, excludePatterns: excludes }], w.ctx);
     await fn(w, ctx, apply);
   } finally {
     await w.cleanup();
@@ -65,8 +65,8 @@ test('symlinks are copied as links, hard links stay links', (t) =>
 test('a symlink in the image pointing at /etc resolves inside the rootfs', (t) =>
   withCopy({ 'evil': 'pwned' }, async (w, _ctx, apply) => {
     const base = await apply([]);
-    const linked = await w.worker.exec(run('mkdir /x && ln -s /etc /x/esc && ln -s ../../../../../../tmp /x/up'), [{ type: 'snapshot', id: base }], w.ctx);
-    const id = await w.worker.file({ kind: 'file', base: 0, actions: [copy(['/evil'], '/x/esc/'), copy(['/evil'], '/x/up/evil2')] }, [{ type: 'snapshot', id: linked }, { type: 'local', dir: _ctx, excludePatterns: [] }], w.ctx);
+    const linked = await w.worker.run(run('mkdir /x && ln -s /etc /x/esc && ln -s ../../../../../../tmp /x/up'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run({ kind: 'file', base: 0, actions: [copy(['/evil'], '/x/esc/'), copy(['/evil'], '/x/up/evil2')] }, [{ type: 'snapshot', id: linked }, { type: 'local', dir: _ctx, excludePatterns: [] }], w.ctx);
     t.is(readFileSync(fsOf(w, id, 'etc/evil'), 'utf8'), 'pwned');
     t.is(readFileSync(fsOf(w, id, 'tmp/evil2'), 'utf8'), 'pwned');
     t.throws(() => lstatSync('/etc/evil'));

@@ -84,7 +84,7 @@ async function outcome(w: TestWorker, op: ImageSource, label: string): Promise<'
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${label}: no outcome within ${perCaseMs} ms (a hang)`)), perCaseMs)));
   try {
-    await Promise.race([w.worker.unpackImage(op, w.ctx), deadline]);
+    await Promise.race([w.worker.run(op, [], w.ctx), deadline]);
     return 'ok';
   } catch (e) {
     if (!isTsbuildError(e)) throw new Error(`${label}: not a TsbuildError: ${(e as Error)?.stack ?? String(e)}`);

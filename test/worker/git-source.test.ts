@@ -64,7 +64,7 @@ test.serial('S9: a ref or URL that looks like an option is only a name', async (
   });
   await t.throwsAsync(w.worker.resolveSource(gitOp(`file://${dir}/repo.git`, { ref: `--upload-pack=touch ${pwned}` })));
   await t.throwsAsync(w.worker.resolveSource(gitOp(`--upload-pack=touch ${pwned}`)));
-  await t.throwsAsync(w.worker.git(gitOp(`--upload-pack=touch ${pwned}`, { ref: 'a'.repeat(40) }), w.ctx));
+  await t.throwsAsync(w.worker.run(gitOp(`--upload-pack=touch ${pwned}`, { ref: 'a'.repeat(40) }), [], w.ctx));
   t.false(existsSync(pwned));
 });
 
@@ -78,7 +78,7 @@ test.serial('S9: the snapshot holds the commit the cache key was made for, even 
   });
   t.is(await w.worker.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
   pushCommit(dir, 'three');
-  const snap = await w.worker.git(gitOp(url, { ref: 'main', keepGitDir: true }), w.ctx);
+  const snap = await w.worker.run(gitOp(url, { ref: 'main', keepGitDir: true }), [], w.ctx);
   t.is(readFileSync(fsOf(w, snap, 'README'), 'utf8'), 'two');
 });
 
@@ -94,10 +94,10 @@ test.serial('S9: a remote that will not serve a commit by id: the ref is fetched
     await w.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
-  const ok = await w.worker.git(gitOp(url, { ref: 'v1' }), w.ctx);
+  const ok = await w.worker.run(gitOp(url, { ref: 'v1' }), [], w.ctx);
   t.is(readFileSync(fsOf(w, ok, 'README'), 'utf8'), 'one', 'an annotated tag is checked against the commit it peels to');
   t.is(await w.worker.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
   const three = pushCommit(dir, 'three');
-  const e = await t.throwsAsync(w.worker.git(gitOp(url, { ref: 'main' }), w.ctx));
+  const e = await t.throwsAsync(w.worker.run(gitOp(url, { ref: 'main' }), [], w.ctx));
   t.is(e?.message, `fetching ${url} at main: the ref moved during the build (the cache key was made for ${commits[1]}, the remote now has ${three})`);
 });

@@ -16,7 +16,7 @@ async function sh(w: TestWorker, script: string): Promise<{ out: string; ok: boo
   const base = await w.busybox();
   try {
     // one stream, so lines come in the order they were written
-    await w.worker.exec(run(`exec 2>&1\n${script}`), [{ type: 'snapshot', id: base }], w.ctx);
+    await w.worker.run(run(`exec 2>&1\n${script}`), [{ type: 'snapshot', id: base }], w.ctx);
     return { out: w.logs.join(''), ok: true };
   } catch (e) {
     if (!isTsbuildError(e) || e.code !== 'RUN_FAILED') throw e;
@@ -175,9 +175,9 @@ test('no-new-privileges: a setuid-root program run by a user stays that user', a
   t.teardown(probe.cleanup);
   await withWorker(async (w) => {
     const withProbe = await busyboxWithProbe(w, probe.dir);
-    const suid = await w.worker.exec(run('chown 0:0 /probe && chmod 4755 /probe && ls -l /probe'), [{ type: 'snapshot', id: withProbe }], w.ctx);
+    const suid = await w.worker.run(run('chown 0:0 /probe && chmod 4755 /probe && ls -l /probe'), [{ type: 'snapshot', id: withProbe }], w.ctx);
     t.regex(w.logs.join(''), /-rwsr-xr-x\s+1 root\s+root/);
-    await w.worker.exec(run('/probe', { user: '1000:1000' }), [{ type: 'snapshot', id: suid }], w.ctx);
+    await w.worker.run(run('/probe', { user: '1000:1000' }), [{ type: 'snapshot', id: suid }], w.ctx);
     // without no-new-privileges the kernel would make euid 0 here
     t.regex(w.logs.join(''), /uid=1000 euid=1000\n/);
   });

@@ -17,7 +17,7 @@ function removeSnapshot(w: TestWorker, id: string): void {
 test('gzip and zstd layers of one snapshot are both kept and reused, with one diffId', (t) =>
   withWorker(async (w) => {
     const base = await w.busybox();
-    const id = await w.worker.exec(run('echo hi > /f && mkdir /d'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(run('echo hi > /f && mkdir /d'), [{ type: 'snapshot', id: base }], w.ctx);
     const gz = await w.worker.layer(id);
     const zs = await w.worker.layer(id, { compression: 'zstd' });
     t.is(gz.mediaType, MediaTypes.ociLayerGzip);
@@ -38,7 +38,7 @@ test('gzip and zstd layers of one snapshot are both kept and reused, with one di
 test('a removed snapshot chain is unpacked again from its stored blobs, zstd alone if that is what is left', (t) =>
   withWorker(async (w) => {
     const base = await w.busybox();
-    const id = await w.worker.exec(run('echo hi > /f'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(run('echo hi > /f'), [{ type: 'snapshot', id: base }], w.ctx);
     const chain = w.worker.chain(id);
     for (const s of chain) await w.worker.layer(s);
     const zs = await w.worker.layer(id, { compression: 'zstd' });
@@ -58,7 +58,7 @@ test('a removed snapshot chain is unpacked again from its stored blobs, zstd alo
     t.deepEqual(await w.worker.layer(top!, { compression: 'zstd' }), { ...zs, empty: false });
     t.is((await w.worker.layer(top!)).diffId, zs.diffId);
     // and it runs steps like any other
-    const next = await w.worker.exec(run('cat /f > /g'), [{ type: 'snapshot', id: top }], w.ctx);
+    const next = await w.worker.run(run('cat /f > /g'), [{ type: 'snapshot', id: top }], w.ctx);
     t.is(readFileSync(join(w.root, 'snapshots', next, 'fs', 'g'), 'utf8'), 'hi\n');
   }));
 

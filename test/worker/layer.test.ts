@@ -56,7 +56,7 @@ test('layer bytes are deterministic and computed once', (t) =>
 test('an op that changes nothing gives an empty layer', (t) =>
   withWorker(async (w) => {
     const base = await w.busybox();
-    const id = await w.worker.exec(run('true'), [{ type: 'snapshot', id: base }], w.ctx);
+    const id = await w.worker.run(run('true'), [{ type: 'snapshot', id: base }], w.ctx);
     t.true((await w.worker.layer(id)).empty);
   }));
 
@@ -65,7 +65,7 @@ test('unpack: whiteouts and opaque dirs become overlay form, ids follow the chai
     const l1 = await tarOf([{ name: 'a/', type: 'directory' }, { name: 'a/x', data: 'x' }, { name: 'b', data: 'b' }, { name: 'd/', type: 'directory' }, { name: 'd/old', data: 'o' }, { name: 'h', type: 'link', linkname: 'b' }]);
     const l2 = await tarOf([{ name: '.wh.b', data: '' }, { name: 'd/', type: 'directory' }, { name: 'd/.wh..wh..opq', data: '' }, { name: 'd/new', data: 'n' }]);
     const op = await storeImage(w, [l1, l2]);
-    const top = await w.worker.unpackImage(op, w.ctx);
+    const top = await w.worker.run(op, [], w.ctx);
     t.truthy(top);
     const chain = w.worker.chain(top!);
     t.is(chain.length, 2);
@@ -82,7 +82,7 @@ test('unpack: whiteouts and opaque dirs become overlay form, ids follow the chai
     const names = (await layerEntries(w, top!)).map((e) => e.name);
     t.true(names.includes('.wh.b') && names.includes('d/.wh..wh..opq'));
     // unpacking again reuses the snapshots
-    t.is(await w.worker.unpackImage(op, w.ctx), top);
+    t.is(await w.worker.run(op, [], w.ctx), top);
   }));
 
 for (const [title, entries, named] of [
@@ -98,7 +98,7 @@ for (const [title, entries, named] of [
   test(`unpack refuses ${title}`, (t) =>
     withWorker(async (w) => {
       const op = await storeImage(w, [await tarOf(entries)]);
-      const err = await t.throwsAsync(w.worker.unpackImage(op, w.ctx));
+      const err = await t.throwsAsync(w.worker.run(op, [], w.ctx));
       t.true(isTsbuildError(err) && err.code === 'TAR_UNSAFE', String(err));
       t.true(err!.message.includes(`"${named}"`), err!.message);
       t.false(existsSync('/tmp/evil'));
@@ -110,7 +110,7 @@ test('S2: a config diff_id that is not sha256:<64 hex> is refused before it name
     const escaped = `tsbuild-s2-${process.pid}-${Date.now()}`;
     try {
       const op = await storeImage(w, [await tarOf([{ name: 'evil', data: 'x' }])], [`sha256:/../../../${escaped}/evil`]);
-      const err = await t.throwsAsync(w.worker.unpackImage(op, w.ctx));
+      const err = await t.throwsAsync(w.worker.run(op, [], w.ctx));
       t.true(isTsbuildError(err) && err.code === 'IMAGE_INVALID', String(err));
       t.regex(err!.message, /^image test\/image:1: .*diff_id.*not a sha256 digest/);
       t.false(existsSync(join(tmpdir(), escaped)), 'nothing was made outside the state root');
@@ -125,7 +125,7 @@ test('S2: a manifest layer digest that is not sha256:<64 hex> is refused, naming
     const manifest = JSON.parse(readFileSync(w.content.path(good.digest), 'utf8')) as ImageManifest;
     manifest.layers[0].digest = 'sha256:../../x';
     const m = await w.content.putBytes(JSON.stringify(manifest));
-    const err = await t.throwsAsync(w.worker.unpackImage({ ...good, digest: m.digest }, w.ctx));
+    const err = await t.throwsAsync(w.worker.run({ ...good, digest: m.digest }, [], w.ctx));
     t.true(isTsbuildError(err) && err.code === 'IMAGE_INVALID', String(err));
     t.regex(err!.message, /^image test\/image:1: manifest sha256:[0-9a-f]{64}: "layers\[0\]\.digest" "sha256:\.\.\/\.\.\/x" is not a sha256 digest/);
   }));
@@ -133,7 +133,7 @@ test('S2: a manifest layer digest that is not sha256:<64 hex> is refused, naming
 test('R7: unpacks of the same layer racing each other all succeed with one snapshot', (t) =>
   withWorker(async (w) => {
     const op = await storeImage(w, [await tarOf([{ name: 'f', data: 'x' }])]);
-    const tops = await Promise.all(Array.from({ length: 8 }, () => w.worker.unpackImage(op, w.ctx)));
+    const tops = await Promise.all(Array.from({ length: 8 }, () => w.worker.run(op, [], w.ctx)));
     t.is(new Set(tops).size, 1);
     t.is(readFileSync(join(w.root, 'snapshots', tops[0]!, 'fs', 'f'), 'utf8'), 'x');
     t.deepEqual(readdirSync(join(w.root, 'tmp')).filter((n) => n.startsWith('unpack-')), [], 'no temp dir is left');

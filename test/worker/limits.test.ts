@@ -18,7 +18,7 @@ const cgroupsOf = (root: string) => {
 async function exec(w: TestWorker, script: string, limits: ResourceLimits): Promise<string> {
   const base = await w.busybox();
   w.logs.length = 0;
-  await w.worker.exec(run(script), [{ type: 'snapshot', id: base }], { ...w.ctx, limits });
+  await w.worker.run(run(script), [{ type: 'snapshot', id: base }], { ...w.ctx, limits });
   return w.logs.join('');
 }
 

@@ -42,15 +42,15 @@ test('an http source is one file, 0600, named from the URL or Content-Dispositio
   });
   const w = await createTestWorker();
   try {
-    const a = await w.worker.http(httpOp(`${base}/files/tool.tar.gz`), w.ctx);
+    const a = await w.worker.run(httpOp(`${base}/files/tool.tar.gz`), [], w.ctx);
     t.deepEqual(readdirSync(fsOf(w, a)), ['tool.tar.gz']);
     const s = lstatSync(fsOf(w, a, 'tool.tar.gz'));
     t.deepEqual([s.mode & 0o7777, s.uid, s.gid, s.mtime.toISOString()], [0o600, 0, 0, '2015-10-21T07:28:00.000Z']);
     t.deepEqual(readFileSync(fsOf(w, a, 'tool.tar.gz')), tarball, 'remote archives are not extracted');
-    const b = await w.worker.http(httpOp(`${base}/download?id=3`, { chmod: 0o644 }), w.ctx);
+    const b = await w.worker.run(httpOp(`${base}/download?id=3`, { chmod: 0o644 }), [], w.ctx);
     t.deepEqual(readdirSync(fsOf(w, b)), ['report.csv']);
     t.is(lstatSync(fsOf(w, b, 'report.csv')).mode & 0o7777, 0o644);
-    const c = await w.worker.http(httpOp(`${base}/dir/`, { filename: 'named' }), w.ctx);
+    const c = await w.worker.run(httpOp(`${base}/dir/`, { filename: 'named' }), [], w.ctx);
     t.deepEqual(readdirSync(fsOf(w, c)), ['named']);
     t.is(fileNameOf('http://x/dir/', null), 'index');
     t.is(fileNameOf('http://x/a/b%20c.txt', null), 'b c.txt');
@@ -65,10 +65,10 @@ test('--checksum is verified: a mismatch names the URL and both digests', async 
   const { base, server } = await serve({ '/f': { body: 'payload' } });
   const w = await createTestWorker();
   try {
-    const ok = await w.worker.http(httpOp(`${base}/f`, { checksum: sha('payload') }), w.ctx);
+    const ok = await w.worker.run(httpOp(`${base}/f`, { checksum: sha('payload') }), [], w.ctx);
     t.is(readFileSync(fsOf(w, ok, 'f'), 'utf8'), 'payload');
     const wrong = sha('other');
-    const e = await t.throwsAsync(w.worker.http(httpOp(`${base}/f`, { checksum: wrong }), w.ctx));
+    const e = await t.throwsAsync(w.worker.run(httpOp(`${base}/f`, { checksum: wrong }), [], w.ctx));
     t.true(isTsbuildError(e) && e.code === 'DIGEST_MISMATCH');
     t.is(e?.message, `${base}/f: downloaded content has digest ${sha('payload')}, but --checksum says ${wrong}`);
   } finally {
@@ -82,14 +82,14 @@ test('resolveSource keys an http source by its body and the snapshot reuses that
   const w = await createTestWorker();
   try {
     t.is(await w.worker.resolveSource(httpOp(`${base}/v`)), sha('v1'));
-    const id = await w.worker.http(httpOp(`${base}/v`), w.ctx);
+    const id = await w.worker.run(httpOp(`${base}/v`), [], w.ctx);
     t.is(readFileSync(fsOf(w, id, 'v'), 'utf8'), 'v1');
     t.is(hits.get('/v'), 1);
-    const e = await t.throwsAsync(w.worker.http(httpOp(`${base}/missing`), w.ctx));
+    const e = await t.throwsAsync(w.worker.run(httpOp(`${base}/missing`), [], w.ctx));
     t.is(e?.message, `cannot download ${base}/missing: the server answered 404 Not Found`);
     const closed = await serve({});
     closed.server.close();
-    const refused = await t.throwsAsync(w.worker.http(httpOp(`${closed.base}/x`), w.ctx));
+    const refused = await t.throwsAsync(w.worker.run(httpOp(`${closed.base}/x`), [], w.ctx));
     t.regex(refused?.message ?? '', /^cannot download http:\/\/127\.0\.0\.1:\d+\/x: .*ECONNREFUSED/);
   } finally {
     server.close();
@@ -102,21 +102,21 @@ test('a git source checks out a branch, a tag or a commit, without .git unless a
   const url = `file://${dir}/repo.git`;
   const w = await createTestWorker();
   try {
-    const head = await w.worker.git(gitOp(url), w.ctx);
+    const head = await w.worker.run(gitOp(url), [], w.ctx);
     t.is(readFileSync(fsOf(w, head, 'README'), 'utf8'), 'two');
     t.false(existsSync(fsOf(w, head, '.git')));
     t.is(lstatSync(fsOf(w, head, 'run.sh')).mode & 0o111, 0o111);
-    const tag = await w.worker.git(gitOp(url, { ref: 'v1', keepGitDir: true }), w.ctx);
+    const tag = await w.worker.run(gitOp(url, { ref: 'v1', keepGitDir: true }), [], w.ctx);
     t.is(readFileSync(fsOf(w, tag, 'README'), 'utf8'), 'one');
     t.true(existsSync(fsOf(w, tag, '.git')));
-    const byCommit = await w.worker.git(gitOp(join(dir, 'repo.git'), { ref: commits[0] }), w.ctx);
+    const byCommit = await w.worker.run(gitOp(join(dir, 'repo.git'), { ref: commits[0] }), [], w.ctx);
     t.is(readFileSync(fsOf(w, byCommit, 'README'), 'utf8'), 'one');
     t.is(await w.worker.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
     t.is(await w.worker.resolveSource(gitOp(url, { ref: 'v1' })), commits[0], 'an annotated tag resolves to its commit');
     t.is(await w.worker.resolveSource(gitOp(url)), commits[1]);
     const e = await t.throwsAsync(w.worker.resolveSource(gitOp(url, { ref: 'nope' })));
     t.is(e?.message, `git ref "nope" not found in ${url}`);
-    const missing = await t.throwsAsync(w.worker.git(gitOp(`file://${dir}/absent.git`), w.ctx));
+    const missing = await t.throwsAsync(w.worker.run(gitOp(`file://${dir}/absent.git`), [], w.ctx));
     t.regex(missing?.message ?? '', /^git ls-remote file:\/\/.*absent\.git failed: /);
   } finally {
     await w.cleanup();
@@ -138,7 +138,7 @@ test.serial('an ADD URL whose server sends a few bytes and then nothing fails on
   const w = await createTestWorker();
   try {
     const started = Date.now();
-    const e = await t.throwsAsync(w.worker.http(httpOp(`${base}/big.tar`), w.ctx));
+    const e = await t.throwsAsync(w.worker.run(httpOp(`${base}/big.tar`), [], w.ctx));
     t.true(isTsbuildError(e));
     t.is(e?.message, `cannot download ${base}/big.tar: the server sent nothing for 1 s, the transfer stalled`);
     t.true(Date.now() - started < 15_000, 'gave up soon after the stall timeout');

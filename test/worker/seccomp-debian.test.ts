@@ -24,7 +24,7 @@ test('a Debian base runs dpkg, apt, useradd/su, perl and threads under the profi
     execFileSync('tar', ['-xf', fixture, '-C', dir, '--numeric-owner']);
   }
   await withWorker(async (w) => {
-    const base = await w.worker.file(copyAll(), [{ type: 'local', dir, excludePatterns: [] }], w.ctx);
+    const base = await w.worker.run(copyAll(), [{ type: 'local', dir, excludePatterns: [] }], w.ctx);
     const script = [
       'exec 2>&1',
       'set -e',
@@ -44,7 +44,7 @@ test('a Debian base runs dpkg, apt, useradd/su, perl and threads under the profi
       'tar -C /usr -czf /tmp/usr.tgz share/doc && tar -tzf /tmp/usr.tgz | wc -l > /dev/null && echo tar-ok',
       'ldconfig && echo ldconfig-ok',
     ].join('\n');
-    await w.worker.exec(run(script), [{ type: 'snapshot', id: base }], w.ctx);
+    await w.worker.run(run(script), [{ type: 'snapshot', id: base }], w.ctx);
     const out = w.logs.join('');
     t.regex(out, /probe-installed\n/);
     t.regex(out, /tsbuild-probe install ok installed\n/);

@@ -70,7 +70,7 @@ const busyboxIn = async (w: TestWorker) => [{ type: 'snapshot' as const, id: awa
 test('the review proof fails: no user namespace, so no mount inside one', async (t) => {
   const w = await withWorker(t);
   const proof = "unshare -U -r -m -p -f sh -c 'grep CapEff /proc/self/status; mount -t tmpfs x /tmp && echo MOUNTED_IN_USERNS'";
-  const e = await t.throwsAsync(w.worker.exec(run(proof), await busyboxIn(w), w.ctx));
+  const e = await t.throwsAsync(w.worker.run(run(proof), await busyboxIn(w), w.ctx));
   t.true(isTsbuildError(e) && e.code === 'RUN_FAILED');
   t.notRegex(w.logs.join(''), /MOUNTED_IN_USERNS/);
   t.regex(w.logs.join(''), /unshare.*Operation not permitted/);
@@ -92,7 +92,7 @@ test('ordinary build work still runs: fork/exec, pipes, file ops, ownership, tar
     'mkdir -p /srv && echo served > /srv/f && httpd -p 127.0.0.1:8124 -h /srv && for i in $(seq 100); do wget -q -O - http://127.0.0.1:8124/f 2>/dev/null && break; sleep 0.1; done',
     'echo ok-all',
   ].join('\n');
-  await w.worker.exec(run(script), await busyboxIn(w), w.ctx);
+  await w.worker.run(run(script), await busyboxIn(w), w.ctx);
   const out = w.logs.join('');
   t.regex(out, /hi\n/);
   t.regex(out, /link -> d\/b\/f/);
@@ -195,7 +195,7 @@ test('the syscalls themselves, through a static probe', async (t) => {
     i386 = false;
     t.log('this kernel runs no i386 code (no IA32 emulation): the int 0x80 checks are skipped');
   }
-  await w.worker.exec(run(i386 ? '/probe && /probe i386' : '/probe'), [{ type: 'snapshot', id: await busyboxWithProbe(w, probe.dir) }], w.ctx);
+  await w.worker.run(run(i386 ? '/probe && /probe i386' : '/probe'), [{ type: 'snapshot', id: await busyboxWithProbe(w, probe.dir) }], w.ctx);
   const out = w.logs.join('');
   t.regex(out, /clone=0 clone_newuser=1 clone_newns=1 clone_newnet=1\n/);
   t.regex(out, /clone3=38\n/);

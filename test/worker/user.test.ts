@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTsbuildError } from '../../src/errors/index.ts';
-import { resolveOwner, resolveUser } from '../../worker/exec/user.ts';
+import { resolveOwner, resolveUser } from '../../worker/rootfs/users.ts';
 
 function rootfs(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'tsbuild-user-'));
@@ -50,7 +50,7 @@ test('resolveUser: supplementary groups only when no group is given', (t) => {
 // child process with a deadline, so a read that blocks (FIFO) or never ends (/dev/zero) fails the
 // test instead of hanging or exhausting the test runner.
 function resolveInChild(root: string, call: string): { status: number | null; stdout: string; stderr: string } {
-  const script = `import { resolveUser, resolveOwner } from ${JSON.stringify(join(import.meta.dirname, '../../worker/exec/user.ts'))};
+  const script = `import { resolveUser, resolveOwner } from ${JSON.stringify(join(import.meta.dirname, '../../worker/rootfs/users.ts'))};
     try { console.log(JSON.stringify(${call})); } catch (e) { console.log('ERROR ' + e.code + ' ' + e.message); }`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ROOT: root }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr };

@@ -33,10 +33,10 @@ test('a missing tree gives no opaque directories', async (t) => {
 test('a RUN that removes a directory and makes it again exports it opaque; a file-only layer has just its file', (t) =>
   withWorker(async (w) => {
     const base = await w.busybox();
-    const replaced = await w.worker.exec(run('rm -r /root && mkdir /root && echo x > /root/only'), [{ type: 'snapshot', id: base }], w.ctx);
+    const replaced = await w.worker.run(run('rm -r /root && mkdir /root && echo x > /root/only'), [{ type: 'snapshot', id: base }], w.ctx);
     const names = (await layerEntries(w, replaced)).map((e) => e.name).sort();
     t.deepEqual(names, ['root/', 'root/.wh..wh..opq', 'root/only']);
-    const flat = await w.worker.exec(run('echo 1 > /f1'), [{ type: 'snapshot', id: base }], w.ctx);
+    const flat = await w.worker.run(run('echo 1 > /f1'), [{ type: 'snapshot', id: base }], w.ctx);
     t.deepEqual((await layerEntries(w, flat)).map((e) => e.name), ['f1']);
   }));
 

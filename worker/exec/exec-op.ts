@@ -8,12 +8,14 @@ import { withProxyEnv, type ExecMount, type ExecOp } from '../../src/llb/index.t
 import { mountAt, unmount, type Mount } from '../snapshot/mount.ts';
 import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
 import type { InputRef, RunContext } from '../types.ts';
+import { snapshotInput } from '../snapshot-input.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { resolveInRoot } from '../../src/context/index.ts';
 import { runContainer } from './executor.ts';
 import { placeBindTargets, placeOpTargets, recordTargets, removeCreatedTargets } from './mount-targets.ts';
 import { createRuntimeSpec } from './spec.ts';
-import { checkTableMounts, resolveUser } from './user.ts';
+import { resolveUser } from '../rootfs/users.ts';
+import { checkTableMounts } from './table-mounts.ts';
 import { prepareOpMounts } from './op-mounts.ts';
 import { detectCgroups, readCgroupEvents, removeRunCgroup, runCgroupPath } from './cgroups.ts';
 import { fitLimits, limitFailure, limitHint } from './resources.ts';
@@ -22,14 +24,6 @@ import { heldCapabilities } from './capabilities.ts';
 import type { NetworkLease } from '../net/network-pool.ts';
 
 const hostname = 'buildkitsandbox';
-
-export function snapshotInput(inputs: readonly InputRef[], index: number | undefined): string | undefined {
-  if (index === undefined) return undefined;
-  const input = inputs[index];
-  if (!input) throw new TsbuildError(`op refers to input ${index}, but only ${inputs.length} exist`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
-  if (input.type !== 'snapshot') throw new TsbuildError(`input ${index} must be a snapshot here, not a ${input.type} directory`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
-  return input.id;
-}
 
 export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string> {
   const root = op.mounts.find((m): m is Extract<ExecMount, { type: 'root' }> => m.type === 'root');

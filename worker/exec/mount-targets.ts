@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { isOpaque } from '../snapshot/xattr.ts';
 import { cleanPath } from '../../src/context/index.ts';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { resolveInContainer, underKernelFs } from './kernel-paths.ts';
+import { resolveInContainer, underKernelFs } from '../rootfs/kernel-paths.ts';
 import type { SpecMount } from './spec.ts';
 
 export interface PathState {

@@ -22,12 +22,27 @@ import { assertNever, type ExecMount, type SecretMount, type SshMount } from '..
 import { copyAction } from '../file/copy.ts';
 import { mountAt, unmount } from '../snapshot/mount.ts';
 import { newSnapshotKey } from '../snapshot/snapshotter.ts';
+import type { LocalRead } from '../ops/op-definition.ts';
 import type { InputRef } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import type { SpecMount } from './spec.ts';
 import { forwardAgent } from './agent-forward.ts';
 
 const run = promisify(execFile);
+
+// A bind or a cache seed from a build context is a copy of the selection that follows a final
+// link (inputDir below): the mounted path shows the link's target, as a bind of the host dir would.
+const localCopyFollowsLinks = true;
+
+/** What the mounts read from their inputs, for the cache key: each bind's source, each cache seed's, in mount order. */
+export function mountReads(mounts: readonly ExecMount[]): LocalRead[] {
+  const reads: LocalRead[] = [];
+  for (const m of mounts) {
+    if (m.type === 'bind') reads.push({ input: m.input, paths: [m.source], followSymlinks: localCopyFollowsLinks });
+    else if (m.type === 'cache') reads.push({ input: m.input, paths: [m.source ?? '/'], followSymlinks: localCopyFollowsLinks });
+  }
+  return reads;
+}
 
 export interface OpMounts {
   specMounts: SpecMount[];
@@ -219,7 +234,7 @@ async function inputDir(env: WorkerEnv, input: InputRef | undefined, path: strin
     // a copy of the selection, .dockerignore applied: a bind of the host dir would show excluded
     // files and let `rw` write into the user's context
     await copyAction(scratch, {
-      action: 'copy', from: 0, src: [path], dest: '/data', copyDirContents: true, followSymlinks: true,
+      action: 'copy', from: 0, src: [path], dest: '/data', copyDirContents: true, followSymlinks: localCopyFollowsLinks,
       allowWildcardEmpty: false, extractArchives: false, excludePatterns: [], createDestPath: true,
     }, { root: input.dir, excludePatterns: input.excludePatterns, name: 'the build context', keepOwners: false });
     // the copy makes /data 0755; a bound subdirectory shows its own mode, as in BuildKit's local snapshot

@@ -5,7 +5,7 @@
 import type { NetworkMode } from '../../src/llb/index.ts';
 import { createSeccompProfile, type SeccompProfile } from './seccomp-profile.ts';
 import { cpuThermalThrottlePaths } from './host-masked-paths.ts';
-import type { ResolvedUser } from './user.ts';
+import type { ResolvedUser } from '../rootfs/users.ts';
 import type { ResourceLimits } from '../../src/limits/index.ts';
 import { defaultShmSize, specResources, specRlimits, type SpecResources } from './resources.ts';
 

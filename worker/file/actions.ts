@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { cleanPath, resolveInRoot, wildcardToRegExp, hasWildcard } from '../../src/context/index.ts';
 import type { MkdirAction, MkfileAction, RmAction } from '../../src/llb/index.ts';
-import { resolveOwner } from '../exec/user.ts';
+import { resolveOwner } from '../rootfs/users.ts';
 import { mkdirInRoot } from './write-tree.ts';
 
 export function mkdirAction(root: string, action: MkdirAction): void {

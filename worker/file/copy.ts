@@ -20,11 +20,22 @@ import { lstatSync, lutimesSync, readdirSync, type Stats } from 'node:fs';
 import { basename, relative } from 'node:path';
 import { cleanPath, createIgnoreMatcher, resolveInRoot, selectSources, type IgnoreMatcher, type SelectedSource } from '../../src/context/index.ts';
 import { parseSymbolicMode, type CopyAction } from '../../src/llb/index.ts';
-import { resolveOwner } from '../exec/user.ts';
+import { resolveOwner } from '../rootfs/users.ts';
+import type { LocalRead } from '../ops/op-definition.ts';
 import { extractArchive } from './archive.ts';
 import { copiedMode, copyEntry, mkdirInRoot, type CopyOptions, type CopyVerdict, type EntryPath, type Owner } from './write-tree.ts';
 
 const root: Owner = { uid: 0, gid: 0 };
+
+/**
+ * What a copy reads from its source, for the cache key: the paths as written, a symlink source
+ * followed exactly when the copy follows it. Only the source's own patterns (.dockerignore) apply
+ * to the hash: COPY --exclude matches relative to each copied source (below), so hashing a little
+ * more than is copied is the safe side.
+ */
+export function copyReads(action: CopyAction): LocalRead {
+  return { input: action.from, paths: action.src, followSymlinks: action.followSymlinks };
+}
 
 export interface CopySource {
   /** Host directory holding the source tree (a mounted snapshot view or a local context). */

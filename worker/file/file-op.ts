@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { assertNever, type FileOp } from '../../src/llb/index.ts';
-import { snapshotInput } from '../exec/exec-op.ts';
+import { snapshotInput } from '../snapshot-input.ts';
 import { mountAt, unmount, type Mount } from '../snapshot/mount.ts';
 import { newSnapshotKey } from '../snapshot/snapshotter.ts';
 import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';

@@ -54,8 +54,8 @@ test('a state root on overlayfs (overlay on overlay) falls back to copying, says
       t.is(worker.snapshotter.name, 'copy');
       t.regex(worker.snapshotter.notice ?? '', /^overlayfs cannot be mounted here \(.+\): using the copying snapshotter/);
       const ctx = { vertex: { digest: 'sha256:test', name: 'test' }, progress: { emit: () => undefined }, signal: new AbortController().signal };
-      const base = await worker.file(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], ctx);
-      const id = await worker.exec(run('echo hi > /hi && rm /etc/group'), [{ type: 'snapshot', id: base }], ctx);
+      const base = await worker.run(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], ctx);
+      const id = await worker.run(run('echo hi > /hi && rm /etc/group'), [{ type: 'snapshot', id: base }], ctx);
       const names = (await layerEntries({ worker, content } as TestWorker, id)).map((e) => e.name).sort();
       t.deepEqual(names, ['etc/', 'etc/.wh.group', 'hi']);
     } finally {

@@ -1,0 +1,74 @@
+// The layer blobs an image op is about to unpack, fetched from the image's registry when the
+// content store does not hold them (conversion stored only the manifest and config:
+// control/resolve-image.ts). Only layers whose snapshot is missing are fetched: an image whose
+// stack is already unpacked, or whose blobs came from the local store, reaches no registry.
+// Transfers run in parallel within the registry client's bound, stop with the build's signal, and
+// report their bytes as progress of the image's vertex.
+import { parseConfig, parseManifest, type Descriptor } from '../../src/image/index.ts';
+import type { ImageSource } from '../../src/llb/index.ts';
+import { chainIds } from '../layer/unpack-image.ts';
+import type { RunContext } from '../types.ts';
+import type { WorkerEnv } from '../worker-env.ts';
+
+// report byte counts at most every 100 ms per blob: smooth for a tty, cheap for rawjson
+const progressIntervalMs = 100;
+
+export async function fetchMissingLayers(env: WorkerEnv, op: ImageSource, ctx: RunContext): Promise<void> {
+  const missing = await missingLayers(env, op);
+  if (missing.length === 0) return;
+  // imported here: a build whose images are all local never loads the HTTP client
+  const { createRegistryClient, parseReference } = await import('../../src/registry/index.ts');
+  const client = createRegistryClient({ insecureRegistries: ctx.insecureRegistries ?? env.insecureRegistries ?? [], signal: ctx.signal });
+  const ref = parseReference(op.ref);
+  const report = reporter(ctx);
+  // settled, not all: a failed blob must not leave the others writing after this has thrown
+  const fetched = await Promise.allSettled(
+    missing.map((desc) =>
+      client.transfers.add(async () => {
+        ctx.signal.throwIfAborted();
+        await client.fetchBlob(ref, desc, env.content, (n) => report(desc.digest, n, desc.size));
+        report(desc.digest, desc.size, desc.size, true);
+      }),
+    ),
+  );
+  const failed = fetched.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Layers of `op` whose snapshot does not exist and whose blob is not stored. A damaged manifest or config: none (unpacking says what is wrong). */
+async function missingLayers(env: WorkerEnv, op: ImageSource): Promise<Descriptor[]> {
+  let layers: Descriptor[];
+  let chain: string[];
+  try {
+    const manifest = parseManifest(await env.content.readBytes(op.digest), { image: op.ref, digest: op.digest });
+    const config = parseConfig(await env.content.readBytes(manifest.config.digest), { image: op.ref, digest: manifest.config.digest });
+    layers = manifest.layers;
+    chain = config.rootfs.diff_ids.every(isDigest) ? chainIds(config.rootfs.diff_ids) : [];
+  } catch {
+    return [];
+  }
+  const out: Descriptor[] = [];
+  for (const [i, layer] of layers.entries()) {
+    const id = chain[i]?.slice('sha256:'.length);
+    if (id !== undefined && env.snapshots.exists(id)) continue;
+    // a digest that is no digest is left for unpacking to name; it never becomes a path here
+    if (!isDigest(layer?.digest) || (await env.content.has(layer.digest))) continue;
+    out.push(layer);
+  }
+  return out;
+}
+
+function isDigest(d: unknown): d is string {
+  return typeof d === 'string' && /^sha256:[0-9a-f]{64}$/.test(d);
+}
+
+function reporter(ctx: RunContext): (digest: string, current: number, total: number, final?: boolean) => void {
+  const last = new Map<string, { time: number; current: number }>();
+  return (digest, current, total, final = false) => {
+    const now = Date.now();
+    const prev = last.get(digest);
+    if (prev && (prev.current === current || (!final && now - prev.time < progressIntervalMs))) return;
+    last.set(digest, { time: now, current });
+    ctx.progress.emit({ type: 'vertex.progress', vertex: ctx.vertex, id: digest, current, total, label: `sha256:${digest.slice(7, 19)}` });
+  };
+}
