@@ -19,7 +19,8 @@ import { openContentStore, openImageStore, type ContentStore, type ImageStore } 
 import { loadConfig, type Config } from '../src/config/index.ts';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
-import { openDatabase, statePaths, type Database, type StatePaths } from '../src/state/index.ts';
+import { openDatabase, openLeases, statePaths, type Database, type Leases, type StatePaths } from '../src/state/index.ts';
+import { openCacheIndex, type CacheIndex } from '../solver/index.ts';
 import { openWorker, type Worker, type WorkerOptions } from '../worker/index.ts';
 import { runCheck, type CheckInput, type CheckReport } from './check.ts';
 import { listImages, type ImageRow } from './list-images.ts';
@@ -51,6 +52,10 @@ export interface EngineParts {
   readonly content: ContentStore;
   readonly images: ImageStore;
   readonly worker: Worker;
+  /** Cache key → result, opened once: every build looks up and records here (solver/cache-index.ts). */
+  readonly cache: CacheIndex;
+  /** What running builds hold, so GC never removes it (src/state/leases.ts). */
+  readonly leases: Leases;
   readonly config: Config;
 }
 
@@ -84,7 +89,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     db.close();
     throw e;
   }
-  const parts: EngineParts = { paths, db, content, images: openImageStore({ content, db }), worker, config };
+  const parts: EngineParts = { paths, db, content, images: openImageStore({ content, db }), worker, cache: openCacheIndex(db, worker), leases: openLeases(db), config };
   const running = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
   const track = <T>(work: () => Promise<T>): Promise<T> => {

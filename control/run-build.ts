@@ -8,7 +8,6 @@ import { solve } from '../solver/index.ts';
 import { createImageView, exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
-import { openLeases } from '../src/state/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import { compressLayers } from './compress-layers.ts';
@@ -46,7 +45,7 @@ export async function runBuild(engine: EngineParts, opts: ResolvedBuildOptions, 
 }
 
 async function buildFrom(engine: EngineParts, dockerfile: string, opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult> {
-  const { content, images, worker, db } = engine;
+  const { content, images, worker, db, cache, leases } = engine;
   const { progress, signal } = run;
   const ignore = await readDockerignoreFile(opts.contextDir, opts.dockerfilePath);
   const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal });
@@ -83,12 +82,12 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   if (worker.snapshotter.notice) progress.emit({ type: 'build.warning', message: worker.snapshotter.notice });
   const sshAgents = await openSshAgents(opts.ssh);
   // what this build makes and uses is held until it ends: GC (issue 9) leaves it alone
-  const lease = openLeases(db).create();
+  const lease = leases.create();
   try {
     const solved = await solve(def.root, {
       lease,
       worker,
-      db,
+      cache,
       localDirs,
       // only the main context has .dockerignore patterns, so only it names their lines
       checksum: (name, src, excludes, { followSymlinks }) =>

@@ -3,7 +3,7 @@
 import { graphDepth, topoSort, type Vertex } from '../src/llb/index.ts';
 import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
-import type { Database, Lease } from '../src/state/index.ts';
+import type { Lease } from '../src/state/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
 import { describeOp, type Worker } from '../worker/index.ts';
 import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
@@ -18,7 +18,8 @@ export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
 
 export interface SolveOptions {
   worker: Worker;
-  db: Database;
+  /** The engine's cache index (opened once per state root, solver/cache-index.ts): looked up and recorded into. */
+  cache: CacheIndex;
   /** Host directory of each named local context (`context` is the main one). */
   localDirs: ReadonlyMap<string, string>;
   checksum: LocalChecksum;
@@ -63,7 +64,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     },
     parts,
   );
-  const cache = openCacheIndex(opts.db, opts.worker);
+  const cache = opts.cache;
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const plan = planBuild(root, {
     keys,
