@@ -2,7 +2,7 @@
 // processes serving
 // them, and any interface or firewall rule. Tests take a snapshot before and compare after.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { listNetns, netnsPrefix } from '../../worker/net/netns.ts';
 
 export interface HostNetwork {
@@ -13,11 +13,10 @@ export interface HostNetwork {
 export function hostNetwork(): HostNetwork {
   const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n').map((l) => l.split(':')[1]?.trim()).filter(Boolean).sort();
   let ruleset = '';
-  try {
-    ruleset = execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' });
-  } catch {
-    // no nft: nothing to compare
-  }
+  // by its path: `npm test` puts node_modules/.bin first on PATH, where ava's file tracer is also
+  // called `nft`, and the comparison then saw two empty strings
+  const nft = ['/usr/sbin/nft', '/sbin/nft'].find((p) => existsSync(p));
+  if (nft) ruleset = execFileSync(nft, ['list', 'ruleset'], { encoding: 'utf8' });
   return { links, ruleset };
 }
 
