@@ -34,7 +34,6 @@ export interface PullResult {
   config: ImageConfig;
 }
 
-// report byte counts at most every 100 ms per blob: smooth for a tty, cheap for rawjson
 const progressIntervalMs = 100;
 
 /**
@@ -50,7 +49,7 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   const origin = (digest: string) => ({ image: name, digest });
 
   const { fetched: top, manifest } = await fetchPlatformManifest(client, content, ref, platform);
-  const report = reporter(opts);
+  const report = blobProgressReporter(opts.progress, opts.vertex);
   const blobs = [manifest.config, ...manifest.layers];
   // settled, not all: a failed blob must not leave the others writing after pullImage has thrown
   const fetched = await Promise.allSettled(
@@ -70,8 +69,11 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   return { ref: formatReference(ref), digest: top.digest, manifest, config };
 }
 
-function reporter(opts: PullOptions): (digest: string, current: number, total: number, final?: boolean) => void {
-  const { progress, vertex } = opts;
+/**
+ * Reports a blob's bytes as `vertex.progress` on `vertex`, at most every 100 ms per blob (and its
+ * last count always): smooth for a tty, cheap for rawjson. Without a sink it reports nothing.
+ */
+export function blobProgressReporter(progress: ProgressSink | undefined, vertex: VertexRef | undefined): (digest: string, current: number, total: number, final?: boolean) => void {
   if (!progress || !vertex) return () => {};
   const last = new Map<string, { time: number; current: number }>();
   return (digest, current, total, final = false) => {

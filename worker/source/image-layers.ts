@@ -10,17 +10,14 @@ import { chainIds } from '../layer/unpack-image.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 
-// report byte counts at most every 100 ms per blob: smooth for a tty, cheap for rawjson
-const progressIntervalMs = 100;
-
 export async function fetchMissingLayers(env: WorkerEnv, op: ImageSource, ctx: RunContext): Promise<void> {
   const missing = await missingLayers(env, op);
   if (missing.length === 0) return;
   // imported here: a build whose images are all local never loads the HTTP client
-  const { createRegistryClient, parseReference } = await import('../../src/registry/index.ts');
+  const { blobProgressReporter, createRegistryClient, parseReference } = await import('../../src/registry/index.ts');
   const client = createRegistryClient({ insecureRegistries: ctx.insecureRegistries ?? env.insecureRegistries ?? [], signal: ctx.signal });
   const ref = parseReference(op.ref);
-  const report = reporter(ctx);
+  const report = blobProgressReporter(ctx.progress, ctx.vertex);
   // settled, not all: a failed blob must not leave the others writing after this has thrown
   const fetched = await Promise.allSettled(
     missing.map((desc) =>
@@ -60,15 +57,4 @@ async function missingLayers(env: WorkerEnv, op: ImageSource): Promise<Descripto
 
 function isDigest(d: unknown): d is string {
   return typeof d === 'string' && /^sha256:[0-9a-f]{64}$/.test(d);
-}
-
-function reporter(ctx: RunContext): (digest: string, current: number, total: number, final?: boolean) => void {
-  const last = new Map<string, { time: number; current: number }>();
-  return (digest, current, total, final = false) => {
-    const now = Date.now();
-    const prev = last.get(digest);
-    if (prev && (prev.current === current || (!final && now - prev.time < progressIntervalMs))) return;
-    last.set(digest, { time: now, current });
-    ctx.progress.emit({ type: 'vertex.progress', vertex: ctx.vertex, id: digest, current, total, label: `sha256:${digest.slice(7, 19)}` });
-  };
 }
