@@ -28,7 +28,7 @@ import { createSnapshotStore } from './snapshot/snapshot-store.ts';
 import { openOpRunners } from './ops/table.ts';
 import { inSession, openBuildSession } from './session.ts';
 import type { Op } from '../src/llb/index.ts';
-import type { InputRef, RunContext, RunResult, Worker } from './types.ts';
+import type { BuildSession, InputRef, RunContext, RunResult, Worker } from './types.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
 export type { Worker, BuildSession, InputRef, LayerInfo, LayerRecord, RunContext, RunResult, SessionSlot } from './types.ts';
@@ -85,7 +85,13 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   };
   const warm = opts.warmNetwork ? () => env.network.warm() : () => undefined;
   const ops = openOpRunners(env);
-  const openSession = () => openBuildSession(ops.resolve);
+  // a session its build forgot to close still has its downloads removed when the worker closes
+  const sessions = new Set<BuildSession>();
+  const openSession = () => {
+    const session = openBuildSession(ops.resolve, (s) => sessions.delete(s));
+    sessions.add(session);
+    return session;
+  };
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
     warmNetwork: () => env.network.warm(),
@@ -105,6 +111,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     close: async () => {
       await pruned;
       await env.network.close();
+      await Promise.all([...sessions].map((s) => s.close()));
       claim.release();
       await ops.close();
     },

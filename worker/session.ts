@@ -9,7 +9,8 @@ import type { BuildSession, SessionSlot } from './types.ts';
 /** How the session's `resolveSource` reaches the runner of the op's kind. */
 export type SessionResolver = (op: Op, session: BuildSession, signal?: AbortSignal) => Promise<string>;
 
-export function openBuildSession(resolve: SessionResolver): BuildSession {
+/** A new session; `ended` hears of its close (the worker closes the ones still open when it closes). */
+export function openBuildSession(resolve: SessionResolver, ended?: (session: BuildSession) => void): BuildSession {
   const kept = new Map<SessionSlot<unknown>, unknown>();
   let closing: Promise<void> | undefined;
   const assertOpen = () => {
@@ -27,6 +28,7 @@ export function openBuildSession(resolve: SessionResolver): BuildSession {
     },
     close: () =>
       (closing ??= (async () => {
+        ended?.(session);
         // one slot failing to free (a file already gone) must not keep the others' files
         await Promise.allSettled([...kept].map(([slot, value]) => slot.release?.(value)));
         kept.clear();

@@ -159,3 +159,49 @@ test('two builds at once on one engine ADD the same URL: each downloads it for i
     for (const d of [root, out, a, b]) removeDir(d);
   }
 });
+
+test('a build that fails or is cancelled after downloading leaves no download in tmp, and the engine builds on', async (t) => {
+  let hung: (() => void) | undefined;
+  const asked = new Set<string>();
+  let bothAsked: () => void;
+  const askedBoth = new Promise<void>((ok) => (bothAsked = ok));
+  const server = await serve((req, res) => {
+    asked.add(req.url!);
+    if (asked.has('/file') && asked.has('/hang')) bothAsked();
+    if (req.url === '/file') return void res.writeHead(200).end('body\n');
+    if (req.url === '/hang') return void (hung = () => res.writeHead(200).end('late\n'));
+    res.writeHead(404).end();
+  });
+  const root = tempDir('tsbuild-root-');
+  const out = tempDir('tsbuild-out-');
+  const failing = contextDir({ Dockerfile: `FROM scratch\nADD ${server.base}/file /f\nADD ${server.base}/missing /g\n` });
+  const hanging = contextDir({ Dockerfile: `FROM scratch\nADD ${server.base}/file /f\nADD ${server.base}/hang /h\n` });
+  const good = contextDir({ Dockerfile: `FROM scratch\nADD ${server.base}/file /f\n` });
+  try {
+    const engine = await openEngine({ root });
+    try {
+      await t.throwsAsync(build(engine, failing, 'failing', out), { message: /missing: the server answered 404/ });
+      t.deepEqual(downloadsLeft(root), [], 'the failed build removed what it had downloaded');
+
+      const cancel = new AbortController();
+      const options = resolveBuildOptions({ context: '.', tags: ['hanging'] }, hanging);
+      const running = engine.build(options, { progress: { emit() {} }, signal: cancel.signal });
+      await askedBoth;
+      // /file is downloaded (a few bytes) well before this; /hang is under way
+      await new Promise((ok) => setTimeout(ok, 200));
+      cancel.abort(new Error('cancelled by the test'));
+      await t.throwsAsync(running);
+      t.deepEqual(downloadsLeft(root), [], 'the cancelled build removed what it had downloaded');
+
+      const after = await build(engine, good, 'good', out);
+      t.is(readFileSync(join(after.files, 'f'), 'utf8'), 'body\n');
+      t.deepEqual(downloadsLeft(root), []);
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    hung?.();
+    server.close();
+    for (const d of [root, out, failing, hanging, good]) removeDir(d);
+  }
+});

@@ -114,6 +114,20 @@ test('resolveSource keys an http source by its body and the snapshot in that ses
   }
 });
 
+test('a session its build never closed has its download removed when the worker closes', async (t) => {
+  const { base, server } = await serve({ '/v': { body: 'v1' } });
+  const w = await createTestWorker();
+  try {
+    await w.worker.openSession().resolveSource(httpOp(`${base}/v`));
+    t.is(readdirSync(join(w.root, 'tmp')).filter((n) => n.startsWith('http-')).length, 1);
+    await w.worker.close();
+    t.deepEqual(readdirSync(join(w.root, 'tmp')).filter((n) => n.startsWith('http-')), []);
+  } finally {
+    server.close();
+    await w.cleanup();
+  }
+});
+
 test('a git source checks out a branch, a tag or a commit, without .git unless asked', async (t) => {
   const { dir, commits } = gitRepo();
   const url = `file://${dir}/repo.git`;
