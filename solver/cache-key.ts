@@ -22,7 +22,7 @@ import type { KeyParts } from './cache-index.ts';
  */
 export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[], opts: { followSymlinks: boolean; signal?: AbortSignal }) => Promise<string>;
 
-/** What a remote source holds now: an http body's digest, a git ref's commit (Worker.resolveSource). */
+/** What a remote source holds now: an http body's digest, a git ref's commit (BuildSession.resolveSource). */
 export type RemoteResolver = (op: Op, signal?: AbortSignal) => Promise<string>;
 
 export interface CacheKeyOptions {

@@ -5,7 +5,7 @@ import PQueue from 'p-queue';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import { assertNever, topoSort, type Vertex } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
-import type { InputRef, Worker } from '../worker/index.ts';
+import type { BuildSession, InputRef, Worker } from '../worker/index.ts';
 import type { CacheIndex, KeyParts } from './cache-index.ts';
 import type { Lease } from '../src/state/index.ts';
 import type { Decision } from './plan.ts';
@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   lease?: Lease;
   /** What each vertex's key was made of, by vertex digest: recorded with its result. */
   parts?: ReadonlyMap<string, KeyParts>;
+  /** The build's session on the worker: a source's run reuses what its key fetched. */
+  session?: BuildSession;
 }
 
 export interface ExecuteStats {
@@ -102,7 +104,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
             abort.signal.throwIfAborted();
             opts.progress.emit({ type: 'vertex.started', vertex: ref });
             try {
-              const snapshot = await opts.worker.run(v.op, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits, sshAgents: opts.sshAgents, insecureRegistries: opts.insecureRegistries });
+              const snapshot = await opts.worker.run(v.op, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits, sshAgents: opts.sshAgents, insecureRegistries: opts.insecureRegistries, session: opts.session });
               if (snapshot !== undefined) opts.lease?.add('snapshot', snapshot);
               opts.lease?.add('cache', d.key);
               opts.cache.record(d.key, { snapshot, parts: opts.parts?.get(v.digest) });

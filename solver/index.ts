@@ -5,7 +5,7 @@ import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { Lease } from '../src/state/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
-import { describeOp, type Worker } from '../worker/index.ts';
+import { describeOp, type BuildSession, type Worker } from '../worker/index.ts';
 import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
 import { createMissExplainer } from './explain-miss.ts';
 import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum } from './cache-key.ts';
@@ -50,6 +50,17 @@ export interface SolveResult {
 
 export async function solve(root: Vertex | undefined, opts: SolveOptions): Promise<SolveResult> {
   if (!root) return { snapshot: undefined, stats: { ran: 0, cached: 0 }, plan: new Map() };
+  // what the build's sources fetch (an http body, a git ref's commit) lives as long as this solve:
+  // its key and its step share it, the next build asks the remote again
+  const session = opts.worker.openSession();
+  try {
+    return await solveInSession(root, session, opts);
+  } finally {
+    await session.close();
+  }
+}
+
+async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOptions): Promise<SolveResult> {
   const order = topoSort([root]);
   checkDepth(order);
   const parts = new Map<string, KeyParts>();
@@ -57,7 +68,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     order,
     {
       checksum: opts.checksum,
-      remote: (op, signal) => opts.worker.resolveSource(op, signal),
+      remote: (op, signal) => session.resolveSource(op, signal),
       maxParallelism: opts.maxParallelism,
       signal: opts.signal,
       progress: opts.progress,
@@ -87,6 +98,7 @@ export async function solve(root: Vertex | undefined, opts: SolveOptions): Promi
     insecureRegistries: opts.insecureRegistries,
     lease: opts.lease,
     parts,
+    session,
   });
   return { snapshot, stats, plan };
 }

@@ -26,11 +26,12 @@ import { createCopySnapshotter } from './snapshot/copy-snapshotter.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createSnapshotStore } from './snapshot/snapshot-store.ts';
 import { openOpRunners } from './ops/table.ts';
+import { inSession, openBuildSession } from './session.ts';
 import type { Op } from '../src/llb/index.ts';
-import type { InputRef, RunContext, RunResult, Worker } from './types.ts';
+import type { BuildSession, InputRef, RunContext, RunResult, Worker } from './types.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
-export type { Worker, InputRef, LayerInfo, LayerRecord, RunContext, RunResult } from './types.ts';
+export type { Worker, BuildSession, InputRef, LayerInfo, LayerRecord, RunContext, RunResult, SessionSlot } from './types.ts';
 export type { RootfsSink } from './export-rootfs.ts';
 export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
 export { describeOp, opName, type OpDescription } from './ops/table.ts';
@@ -84,6 +85,13 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   };
   const warm = opts.warmNetwork ? () => env.network.warm() : () => undefined;
   const ops = openOpRunners(env);
+  // a session its build forgot to close still has its downloads removed when the worker closes
+  const sessions = new Set<BuildSession>();
+  const openSession = () => {
+    const session = openBuildSession(ops.resolve, (s) => sessions.delete(s));
+    sessions.add(session);
+    return session;
+  };
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
     warmNetwork: () => env.network.warm(),
@@ -91,9 +99,9 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     run: <O extends Op>(op: O, inputs: readonly InputRef[], ctx: RunContext) => {
       warm();
       // each kind's runner returns its own RunResult; the table cannot show TypeScript which one
-      return ops.run(op, inputs, ctx) as Promise<RunResult<O>>;
+      return inSession(ctx.session, openSession, (session) => ops.run(op, inputs, { ...ctx, session })) as Promise<RunResult<O>>;
     },
-    resolveSource: (op, signal) => ops.resolve(op, signal),
+    openSession,
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
     layer: (id, o) => layerBlob(env, id, o?.compression, o?.signal),
@@ -103,6 +111,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     close: async () => {
       await pruned;
       await env.network.close();
+      await Promise.all([...sessions].map((s) => s.close()));
       claim.release();
       await ops.close();
     },

@@ -57,6 +57,49 @@ export interface RunContext {
   sshAgents?: ReadonlyMap<string, string>;
   /** Registries this build reaches over plain HTTP (--insecure-registry), for the image op's layer fetches. */
   insecureRegistries?: readonly string[];
+  /**
+   * The build this run belongs to: a source reuses what the build's cache key fetched (the http
+   * body, the git commit). Without it, the run is a build of its own (fetched again, removed after).
+   */
+  session?: BuildSession;
+}
+
+/**
+ * One build's use of the worker, from the start of its solve to its end. What the sources fetch
+ * lives here, not in the worker: within the build an http URL is downloaded once and a git ref
+ * asked once (its cache key and its step see the same content), and the next build on the same
+ * worker asks again, so a changed file or a moved branch is seen. Two builds at once each have
+ * their own.
+ *
+ *   const session = worker.openSession();
+ *   try {
+ *     const digest = await session.resolveSource(httpOp, signal);        // for the cache key
+ *     const id = await worker.run(httpOp, [], { ...ctx, session });      // the same download
+ *   } finally {
+ *     await session.close();                                             // downloads removed from tmp
+ *   }
+ */
+export interface BuildSession {
+  /**
+   * What a remote source holds now, for its cache key: the digest of an http body (downloading
+   * it; a run in this session then reuses the download) or the commit a git ref names (a run in
+   * this session checks out that commit). Only for an op whose key reads are `remote` (describeOp).
+   */
+  resolveSource(op: Op, signal?: AbortSignal): Promise<string>;
+  /** This build's value of `slot`, made on first use (for the op runners). STATE_ERROR once closed. */
+  keep<T>(slot: SessionSlot<T>): T;
+  /**
+   * Ends the build's use: every slot's value is released (downloads removed from tmp). Call it
+   * once the build's runs and reads are over (success, failure or cancel). Idempotent; never throws.
+   */
+  close(): Promise<void>;
+}
+
+/** Something an op runner remembers for one build: made on the build's first use, released at its end. */
+export interface SessionSlot<T> {
+  create(): T;
+  /** Frees what the value holds (files in tmp); awaited by BuildSession.close. */
+  release?(value: T): Promise<void>;
 }
 
 export interface Worker {
@@ -69,17 +112,13 @@ export interface Worker {
    *          chain (idempotent: layers unpacked before are reused);
    *   exec:  the command in a sandbox on `inputs[root.input]`;
    *   file:  the actions applied on top of `inputs[op.base]`;
-   *   http:  the URL's body as `/<filename>` (downloaded once per worker life, shared with
-   *          `resolveSource`); a checksum mismatch is DIGEST_MISMATCH;
+   *   http:  the URL's body as `/<filename>` (downloaded once per build session, shared with
+   *          its `resolveSource`); a checksum mismatch is DIGEST_MISMATCH;
    *   git:   the repository at `op.ref` (without .git unless keepGitDir).
    */
   run<O extends Op>(op: O, inputs: readonly InputRef[], ctx: RunContext): Promise<RunResult<O>>;
-  /**
-   * What a remote source holds now, for its cache key: the digest of an http body (downloading
-   * it; `run` then reuses the download) or the commit a git ref names. Only for an op whose key
-   * reads are `remote` (describeOp).
-   */
-  resolveSource(op: Op, signal?: AbortSignal): Promise<string>;
+  /** A new build's session (see BuildSession): open one per build, pass it in every RunContext, close it at the end. */
+  openSession(): BuildSession;
   /** The snapshot chain from the bottom layer to `id` itself. */
   chain(id: string): string[];
   /** Whether a committed snapshot with this id exists (its files are on disk). */

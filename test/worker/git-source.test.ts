@@ -47,7 +47,7 @@ test.serial('S9: an ssh git URL runs ssh without the host agent or keys', async 
   t.teardown(() => (saved === undefined ? delete process.env.SSH_AUTH_SOCK : (process.env.SSH_AUTH_SOCK = saved)));
   const w = await createTestWorker();
   t.teardown(() => w.cleanup());
-  const e = await t.throwsAsync(w.worker.resolveSource(gitOp('git@git.example.invalid:private.git')));
+  const e = await t.throwsAsync(w.worker.openSession().resolveSource(gitOp('git@git.example.invalid:private.git')));
   t.regex(e?.message ?? '', /^git ls-remote git@git\.example\.invalid:private\.git failed: /);
   const seen = readFileSync(log, 'utf8');
   t.regex(seen, /^agent= args=.*-o IdentitiesOnly=yes -i \/dev\/null .*-o BatchMode=yes/m);
@@ -62,8 +62,9 @@ test.serial('S9: a ref or URL that looks like an option is only a name', async (
     await w.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
-  await t.throwsAsync(w.worker.resolveSource(gitOp(`file://${dir}/repo.git`, { ref: `--upload-pack=touch ${pwned}` })));
-  await t.throwsAsync(w.worker.resolveSource(gitOp(`--upload-pack=touch ${pwned}`)));
+  const session = w.worker.openSession();
+  await t.throwsAsync(session.resolveSource(gitOp(`file://${dir}/repo.git`, { ref: `--upload-pack=touch ${pwned}` })));
+  await t.throwsAsync(session.resolveSource(gitOp(`--upload-pack=touch ${pwned}`)));
   await t.throwsAsync(w.worker.run(gitOp(`--upload-pack=touch ${pwned}`, { ref: 'a'.repeat(40) }), [], w.ctx));
   t.false(existsSync(pwned));
 });
@@ -76,10 +77,18 @@ test.serial('S9: the snapshot holds the commit the cache key was made for, even 
     await w.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
-  t.is(await w.worker.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
-  pushCommit(dir, 'three');
-  const snap = await w.worker.run(gitOp(url, { ref: 'main', keepGitDir: true }), [], w.ctx);
+  const session = w.worker.openSession();
+  t.is(await session.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
+  const three = pushCommit(dir, 'three');
+  const snap = await w.worker.run(gitOp(url, { ref: 'main', keepGitDir: true }), [], { ...w.ctx, session });
   t.is(readFileSync(fsOf(w, snap, 'README'), 'utf8'), 'two');
+  await session.close();
+  // the next build asks the remote again
+  const next = w.worker.openSession();
+  t.is(await next.resolveSource(gitOp(url, { ref: 'main' })), three);
+  const moved = await w.worker.run(gitOp(url, { ref: 'main' }), [], { ...w.ctx, session: next });
+  t.is(readFileSync(fsOf(w, moved, 'README'), 'utf8'), 'three');
+  await next.close();
 });
 
 test.serial('S9: a remote that will not serve a commit by id: the ref is fetched and must still name the key commit', async (t) => {
@@ -96,8 +105,9 @@ test.serial('S9: a remote that will not serve a commit by id: the ref is fetched
   });
   const ok = await w.worker.run(gitOp(url, { ref: 'v1' }), [], w.ctx);
   t.is(readFileSync(fsOf(w, ok, 'README'), 'utf8'), 'one', 'an annotated tag is checked against the commit it peels to');
-  t.is(await w.worker.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
+  const session = w.worker.openSession();
+  t.is(await session.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
   const three = pushCommit(dir, 'three');
-  const e = await t.throwsAsync(w.worker.run(gitOp(url, { ref: 'main' }), [], w.ctx));
+  const e = await t.throwsAsync(w.worker.run(gitOp(url, { ref: 'main' }), [], { ...w.ctx, session }));
   t.is(e?.message, `fetching ${url} at main: the ref moved during the build (the cache key was made for ${commits[1]}, the remote now has ${three})`);
 });

@@ -77,20 +77,51 @@ test('--checksum is verified: a mismatch names the URL and both digests', async 
   }
 });
 
-test('resolveSource keys an http source by its body and the snapshot reuses that download; errors are clear', async (t) => {
-  const { base, hits, server } = await serve({ '/v': { body: 'v1' } });
+test('resolveSource keys an http source by its body and the snapshot in that session reuses the download; errors are clear', async (t) => {
+  const routes = { '/v': { body: 'v1' } };
+  const { base, hits, server } = await serve(routes);
   const w = await createTestWorker();
+  const downloads = () => readdirSync(join(w.root, 'tmp')).filter((n) => n.startsWith('http-'));
   try {
-    t.is(await w.worker.resolveSource(httpOp(`${base}/v`)), sha('v1'));
-    const id = await w.worker.run(httpOp(`${base}/v`), [], w.ctx);
+    const session = w.worker.openSession();
+    t.is(await session.resolveSource(httpOp(`${base}/v`)), sha('v1'));
+    const id = await w.worker.run(httpOp(`${base}/v`), [], { ...w.ctx, session });
     t.is(readFileSync(fsOf(w, id, 'v'), 'utf8'), 'v1');
     t.is(hits.get('/v'), 1);
+    t.is(downloads().length, 1, 'the download is kept while the session is open');
+    await session.close();
+    t.deepEqual(downloads(), [], 'closing the session removes its download');
+    await t.throwsAsync(session.resolveSource(httpOp(`${base}/v`)), { message: 'the build is over: its session on the worker is closed' });
+    // the next session asks the server again, and sees what it serves now
+    routes['/v'].body = 'v2';
+    const next = w.worker.openSession();
+    t.is(await next.resolveSource(httpOp(`${base}/v`)), sha('v2'));
+    await next.close();
+    t.is(hits.get('/v'), 2);
+    // a run outside any session downloads for itself and leaves nothing behind
+    const alone = await w.worker.run(httpOp(`${base}/v`), [], w.ctx);
+    t.is(readFileSync(fsOf(w, alone, 'v'), 'utf8'), 'v2');
+    t.deepEqual(downloads(), []);
     const e = await t.throwsAsync(w.worker.run(httpOp(`${base}/missing`), [], w.ctx));
     t.is(e?.message, `cannot download ${base}/missing: the server answered 404 Not Found`);
     const closed = await serve({});
     closed.server.close();
     const refused = await t.throwsAsync(w.worker.run(httpOp(`${closed.base}/x`), [], w.ctx));
     t.regex(refused?.message ?? '', /^cannot download http:\/\/127\.0\.0\.1:\d+\/x: .*ECONNREFUSED/);
+  } finally {
+    server.close();
+    await w.cleanup();
+  }
+});
+
+test('a session its build never closed has its download removed when the worker closes', async (t) => {
+  const { base, server } = await serve({ '/v': { body: 'v1' } });
+  const w = await createTestWorker();
+  try {
+    await w.worker.openSession().resolveSource(httpOp(`${base}/v`));
+    t.is(readdirSync(join(w.root, 'tmp')).filter((n) => n.startsWith('http-')).length, 1);
+    await w.worker.close();
+    t.deepEqual(readdirSync(join(w.root, 'tmp')).filter((n) => n.startsWith('http-')), []);
   } finally {
     server.close();
     await w.cleanup();
@@ -111,10 +142,12 @@ test('a git source checks out a branch, a tag or a commit, without .git unless a
     t.true(existsSync(fsOf(w, tag, '.git')));
     const byCommit = await w.worker.run(gitOp(join(dir, 'repo.git'), { ref: commits[0] }), [], w.ctx);
     t.is(readFileSync(fsOf(w, byCommit, 'README'), 'utf8'), 'one');
-    t.is(await w.worker.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
-    t.is(await w.worker.resolveSource(gitOp(url, { ref: 'v1' })), commits[0], 'an annotated tag resolves to its commit');
-    t.is(await w.worker.resolveSource(gitOp(url)), commits[1]);
-    const e = await t.throwsAsync(w.worker.resolveSource(gitOp(url, { ref: 'nope' })));
+    const session = w.worker.openSession();
+    t.teardown(() => session.close());
+    t.is(await session.resolveSource(gitOp(url, { ref: 'main' })), commits[1]);
+    t.is(await session.resolveSource(gitOp(url, { ref: 'v1' })), commits[0], 'an annotated tag resolves to its commit');
+    t.is(await session.resolveSource(gitOp(url)), commits[1]);
+    const e = await t.throwsAsync(session.resolveSource(gitOp(url, { ref: 'nope' })));
     t.is(e?.message, `git ref "nope" not found in ${url}`);
     const missing = await t.throwsAsync(w.worker.run(gitOp(`file://${dir}/absent.git`), [], w.ctx));
     t.regex(missing?.message ?? '', /^git ls-remote file:\/\/.*absent\.git failed: /);

@@ -4,10 +4,11 @@
 //
 // Lifecycle: the solver asks `describeOp(op)` (pure, no worker needed) for the key's parts and the
 // plan's properties; an opened worker `open`s every definition once, and its `run(op, inputs,
-// ctx)` hands the op to the runner of its kind. State a runner keeps (an http download, a git
-// ref's commit, both shared by `resolve` and `run`) lives as long as the worker.
+// ctx)` hands the op to the runner of its kind. What a runner remembers of one build (an http
+// download, a git ref's commit, both shared by `resolve` and `run`) it keeps in that build's
+// session (`session.keep(slot)`), never in the runner: the worker outlives the build.
 import type { Op, SourceOp } from '../../src/llb/index.ts';
-import type { InputRef, RunContext } from '../types.ts';
+import type { BuildSession, InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 
 /** An op's name in the table: a source by what it reads (`image`, `local`, `http`, `git`), any other op by its kind. */
@@ -58,11 +59,14 @@ export interface OpDefinition<O extends Op> {
   open(env: WorkerEnv): OpRunner<O>;
 }
 
+/** A run's context as a runner sees it: always in a build's session (the worker opens one for a run outside any). */
+export type OpRunContext = RunContext & { readonly session: BuildSession };
+
 export interface OpRunner<O extends Op> {
   /** Resolves to the new committed snapshot (undefined: the empty filesystem). */
-  run(op: O, inputs: readonly InputRef[], ctx: RunContext): Promise<string | undefined>;
-  /** What the source holds now, for its key (when `reads(op).remote`). */
-  resolve?(op: O, signal?: AbortSignal): Promise<string>;
+  run(op: O, inputs: readonly InputRef[], ctx: OpRunContext): Promise<string | undefined>;
+  /** What the source holds now, for its key (when `reads(op).remote`), remembered in `session` for the run. */
+  resolve?(op: O, session: BuildSession, signal?: AbortSignal): Promise<string>;
   /** Frees what the runner kept for the worker's life. */
   close?(): Promise<void>;
 }

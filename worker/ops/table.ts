@@ -2,7 +2,7 @@
 // without its module (or a module for a kind that is not in the union) a compile error, and the
 // solver asks this table instead of switching on kinds.
 import type { Op } from '../../src/llb/index.ts';
-import type { InputRef, RunContext } from '../types.ts';
+import type { BuildSession, InputRef } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { exec } from './exec.ts';
 import { file } from './file.ts';
@@ -10,7 +10,7 @@ import { git } from './git.ts';
 import { http } from './http.ts';
 import { image } from './image.ts';
 import { local } from './local.ts';
-import type { ContextRef, KeyReads, OpDefinition, OpName, OpOf, OpRunner } from './op-definition.ts';
+import type { ContextRef, KeyReads, OpDefinition, OpName, OpOf, OpRunContext, OpRunner } from './op-definition.ts';
 
 type OpTable = { readonly [N in OpName]: OpDefinition<OpOf<N>> };
 
@@ -50,8 +50,8 @@ export function describeOp(op: Op): OpDescription {
 }
 
 export interface OpRunners {
-  run(op: Op, inputs: readonly InputRef[], ctx: RunContext): Promise<string | undefined>;
-  resolve(op: Op, signal?: AbortSignal): Promise<string>;
+  run(op: Op, inputs: readonly InputRef[], ctx: OpRunContext): Promise<string | undefined>;
+  resolve(op: Op, session: BuildSession, signal?: AbortSignal): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -62,10 +62,10 @@ export function openOpRunners(env: WorkerEnv): OpRunners {
   const runnerOf = (op: Op) => runners.get(opName(op))!;
   return {
     run: (op, inputs, ctx) => runnerOf(op).run(op, inputs, ctx),
-    resolve: (op, signal) => {
+    resolve: (op, session, signal) => {
       const r = runnerOf(op);
       if (!r.resolve) throw new Error(`a ${opName(op)} op has nothing remote to resolve`);
-      return r.resolve(op, signal);
+      return r.resolve(op, session, signal);
     },
     close: async () => {
       for (const r of runners.values()) await r.close?.();

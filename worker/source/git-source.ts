@@ -4,8 +4,9 @@
 //
 // Cache key: the commit the ref names now (`git ls-remote`), so a moved branch misses and a
 // re-run on the same commit hits. The snapshot checks out that same commit, remembered for the
-// worker's life: if the branch moves between the two, key and content still agree (a remote that
-// will not serve the commit by id gets the ref fetched and FETCH_HEAD checked against it).
+// build (in its session): if the branch moves between the two, key and content still agree (a
+// remote that will not serve the commit by id gets the ref fetched and FETCH_HEAD checked against
+// it). The next build asks the remote again, so it sees where the branch is then.
 //
 // Credentials: none of the host's. BuildKit uses an SSH identity only when given --ssh, so the
 // host's agent (SSH_AUTH_SOCK), ~/.ssh keys and config, credential helpers and prompts are all cut
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { GitSource } from '../../src/llb/index.ts';
-import type { RunContext } from '../types.ts';
+import type { BuildSession, RunContext, SessionSlot } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
 
@@ -75,15 +76,18 @@ export async function resolveGitRef(op: GitSource, signal?: AbortSignal): Promis
 }
 
 export interface GitSources {
-  /** The commit the op's ref names, asked of the remote once in this worker's life. */
-  resolve(op: GitSource, signal?: AbortSignal): Promise<string>;
-  /** A committed snapshot of exactly the commit `resolve` gave (resolving it now if not asked yet). */
-  snapshot(op: GitSource, ctx: RunContext): Promise<string>;
+  /** The commit the op's ref names, asked of the remote once in this build (`session`). */
+  resolve(op: GitSource, session: BuildSession, signal?: AbortSignal): Promise<string>;
+  /** A committed snapshot of exactly the commit `resolve` gave in this build (resolving it now if not asked yet). */
+  snapshot(op: GitSource, ctx: RunContext & { session: BuildSession }): Promise<string>;
 }
 
+/** One build's answers of the remotes: the commit of each url and ref. */
+const buildCommits: SessionSlot<Map<string, Promise<string>>> = { create: () => new Map() };
+
 export function createGitSources(env: WorkerEnv): GitSources {
-  const commits = new Map<string, Promise<string>>();
-  const resolve = (op: GitSource, signal?: AbortSignal) => {
+  const resolve = (op: GitSource, session: BuildSession, signal?: AbortSignal) => {
+    const commits = session.keep(buildCommits);
     const id = `${op.url}\0${op.ref ?? ''}`;
     let c = commits.get(id);
     if (!c) {
@@ -94,7 +98,7 @@ export function createGitSources(env: WorkerEnv): GitSources {
     }
     return c;
   };
-  return { resolve, snapshot: async (op, ctx) => gitSnapshot(env, op, await resolve(op, ctx.signal), ctx) };
+  return { resolve, snapshot: async (op, ctx) => gitSnapshot(env, op, await resolve(op, ctx.session, ctx.signal), ctx) };
 }
 
 async function gitSnapshot(env: WorkerEnv, op: GitSource, commit: string, ctx: RunContext): Promise<string> {

@@ -6,8 +6,9 @@
 //
 // Cache keys: with a checksum the op (URL + checksum) is the key and nothing is fetched to compute
 // it. Without one, `resolve` downloads the body and the key is its digest, so a changed file
-// misses and an unchanged one hits; the download is kept for `snapshot`, so it happens once per
-// build (a later build downloads again: there is no conditional GET with ETags yet).
+// misses and an unchanged one hits; the download is kept in the build's session for `snapshot`,
+// so it happens once per build, and is removed from tmp when the build ends. A later build
+// downloads again (there is no conditional GET with ETags yet), so it sees what the URL serves then.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, chown, copyFile, rm, utimes } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { HttpSource } from '../../src/llb/index.ts';
 import { createStallGuard, resolveStallTimeoutMs } from '../../src/registry/index.ts';
-import type { RunContext } from '../types.ts';
+import type { BuildSession, RunContext, SessionSlot } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
 
@@ -29,17 +30,25 @@ interface Download {
 }
 
 export interface HttpSources {
-  /** The body's digest (`sha256:…`), downloading it when not yet done in this worker's life. */
-  resolve(op: HttpSource, signal?: AbortSignal): Promise<string>;
-  /** A committed snapshot holding the downloaded file; verifies op.checksum. */
-  snapshot(op: HttpSource, ctx: RunContext): Promise<string>;
-  /** Removes the kept downloads. */
-  close(): Promise<void>;
+  /** The body's digest (`sha256:…`), downloading it when not yet done in this build (`session`). */
+  resolve(op: HttpSource, session: BuildSession, signal?: AbortSignal): Promise<string>;
+  /** A committed snapshot holding the build's download of the URL (made now if not yet); verifies op.checksum. */
+  snapshot(op: HttpSource, ctx: RunContext & { session: BuildSession }): Promise<string>;
 }
 
+/** One build's downloads by URL; when the build ends, their files leave tmp. */
+const buildDownloads: SessionSlot<Map<string, Promise<Download>>> = {
+  create: () => new Map(),
+  async release(downloads) {
+    // a download still under way is waited for (its build has aborted it), then removed
+    await Promise.all([...downloads.values()].map((d) => d.then((x) => rm(x.file, { force: true })).catch(() => undefined)));
+    downloads.clear();
+  },
+};
+
 export function createHttpSources(env: WorkerEnv): HttpSources {
-  const downloads = new Map<string, Promise<Download>>();
-  const download = (op: HttpSource, signal?: AbortSignal) => {
+  const download = (op: HttpSource, session: BuildSession, signal?: AbortSignal) => {
+    const downloads = session.keep(buildDownloads);
     let d = downloads.get(op.url);
     if (!d) {
       d = fetchToFile(op.url, join(env.paths.tmp, `http-${randomBytes(8).toString('hex')}`), signal);
@@ -50,9 +59,9 @@ export function createHttpSources(env: WorkerEnv): HttpSources {
     return d;
   };
   return {
-    resolve: async (op, signal) => (await download(op, signal)).digest,
+    resolve: async (op, session, signal) => (await download(op, session, signal)).digest,
     async snapshot(op, ctx) {
-      const d = await download(op, ctx.signal);
+      const d = await download(op, ctx.session, ctx.signal);
       if (op.checksum !== undefined && op.checksum !== d.digest) {
         throw new TsbuildError(`${op.url}: downloaded content has digest ${d.digest}, but --checksum says ${op.checksum}`, {
           code: ErrorCodes.DIGEST_MISMATCH,
@@ -67,11 +76,6 @@ export function createHttpSources(env: WorkerEnv): HttpSources {
         await chmod(target, op.chmod ?? 0o600);
         if (d.lastModified) await utimes(target, d.lastModified, d.lastModified);
       }, { signal: ctx.signal });
-    },
-    async close() {
-      const all = [...downloads.values()];
-      downloads.clear();
-      for (const d of all) await d.then((x) => rm(x.file, { force: true })).catch(() => undefined);
     },
   };
 }
