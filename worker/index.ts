@@ -44,18 +44,10 @@ export interface WorkerOptions {
   content: ContentStore;
   /** OCI runtime binary; default: crun where the cgroup layout allows it, else runc. */
   runtime?: string;
-  /**
-   * The build has a step in the `sandbox` network: start setting up a namespace in the background
-   * once the worker is first asked to do anything (unpack, copy, fetch), so it is ready when the
-   * step runs, and a fully cached rebuild starts none.
-   */
-  warmNetwork?: boolean;
   /** What configures `sandbox` namespaces; default $TSBUILD_SANDBOX_NETWORK, else pasta when installed, else slirp4netns. */
   networkProvider?: NetworkProvider;
   /** Default: TSBUILD_SNAPSHOTTER, else `auto` (overlay where it can be mounted, else copying). */
   snapshotter?: SnapshotterChoice;
-  /** Registry hosts reached over plain HTTP (loopback always is), for the layers an image op fetches. */
-  insecureRegistries?: readonly string[];
 }
 
 export async function openWorker(opts: WorkerOptions): Promise<Worker> {
@@ -81,9 +73,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp, create: sandboxFactory(provider, paths.tmp) }),
     // probed on first exec, so a worker that only copies files never needs a runtime
     runtime: () => (runtime ??= probeRuntime(opts.runtime)),
-    insecureRegistries: opts.insecureRegistries,
   };
-  const warm = opts.warmNetwork ? () => env.network.warm() : () => undefined;
   const ops = openOpRunners(env);
   // a session its build forgot to close still has its downloads removed when the worker closes
   const sessions = new Set<BuildSession>();
@@ -97,7 +87,6 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     warmNetwork: () => env.network.warm(),
     snapshotter: chosen,
     run: <O extends Op>(op: O, inputs: readonly InputRef[], ctx: RunContext) => {
-      warm();
       // each kind's runner returns its own RunResult; the table cannot show TypeScript which one
       return inSession(ctx.session, openSession, (session) => ops.run(op, inputs, { ...ctx, session })) as Promise<RunResult<O>>;
     },
