@@ -83,6 +83,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   const sshAgents = await openSshAgents(opts.ssh);
   // what this build makes and uses is held until it ends: GC (issue 9) leaves it alone
   const lease = leases.create();
+  const fileDigests = openFileDigestCache(db);
   try {
     const solved = await solve(def.root, {
       lease,
@@ -90,8 +91,8 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       cache,
       localDirs,
       // only the main context has .dockerignore patterns, so only it names their lines
-      checksum: (name, src, excludes, { followSymlinks }) =>
-        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, cache: openFileDigestCache(db), patternOrigins: name === 'context' ? ignore.origins : undefined }),
+      checksum: (name, src, excludes, { followSymlinks, signal: readSignal }) =>
+        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, cache: fileDigests, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal }),
       progress,
       noCache: opts.noCache,
       noCacheStages: opts.noCacheFilter,

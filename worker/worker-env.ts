@@ -18,8 +18,6 @@ export interface WorkerEnv {
   cacheMounts: CacheMounts;
   /** Ready network namespaces for `sandbox` steps (worker/net). */
   network: NetworkPool;
-  /** Registry hosts reached over plain HTTP, for the layer blobs an image op fetches. */
-  insecureRegistries?: readonly string[];
   /** Resolves the OCI runtime binary on first use, then remembers it. */
   runtime(): Promise<string>;
 }

@@ -22,6 +22,8 @@ export interface ChecksumOptions {
   cache?: FileDigestCache;
   /** Where the exclude patterns were written, so an excluded source's error names the line. */
   patternOrigins?: PatternOrigins;
+  /** The build's cancellation: the walk stops at the next entry, reads under way are aborted. */
+  signal?: AbortSignal;
 }
 
 // Reads in flight at once: enough to keep a disk (or the page cache) busy, few enough not to run
@@ -32,6 +34,16 @@ const wholeFileLimit = 1024 * 1024;
 
 /** sha256 (`sha256:<hex>`) over the selected sources of `dir` and everything below them. */
 export async function checksumSources(dir: string, src: readonly string[], excludePatterns: readonly string[], opts: ChecksumOptions = {}): Promise<string> {
+  try {
+    return await checksumOf(dir, src, excludePatterns, opts);
+  } catch (e) {
+    // a read aborted by the signal fails with a bare AbortError: the build's own reason says why
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    throw e;
+  }
+}
+
+async function checksumOf(dir: string, src: readonly string[], excludePatterns: readonly string[], opts: ChecksumOptions): Promise<string> {
   const matcher = createIgnoreMatcher(excludePatterns);
   const hash = createHash('sha256');
   const queue: (string | Promise<string>)[] = [];
@@ -49,7 +61,8 @@ export async function checksumSources(dir: string, src: readonly string[], exclu
   const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });
   for (const { rel, host } of selected) {
     queue.push(`source ${rel}\0`);
-    for (const part of walk(host, rel, matcher, opts.cache)) {
+    for (const part of walk(host, rel, matcher, opts.cache, opts.signal)) {
+      opts.signal?.throwIfAborted();
       queue.push(part);
       if (typeof part !== 'string') inFlight++;
       await drain(maxInFlight - 1);
@@ -61,7 +74,7 @@ export async function checksumSources(dir: string, src: readonly string[], exclu
 }
 
 /** Each entry's part of the hash, in order: a string, or the promise of one while its bytes are read. */
-function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDigestCache | undefined): Generator<string | Promise<string>> {
+function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDigestCache | undefined, signal: AbortSignal | undefined): Generator<string | Promise<string>> {
   const s = lstatSync(abs, { bigint: true });
   const type = s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : 'other';
   yield `${rel}\0${type}\0${(Number(s.mode) & 0o7777).toString(8)}\0${s.uid}:${s.gid}\0`;
@@ -70,7 +83,7 @@ function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDige
     const known = cache?.get(s);
     if (known !== undefined) yield `${s.size}\0${known}\0`;
     else {
-      const part = fileDigest(abs, s, cache).then((hex) => `${s.size}\0${hex}\0`);
+      const part = fileDigest(abs, s, cache, signal).then((hex) => `${s.size}\0${hex}\0`);
       // awaited in order later; until then a failed read must not count as unhandled
       part.catch(() => {});
       yield part;
@@ -80,16 +93,16 @@ function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDige
       const childRel = rel === '.' ? name : `${rel}/${name}`;
       // an excluded dir is still walked when an exception may re-include something below it
       if (matcher.ignores(childRel) && !(matcher.hasExceptions && lstatSync(join(abs, name)).isDirectory())) continue;
-      yield* walk(join(abs, name), childRel, matcher, cache);
+      yield* walk(join(abs, name), childRel, matcher, cache, signal);
     }
   }
 }
 
 /** The sha256 hex of a file's bytes, remembered in the cache. */
-async function fileDigest(abs: string, s: BigIntStats, cache: FileDigestCache | undefined): Promise<string> {
+async function fileDigest(abs: string, s: BigIntStats, cache: FileDigestCache | undefined, signal: AbortSignal | undefined): Promise<string> {
   const h = createHash('sha256');
-  if (s.size <= wholeFileLimit) h.update(await readFile(abs));
-  else await pipeline(createReadStream(abs), h);
+  if (s.size <= wholeFileLimit) h.update(await readFile(abs, { signal }));
+  else await pipeline(createReadStream(abs), h, { signal });
   const hex = h.digest('hex');
   cache?.set(s, hex);
   return hex;

@@ -109,3 +109,18 @@ test('many files hash in parallel to the same checksum, in order, with and witho
 function sha(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
+
+test('a cancelled build stops hashing its context: the checksum rejects with the abort, mid-walk or before', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-ck-abort-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (let i = 0; i < 2000; i++) writeFileSync(join(dir, `f${i}`), `file ${i}\n`.repeat(50));
+  const before = new AbortController();
+  before.abort(new Error('cancelled before'));
+  await t.throwsAsync(checksumSources(dir, ['/'], [], { signal: before.signal }), { message: 'cancelled before' });
+  const during = new AbortController();
+  const sum = checksumSources(dir, ['/'], [], { signal: during.signal });
+  setImmediate(() => during.abort(new Error('cancelled during')));
+  await t.throwsAsync(sum, { message: 'cancelled during' });
+  // not cancelled, the same tree still hashes
+  t.regex(await checksumSources(dir, ['/'], []), /^sha256:[0-9a-f]{64}$/);
+});
