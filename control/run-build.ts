@@ -97,10 +97,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       noCache: opts.noCache,
       noCacheStages: opts.noCacheFilter,
       maxParallelism: opts.maxParallelism,
-      secrets: await readSecrets(opts.secrets),
-      limits: opts.limits,
-      sshAgents: sshAgents.sockets,
-      insecureRegistries: opts.insecureRegistries,
+      runInputs: { secrets: await readSecrets(opts.secrets), limits: opts.limits, sshAgents: sshAgents.sockets, insecureRegistries: opts.insecureRegistries },
       signal,
     });
 

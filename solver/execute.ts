@@ -5,11 +5,10 @@ import PQueue from 'p-queue';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import { assertNever, topoSort, type Vertex } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
-import type { BuildSession, InputRef, Worker } from '../worker/index.ts';
+import type { BuildSession, InputRef, RunInputs, Worker } from '../worker/index.ts';
 import type { CacheIndex, KeyParts } from './cache-index.ts';
 import type { Lease } from '../src/state/index.ts';
 import type { Decision } from './plan.ts';
-import type { ResourceLimits } from '../src/limits/index.ts';
 import { withStep } from './step-error.ts';
 
 export interface ExecuteOptions {
@@ -20,14 +19,8 @@ export interface ExecuteOptions {
   progress: ProgressSink;
   maxParallelism: number;
   signal?: AbortSignal;
-  /** Secret values by id for RUN --mount=type=secret; never part of a key. */
-  secrets?: ReadonlyMap<string, Buffer>;
-  /** Resource limits for every exec; never part of a key. */
-  limits?: ResourceLimits;
-  /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
-  sshAgents?: ReadonlyMap<string, string>;
-  /** Registries reached over plain HTTP when a step fetches from them (--insecure-registry). */
-  insecureRegistries?: readonly string[];
+  /** Secrets, limits, ssh sockets, insecure registries: handed to every step's run, never part of a key. */
+  runInputs?: RunInputs;
   /** Holds what the build makes and uses until it ends (src/state/leases.ts). */
   lease?: Lease;
   /** What each vertex's key was made of, by vertex digest: recorded with its result. */
@@ -104,7 +97,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
             abort.signal.throwIfAborted();
             opts.progress.emit({ type: 'vertex.started', vertex: ref });
             try {
-              const snapshot = await opts.worker.run(v.op, inputs, { vertex: ref, progress: opts.progress, signal: abort.signal, secrets: opts.secrets, limits: opts.limits, sshAgents: opts.sshAgents, insecureRegistries: opts.insecureRegistries, session: opts.session });
+              const snapshot = await opts.worker.run(v.op, inputs, { ...opts.runInputs, vertex: ref, progress: opts.progress, signal: abort.signal, session: opts.session });
               if (snapshot !== undefined) opts.lease?.add('snapshot', snapshot);
               opts.lease?.add('cache', d.key);
               opts.cache.record(d.key, { snapshot, parts: opts.parts?.get(v.digest) });

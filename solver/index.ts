@@ -4,8 +4,7 @@ import { graphDepth, topoSort, type Vertex } from '../src/llb/index.ts';
 import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { Lease } from '../src/state/index.ts';
-import type { ResourceLimits } from '../src/limits/index.ts';
-import { describeOp, type BuildSession, type Worker } from '../worker/index.ts';
+import { describeOp, type BuildSession, type RunInputs, type Worker } from '../worker/index.ts';
 import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
 import { createMissExplainer } from './explain-miss.ts';
 import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum } from './cache-key.ts';
@@ -29,14 +28,11 @@ export interface SolveOptions {
   noCacheStages?: readonly string[];
   maxParallelism: number;
   signal?: AbortSignal;
-  /** Secret values by id for RUN --mount=type=secret; never part of a key. */
-  secrets?: ReadonlyMap<string, Buffer>;
-  /** Resource limits for every exec; inputs of the run, never of a key. */
-  limits?: ResourceLimits;
-  /** SSH agent sockets by id for RUN --mount=type=ssh; never part of a key. */
-  sshAgents?: ReadonlyMap<string, string>;
-  /** Registries reached over plain HTTP when a step fetches from them (--insecure-registry); never part of a key. */
-  insecureRegistries?: readonly string[];
+  /**
+   * What every step's run gets besides its op (worker RunInputs: secrets, resource limits, ssh agent
+   * sockets, insecure registries): how steps run, never part of a key.
+   */
+  runInputs?: RunInputs;
   /** The build's lease: every cache entry, snapshot and blob the solve uses or makes is added to it. */
   lease?: Lease;
 }
@@ -92,10 +88,7 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     progress: opts.progress,
     maxParallelism: opts.maxParallelism,
     signal: opts.signal,
-    secrets: opts.secrets,
-    limits: opts.limits,
-    sshAgents: opts.sshAgents,
-    insecureRegistries: opts.insecureRegistries,
+    runInputs: opts.runInputs,
     lease: opts.lease,
     parts,
     session,

@@ -39,10 +39,8 @@ export interface LayerRecord {
   blobs: readonly Descriptor[];
 }
 
-export interface RunContext {
-  vertex: VertexRef;
-  progress: ProgressSink;
-  signal: AbortSignal;
+/** What a build hands every step besides the op: how steps run, never part of a cache key. */
+export interface RunInputs {
   /**
    * Secret values by id, for RUN --mount=type=secret (exec only). They are mounted from a tmpfs and
    * never reach a layer, a cache key or the state root.
@@ -57,6 +55,12 @@ export interface RunContext {
   sshAgents?: ReadonlyMap<string, string>;
   /** Registries this build reaches over plain HTTP (--insecure-registry), for the image op's layer fetches. */
   insecureRegistries?: readonly string[];
+}
+
+export interface RunContext extends RunInputs {
+  vertex: VertexRef;
+  progress: ProgressSink;
+  signal: AbortSignal;
   /**
    * The build this run belongs to: a source reuses what the build's cache key fetched (the http
    * body, the git commit). Without it, the run is a build of its own (fetched again, removed after).
