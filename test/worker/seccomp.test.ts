@@ -87,8 +87,10 @@ test('ordinary build work still runs: fork/exec, pipes, file ops, ownership, tar
     'tar -czf /tmp/t.tgz d && mkdir x && tar -xzf /tmp/t.tgz -C x && ls -ln x/d/b',
     'chroot / true && nice -n 5 true && timeout 5 sleep 0.1 && find / -xdev -name busybox | head -1 && sha256sum /bin/busybox > /dev/null',
     'linux32 uname -m',
-    // the listeners may take a moment to come up on a loaded machine: retry the connects
-    'nc -l -p 8123 > /tmp/got & for i in $(seq 100); do echo over-loopback | nc 127.0.0.1 8123 2>/dev/null && break; sleep 0.1; done; wait; cat /tmp/got',
+    // the listeners may take a moment to come up on a loaded machine: retry the connects. The
+    // listener sends and the client reads: a background `nc -l` reading stdin sees /dev/null's EOF at
+    // once and could hang up before a client's bytes arrived, which lost them under load
+    "echo over-loopback | nc -l -p 8123 & for i in $(seq 100); do got=$(sleep 2 | nc 127.0.0.1 8123 2>/dev/null) && [ -n \"$got\" ] && echo \"$got\" && break; sleep 0.1; done; wait",
     'mkdir -p /srv && echo served > /srv/f && httpd -p 127.0.0.1:8124 -h /srv && for i in $(seq 100); do wget -q -O - http://127.0.0.1:8124/f 2>/dev/null && break; sleep 0.1; done',
     'echo ok-all',
   ].join('\n');
