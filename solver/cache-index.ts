@@ -114,3 +114,49 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'st
     },
   };
 }
+
+/** One row of the local cache index as du and prune see it. */
+export interface CacheRecord {
+  key: string;
+  /** The snapshot its result was committed as (it may be gone since); undefined: the empty filesystem. */
+  snapshot: string | undefined;
+  created: number;
+  lastUsed: number;
+}
+
+/** Listing and deleting entries of the local index: what du and prune use (control/du.ts, control/prune.ts). */
+export interface CacheRecords {
+  /** Every entry, least recently used first. */
+  list(): CacheRecord[];
+  /** Deletes the entries in one transaction, skipping any `keep(key)` says is now held; returns the keys deleted. */
+  delete(keys: readonly string[], keep?: (key: string) => boolean): string[];
+}
+
+export function openCacheRecords(db: Database): CacheRecords {
+  const all = db.prepare('SELECT key, snapshot, created, last_used FROM cache ORDER BY last_used, key');
+  const del = db.prepare('DELETE FROM cache WHERE key = ?');
+  return {
+    list: () =>
+      (all.all() as unknown as { key: string; snapshot: string | null; created: number; last_used: number }[]).map((r) => ({
+        key: r.key,
+        snapshot: r.snapshot ?? undefined,
+        created: r.created,
+        lastUsed: r.last_used,
+      })),
+    delete(keys, keep) {
+      const deleted: string[] = [];
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const k of keys) {
+          if (keep?.(k)) continue;
+          if (Number(del.run(k).changes) > 0) deleted.push(k);
+        }
+        db.exec('COMMIT');
+      } catch (e) {
+        db.exec('ROLLBACK');
+        throw e;
+      }
+      return deleted;
+    },
+  };
+}
