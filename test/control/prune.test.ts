@@ -6,7 +6,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openEngine, resolveBuildOptions, type BuildResult, type Engine } from '../../control/index.ts';
-import type { ProgressEvent, ProgressSink } from '../../src/progress/index.ts';
+import type { ProgressSink } from '../../src/progress/index.ts';
 import { buildBusybox, contextDir, removeDir, tempDir } from '../_support/tsbuild.ts';
 
 const quiet: ProgressSink = { emit: () => {} };
@@ -36,12 +36,10 @@ test('prune keeps what tags and a running build use and frees the rest; the next
       t.is((await build(engine, tagged, ['app'])).ran, 3);
       t.is((await build(engine, loose)).ran, 1);
       // the first RUN of `running` is recorded before prune; only the running build's lease holds it
-      const events: ProgressEvent[] = [];
       let sleeping!: () => void;
       const slept = new Promise<void>((resolve) => (sleeping = resolve));
       const inFlight = build(engine, running, [], {
         emit: (e) => {
-          events.push(e);
           if (e.type === 'vertex.started' && e.vertex.name.includes('sleep 3')) sleeping();
         },
       });
