@@ -43,9 +43,13 @@ export async function diskUsage(engine: EngineParts): Promise<DuReport> {
   const lastUsed = new Map<string, number>();
   const uses = new Map<string, number>();
   const tops = new Map<string, number>();
+  // the step that made a snapshot: the first entry recorded with it as its result
+  const madeBy = new Map<string, { created: number; description: string }>();
   for (const e of graph.entries) {
     if (e.snapshot === undefined) continue;
     tops.set(e.snapshot, (tops.get(e.snapshot) ?? 0) + 1);
+    const known = madeBy.get(e.snapshot);
+    if (e.description !== undefined && (!known || e.created < known.created)) madeBy.set(e.snapshot, { created: e.created, description: e.description });
     const blobs = new Set<string>();
     for (const s of graph.chain(e.snapshot)) {
       lastUsed.set(s, Math.max(lastUsed.get(s) ?? 0, e.lastUsed));
@@ -69,7 +73,9 @@ export async function diskUsage(engine: EngineParts): Promise<DuReport> {
     }
     const n = uses.get(name) ?? 0;
     const images = [...new Set(graph.layers(name).flatMap((d) => graph.tagged.get(d) ?? []))];
-    const what = images.length > 0 ? `layer of ${images.join(', ')}` : tops.has(name) ? `result of ${tops.get(name)} cached step${tops.get(name) === 1 ? '' : 's'}` : n > 0 ? 'parent layer of cached results' : 'no cached step uses it';
+    const step = madeBy.get(name)?.description;
+    const image = images.length > 0 ? `layer of ${images.join(', ')}` : undefined;
+    const what = step !== undefined ? (image ? `${step} (${image})` : step) : image ?? (tops.has(name) ? `result of ${tops.get(name)} cached step${tops.get(name) === 1 ? '' : 's'}` : n > 0 ? 'parent layer of cached results' : 'no cached step uses it');
     records.push({ id: name, kind: 'snapshot', size: g.size + (usage.logs.get(name)?.size ?? 0), created: s.created, lastUsed: lastUsed.get(name) ?? s.created, usageCount: n, shared: n > 1 || images.length > 1, inUse: graph.held.snapshots.has(name), description: what, ...(s.parent !== undefined && { parent: s.parent }) });
   }
   for (const [digest, g] of usage.blobs) {
