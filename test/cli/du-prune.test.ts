@@ -3,7 +3,7 @@
 // next build uses.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 
@@ -72,6 +72,31 @@ test('a prune killed with SIGKILL at any moment leaves a store the next build us
     // and a whole prune still finds everything consistent
     const final = await runTsbuild(['prune', '-f', '--all'], { root });
     t.is(final.code, 0, final.stderr);
+  } finally {
+    for (const d of [root, ctx, out]) removeDir(d);
+  }
+});
+
+test('a prune from another process leaves a running build alone, its cache mount included', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo first > /first\nRUN --mount=type=cache,target=/c echo kept > /c/x && sleep 4 && cat /c/x > /second\n' });
+  const out = tempDir('tsbuild-out-');
+  try {
+    await buildBusybox(root);
+    const building = runTsbuild(['build', '--progress', 'plain', '-o', `type=local,dest=${out}`, ctx], { root });
+    // the long RUN has its cache mount once the directory exists
+    const mounts = join(root, 'cache-mounts');
+    for (let i = 0; i < 200 && !(existsSync(mounts) && readdirSync(mounts).length > 0); i++) await new Promise((r) => setTimeout(r, 100));
+    const pruned = await runTsbuild(['prune', '-f', '--all'], { root });
+    t.is(pruned.code, 0, pruned.stderr);
+    t.regex(pruned.stdout, /^Cache mounts kept: 1 other tsbuild process uses this root$/m);
+    const built = await building;
+    t.is(built.code, 0, built.stderr);
+    t.is(readFileSync(join(out, 'first'), 'utf8'), 'first\n');
+    t.is(readFileSync(join(out, 'second'), 'utf8'), 'kept\n');
+    // what it held was kept: the same build again runs nothing
+    const again = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
+    t.regex(again.stderr, /\(0 steps ran, 3 cached\)/);
   } finally {
     for (const d of [root, ctx, out]) removeDir(d);
   }
