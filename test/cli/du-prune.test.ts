@@ -2,7 +2,7 @@
 // script cannot give, flag errors, and a prune killed with SIGKILL at any moment leaving a store the
 // next build uses.
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
@@ -99,5 +99,25 @@ test('a prune from another process leaves a running build alone, its cache mount
     t.regex(again.stderr, /\(0 steps ran, 3 cached\)/);
   } finally {
     for (const d of [root, ctx, out]) removeDir(d);
+  }
+});
+
+test('on a terminal prune asks first: "n" keeps everything, "y" prunes', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN head -c 300000 /dev/urandom > /blob\n' });
+  try {
+    await buildBusybox(root);
+    t.is((await runTsbuild(['build', '-q', ctx], { root })).code, 0);
+    // script(1) gives the command a terminal and types the answer into it
+    const answer = (text: string) =>
+      execFileSync('script', ['-qec', `${process.execPath} ${tsbuildBin} --root ${root} prune`, '/dev/null'], { input: `${text}\n`, encoding: 'utf8' });
+    const no = answer('n');
+    t.regex(no, /WARNING! This will remove all dangling build cache\. Are you sure you want to continue\? \[y\/N\]/);
+    t.notRegex(no, /Total reclaimed space/);
+    t.regex((await runTsbuild(['du'], { root })).stdout, /RUN head -c 300000/);
+    t.regex(answer('y'), /Total reclaimed space: [1-9]/);
+    t.notRegex((await runTsbuild(['du'], { root })).stdout, /RUN head -c 300000/);
+  } finally {
+    for (const d of [root, ctx]) removeDir(d);
   }
 });
