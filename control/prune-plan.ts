@@ -7,7 +7,9 @@
 //   remaining entry, lease or tag needs it. A snapshot never goes while a kept one sits on it.
 // - What nothing references (a snapshot or a blob no entry, tag or lease names) goes first, when
 //   older than `graceMs`: younger, it may be a result another process is about to record.
-// - With `keepStorage`, removal stops once what the root holds is at most that.
+// - With `keepStorage`, removal stops once what the root holds is at most that, and before any
+//   entry goes, snapshots whose every layer has a blob go (leaves first, least recently used
+//   first): their entries stay hits, unpacked from the blobs, so a store kept in bounds stays cached.
 // - Step logs of removed snapshots go with them; logs of no snapshot once older than `graceMs`;
 //   cache mounts only with `all` (and only when nothing may use them: the caller says).
 import type { StoreGraph } from './store-graph.ts';
@@ -78,6 +80,25 @@ export function planPrune(graph: StoreGraph, usage: StoreUsage, sel: PruneSelect
   for (const [d, g] of [...usage.blobs].sort((a, b) => a[1].modified - b[1].modified)) {
     if (over()) break;
     if (!blobRefs.has(d) && g.modified < now - graceMs && old(g.modified)) dropBlob(d);
+  }
+  // under a size limit, snapshots whose layers all have blobs go before any entry: the entries stay
+  // usable (a hit unpacks them, docs/cache-keys.md), so a store kept in bounds stays cached
+  if (sel.keepStorage !== undefined) {
+    const stored = (s: string) => graph.layers(s).some((d) => usage.blobs.has(d) && !blobs.has(d));
+    const children = new Map<string, number>();
+    for (const s of graph.snapshots.values()) if (s.parent !== undefined) children.set(s.parent, (children.get(s.parent) ?? 0) + 1);
+    const lastUsed = new Map<string, number>();
+    for (const e of graph.entries) for (const s of entryChains.get(e.key)!.snaps) lastUsed.set(s, Math.max(lastUsed.get(s) ?? 0, e.lastUsed));
+    const order = [...graph.snapshots.keys()]
+      .filter((s) => lastUsed.has(s) && old(lastUsed.get(s)!))
+      .sort((a, b) => lastUsed.get(a)! - lastUsed.get(b)! || graph.chain(b).length - graph.chain(a).length);
+    for (const s of order) {
+      if (over()) break;
+      if ((children.get(s) ?? 0) > 0 || snapshots.has(s) || held.snapshots.has(s) || !graph.chain(s).every(stored)) continue;
+      dropSnapshot(s);
+      const parent = graph.snapshots.get(s)!.parent;
+      if (parent !== undefined) children.set(parent, children.get(parent)! - 1);
+    }
   }
   // then entries, least recently used first
   const taggedLayer = (snapshot: string | undefined) => snapshot !== undefined && graph.layers(snapshot).some((d) => graph.tagged.has(d));

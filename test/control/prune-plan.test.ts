@@ -69,13 +69,36 @@ test('a leased snapshot keeps its chain; a leased key keeps its entry; a tagged 
   t.deepEqual(planPrune(leasedKey.graph, leasedKey.usage, sel(), now, grace).entries, []);
 });
 
-test('least recently used first, until under --keep-storage; --filter until= spares what is newer', (t) => {
+test('under --keep-storage, snapshots kept as blobs go first (their entries stay hits), then entries, least recently used first', (t) => {
   const { graph, usage } = store({ snapshots: { old: undefined, mid: undefined, recent: undefined }, entries: [['k-old', 'old', now - 3 * hour], ['k-mid', 'mid', now - 2 * hour], ['k-recent', 'recent', now - 60_000]] });
-  // 1600 bytes held; 1300 allowed: two results of 200 go
-  const plan = planPrune(graph, usage, sel({ keepStorage: 1300 }), now, grace);
-  t.deepEqual(plan.entries, ['k-old', 'k-mid']);
-  t.deepEqual(planPrune(graph, usage, sel({ keepStorage: 1600 }), now, grace).entries, []);
+  // 1600 bytes held, 1450 allowed: two snapshots of 100 go, every entry stays
+  const gentle = planPrune(graph, usage, sel({ keepStorage: 1450 }), now, grace);
+  t.deepEqual(gentle.snapshots, ['old', 'mid']);
+  t.deepEqual(gentle.entries, []);
+  t.deepEqual(gentle.blobs, []);
+  // 1200 allowed: all three snapshots, then the oldest entry with its blob
+  const deeper = planPrune(graph, usage, sel({ keepStorage: 1200 }), now, grace);
+  t.deepEqual(deeper.snapshots.sort(), ['mid', 'old', 'recent']);
+  t.deepEqual(deeper.entries, ['k-old']);
+  t.deepEqual(deeper.blobs, ['blob-old']);
+  t.deepEqual(planPrune(graph, usage, sel({ keepStorage: 1600 }), now, grace).snapshots, []);
+
+  // without blobs to unpack from, entries go least recently used first
+  usage.blobs.clear();
+  usage.total = 1300;
+  t.deepEqual(planPrune(graph, usage, sel({ keepStorage: 1100 }), now, grace).entries, ['k-old', 'k-mid']);
   t.deepEqual(planPrune(graph, usage, sel({ until: 90 * 60_000 }), now, grace).entries, ['k-old', 'k-mid']);
+});
+
+test('under --keep-storage a parent goes only after its children, and never one whose chain lacks a blob', (t) => {
+  const { graph, usage } = store({ snapshots: { base: undefined, top: 'base', other: undefined }, entries: [['k-top', 'top', now - 3 * hour], ['k-other', 'other', now - hour]] });
+  usage.blobs.delete('blob-other');
+  usage.total -= 100;
+  const plan = planPrune(graph, usage, sel({ keepStorage: 1100 }), now, grace);
+  t.deepEqual(plan.snapshots, ['top', 'base']);
+  // then entries, least recently used first: top's, with the blobs only it used
+  t.deepEqual(plan.entries, ['k-top']);
+  t.deepEqual(plan.blobs.sort(), ['blob-base', 'blob-top']);
 });
 
 test('an unreferenced snapshot goes once older than the grace period, and never from under a kept child', (t) => {

@@ -92,7 +92,7 @@ test('prune --all also frees the tagged images\' build cache but never the image
   }
 });
 
-test('--keep-storage removes least recently used first and stops once under the limit', async (t) => {
+test('--keep-storage first removes snapshots whose layers are kept as blobs (every step stays a hit), then entries', async (t) => {
   const root = tempDir('tsbuild-root-');
   const older = project('older', 400_000);
   const newer = project('newer', 400_000);
@@ -103,12 +103,17 @@ test('--keep-storage removes least recently used first and stops once under the 
       await build(engine, older);
       await build(engine, newer);
       const total = (await engine.du()).total;
-      const pruned = await engine.prune({ keepStorage: total - 200_000 });
-      t.true(pruned.total <= total - 200_000, `${pruned.total} > ${total - 200_000}`);
-      // the older result is its snapshot and its layer blob, ~800 kB; both results are twice that
-      t.true(pruned.freed < 1_200_000, `freed ${pruned.freed}: more than the older result`);
+      const gentle = await engine.prune({ keepStorage: total - 200_000 });
+      t.true(gentle.total <= total - 200_000, `${gentle.total} > ${total - 200_000}`);
+      t.true(gentle.removed.some((r) => r.kind === 'snapshot'));
+      t.false(gentle.removed.some((r) => r.kind === 'cache' || r.kind === 'blob'), 'no entry and no blob went');
+      // both are still all cached: what lost its snapshot is unpacked from its blobs
       t.deepEqual(pick(await build(engine, newer)), { ran: 0, cached: 2 });
-      t.is((await build(engine, older)).ran, 1);
+      t.deepEqual(pick(await build(engine, older)), { ran: 0, cached: 2 });
+      // a limit nothing but removing entries can reach: the untagged results go, busybox stays
+      const strict = await engine.prune({ keepStorage: 1 });
+      t.true(strict.removed.some((r) => r.kind === 'cache'));
+      t.deepEqual(pick(await build(engine, newer)), { ran: 1, cached: 1 });
       // a limit above what the root holds frees nothing
       t.is((await engine.prune({ keepStorage: total * 10 })).freed, 0);
     } finally {
@@ -193,8 +198,9 @@ test('the GC policy prunes after a build once the root holds more than [gc] keep
       await build(gc, second, [], { emit: (e) => e.type === 'build.warning' && warnings.push(e.message) });
       t.true(warnings.some((w) => /^cache GC: freed/.test(w)), warnings.join('\n'));
       t.true((await gc.du()).total <= total + 300_000);
-      // the older result went, the newer stayed
+      // and both are still hits (a snapshot that went is unpacked from its blobs)
       t.deepEqual(pick(await build(gc, second)), { ran: 0, cached: 2 });
+      t.deepEqual(pick(await build(gc, first)), { ran: 0, cached: 2 });
     } finally {
       await gc.close();
     }
