@@ -39,8 +39,8 @@ export function formatDu(report: DuReport, opts: { verbose: boolean; now?: numbe
     }
   } else if (report.records.length > 0) {
     out += columns([
-      ['ID', 'RECLAIMABLE', 'SIZE', 'LAST ACCESSED', 'DESCRIPTION'],
-      ...report.records.map((r) => [shortId(r.id), String(!r.inUse), humanSize(r.size), r.lastUsed === undefined ? '' : ago(r.lastUsed, now), r.description]),
+      ['ID', 'RECLAIMABLE', 'SHARED', 'SIZE', 'LAST ACCESSED', 'DESCRIPTION'],
+      ...report.records.map((r) => [shortId(r.id), String(!r.inUse), String(r.shared), humanSize(r.size), r.lastUsed === undefined ? '' : ago(r.lastUsed, now), r.description]),
     ]);
   }
   const totals: [string, number][] = [
