@@ -72,24 +72,27 @@ async function applyPlan(engine: EngineParts, graph: StoreGraph, usage: StoreUsa
   for (const k of plan.entries) if (deleted.has(k)) removed.push({ id: k, kind: 'cache', size: 0 });
   // what a skipped entry (held since the plan) or a snapshot held since the plan sits on stays
   const keep = new Set<string>();
+  const keptBlobs = new Set<string>();
+  const keepChain = (top: string) => {
+    for (const s of graph.chain(top)) {
+      keep.add(s);
+      for (const d of graph.layers(s)) keptBlobs.add(d);
+    }
+  };
   for (const k of plan.entries) {
     const top = byKey.get(k)?.snapshot;
-    if (!deleted.has(k) && top !== undefined) for (const s of graph.chain(top)) keep.add(s);
+    if (!deleted.has(k) && top !== undefined) keepChain(top);
   }
-  const keptBlobs = new Set<string>();
   for (const s of plan.snapshots) {
     if (keep.has(s) || leases.isHeld('snapshot', s)) {
-      for (const p of graph.chain(s)) {
-        keep.add(p);
-        for (const d of graph.layers(p)) keptBlobs.add(d);
-      }
+      keepChain(s);
       continue;
     }
     await worker.storage.removeSnapshot(s);
     removed.push({ id: s, kind: 'snapshot', size: usage.snapshots.get(s)?.size ?? 0 });
   }
   for (const d of plan.blobs) {
-    if (keptBlobs.has(d) || [...keep].some((s) => graph.layers(s).includes(d)) || leases.isHeld('blob', d)) continue;
+    if (keptBlobs.has(d) || leases.isHeld('blob', d)) continue;
     await content.delete(d);
     removed.push({ id: d, kind: 'blob', size: usage.blobs.get(d)?.size ?? 0 });
   }
