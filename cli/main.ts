@@ -5,6 +5,8 @@ import { Command, CommanderError } from 'commander';
 import { registerBuild } from './commands/build.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerImages } from './commands/images.ts';
+import { registerDu } from './commands/du.ts';
+import { registerPrune } from './commands/prune.ts';
 import { formatError } from './format-error.ts';
 import { BuildCancelled } from './cancel.ts';
 
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
   registerBuild(program);
   registerImages(program);
   registerCheck(program);
+  registerDu(program);
+  registerPrune(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

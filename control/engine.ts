@@ -18,6 +18,7 @@ import type { Writable } from 'node:stream';
 import { openContentStore, openImageStore, type ContentStore, type ImageStore } from '../src/content/index.ts';
 import { loadConfig, type Config } from '../src/config/index.ts';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
+import { formatSize } from '../src/limits/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import { openDatabase, openLeases, statePaths, type Database, type Leases, type StatePaths } from '../src/state/index.ts';
 import { openCacheIndex, type CacheIndex } from '../solver/index.ts';
@@ -26,6 +27,9 @@ import { runCheck, type CheckInput, type CheckReport } from './check.ts';
 import { listImages, type ImageRow } from './list-images.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import { runBuild, type BuildResult } from './run-build.ts';
+import { diskUsage, type DuReport } from './du.ts';
+import { pruneStore, type PruneOptions, type PruneResult } from './prune.ts';
+import { collectGarbage } from './gc-policy.ts';
 
 export interface EngineOptions {
   /** The state root (src/state resolveStateRoot). */
@@ -68,6 +72,13 @@ export interface Engine {
   check(input: CheckInput): Promise<CheckReport>;
   /** The tagged images in the local store. */
   images(): Promise<ImageRow[]>;
+  /** `tsbuild du`: what the state root holds, record by record, with totals (control/du.ts). */
+  du(): Promise<DuReport>;
+  /**
+   * `tsbuild prune`: removes least recently used cache that no tag, lease or running build holds
+   * (control/prune.ts). Safe while builds run, here or in another process.
+   */
+  prune(opts?: PruneOptions): Promise<PruneResult>;
   /**
    * Waits for the builds under way (cancel them first through their signals to stop them sooner),
    * then closes the worker (ending its claim on the root) and the database. Idempotent; a build
@@ -100,10 +111,33 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     void settled.then(() => running.delete(settled));
     return p;
   };
+  // builds under way in this engine: prune keeps cache mounts while one may be using them
+  let builds = 0;
+  let collecting: Promise<unknown> | undefined;
+  const buildThenCollect = async (options: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult> => {
+    builds++;
+    let result: BuildResult;
+    try {
+      result = await runBuild(parts, options, run);
+    } finally {
+      builds--;
+    }
+    // the build's lease is released: the GC policy may now prune (gc-policy.ts), one at a time
+    if (!collecting) {
+      collecting = collectGarbage(parts, { buildsRunning: builds > 0 })
+        .then((r) => r && run.progress.emit({ type: 'build.warning', message: `cache GC: freed ${formatSize(r.freed)} (${r.removed.length} records) to keep the state root under its limit; it now holds ${formatSize(r.total)}` }))
+        .catch((e: unknown) => run.progress.emit({ type: 'build.warning', message: `cache GC failed: ${e instanceof Error ? e.message : String(e)}` }))
+        .finally(() => (collecting = undefined));
+      await collecting;
+    }
+    return result;
+  };
   return {
     root: paths.root,
     config,
-    build: (options, run) => track(() => runBuild(parts, options, run)),
+    build: (options, run) => track(() => buildThenCollect(options, run)),
+    du: () => track(() => diskUsage(parts)),
+    prune: (opts = {}) => track(() => pruneStore(parts, { ...opts, buildsRunning: builds > 0 })),
     check: (input) => track(() => runCheck(input)),
     images: () => track(() => listImages(parts)),
     close: () =>

@@ -24,6 +24,8 @@ export type { BuildRun, Engine, EngineOptions } from './engine.ts';
 export type { BuildResult } from './run-build.ts';
 export type { CheckInput, CheckReport } from './check.ts';
 export type { ImageRow } from './list-images.ts';
+export type { DuRecord, DuReport } from './du.ts';
+export type { PruneOptions, PrunedRecord, PruneResult } from './prune.ts';
 export type { ExportResult, OutputSpec } from '../exporter/index.ts';
 export type { LintViolation } from '../frontend/index.ts';
 

@@ -63,6 +63,8 @@ export interface CacheIndex extends CacheReader {
   record(key: string, result: { snapshot: string | undefined; parts?: KeyParts }): void;
   /** Marks entries as used now, for LRU pruning. */
   touch(keys: readonly string[]): void;
+  /** Names what the step of `key` was (its progress name), for `tsbuild du`; not part of the key. */
+  describe?(key: string, description: string): void;
 }
 
 interface Row {
@@ -81,6 +83,7 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'st
   );
   const sameOp = db.prepare('SELECT key, inputs, content, last_used FROM cache WHERE op_digest = ? ORDER BY last_used DESC LIMIT ?');
   const use = db.prepare('UPDATE cache SET last_used = ? WHERE key = ?');
+  const describe = db.prepare('UPDATE cache SET description = ? WHERE key = ?');
 
   const partsOf = (r: { op_digest: string | null; inputs: string | null; content: string | null }): KeyParts | undefined =>
     r.op_digest !== null && r.inputs !== null && r.content !== null ? { op: r.op_digest, inputs: JSON.parse(r.inputs) as string[], content: JSON.parse(r.content) as string[] } : undefined;
@@ -111,6 +114,56 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'st
     touch(keys) {
       const now = Date.now();
       for (const k of keys) use.run(now, k);
+    },
+    describe: (key, description) => void describe.run(description, key),
+  };
+}
+
+/** One row of the local cache index as du and prune see it. */
+export interface CacheRecord {
+  key: string;
+  /** The snapshot its result was committed as (it may be gone since); undefined: the empty filesystem. */
+  snapshot: string | undefined;
+  created: number;
+  lastUsed: number;
+  /** What its step was, when recorded (CacheIndex.describe). */
+  description: string | undefined;
+}
+
+/** Listing and deleting entries of the local index: what du and prune use (control/du.ts, control/prune.ts). */
+export interface CacheRecords {
+  /** Every entry, least recently used first. */
+  list(): CacheRecord[];
+  /** Deletes the entries in one transaction, skipping any `keep(key)` says is now held; returns the keys deleted. */
+  delete(keys: readonly string[], keep?: (key: string) => boolean): string[];
+}
+
+export function openCacheRecords(db: Database): CacheRecords {
+  const all = db.prepare('SELECT key, snapshot, created, last_used, description FROM cache ORDER BY last_used, key');
+  const del = db.prepare('DELETE FROM cache WHERE key = ?');
+  return {
+    list: () =>
+      (all.all() as unknown as { key: string; snapshot: string | null; created: number; last_used: number; description: string | null }[]).map((r) => ({
+        key: r.key,
+        snapshot: r.snapshot ?? undefined,
+        created: r.created,
+        lastUsed: r.last_used,
+        description: r.description ?? undefined,
+      })),
+    delete(keys, keep) {
+      const deleted: string[] = [];
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const k of keys) {
+          if (keep?.(k)) continue;
+          if (Number(del.run(k).changes) > 0) deleted.push(k);
+        }
+        db.exec('COMMIT');
+      } catch (e) {
+        db.exec('ROLLBACK');
+        throw e;
+      }
+      return deleted;
     },
   };
 }

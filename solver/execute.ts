@@ -101,6 +101,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
               if (snapshot !== undefined) opts.lease?.add('snapshot', snapshot);
               opts.lease?.add('cache', d.key);
               opts.cache.record(d.key, { snapshot, parts: opts.parts?.get(v.digest) });
+              opts.cache.describe?.(d.key, v.meta.name);
               stats.ran++;
               opts.progress.emit({ type: 'vertex.done', vertex: ref });
               return { type: 'snapshot', id: snapshot } as const;

@@ -12,6 +12,7 @@ import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex };
+export { openCacheRecords, type CacheRecord, type CacheRecords } from './cache-index.ts';
 export type { CacheKeyOptions, Decision, LocalChecksum, ExecuteStats };
 export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
 

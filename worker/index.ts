@@ -25,6 +25,7 @@ import { chooseSnapshotter, parseSnapshotterChoice, type SnapshotterChoice } fro
 import { createCopySnapshotter } from './snapshot/copy-snapshotter.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createSnapshotStore } from './snapshot/snapshot-store.ts';
+import { createWorkerStorage } from './storage.ts';
 import { openOpRunners } from './ops/table.ts';
 import { inSession, openBuildSession } from './session.ts';
 import type { Op } from '../src/llb/index.ts';
@@ -33,6 +34,7 @@ import type { WorkerEnv } from './worker-env.ts';
 
 export type { Worker, BuildSession, InputRef, LayerInfo, LayerRecord, RunContext, RunInputs, RunResult, SessionSlot } from './types.ts';
 export type { RootfsSink } from './export-rootfs.ts';
+export type { SnapshotLayerRows, StoredSnapshot, WorkerStorage } from './storage.ts';
 export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
 export { describeOp, opName, type OpDescription } from './ops/table.ts';
 export type { ContextRef, KeyReads, LocalRead, OpName } from './ops/op-definition.ts';
@@ -97,6 +99,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     unpackLayers: (layers, ctx) => unpackLayers(env, layers, ctx),
     storedLayers: (id) => storedLayers(env, id),
     exportRootfs: (id, sink, o) => exportRootfs(env, id, sink, o?.signal),
+    storage: createWorkerStorage(env),
     close: async () => {
       await pruned;
       await env.network.close();

@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
 import type { Descriptor } from '../src/image/index.ts';
+import type { WorkerStorage } from './storage.ts';
 
 /** What an op reads as one of its inputs. */
 export type InputRef =
@@ -156,5 +157,7 @@ export interface Worker {
    * A directory gets no device nodes (named in `skippedDevices`) and no setuid/setgid bits.
    */
   exportRootfs(id: string | undefined, sink: { type: 'dir'; dest: string } | { type: 'tar'; stream: Writable }, opts?: { signal?: AbortSignal }): Promise<{ skippedDevices: string[] }>;
+  /** Committed snapshots, their layer blob rows and their removal, for du and prune (worker/storage.ts). */
+  readonly storage: WorkerStorage;
   close(): Promise<void>;
 }

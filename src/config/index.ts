@@ -11,16 +11,29 @@
 //   pids-limit = 4096
 //   shm-size = "256m"
 //   ulimits = ["nofile=1024:2048", "core=0"]
+//
+//   [gc]                      # the cache's automatic garbage collection after each build (docs/gc.md)
+//   keep-storage = "20GB"     # default: 10% of the root's filesystem, at most 20 GiB
+//   enabled = true
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, invalid } from '../errors/index.ts';
-import type { LimitFlags } from '../limits/index.ts';
+import { parseSize, type LimitFlags } from '../limits/index.ts';
 
 export interface Config {
   /** The file read, or undefined when none exists. */
   path: string | undefined;
   limits: LimitFlags;
+  /** The `[gc]` table; absent: the defaults (control/gc-policy.ts). */
+  gc?: GcConfig;
+}
+
+export interface GcConfig {
+  /** Bytes the root may hold after a build before GC prunes it; default: 10% of its filesystem, at most 20 GiB. */
+  keepStorage?: number;
+  /** false: no GC after builds (`tsbuild prune` still works). */
+  enabled?: boolean;
 }
 
 /** Where the config file may be, first match wins. */
@@ -49,7 +62,8 @@ export async function loadConfig(stateRoot: string, env: NodeJS.ProcessEnv = pro
       const line = text.split('\n')[e.line - 1];
       throw invalid(ErrorCodes.CONFIG_INVALID, `${path}:${e.line}: ${e.message.split('\n')[0]}`, { location: { file: path, line: e.line, column: e.column, text: line } });
     }
-    return { path, limits: readLimits(doc, path) };
+    const { gc, ...rest } = doc;
+    return { path, limits: readLimits(rest, path), ...(gc !== undefined && { gc: readGc(gc, path) }) };
   }
   return { path: undefined, limits: {} };
 }
@@ -67,7 +81,7 @@ const limitKeys = {
 
 function readLimits(doc: Record<string, unknown>, path: string): LimitFlags {
   for (const table of Object.keys(doc)) {
-    if (table !== 'limits') throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: unknown table or key "${table}"`, { hint: 'the config file has a [limits] table' });
+    if (table !== 'limits') throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: unknown table or key "${table}"`, { hint: 'the config file has a [limits] and a [gc] table' });
   }
   const t = doc.limits;
   if (t === undefined) return {};
@@ -89,6 +103,27 @@ function readLimits(doc: Record<string, unknown>, path: string): LimitFlags {
       throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: limits.${key} must be a string or a number`);
     }
     (out as Record<string, string>)[field] = String(value);
+  }
+  return out;
+}
+
+function readGc(t: unknown, path: string): GcConfig {
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: "gc" must be a table ([gc])`);
+  const out: GcConfig = {};
+  for (const [key, value] of Object.entries(t)) {
+    if (key === 'enabled') {
+      if (typeof value !== 'boolean') throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: gc.enabled must be true or false`);
+      out.enabled = value;
+    } else if (key === 'keep-storage') {
+      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) out.keepStorage = value;
+      else if (typeof value === 'string') {
+        try {
+          out.keepStorage = parseSize(value, 'gc.keep-storage');
+        } catch {
+          throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: gc.keep-storage "${value}" is not a size`, { hint: 'a size such as "20GB", "512MB" or a number of bytes' });
+        }
+      } else throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: gc.keep-storage must be a size such as "20GB" or a number of bytes`);
+    } else throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: unknown key gc.${key}`, { hint: 'known: keep-storage, enabled' });
   }
   return out;
 }

@@ -98,6 +98,8 @@ const migrations: string[] = [
      PRIMARY KEY (lease, type, id)
    );
    CREATE INDEX lease_resources_id ON lease_resources(type, id);`,
+  // what a cache entry's step was ("[stage-0 2/3] RUN make"), for `tsbuild du`; NULL when unknown
+  `ALTER TABLE cache ADD COLUMN description TEXT;`,
 ];
 
 /** Opens the database of the state root `dirname(path)`, making that root private first (secure-root.ts). */

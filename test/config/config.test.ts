@@ -53,3 +53,22 @@ test('a broken file names itself, the line and the key', async (t) => {
     removeDir(s.dir);
   }
 });
+
+test('[gc]: keep-storage as a size or bytes, enabled; a bad value names the key', async (t) => {
+  const s = setup({ 'root/tsbuild.toml': '[gc]\nkeep-storage = "20GB"\nenabled = true\n' });
+  t.deepEqual((await loadConfig(s.root, s.env)).gc, { keepStorage: 20 * 1024 ** 3, enabled: true });
+  writeFileSync(join(s.root, 'tsbuild.toml'), '[limits]\nmemory = "1g"\n[gc]\nkeep-storage = 5000000\n');
+  const both = await loadConfig(s.root, s.env);
+  t.deepEqual(both.gc, { keepStorage: 5_000_000 });
+  t.deepEqual(both.limits, { memory: '1g' });
+  for (const [text, message] of [
+    ['[gc]\nkeep-storage = "lots"\n', /gc\.keep-storage "lots" is not a size/],
+    ['[gc]\nenabled = "yes"\n', /gc\.enabled must be true or false/],
+    ['[gc]\nkeepstorage = "1g"\n', /unknown key gc\.keepstorage/],
+  ] as const) {
+    writeFileSync(join(s.root, 'tsbuild.toml'), text);
+    const e = await t.throwsAsync(loadConfig(s.root, s.env), { message });
+    t.true(isTsbuildError(e) && e.code === 'CONFIG_INVALID');
+  }
+  removeDir(s.dir);
+});

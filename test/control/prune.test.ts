@@ -1,0 +1,214 @@
+// du and prune on a real state root: what tags and running builds use stays, the rest goes, least
+// recently used first; the next build works and reuses what was kept; du adds up to `du -sb`.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { openEngine, resolveBuildOptions, type BuildResult, type Engine } from '../../control/index.ts';
+import type { ProgressSink } from '../../src/progress/index.ts';
+import { buildBusybox, contextDir, removeDir, tempDir } from '../_support/tsbuild.ts';
+
+const quiet: ProgressSink = { emit: () => {} };
+// no automatic GC: each test prunes when it says so
+const noGc = { path: undefined, limits: {}, gc: { enabled: false } };
+
+/** A context whose image adds `bytes` random bytes in a layer of its own (its id is `name`). */
+function project(name: string, bytes: number, extra = ''): string {
+  return contextDir({ Dockerfile: `FROM busybox\nRUN head -c ${bytes} /dev/urandom > /${name} && echo ${name} > /${name}.txt\n${extra}` });
+}
+
+function build(engine: Engine, context: string, tags: string[] = [], progress: ProgressSink = quiet): Promise<BuildResult> {
+  return engine.build(resolveBuildOptions({ context, tags }), { progress });
+}
+
+const duSb = (root: string) => Number(execFileSync('du', ['-sb', root], { encoding: 'utf8' }).split('\t')[0]);
+
+test('prune keeps what tags and a running build use and frees the rest; the next builds reuse what was kept', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const tagged = project('tagged', 200_000, 'RUN echo more > /more\n');
+  const loose = project('loose', 300_000);
+  const running = project('running', 1000, 'RUN sleep 3 && echo slept > /slept\n');
+  try {
+    await buildBusybox(root);
+    const engine = await openEngine({ root, config: noGc });
+    try {
+      t.is((await build(engine, tagged, ['app'])).ran, 3);
+      t.is((await build(engine, loose)).ran, 1);
+      // the first RUN of `running` is recorded before prune; only the running build's lease holds it
+      let sleeping!: () => void;
+      const slept = new Promise<void>((resolve) => (sleeping = resolve));
+      const inFlight = build(engine, running, [], {
+        emit: (e) => {
+          if (e.type === 'vertex.started' && e.vertex.name.includes('sleep 3')) sleeping();
+        },
+      });
+      await slept;
+      const before = await engine.du();
+      const pruned = await engine.prune({});
+      t.true(pruned.freed >= 300_000, `freed ${pruned.freed}`);
+      t.true(pruned.removed.some((r) => r.kind === 'snapshot'));
+      t.is((await inFlight).ran, 2, 'the running build finished');
+      const after = await engine.du();
+      t.true(after.total <= before.total - 300_000, `${before.total} → ${after.total}`);
+
+      // the tagged image's steps and the running build's are still cached; the loose one ran again
+      t.deepEqual(pick(await build(engine, tagged, ['app'])), { ran: 0, cached: 3 });
+      t.deepEqual(pick(await build(engine, running)), { ran: 0, cached: 3 });
+      t.deepEqual(pick(await build(engine, loose)), { ran: 1, cached: 1 });
+      t.true((await engine.images()).some((i) => i.repository === 'app'));
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    for (const d of [root, tagged, loose, running]) removeDir(d);
+  }
+});
+
+test('prune --all also frees the tagged images\' build cache but never the images: they still export and rebuild', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const tagged = project('tagged', 200_000);
+  try {
+    await buildBusybox(root);
+    const engine = await openEngine({ root, config: noGc });
+    try {
+      const first = await build(engine, tagged, ['app']);
+      const pruned = await engine.prune({ all: true });
+      t.true(pruned.freed >= 200_000, `freed ${pruned.freed}`);
+      // every blob of the image is still there: a registry-ready image, not a cache
+      const manifest = join(root, 'content', 'blobs', 'sha256', first.digest.slice(7));
+      t.true(existsSync(manifest));
+      const image = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${join(root, 'content')}:app:latest`], { encoding: 'utf8' })) as { Layers: string[] };
+      for (const l of image.Layers) t.true(existsSync(join(root, 'content', 'blobs', 'sha256', l.slice(7))), l);
+      // busybox is rebuilt from its kept blobs; the RUN runs again and makes the same file list
+      const again = await build(engine, tagged, ['app']);
+      t.is(again.ran, 2);
+      t.true((await engine.du()).records.some((r) => r.kind === 'snapshot' && r.description.includes('app')));
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    for (const d of [root, tagged]) removeDir(d);
+  }
+});
+
+test('--keep-storage first removes snapshots whose layers are kept as blobs (every step stays a hit), then entries', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const older = project('older', 400_000);
+  const newer = project('newer', 400_000);
+  try {
+    await buildBusybox(root);
+    const engine = await openEngine({ root, config: noGc });
+    try {
+      await build(engine, older);
+      await build(engine, newer);
+      const total = (await engine.du()).total;
+      const gentle = await engine.prune({ keepStorage: total - 200_000 });
+      t.true(gentle.total <= total - 200_000, `${gentle.total} > ${total - 200_000}`);
+      t.true(gentle.removed.some((r) => r.kind === 'snapshot'));
+      t.false(gentle.removed.some((r) => r.kind === 'cache' || r.kind === 'blob'), 'no entry and no blob went');
+      // both are still all cached: what lost its snapshot is unpacked from its blobs
+      t.deepEqual(pick(await build(engine, newer)), { ran: 0, cached: 2 });
+      t.deepEqual(pick(await build(engine, older)), { ran: 0, cached: 2 });
+      // a limit nothing but removing entries can reach: the untagged results go, busybox stays
+      const strict = await engine.prune({ keepStorage: 1 });
+      t.true(strict.removed.some((r) => r.kind === 'cache'));
+      t.deepEqual(pick(await build(engine, newer)), { ran: 1, cached: 1 });
+      // a limit above what the root holds frees nothing
+      t.is((await engine.prune({ keepStorage: total * 10 })).freed, 0);
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    for (const d of [root, older, newer]) removeDir(d);
+  }
+});
+
+test('--filter until= keeps what was used more recently', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const stale = project('stale', 300_000);
+  const fresh = project('fresh', 300_000);
+  try {
+    await buildBusybox(root);
+    const engine = await openEngine({ root, config: noGc });
+    try {
+      await build(engine, stale);
+      // everything so far was last used two hours ago
+      const db = new DatabaseSync(join(root, 'metadata.db'), { timeout: 30_000 });
+      db.prepare('UPDATE cache SET last_used = last_used - ?').run(2 * 3600_000);
+      db.close();
+      await build(engine, fresh);
+      t.is((await engine.prune({ until: 3 * 3600_000 })).freed, 0, 'nothing is three hours old');
+      const pruned = await engine.prune({ until: 3600_000 });
+      t.true(pruned.freed >= 300_000, `freed ${pruned.freed}`);
+      t.deepEqual(pick(await build(engine, fresh)), { ran: 0, cached: 2 });
+      t.is((await build(engine, stale)).ran, 1);
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    for (const d of [root, stale, fresh]) removeDir(d);
+  }
+});
+
+test('du counts everything the root holds: its total is du -sb\'s within 5%', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const ctx = project('counted', 500_000, 'RUN --mount=type=cache,target=/cache head -c 100000 /dev/urandom > /cache/c\n');
+  try {
+    await buildBusybox(root);
+    writeFileSync(join(root, 'tsbuild.toml'), '[gc]\nenabled = false\n');
+    const engine = await openEngine({ root });
+    try {
+      await build(engine, ctx, ['counted']);
+      const report = await engine.du();
+      const measured = duSb(root);
+      t.true(Math.abs(report.total - measured) <= measured * 0.05, `du says ${report.total}, du -sb ${measured}`);
+      const parts = report.records.reduce((n, r) => n + r.size, 0) + Object.values(report.other).reduce((n, v) => n + v, 0);
+      t.is(parts, report.total, 'records and the rest add up to the total');
+      t.true(report.other.database > 0);
+      t.true(report.records.some((r) => r.kind === 'cache-mount' && r.size >= 100_000));
+      t.true(report.records.some((r) => r.kind === 'blob' && r.inUse && r.description.includes('counted')));
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    for (const d of [root, ctx]) removeDir(d);
+  }
+});
+
+test('the GC policy prunes after a build once the root holds more than [gc] keep-storage', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const first = project('first', 400_000);
+  const second = project('second', 400_000);
+  try {
+    await buildBusybox(root);
+    const engine = await openEngine({ root, config: noGc });
+    let total: number;
+    try {
+      await build(engine, first);
+      total = (await engine.du()).total;
+    } finally {
+      await engine.close();
+    }
+    // room for one more result of ~400 kB but not two
+    writeFileSync(join(root, 'tsbuild.toml'), `[gc]\nkeep-storage = ${total + 300_000}\n`);
+    const gc = await openEngine({ root });
+    try {
+      const warnings: string[] = [];
+      await build(gc, second, [], { emit: (e) => e.type === 'build.warning' && warnings.push(e.message) });
+      t.true(warnings.some((w) => /^cache GC: freed/.test(w)), warnings.join('\n'));
+      t.true((await gc.du()).total <= total + 300_000);
+      // and both are still hits (a snapshot that went is unpacked from its blobs)
+      t.deepEqual(pick(await build(gc, second)), { ran: 0, cached: 2 });
+      t.deepEqual(pick(await build(gc, first)), { ran: 0, cached: 2 });
+    } finally {
+      await gc.close();
+    }
+  } finally {
+    for (const d of [root, first, second]) removeDir(d);
+  }
+});
+
+function pick(r: BuildResult): { ran: number; cached: number } {
+  return { ran: r.ran, cached: r.cached };
+}
