@@ -7,12 +7,12 @@ import type { Lease } from '../src/state/index.ts';
 import { describeOp, type BuildSession, type RunInputs, type Worker } from '../worker/index.ts';
 import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
 import { createMissExplainer } from './explain-miss.ts';
-import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum } from './cache-key.ts';
+import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum, type LocalChecksumOptions } from './cache-key.ts';
 import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex };
-export type { CacheKeyOptions, Decision, LocalChecksum, ExecuteStats };
+export type { CacheKeyOptions, Decision, LocalChecksum, LocalChecksumOptions, ExecuteStats };
 export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
 
 export interface SolveOptions {
