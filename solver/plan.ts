@@ -38,12 +38,14 @@ export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision
       plan.set(v.digest, { action: 'local', key, context: op.context });
       return;
     }
-    if (!needed) {
+    const ignored = opts.ignoreCache(v) && !op.cachedUnderNoCache;
+    // a step the build says not to take from the cache (--no-cache-filter's stages) runs even below
+    // a cached step, as in BuildKit, where it must run before the steps on it have keys
+    if (!needed && !ignored) {
       plan.set(v.digest, { action: 'skip', key });
       for (const i of v.inputs) visit(i, false);
       return;
     }
-    const ignored = opts.ignoreCache(v) && !op.cachedUnderNoCache;
     const hit = ignored ? undefined : opts.lookup(key);
     if (hit) {
       plan.set(v.digest, { action: 'cached', key, snapshot: hit.snapshot, ...(hit.layers?.length ? { layers: hit.layers } : {}) });
