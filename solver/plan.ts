@@ -22,6 +22,8 @@ export interface PlanOptions {
   lookup: (key: string) => CacheEntry | undefined;
   /** --no-cache (every vertex) or --no-cache-filter (its stages). */
   ignoreCache: (v: Vertex) => boolean;
+  /** Why an ignored vertex runs, as its run reason says it. Default: "cache disabled (--no-cache)". */
+  ignoreReason?: (v: Vertex) => string;
   /** Why a vertex with no usable entry missed, when the index can tell (solver/explain-miss.ts). */
   explainMiss?: (v: Vertex, key: string) => string | undefined;
 }
@@ -52,7 +54,7 @@ export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision
       for (const i of v.inputs) visit(i, false);
       return;
     }
-    plan.set(v.digest, { action: 'run', key, reason: ignored ? 'cache disabled (--no-cache)' : (opts.explainMiss?.(v, key) ?? 'no cache entry for this key') });
+    plan.set(v.digest, { action: 'run', key, reason: ignored ? (opts.ignoreReason?.(v) ?? 'cache disabled (--no-cache)') : (opts.explainMiss?.(v, key) ?? 'no cache entry for this key') });
     for (const i of v.inputs) visit(i, true);
   };
   visit(root, true);

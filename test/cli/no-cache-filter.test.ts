@@ -65,3 +65,10 @@ test('an empty list is a clear error, not a crash', async (t) => {
   t.regex(r.stderr, /--no-cache-filter needs stage names/);
   t.notRegex(r.stderr, /internal error|^\s+at /m);
 });
+
+test('a stage name the build does not have is a warning', async (t) => {
+  const r = await runTsbuild(['build', '--progress', 'plain', '--no-cache-filter', 'tools,tols', ctx], { root });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /--no-cache-filter: no stage named "tols" is part of this build/);
+  t.notRegex(r.stderr, /no stage named "tools"/);
+});
