@@ -51,10 +51,11 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
       return { ref: pulled.ref, digest: pulled.digest, config: pulled.config };
     } catch (e) {
       deps.progress.emit({ type: 'vertex.error', vertex, message: e instanceof Error ? e.message : String(e) });
-      if (isTsbuildError(e) && e.code === ErrorCodes.IMAGE_NOT_FOUND) {
-        e.hint ??= deps.pull && deps.images.resolve(ref)
-          ? `"${ref}" is in the local store but not in its registry, and --pull asks the registry for every base image: build without --pull to use the local one`
-          : `"${ref}" is neither in the local store (tsbuild images) nor in its registry`;
+      // with --pull, an image the store has is worth naming whatever the registry said (not found, unreachable)
+      if (isTsbuildError(e) && deps.pull && deps.images.resolve(ref)) {
+        e.hint ??= `"${ref}" is in the local store, and --pull asks its registry for every base image: build without --pull to use the local one`;
+      } else if (isTsbuildError(e) && e.code === ErrorCodes.IMAGE_NOT_FOUND) {
+        e.hint ??= `"${ref}" is neither in the local store (tsbuild images) nor in its registry`;
       }
       throw e;
     }
