@@ -37,6 +37,8 @@ export interface BuildOptions {
   target?: string;
   noCache?: boolean;
   noCacheFilter?: string[];
+  /** `--pull`: ask the registry for every base image, even one whose tag is in the local store. */
+  pull?: boolean;
   progress?: ProgressMode;
   outputs?: OutputSpec[];
   push?: boolean;
@@ -66,6 +68,7 @@ export interface ResolvedBuildOptions {
   readonly target: string | undefined;
   readonly noCache: boolean;
   readonly noCacheFilter: readonly string[];
+  readonly pull: boolean;
   readonly progress: ProgressMode;
   readonly outputs: readonly OutputSpec[];
   readonly buildContexts: Readonly<Record<string, BuildContextSpec>>;
@@ -124,6 +127,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     target: o.target,
     noCache: o.noCache ?? false,
     noCacheFilter: Object.freeze([...(o.noCacheFilter ?? [])]),
+    pull: o.pull ?? false,
     progress: o.progress ?? 'auto',
     outputs: Object.freeze(outputs),
     buildContexts: Object.freeze({ ...(o.buildContexts ?? {}) }),

@@ -1,5 +1,8 @@
 // How FROM and COPY --from=image find an image: the local store first (by tag, or a digest whose
-// manifest is stored), then the image's registry. Conversion needs only the manifest and config:
+// manifest is stored), then the image's registry. With --pull a tag is always asked of its
+// registry, as `docker build --pull` does: a tag that moved there gives the new digest (and so new
+// keys for every step on it); the local tag is left as it is. A digest names its content, so one
+// stored is used either way. Conversion needs only the manifest and config:
 // the layer blobs are fetched by the image op when it unpacks them (worker/ops/image.ts), so a
 // rebuild whose steps are all cached downloads no layer, and one pinned by digest needs no registry.
 import { readImage, type ContentStore, type ImageStore } from '../src/content/index.ts';
@@ -16,6 +19,8 @@ export interface ImageResolverDeps {
   progress: ProgressSink;
   /** The build's cancellation: a pull under way stops with it. */
   signal?: AbortSignal;
+  /** `--pull`: a tag is resolved by its registry even when the local store has it. */
+  pull?: boolean;
 }
 
 export function createImageResolver(deps: ImageResolverDeps): (ref: string, platform: Platform) => Promise<ResolvedImage> {
@@ -25,7 +30,7 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
       const image = await readImage(deps.content, ref.slice(1), platform, ref);
       return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
     }
-    const local = deps.images.resolve(ref);
+    const local = deps.pull ? undefined : deps.images.resolve(ref);
     if (local) {
       const image = await readImage(deps.content, local.digest, platform, ref);
       return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
@@ -46,7 +51,10 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
       return { ref: pulled.ref, digest: pulled.digest, config: pulled.config };
     } catch (e) {
       deps.progress.emit({ type: 'vertex.error', vertex, message: e instanceof Error ? e.message : String(e) });
-      if (isTsbuildError(e) && e.code === ErrorCodes.IMAGE_NOT_FOUND) {
+      // with --pull, an image the store has is worth naming whatever the registry said (not found, unreachable)
+      if (isTsbuildError(e) && deps.pull && deps.images.resolve(ref)) {
+        e.hint ??= `"${ref}" is in the local store, and --pull asks its registry for every base image: build without --pull to use the local one`;
+      } else if (isTsbuildError(e) && e.code === ErrorCodes.IMAGE_NOT_FOUND) {
         e.hint ??= `"${ref}" is neither in the local store (tsbuild images) nor in its registry`;
       }
       throw e;

@@ -48,7 +48,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   const { content, images, worker, db, cache, leases } = engine;
   const { progress, signal } = run;
   const ignore = await readDockerignoreFile(opts.contextDir, opts.dockerfilePath);
-  const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal });
+  const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull });
 
   const namedContexts: Record<string, NamedContext> = {};
   const localDirs = new Map<string, string>([['context', opts.contextDir]]);
@@ -91,8 +91,8 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       cache,
       localDirs,
       // only the main context has .dockerignore patterns, so only it names their lines
-      checksum: (name, src, excludes, { followSymlinks, signal: readSignal }) =>
-        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, cache: fileDigests, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal }),
+      checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal }) =>
+        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: fileDigests, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal }),
       progress,
       noCache: opts.noCache,
       noCacheStages: opts.noCacheFilter,

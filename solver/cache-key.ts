@@ -16,11 +16,21 @@ import { withStep } from './step-error.ts';
 import type { KeyParts } from './cache-index.ts';
 
 /**
- * Hashes the selected paths of a local source (path, type, mode, owner, link target, bytes; never
- * mtimes). `followSymlinks` is what the reading op does with a source that is a symlink: hashed as
- * its target when the op follows it, as the link otherwise.
+ * Hashes the selected paths of a local source (path, type, link target, bytes, and mode and owner
+ * when the reader says they count; never mtimes). `followSymlinks` is what the reading op does
+ * with a source that is a symlink: hashed as its target when the op follows it, as the link otherwise.
  */
-export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[], opts: { followSymlinks: boolean; signal?: AbortSignal }) => Promise<string>;
+export type LocalChecksum = (contextName: string, src: readonly string[], excludePatterns: readonly string[], opts: LocalChecksumOptions) => Promise<string>;
+
+/** How the reading op sees the selection (the LocalRead of its op module), and the build's signal. */
+export interface LocalChecksumOptions {
+  followSymlinks: boolean;
+  /** The entries' uid:gid reach the result (never for a build context today: its files land as 0:0 or --chown). */
+  owner: boolean;
+  /** The entries' mode bits reach the result (not under an absolute COPY --chmod). */
+  mode: boolean;
+  signal?: AbortSignal;
+}
 
 /** What a remote source holds now: an http body's digest, a git ref's commit (BuildSession.resolveSource). */
 export type RemoteResolver = (op: Op, signal?: AbortSignal) => Promise<string>;
@@ -38,7 +48,9 @@ export interface CacheKeyOptions {
 
 // Part of every key. Bump it when what an op *does* changes (a worker fix that makes the same op
 // produce other files), so results built by an older tsbuild are never reused as if current.
-export const cacheKeyVersion = 2;
+// 3: context checksums leave out what never reaches the result (owners, modes under an absolute
+// --chmod), so checksums of the same tree are hashed differently than under 2.
+export const cacheKeyVersion = 3;
 
 /**
  * The key of every vertex of `order` (inputs before the vertices that read them), by vertex digest.
@@ -101,7 +113,7 @@ async function contentChecksums(v: Vertex, opts: CacheKeyOptions, task: (read: (
     const input = r.input === undefined ? undefined : v.inputs[r.input];
     // only a build context is hashed path by path: any other input's content is in its key
     const context = input && describeOp(input.op).context;
-    if (context) parts.push(() => opts.checksum(context.name, r.paths, context.excludePatterns, { followSymlinks: r.followSymlinks, signal }));
+    if (context) parts.push(() => opts.checksum(context.name, r.paths, context.excludePatterns, { followSymlinks: r.followSymlinks, owner: r.owner, mode: r.mode, signal }));
   }
   const remote = opts.remote;
   if (reads.remote && remote) parts.push(() => remote(v.op, signal));

@@ -117,8 +117,10 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
     }
   };
 
+  // steps the plan runs although no later step needs them (--no-cache-filter's stages below a hit)
+  const unneeded = (v: Vertex) => plan.get(v.digest)?.action === 'run' && v !== root;
   try {
-    const out = await resolve(root).catch((e) => {
+    const out = await Promise.all([resolve(root), ...topoSort([root]).filter(unneeded).map(resolve)]).then(([top]) => top).catch((e) => {
       firstError ??= e;
       abort.abort(e);
       throw e;

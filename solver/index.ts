@@ -7,13 +7,13 @@ import type { Lease } from '../src/state/index.ts';
 import { describeOp, type BuildSession, type RunInputs, type Worker } from '../worker/index.ts';
 import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
 import { createMissExplainer } from './explain-miss.ts';
-import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum } from './cache-key.ts';
+import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum, type LocalChecksumOptions } from './cache-key.ts';
 import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex };
 export { openCacheRecords, type CacheRecord, type CacheRecords } from './cache-index.ts';
-export type { CacheKeyOptions, Decision, LocalChecksum, ExecuteStats };
+export type { CacheKeyOptions, Decision, LocalChecksum, LocalChecksumOptions, ExecuteStats };
 export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
 
 export interface SolveOptions {
@@ -79,7 +79,9 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     lookup: (k) => holdEntry(opts.lease, k, cache.lookup(k)),
     explainMiss: createMissExplainer(cache, parts),
     ignoreCache: (v) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage)),
+    ignoreReason: (v) => (opts.noCache || v.meta.ignoreCache === true ? 'cache disabled (--no-cache)' : `cache disabled for stage ${v.meta.stage} (--no-cache-filter)`),
   });
+  warnUnknownStages(noCacheStages, order, opts.progress);
   // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
   if (order.some((v) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork)) opts.worker.warmNetwork();
   const { snapshot, stats } = await executePlan(root, plan, {
@@ -95,6 +97,14 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     session,
   });
   return { snapshot, stats, plan };
+}
+
+/** A --no-cache-filter name that no step of this build has is most likely a typo: say so. */
+function warnUnknownStages(names: ReadonlySet<string>, order: readonly Vertex[], progress: ProgressSink): void {
+  const built = new Set(order.map((v) => v.meta.stage));
+  for (const name of names) {
+    if (!built.has(name)) progress.emit({ type: 'build.warning', message: `--no-cache-filter: no stage named "${name}" is part of this build, so it changes nothing` });
+  }
 }
 
 /** Leases a hit as soon as it is found, so GC cannot take it between the plan and its use. */

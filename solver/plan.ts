@@ -22,6 +22,8 @@ export interface PlanOptions {
   lookup: (key: string) => CacheEntry | undefined;
   /** --no-cache (every vertex) or --no-cache-filter (its stages). */
   ignoreCache: (v: Vertex) => boolean;
+  /** Why an ignored vertex runs, as its run reason says it. Default: "cache disabled (--no-cache)". */
+  ignoreReason?: (v: Vertex) => string;
   /** Why a vertex with no usable entry missed, when the index can tell (solver/explain-miss.ts). */
   explainMiss?: (v: Vertex, key: string) => string | undefined;
 }
@@ -38,19 +40,21 @@ export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision
       plan.set(v.digest, { action: 'local', key, context: op.context });
       return;
     }
-    if (!needed) {
+    const ignored = opts.ignoreCache(v) && !op.cachedUnderNoCache;
+    // a step the build says not to take from the cache (--no-cache-filter's stages) runs even below
+    // a cached step, as in BuildKit, where it must run before the steps on it have keys
+    if (!needed && !ignored) {
       plan.set(v.digest, { action: 'skip', key });
       for (const i of v.inputs) visit(i, false);
       return;
     }
-    const ignored = opts.ignoreCache(v) && !op.cachedUnderNoCache;
     const hit = ignored ? undefined : opts.lookup(key);
     if (hit) {
       plan.set(v.digest, { action: 'cached', key, snapshot: hit.snapshot, ...(hit.layers?.length ? { layers: hit.layers } : {}) });
       for (const i of v.inputs) visit(i, false);
       return;
     }
-    plan.set(v.digest, { action: 'run', key, reason: ignored ? 'cache disabled (--no-cache)' : (opts.explainMiss?.(v, key) ?? 'no cache entry for this key') });
+    plan.set(v.digest, { action: 'run', key, reason: ignored ? (opts.ignoreReason?.(v) ?? 'cache disabled (--no-cache)') : (opts.explainMiss?.(v, key) ?? 'no cache entry for this key') });
     for (const i of v.inputs) visit(i, true);
   };
   visit(root, true);

@@ -7,6 +7,12 @@ import { loadConfig, openEngine, resolveStateRoot } from '../../control/index.ts
 import type { BuildContextSpec, BuildResult, BuildRun, Config, OutputSpec, ResolvedBuildOptions } from '../../control/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+// comma lists, repeatable; `prev` is not an array on the first call of a --no-X option (commander's default `true`)
+const collectList = (v: string, prev: unknown) => {
+  const items = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, `--no-cache-filter needs stage names, not "${v}"`, { hint: 'e.g. --no-cache-filter deps,test' });
+  return [...(Array.isArray(prev) ? (prev as string[]) : []), ...items];
+};
 
 export function registerBuild(program: Command): void {
   program
@@ -19,9 +25,11 @@ export function registerBuild(program: Command): void {
     .option('--build-context <name=value>', 'an extra named context: DIR, docker-image://REF, oci-layout://DIR[:TAG] (repeatable)', collect)
     .option('--target <stage>', 'build this stage')
     .option('--no-cache', 'do not use the cache')
-    .option('--no-cache-filter <stage>', 'do not use the cache for this stage (repeatable)', collect)
+    // commander reads --no-X as the negation of X: this one lands in flags.cacheFilter, `true` when absent
+    .option('--no-cache-filter <stages>', 'do not use the cache for these stages: STAGE[,STAGE] (repeatable)', collectList)
     .option('-o, --output <spec>', 'type=image|oci|docker|local|tar[,dest=PATH][,name=...] (repeatable)', collect)
     .option('--push', 'push the image (same as --output type=registry)')
+    .option('--pull', 'ask the registry for every base image, even one whose tag is in the local store')
     .option('--platform <os/arch>', 'target platform', 'linux/amd64')
     .option('--progress <mode>', `progress output: ${ProgressModes.join(', ')}`, 'auto')
     .option('--max-parallelism <n>', 'steps run at once (default: CPU count)')
@@ -72,7 +80,8 @@ export function registerBuild(program: Command): void {
         buildContexts,
         target: flags.target as string | undefined,
         noCache: flags.cache === false,
-        noCacheFilter: flags.noCacheFilter as string[] | undefined,
+        noCacheFilter: Array.isArray(flags.cacheFilter) ? (flags.cacheFilter as string[]) : undefined,
+        pull: flags.pull === true,
         outputs,
         push: flags.push === true,
         platform: flags.platform as string,

@@ -1,6 +1,7 @@
 // The content checksum of the paths a copy reads: what makes a cache key follow the files. It
 // covers path, type, mode, owner, symlink target and bytes, never timestamps, so `touch` keeps the
-// key and the same tree on another machine gives the same key.
+// key and the same tree on another machine gives the same key. Mode and owner only where the
+// reader says they reach its result (`owner`, `mode`: docs/cache-keys.md).
 //
 // Which paths: selectSources, the function the worker's copy uses, so a source that is a symlink is
 // hashed as its target exactly when the copy follows it. How: the tree is walked in order and each
@@ -24,6 +25,10 @@ export interface ChecksumOptions {
   patternOrigins?: PatternOrigins;
   /** The build's cancellation: the walk stops at the next entry, reads under way are aborted. */
   signal?: AbortSignal;
+  /** Whether entries' uid:gid count (false: the reader makes them 0:0). Default true. */
+  owner?: boolean;
+  /** Whether entries' mode bits count (false: an absolute --chmod replaces them). Default true. */
+  mode?: boolean;
 }
 
 // Reads in flight at once: enough to keep a disk (or the page cache) busy, few enough not to run
@@ -61,7 +66,7 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });
   for (const { rel, host } of selected) {
     queue.push(`source ${rel}\0`);
-    for (const part of walk(host, rel, matcher, opts.cache, opts.signal)) {
+    for (const part of walk(host, rel, matcher, opts.cache, opts.signal, metaOf(opts))) {
       opts.signal?.throwIfAborted();
       queue.push(part);
       if (typeof part !== 'string') inFlight++;
@@ -73,11 +78,20 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   return `sha256:${hash.digest('hex')}`;
 }
 
+/** An entry's mode and owner as the hash sees them: `-` where the reader says they do not count. */
+type EntryMeta = (s: BigIntStats) => string;
+
+function metaOf(opts: ChecksumOptions): EntryMeta {
+  const mode = opts.mode ?? true;
+  const owner = opts.owner ?? true;
+  return (s) => `${mode ? (Number(s.mode) & 0o7777).toString(8) : '-'}\0${owner ? `${s.uid}:${s.gid}` : '-'}`;
+}
+
 /** Each entry's part of the hash, in order: a string, or the promise of one while its bytes are read. */
-function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDigestCache | undefined, signal: AbortSignal | undefined): Generator<string | Promise<string>> {
+function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDigestCache | undefined, signal: AbortSignal | undefined, meta: EntryMeta): Generator<string | Promise<string>> {
   const s = lstatSync(abs, { bigint: true });
   const type = s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : 'other';
-  yield `${rel}\0${type}\0${(Number(s.mode) & 0o7777).toString(8)}\0${s.uid}:${s.gid}\0`;
+  yield `${rel}\0${type}\0${meta(s)}\0`;
   if (s.isSymbolicLink()) yield `${readlinkSync(abs)}\0`;
   else if (s.isFile()) {
     const known = cache?.get(s);
@@ -93,7 +107,7 @@ function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDige
       const childRel = rel === '.' ? name : `${rel}/${name}`;
       // an excluded dir is still walked when an exception may re-include something below it
       if (matcher.ignores(childRel) && !(matcher.hasExceptions && lstatSync(join(abs, name)).isDirectory())) continue;
-      yield* walk(join(abs, name), childRel, matcher, cache, signal);
+      yield* walk(join(abs, name), childRel, matcher, cache, signal, meta);
     }
   }
 }

@@ -34,12 +34,17 @@ const run = promisify(execFile);
 // link (inputDir below): the mounted path shows the link's target, as a bind of the host dir would.
 const localCopyFollowsLinks = true;
 
-/** What the mounts read from their inputs, for the cache key: each bind's source, each cache seed's, in mount order. */
+/**
+ * What the mounts read from their inputs, for the cache key: each bind's source, each cache seed's,
+ * in mount order. A context shows its files with their own modes and owned by 0:0 (inputDir copies
+ * them without keeping owners, as BuildKit's client sends them): mode is keyed, owner is not.
+ */
 export function mountReads(mounts: readonly ExecMount[]): LocalRead[] {
   const reads: LocalRead[] = [];
+  const keyed = { owner: false, mode: true };
   for (const m of mounts) {
-    if (m.type === 'bind') reads.push({ input: m.input, paths: [m.source], followSymlinks: localCopyFollowsLinks });
-    else if (m.type === 'cache') reads.push({ input: m.input, paths: [m.source ?? '/'], followSymlinks: localCopyFollowsLinks });
+    if (m.type === 'bind') reads.push({ input: m.input, paths: [m.source], followSymlinks: localCopyFollowsLinks, ...keyed });
+    else if (m.type === 'cache') reads.push({ input: m.input, paths: [m.source ?? '/'], followSymlinks: localCopyFollowsLinks, ...keyed });
   }
   return reads;
 }

@@ -32,9 +32,15 @@ const root: Owner = { uid: 0, gid: 0 };
  * followed exactly when the copy follows it. Only the source's own patterns (.dockerignore) apply
  * to the hash: COPY --exclude matches relative to each copied source (below), so hashing a little
  * more than is copied is the safe side.
+ *
+ * Only a build context is hashed by path (any other input's content is in its key), and a
+ * context's entries land owned by --chown or 0:0 (`keepOwners: false`): their owner never reaches
+ * the result. Their mode does, unless an absolute --chmod replaces it on every entry copied (the
+ * directories made around the sources are 0755 whatever the source); a symbolic one (`+x`) changes
+ * the source's mode, which therefore stays in the key.
  */
 export function copyReads(action: CopyAction): LocalRead {
-  return { input: action.from, paths: action.src, followSymlinks: action.followSymlinks };
+  return { input: action.from, paths: action.src, followSymlinks: action.followSymlinks, owner: false, mode: action.chmod === undefined };
 }
 
 export interface CopySource {

@@ -19,8 +19,8 @@ export type OpOf<N extends OpName> = Extract<SourceOp, { source: N }> | Extract<
 
 /**
  * A selection of an input that the op reads. When the input is a build context (a local source),
- * the key hashes the content of these paths (path, type, mode, owner, link target, bytes; never
- * mtimes): a local source's own key is only its name and patterns.
+ * the key hashes the content of these paths (path, type, link target, bytes, and mode and owner
+ * where the read says they matter; never mtimes): a local source's own key is only its name and patterns.
  */
 export interface LocalRead {
   /** Index into the vertex's inputs; undefined reads nothing (an empty filesystem). */
@@ -29,6 +29,14 @@ export interface LocalRead {
   paths: readonly string[];
   /** A path that is a symlink is read as its target (true) or as the link itself. */
   followSymlinks: boolean;
+  /**
+   * The entries' uid:gid reach the result, so they are part of the key. False for every read of a
+   * build context today: its files arrive owned by 0:0 (or --chown), as BuildKit's client sends
+   * them, so a laptop's user 1000 and CI's root give the same key. See docs/cache-keys.md.
+   */
+  owner: boolean;
+  /** The entries' mode bits reach the result (false under an absolute COPY --chmod, which replaces them). */
+  mode: boolean;
 }
 
 /** What an op's cache key is made of besides the op itself and its inputs' keys. */
