@@ -10,9 +10,11 @@ import { createMissExplainer } from './explain-miss.ts';
 import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum } from './cache-key.ts';
 import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
+import { parallelismFor } from './parallelism.ts';
+import { openStepLocks, type StepLock, type StepLocks } from './step-locks.ts';
 
-export { computeCacheKeys, planBuild, openCacheIndex };
-export type { CacheKeyOptions, Decision, LocalChecksum, ExecuteStats };
+export { computeCacheKeys, planBuild, openCacheIndex, openStepLocks, parallelismFor };
+export type { CacheKeyOptions, Decision, LocalChecksum, ExecuteStats, StepLock, StepLocks };
 export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
 
 export interface SolveOptions {
@@ -35,6 +37,8 @@ export interface SolveOptions {
   runInputs?: RunInputs;
   /** The build's lease: every cache entry, snapshot and blob the solve uses or makes is added to it. */
   lease?: Lease;
+  /** The engine's step locks (solver/step-locks.ts): a key another build is running is waited for, not run again. */
+  locks?: StepLocks;
 }
 
 export interface SolveResult {
@@ -65,7 +69,7 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     {
       checksum: opts.checksum,
       remote: (op, signal) => session.resolveSource(op, signal),
-      maxParallelism: opts.maxParallelism,
+      maxParallelism: parallelismFor(opts.maxParallelism).contentReads,
       signal: opts.signal,
       progress: opts.progress,
     },
@@ -73,11 +77,12 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   );
   const cache = opts.cache;
   const noCacheStages = new Set(opts.noCacheStages ?? []);
+  const ignoreCache = (v: Vertex) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage));
   const plan = planBuild(root, {
     keys,
     lookup: (k) => holdEntry(opts.lease, k, cache.lookup(k)),
     explainMiss: createMissExplainer(cache, parts),
-    ignoreCache: (v) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage)),
+    ignoreCache,
   });
   // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
   if (order.some((v) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork)) opts.worker.warmNetwork();
@@ -92,6 +97,9 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     lease: opts.lease,
     parts,
     session,
+    locks: opts.locks,
+    // a step the build runs despite the cache is never answered by another build's run either
+    shareable: (v) => !ignoreCache(v) || describeOp(v.op).cachedUnderNoCache,
   });
   return { snapshot, stats, plan };
 }
