@@ -126,6 +126,8 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
     return entry;
   };
 
+  const waiting = (ref: VertexRef) => opts.progress.emit({ type: 'vertex.progress', vertex: ref, id: 'shared', current: 0, total: 1, label: 'waiting for another build running this step' });
+
   /**
    * A step to run that another build (of this engine, or another process on the root) may be
    * running too: wait for that one and take its result; run it here only when nobody has it.
@@ -138,10 +140,12 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
       if (made) return useEntry(v, ref, key, made);
       if (!locks.busy(key)) break;
       // the other build's result, or, when it failed or was cancelled, our turn to run it
-      opts.progress.emit({ type: 'vertex.progress', vertex: ref, id: 'shared', current: 0, total: 1, label: 'waiting for another build running this step' });
+      waiting(ref);
       await locks.settled(key, abort.signal);
     }
     const inputs = await Promise.all(v.inputs.map(resolve));
+    // another build may have taken the key while the inputs were resolved
+    if (locks.busy(key)) waiting(ref);
     const lock = await locks.acquire(key, abort.signal);
     try {
       const made = madeMeanwhile(ref, key);
