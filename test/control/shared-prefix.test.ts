@@ -187,6 +187,27 @@ test('SIGTERM to a tsbuild process waiting for another process running the step 
   }
 });
 
+test('when the tsbuild process running a shared step is killed with -9, the one waiting for it runs the step itself', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3 && echo survivor > /k\n' });
+  try {
+    const first = startBuild(ctx, (text) => text.includes('"vertex.started"') && text.includes('sleep 3'));
+    await first.seen;
+    const second = startBuild(ctx, (text) => text.split('\n').some((l) => l.includes('"id":"shared"') && l.includes('sleep 3')));
+    await second.seen;
+    first.child.kill('SIGKILL');
+    await first.done;
+    const r = await second.done;
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stderr.split('\n').filter((l) => l.includes('"vertex.started"') && l.includes('sleep 3')).length, 1, 'it ran the step once its owner was gone');
+    // the next build on the root cleans up what the killed one left, and finds the step cached
+    const again = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
+    t.is(again.code, 0, again.stderr);
+    t.regex(again.stderr, /CACHED/);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
 /** `tsbuild build --progress rawjson CTX` on the test root; `seen` resolves once its output matches `when`. */
 function startBuild(ctx: string, when: (stderr: string) => boolean) {
   const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'rawjson', ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
