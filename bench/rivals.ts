@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, works, type Tool } from './measure.ts';
+import { runAtOnce, type Command } from './at-once.ts';
 
 /** A base image, named in Dockerfiles by `ARG` (BASE, GCC) and given to each tool from one OCI image. */
 export interface Base {
@@ -20,6 +21,8 @@ export interface Rival {
   reset(bases: readonly Base[]): void;
   /** Timed by the caller: builds `context` (its Dockerfile) as image `tag`. */
   build(context: string, tag: string, bases: readonly Base[]): void;
+  /** Timed by the caller: builds each target of `context` as its tag, all started at once (shared-prefix). */
+  buildAtOnce?(context: string, builds: readonly { tag: string; target: string }[], bases: readonly Base[]): void;
   /** How the rival runs RUN steps, for the notes under the table. */
   readonly setup: string;
   /** Stops what the bench started for this rival. */
@@ -27,7 +30,7 @@ export interface Rival {
 }
 
 /** tsbuild: a fresh state root per reset; each base imported from its OCI layout and unpacked. */
-export function createTsbuild(work: string, tsbuild: (...args: string[]) => void): Rival {
+export function createTsbuild(work: string, tsbuild: (...args: string[]) => void, argv?: (...args: string[]) => Command): Rival {
   let root = '';
   let n = 0;
   const importer = join(work, 'import');
@@ -49,6 +52,8 @@ export function createTsbuild(work: string, tsbuild: (...args: string[]) => void
     build(context, tag) {
       tsbuild('--root', root, 'build', '--progress', 'quiet', '-t', tag, context);
     },
+    // two processes on one root, as two users or two CI jobs would start them
+    buildAtOnce: argv && ((context, builds) => runAtOnce(builds.map((b) => argv('--root', root, 'build', '--progress', 'quiet', '--target', b.target, '-t', b.tag, context)))),
     close() {},
   };
 }
@@ -89,6 +94,10 @@ export function createBuildkit(oracle: string, bases: readonly Base[]): Rival | 
       built.add(tag);
       docker('build', '-q', '--network=none', '-t', tag, context);
     },
+    buildAtOnce(context, builds) {
+      for (const b of builds) built.add(b.tag);
+      runAtOnce(builds.map((b) => ({ cmd: '/usr/bin/docker', args: ['build', '-q', '--network=none', '--target', b.target, '-t', b.tag, context], env })));
+    },
     close: () => void stop(),
   };
 }
@@ -115,6 +124,11 @@ export function createBuildah(bases: readonly Base[]): Rival | string {
       built.add(tag);
       const args = used.flatMap((b) => ['--build-arg', `${b.arg}=localhost/${b.name}`]);
       run('buildah', ['bud', '-q', '--layers', '--network=none', ...runtime, ...args, '-t', tag, context]);
+    },
+    buildAtOnce(context, builds, used) {
+      for (const b of builds) built.add(b.tag);
+      const args = used.flatMap((b) => ['--build-arg', `${b.arg}=localhost/${b.name}`]);
+      runAtOnce(builds.map((b) => ({ cmd: 'buildah', args: ['bud', '-q', '--layers', '--network=none', ...runtime, ...args, '--target', b.target, '-t', b.tag, context] })));
     },
     close() {
       for (const tag of built) works('buildah', ['rmi', '-f', tag]);

@@ -1,11 +1,13 @@
 // Times tsbuild's scenarios and, where they are installed, the same scenarios with BuildKit
 // (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints a Markdown table of
 // medians and ratios, and writes every sample to bench/results/<time>.json.
-//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,cli] [--tools tsbuild,buildkit,buildah]
+//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,parallel-stages,shared-prefix,cli] [--tools tsbuild,buildkit,buildah]
 // Scenarios (each cold = a cache holding only the base images, then a no-change rebuild):
 //   hello      fixtures/hello: three stages, COPY, RUN, WORKDIR (the README's example)
 //   many-runs  bench/contexts/many-runs: 20 trivial RUN steps on busybox (per-step cost)
 //   compile-c  bench/contexts/compile-c: gcc on a Debian minbase, the binary run on busybox
+//   parallel-stages  bench/contexts/parallel-stages: four `sleep 2` stages, then one copying from all four
+//   shared-prefix    bench/contexts/shared-prefix: targets a and b built at once (two processes) sharing five CPU-heavy steps
 //   cli        tsbuild --version and --help (start-up cost; tsbuild only)
 // See bench/README.md for the last results and how the rivals are set up.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,9 +33,12 @@ interface Scenario {
   context: string;
   bases: readonly Base[];
   target?: string;
+  /** Built as these targets at once (two processes each time) instead of one build. */
+  atOnce?: readonly string[];
 }
 
 const tsbuild = (...args: string[]) => void run(process.execPath, [bin, ...args]);
+const tsbuildArgv = (...args: string[]) => ({ cmd: process.execPath, args: [bin, ...args] });
 const results = createResults();
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-bench-'));
 const started = new Date();
@@ -49,6 +54,8 @@ try {
   const scenarios: Scenario[] = [
     { name: 'hello', context: join(repo, 'fixtures', 'hello'), bases: [busybox] },
     { name: 'many-runs', context: join(repo, 'bench', 'contexts', 'many-runs'), bases: [busybox], target: 'tsbuild <= 0.5x BuildKit' },
+    { name: 'parallel-stages', context: join(repo, 'bench', 'contexts', 'parallel-stages'), bases: [busybox], target: 'tsbuild <= 2.2s (1.1x one stage)' },
+    { name: 'shared-prefix', context: join(repo, 'bench', 'contexts', 'shared-prefix'), bases: [busybox], atOnce: ['a', 'b'], target: 'shared steps run once' },
   ];
   if (!only || only.includes('compile-c')) {
     let debian: Base | string;
@@ -72,7 +79,7 @@ try {
   for (const tool of wantTools) {
     let made: Rival | string;
     try {
-      made = tool === 'tsbuild' ? createTsbuild(work, tsbuild) : tool === 'buildkit' ? createBuildkit(oracle, allBases) : createBuildah(allBases);
+      made = tool === 'tsbuild' ? createTsbuild(work, tsbuild, tsbuildArgv) : tool === 'buildkit' ? createBuildkit(oracle, allBases) : createBuildah(allBases);
     } catch (e) {
       made = `${tool} could not be set up, skipped: ${(e as Error).message}`;
     }
@@ -85,14 +92,17 @@ try {
     const cold = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
     const warm = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
     const failed = new Set<Tool>();
+    for (const rival of rivals) if (s.atOnce && !rival.buildAtOnce) failed.add(rival.tool);
     // untimed warm-up rounds first: a daemon just started, cold page caches and lazy loading are not the figure
     for (let i = -warmups; i < runs; i++) {
       for (const rival of rivals.filter((r) => !failed.has(r.tool))) {
         const tag = `bench-${s.name}`;
         try {
           rival.reset(s.bases);
-          const c = time(() => rival.build(s.context, tag, s.bases));
-          const w = time(() => rival.build(s.context, tag, s.bases));
+          const atOnce = s.atOnce?.map((target) => ({ tag: `${tag}-${target}`, target }));
+          const build = () => (atOnce ? rival.buildAtOnce!(s.context, atOnce, s.bases) : rival.build(s.context, tag, s.bases));
+          const c = time(build);
+          const w = time(build);
           const which = i < 0 ? 'warm-up (not counted)' : `run ${i + 1}/${runs}`;
           console.error(`bench: ${s.name} ${rival.tool} ${which}: cold ${(c / 1000).toFixed(3)}s, no-change ${(w / 1000).toFixed(3)}s`);
           if (i < 0) continue;

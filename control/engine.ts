@@ -21,7 +21,7 @@ import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import { formatSize } from '../src/limits/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import { openDatabase, openLeases, statePaths, type Database, type Leases, type StatePaths } from '../src/state/index.ts';
-import { openCacheIndex, type CacheIndex } from '../solver/index.ts';
+import { openCacheIndex, openStepLocks, type CacheIndex, type StepLocks } from '../solver/index.ts';
 import { openWorker, type Worker, type WorkerOptions } from '../worker/index.ts';
 import { runCheck, type CheckInput, type CheckReport } from './check.ts';
 import { listImages, type ImageRow } from './list-images.ts';
@@ -60,6 +60,8 @@ export interface EngineParts {
   readonly cache: CacheIndex;
   /** What running builds hold, so GC never removes it (src/state/leases.ts). */
   readonly leases: Leases;
+  /** One run per cache key at a time, across this engine's builds and other processes on the root (solver/step-locks.ts). */
+  readonly locks: StepLocks;
   readonly config: Config;
 }
 
@@ -100,7 +102,10 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     db.close();
     throw e;
   }
-  const parts: EngineParts = { paths, db, content, images: openImageStore({ content, db }), worker, cache: openCacheIndex(db, worker), leases: openLeases(db), config };
+  const locks = openStepLocks(db);
+  // what a killed tsbuild held: a waiter would take it over anyway, this keeps the table small
+  locks.dropStale();
+  const parts: EngineParts = { paths, db, content, images: openImageStore({ content, db }), worker, cache: openCacheIndex(db, worker), leases: openLeases(db), locks, config };
   const running = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
   const track = <T>(work: () => Promise<T>): Promise<T> => {

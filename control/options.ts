@@ -3,7 +3,6 @@
 // `type=oci,dest=x.tar` are parsed here, once: nothing below sees `k=v` text.
 import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
 import type { NetworkMode, Platform } from '../src/llb/index.ts';
@@ -73,6 +72,7 @@ export interface ResolvedBuildOptions {
   readonly outputs: readonly OutputSpec[];
   readonly buildContexts: Readonly<Record<string, BuildContextSpec>>;
   readonly platform: Platform;
+  /** Steps at once; unbounded (Infinity) unless --max-parallelism caps it and everything else (solver/parallelism.ts). */
   readonly maxParallelism: number;
   readonly insecureRegistries: readonly string[];
   readonly secrets: readonly SecretSpec[];
@@ -132,7 +132,8 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     outputs: Object.freeze(outputs),
     buildContexts: Object.freeze({ ...(o.buildContexts ?? {}) }),
     platform: parsePlatform(o.platform ?? 'linux/amd64'),
-    maxParallelism: o.maxParallelism ?? availableParallelism(),
+    // as BuildKit: steps unbounded, CPU-heavy work bounded apart (solver/parallelism.ts)
+    maxParallelism: o.maxParallelism ?? Number.POSITIVE_INFINITY,
     insecureRegistries: Object.freeze([...(o.insecureRegistries ?? [])]),
     secrets: Object.freeze([...(o.secrets ?? [])]),
     limits: Object.freeze({ ...(o.limits ?? {}) }),

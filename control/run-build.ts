@@ -4,7 +4,7 @@
 import { ErrorCodes, invalid, withSourceText } from '../src/errors/index.ts';
 import { createBuildDefinition } from '../frontend/index.ts';
 import type { NamedContext } from '../frontend/index.ts';
-import { solve } from '../solver/index.ts';
+import { parallelismFor, solve } from '../solver/index.ts';
 import { createImageView, exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
@@ -45,7 +45,7 @@ export async function runBuild(engine: EngineParts, opts: ResolvedBuildOptions, 
 }
 
 async function buildFrom(engine: EngineParts, dockerfile: string, opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult> {
-  const { content, images, worker, db, cache, leases } = engine;
+  const { content, images, worker, db, cache, leases, locks } = engine;
   const { progress, signal } = run;
   const ignore = await readDockerignoreFile(opts.contextDir, opts.dockerfilePath);
   const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull });
@@ -87,6 +87,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   try {
     const solved = await solve(def.root, {
       lease,
+      locks,
       worker,
       cache,
       localDirs,
@@ -106,7 +107,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
     // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
     // already exists each adding one), and images must match it layer for layer
-    const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: opts.maxParallelism })).map((l) => ({ ...l, empty: false }));
+    const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
     for (const l of layers) lease.add('blob', l.digest);
     const view = await createImageView({ config: def.config, layers, content });
     for (const d of [view.configDescriptor, view.manifestDescriptor]) lease.add('blob', d.digest);

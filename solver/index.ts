@@ -10,10 +10,12 @@ import { createMissExplainer } from './explain-miss.ts';
 import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum, type LocalChecksumOptions } from './cache-key.ts';
 import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
+import { parallelismFor } from './parallelism.ts';
+import { openStepLocks, type StepLock, type StepLocks } from './step-locks.ts';
 
-export { computeCacheKeys, planBuild, openCacheIndex };
+export { computeCacheKeys, planBuild, openCacheIndex, openStepLocks, parallelismFor };
 export { openCacheRecords, type CacheRecord, type CacheRecords } from './cache-index.ts';
-export type { CacheKeyOptions, Decision, LocalChecksum, LocalChecksumOptions, ExecuteStats };
+export type { CacheKeyOptions, Decision, LocalChecksum, LocalChecksumOptions, ExecuteStats, StepLock, StepLocks };
 export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
 
 export interface SolveOptions {
@@ -36,6 +38,8 @@ export interface SolveOptions {
   runInputs?: RunInputs;
   /** The build's lease: every cache entry, snapshot and blob the solve uses or makes is added to it. */
   lease?: Lease;
+  /** The engine's step locks (solver/step-locks.ts): a key another build is running is waited for, not run again. */
+  locks?: StepLocks;
 }
 
 export interface SolveResult {
@@ -66,7 +70,7 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     {
       checksum: opts.checksum,
       remote: (op, signal) => session.resolveSource(op, signal),
-      maxParallelism: opts.maxParallelism,
+      maxParallelism: parallelismFor(opts.maxParallelism).contentReads,
       signal: opts.signal,
       progress: opts.progress,
     },
@@ -74,11 +78,12 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   );
   const cache = opts.cache;
   const noCacheStages = new Set(opts.noCacheStages ?? []);
+  const ignoreCache = (v: Vertex) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage));
   const plan = planBuild(root, {
     keys,
     lookup: (k) => holdEntry(opts.lease, k, cache.lookup(k)),
     explainMiss: createMissExplainer(cache, parts),
-    ignoreCache: (v) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage)),
+    ignoreCache,
     ignoreReason: (v) => (opts.noCache || v.meta.ignoreCache === true ? 'cache disabled (--no-cache)' : `cache disabled for stage ${v.meta.stage} (--no-cache-filter)`),
   });
   warnUnknownStages(noCacheStages, order, opts.progress);
@@ -95,6 +100,9 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     lease: opts.lease,
     parts,
     session,
+    locks: opts.locks,
+    // a step the build runs despite the cache is never answered by another build's run either
+    shareable: (v) => !ignoreCache(v) || describeOp(v.op).cachedUnderNoCache,
   });
   return { snapshot, stats, plan };
 }

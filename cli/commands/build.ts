@@ -32,7 +32,7 @@ export function registerBuild(program: Command): void {
     .option('--pull', 'ask the registry for every base image, even one whose tag is in the local store')
     .option('--platform <os/arch>', 'target platform', 'linux/amd64')
     .option('--progress <mode>', `progress output: ${ProgressModes.join(', ')}`, 'auto')
-    .option('--max-parallelism <n>', 'steps run at once (default: CPU count)')
+    .option('--max-parallelism <n>', 'at most N steps, content reads and compressions at once (default: steps unbounded, as BuildKit)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable)', collect)
     .option('--secret <spec>', 'a secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR] (repeatable)', collect)
     .option('-m, --memory <size>', 'memory limit of each RUN, e.g. 256m, 2g')
