@@ -54,6 +54,8 @@ export interface BuildOptions {
   allow?: Entitlement[];
   /** `--add-host name:ip`, checked by parseAddHost. */
   addHosts?: string[];
+  /** `--explain`: every step's progress says why it ran or why it was a hit. */
+  explain?: boolean;
 }
 
 export interface ResolvedBuildOptions {
@@ -78,6 +80,7 @@ export interface ResolvedBuildOptions {
   readonly network: NetworkMode;
   readonly entitlements: readonly Entitlement[];
   readonly extraHosts: readonly string[];
+  readonly explain: boolean;
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -136,6 +139,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     network: o.network ?? 'sandbox',
     entitlements: Object.freeze(entitlements),
     extraHosts: Object.freeze([...(o.addHosts ?? [])]),
+    explain: o.explain ?? false,
   });
 }
 

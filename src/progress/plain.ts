@@ -27,9 +27,11 @@ export function createPlainRenderer(out: Writable): (e: ProgressEvent) => void {
       case 'vertex.started':
         started.set(e.vertex.digest, e.time);
         write(`\n#${number(e.vertex.digest)} ${escapeControl(e.vertex.name)}\n`);
+        if (e.reason !== undefined) write(`#${number(e.vertex.digest)} cache miss: ${escapeControl(e.reason)}\n`);
         break;
       case 'vertex.cached':
         write(`\n#${number(e.vertex.digest)} ${escapeControl(e.vertex.name)}\n#${number(e.vertex.digest)} CACHED\n`);
+        if (e.reason !== undefined) write(`#${number(e.vertex.digest)} cached: ${escapeControl(e.reason)}\n`);
         break;
       case 'vertex.log': {
         const n = number(e.vertex.digest);
