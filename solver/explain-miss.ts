@@ -1,6 +1,6 @@
 // Why a step runs although the cache index knows it, and (for --explain) why a hit was a hit.
 // A miss is compared with the last result of the same Dockerfile step (its `step` id: project,
-// Dockerfile and step name), else with the last result of the same op (cache-index similar()),
+// Dockerfile and step name; entries older than step ids: the last result of the same op),
 // part by part: the op (./op-change.ts: "build-arg VERSION changed", "base image digest changed"),
 // each input ("earlier step "[stage-0 2/5] RUN …" changed", ".dockerignore patterns changed") and
 // each content read (the per-path listings of the two checksums, src/context/listing.ts:
@@ -50,7 +50,8 @@ export function createMissExplainer(opts: ExplainOptions): MissExplainer {
       if (cache.recorded(key)) return { reason: 'its cached result was removed (no snapshot, no layer blobs left)', previous: true };
       const mine = parts.get(v.digest);
       if (!mine) return undefined;
-      const last = (mine.step !== undefined ? cache.lastOfStep?.(mine.step, key) : undefined) ?? cache.similar(mine, 1)[0];
+      // entries recorded before steps were named are found by their op
+      const last = (mine.step !== undefined ? cache.lastOfStep?.(mine.step, key) : undefined) ?? cache.similar(mine, 1).find((e) => e.parts.step === undefined);
       if (!last) return { reason: 'no earlier build of this step in the cache', previous: false };
       return { reason: `${changes(v, mine, last).join('; ')} (since the build of ${when(last.lastUsed)})`, previous: true };
     },
@@ -66,15 +67,16 @@ export function createMissExplainer(opts: ExplainOptions): MissExplainer {
   function changes(v: Vertex, mine: KeyParts, last: SimilarEntry): string[] {
     const out: string[] = [];
     if (mine.op !== last.parts.op) out.push(...describeOpChange(last.parts.opJson, mine.opJson, v.meta.buildArgs));
-    if (mine.inputs.length !== last.parts.inputs.length) out.push('its inputs changed');
-    else
-      mine.inputs.forEach((k, i) => {
-        if (last.parts.inputs[i] !== k) out.push(describeInput(v.inputs[i]));
-      });
+    // its own changes first, then the earlier steps that changed (each explains itself above it)
     if (mine.content.length !== last.parts.content.length) out.push('what it reads changed');
     else
       mine.content.forEach((sum, i) => {
         if (last.parts.content[i] !== sum) out.push(describeContent(v, i, last.parts.content[i], sum));
+      });
+    if (mine.inputs.length !== last.parts.inputs.length) out.push('its inputs changed');
+    else
+      mine.inputs.forEach((k, i) => {
+        if (last.parts.inputs[i] !== k) out.push(describeInput(v.inputs[i]));
       });
     return out.length > 0 ? out : ['its key changed'];
   }
