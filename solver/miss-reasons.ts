@@ -19,7 +19,7 @@ export type ListingChecksum = (
   contextName: string,
   src: readonly string[],
   excludePatterns: readonly string[],
-  opts: { followSymlinks: boolean; signal?: AbortSignal; onPart?: (part: string) => void },
+  opts: Parameters<LocalChecksum>[3] & { onPart?: (part: string) => void },
 ) => Promise<string>;
 
 export interface ListingRecorder {
