@@ -91,7 +91,9 @@ interface Row {
   op_json: string | null;
 }
 
-export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'storedLayers'>): CacheIndex {
+/** `listingBytes`: the total size of kept listings (default 64 MiB). */
+export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'storedLayers'>, opts: { listingBytes?: number } = {}): CacheIndex {
+  const listingBytes = opts.listingBytes ?? maxListings;
   const get = db.prepare('SELECT snapshot, op_digest, inputs, content, step, op_json FROM cache WHERE key = ?');
   const put = db.prepare(
     `INSERT INTO cache (key, snapshot, op_digest, inputs, content, step, op_json, created, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -105,7 +107,7 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'st
   const getListing = db.prepare('SELECT listing FROM context_listings WHERE checksum = ?');
   const putListing = db.prepare('INSERT INTO context_listings (checksum, listing, size, written) VALUES (?, ?, ?, ?) ON CONFLICT(checksum) DO UPDATE SET written = excluded.written');
   const listingsSize = db.prepare('SELECT coalesce(sum(size), 0) AS total FROM context_listings');
-  const oldestListing = db.prepare('DELETE FROM context_listings WHERE checksum = (SELECT checksum FROM context_listings ORDER BY written ASC LIMIT 1) RETURNING size');
+  const oldestListing = db.prepare('DELETE FROM context_listings WHERE checksum = (SELECT checksum FROM context_listings ORDER BY written ASC, rowid ASC LIMIT 1) RETURNING size');
 
   const partsOf = (r: Omit<Row, 'snapshot'>): KeyParts | undefined =>
     r.op_digest !== null && r.inputs !== null && r.content !== null
@@ -151,7 +153,7 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'st
       if (data.length > maxListing) return;
       putListing.run(checksum, data, data.length, Date.now());
       let total = (listingsSize.get() as { total: number }).total;
-      while (total > maxListings) {
+      while (total > listingBytes) {
         const gone = oldestListing.get() as { size: number } | undefined;
         if (!gone) break;
         total -= gone.size;

@@ -125,12 +125,12 @@ export function describeListingChanges(changes: readonly ListingChange[]): strin
   };
   if (changes.length <= 3) return changes.map(one).join(', ');
   const under = commonDir(changes.map((c) => c.path));
-  const counts = new Map<string, number>();
+  const counts = new Map<string, number>([['changed', 0], ['added', 0], ['removed', 0]]);
   for (const c of changes) {
     const word = c.change === 'added' || c.change === 'removed' ? c.change : 'changed';
     counts.set(word, (counts.get(word) ?? 0) + 1);
   }
-  const counted = [...counts].map(([word, n]) => `${n} ${word}`).join(', ');
+  const counted = [...counts].filter(([, n]) => n > 0).map(([word, n]) => `${n} ${word}`).join(', ');
   const named = changes.slice(0, 3).map((c) => c.path).join(', ');
   return `${changes.length} files${under ? ` under ${under}/` : ''} (${counted}: ${named}, …)`;
 }
