@@ -27,7 +27,7 @@ export interface ListingRecorder {
   checksum: LocalChecksum;
   /** This build's listing of a read, by its checksum. */
   listing(checksum: string): Listing | undefined;
-  /** Keeps the listings of the reads of every step that runs (what the next build compares with), then forgets the rest. */
+  /** Keeps the listings of the reads of every step that runs (what the next build compares with), then forgets them all. */
   keep(order: readonly Vertex[], plan: ReadonlyMap<string, Decision>, parts: ReadonlyMap<string, KeyParts>, cache: CacheIndex): void;
 }
 
@@ -49,6 +49,8 @@ export function createListingRecorder(checksum: ListingChecksum): ListingRecorde
           if (c) cache.keepListing(sum, c.listing());
         }
       }
+      // the reasons are given by now: what the reads saw need not outlive the plan
+      collected.clear();
     },
   };
 }

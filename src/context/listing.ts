@@ -9,18 +9,12 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
-export interface ListingEntry {
-  type: string;
-  /** Octal permission bits, as the checksum hashes them. */
-  mode: string;
-  /** `uid:gid`. */
-  owner: string;
-  /** A short id of a file's bytes or a symlink's target; empty for other types. */
-  content: string;
-}
-
-/** Path (relative to the context) → what the read saw there. */
-export type Listing = ReadonlyMap<string, ListingEntry>;
+/**
+ * Path (relative to the context) → what the read saw there, as sorted lines
+ * `path\0type\0mode\0uid:gid\0content`: content is a 16-hex-digit id of a file's bytes or a
+ * symlink's target, empty for other types. Lines sort by path, as `\0` sorts before any character.
+ */
+export type Listing = readonly string[];
 
 export interface ListingCollector {
   /** Pass as `checksumSources(…, { onPart })`. */
@@ -40,47 +34,57 @@ export function createListingCollector(): ListingCollector {
 
 // The parts, as ./checksum.ts hashes them: `source <rel>\0` before each selected source; per entry
 // a header `<rel>\0<type>\0<mode>\0<uid:gid>\0`, then for a symlink `<target>\0`, for a file
-// `<size>\0<hex>\0`. A header has four NULs, a source marker one: they never look alike.
+// `<size>\0<hex>\0`. A header has four NULs, a source marker one: they never look alike. The
+// header is the line's start as it is, so a 20,000-file read is listed in a few milliseconds.
 function listingOfParts(parts: readonly string[]): Listing {
-  const out = new Map<string, ListingEntry>();
-  let pending: ListingEntry | undefined;
-  for (const part of parts) {
-    if (pending) {
-      const fields = part.split('\0');
-      pending.content = pending.type === 'file' ? (fields[1] ?? '').slice(0, 16) : shortHash(fields[0]);
-      pending = undefined;
-      continue;
-    }
-    const fields = part.split('\0');
-    if (fields.length !== 5) continue; // a source marker
-    const [rel, type, mode, owner] = fields;
-    const entry: ListingEntry = { type, mode, owner, content: '' };
-    out.set(rel, entry);
-    if (type === 'file' || type === 'symlink') pending = entry;
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    const a = part.indexOf('\0');
+    const b = part.indexOf('\0', a + 1);
+    if (b < 0) continue; // a source marker
+    const type = part.slice(a + 1, b);
+    let content = '';
+    if (type === 'file') {
+      const tail = parts[++i] ?? '';
+      content = tail.slice(tail.indexOf('\0') + 1, tail.indexOf('\0') + 17);
+    } else if (type === 'symlink') content = shortHash(parts[++i] ?? '');
+    // two sources may select one path: its first line stands
+    const path = part.slice(0, a);
+    if (seen.has(path)) continue;
+    seen.add(path);
+    lines.push(part + content);
   }
-  return out;
+  return lines.sort();
 }
 
 const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
+// deflate's fastest level: listings are written on the path of a build whose files changed
 export function encodeListing(listing: Listing): Buffer {
-  const lines = [...listing.keys()].sort().map((p) => {
-    const e = listing.get(p)!;
-    return `${p}\0${e.type}\0${e.mode}\0${e.owner}\0${e.content}`;
-  });
-  return deflateRawSync(lines.join('\n'));
+  return deflateRawSync(listing.join('\n'), { level: 1 });
 }
 
 export function decodeListing(data: Uint8Array): Listing {
-  const out = new Map<string, ListingEntry>();
   const text = inflateRawSync(data).toString('utf8');
-  if (text === '') return out;
-  for (const line of text.split('\n')) {
-    const [path, type, mode, owner, content] = line.split('\0');
-    out.set(path, { type, mode, owner, content: content ?? '' });
-  }
-  return out;
+  return text === '' ? [] : text.split('\n');
 }
+
+interface Fields {
+  path: string;
+  type: string;
+  mode: string;
+  owner: string;
+  content: string;
+}
+
+function fieldsOf(line: string): Fields {
+  const [path, type, mode, owner, content] = line.split('\0');
+  return { path, type, mode, owner, content: content ?? '' };
+}
+
+const pathOf = (line: string) => line.slice(0, line.indexOf('\0'));
 
 /** One difference between two listings of the same read. */
 export type ListingChange =
@@ -90,16 +94,32 @@ export type ListingChange =
 /** What changed from `before` to `after`, sorted by path. Directories count only for mode, owner and type. */
 export function diffListings(before: Listing, after: Listing): ListingChange[] {
   const changes: ListingChange[] = [];
-  for (const [path, a] of after) {
-    const b = before.get(path);
-    if (!b) changes.push({ path, change: 'added' });
-    else if (b.type !== a.type) changes.push({ path, change: 'type', from: b.type, to: a.type });
-    else if (b.content !== a.content) changes.push({ path, change: 'content' });
-    else if (b.mode !== a.mode) changes.push({ path, change: 'mode', from: b.mode, to: a.mode });
-    else if (b.owner !== a.owner) changes.push({ path, change: 'owner', from: b.owner, to: a.owner });
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    if (j < after.length && i < before.length && before[i] === after[j]) {
+      i++;
+      j++;
+      continue;
+    }
+    const bp = i < before.length ? pathOf(before[i]) : undefined;
+    const ap = j < after.length ? pathOf(after[j]) : undefined;
+    if (ap === undefined || (bp !== undefined && bp < ap)) {
+      changes.push({ path: bp!, change: 'removed' });
+      i++;
+    } else if (bp === undefined || ap < bp) {
+      changes.push({ path: ap, change: 'added' });
+      j++;
+    } else {
+      const x = fieldsOf(before[i++]);
+      const y = fieldsOf(after[j++]);
+      if (x.type !== y.type) changes.push({ path: ap, change: 'type', from: x.type, to: y.type });
+      else if (x.content !== y.content) changes.push({ path: ap, change: 'content' });
+      else if (x.mode !== y.mode) changes.push({ path: ap, change: 'mode', from: x.mode, to: y.mode });
+      else if (x.owner !== y.owner) changes.push({ path: ap, change: 'owner', from: x.owner, to: y.owner });
+    }
   }
-  for (const path of before.keys()) if (!after.has(path)) changes.push({ path, change: 'removed' });
-  return changes.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  return changes;
 }
 
 /**

@@ -27,12 +27,13 @@ test('a listing names every entry a checksum covered, with type, mode and a cont
   symlinkSync('app.js', join(dir, 'src/link'));
   chmodSync(join(dir, 'run.sh'), 0o755);
   const { listing } = await listingOf(dir, ['src', 'run.sh']);
-  t.deepEqual([...listing.keys()].sort(), ['run.sh', 'src', 'src/app.js', 'src/lib', 'src/lib/x.js', 'src/link']);
-  t.like(listing.get('run.sh'), { type: 'file', mode: '755' });
-  t.like(listing.get('src/lib'), { type: 'dir', content: '' });
-  t.is(listing.get('src/link')?.type, 'symlink');
-  t.regex(listing.get('src/app.js')?.content ?? '', /^[0-9a-f]{16}$/);
-  t.deepEqual(Object.fromEntries(decodeListing(encodeListing(listing))), Object.fromEntries(listing), 'stored and read back unchanged');
+  const byPath = new Map(listing.map((l) => [l.split('\0')[0], l.split('\0').slice(1)]));
+  t.deepEqual([...byPath.keys()], ['run.sh', 'src', 'src/app.js', 'src/lib', 'src/lib/x.js', 'src/link'], 'sorted by path');
+  t.deepEqual(byPath.get('run.sh')?.slice(0, 3), ['file', '755', '0:0']);
+  t.deepEqual(byPath.get('src/lib'), ['dir', '755', '0:0', '']);
+  t.is(byPath.get('src/link')?.[0], 'symlink');
+  t.regex(byPath.get('src/app.js')?.[3] ?? '', /^[0-9a-f]{16}$/);
+  t.deepEqual(decodeListing(encodeListing(listing)), listing, 'stored and read back unchanged');
 });
 
 test('whatever changes the checksum shows in the diff of the listings, a touch in neither', async (t) => {
@@ -59,8 +60,8 @@ test('whatever changes the checksum shows in the diff of the listings, a touch i
 });
 
 test('many changes are counted under their common directory', (t) => {
-  const entry = (content: string) => ({ type: 'file', mode: '644', owner: '0:0', content });
-  const before = new Map(['a/b/1', 'a/b/2', 'a/b/c/3', 'a/b/4'].map((p) => [p, entry('x')]));
-  const after = new Map(['a/b/1', 'a/b/2', 'a/b/c/3', 'a/b/5'].map((p) => [p, entry('y')]));
+  const lines = (paths: string[], content: string): Listing => paths.map((p) => `${p}\x00file\x00644\x000:0\x00${content}`).sort();
+  const before = lines(['a/b/1', 'a/b/2', 'a/b/c/3', 'a/b/4'], 'x');
+  const after = lines(['a/b/1', 'a/b/2', 'a/b/c/3', 'a/b/5'], 'y');
   t.is(describeListingChanges(diffListings(before, after)), '5 files under a/b/ (3 changed, 1 added, 1 removed: a/b/1, a/b/2, a/b/4, …)');
 });
