@@ -33,9 +33,14 @@ export interface MissExplainer {
   hit(v: Vertex, key: string): string;
 }
 
-/** The id of a Dockerfile step across builds: its name in the Dockerfile of one project. */
-export function stepId(v: Vertex, project: string): string {
-  return sha256Digest(canonicalJson({ project, file: v.meta.location?.file ?? '', name: v.meta.name }));
+/**
+ * The id of a Dockerfile step across builds: its instruction in its stage of one project's
+ * Dockerfile, without the `[stage 2/5]` position, so a line inserted above keeps the steps below
+ * the same; `occurrence` tells the same instruction written twice in a stage apart.
+ */
+export function stepId(v: Vertex, project: string, occurrence = 0): string {
+  const instruction = v.meta.name.replace(/^\[[^\]]*\] /, '');
+  return sha256Digest(canonicalJson({ project, file: v.meta.location?.file ?? '', stage: v.meta.stage ?? '', instruction, occurrence }));
 }
 
 export function createMissExplainer(opts: ExplainOptions): MissExplainer {

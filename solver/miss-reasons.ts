@@ -57,11 +57,15 @@ export function createListingRecorder(checksum: ListingChecksum): ListingRecorde
 
 /** Adds to each vertex's key parts its step id and its op as the key saw it. */
 export function addStepParts(order: readonly Vertex[], parts: Map<string, KeyParts>, project: string): void {
+  const seen = new Map<string, number>();
   for (const v of order) {
     const p = parts.get(v.digest);
     if (!p) continue;
     const opJson = boundedOpJson(describeOp(v.op).keyedOp);
-    parts.set(v.digest, { ...p, step: stepId(v, project), ...(opJson !== undefined && { opJson }) });
+    const first = stepId(v, project);
+    const occurrence = seen.get(first) ?? 0;
+    seen.set(first, occurrence + 1);
+    parts.set(v.digest, { ...p, step: occurrence === 0 ? first : stepId(v, project, occurrence), ...(opJson !== undefined && { opJson }) });
   }
 }
 

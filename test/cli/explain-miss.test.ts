@@ -183,3 +183,13 @@ test.serial('a step seen for the first time says nothing without --explain', asy
   t.teardown(() => removeDir(ctx));
   t.notRegex(await build(ctx), /cache miss/);
 });
+
+test.serial('a line inserted above keeps the steps below the same steps: they name the new one', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nCOPY a.txt /a\nRUN cat /a\n', 'a.txt': `inserted ${++projects}\n` });
+  t.teardown(() => removeDir(ctx));
+  await build(ctx);
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo new > /new\nCOPY a.txt /a\nRUN cat /a\n');
+  const out = await build(ctx);
+  t.is(outcome(out, 'RUN echo new'), 'ran', 'a new step: nothing to compare with');
+  t.is(outcome(out, 'COPY a.txt /a'), 'cache miss: earlier step "[stage-0 2/4] RUN echo new > /new" changed');
+});
