@@ -95,3 +95,13 @@ test('--no-cache is named only where a result was there to reuse', (t) =>
     t.deepEqual(explainer.miss(v, 'sha256:k', { ignored: true }), { reason: 'cache disabled for stage build (--no-cache-filter)', previous: true });
     t.is(explainer.miss(v, 'sha256:none', { ignored: true }), undefined);
   }));
+
+test('a remote source that now holds other bytes says so, with both digests', (t) =>
+  withIndex((cache) => {
+    const v = createVertex({ kind: 'source', source: 'http', url: 'https://example.com/tool.tar.gz' }, [], { name: '[stage-0 2/3] ADD https://example.com/tool.tar.gz /' });
+    const step = stepId(v, '/project');
+    const op = json(v.op);
+    cache.record('sha256:old', { snapshot: undefined, parts: { op: 'sha256:op', inputs: [], content: [`sha256:${'1'.repeat(64)}`], step, opJson: op } });
+    const mine: KeyParts = { op: 'sha256:op', inputs: [], content: [`sha256:${'2'.repeat(64)}`], step, opJson: op };
+    t.regex(createMissExplainer({ cache, parts: new Map([[v.digest, mine]]) }).miss(v, 'sha256:new')?.reason ?? '', /^what the remote source holds changed \(sha256:1{12}… → sha256:2{12}…\) \(since the build of /);
+  }));
