@@ -60,6 +60,8 @@ export interface CacheReader {
   similar(parts: KeyParts, limit?: number): SimilarEntry[];
   /** The most recently used entry the same step (`parts.step`) made under another key than `key`. */
   lastOfStep?(step: string, key: string): SimilarEntry | undefined;
+  /** When the result of `key` was recorded (ms since the epoch), if it is. */
+  created?(key: string): number | undefined;
   /** The per-path listing of the context read whose checksum is `checksum`, when one was kept. */
   listing?(checksum: string): Listing | undefined;
 }
@@ -104,6 +106,7 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'st
   const sameOp = db.prepare('SELECT key, op_digest, inputs, content, step, op_json, last_used FROM cache WHERE op_digest = ? ORDER BY last_used DESC LIMIT ?');
   const sameStep = db.prepare('SELECT key, op_digest, inputs, content, step, op_json, last_used FROM cache WHERE step = ? AND key != ? ORDER BY last_used DESC LIMIT 1');
   const use = db.prepare('UPDATE cache SET last_used = ? WHERE key = ?');
+  const createdAt = db.prepare('SELECT created FROM cache WHERE key = ?');
   const getListing = db.prepare('SELECT listing FROM context_listings WHERE checksum = ?');
   const putListing = db.prepare('INSERT INTO context_listings (checksum, listing, size, written) VALUES (?, ?, ?, ?) ON CONFLICT(checksum) DO UPDATE SET written = excluded.written');
   const listingsSize = db.prepare('SELECT coalesce(sum(size), 0) AS total FROM context_listings');
@@ -143,6 +146,7 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'st
       const row = sameStep.get(step, key) as (Row & { key: string; last_used: number }) | undefined;
       return row && similarOf(row);
     },
+    created: (key) => (createdAt.get(key) as { created: number } | undefined)?.created,
     listing(checksum) {
       const row = getListing.get(checksum) as { listing: Uint8Array } | undefined;
       return row && decodeListing(row.listing);

@@ -63,9 +63,8 @@ export function createMissExplainer(opts: ExplainOptions): MissExplainer {
     hit(v, key) {
       const entry = cache.lookup(key);
       const from = entry?.snapshot === undefined && entry?.layers?.length ? ', unpacked from its layer blobs' : '';
-      const mine = parts.get(v.digest);
-      const built = mine?.step !== undefined ? cache.lastOfStep?.(mine.step, '') : undefined;
-      return `same op, inputs and content as the build of ${built?.key === key ? when(built.lastUsed) : 'an earlier build'}${from}`;
+      const built = cache.created?.(key);
+      return `same op, inputs and content as the build of ${built === undefined ? 'an earlier build' : when(built)}${from}`;
     },
   };
 
