@@ -61,14 +61,20 @@ function listingOfParts(parts: readonly string[]): Listing {
 
 const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
-// deflate's fastest level: listings are written on the path of a build whose files changed
+// Lines are joined by NUL too, the one byte no path holds (a newline may be in a file name): every
+// line has five fields. Deflate's fastest level: listings are written while a build whose files
+// changed waits.
 export function encodeListing(listing: Listing): Buffer {
-  return deflateRawSync(listing.join('\n'), { level: 1 });
+  return deflateRawSync(listing.join('\0'), { level: 1 });
 }
 
 export function decodeListing(data: Uint8Array): Listing {
   const text = inflateRawSync(data).toString('utf8');
-  return text === '' ? [] : text.split('\n');
+  if (text === '') return [];
+  const fields = text.split('\0');
+  const lines: string[] = [];
+  for (let i = 0; i + 5 <= fields.length; i += 5) lines.push(fields.slice(i, i + 5).join('\0'));
+  return lines;
 }
 
 interface Fields {

@@ -65,3 +65,12 @@ test('many changes are counted under their common directory', (t) => {
   const after = lines(['a/b/1', 'a/b/2', 'a/b/c/3', 'a/b/5'], 'y');
   t.is(describeListingChanges(diffListings(before, after)), '5 files under a/b/ (3 changed, 1 added, 1 removed: a/b/1, a/b/2, a/b/4, …)');
 });
+
+test('a file name with a newline is one entry, stored and read back', async (t) => {
+  const dir = contextDir({ 'a\nb.txt': 'x', 'c.txt': 'y' });
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  const { listing } = await listingOf(dir, ['.']);
+  const back = decodeListing(encodeListing(listing));
+  t.deepEqual(back, listing);
+  t.deepEqual(diffListings(back, listing.filter((l) => !l.startsWith('a\nb.txt'))), [{ path: 'a\nb.txt', change: 'removed' }]);
+});

@@ -38,3 +38,13 @@ test('rawjson: the reason is a field of the event', async (t) => {
     ['vertex.done', undefined],
   ]);
 });
+
+test('plain: a reason naming a file with a newline stays one line', async (t) => {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const p = await createProgress('plain', out);
+  p.emit({ type: 'vertex.started', vertex: { digest: 'sha256:c', name: 'COPY . /' }, reason: 'added x\n#1 DONE 0.1s' });
+  p.close();
+  t.is(text, '\n#1 COPY . /\n#1 cache miss: added x\\n#1 DONE 0.1s\n');
+});
