@@ -46,7 +46,8 @@ export function createListingRecorder(checksum: ListingChecksum): ListingRecorde
         if (plan.get(v.digest)?.action !== 'run') continue;
         for (const sum of parts.get(v.digest)?.content ?? []) {
           const c = collected.get(sum);
-          if (c) cache.keepListing(sum, c.listing());
+          const listing = c?.listing();
+          if (listing) cache.keepListing(sum, listing);
         }
       }
       // the reasons are given by now: what the reads saw need not outlive the plan

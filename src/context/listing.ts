@@ -19,16 +19,26 @@ export type Listing = readonly string[];
 export interface ListingCollector {
   /** Pass as `checksumSources(…, { onPart })`. */
   onPart(part: string): void;
-  /** The listing of the parts seen so far (made on first call). */
-  listing(): Listing;
+  /** The listing of the parts seen so far (made on first call); undefined past `maxParts`. */
+  listing(): Listing | undefined;
 }
 
-export function createListingCollector(): ListingCollector {
-  const parts: string[] = [];
+// The parts are held until the plan says which steps run: about 100 bytes each. A read of more than
+// ~100,000 entries is not listed (its miss names no file) rather than hold memory in proportion
+// to whatever a context holds.
+const defaultMaxParts = 200_000;
+
+export function createListingCollector(opts: { maxParts?: number } = {}): ListingCollector {
+  const maxParts = opts.maxParts ?? defaultMaxParts;
+  let parts: string[] | undefined = [];
   let made: Listing | undefined;
   return {
-    onPart: (part) => void parts.push(part),
-    listing: () => (made ??= listingOfParts(parts)),
+    onPart(part) {
+      if (!parts) return;
+      if (parts.length >= maxParts) parts = undefined;
+      else parts.push(part);
+    },
+    listing: () => (made ??= parts && listingOfParts(parts)),
   };
 }
 

@@ -18,7 +18,7 @@ function contextDir(files: Record<string, string>): string {
 async function listingOf(dir: string, src: string[]): Promise<{ sum: string; listing: Listing }> {
   const c = createListingCollector();
   const sum = await checksumSources(dir, src, [], { onPart: c.onPart });
-  return { sum, listing: c.listing() };
+  return { sum, listing: c.listing()! };
 }
 
 test('a listing names every entry a checksum covered, with type, mode and a content id', async (t) => {
@@ -73,4 +73,13 @@ test('a file name with a newline is one entry, stored and read back', async (t) 
   const back = decodeListing(encodeListing(listing));
   t.deepEqual(back, listing);
   t.deepEqual(diffListings(back, listing.filter((l) => !l.startsWith('a\nb.txt'))), [{ path: 'a\nb.txt', change: 'removed' }]);
+});
+
+test('a read of more entries than a collector holds is not listed, and its checksum is the same', async (t) => {
+  const dir = contextDir({ 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  const small = createListingCollector({ maxParts: 4 });
+  const sum = await checksumSources(dir, ['.'], [], { onPart: small.onPart });
+  t.is(small.listing(), undefined);
+  t.is(sum, await checksumSources(dir, ['.'], []));
 });
