@@ -31,13 +31,21 @@ export interface ListingRecorder {
   keep(order: readonly Vertex[], plan: ReadonlyMap<string, Decision>, parts: ReadonlyMap<string, KeyParts>, cache: CacheIndex): void;
 }
 
+// What one build holds of its reads' parts until its plan, all reads together (~100 bytes a part):
+// past it, further reads are not listed.
+const maxHeldParts = 1_000_000;
+
 export function createListingRecorder(checksum: ListingChecksum): ListingRecorder {
   const collected = new Map<string, ListingCollector>();
+  let held = 0;
   return {
     checksum: async (name, src, excludes, o) => {
       const c = createListingCollector();
       const sum = await checksum(name, src, excludes, { ...o, onPart: c.onPart });
-      if (!collected.has(sum)) collected.set(sum, c);
+      if (!collected.has(sum) && held + c.held <= maxHeldParts) {
+        collected.set(sum, c);
+        held += c.held;
+      }
       return sum;
     },
     listing: (sum) => collected.get(sum)?.listing(),

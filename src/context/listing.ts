@@ -21,6 +21,8 @@ export interface ListingCollector {
   onPart(part: string): void;
   /** The listing of the parts seen so far (made on first call); undefined past `maxParts`. */
   listing(): Listing | undefined;
+  /** How many parts it holds. */
+  readonly held: number;
 }
 
 // The parts are held until the plan says which steps run: about 100 bytes each. A read of more than
@@ -39,6 +41,9 @@ export function createListingCollector(opts: { maxParts?: number } = {}): Listin
       else parts.push(part);
     },
     listing: () => (made ??= parts && listingOfParts(parts)),
+    get held() {
+      return parts?.length ?? 0;
+    },
   };
 }
 
