@@ -29,8 +29,8 @@ export interface ExplainOptions {
 
 export interface MissExplainer {
   miss(v: Vertex, key: string, why?: { ignored: boolean }): MissReason | undefined;
-  /** For --explain: why a cached step was a hit. */
-  hit(v: Vertex, key: string): string;
+  /** For --explain: why a cached step (of cache key `key`) was a hit. */
+  hit(key: string): string;
 }
 
 /**
@@ -50,7 +50,8 @@ export function createMissExplainer(opts: ExplainOptions): MissExplainer {
       if (why?.ignored) {
         // said only when a result was there to be reused
         if (!cache.lookup(key)) return undefined;
-        return { reason: opts.noCache ? 'cache disabled (--no-cache)' : `cache disabled for stage ${v.meta.stage ?? ''} (--no-cache-filter)`, previous: true };
+        const filter = v.meta.stage === undefined ? 'cache disabled (--no-cache-filter)' : `cache disabled for stage ${v.meta.stage} (--no-cache-filter)`;
+        return { reason: opts.noCache ? 'cache disabled (--no-cache)' : filter, previous: true };
       }
       if (cache.recorded(key)) return { reason: 'its cached result was removed (no snapshot, no layer blobs left)', previous: true };
       const mine = parts.get(v.digest);
@@ -60,11 +61,11 @@ export function createMissExplainer(opts: ExplainOptions): MissExplainer {
       if (!last) return { reason: 'no earlier build of this step in the cache', previous: false };
       return { reason: `${changes(v, mine, last).join('; ')} (since the build of ${when(last.lastUsed)})`, previous: true };
     },
-    hit(v, key) {
+    hit(key) {
       const entry = cache.lookup(key);
       const from = entry?.snapshot === undefined && entry?.layers?.length ? ', unpacked from its layer blobs' : '';
       const built = cache.created?.(key);
-      return `same op, inputs and content as the build of ${built === undefined ? 'an earlier build' : when(built)}${from}`;
+      return `same op, inputs and content as ${built === undefined ? 'an earlier build' : `the build of ${when(built)}`}${from}`;
     },
   };
 

@@ -87,7 +87,7 @@ export function planReasons(order: readonly Vertex[], plan: ReadonlyMap<string, 
   for (const v of order) {
     const d = plan.get(v.digest);
     if (d?.action === 'run' && (d.previous || explain)) reasons.set(v.digest, d.reason);
-    else if (explain && d?.action === 'cached') reasons.set(v.digest, explainer.hit(v, d.key));
+    else if (explain && d?.action === 'cached') reasons.set(v.digest, explainer.hit(d.key));
     else if (explain && d?.action === 'skip') reasons.set(v.digest, 'held by the cached result of a later step (not looked up)');
   }
   return reasons;
