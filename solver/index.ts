@@ -7,14 +7,15 @@ import type { Lease } from '../src/state/index.ts';
 import { describeOp, type BuildSession, type RunInputs, type Worker } from '../worker/index.ts';
 import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
 import { createMissExplainer } from './explain-miss.ts';
-import { addStepParts, createListingRecorder, planReasons, withReasons, type ListingChecksum } from './miss-reasons.ts';
 import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum } from './cache-key.ts';
 import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
+import { addStepParts, createListingRecorder, planReasons, withReasons, type ListingChecksum } from './miss-reasons.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex };
-export type { CacheKeyOptions, Decision, LocalChecksum, ListingChecksum, ExecuteStats };
+export type { CacheKeyOptions, Decision, LocalChecksum, ExecuteStats };
 export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
+export type { ListingChecksum };
 
 export interface SolveOptions {
   worker: Worker;
@@ -86,10 +87,10 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     explainMiss: (v, k, why) => explainer.miss(v, k, why),
     ignoreCache: (v) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage)),
   });
-  listings.keep(order, plan, parts, cache);
-  const progress = withReasons(opts.progress, planReasons(order, plan, explainer, opts.explain === true));
   // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
   if (order.some((v) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork)) opts.worker.warmNetwork();
+  listings.keep(order, plan, parts, cache);
+  const progress = withReasons(opts.progress, planReasons(order, plan, explainer, opts.explain === true));
   const { snapshot, stats } = await executePlan(root, plan, {
     worker: opts.worker,
     cache,
