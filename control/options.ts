@@ -55,6 +55,8 @@ export interface BuildOptions {
   allow?: Entitlement[];
   /** `--add-host name:ip`, checked by parseAddHost. */
   addHosts?: string[];
+  /** `--explain`: every step's progress says why it ran or why it was a hit. */
+  explain?: boolean;
 }
 
 export interface ResolvedBuildOptions {
@@ -81,6 +83,7 @@ export interface ResolvedBuildOptions {
   readonly network: NetworkMode;
   readonly entitlements: readonly Entitlement[];
   readonly extraHosts: readonly string[];
+  readonly explain: boolean;
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -141,6 +144,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     network: o.network ?? 'sandbox',
     entitlements: Object.freeze(entitlements),
     extraHosts: Object.freeze([...(o.addHosts ?? [])]),
+    explain: o.explain ?? false,
   });
 }
 

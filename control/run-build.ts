@@ -92,9 +92,10 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       cache,
       localDirs,
       // only the main context has .dockerignore patterns, so only it names their lines
-      checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal }) =>
-        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: fileDigests, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal }),
+      checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal, onPart }) =>
+        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: fileDigests, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
       progress,
+      explain: opts.explain,
       noCache: opts.noCache,
       noCacheStages: opts.noCacheFilter,
       maxParallelism: opts.maxParallelism,

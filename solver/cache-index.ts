@@ -11,6 +11,7 @@
 //   const cache = openCacheIndex(db, worker);
 //   cache.record(key, { snapshot: id, parts });
 //   cache.lookup(key);   // { snapshot: id, parts } — or, once GC removed id, { snapshot: undefined, layers: [...] }
+import { decodeListing, encodeListing, type Listing } from '../src/context/index.ts';
 import type { Database } from '../src/state/index.ts';
 import type { LayerRecord, Worker } from '../worker/index.ts';
 
@@ -22,6 +23,10 @@ export interface KeyParts {
   inputs: readonly string[];
   /** Content checksums of what it reads from local sources; resolved digests of remote ones. */
   content: readonly string[];
+  /** Which Dockerfile step made it (solver/explain-miss.ts stepId): a miss is compared with the last result of the same step. */
+  step?: string;
+  /** The op as its key saw it, canonical JSON (bounded: explain-miss.ts), so a changed op can say which field changed. */
+  opJson?: string;
 }
 
 export interface CacheEntry {
@@ -53,6 +58,12 @@ export interface CacheReader {
   recorded(key: string): boolean;
   /** Entries of the same op (`parts.op`) under other keys, most recently used first, at most `limit`. */
   similar(parts: KeyParts, limit?: number): SimilarEntry[];
+  /** The most recently used entry the same step (`parts.step`) made under another key than `key`. */
+  lastOfStep?(step: string, key: string): SimilarEntry | undefined;
+  /** When the result of `key` was recorded (ms since the epoch), if it is. */
+  created?(key: string): number | undefined;
+  /** The per-path listing of the context read whose checksum is `checksum`, when one was kept. */
+  listing?(checksum: string): Listing | undefined;
 }
 
 export interface CacheIndex extends CacheReader {
@@ -65,28 +76,59 @@ export interface CacheIndex extends CacheReader {
   touch(keys: readonly string[]): void;
   /** Names what the step of `key` was (its progress name), for `tsbuild du`; not part of the key. */
   describe?(key: string, description: string): void;
+  /** Keeps the listing of a context read under its checksum (once; least recently written pruned past a total size). */
+  keepListing(checksum: string, listing: Listing): void;
 }
+
+// Listings are kept for explanations only: a bound on their total size (deflated) keeps the
+// database small whatever the contexts; one listing past `maxListing` (a context of some
+// hundred thousand files) is not kept, and its miss names no file.
+const maxListings = 64 * 1024 * 1024;
+const maxListing = 8 * 1024 * 1024;
 
 interface Row {
   snapshot: string | null;
   op_digest: string | null;
   inputs: string | null;
   content: string | null;
+  step: string | null;
+  op_json: string | null;
 }
 
-export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'storedLayers'>): CacheIndex {
-  const get = db.prepare('SELECT snapshot, op_digest, inputs, content FROM cache WHERE key = ?');
+/** `listingBytes`: the total size of kept listings (default 64 MiB). */
+export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'storedLayers'>, opts: { listingBytes?: number } = {}): CacheIndex {
+  const listingBytes = opts.listingBytes ?? maxListings;
+  const get = db.prepare('SELECT snapshot, op_digest, inputs, content, step, op_json FROM cache WHERE key = ?');
   const put = db.prepare(
-    `INSERT INTO cache (key, snapshot, op_digest, inputs, content, created, last_used) VALUES (?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO cache (key, snapshot, op_digest, inputs, content, step, op_json, created, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(key) DO UPDATE SET snapshot = excluded.snapshot, last_used = excluded.last_used,
-       op_digest = coalesce(excluded.op_digest, op_digest), inputs = coalesce(excluded.inputs, inputs), content = coalesce(excluded.content, content)`,
+       op_digest = coalesce(excluded.op_digest, op_digest), inputs = coalesce(excluded.inputs, inputs), content = coalesce(excluded.content, content),
+       step = coalesce(excluded.step, step), op_json = coalesce(excluded.op_json, op_json)`,
   );
-  const sameOp = db.prepare('SELECT key, inputs, content, last_used FROM cache WHERE op_digest = ? ORDER BY last_used DESC LIMIT ?');
+  const sameOp = db.prepare('SELECT key, op_digest, inputs, content, step, op_json, last_used FROM cache WHERE op_digest = ? ORDER BY last_used DESC LIMIT ?');
+  const sameStep = db.prepare('SELECT key, op_digest, inputs, content, step, op_json, last_used FROM cache WHERE step = ? AND key != ? ORDER BY last_used DESC LIMIT 1');
   const use = db.prepare('UPDATE cache SET last_used = ? WHERE key = ?');
   const describe = db.prepare('UPDATE cache SET description = ? WHERE key = ?');
+  const createdAt = db.prepare('SELECT created FROM cache WHERE key = ?');
+  const getListing = db.prepare('SELECT listing FROM context_listings WHERE checksum = ?');
+  const putListing = db.prepare('INSERT INTO context_listings (checksum, listing, size, written) VALUES (?, ?, ?, ?) ON CONFLICT(checksum) DO UPDATE SET written = excluded.written');
+  const listingsSize = db.prepare('SELECT coalesce(sum(size), 0) AS total FROM context_listings');
+  const oldestListing = db.prepare('DELETE FROM context_listings WHERE checksum = (SELECT checksum FROM context_listings ORDER BY written ASC, rowid ASC LIMIT 1) RETURNING size');
 
-  const partsOf = (r: { op_digest: string | null; inputs: string | null; content: string | null }): KeyParts | undefined =>
-    r.op_digest !== null && r.inputs !== null && r.content !== null ? { op: r.op_digest, inputs: JSON.parse(r.inputs) as string[], content: JSON.parse(r.content) as string[] } : undefined;
+  const partsOf = (r: Omit<Row, 'snapshot'>): KeyParts | undefined =>
+    r.op_digest !== null && r.inputs !== null && r.content !== null
+      ? {
+          op: r.op_digest,
+          inputs: JSON.parse(r.inputs) as string[],
+          content: JSON.parse(r.content) as string[],
+          ...(r.step !== null && { step: r.step }),
+          ...(r.op_json !== null && { opJson: r.op_json }),
+        }
+      : undefined;
+  const similarOf = (r: Row & { key: string; last_used: number }): SimilarEntry | undefined => {
+    const p = partsOf(r);
+    return p && { key: r.key, parts: p, lastUsed: r.last_used };
+  };
 
   return {
     lookup(key) {
@@ -101,15 +143,33 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'st
     recorded: (key) => get.get(key) !== undefined,
     similar(parts, limit = 1) {
       const rows = sameOp.all(parts.op, limit) as unknown as (Row & { key: string; last_used: number })[];
-      return rows.flatMap((r) => {
-        const p = partsOf({ ...r, op_digest: parts.op });
-        return p ? [{ key: r.key, parts: p, lastUsed: r.last_used }] : [];
-      });
+      return rows.flatMap((r) => similarOf(r) ?? []);
+    },
+    lastOfStep(step, key) {
+      const row = sameStep.get(step, key) as (Row & { key: string; last_used: number }) | undefined;
+      return row && similarOf(row);
+    },
+    created: (key) => (createdAt.get(key) as { created: number } | undefined)?.created,
+    listing(checksum) {
+      const row = getListing.get(checksum) as { listing: Uint8Array } | undefined;
+      return row && decodeListing(row.listing);
+    },
+    keepListing(checksum, listing) {
+      if (getListing.get(checksum)) return;
+      const data = encodeListing(listing);
+      if (data.length > maxListing) return;
+      putListing.run(checksum, data, data.length, Date.now());
+      let total = (listingsSize.get() as { total: number }).total;
+      while (total > listingBytes) {
+        const gone = oldestListing.get() as { size: number } | undefined;
+        if (!gone) break;
+        total -= gone.size;
+      }
     },
     record(key, result) {
       const now = Date.now();
       const p = result.parts;
-      put.run(key, result.snapshot ?? null, p?.op ?? null, p ? JSON.stringify(p.inputs) : null, p ? JSON.stringify(p.content) : null, now, now);
+      put.run(key, result.snapshot ?? null, p?.op ?? null, p ? JSON.stringify(p.inputs) : null, p ? JSON.stringify(p.content) : null, p?.step ?? null, p?.opJson ?? null, now, now);
     },
     touch(keys) {
       const now = Date.now();

@@ -12,11 +12,13 @@ import { executePlan, type ExecuteStats } from './execute.ts';
 import { planBuild, type Decision } from './plan.ts';
 import { parallelismFor } from './parallelism.ts';
 import { openStepLocks, type StepLock, type StepLocks } from './step-locks.ts';
+import { addStepParts, createListingRecorder, planReasons, withReasons, type ListingChecksum } from './miss-reasons.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex, openStepLocks, parallelismFor };
 export { openCacheRecords, type CacheRecord, type CacheRecords } from './cache-index.ts';
 export type { CacheKeyOptions, Decision, LocalChecksum, LocalChecksumOptions, ExecuteStats, StepLock, StepLocks };
 export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
+export type { ListingChecksum };
 
 export interface SolveOptions {
   worker: Worker;
@@ -24,8 +26,11 @@ export interface SolveOptions {
   cache: CacheIndex;
   /** Host directory of each named local context (`context` is the main one). */
   localDirs: ReadonlyMap<string, string>;
-  checksum: LocalChecksum;
+  /** May hand each hashed part to `onPart`: a miss then names the file that changed (solver/miss-reasons.ts). */
+  checksum: ListingChecksum;
   progress: ProgressSink;
+  /** --explain: every step's progress says why it ran or why it was a hit, not only the misses of a known step. */
+  explain?: boolean;
   noCache: boolean;
   /** Stage names whose vertices ignore the cache (--no-cache-filter). */
   noCacheStages?: readonly string[];
@@ -65,10 +70,11 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   const order = topoSort([root]);
   checkDepth(order);
   const parts = new Map<string, KeyParts>();
+  const listings = createListingRecorder(opts.checksum);
   const keys = await computeCacheKeys(
     order,
     {
-      checksum: opts.checksum,
+      checksum: listings.checksum,
       remote: (op, signal) => session.resolveSource(op, signal),
       maxParallelism: parallelismFor(opts.maxParallelism).contentReads,
       signal: opts.signal,
@@ -76,24 +82,28 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     },
     parts,
   );
+  addStepParts(order, parts, opts.localDirs.get('context') ?? '');
   const cache = opts.cache;
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const ignoreCache = (v: Vertex) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage));
+  const explainer = createMissExplainer({ cache, parts, listings: listings.listing, noCache: opts.noCache });
   const plan = planBuild(root, {
     keys,
     lookup: (k) => holdEntry(opts.lease, k, cache.lookup(k)),
-    explainMiss: createMissExplainer(cache, parts),
+    explainMiss: (v, k, why) => explainer.miss(v, k, why),
     ignoreCache,
     ignoreReason: (v) => (opts.noCache || v.meta.ignoreCache === true ? 'cache disabled (--no-cache)' : `cache disabled for stage ${v.meta.stage} (--no-cache-filter)`),
   });
   warnUnknownStages(noCacheStages, order, opts.progress);
   // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
   if (order.some((v) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork)) opts.worker.warmNetwork();
+  listings.keep(order, plan, parts, cache);
+  const progress = withReasons(opts.progress, planReasons(order, plan, explainer, opts.explain === true));
   const { snapshot, stats } = await executePlan(root, plan, {
     worker: opts.worker,
     cache,
     localDirs: opts.localDirs,
-    progress: opts.progress,
+    progress,
     maxParallelism: opts.maxParallelism,
     signal: opts.signal,
     runInputs: opts.runInputs,

@@ -5,6 +5,7 @@
 import type { Vertex } from '../src/llb/index.ts';
 import { describeOp, type ContextRef, type LayerRecord } from '../worker/index.ts';
 import type { CacheEntry } from './cache-index.ts';
+import type { MissReason } from './explain-miss.ts';
 
 export type { CacheEntry };
 
@@ -13,7 +14,8 @@ export type Decision =
   | { action: 'cached'; key: string; snapshot: string | undefined; layers?: readonly LayerRecord[] }
   /** A local source is never run nor cached: ops read the host directory directly. */
   | { action: 'local'; key: string; context: ContextRef }
-  | { action: 'run'; key: string; reason: string }
+  /** `previous`: a result for this step existed, and `reason` says what changed since (solver/explain-miss.ts). */
+  | { action: 'run'; key: string; reason: string; previous?: true }
   /** Below a cached vertex: nothing needs it this build. */
   | { action: 'skip'; key: string };
 
@@ -24,8 +26,8 @@ export interface PlanOptions {
   ignoreCache: (v: Vertex) => boolean;
   /** Why an ignored vertex runs, as its run reason says it. Default: "cache disabled (--no-cache)". */
   ignoreReason?: (v: Vertex) => string;
-  /** Why a vertex with no usable entry missed, when the index can tell (solver/explain-miss.ts). */
-  explainMiss?: (v: Vertex, key: string) => string | undefined;
+  /** Why a vertex with no usable entry missed, or ran though the cache was off, when the index can tell (solver/explain-miss.ts). */
+  explainMiss?: (v: Vertex, key: string, why: { ignored: boolean }) => MissReason | undefined;
 }
 
 export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision> {
@@ -54,7 +56,9 @@ export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision
       for (const i of v.inputs) visit(i, false);
       return;
     }
-    plan.set(v.digest, { action: 'run', key, reason: ignored ? (opts.ignoreReason?.(v) ?? 'cache disabled (--no-cache)') : (opts.explainMiss?.(v, key) ?? 'no cache entry for this key') });
+    const miss = opts.explainMiss?.(v, key, { ignored });
+    const reason = ignored ? (opts.ignoreReason?.(v) ?? miss?.reason ?? 'cache disabled (--no-cache)') : (miss?.reason ?? 'no cache entry for this key');
+    plan.set(v.digest, { action: 'run', key, reason, ...(miss?.previous && { previous: true as const }) });
     for (const i of v.inputs) visit(i, true);
   };
   visit(root, true);

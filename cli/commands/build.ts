@@ -49,6 +49,7 @@ export function registerBuild(program: Command): void {
     .option('--allow <entitlement>', 'allow steps a privilege: network.host, security.insecure (repeatable)', collect)
     .option('--add-host <name:ip>', 'add a line to every RUN step\'s /etc/hosts (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
+    .option('--explain', 'say for every step why it ran (what changed since its last build) or why it was cached')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
       if (flags.check) return (await import('./check.ts')).runCheckCommand(context, flags);
@@ -94,6 +95,7 @@ export function registerBuild(program: Command): void {
         network: flags.network === undefined ? undefined : parseNetworkMode(flags.network as string),
         allow: ((flags.allow as string[] | undefined) ?? []).map(parseEntitlement),
         addHosts: ((flags.addHost as string[] | undefined) ?? []).map(parseAddHost),
+        explain: flags.explain === true,
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const { cancelOnSignals } = await import('../cancel.ts');

@@ -53,7 +53,7 @@ export async function dispatchRun(ctx: ConvertContext, st: StageState, node: Ins
     security: security === 'insecure' ? 'insecure' : undefined,
     proxyEnv: proxyEnvFromBuildArgs(ctx.opts.buildArgs),
   };
-  st.vertex = createVertex(op, inputs, stepMeta(ctx, st, node, displayText(node)));
+  st.vertex = createVertex(op, inputs, { ...stepMeta(ctx, st, node, displayText(node)), buildArgs: st.args.map((a) => a.key) });
   addHistory(st, `RUN ${runCommandString(st, args)} # buildkit`, true);
 }
 

@@ -29,6 +29,8 @@ export interface ChecksumOptions {
   owner?: boolean;
   /** Whether entries' mode bits count (false: an absolute --chmod replaces them). Default true. */
   mode?: boolean;
+  /** Sees every part of the hash, in order (./listing.ts makes a per-path listing of them for cache-miss explanations). */
+  onPart?: (part: string) => void;
 }
 
 // Reads in flight at once: enough to keep a disk (or the page cache) busy, few enough not to run
@@ -56,11 +58,10 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   const drain = async (keep: number) => {
     while (queue.length > 0 && (inFlight > keep || typeof queue[0] === 'string')) {
       const part = queue.shift()!;
-      if (typeof part === 'string') hash.update(part);
-      else {
-        hash.update(await part);
-        inFlight--;
-      }
+      const text = typeof part === 'string' ? part : await part;
+      if (typeof part !== 'string') inFlight--;
+      hash.update(text);
+      opts.onPart?.(text);
     }
   };
   const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });

@@ -5,3 +5,4 @@ export * from './checksum.ts';
 export { hasWildcard, wildcardToRegExp } from './wildcard.ts';
 export * from './file-digest-cache.ts';
 export * from './read-bounded.ts';
+export * from './listing.ts';

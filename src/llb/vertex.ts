@@ -13,6 +13,8 @@ export interface VertexMeta {
   location?: SourceLocation;
   /** Excluded from the cache: always run (--no-cache, --no-cache-filter). */
   ignoreCache?: boolean;
+  /** Names of the ARGs in scope (RUN): an environment variable of this name is a build-arg (solver/op-change.ts). */
+  buildArgs?: readonly string[];
 }
 
 export interface Vertex {

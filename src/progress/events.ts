@@ -13,8 +13,10 @@ export interface VertexRef {
 }
 
 export type ProgressEvent =
-  | (Base & { type: 'vertex.started'; vertex: VertexRef })
-  | (Base & { type: 'vertex.cached'; vertex: VertexRef })
+  /** `reason`: why it runs although the cache knew the step (what changed), or for --explain why it runs at all. */
+  | (Base & { type: 'vertex.started'; vertex: VertexRef; reason?: string })
+  /** `reason` (--explain): why it was a hit. */
+  | (Base & { type: 'vertex.cached'; vertex: VertexRef; reason?: string })
   | (Base & { type: 'vertex.log'; vertex: VertexRef; stream: 'stdout' | 'stderr'; data: string })
   | (Base & { type: 'vertex.progress'; vertex: VertexRef; id: string; current: number; total?: number; label?: string })
   | (Base & { type: 'vertex.done'; vertex: VertexRef })

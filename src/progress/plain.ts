@@ -27,9 +27,11 @@ export function createPlainRenderer(out: Writable): (e: ProgressEvent) => void {
       case 'vertex.started':
         started.set(e.vertex.digest, e.time);
         write(`\n#${number(e.vertex.digest)} ${escapeControl(e.vertex.name)}\n`);
+        if (e.reason !== undefined) write(`#${number(e.vertex.digest)} cache miss: ${oneLine(e.reason)}\n`);
         break;
       case 'vertex.cached':
         write(`\n#${number(e.vertex.digest)} ${escapeControl(e.vertex.name)}\n#${number(e.vertex.digest)} CACHED\n`);
+        if (e.reason !== undefined) write(`#${number(e.vertex.digest)} cached: ${oneLine(e.reason)}\n`);
         break;
       case 'vertex.log': {
         const n = number(e.vertex.digest);
@@ -57,6 +59,9 @@ export function createPlainRenderer(out: Writable): (e: ProgressEvent) => void {
     }
   };
 }
+
+/** A reason names context paths, which may hold a newline: it stays one line, so it cannot pass for another step's. */
+const oneLine = (text: string) => escapeControl(text).replace(/\n/g, '\\n');
 
 export function elapsed(end: number, start: number | undefined): string {
   return `${((end - (start ?? end)) / 1000).toFixed(1)}s`;

@@ -13,6 +13,8 @@ interface Step {
   start: number;
   end?: number;
   tail: string[];
+  /** Why it runs (what changed) or, with --explain, why it was cached: shown under the step. */
+  reason?: string;
 }
 
 export function createTtyRenderer(out: Writable & { columns?: number }): { render: (e: ProgressEvent) => void; close: () => void } {
@@ -31,6 +33,7 @@ export function createTtyRenderer(out: Writable & { columns?: number }): { rende
       const time = elapsed(s.end ?? now, s.start);
       const label = s.state === 'cached' ? chalk.blue('CACHED') : s.state === 'error' ? chalk.red('ERROR') : s.state === 'done' ? chalk.green(time) : chalk.yellow(time);
       lines.push(`${s.state === 'running' ? chalk.yellow('=>') : chalk.dim('=>')} ${truncate(s.name, width - 14)} ${label}`);
+      if (s.reason !== undefined) lines.push(chalk.dim(` => ${truncate(`${s.state === 'cached' ? 'cached' : 'cache miss'}: ${s.reason}`, width - 5)}`));
       if (s.state === 'running' || s.state === 'error') for (const t of s.tail) lines.push(chalk.dim(` => ${truncate(t, width - 5)}`));
     }
     update([...lines, ...warnings].join('\n'));
@@ -42,10 +45,10 @@ export function createTtyRenderer(out: Writable & { columns?: number }): { rende
   const render = (e: ProgressEvent) => {
     switch (e.type) {
       case 'vertex.started':
-        steps.set(e.vertex.digest, { name: e.vertex.name, state: 'running', start: e.time, tail: [] });
+        steps.set(e.vertex.digest, { name: e.vertex.name, state: 'running', start: e.time, tail: [], reason: e.reason });
         break;
       case 'vertex.cached':
-        steps.set(e.vertex.digest, { name: e.vertex.name, state: 'cached', start: e.time, end: e.time, tail: [] });
+        steps.set(e.vertex.digest, { name: e.vertex.name, state: 'cached', start: e.time, end: e.time, tail: [], reason: e.reason });
         break;
       case 'vertex.log': {
         const s = steps.get(e.vertex.digest);

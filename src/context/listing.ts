@@ -1,0 +1,188 @@
+// What one context read saw, path by path: the record a cache miss compares to name the file that
+// changed ("src/app.js content", "mode of run.sh", "added src/new.js"). The content checksum of a
+// read (./checksum.ts) is one hash over every entry's part; its `onPart` hook hands the same parts
+// here, in order, and a listing is made of them only when it is needed (a step that runs), so a
+// rebuild where nothing changed pays one array push per part.
+//
+// A listing is compact: per path its type, mode, owner and a 16-hex-digit id of its bytes (or link
+// target), sorted by path; stored deflated, once per checksum (solver/cache-index.ts).
+import { createHash } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
+/**
+ * Path (relative to the context) → what the read saw there, as sorted lines
+ * `path\0type\0mode\0uid:gid\0content`: content is a 16-hex-digit id of a file's bytes or a
+ * symlink's target, empty for other types. Lines sort by path, as `\0` sorts before any character.
+ */
+export type Listing = readonly string[];
+
+export interface ListingCollector {
+  /** Pass as `checksumSources(…, { onPart })`. */
+  onPart(part: string): void;
+  /** The listing of the parts seen so far (made on first call); undefined past `maxParts`. */
+  listing(): Listing | undefined;
+  /** How many parts it holds. */
+  readonly held: number;
+}
+
+// The parts are held until the plan says which steps run: about 100 bytes each. A read of more than
+// ~100,000 entries is not listed (its miss names no file) rather than hold memory in proportion
+// to whatever a context holds.
+const defaultMaxParts = 200_000;
+
+export function createListingCollector(opts: { maxParts?: number } = {}): ListingCollector {
+  const maxParts = opts.maxParts ?? defaultMaxParts;
+  let parts: string[] | undefined = [];
+  let made: Listing | undefined;
+  return {
+    onPart(part) {
+      if (!parts) return;
+      if (parts.length >= maxParts) parts = undefined;
+      else parts.push(part);
+    },
+    listing: () => (made ??= parts && listingOfParts(parts)),
+    get held() {
+      return parts?.length ?? 0;
+    },
+  };
+}
+
+// The parts, as ./checksum.ts hashes them: `source <rel>\0` before each selected source; per entry
+// a header `<rel>\0<type>\0<mode>\0<uid:gid>\0`, then for a symlink `<target>\0`, for a file
+// `<size>\0<hex>\0`. A header has four NULs, a source marker one: they never look alike. The
+// header is the line's start as it is, so a 20,000-file read is listed in a few milliseconds.
+function listingOfParts(parts: readonly string[]): Listing {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    const a = part.indexOf('\0');
+    const b = part.indexOf('\0', a + 1);
+    if (b < 0) continue; // a source marker
+    const type = part.slice(a + 1, b);
+    let content = '';
+    if (type === 'file') {
+      const tail = parts[++i] ?? '';
+      content = tail.slice(tail.indexOf('\0') + 1, tail.indexOf('\0') + 17);
+    } else if (type === 'symlink') content = shortHash(parts[++i] ?? '');
+    // two sources may select one path: its first line stands
+    const path = part.slice(0, a);
+    if (seen.has(path)) continue;
+    seen.add(path);
+    lines.push(part + content);
+  }
+  return lines.sort();
+}
+
+const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+
+// Lines are joined by NUL too, the one byte no path holds (a newline may be in a file name): every
+// line has five fields. Deflate's fastest level: listings are written while a build whose files
+// changed waits.
+export function encodeListing(listing: Listing): Buffer {
+  return deflateRawSync(listing.join('\0'), { level: 1 });
+}
+
+export function decodeListing(data: Uint8Array): Listing {
+  const text = inflateRawSync(data).toString('utf8');
+  if (text === '') return [];
+  const fields = text.split('\0');
+  const lines: string[] = [];
+  for (let i = 0; i + 5 <= fields.length; i += 5) lines.push(fields.slice(i, i + 5).join('\0'));
+  return lines;
+}
+
+interface Fields {
+  path: string;
+  type: string;
+  mode: string;
+  owner: string;
+  content: string;
+}
+
+function fieldsOf(line: string): Fields {
+  const [path, type, mode, owner, content] = line.split('\0');
+  return { path, type, mode, owner, content: content ?? '' };
+}
+
+const pathOf = (line: string) => line.slice(0, line.indexOf('\0'));
+
+/** One difference between two listings of the same read. */
+export type ListingChange =
+  | { path: string; change: 'added' | 'removed' | 'content' }
+  | { path: string; change: 'mode' | 'owner' | 'type'; from: string; to: string };
+
+/** What changed from `before` to `after`, sorted by path. Directories count only for mode, owner and type. */
+export function diffListings(before: Listing, after: Listing): ListingChange[] {
+  const changes: ListingChange[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    if (j < after.length && i < before.length && before[i] === after[j]) {
+      i++;
+      j++;
+      continue;
+    }
+    const bp = i < before.length ? pathOf(before[i]) : undefined;
+    const ap = j < after.length ? pathOf(after[j]) : undefined;
+    if (ap === undefined || (bp !== undefined && bp < ap)) {
+      changes.push({ path: bp!, change: 'removed' });
+      i++;
+    } else if (bp === undefined || ap < bp) {
+      changes.push({ path: ap, change: 'added' });
+      j++;
+    } else {
+      const x = fieldsOf(before[i++]);
+      const y = fieldsOf(after[j++]);
+      if (x.type !== y.type) changes.push({ path: ap, change: 'type', from: x.type, to: y.type });
+      else if (x.content !== y.content) changes.push({ path: ap, change: 'content' });
+      else if (x.mode !== y.mode) changes.push({ path: ap, change: 'mode', from: x.mode, to: y.mode });
+      else if (x.owner !== y.owner) changes.push({ path: ap, change: 'owner', from: x.owner, to: y.owner });
+    }
+  }
+  return changes;
+}
+
+/**
+ * One phrase for the changes: each named when there are up to three ("src/app.js content changed,
+ * mode of run.sh changed (644 → 755)"), else counted under their common directory with the first three named.
+ */
+export function describeListingChanges(changes: readonly ListingChange[]): string {
+  const one = (c: ListingChange): string => {
+    switch (c.change) {
+      case 'added':
+        return `added ${c.path}`;
+      case 'removed':
+        return `removed ${c.path}`;
+      case 'content':
+        return `${c.path} content changed`;
+      case 'mode':
+        return `mode of ${c.path} changed (${c.from} → ${c.to})`;
+      case 'owner':
+        return `owner of ${c.path} changed (${c.from} → ${c.to})`;
+      case 'type':
+        return `${c.path} changed from ${c.from} to ${c.to}`;
+    }
+  };
+  if (changes.length <= 3) return changes.map(one).join(', ');
+  const under = commonDir(changes.map((c) => c.path));
+  const counts = new Map<string, number>([['changed', 0], ['added', 0], ['removed', 0]]);
+  for (const c of changes) {
+    const word = c.change === 'added' || c.change === 'removed' ? c.change : 'changed';
+    counts.set(word, (counts.get(word) ?? 0) + 1);
+  }
+  const counted = [...counts].filter(([, n]) => n > 0).map(([word, n]) => `${n} ${word}`).join(', ');
+  const named = changes.slice(0, 3).map((c) => c.path).join(', ');
+  return `${changes.length} files${under ? ` under ${under}/` : ''} (${counted}: ${named}, …)`;
+}
+
+function commonDir(paths: readonly string[]): string {
+  let prefix = paths[0].split('/').slice(0, -1);
+  for (const p of paths.slice(1)) {
+    const dirs = p.split('/').slice(0, -1);
+    let i = 0;
+    while (i < prefix.length && i < dirs.length && prefix[i] === dirs[i]) i++;
+    prefix = prefix.slice(0, i);
+  }
+  return prefix.join('/');
+}

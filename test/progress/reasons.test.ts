@@ -1,0 +1,50 @@
+// A step's reason (why it runs although the cache knew it, or with --explain why it was a hit) is
+// shown on the step itself by every renderer, as BuildKit shows CACHED.
+import test from 'ava';
+import { PassThrough } from 'node:stream';
+import { createProgress, type ProgressMode } from '../../src/progress/index.ts';
+
+async function render(mode: ProgressMode, tty = false): Promise<string> {
+  const out = Object.assign(new PassThrough(), tty ? { isTTY: true, rows: 40, columns: 120 } : {});
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const p = await createProgress(mode, out);
+  const copy = { digest: 'sha256:c', name: '[stage-0 2/3] COPY src/ /app/' };
+  const run = { digest: 'sha256:r', name: '[stage-0 3/3] RUN make' };
+  p.emit({ type: 'vertex.cached', vertex: run, reason: 'same op, inputs and content as the build of 2026-12-03 10:00:00' });
+  p.emit({ type: 'vertex.started', vertex: copy, reason: 'src/app.js content changed (since the build of 2026-12-03 10:00:00)' });
+  p.emit({ type: 'vertex.done', vertex: copy });
+  p.close();
+  return text;
+}
+
+test('plain: a line under the step name, after CACHED for a hit', async (t) => {
+  const text = await render('plain');
+  t.regex(text, /#1 \[stage-0 3\/3\] RUN make\n#1 CACHED\n#1 cached: same op, inputs and content as the build of 2026-12-03 10:00:00\n/);
+  t.regex(text, /#2 \[stage-0 2\/3\] COPY src\/ \/app\/\n#2 cache miss: src\/app\.js content changed \(since the build of 2026-12-03 10:00:00\)\n#2 DONE/);
+});
+
+test('tty: a dim line under the step', async (t) => {
+  const text = (await render('tty', true)).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  t.regex(text, /=> \[stage-0 2\/3\] COPY src\/ \/app\/ .*\n => cache miss: src\/app\.js content changed/);
+  t.regex(text, /=> \[stage-0 3\/3\] RUN make CACHED\n => cached: same op/);
+});
+
+test('rawjson: the reason is a field of the event', async (t) => {
+  const events = (await render('rawjson')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; reason?: string });
+  t.deepEqual(events.map((e) => [e.type, e.reason]), [
+    ['vertex.cached', 'same op, inputs and content as the build of 2026-12-03 10:00:00'],
+    ['vertex.started', 'src/app.js content changed (since the build of 2026-12-03 10:00:00)'],
+    ['vertex.done', undefined],
+  ]);
+});
+
+test('plain: a reason naming a file with a newline stays one line', async (t) => {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const p = await createProgress('plain', out);
+  p.emit({ type: 'vertex.started', vertex: { digest: 'sha256:c', name: 'COPY . /' }, reason: 'added x\n#1 DONE 0.1s' });
+  p.close();
+  t.is(text, '\n#1 COPY . /\n#1 cache miss: added x\\n#1 DONE 0.1s\n');
+});
