@@ -43,10 +43,26 @@ export async function collectGarbage(engine: EngineParts, opts: { buildsRunning:
   const now = opts.now ?? Date.now();
   const file = join(engine.paths.root, 'gc-usage.json');
   const last = readMeasure(file);
-  if (last && now - last.at < measureMaxAgeMs && last.total + Math.max(0, fsUsed(engine.paths.root) - last.fsUsed) <= limit) return undefined;
+  if (last && now - last.at < measureMaxAgeMs && last.total + (await grownSince(engine, last)) <= limit) return undefined;
   const result = await pruneStore(engine, { keepStorage: limit, buildsRunning: opts.buildsRunning, now });
   writeMeasure(file, { total: result.total, fsUsed: fsUsed(engine.paths.root), at: now });
   return result.removed.length > 0 ? result : undefined;
+}
+
+/**
+ * How much the root grew since `last` was measured, at least: the snapshots committed since then
+ * (their files and layer blobs), and what the filesystem filled meanwhile. Either alone misses
+ * growth: the filesystem's figure falls when other programs free space while builds add to the
+ * root, and the snapshots leave out blobs and logs. A no-change rebuild commits none: one query.
+ */
+async function grownSince(engine: EngineParts, last: Measure): Promise<number> {
+  let snapshots = 0;
+  for (const s of engine.worker.storage.snapshots()) {
+    if (s.created < last.at) continue;
+    snapshots += await engine.worker.storage.usage(s.name).catch(() => 0);
+    for (const d of engine.worker.storage.layerRows(s.name).digests) snapshots += (await engine.content.info(d).catch(() => undefined))?.size ?? 0;
+  }
+  return Math.max(snapshots, fsUsed(engine.paths.root) - last.fsUsed);
 }
 
 function fsUsed(root: string): number {

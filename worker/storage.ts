@@ -28,6 +28,8 @@ export interface WorkerStorage {
   removeSnapshot(name: string): Promise<void>;
   /** Drops the layer blob rows of `name` (once its blobs are deleted). */
   dropLayerRows(name: string): void;
+  /** Bytes on disk of the snapshot's own files (its diff). */
+  usage(name: string): Promise<number>;
 }
 
 export function createWorkerStorage(env: WorkerEnv): WorkerStorage {
@@ -40,5 +42,6 @@ export function createWorkerStorage(env: WorkerEnv): WorkerStorage {
     },
     removeSnapshot: (name) => env.snapshotStore.remove(name),
     dropLayerRows: (name) => meta.deleteBlobs(name),
+    usage: async (name) => (await env.snapshots.usage(name)).size,
   };
 }

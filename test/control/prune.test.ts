@@ -2,7 +2,7 @@
 // recently used first; the next build works and reuses what was kept; du adds up to `du -sb`.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openEngine, resolveBuildOptions, type BuildResult, type Engine } from '../../control/index.ts';
@@ -212,3 +212,36 @@ test('the GC policy prunes after a build once the root holds more than [gc] keep
 function pick(r: BuildResult): { ran: number; cached: number } {
   return { ran: r.ran, cached: r.cached };
 }
+
+test('the GC policy sees what builds add even when the filesystem freed more meanwhile (other programs deleting)', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const ctx = project('grown', 600_000);
+  try {
+    await buildBusybox(root);
+    const engine = await openEngine({ root, config: noGc });
+    let total: number;
+    try {
+      total = (await engine.du()).total;
+    } finally {
+      await engine.close();
+    }
+    writeFileSync(join(root, 'tsbuild.toml'), `[gc]\nkeep-storage = ${total + 300_000}\n`);
+    // a fresh measure of the root, taken when its filesystem held 1 TB more than it does now: the
+    // filesystem alone says the root shrank since
+    const fsUsed = (() => {
+      const s = statfsSync(root);
+      return (s.blocks - s.bfree) * s.bsize;
+    })();
+    writeFileSync(join(root, 'gc-usage.json'), JSON.stringify({ total, fsUsed: fsUsed + 1024 ** 4, at: Date.now() - 1000 }));
+    const gc = await openEngine({ root });
+    try {
+      const warnings: string[] = [];
+      await build(gc, ctx, [], { emit: (e) => e.type === 'build.warning' && warnings.push(e.message) });
+      t.true(warnings.some((w) => /^cache GC: freed/.test(w)), `the build's own ~600 kB snapshot counts: ${warnings.join('\n')}`);
+    } finally {
+      await gc.close();
+    }
+  } finally {
+    for (const d of [root, ctx]) removeDir(d);
+  }
+});
