@@ -23,8 +23,10 @@ const metafile = join(staging, 'meta.json');
 rmSync(staging, { recursive: true, force: true });
 const args = [
   'cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--target=node24',
-  // packages are loaded from node_modules as before: only our own modules are bundled
-  '--packages=external',
+  // packages are bundled too: resolving and linking node_modules file by file (commander,
+  // tar-stream and its five helpers, p-queue…; ~30 modules) cost a no-change rebuild ~25 ms. Their
+  // CommonJS `require` of Node's own modules needs a real `require` in each chunk.
+  `--banner:js=import { createRequire as __tsbuildRequire } from 'node:module'; const require = __tsbuildRequire(import.meta.url);`,
   // one chunk per lazy import, so `--help` still loads neither SQLite, tar nor the HTTP client
   '--splitting', `--outdir=${staging}`, '--entry-names=[name]', '--chunk-names=[name]-[hash]',
   // stack traces of our bugs name the sources with `node --enable-source-maps`
@@ -38,7 +40,7 @@ if (run.status !== 0) {
 }
 const meta = JSON.parse(readFileSync(metafile, 'utf8')) as { inputs: Record<string, unknown> };
 rmSync(metafile);
-const inputs = describeInputs(repo, Object.keys(meta.inputs));
+const inputs = describeInputs(repo, watchedFiles(Object.keys(meta.inputs)));
 // named after what went in, so an unchanged tree gives the same directory and a new one never
 // overwrites chunks that a running build may still import
 const dir = `cli-${createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16)}`;
@@ -62,3 +64,19 @@ function readManifest(): BundleManifest | undefined {
     return undefined;
   }
 }
+
+/**
+ * What the bin stats to know the bundle is current: each of our files, and for a package only its
+ * package.json (npm rewrites a package's directory, package.json included, whenever it installs
+ * another version), so the check stays ~230 stats instead of one per package file. A hand edit
+ * inside node_modules needs `npm run bundle`.
+ */
+function watchedFiles(inputs: readonly string[]): string[] {
+  const files = new Set<string>();
+  for (const p of inputs) {
+    const pkg = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(p);
+    files.add(pkg ? `${pkg[1]}/package.json` : p);
+  }
+  return [...files];
+}
+

@@ -2,8 +2,9 @@
 // sources, and then it is what runs: the build loads no source module, --help still no tar or HTTP client.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describeInputs, freshBundle, manifestPath } from '../../cli/cli-bundle.ts';
 import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 
@@ -101,6 +102,9 @@ test('with a current bundle a build runs from it (no source module loaded) and -
   const helpModules = loaded(help.stderr);
   t.true(helpModules.some((u) => u.includes('/dist/cli-')), helpModules.join('\n'));
   t.false(helpModules.some((u) => u === 'node:sqlite' || u.includes('tar-stream') || u.includes('undici')), helpModules.join('\n'));
+  // packages are bundled into the chunks: esbuild heads each module's code with a `// path` line
+  const helpChunks = helpModules.filter((u) => u.includes('/dist/cli-')).map((u) => readFileSync(fileURLToPath(u), 'utf8'));
+  t.false(helpChunks.some((code) => /^\/\/ .*node_modules\/(tar-stream|undici)\//m.test(code)), 'a chunk --help loads holds tar-stream or undici');
 
   const root = tempDir('tsbuild-root-');
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo hi > /hi\n' });
