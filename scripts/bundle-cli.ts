@@ -40,10 +40,15 @@ if (run.status !== 0) {
 }
 const meta = JSON.parse(readFileSync(metafile, 'utf8')) as { inputs: Record<string, unknown> };
 rmSync(metafile);
+for (const name of readdirSync(staging).filter((n) => n.endsWith('.js'))) {
+  const file = join(staging, name);
+  writeFileSync(file, requireBuiltins(readFileSync(file, 'utf8')));
+}
 const inputs = describeInputs(repo, watchedFiles(Object.keys(meta.inputs)));
 // named after what went in, so an unchanged tree gives the same directory and a new one never
 // overwrites chunks that a running build may still import
-const dir = `cli-${createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16)}`;
+// (and after this script, whose rewriting is part of what comes out)
+const dir = `cli-${createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).update(JSON.stringify(inputs)).digest('hex').slice(0, 16)}`;
 const previous = readManifest();
 // the same inputs give the same bundle: one already there stays (a build may be reading it)
 if (existsSync(join(dist, dir))) rmSync(staging, { recursive: true, force: true });
@@ -78,5 +83,19 @@ function watchedFiles(inputs: readonly string[]): string[] {
     files.add(pkg ? `${pkg[1]}/package.json` : p);
   }
   return [...files];
+}
+
+/**
+ * `import { createHash } from "node:crypto"` made CommonJS: `const { createHash } = require("node:crypto")`.
+ * Importing a Node module as ESM copies every export into a module namespace, which runs each
+ * lazy getter (node:crypto's webcrypto, node:fs's promises…) and loads what they hide; `require`
+ * does not. Measured on a no-change rebuild: ~15 ms of CPU less. Only the two one-line forms
+ * esbuild prints are rewritten, the line count is kept (source maps stay right), and anything
+ * else is left an import.
+ */
+function requireBuiltins(code: string): string {
+  return code.replace(/^import (?:\{ ([\w$, ]+) \}|([\w$]+)) from "(node:[\w/]+)";$/gm, (_, named: string | undefined, name: string | undefined, mod: string) =>
+    named ? `const { ${named.replace(/ as /g, ': ')} } = require("${mod}");` : `const ${name} = require("${mod}");`,
+  );
 }
 
