@@ -22,13 +22,14 @@ const staging = join(dist, `.staging-${process.pid}`);
 const metafile = join(staging, 'meta.json');
 rmSync(staging, { recursive: true, force: true });
 const args = [
-  'cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--target=node24',
+  // one CommonJS file, which the bin compiles with a V8 code cache made after a run
+  // (cli/cli-bundle.ts); a lazy import() becomes a module initialised on first use, so `--help`
+  // still loads neither SQLite nor tar. CommonJS also `require`s Node's own modules: an ESM import
+  // of node:crypto or node:fs copies every export into a namespace, running each lazy getter
+  // (webcrypto, fs.promises…) and loading what it hides.
+  'cli/main.ts', '--bundle', '--platform=node', '--format=cjs', '--target=node24', `--outfile=${join(staging, 'main.cjs')}`,
   // packages are bundled too: resolving and linking node_modules file by file (commander,
-  // tar-stream and its five helpers, p-queue…; ~30 modules) cost a no-change rebuild ~25 ms. Their
-  // CommonJS `require` of Node's own modules needs a real `require` in each chunk.
-  `--banner:js=import { createRequire as __tsbuildRequire } from 'node:module'; const require = __tsbuildRequire(import.meta.url);`,
-  // one chunk per lazy import, so `--help` still loads neither SQLite, tar nor the HTTP client
-  '--splitting', `--outdir=${staging}`, '--entry-names=[name]', '--chunk-names=[name]-[hash]',
+  // tar-stream and its five helpers, p-queue…; ~30 modules) cost a no-change rebuild ~25 ms
   // stack traces of our bugs name the sources with `node --enable-source-maps`
   '--sourcemap', '--log-level=warning', `--metafile=${metafile}`,
 ];
@@ -40,10 +41,6 @@ if (run.status !== 0) {
 }
 const meta = JSON.parse(readFileSync(metafile, 'utf8')) as { inputs: Record<string, unknown> };
 rmSync(metafile);
-for (const name of readdirSync(staging).filter((n) => n.endsWith('.js'))) {
-  const file = join(staging, name);
-  writeFileSync(file, requireBuiltins(readFileSync(file, 'utf8')));
-}
 const inputs = describeInputs(repo, watchedFiles(Object.keys(meta.inputs)));
 // named after what went in, so an unchanged tree gives the same directory and a new one never
 // overwrites chunks that a running build may still import
@@ -60,7 +57,7 @@ renameSync(`${manifestPath(repo)}.tmp`, manifestPath(repo));
 for (const name of readdirSync(dist)) {
   if (name !== dir && name !== previous?.dir && /^cli-[0-9a-f]+$/.test(name)) rmSync(join(dist, name), { recursive: true, force: true });
 }
-console.error(`bundle-cli: ${inputs.length} modules → dist/${dir}/main.js`);
+console.error(`bundle-cli: ${inputs.length} modules → dist/${dir}/main.cjs`);
 
 function readManifest(): BundleManifest | undefined {
   try {
@@ -83,19 +80,5 @@ function watchedFiles(inputs: readonly string[]): string[] {
     files.add(pkg ? `${pkg[1]}/package.json` : p);
   }
   return [...files];
-}
-
-/**
- * `import { createHash } from "node:crypto"` made CommonJS: `const { createHash } = require("node:crypto")`.
- * Importing a Node module as ESM copies every export into a module namespace, which runs each
- * lazy getter (node:crypto's webcrypto, node:fs's promises…) and loads what they hide; `require`
- * does not. Measured on a no-change rebuild: ~15 ms of CPU less. Only the two one-line forms
- * esbuild prints are rewritten, the line count is kept (source maps stay right), and anything
- * else is left an import.
- */
-function requireBuiltins(code: string): string {
-  return code.replace(/^import (?:\{ ([\w$, ]+) \}|([\w$]+)) from "(node:[\w/]+)";$/gm, (_, named: string | undefined, name: string | undefined, mod: string) =>
-    named ? `const { ${named.replace(/ as /g, ': ')} } = require("${mod}");` : `const ${name} = require("${mod}");`,
-  );
 }
 
