@@ -78,6 +78,12 @@ export interface LoadedBundle {
 
 /** Runs the bundle's top level (main.cjs, as Node's CommonJS loader would) with its code cache for `argv`'s command. */
 export function loadBundle(entry: string, argv: readonly string[]): LoadedBundle {
+  // Node maps stack traces only of files its loader loaded (a bug report run with
+  // --enable-source-maps should name our sources): then no code cache
+  if (process.sourceMapsEnabled) {
+    const { main } = createRequire(entry)(entry) as { main: LoadedBundle['main'] };
+    return { main, cached: false, saveCache() {} };
+  }
   const cacheFile = join(dirname(entry), `${commandOf(argv)}.cache`);
   let cachedData: Buffer | undefined;
   try {
