@@ -121,7 +121,7 @@ test('with a current bundle a build runs from it (no source module loaded) and -
 });
 
 /** Loads the bundle as the bin does, in a process of its own (V8 keeps what one process compiled), runs its main and saves its cache. */
-function runBundled(entry: string, argv: string[]): { cached: boolean; code: number } {
+function runBundled(entry: string, argv: string[], nodeFlags: string[] = []): { cached: boolean; code: number } {
   const script = `
     import { loadBundle } from ${JSON.stringify(join(repoRoot, 'cli', 'cli-bundle.ts'))};
     const b = loadBundle(${JSON.stringify(entry)}, ${JSON.stringify(argv)});
@@ -129,7 +129,7 @@ function runBundled(entry: string, argv: string[]): { cached: boolean; code: num
     b.saveCache();
     console.log(JSON.stringify({ cached: b.cached, code }));
   `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as { cached: boolean; code: number };
 }
@@ -139,6 +139,9 @@ test('the bundle runs with a code cache per command, made after its first run; a
   try {
     const entry = freshBundle(repo)!;
     const caches = () => readdirSync(join(repo, 'dist', 'cli-0123abcd')).filter((n) => n.endsWith('.cache')).sort();
+    // Node maps stack traces only of what its loader loaded: with source maps on, no cache is used or made
+    t.deepEqual(runBundled(entry, ['build', '.'], ['--enable-source-maps']), { cached: false, code: 2 });
+    t.deepEqual(caches(), []);
     t.deepEqual(runBundled(entry, ['--root', '/x', 'build', '.']), { cached: false, code: 4 });
     t.deepEqual(caches(), ['build.cache']);
     t.deepEqual(runBundled(entry, ['build', '.']), { cached: true, code: 2 });
