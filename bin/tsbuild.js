@@ -2,11 +2,10 @@
 // The tsbuild entry point. tsbuild runs its TypeScript sources directly through Node's type
 // stripping, which needs Node >= 24; the project ships Node 24 as a devDependency
 // (node_modules/node), so an older `node` on PATH hands over to that one.
-import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
@@ -18,6 +17,8 @@ if (major < 24) {
   }
   // the IPC channel is how the child learns that this process died without passing a signal on
   // (kill -9): it then cancels its build as for SIGTERM instead of running on as an orphan
+  // imported here: child_process costs a few ms to load, and Node 24 itself never needs it
+  const { spawn } = await import('node:child_process');
   const child = spawn(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   // `timeout`, CI cancellation and systemd signal this process only: pass it on, so the build
   // stops and cleans up instead of running on as an orphan
@@ -37,8 +38,15 @@ if (major < 24) {
     process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   }
   // the CLI bundled (npm run bundle) while it matches the sources, else the sources themselves
-  const { freshBundle } = await import('../cli/cli-bundle.ts');
+  const { freshBundle, loadBundle } = await import('../cli/cli-bundle.ts');
+  const argv = process.argv.slice(2);
   const bundle = freshBundle(join(dirname(realpathSync(fileURLToPath(import.meta.url))), '..'));
-  const { main } = await import(bundle ? pathToFileURL(bundle).href : '../cli/main.ts');
-  process.exitCode = await main(process.argv.slice(2));
+  if (bundle) {
+    const loaded = loadBundle(bundle, argv);
+    process.exitCode = await loaded.main(argv);
+    if (process.exitCode === 0) loaded.saveCache();
+  } else {
+    const { main } = await import('../cli/main.ts');
+    process.exitCode = await main(argv);
+  }
 }

@@ -1,25 +1,36 @@
 // The CLI as one bundle (scripts/bundle-cli.ts): loading the ~165 source modules one by one took
 // ~90 ms of every `tsbuild build` (resolving, reading, type-stripping and linking each), the
 // bundle ~30 ms. The bin uses it only while it is exactly the sources it was made from: the
-// manifest lists each input with its size and mtime, and one changed or removed input sends the
-// bin back to the sources (a stat per input, ~1 ms; a new module is reached only through a changed
-// one). So a developer's edit is never hidden by an old bundle; it only costs the bundle's speed
-// until `npm run bundle`.
+// manifest lists each input with its size and mtime (for a bundled package, its package.json), and
+// one changed or removed input sends the bin back to the sources (a stat per input, ~230 of them,
+// ~2 ms; a new module is reached only through a changed one). So a developer's edit is never hidden
+// by an old bundle; it only costs the bundle's speed until `npm run bundle`.
 //
-//   <repo>/dist/cli.json            the manifest: { dir, inputs: [[path, size, mtimeMs], …] }
-//   <repo>/dist/cli-<hash>/main.js  the bundle, split at the CLI's lazy imports (so --help still
-//                                   loads neither SQLite, tar nor the HTTP client)
+//   <repo>/dist/cli.json                 the manifest: { dir, inputs: [[path, size, mtimeMs], …] }
+//   <repo>/dist/cli-<hash>/main.cjs      the bundle: one CommonJS file, whose lazy imports are
+//                                        modules initialised on first use (so --help still loads
+//                                        neither SQLite nor tar)
+//   <repo>/dist/cli-<hash>/<cmd>.cache   V8's code cache of main.cjs, made after a run of <cmd>
+//
+// The code cache is why the bundle is a script and not ES modules: Node's own compile cache is
+// made when a module is compiled, so it holds only the top-level code, and every function a
+// build calls was compiled again on every run (~35 ms of CPU per no-change rebuild). A cache
+// made after the run holds the functions the run compiled; one per command (`build`, `images`,
+// …), since `--help` compiles little. V8 rejects a cache made by another Node or with other
+// flags (it is then made again), and the directory's name changes with every input, so a cache
+// never meets other source. Writing it is best effort: a read-only install runs without.
 //
 // Each bundle has a directory of its own, named after its inputs, and the manifest is replaced
-// atomically: a build running while the bundle is remade keeps importing its lazy chunks from
-// the directory it started with.
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// atomically: a build running while the bundle is remade keeps the files it started with.
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
 
 export interface BundleManifest {
   /** The bundle's directory, relative to `dist/`. */
   dir: string;
-  /** Every source file in it (relative to the repo; packages stay outside), with its size and mtime when bundled. */
+  /** Every file of ours in it and each bundled package's package.json (relative to the repo), with its size and mtime when bundled. */
   inputs: [path: string, size: number, mtimeMs: number][];
 }
 
@@ -43,12 +54,69 @@ export function freshBundle(repo: string): string | undefined {
     const m = JSON.parse(readFileSync(manifestPath(repo), 'utf8')) as BundleManifest;
     if (typeof m.dir !== 'string' || !/^cli-[0-9a-f]+$/.test(m.dir) || !Array.isArray(m.inputs) || m.inputs.length === 0) return undefined;
     for (const [path, size, mtimeMs] of m.inputs) {
-      const s = statSync(join(repo, path), { throwIfNoEntry: false });
+      // not join(): normalising ~230 paths cost more than stating them
+      const s = statSync(`${repo}/${path}`, { throwIfNoEntry: false });
       if (!s || s.size !== size || s.mtimeMs !== mtimeMs) return undefined;
     }
-    const entry = join(repo, 'dist', m.dir, 'main.js');
+    const entry = join(repo, 'dist', m.dir, 'main.cjs');
     return statSync(entry, { throwIfNoEntry: false })?.isFile() ? entry : undefined;
   } catch {
     return undefined;
   }
 }
+
+export interface LoadedBundle {
+  main(argv: string[]): Promise<number>;
+  /** Whether a code cache was there and V8 took it. */
+  readonly cached: boolean;
+  /**
+   * Writes the code cache when there was none or V8 rejected it; call once the command succeeded
+   * (a failed one may have compiled only part of what it needs). Never throws.
+   */
+  saveCache(): void;
+}
+
+/** Runs the bundle's top level (main.cjs, as Node's CommonJS loader would) with its code cache for `argv`'s command. */
+export function loadBundle(entry: string, argv: readonly string[]): LoadedBundle {
+  // Node maps stack traces only of files its loader loaded (a bug report run with
+  // --enable-source-maps should name our sources): then no code cache
+  if (process.sourceMapsEnabled) {
+    const { main } = createRequire(entry)(entry) as { main: LoadedBundle['main'] };
+    return { main, cached: false, saveCache() {} };
+  }
+  const cacheFile = join(dirname(entry), `${commandOf(argv)}.cache`);
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    // none yet
+  }
+  // the wrapper Node's CommonJS loader puts around a module
+  const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(entry, 'utf8')}\n})`;
+  const script = new Script(source, { filename: entry, cachedData });
+  const module = { exports: {} as { main?: LoadedBundle['main'] } };
+  (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(entry), module, entry, dirname(entry));
+  const main = module.exports.main;
+  if (typeof main !== 'function') throw new Error(`${entry} exports no main()`);
+  return {
+    main,
+    cached: cachedData !== undefined && !script.cachedDataRejected,
+    saveCache() {
+      if (cachedData && !script.cachedDataRejected) return;
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      try {
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, cacheFile);
+      } catch {
+        rmSync(tmp, { force: true });
+      }
+    },
+  };
+}
+
+/** The command a cache is kept for: the first of argv that names one, else (and for any --help or --version) `cli`. */
+function commandOf(argv: readonly string[]): string {
+  if (argv.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version')) return 'cli';
+  return argv.find((a) => a === 'build' || a === 'images' || a === 'check') ?? 'cli';
+}
+

@@ -10,7 +10,7 @@ import { registerPrune } from './commands/prune.ts';
 import { formatError } from './format-error.ts';
 import { BuildCancelled } from './cancel.ts';
 
-// imported, not read at a path: the bundle (dist/cli-*/main.js) sits one level deeper than this file
+// imported, not read at a path: the bundle (dist/cli-*/main.cjs) sits one level deeper than this file
 import pkg from '../package.json' with { type: 'json' };
 
 const version = () => pkg.version;

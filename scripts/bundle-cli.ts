@@ -22,11 +22,14 @@ const staging = join(dist, `.staging-${process.pid}`);
 const metafile = join(staging, 'meta.json');
 rmSync(staging, { recursive: true, force: true });
 const args = [
-  'cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--target=node24',
-  // packages are loaded from node_modules as before: only our own modules are bundled
-  '--packages=external',
-  // one chunk per lazy import, so `--help` still loads neither SQLite, tar nor the HTTP client
-  '--splitting', `--outdir=${staging}`, '--entry-names=[name]', '--chunk-names=[name]-[hash]',
+  // one CommonJS file, which the bin compiles with a V8 code cache made after a run
+  // (cli/cli-bundle.ts); a lazy import() becomes a module initialised on first use, so `--help`
+  // still loads neither SQLite nor tar. CommonJS also `require`s Node's own modules: an ESM import
+  // of node:crypto or node:fs copies every export into a namespace, running each lazy getter
+  // (webcrypto, fs.promises…) and loading what it hides.
+  'cli/main.ts', '--bundle', '--platform=node', '--format=cjs', '--target=node24', `--outfile=${join(staging, 'main.cjs')}`,
+  // packages are bundled too: resolving and linking node_modules file by file (commander,
+  // tar-stream and its five helpers, p-queue…; ~30 modules) cost a no-change rebuild ~25 ms
   // stack traces of our bugs name the sources with `node --enable-source-maps`
   '--sourcemap', '--log-level=warning', `--metafile=${metafile}`,
 ];
@@ -38,10 +41,11 @@ if (run.status !== 0) {
 }
 const meta = JSON.parse(readFileSync(metafile, 'utf8')) as { inputs: Record<string, unknown> };
 rmSync(metafile);
-const inputs = describeInputs(repo, Object.keys(meta.inputs));
+const inputs = describeInputs(repo, watchedFiles(Object.keys(meta.inputs)));
 // named after what went in, so an unchanged tree gives the same directory and a new one never
 // overwrites chunks that a running build may still import
-const dir = `cli-${createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16)}`;
+// (and after this script, whose rewriting is part of what comes out)
+const dir = `cli-${createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).update(JSON.stringify(inputs)).digest('hex').slice(0, 16)}`;
 const previous = readManifest();
 // the same inputs give the same bundle: one already there stays (a build may be reading it)
 if (existsSync(join(dist, dir))) rmSync(staging, { recursive: true, force: true });
@@ -53,7 +57,7 @@ renameSync(`${manifestPath(repo)}.tmp`, manifestPath(repo));
 for (const name of readdirSync(dist)) {
   if (name !== dir && name !== previous?.dir && /^cli-[0-9a-f]+$/.test(name)) rmSync(join(dist, name), { recursive: true, force: true });
 }
-console.error(`bundle-cli: ${inputs.length} modules → dist/${dir}/main.js`);
+console.error(`bundle-cli: ${inputs.length} modules → dist/${dir}/main.cjs`);
 
 function readManifest(): BundleManifest | undefined {
   try {
@@ -62,3 +66,19 @@ function readManifest(): BundleManifest | undefined {
     return undefined;
   }
 }
+
+/**
+ * What the bin stats to know the bundle is current: each of our files, and for a package only its
+ * package.json (npm rewrites a package's directory, package.json included, whenever it installs
+ * another version), so the check stays ~230 stats instead of one per package file. A hand edit
+ * inside node_modules needs `npm run bundle`.
+ */
+function watchedFiles(inputs: readonly string[]): string[] {
+  const files = new Set<string>();
+  for (const p of inputs) {
+    const pkg = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(p);
+    files.add(pkg ? `${pkg[1]}/package.json` : p);
+  }
+  return [...files];
+}
+

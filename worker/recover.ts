@@ -6,12 +6,20 @@
 // process uses the root: their tmp dirs and active snapshots look exactly like leftovers.
 //
 // Who uses a root: each open worker writes `<root>/workers/<pid>.<random>` holding its pid and the
-// process start time (so a reused pid is not taken for the dead one), and removes it on close. The
-// one cleaning holds `<root>/recover.lock` (created exclusively) while it checks and cleans; a
-// worker opening meanwhile registers first, then waits for the lock to go, so either the cleaner
-// sees it registered and cleans nothing, or the newcomer starts only after the cleaning.
+// process start time (so a reused pid is not taken for the dead one), and removes it when it has
+// closed, not before: a process killed, or exiting without closing (a third Ctrl-C), leaves it
+// behind. The one cleaning holds `<root>/recover.lock` (created exclusively) while it checks and
+// cleans; a worker opening meanwhile registers first, then waits for the lock to go, so either the
+// cleaner sees it registered and cleans nothing, or the newcomer starts only after the cleaning.
+//
+// The walk for leftovers (every snapshot dir against the database, mountinfo, cgroups, network
+// namespaces, every process's cmdline) grows with the root. It is skipped when it cannot find
+// anything: no registration of a dead worker (every earlier one closed) and nothing in the places
+// a step fills first (tmp, the runtime's state dir, content/ingest, private cache mounts), which a
+// closed worker leaves empty. A dead worker's registration goes only once its leftovers are gone,
+// so a recovery cut short is redone by the next worker.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -62,16 +70,15 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
   mkdirSync(workersDir, { recursive: true });
   const me = `${process.pid}.${randomBytes(6).toString('hex')}`;
   const mine = join(workersDir, me);
-  writeFileSync(mine, identity(process.pid));
-  const onExit = () => rmQuiet(mine);
-  process.once('exit', onExit);
+  // written aside and renamed, so no one reads a half-written registration as a dead worker's
+  writeFileSync(join(workersDir, `.${me}`), identity(process.pid));
+  renameSync(join(workersDir, `.${me}`), mine);
   let released = false;
   const claim = (recovered: boolean): RootClaim => ({
     recovered,
     release() {
       if (released) return;
       released = true;
-      process.off('exit', onExit);
       rmQuiet(mine);
     },
   });
@@ -99,19 +106,36 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
     // a lease whose process is gone (or that expired) holds nothing any more; safe while others run
     openLeases(opts.db).dropStale();
     let others = false;
+    const dead: string[] = [];
     for (const name of readdirSync(workersDir)) {
-      if (name === me) continue;
+      if (name === me || name.startsWith('.')) continue;
       const content = readQuiet(join(workersDir, name));
       if (content === undefined) continue;
       if (alive(content)) others = true;
-      else rmQuiet(join(workersDir, name));
+      else dead.push(join(workersDir, name));
     }
     if (others) return claim(false);
+    if (dead.length === 0 && nothingPending(opts.paths)) return claim(true);
     await removeLeftovers(findLeftovers(opts.paths, opts.db), opts);
+    for (const path of dead) rmQuiet(path);
     return claim(true);
   } finally {
     rmQuiet(lock);
   }
+}
+
+/**
+ * Whether the places a step fills first are empty: the temp dir (every mount, bundle and unpack
+ * dir lives there), the runtime's container state, content/ingest (of dead writers) and private
+ * cache mounts. A few readdirs of small dirs.
+ */
+function nothingPending(paths: StatePaths): boolean {
+  return (
+    listQuiet(paths.tmp).length === 0 &&
+    listQuiet(join(paths.root, 'runc')).length === 0 &&
+    !listQuiet(join(paths.content, 'ingest')).some((n) => !ownerAlive(n)) &&
+    !listQuiet(join(paths.root, 'cache-mounts')).some((n) => n.startsWith('private-'))
+  );
 }
 
 /** Lists what a killed worker may have left under the root (reads only). */

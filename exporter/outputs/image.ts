@@ -5,11 +5,16 @@ import { ErrorCodes, notFound } from '../../src/errors/index.ts';
 import type { ImageView } from '../types.ts';
 
 export async function exportToStore(view: ImageView, out: { names: readonly string[] }, deps: { content: BlobReader; images: ImageStore }): Promise<void> {
+  // a no-change rebuild: every name already points at this manifest, so there is nothing to check
+  // or write (re-tagging would rewrite index.json and restamp the tag, as `docker images` does not)
+  // (a name with a digest is never a tag: tag() says so)
+  const changed = out.names.filter((name) => name.includes('@') || deps.images.resolve(name)?.digest !== view.manifestDescriptor.digest);
+  if (out.names.length > 0 && changed.length === 0) return;
   // a tag must never point at an image whose blobs are not all there
   for (const layer of view.layers) {
     if (!(await deps.content.has(layer.descriptor.digest))) {
       throw notFound(ErrorCodes.BLOB_NOT_FOUND, `layer ${layer.descriptor.digest} (diffID ${layer.diffId}) is not in the content store`);
     }
   }
-  for (const name of out.names) deps.images.tag(name, view.manifestDescriptor);
+  for (const name of changed) deps.images.tag(name, view.manifestDescriptor);
 }

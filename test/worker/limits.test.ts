@@ -113,6 +113,8 @@ test('start-up recovery kills and removes the cgroups a killed tsbuild left for 
       const exited = new Promise((r) => sleeper!.once('exit', (_code, signal) => r(signal)));
       // a second worker on the root is the next start: the first is closed, so nothing live owns it
       await w.worker.close();
+      // and the registration a killed tsbuild leaves behind (worker/recover.ts), a pid that is gone
+      writeFileSync(join(w.root, 'workers', '2147483.killed'), '2147483 1');
       const { openWorker } = await import('../../worker/index.ts');
       const again = await openWorker({ root: w.root, db: w.db, content: w.content });
       await again.close();

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +100,60 @@ test('leftovers are kept while another live process uses the root, and removed o
     t.false(existsSync(join(root, 'recover.lock')));
   } finally {
     other.kill('SIGKILL');
+    removeRoot(root);
+  }
+});
+
+// issue 9: the walk for leftovers is skipped on a root every earlier worker closed, and only then
+test('a worker that exits without closing keeps its registration, so the next worker looks for leftovers and removes them', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-recover-'));
+  try {
+    // an active snapshot (a dir without a record) is where only the full walk looks
+    const script = `
+      import { openContentStore } from ${JSON.stringify(join(import.meta.dirname, '../../src/content/index.ts'))};
+      import { openDatabase, statePaths } from ${JSON.stringify(join(import.meta.dirname, '../../src/state/index.ts'))};
+      import { openWorker } from ${JSON.stringify(join(import.meta.dirname, '../../worker/index.ts'))};
+      import { mkdirSync } from 'node:fs';
+      const root = ${JSON.stringify(root)};
+      const paths = statePaths(root);
+      await openWorker({ root, db: openDatabase(paths.db), content: openContentStore(paths.content) });
+      mkdirSync(root + '/snapshots/ac71fe/fs', { recursive: true });
+      process.exit(0);
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    t.is(child.status, 0, child.stderr);
+    t.is(readdirSync(join(root, 'workers')).filter((n) => !n.startsWith('.')).length, 1, 'the registration stays');
+
+    const { db, worker } = open(root);
+    const w = await worker;
+    await w.close();
+    db.close();
+    t.false(existsSync(join(root, 'snapshots', 'ac71fe')), 'the active snapshot was removed');
+    t.deepEqual(readdirSync(join(root, 'workers')).filter((n) => !n.startsWith('.')), [], 'the dead registration goes once its leftovers are gone');
+  } finally {
+    removeRoot(root);
+  }
+});
+
+test('on a root every worker closed, something left in tmp still makes the next worker remove it (mounts included)', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-recover-'));
+  try {
+    let o = open(root);
+    await (await o.worker).close();
+    o.db.close();
+    t.deepEqual(readdirSync(join(root, 'workers')), [], 'closed cleanly: no registration left');
+
+    const rootfs = join(root, 'tmp', 'run-x', 'rootfs');
+    mkdirSync(rootfs, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', rootfs]);
+    mkdirSync(join(root, 'snapshots', 'ac71fe', 'fs'), { recursive: true });
+    o = open(root);
+    await (await o.worker).close();
+    o.db.close();
+    t.deepEqual(mountsUnder(join(root, 'tmp')), []);
+    t.deepEqual(readdirSync(join(root, 'tmp')), []);
+    t.false(existsSync(join(root, 'snapshots', 'ac71fe')), 'the whole walk ran');
+  } finally {
     removeRoot(root);
   }
 });
