@@ -17,6 +17,7 @@ export function createPlainRenderer(out: Writable): (e: ProgressEvent) => void {
     return n;
   };
   const write = (s: string) => out.write(s);
+  const waiting = new Set<string>();
   const flushPartial = (digest: string) => {
     const rest = partial.get(digest);
     if (rest) write(`#${number(digest)} ${rest}\n`);
@@ -42,6 +43,11 @@ export function createPlainRenderer(out: Writable): (e: ProgressEvent) => void {
         break;
       }
       case 'vertex.progress':
+        // a step another build is running (solver/step-locks.ts): said once, as its result comes as CACHED
+        if (e.id === 'shared' && !waiting.has(e.vertex.digest)) {
+          waiting.add(e.vertex.digest);
+          write(`\n#${number(e.vertex.digest)} ${escapeControl(e.vertex.name)}\n#${number(e.vertex.digest)} ${escapeControl(e.label ?? 'waiting')}\n`);
+        }
         break;
       case 'vertex.done':
         flushPartial(e.vertex.digest);

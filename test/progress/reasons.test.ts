@@ -48,3 +48,16 @@ test('plain: a reason naming a file with a newline stays one line', async (t) =>
   p.close();
   t.is(text, '\n#1 COPY . /\n#1 cache miss: added x\\n#1 DONE 0.1s\n');
 });
+
+test('plain: a step another build is running says so once, then comes as CACHED', async (t) => {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const p = await createProgress('plain', out);
+  const run = { digest: 'sha256:w', name: '[stage-0 2/2] RUN make' };
+  for (let i = 0; i < 3; i++) p.emit({ type: 'vertex.progress', vertex: run, id: 'shared', current: 0, total: 1, label: 'waiting for another build running this step' });
+  p.emit({ type: 'vertex.cached', vertex: run });
+  p.close();
+  t.is(text.match(/waiting for another build/g)?.length, 1);
+  t.regex(text, /#1 \[stage-0 2\/2\] RUN make\n#1 waiting for another build running this step\n\n#1 \[stage-0 2\/2\] RUN make\n#1 CACHED\n/);
+});
