@@ -49,12 +49,27 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   const hash = createHash('sha256');
   const queue: (string | Promise<string>)[] = [];
   let inFlight = 0;
+  // parts go into the hash joined, ~64 KB at a time: the same bytes as one update per part (two
+  // per entry), in a twentieth of the time on a context of small files
+  let text = '';
+  const take = (part: string) => {
+    text += part;
+    if (text.length >= 65_536) {
+      hash.update(text);
+      text = '';
+    }
+  };
+  // without an await while nothing is waited for: a no-change rebuild then walks without a
+  // microtask turn per entry
+  const ready = () => {
+    while (queue.length > 0 && typeof queue[0] === 'string') take(queue.shift() as string);
+  };
   const drain = async (keep: number) => {
     while (queue.length > 0 && (inFlight > keep || typeof queue[0] === 'string')) {
       const part = queue.shift()!;
-      if (typeof part === 'string') hash.update(part);
+      if (typeof part === 'string') take(part);
       else {
-        hash.update(await part);
+        take(await part);
         inFlight--;
       }
     }
@@ -66,10 +81,12 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
       opts.signal?.throwIfAborted();
       queue.push(part);
       if (typeof part !== 'string') inFlight++;
-      await drain(maxInFlight - 1);
+      if (inFlight >= maxInFlight) await drain(maxInFlight - 1);
+      else ready();
     }
   }
   await drain(-1);
+  hash.update(text);
   opts.cache?.flush();
   return `sha256:${hash.digest('hex')}`;
 }
