@@ -47,7 +47,16 @@ export async function checksumSources(dir: string, src: readonly string[], exclu
 async function checksumOf(dir: string, src: readonly string[], excludePatterns: readonly string[], opts: ChecksumOptions): Promise<string> {
   const matcher = createIgnoreMatcher(excludePatterns);
   const hash = createHash('sha256');
+  // Parts in order. Consecutive strings are joined into one element: while a read at the head is
+  // pending, the walk goes on through files the stat cache knows, and 20,000 queued elements made
+  // every shift() slow (1.8 s of a no-change rebuild whose first file had changed). Joined, the
+  // queue holds at most two elements per read in flight.
   const queue: (string | Promise<string>)[] = [];
+  const push = (part: string | Promise<string>) => {
+    const last = queue.length - 1;
+    if (typeof part === 'string' && last >= 0 && typeof queue[last] === 'string') queue[last] += part;
+    else queue.push(part);
+  };
   let inFlight = 0;
   // parts go into the hash joined, ~64 KB at a time: the same bytes as one update per part (two
   // per entry), in a twentieth of the time on a context of small files
@@ -76,10 +85,10 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   };
   const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });
   for (const { rel, host } of selected) {
-    queue.push(`source ${rel}\0`);
+    push(`source ${rel}\0`);
     for (const part of walk(host, rel, matcher, opts.cache, opts.signal)) {
       opts.signal?.throwIfAborted();
-      queue.push(part);
+      push(part);
       if (typeof part !== 'string') inFlight++;
       if (inFlight >= maxInFlight) await drain(maxInFlight - 1);
       else ready();
