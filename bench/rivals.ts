@@ -25,15 +25,23 @@ export interface Rival {
   buildAtOnce?(context: string, builds: readonly { tag: string; target: string }[], bases: readonly Base[]): void;
   /** How the rival runs RUN steps, for the notes under the table. */
   readonly setup: string;
+  /** The peak resident memory (KB) of the last build's process, where the rival can tell (tsbuild: GNU time). */
+  peakRssKb?(): number | undefined;
   /** Stops what the bench started for this rival. */
   close(): void;
 }
 
-/** tsbuild: a fresh state root per reset; each base imported from its OCI layout and unpacked. */
-export function createTsbuild(work: string, tsbuild: (...args: string[]) => void, argv?: (...args: string[]) => Command): Rival {
+/**
+ * tsbuild: a fresh state root per reset; each base imported from its OCI layout and unpacked. Builds
+ * run under GNU time when it is installed, for their peak RSS (its own cost is a fork and an exec).
+ */
+export function createTsbuild(work: string, tsbuild: (...args: string[]) => void, bin: string, argv?: (...args: string[]) => Command): Rival {
   let root = '';
   let n = 0;
   const importer = join(work, 'import');
+  const gnuTime = works('/usr/bin/time', ['-f', '%M', 'true']);
+  const rssFile = join(work, 'tsbuild-rss');
+  let lastKb: number | undefined;
   mkdirSync(importer, { recursive: true });
   return {
     tool: 'tsbuild',
@@ -50,10 +58,14 @@ export function createTsbuild(work: string, tsbuild: (...args: string[]) => void
       }
     },
     build(context, tag) {
-      tsbuild('--root', root, 'build', '--progress', 'quiet', '-t', tag, context);
+      const args = ['--root', root, 'build', '--progress', 'quiet', '-t', tag, context];
+      if (!gnuTime) return void tsbuild(...args);
+      run('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, bin, ...args]);
+      lastKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
     },
     // two processes on one root, as two users or two CI jobs would start them
     buildAtOnce: argv && ((context, builds) => runAtOnce(builds.map((b) => argv('--root', root, 'build', '--progress', 'quiet', '--target', b.target, '-t', b.tag, context)))),
+    peakRssKb: () => lastKb,
     close() {},
   };
 }

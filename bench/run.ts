@@ -1,20 +1,23 @@
 // Times tsbuild's scenarios and, where they are installed, the same scenarios with BuildKit
 // (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints a Markdown table of
 // medians and ratios, and writes every sample to bench/results/<time>.json.
-//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,parallel-stages,shared-prefix,cli] [--tools tsbuild,buildkit,buildah]
+//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,parallel-stages,shared-prefix,cli] [--tools tsbuild,buildkit,buildah]
 // Scenarios (each cold = a cache holding only the base images, then a no-change rebuild):
 //   hello      fixtures/hello: three stages, COPY, RUN, WORKDIR (the README's example)
 //   many-runs  bench/contexts/many-runs: 20 trivial RUN steps on busybox (per-step cost)
 //   compile-c  bench/contexts/compile-c: gcc on a Debian minbase, the binary run on busybox
 //   parallel-stages  bench/contexts/parallel-stages: four `sleep 2` stages, then one copying from all four
 //   shared-prefix    bench/contexts/shared-prefix: targets a and b built at once (two processes) sharing five CPU-heavy steps
+//   big-context  COPY . /app of a generated 20,000-file, ~200 MB context, then one RUN; also timed
+//              after one file changed; tsbuild's peak RSS noted
 //   cli        tsbuild --version and --help (start-up cost; tsbuild only)
 // See bench/README.md for the last results and how the rivals are set up.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDebianGcc } from './debian-gcc.ts';
+import { editOneFile, ensureBigContext, resetEdit } from './big-context.ts';
+import { benchCache, ensureDebianGcc } from './debian-gcc.ts';
 import { createResults, formatTable, machine, run, time, toolNames, type Tool } from './measure.ts';
 import { createBuildah, createBuildkit, createTsbuild, type Base, type Rival } from './rivals.ts';
 import { freshBundle } from '../cli/cli-bundle.ts';
@@ -35,6 +38,8 @@ interface Scenario {
   target?: string;
   /** Built as these targets at once (two processes each time) instead of one build. */
   atOnce?: readonly string[];
+  /** Timed as well: a build after this changed one file of the context (then the no-change rebuild follows it). */
+  edit?: { reset: () => void; change: (tag: string) => void; target: string; noChangeTarget: string };
 }
 
 const tsbuild = (...args: string[]) => void run(process.execPath, [bin, ...args]);
@@ -67,6 +72,16 @@ try {
     if (typeof debian === 'string') results.note(`compile-c skipped: ${debian}`);
     else scenarios.push({ name: 'compile-c', context: join(repo, 'bench', 'contexts', 'compile-c'), bases: [busybox, debian], target: 'tsbuild <= 1.0x BuildKit' });
   }
+  if (!only || only.includes('big-context')) {
+    const dir = ensureBigContext(benchCache);
+    scenarios.push({
+      name: 'big-context',
+      context: dir,
+      bases: [busybox],
+      target: 'tsbuild <= 0.5x BuildKit',
+      edit: { reset: () => resetEdit(dir), change: (tag) => editOneFile(dir, tag), target: 'tsbuild <= 0.5x BuildKit', noChangeTarget: 'tsbuild <= 0.3x BuildKit' },
+    });
+  }
   const chosen = scenarios.filter((s) => !only || only.includes(s.name));
   const allBases = [...new Set(chosen.flatMap((s) => s.bases))];
 
@@ -79,7 +94,7 @@ try {
   for (const tool of wantTools) {
     let made: Rival | string;
     try {
-      made = tool === 'tsbuild' ? createTsbuild(work, tsbuild, tsbuildArgv) : tool === 'buildkit' ? createBuildkit(oracle, allBases) : createBuildah(allBases);
+      made = tool === 'tsbuild' ? createTsbuild(work, tsbuild, bin, tsbuildArgv) : tool === 'buildkit' ? createBuildkit(oracle, allBases) : createBuildah(allBases);
     } catch (e) {
       made = `${tool} could not be set up, skipped: ${(e as Error).message}`;
     }
@@ -91,6 +106,8 @@ try {
   for (const s of chosen) {
     const cold = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
     const warm = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
+    const edited = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
+    const rss: number[][] = [];
     const failed = new Set<Tool>();
     for (const rival of rivals) if (s.atOnce && !rival.buildAtOnce) failed.add(rival.tool);
     // untimed warm-up rounds first: a daemon just started, cold page caches and lazy loading are not the figure
@@ -99,15 +116,24 @@ try {
         const tag = `bench-${s.name}`;
         try {
           rival.reset(s.bases);
+          s.edit?.reset();
           const atOnce = s.atOnce?.map((target) => ({ tag: `${tag}-${target}`, target }));
           const build = () => (atOnce ? rival.buildAtOnce!(s.context, atOnce, s.bases) : rival.build(s.context, tag, s.bases));
           const c = time(build);
+          const kb = [rival.peakRssKb?.()];
+          s.edit?.change(`${rival.tool} ${i} ${Date.now()}`);
+          const e = s.edit ? time(build) : undefined;
+          if (s.edit) kb.push(rival.peakRssKb?.());
           const w = time(build);
+          kb.push(rival.peakRssKb?.());
           const which = i < 0 ? 'warm-up (not counted)' : `run ${i + 1}/${runs}`;
-          console.error(`bench: ${s.name} ${rival.tool} ${which}: cold ${(c / 1000).toFixed(3)}s, no-change ${(w / 1000).toFixed(3)}s`);
+          const oneFile = e === undefined ? '' : `, one file changed ${(e / 1000).toFixed(3)}s`;
+          console.error(`bench: ${s.name} ${rival.tool} ${which}: cold ${(c / 1000).toFixed(3)}s${oneFile}, no-change ${(w / 1000).toFixed(3)}s`);
           if (i < 0) continue;
           cold.get(rival.tool)!.push(c);
+          if (e !== undefined) edited.get(rival.tool)!.push(e);
           warm.get(rival.tool)!.push(w);
+          if (rival.tool === 'tsbuild' && s.edit && kb.every((k) => k !== undefined)) rss.push(kb as number[]);
         } catch (e) {
           // one tool failing a scenario leaves a line and a gap in the table, not a lost bench
           failed.add(rival.tool);
@@ -117,7 +143,13 @@ try {
     }
     for (const rival of rivals.filter((r) => !failed.has(r.tool))) {
       results.record(`${s.name} cold`, rival.tool, cold.get(rival.tool)!, s.target);
-      results.record(`${s.name} no-change rebuild`, rival.tool, warm.get(rival.tool)!);
+      if (s.edit) results.record(`${s.name} one file changed`, rival.tool, edited.get(rival.tool)!, s.edit.target);
+      results.record(`${s.name} no-change rebuild`, rival.tool, warm.get(rival.tool)!, s.edit?.noChangeTarget);
+    }
+    if (rss.length > 0) {
+      const mb = (k: number) => `${(k / 1024).toFixed(0)} MB`;
+      const worst = (j: number) => mb(Math.max(...rss.map((r) => r[j])));
+      results.note(`${s.name}: tsbuild peak RSS (largest of ${rss.length} runs, target <= 150 MB): cold ${worst(0)}, one file changed ${worst(1)}, no-change ${worst(2)}`);
     }
   }
   for (const rival of rivals) results.note(`${rival.tool}: ${rival.setup}`);

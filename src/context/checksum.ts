@@ -8,10 +8,9 @@
 // entry's part of the hash is queued; file bytes are read with a bounded number of reads in flight
 // (or not at all when the file digest cache knows the file), and the parts go into the hash in order.
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { FileDigestCache } from './file-digest-cache.ts';
 import { createIgnoreMatcher, type IgnoreMatcher, type PatternOrigins } from './ignore.ts';
 import { selectSources } from './sources.ts';
@@ -36,8 +35,10 @@ export interface ChecksumOptions {
 // Reads in flight at once: enough to keep a disk (or the page cache) busy, few enough not to run
 // out of file descriptors next to a running build.
 const maxInFlight = 32;
-// Files up to this size are read in one go; larger ones are streamed so memory stays bounded.
-const wholeFileLimit = 1024 * 1024;
+// Bytes are read into reused buffers, one per read in flight: a new buffer per file (readFile) left
+// ~60 MB of garbage behind on a 200 MB context before the collector caught up (peak RSS).
+const chunkSize = 256 * 1024;
+const buffers: Buffer[] = [];
 
 /** sha256 (`sha256:<hex>`) over the selected sources of `dir` and everything below them. */
 export async function checksumSources(dir: string, src: readonly string[], excludePatterns: readonly string[], opts: ChecksumOptions = {}): Promise<string> {
@@ -53,28 +54,56 @@ export async function checksumSources(dir: string, src: readonly string[], exclu
 async function checksumOf(dir: string, src: readonly string[], excludePatterns: readonly string[], opts: ChecksumOptions): Promise<string> {
   const matcher = createIgnoreMatcher(excludePatterns);
   const hash = createHash('sha256');
+  // Parts in order. Consecutive strings are joined into one element: while a read at the head is
+  // pending, the walk goes on through files the stat cache knows, and 20,000 queued elements made
+  // every shift() slow (1.8 s of a no-change rebuild whose first file had changed). Joined, the
+  // queue holds at most two elements per read in flight.
   const queue: (string | Promise<string>)[] = [];
+  const push = (part: string | Promise<string>) => {
+    const last = queue.length - 1;
+    if (typeof part === 'string' && last >= 0 && typeof queue[last] === 'string') queue[last] += part;
+    else queue.push(part);
+  };
   let inFlight = 0;
+  // parts go into the hash joined, ~64 KB at a time: the same bytes as one update per part (two
+  // per entry), in a twentieth of the time on a context of small files
+  let text = '';
+  const take = (part: string) => {
+    opts.onPart?.(part);
+    text += part;
+    if (text.length >= 65_536) {
+      hash.update(text);
+      text = '';
+    }
+  };
+  // without an await while nothing is waited for: a no-change rebuild then walks without a
+  // microtask turn per entry
+  const ready = () => {
+    while (queue.length > 0 && typeof queue[0] === 'string') take(queue.shift() as string);
+  };
   const drain = async (keep: number) => {
     while (queue.length > 0 && (inFlight > keep || typeof queue[0] === 'string')) {
       const part = queue.shift()!;
-      const text = typeof part === 'string' ? part : await part;
-      if (typeof part !== 'string') inFlight--;
-      hash.update(text);
-      opts.onPart?.(text);
+      if (typeof part === 'string') take(part);
+      else {
+        take(await part);
+        inFlight--;
+      }
     }
   };
   const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });
   for (const { rel, host } of selected) {
-    queue.push(`source ${rel}\0`);
+    push(`source ${rel}\0`);
     for (const part of walk(host, rel, matcher, opts.cache, opts.signal, metaOf(opts))) {
       opts.signal?.throwIfAborted();
-      queue.push(part);
+      push(part);
       if (typeof part !== 'string') inFlight++;
-      await drain(maxInFlight - 1);
+      if (inFlight >= maxInFlight) await drain(maxInFlight - 1);
+      else ready();
     }
   }
   await drain(-1);
+  hash.update(text);
   opts.cache?.flush();
   return `sha256:${hash.digest('hex')}`;
 }
@@ -116,8 +145,19 @@ function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDige
 /** The sha256 hex of a file's bytes, remembered in the cache. */
 async function fileDigest(abs: string, s: BigIntStats, cache: FileDigestCache | undefined, signal: AbortSignal | undefined): Promise<string> {
   const h = createHash('sha256');
-  if (s.size <= wholeFileLimit) h.update(await readFile(abs, { signal }));
-  else await pipeline(createReadStream(abs), h, { signal });
+  const buf = buffers.pop() ?? Buffer.allocUnsafe(chunkSize);
+  const file = await open(abs, 'r');
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await file.read(buf, 0, chunkSize, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    buffers.push(buf);
+    await file.close();
+  }
   const hex = h.digest('hex');
   cache?.set(s, hex);
   return hex;

@@ -1,7 +1,7 @@
 // Content checksums: which bytes a COPY's cache key depends on, and the stat cache that spares
 // re-reading them.
 import test from 'ava';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -87,6 +87,32 @@ test('the stat cache in the metadata db: remembered across opens, keyed by inode
   t.is(await checksumSources(dir, ['.'], [], { cache: openFileDigestCache(db) }), sum);
   writeFileSync(join(dir, 'old.txt'), 'OLD');
   t.not(await checksumSources(dir, ['.'], [], { cache: openFileDigestCache(db) }), sum, 'a rewrite changes ctime: read again');
+});
+
+test('the stat cache answers from the whole table read once or from a query per file alike', async (t) => {
+  const dir = contextDir({ 'a.txt': 'a', 'b.txt': 'b' });
+  const dbDir = mkdtempSync(join(tmpdir(), 'tsbuild-db-'));
+  t.teardown(() => {
+    rmSync(dir, { recursive: true });
+    rmSync(dbDir, { recursive: true });
+  });
+  const db = openDatabase(join(dbDir, 'meta.db'));
+  t.teardown(() => db.close());
+  const plain = await checksumSources(dir, ['.'], []);
+  const otherDir = contextDir({ 'a.txt': 'a', 'b.txt': 'B' });
+  t.teardown(() => rmSync(otherDir, { recursive: true }));
+  const other = await checksumSources(otherDir, ['.'], []);
+  // a row for b.txt's exact stat that says "B": only a cache hit can make the checksum read B
+  const s = lstatSync(join(dir, 'b.txt'), { bigint: true });
+  const row = db.prepare('INSERT INTO file_digests (file, stat, digest) VALUES (?, ?, ?)');
+  row.run(`${s.dev}:${s.ino}`, `${s.size}:${s.mtimeNs}:${s.ctimeNs}`, sha('B'));
+  const a = lstatSync(join(dir, 'a.txt'), { bigint: true });
+  row.run(`${a.dev}:${a.ino}`, `${a.size}:${a.mtimeNs}:${a.ctimeNs + 1n}`, sha('stale'));
+  for (const wholeTableLimit of [200_000, 0]) {
+    t.is(await checksumSources(dir, ['.'], [], { cache: openFileDigestCache(db, { wholeTableLimit }) }), other, `hit (limit ${wholeTableLimit})`);
+  }
+  db.prepare('DELETE FROM file_digests').run();
+  t.is(await checksumSources(dir, ['.'], [], { cache: openFileDigestCache(db) }), plain);
 });
 
 test('many files hash in parallel to the same checksum, in order, with and without cache hits', async (t) => {

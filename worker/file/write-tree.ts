@@ -55,12 +55,9 @@ export function mkdirInRoot(root: string, path: string, owner: Owner, mode = 0o7
 
 /** Removes whatever is at `host` unless it is a directory and `keepDir` (a directory merge). */
 function clearTarget(host: string, keepDir: boolean): Stats | undefined {
-  let s: Stats;
-  try {
-    s = lstatSync(host);
-  } catch {
-    return undefined;
-  }
+  // no exception for the usual case, a target not there yet: making one costs more than the lstat
+  const s = lstatSync(host, { throwIfNoEntry: false });
+  if (s === undefined) return undefined;
   if (keepDir && s.isDirectory()) return s;
   rmSync(host, { recursive: true, force: true });
   return undefined;
@@ -116,12 +113,26 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
     symlinkSync(readlinkSync(src), dest);
   } else if (s.isFile()) {
     copyFileSync(src, dest);
+    // the new file has the source's mode (copyfile sets it) and our uid/gid (or its dir's group):
+    // when that is already right, one lstat replaces chown and chmod, two inode writes per file
+    const made = lstatSync(dest);
+    const chown = made.uid !== owner.uid || made.gid !== owner.gid;
+    if (chown) lchownSync(dest, owner.uid, owner.gid);
+    // after a chown too: it clears setuid and setgid
+    if (chown || (made.mode & 0o7777) !== mode) chmodSync(dest, mode);
+    finishCopy(s, dest, opts, inode);
+    return;
   } else if (!makeSpecialFile(s, dest)) {
     // a socket lives only while its server does; a layer cannot carry one either
     return;
   }
   lchownSync(dest, owner.uid, owner.gid);
   if (!s.isSymbolicLink()) chmodSync(dest, mode);
+  finishCopy(s, dest, opts, inode);
+}
+
+/** Last for every copied non-directory: its times, and its first path for later hard links to it. */
+function finishCopy(s: Stats, dest: string, opts: CopyOptions, inode: string): void {
   lutimesSync(dest, s.atime, s.mtime);
   if (s.nlink > 1) opts.links.set(inode, dest);
 }

@@ -39,10 +39,11 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
       cb(null, chunk);
     },
   });
+  const chunks = coalesce();
   const compressor = compression === 'gzip' ? createGzip({ level: zlib.Z_DEFAULT_COMPRESSION }) : compression === 'zstd' ? createZstdCompress() : new Transform({ transform: (c, _e, cb) => cb(null, c) });
   const tarStream = other ? await decompressed(env, other) : env.snapshots.differ.layerTar(id, { onEntry: () => entries++ });
   // allSettled: on an abort the store must have removed its partial ingest file before we return
-  const [stored, piped] = await Promise.allSettled([env.content.putStream(compressor), pipeline(tarStream, tap, compressor, { signal })]);
+  const [stored, piped] = await Promise.allSettled([env.content.putStream(compressor), pipeline(tarStream, chunks, tap, compressor, { signal })]);
   signal?.throwIfAborted();
   if (piped.status === 'rejected') throw piped.reason;
   if (stored.status === 'rejected') throw stored.reason;
@@ -52,6 +53,34 @@ export async function layerBlob(env: WorkerEnv, id: string, compression: Compres
   // recorded blob is gone from the store (GC removed it): then this one replaces it
   env.snapshotStore.meta.setBlob(id, record.parent, compression, info, { replace: known !== undefined });
   return info;
+}
+
+// A tar of small files arrives as many small chunks (a 512-byte header, the body, the padding: three
+// per file); each costs the compressor a round trip to the thread pool and the main thread ~0.2 ms.
+// Joined into chunks of this size, a 20,000-file layer spends ~4 s less main-thread CPU. The
+// compressed bytes are the same: deflate's output does not depend on how its input was split.
+const chunkBytes = 256 * 1024;
+
+function coalesce(): Transform {
+  let parts: Buffer[] = [];
+  let size = 0;
+  const take = () => {
+    const joined = parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+    parts = [];
+    size = 0;
+    return joined;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (parts.length === 0 && chunk.length >= chunkBytes) return cb(null, chunk);
+      parts.push(chunk);
+      size += chunk.length;
+      cb(null, size >= chunkBytes ? take() : undefined);
+    },
+    flush(cb) {
+      cb(null, size > 0 ? take() : undefined);
+    },
+  });
 }
 
 /** A recorded blob of this diff that is still in the content store. */
