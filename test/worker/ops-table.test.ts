@@ -22,14 +22,14 @@ test('every op kind has a name in the table', (t) => {
   t.deepEqual(ops.map(opName), ['image', 'local', 'http', 'git', 'exec', 'file']);
 });
 
-test('a COPY reads its sources as written and follows links as the copy does; mkdir reads nothing', (t) => {
+test('a COPY reads its sources as written and follows links as the copy does, never their owners; mkdir reads nothing', (t) => {
   const d = describeOp({ kind: 'file', base: 0, actions: [copy(1, ['/a', '/b*'], true), { action: 'mkdir', path: '/d', mode: 0o755, makeParents: true }, copy(2, ['/l'], false)] });
-  t.deepEqual(d.reads, { local: [{ input: 1, paths: ['/a', '/b*'], followSymlinks: true }, { input: 2, paths: ['/l'], followSymlinks: false }], remote: false });
+  t.deepEqual(d.reads, { local: [{ input: 1, paths: ['/a', '/b*'], followSymlinks: true, owner: false, mode: true }, { input: 2, paths: ['/l'], followSymlinks: false, owner: false, mode: true }], remote: false });
 });
 
 test('a RUN reads what its bind and cache mounts copy, following links; its network and proxies stay out of its key', (t) => {
   const d = describeOp(exec);
-  t.deepEqual(d.reads.local, [{ input: 1, paths: ['/app'], followSymlinks: true }, { input: 1, paths: ['/'], followSymlinks: true }]);
+  t.deepEqual(d.reads.local, [{ input: 1, paths: ['/app'], followSymlinks: true, owner: false, mode: true }, { input: 1, paths: ['/'], followSymlinks: true, owner: false, mode: true }]);
   t.false('network' in (d.keyedOp as object));
   t.false('proxyEnv' in (d.keyedOp as object));
   t.true(d.usesSandboxNetwork);
