@@ -21,6 +21,7 @@ test.serial('a RUN lists the forwarded key, cannot remove it, and leaves no sock
   const w = await createTestWorker();
   const agent = await startTestAgent();
   const rootfs = createBusyboxRootfs();
+  t.teardown(() => rmSync(rootfs, { recursive: true, force: true }));
   try {
     copySshAdd(rootfs);
     const base = await w.worker.run(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], w.ctx);
@@ -54,6 +55,7 @@ test('the socket takes the mount mode and owner, for a step run as another user'
   const w = await createTestWorker();
   const agent = await startTestAgent();
   const rootfs = createBusyboxRootfs({ files: { '/etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n' } });
+  t.teardown(() => rmSync(rootfs, { recursive: true, force: true }));
   try {
     copySshAdd(rootfs);
     const base = await w.worker.run(copyAll(), [{ type: 'local', dir: rootfs, excludePatterns: [] }], w.ctx);
@@ -79,6 +81,7 @@ test.serial('under a state root too deep for a socket path, the forward lives in
   const worker = await openWorker({ root, db, content: openContentStore(statePaths(root).content) });
   const agent = await startTestAgent();
   const rootfs = createBusyboxRootfs();
+  t.teardown(() => rmSync(rootfs, { recursive: true, force: true }));
   try {
     copySshAdd(rootfs);
     const ctx = { vertex: { digest: 'sha256:test', name: 'test' }, progress: silentProgress, signal: new AbortController().signal };
