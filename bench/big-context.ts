@@ -5,6 +5,7 @@
 // $TSBUILD_BENCH_CACHE/big-context and reused while its stamp matches this generator's version.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRng } from '../test/_support/mutate.ts';
 
 // bump when the mix changes, so an old context is remade
 const version = 'big-context v1: 20000 files, seed 9';
@@ -38,17 +39,6 @@ export function editOneFile(dir: string, tag: string): void {
   writeFileSync(join(dir, editedFile), `export const edited = ${JSON.stringify(tag)};\n`);
 }
 
-// mulberry32: small, fast, and the same sequence everywhere
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const words = 'const let function return import export from async await if else for while class interface type extends new this null undefined true false string number boolean value result error options config item list map set get push length index data path file name key'.split(' ');
 
@@ -72,7 +62,7 @@ function randomBytes(rand: () => number, size: number): Buffer {
 }
 
 function generate(dir: string): void {
-  const rand = prng(seed);
+  const rand = createRng(seed);
   const write = (rel: string, data: string | Buffer) => {
     const abs = join(dir, rel);
     mkdirSync(join(abs, '..'), { recursive: true });
