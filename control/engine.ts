@@ -1,5 +1,5 @@
 // The engine: one state root opened once (database, content store, image store, worker), then any
-// number of builds, checks and listings on it, one after another or at once, until `close`.
+// number of builds, listings and store commands on it, one after another or at once, until `close`.
 //
 // Lifecycle: `openEngine` makes the root private, opens the database, and opens the worker, which
 // registers this process as a user of the root and, when it is the only one, removes what a killed
@@ -23,7 +23,6 @@ import type { ProgressSink } from '../src/progress/index.ts';
 import { openDatabase, openLeases, statePaths, type Database, type Leases, type StatePaths } from '../src/state/index.ts';
 import { openCacheIndex, openStepLocks, type CacheIndex, type StepLocks } from '../solver/index.ts';
 import { openWorker, type Worker, type WorkerOptions } from '../worker/index.ts';
-import { runCheck, type CheckInput, type CheckReport } from './check.ts';
 import { listImages, type ImageRow } from './list-images.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import { runBuild, type BuildResult } from './run-build.ts';
@@ -70,8 +69,6 @@ export interface Engine {
   readonly config: Config;
   /** One build, end to end. Several may run at once; each gets its own result or error. */
   build(opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult>;
-  /** `tsbuild check`: the Dockerfile checks and a dry conversion, without building. */
-  check(input: CheckInput): Promise<CheckReport>;
   /** The tagged images in the local store. */
   images(): Promise<ImageRow[]>;
   /** `tsbuild du`: what the state root holds, record by record, with totals (control/du.ts). */
@@ -143,7 +140,6 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     build: (options, run) => track(() => buildThenCollect(options, run)),
     du: () => track(() => diskUsage(parts)),
     prune: (opts = {}) => track(() => pruneStore(parts, { ...opts, buildsRunning: builds > 0 })),
-    check: (input) => track(() => runCheck(input)),
     images: () => track(() => listImages(parts)),
     close: () =>
       (closing ??= (async () => {
