@@ -23,6 +23,8 @@ export interface Rival {
   build(context: string, tag: string, bases: readonly Base[]): void;
   /** Timed by the caller: builds each target of `context` as its tag, all started at once (shared-prefix). */
   buildAtOnce?(context: string, builds: readonly { tag: string; target: string }[], bases: readonly Base[]): void;
+  /** Timed by the caller: builds `context` as `tag` and writes the image to the tarball `dest`, as the tool's users would. */
+  buildAndExport?(context: string, tag: string, bases: readonly Base[], dest: string): void;
   /** How the rival runs RUN steps, for the notes under the table. */
   readonly setup: string;
   /** The peak resident memory (KB) of the last build's process, where the rival can tell (tsbuild: GNU time). */
@@ -62,6 +64,9 @@ export function createTsbuild(work: string, tsbuild: (...args: string[]) => void
       if (!gnuTime) return void tsbuild(...args);
       run('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, bin, ...args]);
       lastKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+    },
+    buildAndExport(context, tag, _bases, dest) {
+      tsbuild('--root', root, 'build', '--progress', 'quiet', '-t', tag, '-o', `type=oci,dest=${dest}`, context);
     },
     // two processes on one root, as two users or two CI jobs would start them
     buildAtOnce: argv && ((context, builds) => runAtOnce(builds.map((b) => argv('--root', root, 'build', '--progress', 'quiet', '--target', b.target, '-t', b.tag, context)))),
@@ -106,6 +111,12 @@ export function createBuildkit(oracle: string, bases: readonly Base[]): Rival | 
       built.add(tag);
       docker('build', '-q', '--network=none', '-t', tag, context);
     },
+    // Docker 20.10's `docker build -o` has no OCI type: build into the daemon, then save (what its users do)
+    buildAndExport(context, tag, _bases, dest) {
+      built.add(tag);
+      docker('build', '-q', '--network=none', '-t', tag, context);
+      docker('save', '-o', dest, tag);
+    },
     buildAtOnce(context, builds) {
       for (const b of builds) built.add(b.tag);
       runAtOnce(builds.map((b) => ({ cmd: '/usr/bin/docker', args: ['build', '-q', '--network=none', '--target', b.target, '-t', b.tag, context], env })));
@@ -124,6 +135,10 @@ export function createBuildah(bases: readonly Base[]): Rival | string {
     run('buildah', ['tag', id, `localhost/${base.name}`]);
   }
   const built = new Set<string>();
+  const bud = (context: string, tag: string, used: readonly Base[]) => {
+    const args = used.flatMap((b) => ['--build-arg', `${b.arg}=localhost/${b.name}`]);
+    run('buildah', ['bud', '-q', '--layers', '--network=none', ...runtime, ...args, '-t', tag, context]);
+  };
   return {
     tool: 'buildah',
     setup: `Buildah ${run('buildah', ['--version']).trim().split(' ')[2] ?? ''} \`bud --layers --network=none ${runtime.join(' ')}\`; built images and dangling layers removed per cold run`,
@@ -134,8 +149,12 @@ export function createBuildah(bases: readonly Base[]): Rival | string {
     },
     build(context, tag, used) {
       built.add(tag);
-      const args = used.flatMap((b) => ['--build-arg', `${b.arg}=localhost/${b.name}`]);
-      run('buildah', ['bud', '-q', '--layers', '--network=none', ...runtime, ...args, '-t', tag, context]);
+      bud(context, tag, used);
+    },
+    buildAndExport(context, tag, used, dest) {
+      built.add(tag);
+      bud(context, tag, used);
+      run('buildah', ['push', '-q', tag, `oci-archive:${dest}`]);
     },
     buildAtOnce(context, builds, used) {
       for (const b of builds) built.add(b.tag);

@@ -1,7 +1,7 @@
 // Times tsbuild's scenarios and, where they are installed, the same scenarios with BuildKit
 // (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints a Markdown table of
 // medians and ratios, and writes every sample to bench/results/<time>.json.
-//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,parallel-stages,shared-prefix,cli] [--tools tsbuild,buildkit,buildah]
+//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,big-layer-export,parallel-stages,shared-prefix,cli] [--tools tsbuild,buildkit,buildah]
 // Scenarios (each cold = a cache holding only the base images, then a no-change rebuild):
 //   hello      fixtures/hello: three stages, COPY, RUN, WORKDIR (the README's example)
 //   many-runs  bench/contexts/many-runs: 20 trivial RUN steps on busybox (per-step cost)
@@ -10,6 +10,8 @@
 //   shared-prefix    bench/contexts/shared-prefix: targets a and b built at once (two processes) sharing five CPU-heavy steps
 //   big-context  COPY . /app of a generated 20,000-file, ~200 MB context, then one RUN; also timed
 //              after one file changed; tsbuild's peak RSS noted
+//   big-layer-export  bench/contexts/big-layer-export: one RUN writing 300 MB random + 50 MB text;
+//              also timed cold with an export to an image tarball (issue 10)
 //   cli        tsbuild --version and --help (start-up cost; tsbuild only)
 // See bench/README.md for the last results and how the rivals are set up.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +42,8 @@ interface Scenario {
   atOnce?: readonly string[];
   /** Timed as well: a build after this changed one file of the context (then the no-change rebuild follows it). */
   edit?: { reset: () => void; change: (tag: string) => void; target: string; noChangeTarget: string };
+  /** Timed as well: a cold build that also writes the image to a tarball (this row's target). */
+  exportTarget?: string;
 }
 
 const tsbuild = (...args: string[]) => void run(process.execPath, [bin, ...args]);
@@ -61,6 +65,7 @@ try {
     { name: 'many-runs', context: join(repo, 'bench', 'contexts', 'many-runs'), bases: [busybox], target: 'tsbuild <= 0.5x BuildKit' },
     { name: 'parallel-stages', context: join(repo, 'bench', 'contexts', 'parallel-stages'), bases: [busybox], target: 'tsbuild <= 2.2s (1.1x one stage)' },
     { name: 'shared-prefix', context: join(repo, 'bench', 'contexts', 'shared-prefix'), bases: [busybox], atOnce: ['a', 'b'], target: 'shared steps run once' },
+    { name: 'big-layer-export', context: join(repo, 'bench', 'contexts', 'big-layer-export'), bases: [busybox], target: 'tsbuild <= 1.0x BuildKit', exportTarget: 'tsbuild <= 0.8x the faster rival' },
   ];
   if (!only || only.includes('compile-c')) {
     let debian: Base | string;
@@ -107,6 +112,7 @@ try {
     const cold = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
     const warm = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
     const edited = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
+    const exported = new Map<Tool, number[]>(rivals.map((r) => [r.tool, []]));
     const rss: number[][] = [];
     const failed = new Set<Tool>();
     for (const rival of rivals) if (s.atOnce && !rival.buildAtOnce) failed.add(rival.tool);
@@ -126,13 +132,22 @@ try {
           if (s.edit) kb.push(rival.peakRssKb?.());
           const w = time(build);
           kb.push(rival.peakRssKb?.());
+          let x: number | undefined;
+          if (s.exportTarget && rival.buildAndExport) {
+            const dest = join(work, `${tag}.tar`);
+            rival.reset(s.bases);
+            x = time(() => rival.buildAndExport!(s.context, tag, s.bases, dest));
+            rmSync(dest, { force: true });
+          }
           const which = i < 0 ? 'warm-up (not counted)' : `run ${i + 1}/${runs}`;
           const oneFile = e === undefined ? '' : `, one file changed ${(e / 1000).toFixed(3)}s`;
-          console.error(`bench: ${s.name} ${rival.tool} ${which}: cold ${(c / 1000).toFixed(3)}s${oneFile}, no-change ${(w / 1000).toFixed(3)}s`);
+          const withExport = x === undefined ? '' : `, cold with export to a tarball ${(x / 1000).toFixed(3)}s`;
+          console.error(`bench: ${s.name} ${rival.tool} ${which}: cold ${(c / 1000).toFixed(3)}s${oneFile}, no-change ${(w / 1000).toFixed(3)}s${withExport}`);
           if (i < 0) continue;
           cold.get(rival.tool)!.push(c);
           if (e !== undefined) edited.get(rival.tool)!.push(e);
           warm.get(rival.tool)!.push(w);
+          if (x !== undefined) exported.get(rival.tool)!.push(x);
           if (rival.tool === 'tsbuild' && s.edit && kb.every((k) => k !== undefined)) rss.push(kb as number[]);
         } catch (e) {
           // one tool failing a scenario leaves a line and a gap in the table, not a lost bench
@@ -145,6 +160,7 @@ try {
       results.record(`${s.name} cold`, rival.tool, cold.get(rival.tool)!, s.target);
       if (s.edit) results.record(`${s.name} one file changed`, rival.tool, edited.get(rival.tool)!, s.edit.target);
       results.record(`${s.name} no-change rebuild`, rival.tool, warm.get(rival.tool)!, s.edit?.noChangeTarget);
+      if (exported.get(rival.tool)!.length > 0) results.record(`${s.name} cold + export to tarball`, rival.tool, exported.get(rival.tool)!, s.exportTarget);
     }
     if (rss.length > 0) {
       const mb = (k: number) => `${(k / 1024).toFixed(0)} MB`;
