@@ -7,8 +7,10 @@ import { registerCheck } from './commands/check.ts';
 import { registerImages } from './commands/images.ts';
 import { registerDu } from './commands/du.ts';
 import { registerPrune } from './commands/prune.ts';
+import { registerConfig } from './commands/config.ts';
 import { formatError } from './format-error.ts';
 import { BuildCancelled } from './cancel.ts';
+import { useConfigFile } from '../control/index.ts';
 
 // imported, not read at a path: the bundle (dist/cli-*/main.cjs) sits one level deeper than this file
 import pkg from '../package.json' with { type: 'json' };
@@ -20,13 +22,20 @@ export async function main(argv: string[]): Promise<number> {
     .description('Build container images from Dockerfiles')
     .version(version(), '-v, --version')
     .option('--root <dir>', 'state directory (default: $TSBUILD_ROOT, /var/lib/tsbuild as root)')
+    .option('--config <file>', 'config file (default: $TSBUILD_CONFIG, <root>/tsbuild.toml, ~/.config/tsbuild/tsbuild.toml)')
     .showHelpAfterError('(run tsbuild --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // every command's config read honours --config
+    .hook('preAction', (cmd) => {
+      const file = (cmd.opts() as { config?: string }).config;
+      if (file !== undefined) useConfigFile(file);
+    });
   registerBuild(program);
   registerImages(program);
   registerCheck(program);
   registerDu(program);
   registerPrune(program);
+  registerConfig(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -4,6 +4,7 @@
 // frontend) is imported when it is first opened, so `tsbuild --help` loads none of it.
 import type { Engine, EngineOptions } from './engine.ts';
 import type { CheckInput, CheckReport } from './check.ts';
+import type { ConfigReport } from './describe-config.ts';
 
 export {
   parseAddHost,
@@ -19,10 +20,11 @@ export {
 } from './options.ts';
 export type { BuildContextSpec, BuildOptions, ResolvedBuildOptions, SecretSpec, SshSpec } from './options.ts';
 export { resolveStateRoot } from '../src/state/root.ts';
-export { loadConfig, type Config } from '../src/config/index.ts';
+export { loadConfig, useConfigFile, type Config } from '../src/config/index.ts';
 export type { BuildRun, Engine, EngineOptions } from './engine.ts';
 export type { BuildResult } from './run-build.ts';
 export type { CheckInput, CheckReport } from './check.ts';
+export type { ConfigReport, ConfigRow } from './describe-config.ts';
 export type { ImageRow } from './list-images.ts';
 export type { DuRecord, DuReport } from './du.ts';
 export type { PruneOptions, PrunedRecord, PruneResult } from './prune.ts';
@@ -39,4 +41,10 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
 export async function checkDockerfile(input: CheckInput): Promise<CheckReport> {
   const { runCheck } = await import('./check.ts');
   return runCheck(input);
+}
+
+/** `tsbuild config`: the effective configuration and where each value came from; needs no engine. */
+export async function describeConfig(root: string): Promise<ConfigReport> {
+  const { describeConfig: describe } = await import('./describe-config.ts');
+  return describe(root);
 }

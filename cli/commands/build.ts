@@ -69,7 +69,8 @@ export function registerBuild(program: Command): void {
         buildContexts[name] = spec;
       }
       const outputs: OutputSpec[] = ((flags.output as string[] | undefined) ?? []).map(parseOutputSpec);
-      const maxParallelism = flags.maxParallelism === undefined ? undefined : Number(flags.maxParallelism);
+      // flags over the config file's [build] table
+      const maxParallelism = flags.maxParallelism === undefined ? config.build?.maxParallelism : Number(flags.maxParallelism);
       if (maxParallelism !== undefined && !(Number.isInteger(maxParallelism) && maxParallelism > 0)) {
         throw invalid(ErrorCodes.OPTION_INVALID, `--max-parallelism must be a positive whole number, not "${String(flags.maxParallelism)}"`);
       }
@@ -92,7 +93,7 @@ export function registerBuild(program: Command): void {
         secrets: ((flags.secret as string[] | undefined) ?? []).map((x) => parseSecret(x)),
         limits: (await import('./build-limits.ts')).resolveLimits(flags, config),
         ssh: ((flags.ssh as string[] | undefined) ?? []).map((x) => parseSsh(x)),
-        network: flags.network === undefined ? undefined : parseNetworkMode(flags.network as string),
+        network: parseNetworkMode((flags.network as string | undefined) ?? config.build?.network ?? 'default'),
         allow: ((flags.allow as string[] | undefined) ?? []).map(parseEntitlement),
         addHosts: ((flags.addHost as string[] | undefined) ?? []).map(parseAddHost),
         explain: flags.explain === true,

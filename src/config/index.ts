@@ -1,23 +1,25 @@
-// The config file: defaults for flags, in TOML (parsed with smol-toml). The first that exists of
+// The config file: defaults for flags, in TOML (parsed with smol-toml, checked against the JSON
+// Schema in src/config/schema.ts with Ajv). The file read is the first of
+//   --config FILE, then $TSBUILD_CONFIG          (must exist when given)
 //   <state root>/tsbuild.toml
-//   $XDG_CONFIG_HOME/tsbuild/tsbuild.toml   (~/.config/tsbuild/tsbuild.toml)
-// is read; flags override it field by field. Today it holds one table:
+//   $XDG_CONFIG_HOME/tsbuild/tsbuild.toml        (~/.config/tsbuild/tsbuild.toml)
+// that exists; flags override it key by key. `tsbuild config` prints the effective values and
+// where each came from; docs/config.md lists every key.
 //
 //   [limits]                  # docker build's flags, without the dashes
 //   memory = "2g"
-//   memory-swap = "4g"
-//   cpus = 1.5                # or cpu-quota / cpu-period
-//   cpu-shares = 512
-//   pids-limit = 4096
-//   shm-size = "256m"
+//   cpus = 1.5
 //   ulimits = ["nofile=1024:2048", "core=0"]
 //
 //   [gc]                      # the cache's automatic garbage collection after each build (docs/gc.md)
 //   keep-storage = "20GB"     # default: 10% of the root's filesystem, at most 20 GiB
-//   enabled = true
+//
+//   [build]
+//   network = "none"          # RUN steps' default network
+//   max-parallelism = 4
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ErrorCodes, invalid } from '../errors/index.ts';
 import { parseSize, type LimitFlags } from '../limits/index.ts';
 
@@ -27,6 +29,10 @@ export interface Config {
   limits: LimitFlags;
   /** The `[gc]` table; absent: the defaults (control/gc-policy.ts). */
   gc?: GcConfig;
+  /** The `[build]` table: defaults of build flags. */
+  build?: BuildConfig;
+  /** Every key the file set, as `table.key`, with its value and line (for `tsbuild config`). */
+  settings?: readonly ConfigSetting[];
 }
 
 export interface GcConfig {
@@ -36,36 +42,92 @@ export interface GcConfig {
   enabled?: boolean;
 }
 
+export interface BuildConfig {
+  /** `--network`'s default: the mode as written (parsed by the build options). */
+  network?: string;
+  maxParallelism?: number;
+}
+
+export interface ConfigSetting {
+  key: string;
+  value: unknown;
+  line: number | undefined;
+}
+
+export interface ConfigSource {
+  /** `--config FILE`: read this file and no other; it must exist. */
+  file?: string;
+}
+
 /** Where the config file may be, first match wins. */
 export function configPaths(stateRoot: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const configHome = env.XDG_CONFIG_HOME || join(homedir(), '.config');
   return [join(stateRoot, 'tsbuild.toml'), join(configHome, 'tsbuild', 'tsbuild.toml')];
 }
 
+let commandLineFile: string | undefined;
+
+/** `tsbuild --config FILE`: every config read of this process reads FILE (it must exist). */
+export function useConfigFile(file: string): void {
+  commandLineFile = resolve(file);
+}
+
+/** The file named by `--config` or `$TSBUILD_CONFIG`, which must exist, if either is given. */
+function explicitPath(source: ConfigSource, env: NodeJS.ProcessEnv): { path: string; from: string } | undefined {
+  const file = source.file ?? commandLineFile;
+  if (file) return { path: resolve(file), from: '--config' };
+  if (env.TSBUILD_CONFIG) return { path: resolve(env.TSBUILD_CONFIG), from: '$TSBUILD_CONFIG' };
+  return undefined;
+}
+
 /** Reads the config file when one exists; a malformed file is an error naming its path and line. */
-export async function loadConfig(stateRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
-  for (const path of configPaths(stateRoot, env)) {
+export async function loadConfig(stateRoot: string, env: NodeJS.ProcessEnv = process.env, source: ConfigSource = {}): Promise<Config> {
+  const explicit = explicitPath(source, env);
+  for (const path of explicit ? [explicit.path] : configPaths(stateRoot, env)) {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (explicit && (code === 'ENOENT' || code === 'ENOTDIR')) {
+        throw invalid(ErrorCodes.CONFIG_INVALID, `the config file ${path} (from ${explicit.from}) does not exist`, { hint: `create it, or leave out ${explicit.from} to use ${configPaths(stateRoot, env).join(' or ')}` });
+      }
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
       throw invalid(ErrorCodes.CONFIG_INVALID, `cannot read the config file ${path}: ${(e as Error).message}`);
     }
-    // smol-toml only when a file exists: a build without a config file never loads it
-    const { parse, TomlError } = await import('smol-toml');
-    let doc: Record<string, unknown>;
-    try {
-      doc = parse(text);
-    } catch (e) {
-      if (!(e instanceof TomlError)) throw e;
-      const line = text.split('\n')[e.line - 1];
-      throw invalid(ErrorCodes.CONFIG_INVALID, `${path}:${e.line}: ${e.message.split('\n')[0]}`, { location: { file: path, line: e.line, column: e.column, text: line } });
-    }
-    const { gc, ...rest } = doc;
-    return { path, limits: readLimits(rest, path), ...(gc !== undefined && { gc: readGc(gc, path) }) };
+    return readConfigText(path, text);
   }
   return { path: undefined, limits: {} };
+}
+
+/** Parses and checks one config file's text. */
+export async function readConfigText(path: string, text: string): Promise<Config> {
+  // smol-toml and Ajv only when a file exists: a build without a config file never loads them
+  const { parse, TomlError } = await import('smol-toml');
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    if (!(e instanceof TomlError)) throw e;
+    const line = text.split('\n')[e.line - 1];
+    throw invalid(ErrorCodes.CONFIG_INVALID, `${path}:${e.line}: ${e.message.split('\n')[0]}`, { location: { file: path, line: e.line, column: e.column, text: line } });
+  }
+  const { validateConfig, keyLine } = await import('./validate.ts');
+  validateConfig(doc, path, text);
+  const settings: ConfigSetting[] = [];
+  for (const [table, keys] of Object.entries(doc)) {
+    for (const [key, value] of Object.entries(keys as Record<string, unknown>)) settings.push({ key: `${table}.${key}`, value, line: keyLine(text, [table, key]) });
+  }
+  const lineOf = (table: string, key: string) => settings.find((s) => s.key === `${table}.${key}`)?.line;
+  const at = (table: string, key: string) => `${path}${lineOf(table, key) ? `:${lineOf(table, key)}` : ''}`;
+  const { gc, build } = doc as { gc?: Record<string, unknown>; build?: Record<string, unknown> };
+  return {
+    path,
+    limits: readLimits(doc.limits as Record<string, unknown> | undefined),
+    ...(gc !== undefined && { gc: readGc(gc, at) }),
+    ...(build !== undefined && { build: readBuild(build) }),
+    settings,
+  };
 }
 
 const limitKeys = {
@@ -79,51 +141,36 @@ const limitKeys = {
   'shm-size': 'shmSize',
 } as const satisfies Record<string, keyof LimitFlags>;
 
-function readLimits(doc: Record<string, unknown>, path: string): LimitFlags {
-  for (const table of Object.keys(doc)) {
-    if (table !== 'limits') throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: unknown table or key "${table}"`, { hint: 'the config file has a [limits] and a [gc] table' });
-  }
-  const t = doc.limits;
-  if (t === undefined) return {};
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: "limits" must be a table ([limits])`);
+// the schema has checked keys and types; the values are parsed with the flags' (cli/commands/build-limits.ts)
+function readLimits(t: Record<string, unknown> | undefined): LimitFlags {
   const out: LimitFlags = {};
-  for (const [key, value] of Object.entries(t)) {
-    if (key === 'ulimits') {
-      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-        throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: limits.ulimits must be a list of strings such as ["nofile=1024:2048"]`);
-      }
-      out.ulimits = value;
-      continue;
-    }
-    const field = (limitKeys as Record<string, keyof LimitFlags>)[key];
-    if (field === undefined) {
-      throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: unknown key limits.${key}`, { hint: `known: ${[...Object.keys(limitKeys), 'ulimits'].join(', ')}` });
-    }
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'bigint') {
-      throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: limits.${key} must be a string or a number`);
-    }
-    (out as Record<string, string>)[field] = String(value);
+  for (const [key, value] of Object.entries(t ?? {})) {
+    if (key === 'ulimits') out.ulimits = value as string[];
+    else (out as Record<string, string>)[limitKeys[key as keyof typeof limitKeys]] = String(value);
   }
   return out;
 }
 
-function readGc(t: unknown, path: string): GcConfig {
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: "gc" must be a table ([gc])`);
+function readGc(t: Record<string, unknown>, at: (table: string, key: string) => string): GcConfig {
   const out: GcConfig = {};
-  for (const [key, value] of Object.entries(t)) {
-    if (key === 'enabled') {
-      if (typeof value !== 'boolean') throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: gc.enabled must be true or false`);
-      out.enabled = value;
-    } else if (key === 'keep-storage') {
-      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) out.keepStorage = value;
-      else if (typeof value === 'string') {
-        try {
-          out.keepStorage = parseSize(value, 'gc.keep-storage');
-        } catch {
-          throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: gc.keep-storage "${value}" is not a size`, { hint: 'a size such as "20GB", "512MB" or a number of bytes' });
-        }
-      } else throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: gc.keep-storage must be a size such as "20GB" or a number of bytes`);
-    } else throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: unknown key gc.${key}`, { hint: 'known: keep-storage, enabled' });
+  if (t.enabled !== undefined) out.enabled = t.enabled as boolean;
+  const keep = t['keep-storage'];
+  if (typeof keep === 'number') {
+    if (!(Number.isSafeInteger(keep) && keep >= 0)) throw invalid(ErrorCodes.CONFIG_INVALID, `${at('gc', 'keep-storage')}: gc.keep-storage must be a size such as "20GB" or a number of bytes`);
+    out.keepStorage = keep;
+  } else if (typeof keep === 'string') {
+    try {
+      out.keepStorage = parseSize(keep, 'gc.keep-storage');
+    } catch {
+      throw invalid(ErrorCodes.CONFIG_INVALID, `${at('gc', 'keep-storage')}: gc.keep-storage "${keep}" is not a size`, { hint: 'a size such as "20GB", "512MB" or a number of bytes' });
+    }
   }
   return out;
+}
+
+function readBuild(t: Record<string, unknown>): BuildConfig {
+  return {
+    ...(t.network !== undefined && { network: t.network as string }),
+    ...(t['max-parallelism'] !== undefined && { maxParallelism: t['max-parallelism'] as number }),
+  };
 }

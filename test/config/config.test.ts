@@ -27,10 +27,10 @@ test('the state root\'s file wins over $XDG_CONFIG_HOME\'s; numbers and strings 
     'root/tsbuild.toml': '[limits]\nmemory = "2g"\ncpus = 1.5\npids-limit = 4096\nulimits = ["nofile=1024:2048"]\n',
     'xdg/tsbuild/tsbuild.toml': '[limits]\nmemory = "1g"\n',
   });
-  t.deepEqual(await loadConfig(s.root, s.env), {
-    path: join(s.root, 'tsbuild.toml'),
-    limits: { memory: '2g', cpus: '1.5', pidsLimit: '4096', ulimits: ['nofile=1024:2048'] },
-  });
+  const read = await loadConfig(s.root, s.env);
+  t.is(read.path, join(s.root, 'tsbuild.toml'));
+  t.deepEqual(read.limits, { memory: '2g', cpus: '1.5', pidsLimit: '4096', ulimits: ['nofile=1024:2048'] });
+  t.deepEqual(read.settings?.map((x) => [x.key, x.line]), [['limits.memory', 2], ['limits.cpus', 3], ['limits.pids-limit', 4], ['limits.ulimits', 5]]);
   const xdgOnly = setup({ 'xdg/tsbuild/tsbuild.toml': '[limits]\nshm-size = "256m"\n' });
   t.deepEqual((await loadConfig(xdgOnly.root, xdgOnly.env)).limits, { shmSize: '256m' });
   removeDir(s.dir);
@@ -40,10 +40,15 @@ test('the state root\'s file wins over $XDG_CONFIG_HOME\'s; numbers and strings 
 test('a broken file names itself, the line and the key', async (t) => {
   const cases: [string, RegExp][] = [
     ['[limits]\nmemory = \n', /tsbuild\.toml:2: Invalid TOML document/],
-    ['[limits]\nmemroy = "1g"\n', /tsbuild\.toml: unknown key limits\.memroy$/],
-    ['[limit]\nmemory = "1g"\n', /tsbuild\.toml: unknown table or key "limit"$/],
-    ['[limits]\nulimits = "nofile=1"\n', /limits\.ulimits must be a list of strings/],
-    ['[limits]\nmemory = true\n', /limits\.memory must be a string or a number$/],
+    ['[limits]\nmemroy = "1g"\n', /tsbuild\.toml:2: unknown key "limits\.memroy"$/],
+    ['[limit]\nmemory = "1g"\n', /tsbuild\.toml:1: unknown table "limit"$/],
+    ['[limits]\nulimits = "nofile=1"\n', /tsbuild\.toml:2: limits\.ulimits must be a list$/],
+    ['[limits]\nulimits = [1]\n', /tsbuild\.toml:2: limits\.ulimits\.0 must be a string$/],
+    ['[limits]\nmemory = true\n', /tsbuild\.toml:2: limits\.memory must be a string or a whole number$/],
+    ['limits = 3\n', /tsbuild\.toml:1: limits must be a table \(\[limits\]\)$/],
+    ['[build]\nnetwork = "bridge"\n', /tsbuild\.toml:2: build\.network must be one of "default", "sandbox", "none", "host"$/],
+    ['[build]\nmax-parallelism = 0\n', /tsbuild\.toml:2: build\.max-parallelism must be >= 1$/],
+    ['\n\n[gc]\n# why\n  "enabled" = 1\n', /tsbuild\.toml:5: gc\.enabled must be true or false$/],
   ];
   for (const [text, message] of cases) {
     const s = setup({ 'root/tsbuild.toml': text });
@@ -64,11 +69,20 @@ test('[gc]: keep-storage as a size or bytes, enabled; a bad value names the key'
   for (const [text, message] of [
     ['[gc]\nkeep-storage = "lots"\n', /gc\.keep-storage "lots" is not a size/],
     ['[gc]\nenabled = "yes"\n', /gc\.enabled must be true or false/],
-    ['[gc]\nkeepstorage = "1g"\n', /unknown key gc\.keepstorage/],
+    ['[gc]\nkeepstorage = "1g"\n', /unknown key "gc\.keepstorage"/],
   ] as const) {
     writeFileSync(join(s.root, 'tsbuild.toml'), text);
     const e = await t.throwsAsync(loadConfig(s.root, s.env), { message });
     t.true(isTsbuildError(e) && e.code === 'CONFIG_INVALID');
   }
   removeDir(s.dir);
+});
+
+test('docs/config.md lists every key the schema declares', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { configSchema } = await import('../../src/config/schema.ts');
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'config.md'), 'utf8');
+  for (const [table, schema] of Object.entries(configSchema.properties)) {
+    for (const key of Object.keys(schema.properties)) t.true(doc.includes(`| \`${table}.${key}\` |`), `${table}.${key}`);
+  }
 });
