@@ -8,6 +8,7 @@ import { registerImages } from './commands/images.ts';
 import { registerDu } from './commands/du.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerDiff } from './commands/diff.ts';
 import { formatError } from './format-error.ts';
 import { BuildCancelled } from './cancel.ts';
 import { useConfigFile } from '../control/index.ts';
@@ -36,9 +37,11 @@ export async function main(argv: string[]): Promise<number> {
   registerDu(program);
   registerPrune(program);
   registerConfig(program);
+  registerDiff(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // a command whose outcome is a status rather than an error (tsbuild diff: 1 = they differ)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     process.stderr.write(formatError(e));

@@ -71,6 +71,8 @@ export interface Engine {
   build(opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult>;
   /** The tagged images in the local store. */
   images(): Promise<ImageRow[]>;
+  /** The content and image stores, to read images (tsbuild diff). */
+  store(): Promise<Pick<EngineParts, 'content' | 'images'>>;
   /** `tsbuild du`: what the state root holds, record by record, with totals (control/du.ts). */
   du(): Promise<DuReport>;
   /**
@@ -141,6 +143,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     du: () => track(() => diskUsage(parts)),
     prune: (opts = {}) => track(() => pruneStore(parts, { ...opts, buildsRunning: builds > 0 })),
     images: () => track(() => listImages(parts)),
+    store: async () => ({ content: parts.content, images: parts.images }),
     close: () =>
       (closing ??= (async () => {
         await Promise.all(running);

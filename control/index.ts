@@ -5,6 +5,7 @@
 import type { Engine, EngineOptions } from './engine.ts';
 import type { CheckInput, CheckReport } from './check.ts';
 import type { ConfigReport } from './describe-config.ts';
+import type { ImageDiff } from './diff-images.ts';
 
 export {
   parseAddHost,
@@ -25,6 +26,7 @@ export type { BuildRun, Engine, EngineOptions } from './engine.ts';
 export type { BuildResult } from './run-build.ts';
 export type { CheckInput, CheckReport } from './check.ts';
 export type { ConfigReport, ConfigRow } from './describe-config.ts';
+export type { ImageDiff } from './diff-images.ts';
 export type { ImageRow } from './list-images.ts';
 export type { DuRecord, DuReport } from './du.ts';
 export type { PruneOptions, PrunedRecord, PruneResult } from './prune.ts';
@@ -47,4 +49,30 @@ export async function checkDockerfile(input: CheckInput): Promise<CheckReport> {
 export async function describeConfig(root: string): Promise<ConfigReport> {
   const { describeConfig: describe } = await import('./describe-config.ts');
   return describe(root);
+}
+
+/**
+ * `tsbuild diff A B`: each side a stored image (tag, digest or id), an OCI layout directory or an
+ * image tarball. The state root is opened only when a side names a stored image.
+ */
+export async function diffImages(root: string, a: string, b: string): Promise<ImageDiff> {
+  const [{ openImageSource }, { listImage, compareListings }] = await Promise.all([import('./image-source.ts'), import('./diff-images.ts')]);
+  let engine: Engine | undefined;
+  const store = async () => {
+    engine ??= await openEngine({ root });
+    return engine.store();
+  };
+  try {
+    const list = async (ref: string) => {
+      const src = await openImageSource(ref, store);
+      try {
+        return await listImage(src);
+      } finally {
+        src.close();
+      }
+    };
+    return compareListings(await list(a), await list(b));
+  } finally {
+    await engine?.close();
+  }
 }

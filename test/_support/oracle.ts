@@ -93,9 +93,27 @@ async function fslist(kind: 'fs' | 'config', image: string): Promise<string> {
   return stdout;
 }
 
-async function listing(image: string): Promise<Listing> {
+/**
+ * The listing by shared/tools/fslist.py (a judge tsbuild did not write) when ../shared is there,
+ * else by tsbuild's own lister (src/image/fs-listing.ts, same format; test/image/fs-listing.test.ts
+ * holds it to fslist.py's output), so hand-written cases run on a user's clone too.
+ */
+export async function listing(image: string): Promise<Listing> {
+  if (!existsSync(oracleScript)) return ownListing(image);
   const [fs, config] = await Promise.all([fslist('fs', image), fslist('config', image)]);
   return { fs, config };
+}
+
+export async function ownListing(image: string): Promise<Listing> {
+  const { openImageSource } = await import('../../control/image-source.ts');
+  const { listImage } = await import('../../control/diff-images.ts');
+  const src = await openImageSource(image, () => Promise.reject(new Error(`${image}: not a file`)));
+  try {
+    const l = await listImage(src);
+    return { fs: l.files.map((x) => `${x}\n`).join(''), config: l.config };
+  } finally {
+    src.close();
+  }
 }
 
 /** `diff -u` of two texts, labelled; '' when equal. */
@@ -285,7 +303,15 @@ export async function openOracleSuite(opts: { host: string | undefined }): Promi
     const r = await runTsbuild(['build', '--progress', 'plain', '-o', `type=oci,dest=${out}`, ...buildFlags(c.spec), ctx], { root });
     if (r.code !== 0) throw new Error(`tsbuild failed on case ${c.name} (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
     try {
-      return await listing(out);
+      const judged = await listing(out);
+      // with ../shared, every case also holds tsbuild's own lister (tsbuild diff) to fslist.py's listing
+      if (existsSync(oracleScript)) {
+        const own = await ownListing(out);
+        const fsDiff = await unifiedDiff(judged.fs, own.fs, 'fslist.py (fs)', 'src/image/fs-listing.ts (fs)');
+        const configDiff = await unifiedDiff(judged.config, own.config, 'fslist.py (config)', 'src/image/fs-listing.ts (config)');
+        if (fsDiff || configDiff) throw new Error(`case ${c.name}: tsbuild's own image lister disagrees with fslist.py:\n${fsDiff}${configDiff}`);
+      }
+      return judged;
     } finally {
       rmSync(out, { force: true });
     }
