@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
-import type { NetworkMode, Platform } from '../src/llb/index.ts';
+import { parsePlatformText, type NetworkMode, type Platform } from '../src/llb/index.ts';
 import type { Entitlement } from '../frontend/index.ts';
 import type { ProgressMode } from '../src/progress/index.ts';
 import type { OutputSpec } from '../exporter/index.ts';
@@ -134,7 +134,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     progress: o.progress ?? 'auto',
     outputs: Object.freeze(outputs),
     buildContexts: Object.freeze({ ...(o.buildContexts ?? {}) }),
-    platform: parsePlatform(o.platform ?? 'linux/amd64'),
+    platform: o.platform === undefined ? hostPlatform : parseBuildPlatform(o.platform),
     // as BuildKit: steps unbounded, CPU-heavy work bounded apart (solver/parallelism.ts)
     maxParallelism: o.maxParallelism ?? Number.POSITIVE_INFINITY,
     insecureRegistries: Object.freeze([...(o.insecureRegistries ?? [])]),
@@ -148,10 +148,43 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
   });
 }
 
-export function parsePlatform(text: string): Platform {
-  const [os, architecture, variant] = text.split('/');
-  if (!os || !architecture) throw invalid(ErrorCodes.OPTION_INVALID, `invalid platform "${text}": expected os/arch[/variant], e.g. linux/amd64`);
-  return variant ? { os, architecture, variant } : { os, architecture };
+/** The machine's own platform, which RUN steps execute on. */
+export const hostPlatform: Platform = { os: 'linux', architecture: ({ x64: 'amd64', arm64: 'arm64', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[process.arch] ?? process.arch };
+
+const platformName = (p: Platform) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+
+/**
+ * `--platform`: one or a comma-separated list, each normalised as buildx does (linux/x86_64 →
+ * linux/amd64, linux/aarch64 → linux/arm64, arm64/v8 → arm64). Several different ones are
+ * refused: multi-platform builds are not supported yet.
+ */
+export function parsePlatform(text: string, host: Platform = hostPlatform): Platform {
+  const list = text.split(',').map((x) => x.trim()).filter(Boolean);
+  if (list.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --platform "${text}": expected os/arch[/variant], e.g. linux/amd64`);
+  const parsed = list.map((one) => {
+    if (!one.includes('/')) throw invalid(ErrorCodes.OPTION_INVALID, `invalid platform "${one}": expected os/arch[/variant], e.g. linux/amd64`);
+    const p = parsePlatformText(one, host);
+    if ('error' in p) throw invalid(ErrorCodes.OPTION_INVALID, `invalid platform: ${p.error}`, { hint: 'e.g. linux/amd64, linux/arm64, linux/arm/v7' });
+    return p.variant ? p : { os: p.os, architecture: p.architecture };
+  });
+  const unique = [...new Map(parsed.map((p) => [platformName(p), p])).values()];
+  if (unique.length > 1) {
+    throw new TsbuildError(`building several platforms at once (${unique.map(platformName).join(', ')}) is not supported yet`, {
+      code: ErrorCodes.OPTION_INVALID, kind: 'invalid', hint: `build one platform per command; this machine runs ${platformName(host)}`,
+    });
+  }
+  return unique[0];
+}
+
+/** `tsbuild build --platform`: as parsePlatform, and the host's own, since RUN steps execute here. */
+export function parseBuildPlatform(text: string, host: Platform = hostPlatform): Platform {
+  const p = parsePlatform(text, host);
+  if (platformName(p) !== platformName(host)) {
+    throw new TsbuildError(`building for ${platformName(p)} is not supported yet: RUN steps execute on this machine, which is ${platformName(host)}`, {
+      code: ErrorCodes.OPTION_INVALID, kind: 'invalid', hint: `leave out --platform, or use --platform ${platformName(host)}`,
+    });
+  }
+  return p;
 }
 
 /** `type=oci,dest=app.tar` → an OutputSpec. */

@@ -30,7 +30,7 @@ export function registerBuild(program: Command): void {
     .option('-o, --output <spec>', 'type=image|oci|docker|local|tar[,dest=PATH][,name=...] (repeatable)', collect)
     .option('--push', 'push the image (same as --output type=registry)')
     .option('--pull', 'ask the registry for every base image, even one whose tag is in the local store')
-    .option('--platform <os/arch>', 'target platform', 'linux/amd64')
+    .option('--platform <os/arch>', 'target platform (default: the host\'s, e.g. linux/amd64)')
     .option('--progress <mode>', `progress output: ${ProgressModes.join(', ')}`, 'auto')
     .option('--max-parallelism <n>', 'at most N steps, content reads and compressions at once (default: steps unbounded, as BuildKit)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable)', collect)
@@ -86,7 +86,7 @@ export function registerBuild(program: Command): void {
         pull: flags.pull === true,
         outputs,
         push: flags.push === true,
-        platform: flags.platform as string,
+        platform: flags.platform as string | undefined,
         progress: progressMode,
         maxParallelism,
         insecureRegistries: flags.insecureRegistry as string[] | undefined,

@@ -23,7 +23,7 @@ export function registerCheck(program: Command): void {
     .option('-f, --file <file>', 'the Dockerfile (default: CONTEXT/Dockerfile)')
     .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect)
     .option('--target <stage>', 'check this stage and the stages it needs')
-    .option('--platform <os/arch>', 'target platform', 'linux/amd64')
+    .option('--platform <os/arch>', 'target platform (default: the host\'s, e.g. linux/amd64)')
     .action((context: string, flags: CheckFlags) => runCheckCommand(context, flags));
 }
 
@@ -41,7 +41,7 @@ export async function runCheckCommand(context: string, flags: CheckFlags, out: N
     dockerfileName: opts.dockerfileName,
     buildArgs,
     target: flags.target,
-    platform: parsePlatform(flags.platform ?? 'linux/amd64'),
+    platform: flags.platform === undefined ? opts.platform : parsePlatform(flags.platform),
   });
   // violations quote the Dockerfile: its control characters must not reach the terminal raw
   for (const v of report.violations) out.write(`${escapeControl(formatViolation(v))}\n\n`);

@@ -17,7 +17,7 @@ import { instructionError, locate, type SourceText } from './errors.ts';
 import { createExpansionBudget, expand } from './expand.ts';
 import { dispatchExpose } from './expose.ts';
 import { checkInstruction, instructionFlags } from './instructions.ts';
-import { parsePlatformText } from './platform.ts';
+import { parsePlatformText } from '../../src/llb/index.ts';
 import { dispatchRun } from './run.ts';
 import { checkStageCycles } from './stage-graph.ts';
 import { findStage, splitStages, stageNotFound } from './stages.ts';

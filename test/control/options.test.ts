@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseBuildArg, parseBuildContext, parseOutputSpec, parsePlatform } from '../../control/options.ts';
+import { parseBuildArg, parseBuildContext, parseBuildPlatform, parseOutputSpec, parsePlatform } from '../../control/options.ts';
 
 test('--output strings become typed specs, once', (t) => {
   t.like(parseOutputSpec('type=oci,dest=/tmp/app.tar'), { type: 'oci', dest: '/tmp/app.tar', tar: true });
@@ -19,6 +19,15 @@ test('--build-arg, --build-context and --platform parse as docker buildx does', 
   t.deepEqual(parseBuildContext('base=oci-layout:///srv/layout:v2'), ['base', { type: 'oci-layout', dir: '/srv/layout', tag: 'v2' }]);
   t.deepEqual(parseBuildContext('bin=/usr/bin'), ['bin', { type: 'local', dir: '/usr/bin' }]);
   t.throws(() => parseBuildContext('bin=/does/not/exist'), { message: /is not a directory/ });
-  t.deepEqual(parsePlatform('linux/arm64/v8'), { os: 'linux', architecture: 'arm64', variant: 'v8' });
+  t.deepEqual(parsePlatform('linux/arm64/v8'), { os: 'linux', architecture: 'arm64' });
+  t.deepEqual(parsePlatform('linux/x86_64'), { os: 'linux', architecture: 'amd64' });
+  t.deepEqual(parsePlatform('Linux/aarch64'), { os: 'linux', architecture: 'arm64' });
+  t.deepEqual(parsePlatform('linux/arm/v7'), { os: 'linux', architecture: 'arm', variant: 'v7' });
+  t.deepEqual(parsePlatform('linux/amd64,linux/x86_64'), { os: 'linux', architecture: 'amd64' });
   t.throws(() => parsePlatform('linux'), { message: /expected os\/arch/ });
+  t.throws(() => parsePlatform('linux/amd64,linux/arm64'), { message: /^building several platforms at once \(linux\/amd64, linux\/arm64\) is not supported yet$/ });
+  t.throws(() => parsePlatform('linux/am d64'), { message: /invalid platform: "am d64" is an invalid component/ });
+  const amd64 = { os: 'linux', architecture: 'amd64' };
+  t.deepEqual(parseBuildPlatform('linux/x86_64', amd64), amd64);
+  t.throws(() => parseBuildPlatform('linux/arm64', amd64), { message: 'building for linux/arm64 is not supported yet: RUN steps execute on this machine, which is linux/amd64' });
 });

@@ -2,7 +2,7 @@
 // three `/`-separated components, each of letters, digits, `_` and `-`; the OS lower-cased and
 // common architecture aliases normalised (x86_64 → amd64, aarch64 → arm64). A lone component is
 // an OS (the architecture then is the build's) or an architecture (on linux).
-import type { Platform } from '../../src/llb/index.ts';
+import type { Platform } from './ops.ts';
 
 const component = /^[A-Za-z0-9_-]+$/;
 const knownOs = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'windows', 'zos']);
