@@ -6,6 +6,7 @@ import type { Engine, EngineOptions } from './engine.ts';
 import type { CheckInput, CheckReport } from './check.ts';
 import type { ConfigReport } from './describe-config.ts';
 import type { ImageDiff } from './diff-images.ts';
+import type { PreparedContext } from './context-source.ts';
 
 export {
   parseAddHost,
@@ -27,6 +28,7 @@ export type { BuildResult } from './run-build.ts';
 export type { CheckInput, CheckReport } from './check.ts';
 export type { ConfigReport, ConfigRow } from './describe-config.ts';
 export type { ImageDiff } from './diff-images.ts';
+export type { PreparedContext } from './context-source.ts';
 export type { ImageRow } from './list-images.ts';
 export type { DuRecord, DuReport } from './du.ts';
 export type { PruneOptions, PrunedRecord, PruneResult } from './prune.ts';
@@ -75,4 +77,11 @@ export async function diffImages(root: string, a: string, b: string): Promise<Im
   } finally {
     await engine?.close();
   }
+}
+
+/** The build's context and Dockerfile as `docker build` reads them: a directory, a git URL, `-` or `-f -` (stdin). */
+export async function prepareContext(opts: { context: string; file?: string; stdin: import('node:stream').Readable; signal?: AbortSignal }): Promise<PreparedContext> {
+  const { isGitContext, prepareContext: prepare } = await import('./context-source.ts');
+  if (opts.context !== '-' && opts.file !== '-' && !isGitContext(opts.context)) return { context: opts.context, ...(opts.file !== undefined && { file: opts.file }), cleanup: () => {} };
+  return prepare(opts);
 }

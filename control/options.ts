@@ -31,6 +31,8 @@ export interface SshSpec {
 export interface BuildOptions {
   context: string;
   file?: string;
+  /** How messages name the Dockerfile when its path says nothing to the user (one read from stdin). */
+  dockerfileName?: string;
   tags?: string[];
   buildArgs?: Record<string, string>;
   target?: string;
@@ -100,11 +102,11 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     });
   }
   // as BuildKit names it: relative to the context when inside it (`Dockerfile`), else as given
-  const dockerfileName = dockerfilePath.startsWith(`${contextDir}/`)
+  const dockerfileName = o.dockerfileName ?? (dockerfilePath.startsWith(`${contextDir}/`)
     ? dockerfilePath.slice(contextDir.length + 1)
     : dockerfilePath.startsWith(`${cwd}/`)
       ? dockerfilePath.slice(cwd.length + 1)
-      : dockerfilePath;
+      : dockerfilePath);
   const tags = o.tags ?? [];
   // a bad name fails now, not after the build has run
   for (const t of tags) {

@@ -37,6 +37,8 @@ export type { RootfsSink } from './export-rootfs.ts';
 export type { SnapshotLayerRows, StoredSnapshot, WorkerStorage } from './storage.ts';
 export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
 export { describeOp, opName, type OpDescription } from './ops/table.ts';
+export { checkoutGitContext } from './source/git-source.ts';
+export { extractLayer } from './layer/extract.ts';
 export type { ContextRef, KeyReads, LocalRead, OpName } from './ops/op-definition.ts';
 
 export interface WorkerOptions {

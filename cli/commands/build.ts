@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../src/progress/index.ts';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
 import { parseAddHost, parseBuildArg, parseBuildContext, parseEntitlement, parseNetworkMode, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions } from '../../control/index.ts';
-import { loadConfig, openEngine, resolveStateRoot } from '../../control/index.ts';
+import { loadConfig, openEngine, prepareContext, resolveStateRoot } from '../../control/index.ts';
 import type { BuildContextSpec, BuildResult, BuildRun, Config, OutputSpec, ResolvedBuildOptions } from '../../control/index.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -18,8 +18,8 @@ export function registerBuild(program: Command): void {
   program
     .command('build')
     .description('build an image from a Dockerfile')
-    .argument('<context>', 'build context directory')
-    .option('-f, --file <file>', 'the Dockerfile (default: CONTEXT/Dockerfile)')
+    .argument('<context>', 'build context: a directory, a git URL (https://host/repo.git#ref:subdir), or - for a tar (or a Dockerfile) on stdin')
+    .option('-f, --file <file>', 'the Dockerfile (default: CONTEXT/Dockerfile; - reads it from stdin)')
     .option('-t, --tag <name>', 'name the image in the local store (repeatable)', collect)
     .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect)
     .option('--build-context <name=value>', 'an extra named context: DIR, docker-image://REF, oci-layout://DIR[:TAG] (repeatable)', collect)
@@ -56,6 +56,9 @@ export function registerBuild(program: Command): void {
       const global = cmd.optsWithGlobals() as { root?: string };
       const root = resolveStateRoot(global.root);
       const config = await loadConfig(root);
+      // a git URL, `-` or `-f -`: materialised in a temp directory, removed when the process ends
+      const source = await prepareContext({ context, file: flags.file as string | undefined, stdin: process.stdin });
+      process.once('exit', () => source.cleanup());
       const progressMode = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
       if (!ProgressModes.includes(progressMode)) throw invalid(ErrorCodes.OPTION_INVALID, `unknown --progress mode "${progressMode}"`, { hint: `one of ${ProgressModes.join(', ')}` });
       const buildArgs: Record<string, string> = {};
@@ -75,8 +78,9 @@ export function registerBuild(program: Command): void {
         throw invalid(ErrorCodes.OPTION_INVALID, `--max-parallelism must be a positive whole number, not "${String(flags.maxParallelism)}"`);
       }
       const opts = resolveBuildOptions({
-        context,
-        file: flags.file as string | undefined,
+        context: source.context,
+        file: source.file,
+        dockerfileName: source.dockerfileName,
         tags: flags.tag as string[] | undefined,
         buildArgs,
         buildContexts,

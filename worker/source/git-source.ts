@@ -102,19 +102,32 @@ export function createGitSources(env: WorkerEnv): GitSources {
 }
 
 async function gitSnapshot(env: WorkerEnv, op: GitSource, commit: string, ctx: RunContext): Promise<string> {
-  return withActiveSnapshot(env.snapshots, undefined, async (key) => {
-    const dir = env.snapshots.activeDir(key).dir;
-    const ref = op.ref || 'HEAD';
-    if (!commitRe.test(commit)) throw new TsbuildError(`git ref "${ref}" of ${op.url} resolved to "${commit}", not a commit id`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
-    const where = `fetching ${op.url}${op.ref ? ` at ${op.ref}` : ''}`;
-    const opts = { cwd: dir, signal: ctx.signal };
-    await git(['init', '-q'], where, opts);
-    await git(['remote', 'add', '--end-of-options', 'origin', op.url], where, opts);
-    await fetchCommit(op, ref, commit, where, opts);
-    // a 40-hex id (checked above), never an option: checkout takes no --end-of-options before it
-    await git(['checkout', '-q', '--detach', commit], where, opts);
-    if (!op.keepGitDir) await rm(join(dir, '.git'), { recursive: true, force: true });
-  }, { signal: ctx.signal });
+  return withActiveSnapshot(env.snapshots, undefined, (key) => checkoutInto(op, commit, env.snapshots.activeDir(key).dir, ctx.signal), { signal: ctx.signal });
+}
+
+/**
+ * A build context from git (`tsbuild build https://host/repo.git#ref`): the commit `ref` names
+ * now, checked out into the empty directory `dir` with the same cut-off credentials as ADD's git
+ * source, `.git` removed. Resolves to the commit.
+ */
+export async function checkoutGitContext(url: string, ref: string | undefined, dir: string, signal?: AbortSignal): Promise<string> {
+  const op: GitSource = { kind: 'source', source: 'git', url, ...(ref && { ref }) };
+  const commit = await resolveGitRef(op, signal);
+  await checkoutInto(op, commit, dir, signal);
+  return commit;
+}
+
+async function checkoutInto(op: GitSource, commit: string, dir: string, signal: AbortSignal | undefined): Promise<void> {
+  const ref = op.ref || 'HEAD';
+  if (!commitRe.test(commit)) throw new TsbuildError(`git ref "${ref}" of ${op.url} resolved to "${commit}", not a commit id`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
+  const where = `fetching ${op.url}${op.ref ? ` at ${op.ref}` : ''}`;
+  const opts = { cwd: dir, signal };
+  await git(['init', '-q'], where, opts);
+  await git(['remote', 'add', '--end-of-options', 'origin', op.url], where, opts);
+  await fetchCommit(op, ref, commit, where, opts);
+  // a 40-hex id (checked above), never an option: checkout takes no --end-of-options before it
+  await git(['checkout', '-q', '--detach', commit], where, opts);
+  if (!op.keepGitDir) await rm(join(dir, '.git'), { recursive: true, force: true });
 }
 
 /** Brings `commit` (what `ref` named when the key was made) into the repo at `opts.cwd`, or fails saying the ref moved. */
