@@ -10,6 +10,7 @@ import { registerPrune } from './commands/prune.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDiff } from './commands/diff.ts';
 import { formatError } from './format-error.ts';
+import { applyHelp } from './help.ts';
 import { BuildCancelled } from './cancel.ts';
 import { useConfigFile } from '../control/index.ts';
 
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--config <file>', 'config file (default: $TSBUILD_CONFIG, <root>/tsbuild.toml, ~/.config/tsbuild/tsbuild.toml)')
     .showHelpAfterError('(run tsbuild --help for usage)')
     .exitOverride()
+    .configureHelp({ showGlobalOptions: true })
     // every command's config read honours --config
     .hook('preAction', (cmd) => {
       const file = (cmd.opts() as { config?: string }).config;
@@ -38,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   registerPrune(program);
   registerConfig(program);
   registerDiff(program);
+  applyHelp(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // a command whose outcome is a status rather than an error (tsbuild diff: 1 = they differ)
