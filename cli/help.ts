@@ -49,7 +49,7 @@ export function applyHelp(program: Command): void {
     }
     const ex = examples[name];
     // a command that brings its own examples (addHelpText) keeps them
-    if (ex && cmd.listenerCount('afterHelp') === 0) cmd.addHelpText('after', `\nExamples:\n${ex.map((e) => `  ${e}`).join('\n')}`);
+    if (ex && (cmd as unknown as { listenerCount(e: string): number }).listenerCount('afterHelp') === 0) cmd.addHelpText('after', `\nExamples:\n${ex.map((e) => `  ${e}`).join('\n')}`);
   }
 }
 
