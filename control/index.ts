@@ -22,6 +22,7 @@ export {
 } from './options.ts';
 export type { BuildContextSpec, BuildOptions, ResolvedBuildOptions, SecretSpec, SshSpec } from './options.ts';
 export { resolveStateRoot } from '../src/state/root.ts';
+export { parseCacheFrom, parseCacheTo, type CacheExportSpec, type CacheImportSpec } from './cache-spec.ts';
 export { loadConfig, useConfigFile, type Config } from '../src/config/index.ts';
 export type { BuildRun, Engine, EngineOptions } from './engine.ts';
 export type { BuildResult } from './run-build.ts';

@@ -11,6 +11,7 @@ import type { ProgressMode } from '../src/progress/index.ts';
 import type { OutputSpec } from '../exporter/index.ts';
 import { parseReference } from '../src/registry/reference.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
+import type { CacheExportSpec, CacheImportSpec } from './cache-spec.ts';
 
 export type BuildContextSpec =
   | { type: 'local'; dir: string }
@@ -33,6 +34,10 @@ export interface BuildOptions {
   file?: string;
   /** How messages name the Dockerfile when its path says nothing to the user (one read from stdin). */
   dockerfileName?: string;
+  /** --cache-from, in order (control/cache-spec.ts). */
+  cacheFrom?: readonly CacheImportSpec[];
+  /** --cache-to. */
+  cacheTo?: readonly CacheExportSpec[];
   tags?: string[];
   buildArgs?: Record<string, string>;
   target?: string;
@@ -86,6 +91,8 @@ export interface ResolvedBuildOptions {
   readonly entitlements: readonly Entitlement[];
   readonly extraHosts: readonly string[];
   readonly explain: boolean;
+  readonly cacheFrom: readonly CacheImportSpec[];
+  readonly cacheTo: readonly CacheExportSpec[];
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -147,6 +154,8 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     entitlements: Object.freeze(entitlements),
     extraHosts: Object.freeze([...(o.addHosts ?? [])]),
     explain: o.explain ?? false,
+    cacheFrom: Object.freeze([...(o.cacheFrom ?? [])]),
+    cacheTo: Object.freeze([...(o.cacheTo ?? [])]),
   });
 }
 

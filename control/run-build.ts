@@ -4,7 +4,8 @@
 import { ErrorCodes, invalid, withSourceText } from '../src/errors/index.ts';
 import { createBuildDefinition } from '../frontend/index.ts';
 import type { NamedContext } from '../frontend/index.ts';
-import { parallelismFor, solve } from '../solver/index.ts';
+import { parallelismFor, solve, withImportedCaches } from '../solver/index.ts';
+import type { RegistryClient } from '../src/registry/index.ts';
 import { createImageView, exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
@@ -85,11 +86,17 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   const lease = leases.create();
   const fileDigests = openFileDigestCache(db);
   try {
+    // --cache-from: the imports answer where the local index misses (solver/imported-cache.ts)
+    const registryClient = lazyRegistry(opts.insecureRegistries);
+    const imports = opts.cacheFrom.length === 0 ? [] : await (await import('./cache-import.ts')).openCacheImports(opts.cacheFrom, {
+      content, registry: registryClient, signal, warn: (message) => progress.emit({ type: 'build.warning', message }),
+    });
+    const solveCache = withImportedCaches(cache, imports, content);
     const solved = await solve(def.root, {
       lease,
       locks,
       worker,
-      cache,
+      cache: solveCache,
       localDirs,
       // only the main context has .dockerignore patterns, so only it names their lines
       checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal, onPart }) =>
@@ -129,6 +136,19 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       else exports.push(await exportImage(view, output, { content, images, registry, signal }));
     }
     progress.emit({ type: 'vertex.done', vertex: exportVertex });
+    // --cache-to: a failed cache export is a warning unless ignore-error=false
+    if (def.root) {
+      for (const spec of opts.cacheTo) {
+        const { exportCache } = await import('./cache-export.ts');
+        try {
+          await exportCache(engine, { root: def.root, plan: solved.plan, cache: solveCache, lease }, spec, { progress, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, registry: registryClient });
+        } catch (e) {
+          signal?.throwIfAborted();
+          if (!spec.ignoreError) throw e;
+          progress.emit({ type: 'build.warning', message: `--cache-to ${spec.type === 'local' ? spec.dest : spec.ref}: the cache was not exported: ${e instanceof Error ? e.message : String(e)}` });
+        }
+      }
+    }
     return {
       imageId: view.configDescriptor.digest,
       digest: view.manifestDescriptor.digest,
@@ -141,4 +161,10 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     lease.release();
     await sshAgents.close();
   }
+}
+
+/** The registry client, made once on first use: a build that never talks to a registry never loads it. */
+function lazyRegistry(insecureRegistries: readonly string[]): () => Promise<RegistryClient> {
+  let client: Promise<RegistryClient> | undefined;
+  return () => (client ??= import('../src/registry/index.ts').then((r) => r.createRegistryClient({ insecureRegistries: [...insecureRegistries] })));
 }

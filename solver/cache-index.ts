@@ -78,6 +78,8 @@ export interface CacheIndex extends CacheReader {
   describe?(key: string, description: string): void;
   /** Keeps the listing of a context read under its checksum (once; least recently written pruned past a total size). */
   keepListing(checksum: string, listing: Listing): void;
+  /** Brings the blobs of an entry's layers into the content store when they are elsewhere (an imported cache, solver/imported-cache.ts). */
+  ensureBlobs?(layers: readonly LayerRecord[], signal?: AbortSignal): Promise<void>;
 }
 
 // Listings are kept for explanations only: a bound on their total size (deflated) keeps the

@@ -87,7 +87,10 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
     // the result is only layer blobs (GC removed its snapshot, or it came from elsewhere): unpack
     // them, as an image's layers are, and point the entry at the new snapshot
     const layers = entry.layers;
-    const id = await cpuQueue.add(() => opts.worker.unpackLayers(layers, { vertex: ref, progress: opts.progress, signal: abort.signal })).catch((e: unknown) => {
+    const id = await cpuQueue.add(async () => {
+      await opts.cache.ensureBlobs?.(layers, abort.signal);
+      return opts.worker.unpackLayers(layers, { vertex: ref, progress: opts.progress, signal: abort.signal });
+    }).catch((e: unknown) => {
       throw withStep(e, v);
     });
     if (id !== undefined) opts.lease?.add('snapshot', id);

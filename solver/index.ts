@@ -16,6 +16,7 @@ import { addStepParts, createListingRecorder, planReasons, withReasons, type Lis
 
 export { computeCacheKeys, planBuild, openCacheIndex, openStepLocks, parallelismFor };
 export { openCacheRecords, type CacheRecord, type CacheRecords } from './cache-index.ts';
+export { withImportedCaches, importOf, type ImportedCache, type ImportedRecord } from './imported-cache.ts';
 export type { CacheKeyOptions, Decision, LocalChecksum, LocalChecksumOptions, ExecuteStats, StepLock, StepLocks };
 export type { CacheEntry, CacheIndex, CacheReader, KeyParts };
 export type { ListingChecksum };

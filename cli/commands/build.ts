@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../src/progress/index.ts';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
-import { parseAddHost, parseBuildArg, parseBuildContext, parseEntitlement, parseNetworkMode, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions } from '../../control/index.ts';
+import { parseCacheFrom, parseCacheTo, parseAddHost, parseBuildArg, parseBuildContext, parseEntitlement, parseNetworkMode, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions } from '../../control/index.ts';
 import { loadConfig, openEngine, prepareContext, resolveStateRoot } from '../../control/index.ts';
 import type { BuildContextSpec, BuildResult, BuildRun, Config, OutputSpec, ResolvedBuildOptions } from '../../control/index.ts';
 
@@ -49,6 +49,8 @@ export function registerBuild(program: Command): void {
     .option('--allow <entitlement>', 'allow steps a privilege: network.host, security.insecure (repeatable)', collect)
     .option('--add-host <name:ip>', 'add a line to every RUN step\'s /etc/hosts (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
+    .option('--cache-from <spec>', 'import build cache: type=registry,ref=REF | type=local,src=DIR | REF (repeatable)', collect)
+    .option('--cache-to <spec>', 'export build cache: type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR[,mode=...] (repeatable)', collect)
     .option('--explain', 'say for every step why it ran (what changed since its last build) or why it was cached')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
@@ -101,6 +103,8 @@ export function registerBuild(program: Command): void {
         allow: ((flags.allow as string[] | undefined) ?? []).map(parseEntitlement),
         addHosts: ((flags.addHost as string[] | undefined) ?? []).map(parseAddHost),
         explain: flags.explain === true,
+        cacheFrom: ((flags.cacheFrom as string[] | undefined) ?? []).map(parseCacheFrom),
+        cacheTo: ((flags.cacheTo as string[] | undefined) ?? []).map(parseCacheTo),
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const { cancelOnSignals } = await import('../cancel.ts');

@@ -31,3 +31,16 @@ test('--build-arg, --build-context and --platform parse as docker buildx does', 
   t.deepEqual(parseBuildPlatform('linux/x86_64', amd64), amd64);
   t.throws(() => parseBuildPlatform('linux/arm64', amd64), { message: 'building for linux/arm64 is not supported yet: RUN steps execute on this machine, which is linux/amd64' });
 });
+
+test('--cache-to and --cache-from parse as docker buildx does; unknown keys and types are refused', async (t) => {
+  const { parseCacheFrom, parseCacheTo } = await import('../../control/cache-spec.ts');
+  t.deepEqual(parseCacheTo('type=registry,ref=reg.example/app:cache,mode=max'), { type: 'registry', ref: 'reg.example/app:cache', mode: 'max', ignoreError: true });
+  t.deepEqual(parseCacheTo('type=local,dest=/ci/cache,ignore-error=false'), { type: 'local', dest: '/ci/cache', mode: 'min', ignoreError: false });
+  t.deepEqual(parseCacheFrom('reg.example/app:cache'), { type: 'registry', ref: 'reg.example/app:cache' });
+  t.deepEqual(parseCacheFrom('type=local,src=/ci/cache'), { type: 'local', src: '/ci/cache' });
+  t.throws(() => parseCacheTo('type=registry,ref=r/a:c,foo=bar'), { message: /--cache-to type=registry: unknown key "foo"/ });
+  t.throws(() => parseCacheTo('type=s3,bucket=x'), { message: /--cache-to: unsupported type "s3"/ });
+  t.throws(() => parseCacheTo('type=local'), { message: /needs dest=DIR/ });
+  t.throws(() => parseCacheTo('type=registry,ref=r/a:c,mode=all'), { message: /mode must be min or max/ });
+  t.throws(() => parseCacheFrom('type=local,dest=/x'), { message: /unknown key "dest"/ });
+});

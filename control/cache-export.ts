@@ -1,0 +1,130 @@
+// Exports a build's cache (--cache-to, docs/remote-cache.md): the results of its steps as one OCI
+// manifest whose config is the cache graph and whose layers are the result blobs, to a registry
+// ref or a local OCI layout. mode=min: the steps of the final image (the chain of first inputs from
+// the target: its filesystem's history); mode=max: every step of every stage the build used. Time
+// is linear in the steps: each result's layers come from the worker's per-snapshot layer blobs,
+// made once and shared between results on one chain.
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { topoSort, type Vertex } from '../src/llb/index.ts';
+import { MediaTypes, type Descriptor } from '../src/image/index.ts';
+import type { ProgressSink } from '../src/progress/index.ts';
+import type { RegistryClient } from '../src/registry/index.ts';
+import type { Lease } from '../src/state/index.ts';
+import type { CacheIndex, Decision } from '../solver/index.ts';
+import type { LayerInfo } from '../worker/index.ts';
+import { CacheConfigMediaType, DiffIdAnnotation, cacheManifest, type CacheConfig, type CacheConfigRecord } from './cache-format.ts';
+import type { CacheExportSpec } from './cache-spec.ts';
+import { compressLayers } from './compress-layers.ts';
+import type { EngineParts } from './engine.ts';
+
+export interface CacheExportInput {
+  root: Vertex;
+  plan: ReadonlyMap<string, Decision>;
+  cache: CacheIndex;
+  lease: Lease;
+}
+
+export interface CacheExportOptions {
+  progress: ProgressSink;
+  signal?: AbortSignal;
+  parallelism: number;
+  registry: () => Promise<RegistryClient>;
+}
+
+/** Writes the cache; resolves to how many records and blobs it holds. */
+export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'>, input: CacheExportInput, spec: CacheExportSpec, opts: CacheExportOptions): Promise<{ records: number; blobs: number }> {
+  const vertex = { digest: `cache-export ${spec.type === 'local' ? spec.dest : spec.ref}`, name: `exporting cache to ${spec.type === 'local' ? spec.dest : spec.ref} (mode=${spec.mode})` };
+  opts.progress.emit({ type: 'vertex.started', vertex });
+  const { worker, content } = engine;
+  const inScope = spec.mode === 'max' ? topoSort([input.root]) : firstInputChain(input.root);
+  const layers: Descriptor[] = [];
+  const index = new Map<string, number>();
+  const layersOf = new Map<string, LayerInfo[]>();
+  const records: CacheConfigRecord[] = [];
+  for (const v of inScope) {
+    opts.signal?.throwIfAborted();
+    const d = input.plan.get(v.digest);
+    if (!d || (d.action !== 'run' && d.action !== 'cached')) continue;
+    const entry = input.cache.lookup(d.key);
+    if (!entry) continue;
+    let chainLayers: { diffId: string; blob: Descriptor }[];
+    if (entry.snapshot !== undefined) {
+      let infos = layersOf.get(entry.snapshot);
+      if (!infos) {
+        infos = await compressLayers(worker, worker.chain(entry.snapshot), { progress: opts.progress, vertex, signal: opts.signal, parallelism: opts.parallelism });
+        layersOf.set(entry.snapshot, infos);
+      }
+      chainLayers = infos.map((l) => ({ diffId: l.diffId, blob: { mediaType: l.mediaType, digest: l.digest, size: l.size } }));
+    } else if (entry.layers?.length) {
+      // a result kept only as blobs: exportable when they are here (an imported one not yet fetched is not)
+      const here: Descriptor[] = [];
+      for (const l of entry.layers) {
+        const b = l.blobs.find((x) => x.mediaType !== MediaTypes.ociLayer) ?? l.blobs[0];
+        if (!b || !(await content.has(b.digest))) break;
+        here.push(b);
+      }
+      if (here.length !== entry.layers.length) continue;
+      chainLayers = entry.layers.map((l, i) => ({ diffId: l.diffId, blob: here[i] }));
+    } else chainLayers = [];
+    const at = chainLayers.map((l) => {
+      let i = index.get(l.blob.digest);
+      if (i === undefined) {
+        i = layers.length;
+        index.set(l.blob.digest, i);
+        layers.push({ ...l.blob, annotations: { [DiffIdAnnotation]: l.diffId } });
+        input.lease.add('blob', l.blob.digest);
+      }
+      return i;
+    });
+    const created = input.cache.created?.(d.key);
+    const p = entry.parts;
+    records.push({
+      key: d.key,
+      layers: at,
+      created: new Date(created ?? Date.now()).toISOString(),
+      ...(p && { parts: { op: p.op, inputs: [...p.inputs], content: [...p.content], ...(p.step && { step: p.step }) } }),
+      description: v.meta.name,
+    });
+  }
+  const config: CacheConfig = { version: 1, records };
+  const configInfo = await content.putBytes(JSON.stringify(config));
+  input.lease.add('blob', configInfo.digest);
+  const manifest = cacheManifest({ mediaType: CacheConfigMediaType, digest: configInfo.digest, size: configInfo.size }, layers);
+  const manifestInfo = await content.putBytes(JSON.stringify(manifest));
+  input.lease.add('blob', manifestInfo.digest);
+  const manifestDesc: Descriptor = { mediaType: MediaTypes.ociManifest, digest: manifestInfo.digest, size: manifestInfo.size };
+  if (spec.type === 'local') await writeLayout(spec.dest, content, [configInfo.digest, manifestInfo.digest, ...layers.map((l) => l.digest)], manifestDesc);
+  else {
+    const { pushImage } = await import('../src/registry/index.ts');
+    await pushImage({ client: await opts.registry(), content, ref: spec.ref, descriptor: manifestDesc, signal: opts.signal, progress: opts.progress, vertex });
+  }
+  opts.progress.emit({ type: 'vertex.done', vertex });
+  return { records: records.length, blobs: layers.length };
+}
+
+/** The target and the steps its filesystem was made on: each op's first input, down to its base. */
+function firstInputChain(root: Vertex): Vertex[] {
+  const out: Vertex[] = [];
+  for (let v: Vertex | undefined = root; v; v = v.inputs[0]) out.push(v);
+  return out.reverse();
+}
+
+/** An OCI layout at `dir` holding `blobs` (copied from the content store once) and an index of the one manifest. */
+async function writeLayout(dir: string, content: Pick<EngineParts, 'content'>['content'], blobs: string[], manifest: Descriptor): Promise<void> {
+  const blobsDir = join(dir, 'blobs', 'sha256');
+  await mkdir(blobsDir, { recursive: true });
+  for (const digest of new Set(blobs)) {
+    const to = join(blobsDir, digest.slice('sha256:'.length));
+    if (existsSync(to)) continue;
+    const tmp = `${to}.tmp-${process.pid}`;
+    await copyFile(content.path(digest), tmp);
+    await rename(tmp, to);
+  }
+  await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const index = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'cache' } }] };
+  // the index last, renamed into place: a reader sees the old cache or the whole new one
+  await writeFile(join(dir, `index.json.tmp-${process.pid}`), JSON.stringify(index));
+  await rename(join(dir, `index.json.tmp-${process.pid}`), join(dir, 'index.json'));
+}

@@ -1,0 +1,72 @@
+// The remote cache's format (docs/remote-cache.md): one OCI image manifest any registry stores (not
+// an index: ECR, GAR, Quay and Harbor refused BuildKit's index form for years), whose config is the
+// cache graph and whose layers are the result blobs. Each record names its cache key, the layers
+// of its result (indices into the manifest's layers, bottom first) and the parts its key was made
+// of, so a miss against an imported cache can be explained as one against the local cache.
+import { ErrorCodes, invalid } from '../src/errors/index.ts';
+import { MediaTypes, type Descriptor, type ImageManifest } from '../src/image/index.ts';
+import type { ImportedRecord, KeyParts } from '../solver/index.ts';
+
+export const CacheArtifactType = 'application/vnd.tsbuild.cache.v1+json';
+export const CacheConfigMediaType = 'application/vnd.tsbuild.cache.config.v1+json';
+/** On each layer descriptor: the digest of its uncompressed tar (the diffID). */
+export const DiffIdAnnotation = 'dev.tsbuild.cache.diffid';
+
+export interface CacheConfig {
+  version: 1;
+  records: CacheConfigRecord[];
+}
+
+export interface CacheConfigRecord {
+  key: string;
+  /** Indices into the manifest's layers, bottom first; [] is the empty filesystem. */
+  layers: number[];
+  /** When the exporting build recorded the result (ISO time). */
+  created: string;
+  parts?: { op: string; inputs: string[]; content: string[]; step?: string };
+  description?: string;
+}
+
+export function cacheManifest(config: Descriptor, layers: Descriptor[]): ImageManifest & { artifactType: string } {
+  return { schemaVersion: 2, mediaType: MediaTypes.ociManifest, artifactType: CacheArtifactType, config, layers };
+}
+
+const sha = /^sha256:[a-f0-9]{64}$/;
+
+/** The records of a cache manifest and its config, checked: a foreign or damaged cache is an error the caller turns into a warning. */
+export function readCacheRecords(manifest: ImageManifest, configBytes: Buffer, name: string): ImportedRecord[] {
+  if (manifest.config?.mediaType !== CacheConfigMediaType) {
+    throw invalid(ErrorCodes.IMAGE_INVALID, `${name} is not a tsbuild cache (its config is ${manifest.config?.mediaType ?? 'missing'})`);
+  }
+  let config: CacheConfig;
+  try {
+    config = JSON.parse(configBytes.toString('utf8')) as CacheConfig;
+  } catch (e) {
+    throw invalid(ErrorCodes.IMAGE_INVALID, `${name}: the cache config is not JSON: ${(e as Error).message}`);
+  }
+  if (config.version !== 1 || !Array.isArray(config.records)) throw invalid(ErrorCodes.IMAGE_INVALID, `${name}: unknown cache config version ${String(config.version)}`);
+  const layers = manifest.layers ?? [];
+  for (const l of layers) {
+    if (!sha.test(l.digest) || !sha.test(l.annotations?.[DiffIdAnnotation] ?? '')) throw invalid(ErrorCodes.IMAGE_INVALID, `${name}: layer ${l.digest} has no valid ${DiffIdAnnotation} annotation`);
+  }
+  const out: ImportedRecord[] = [];
+  for (const r of config.records) {
+    if (typeof r?.key !== 'string' || !sha.test(r.key) || !Array.isArray(r.layers)) continue;
+    if (!r.layers.every((i) => Number.isInteger(i) && i >= 0 && i < layers.length)) continue;
+    const parts: KeyParts | undefined = r.parts && typeof r.parts.op === 'string' && Array.isArray(r.parts.inputs) && Array.isArray(r.parts.content)
+      ? { op: r.parts.op, inputs: r.parts.inputs.map(String), content: r.parts.content.map(String), ...(typeof r.parts.step === 'string' && { step: r.parts.step }) }
+      : undefined;
+    const created = Date.parse(r.created);
+    out.push({
+      key: r.key,
+      layers: r.layers.map((i) => ({ diffId: layers[i].annotations![DiffIdAnnotation], empty: false, blobs: [stripAnnotations(layers[i])] })),
+      ...(parts && { parts }),
+      created: Number.isFinite(created) ? created : 0,
+    });
+  }
+  return out;
+}
+
+function stripAnnotations(d: Descriptor): Descriptor {
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+}

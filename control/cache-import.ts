@@ -1,0 +1,93 @@
+// Opens the caches a build imports (--cache-from): a registry ref or a local OCI layout. Only the
+// manifest and the cache config are read now; a record whose blobs its source does not have is
+// dropped (that step then runs), and the blobs themselves are fetched later, when a step needs
+// them (solver/imported-cache.ts). A missing, corrupt or foreign cache is a warning: the build
+// goes on without it.
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContentStore } from '../src/content/index.ts';
+import type { Descriptor, ImageIndex, ImageManifest } from '../src/image/index.ts';
+import type { RegistryClient } from '../src/registry/index.ts';
+import type { ImportedCache, ImportedRecord } from '../solver/index.ts';
+import { CacheConfigMediaType, readCacheRecords } from './cache-format.ts';
+import type { CacheImportSpec } from './cache-spec.ts';
+
+export interface CacheImportDeps {
+  content: ContentStore;
+  /** Made on first use: only a registry import needs the HTTP client. */
+  registry: () => Promise<RegistryClient>;
+  warn(message: string): void;
+  signal?: AbortSignal;
+}
+
+export async function openCacheImports(specs: readonly CacheImportSpec[], deps: CacheImportDeps): Promise<ImportedCache[]> {
+  const out: ImportedCache[] = [];
+  for (const spec of specs) {
+    const name = spec.type === 'local' ? `local:${spec.src}` : spec.ref;
+    try {
+      out.push(spec.type === 'local' ? openLocal(spec.src, name, deps) : await openRegistry(spec.ref, name, deps));
+    } catch (e) {
+      deps.signal?.throwIfAborted();
+      deps.warn(`--cache-from ${name}: not used: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return out;
+}
+
+function byKey(records: ImportedRecord[]): Map<string, ImportedRecord> {
+  return new Map(records.map((r) => [r.key, r]));
+}
+
+function openLocal(dir: string, name: string, deps: CacheImportDeps): ImportedCache {
+  const blob = (digest: string) => join(dir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
+  const readJson = <T>(path: string, what: string): T => {
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as T;
+    } catch (e) {
+      throw new Error(`${what} cannot be read: ${(e as Error).message}`);
+    }
+  };
+  if (!existsSync(join(dir, 'index.json'))) throw new Error(`${dir} holds no cache (no index.json)`);
+  const index = readJson<ImageIndex>(join(dir, 'index.json'), 'index.json');
+  let manifest: ImageManifest | undefined;
+  for (const d of index.manifests ?? []) {
+    if (!/^sha256:[a-f0-9]{64}$/.test(d.digest) || !existsSync(blob(d.digest))) continue;
+    const m = readJson<ImageManifest>(blob(d.digest), `manifest ${d.digest}`);
+    if (m.config?.mediaType === CacheConfigMediaType) manifest = m;
+  }
+  if (!manifest) throw new Error(`${dir} holds no tsbuild cache manifest`);
+  const config = readFileSync(blob(manifest.config.digest));
+  const present = (d: Descriptor) => existsSync(blob(d.digest)) && statSync(blob(d.digest)).size === d.size;
+  const records = readCacheRecords(manifest, config, name).filter((r) => r.layers.every((l) => l.blobs.every(present)));
+  return {
+    name,
+    records: byKey(records),
+    fetch: async (d) => void (await deps.content.putStream(createReadStream(blob(d.digest)), { digest: d.digest, size: d.size })),
+  };
+}
+
+async function openRegistry(refText: string, name: string, deps: CacheImportDeps): Promise<ImportedCache> {
+  const { parseReference } = await import('../src/registry/index.ts');
+  const client = await deps.registry();
+  const ref = parseReference(refText);
+  const fetched = await client.getManifest(ref);
+  const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
+  if (manifest.config?.mediaType !== CacheConfigMediaType) throw new Error(`${refText} is not a tsbuild cache (its config is ${manifest.config?.mediaType ?? 'missing'})`);
+  await client.fetchBlob(ref, manifest.config, deps.content);
+  const config = await deps.content.readBytes(manifest.config.digest);
+  const all = readCacheRecords(manifest, config, name);
+  // which blobs the registry still has: one HEAD each, in parallel; a record missing one is dropped
+  const digests = [...new Map(all.flatMap((r) => r.layers.flatMap((l) => l.blobs)).map((b) => [b.digest, b])).values()];
+  const has = new Map<string, boolean>();
+  await Promise.all(digests.map((b) => client.transfers.add(async () => {
+    const res = await client.send(ref, `/blobs/${b.digest}`, { what: `blob ${b.digest}`, method: 'HEAD', signal: deps.signal });
+    await res.body?.cancel();
+    has.set(b.digest, res.ok);
+  })));
+  const records = all.filter((r) => r.layers.every((l) => l.blobs.every((b) => has.get(b.digest))));
+  return {
+    name,
+    records: byKey(records),
+    fetch: async (d) => void (await client.fetchBlob(ref, d, deps.content)),
+  };
+}

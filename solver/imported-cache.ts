@@ -1,0 +1,75 @@
+// Caches imported for one build (--cache-from, docs/remote-cache.md) behind the local index: a key
+// the local index misses is looked up in each import, newest record first. An imported hit is a
+// result made only of layer blobs: nothing is downloaded for it until a step must run on top of
+// it or an output needs its bytes, when `ensureBlobs` fetches the missing ones into the content
+// store (verified against their digests) just before they are unpacked. Recording, touching and
+// listings stay the local index's: what a build makes or unpacks lands there.
+import type { Descriptor } from '../src/image/index.ts';
+import type { LayerRecord } from '../worker/index.ts';
+import type { CacheEntry, CacheIndex, KeyParts, SimilarEntry } from './cache-index.ts';
+
+export interface ImportedRecord {
+  key: string;
+  /** The result's layers, bottom first. */
+  layers: readonly LayerRecord[];
+  parts?: KeyParts;
+  /** When the exporting build recorded it (ms since the epoch): the newest wins across imports. */
+  created: number;
+}
+
+/** One imported cache: its records, and how to bring one of its blobs into the content store. */
+export interface ImportedCache {
+  /** As messages name it: `registry.example/app:cache`, `local:/ci/cache`. */
+  name: string;
+  records: ReadonlyMap<string, ImportedRecord>;
+  fetch(blob: Descriptor, signal?: AbortSignal): Promise<void>;
+}
+
+export interface BlobPresence {
+  has(digest: string): Promise<boolean>;
+}
+
+/** The local index, answering from `imports` where it has no usable entry; `ensureBlobs` fetches what an imported hit needs. */
+export function withImportedCaches(local: CacheIndex, imports: readonly ImportedCache[], content: BlobPresence): CacheIndex {
+  if (imports.length === 0) return local;
+  const find = (key: string): { record: ImportedRecord; from: ImportedCache } | undefined => {
+    let best: { record: ImportedRecord; from: ImportedCache } | undefined;
+    for (const from of imports) {
+      const record = from.records.get(key);
+      if (record && (!best || record.created > best.record.created)) best = { record, from };
+    }
+    return best;
+  };
+  const owner = new Map<string, ImportedCache>();
+  for (const from of imports) for (const r of from.records.values()) for (const l of r.layers) for (const b of l.blobs) if (!owner.has(b.digest)) owner.set(b.digest, from);
+  return {
+    ...local,
+    lookup(key): CacheEntry | undefined {
+      const hit = local.lookup(key);
+      if (hit) return hit;
+      const found = find(key);
+      return found && { snapshot: undefined, layers: found.record.layers, ...(found.record.parts && { parts: found.record.parts }) };
+    },
+    recorded: (key) => local.recorded(key) || find(key) !== undefined,
+    similar(parts, limit = 1): SimilarEntry[] {
+      const mine = local.similar(parts, limit);
+      if (mine.length >= limit) return mine;
+      const theirs = imports.flatMap((from) => [...from.records.values()].filter((r) => r.parts?.op === parts.op).map((r) => ({ key: r.key, parts: r.parts!, lastUsed: r.created })));
+      return [...mine, ...theirs.sort((a, b) => b.lastUsed - a.lastUsed)].slice(0, limit);
+    },
+    async ensureBlobs(layers, signal) {
+      for (const l of layers) {
+        for (const b of l.blobs) {
+          if (await content.has(b.digest)) continue;
+          const from = owner.get(b.digest);
+          if (from) await from.fetch(b, signal);
+        }
+      }
+    },
+  };
+}
+
+/** Where an imported record came from, for messages (`cache-from reg/app:cache`). */
+export function importOf(imports: readonly ImportedCache[], key: string): string | undefined {
+  return imports.find((i) => i.records.has(key))?.name;
+}

@@ -1,0 +1,148 @@
+// The remote cache as CI uses it (docs/remote-cache.md): two empty state roots stand for two CI
+// runners. Runner A builds a multi-stage project and exports its cache; runner B, with nothing but
+// the cache, runs no step and makes the same image; a changed source file reruns only the steps
+// from its COPY on; mode=min keeps only the final image's steps; a bad cache is a warning. Through
+// a local OCI layout and a real docker-registry on 127.0.0.1.
+import test from 'ava';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { startRegistry, type TestRegistry } from '../_support/registry.ts';
+
+const work = tempDir('tsbuild-rcache-');
+const seed = join(work, 'seed');
+const base = join(work, 'busybox.oci');
+let registry: TestRegistry | undefined;
+test.before(async () => {
+  // one base for every runner, as a registry would give them: the busybox image as an OCI layout
+  await buildBusybox(seed);
+  const r = await runTsbuild(['build', '--progress', 'quiet', '--build-context', 'busybox-bin=/usr/bin', '-o', `type=oci,dest=${base},tar=false`, 'fixtures/busybox'], { root: seed });
+  if (r.code !== 0) throw new Error(r.stderr);
+});
+test.after.always(async () => {
+  await registry?.stop();
+  removeDir(work);
+});
+
+const project = () => contextDir({
+  Dockerfile: [
+    'FROM busybox AS deps',
+    'RUN echo deps > /deps.txt',
+    'FROM busybox AS build',
+    'COPY src/ /src/',
+    'RUN cat /src/*.txt > /build.txt',
+    'FROM busybox',
+    'COPY --from=deps /deps.txt /app/',
+    'COPY --from=build /build.txt /app/',
+    'RUN ls /app > /app/list.txt',
+    '',
+  ].join('\n'),
+  'src/a.txt': 'a\n',
+  'src/b.txt': 'b\n',
+});
+
+let n = 0;
+/** One build on a fresh root (a new runner) unless `root` is given. */
+async function runner(ctx: string, args: string[], root = join(work, `runner-${n++}`)) {
+  const r = await runTsbuild(['build', '--progress', 'plain', '--build-context', `busybox=oci-layout://${base}`, ...args, ctx], { root });
+  const m = /\((\d+) steps ran, (\d+) cached\)/.exec(r.stderr);
+  return { ...r, root, ran: m ? Number(m[1]) : -1, cached: m ? Number(m[2]) : -1, id: /^Built (sha256:[0-9a-f]{12})/m.exec(r.stderr)?.[1] };
+}
+
+test.serial('type=local, mode=max: runner B runs nothing and makes the same image; a changed file reruns from its COPY on', async (t) => {
+  const ctx = project();
+  const cache = join(work, 'cache-max');
+  try {
+    const a = await runner(ctx, ['--cache-to', `type=local,dest=${cache},mode=max`, '-t', 'app']);
+    t.is(a.code, 0, a.stderr);
+    t.is(a.ran, 7); // FROM (its unpack) and six steps
+    t.regex(a.stderr, /exporting cache to .*cache-max \(mode=max\)/);
+    const b = await runner(ctx, ['--cache-from', `type=local,src=${cache}`, '-t', 'app']);
+    t.is(b.code, 0, b.stderr);
+    t.is(b.ran, 0, b.stderr);
+    t.is(b.id, a.id);
+    const out = join(work, 'out-b');
+    const files = await runner(ctx, ['--cache-from', `type=local,src=${cache}`, '-o', `type=local,dest=${out}`]);
+    t.is(files.ran, 0);
+    t.is(readFileSync(join(out, 'app', 'list.txt'), 'utf8'), 'build.txt\ndeps.txt\nlist.txt\n');
+
+    writeFileSync(join(ctx, 'src', 'b.txt'), 'b changed\n');
+    const c = await runner(ctx, ['--cache-from', `type=local,src=${cache}`]);
+    t.is(c.code, 0, c.stderr);
+    // COPY src/, the RUN on it, COPY --from=build and the last RUN; deps and its copy come from the cache
+    t.is(c.ran, 4, c.stderr);
+    t.regex(c.stderr, /\[deps 2\/2\] RUN echo deps > \/deps\.txt\n#\d+ CACHED/);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
+test.serial('mode=min holds the final image\'s steps only: the final target hits, an intermediate stage runs', async (t) => {
+  const ctx = project();
+  const cache = join(work, 'cache-min');
+  try {
+    const a = await runner(ctx, ['--cache-to', `type=local,dest=${cache}`]);
+    t.is(a.code, 0, a.stderr);
+    const final = await runner(ctx, ['--cache-from', `type=local,src=${cache}`]);
+    t.is(final.ran, 0, final.stderr);
+    const build = await runner(ctx, ['--cache-from', `type=local,src=${cache}`, '--target', 'build']);
+    t.is(build.code, 0, build.stderr);
+    t.is(build.ran, 2, build.stderr);
+    const maxCache = join(work, 'cache-max');
+    const withMax = await runner(ctx, ['--cache-from', `type=local,src=${maxCache}`, '--target', 'deps']);
+    t.is(withMax.ran, 0, withMax.stderr);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
+test.serial('a missing, foreign or damaged cache is a warning and the build goes on; a record whose blob is gone reruns its step', async (t) => {
+  const ctx = project();
+  try {
+    const missing = await runner(ctx, ['--cache-from', `type=local,src=${join(work, 'nope')}`]);
+    t.is(missing.code, 0, missing.stderr);
+    t.regex(missing.stderr, /--cache-from local:.*nope: not used: .*holds no cache/);
+    t.is(missing.ran, 7);
+    const foreign = await runner(ctx, ['--cache-from', `type=local,src=${base}`]);
+    t.is(foreign.code, 0, foreign.stderr);
+    t.regex(foreign.stderr, /not used: .*holds no tsbuild cache manifest/);
+
+    // remove the blob of the deps RUN's own layer: that record (and nothing else) is dropped
+    const cache = join(work, 'cache-max');
+    const index = JSON.parse(readFileSync(join(cache, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const blob = (d: string) => join(cache, 'blobs', 'sha256', d.slice(7));
+    const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+    const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8')) as { records: { description: string; layers: number[] }[] };
+    const deps = config.records.find((r) => r.description.includes('RUN echo deps'))!;
+    rmSync(blob(manifest.layers[deps.layers.at(-1)!].digest));
+    const damaged = await runner(ctx, ['--cache-from', `type=local,src=${cache}`, '--target', 'deps']);
+    t.is(damaged.code, 0, damaged.stderr);
+    t.regex(damaged.stderr, /\[deps 2\/2\] RUN echo deps > \/deps\.txt\n#\d+ DONE/);
+    // the final image needs no deps layer: still fully cached
+    const final = await runner(ctx, ['--cache-from', `type=local,src=${cache}`]);
+    t.is(final.ran, 0, final.stderr);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
+test.serial('type=registry: runner B imports from a docker-registry, runs nothing, and pushes the same image digest', async (t) => {
+  registry = await startRegistry();
+  const ctx = project();
+  const ref = `${registry.host}/team/app`;
+  try {
+    const a = await runner(ctx, ['--cache-to', `type=registry,ref=${ref}:cache,mode=max`, '--push', '-t', `${ref}:a`]);
+    t.is(a.code, 0, a.stderr);
+    const b = await runner(ctx, ['--cache-from', `${ref}:cache`, '--push', '-t', `${ref}:b`]);
+    t.is(b.code, 0, b.stderr);
+    t.is(b.ran, 0, b.stderr);
+    const digest = async (tag: string) => (await fetch(`http://${registry!.host}/v2/team/app/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest');
+    t.truthy(await digest('a'));
+    t.is(await digest('b'), await digest('a'));
+    const gone = await runner(ctx, ['--cache-from', `${ref}:nosuch`]);
+    t.is(gone.code, 0, gone.stderr);
+    t.regex(gone.stderr, /--cache-from .*team\/app:nosuch: not used/);
+  } finally {
+    removeDir(ctx);
+  }
+});
