@@ -7,6 +7,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../src/content/index.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from '../src/image/index.ts';
+import type { ProgressSink } from '../src/progress/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 import type { ImportedCache, ImportedRecord } from '../solver/index.ts';
 import { CacheConfigMediaType, readCacheRecords } from './cache-format.ts';
@@ -17,6 +18,7 @@ export interface CacheImportDeps {
   /** Made on first use: only a registry import needs the HTTP client. */
   registry: () => Promise<RegistryClient>;
   warn(message: string): void;
+  progress: ProgressSink;
   signal?: AbortSignal;
 }
 
@@ -24,12 +26,17 @@ export async function openCacheImports(specs: readonly CacheImportSpec[], deps: 
   const out: ImportedCache[] = [];
   for (const spec of specs) {
     const name = spec.type === 'local' ? `local:${spec.src}` : spec.ref;
+    const vertex = { digest: `cache-import ${name}`, name: `importing cache manifest from ${name}` };
+    deps.progress.emit({ type: 'vertex.started', vertex });
     try {
-      out.push(spec.type === 'local' ? openLocal(spec.src, name, deps) : await openRegistry(spec.ref, name, deps));
+      const opened = spec.type === 'local' ? openLocal(spec.src, name, deps) : await openRegistry(spec.ref, name, deps);
+      deps.progress.emit({ type: 'vertex.log', vertex, stream: 'stdout', data: `${opened.records.size} cache records\n` });
+      out.push(opened);
     } catch (e) {
       deps.signal?.throwIfAborted();
       deps.warn(`--cache-from ${name}: not used: ${e instanceof Error ? e.message : String(e)}`);
     }
+    deps.progress.emit({ type: 'vertex.done', vertex });
   }
   return out;
 }
@@ -59,10 +66,16 @@ function openLocal(dir: string, name: string, deps: CacheImportDeps): ImportedCa
   const config = readFileSync(blob(manifest.config.digest));
   const present = (d: Descriptor) => existsSync(blob(d.digest)) && statSync(blob(d.digest)).size === d.size;
   const records = readCacheRecords(manifest, config, name).filter((r) => r.layers.every((l) => l.blobs.every(present)));
+  const downloaded = { blobs: 0, bytes: 0 };
   return {
     name,
     records: byKey(records),
-    fetch: async (d) => void (await deps.content.putStream(createReadStream(blob(d.digest)), { digest: d.digest, size: d.size })),
+    downloaded,
+    fetch: async (d) => {
+      await deps.content.putStream(createReadStream(blob(d.digest)), { digest: d.digest, size: d.size });
+      downloaded.blobs++;
+      downloaded.bytes += d.size;
+    },
   };
 }
 
@@ -85,9 +98,15 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
     has.set(b.digest, res.ok);
   })));
   const records = all.filter((r) => r.layers.every((l) => l.blobs.every((b) => has.get(b.digest))));
+  const downloaded = { blobs: 0, bytes: 0 };
   return {
     name,
     records: byKey(records),
-    fetch: async (d) => void (await client.fetchBlob(ref, d, deps.content)),
+    downloaded,
+    fetch: async (d) => {
+      await client.fetchBlob(ref, d, deps.content);
+      downloaded.blobs++;
+      downloaded.bytes += d.size;
+    },
   };
 }

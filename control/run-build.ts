@@ -89,7 +89,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     // --cache-from: the imports answer where the local index misses (solver/imported-cache.ts)
     const registryClient = lazyRegistry(opts.insecureRegistries);
     const imports = opts.cacheFrom.length === 0 ? [] : await (await import('./cache-import.ts')).openCacheImports(opts.cacheFrom, {
-      content, registry: registryClient, signal, warn: (message) => progress.emit({ type: 'build.warning', message }),
+      content, registry: registryClient, signal, progress, warn: (message) => progress.emit({ type: 'build.warning', message }),
     });
     const solveCache = withImportedCaches(cache, imports, content);
     const solved = await solve(def.root, {
@@ -148,6 +148,13 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
           progress.emit({ type: 'build.warning', message: `--cache-to ${spec.type === 'local' ? spec.dest : spec.ref}: the cache was not exported: ${e instanceof Error ? e.message : String(e)}` });
         }
       }
+    }
+    // what the imported caches cost this build in downloads (≈0 when nothing had to be unpacked)
+    for (const i of imports) {
+      const vertex = { digest: `cache-downloads ${i.name}`, name: `downloaded from cache ${i.name}` };
+      progress.emit({ type: 'vertex.started', vertex });
+      progress.emit({ type: 'vertex.log', vertex, stream: 'stdout', data: `${i.downloaded.blobs} blobs, ${i.downloaded.bytes} bytes\n` });
+      progress.emit({ type: 'vertex.done', vertex });
     }
     return {
       imageId: view.configDescriptor.digest,

@@ -23,6 +23,8 @@ export interface ImportedCache {
   name: string;
   records: ReadonlyMap<string, ImportedRecord>;
   fetch(blob: Descriptor, signal?: AbortSignal): Promise<void>;
+  /** What `fetch` brought in so far, for the build's report. */
+  readonly downloaded: { blobs: number; bytes: number };
 }
 
 export interface BlobPresence {
@@ -57,6 +59,19 @@ export function withImportedCaches(local: CacheIndex, imports: readonly Imported
       const theirs = imports.flatMap((from) => [...from.records.values()].filter((r) => r.parts?.op === parts.op).map((r) => ({ key: r.key, parts: r.parts!, lastUsed: r.created })));
       return [...mine, ...theirs.sort((a, b) => b.lastUsed - a.lastUsed)].slice(0, limit);
     },
+    // a miss is explained against the last result of the same step, here or in an import
+    lastOfStep(step, key) {
+      const mine = local.lastOfStep?.(step, key);
+      if (mine) return mine;
+      let best: SimilarEntry | undefined;
+      for (const from of imports) {
+        for (const r of from.records.values()) {
+          if (r.key !== key && r.parts?.step === step && (!best || r.created > best.lastUsed)) best = { key: r.key, parts: r.parts, lastUsed: r.created };
+        }
+      }
+      return best;
+    },
+    created: (key) => local.created?.(key) ?? find(key)?.record.created,
     async ensureBlobs(layers, signal) {
       for (const l of layers) {
         for (const b of l.blobs) {

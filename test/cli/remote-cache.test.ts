@@ -61,6 +61,11 @@ test.serial('type=local, mode=max: runner B runs nothing and makes the same imag
     t.is(b.code, 0, b.stderr);
     t.is(b.ran, 0, b.stderr);
     t.is(b.id, a.id);
+    t.regex(b.stderr, /importing cache manifest from local:.*cache-max\n#\d+ [\d.]+ 7 cache records/);
+    // only the final image's layers are fetched (to unpack and store it), never an intermediate stage's
+    const got = /downloaded from cache local:.*\n#\d+ [\d.]+ (\d+) blobs, (\d+) bytes/.exec(b.stderr);
+    t.truthy(got, b.stderr);
+    t.true(Number(got![1]) >= 1 && Number(got![1]) <= 5, got![0]);
     const out = join(work, 'out-b');
     const files = await runner(ctx, ['--cache-from', `type=local,src=${cache}`, '-o', `type=local,dest=${out}`]);
     t.is(files.ran, 0);
@@ -71,6 +76,8 @@ test.serial('type=local, mode=max: runner B runs nothing and makes the same imag
     t.is(c.code, 0, c.stderr);
     // COPY src/, the RUN on it, COPY --from=build and the last RUN; deps and its copy come from the cache
     t.is(c.ran, 4, c.stderr);
+    // the miss is explained against the imported record of the same step
+    t.regex(c.stderr, /\[build 2\/3\] COPY src\/ \/src\/\n#\d+ cache miss: what it reads from the build context changed \(since the build of /);
     t.regex(c.stderr, /\[deps 2\/2\] RUN echo deps > \/deps\.txt\n#\d+ CACHED/);
   } finally {
     removeDir(ctx);
