@@ -34,7 +34,7 @@ export interface CacheExportOptions {
 }
 
 /** Writes the cache; resolves to how many records and blobs it holds. */
-export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'>, input: CacheExportInput, spec: CacheExportSpec, opts: CacheExportOptions): Promise<{ records: number; blobs: number }> {
+export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'>, input: CacheExportInput, spec: Exclude<CacheExportSpec, { type: 'inline' }>, opts: CacheExportOptions): Promise<{ records: number; blobs: number }> {
   const vertex = { digest: `cache-export ${spec.type === 'local' ? spec.dest : spec.ref}`, name: `exporting cache to ${spec.type === 'local' ? spec.dest : spec.ref} (mode=${spec.mode})` };
   opts.progress.emit({ type: 'vertex.started', vertex });
   const { worker, content } = engine;
@@ -102,6 +102,32 @@ export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'
   }
   opts.progress.emit({ type: 'vertex.done', vertex });
   return { records: records.length, blobs: layers.length };
+}
+
+/**
+ * --cache-to type=inline: the records of the final image's steps whose results are a prefix of
+ * its own layer chain (`finalChain`), their layers given as indices into the image's layers. The
+ * image config carries them (InlineCacheField); `--cache-from type=registry,ref=IMAGE` reads them.
+ */
+export function inlineCacheConfig(worker: Pick<EngineParts, 'worker'>['worker'], input: Omit<CacheExportInput, 'lease'>, finalChain: readonly string[]): CacheConfig {
+  const records: CacheConfigRecord[] = [];
+  for (const v of firstInputChain(input.root)) {
+    const d = input.plan.get(v.digest);
+    if (!d || (d.action !== 'run' && d.action !== 'cached')) continue;
+    const entry = input.cache.lookup(d.key);
+    if (!entry || (entry.snapshot === undefined && entry.layers?.length)) continue;
+    const chain = entry.snapshot === undefined ? [] : worker.chain(entry.snapshot);
+    if (chain.some((id, i) => finalChain[i] !== id)) continue;
+    const p = entry.parts;
+    records.push({
+      key: d.key,
+      layers: chain.map((_, i) => i),
+      created: new Date(input.cache.created?.(d.key) ?? Date.now()).toISOString(),
+      ...(p && { parts: { op: p.op, inputs: [...p.inputs], content: [...p.content], ...(p.step && { step: p.step }) } }),
+      description: v.meta.name,
+    });
+  }
+  return { version: 1, records };
 }
 
 /** The target and the steps its filesystem was made on: each op's first input, down to its base. */

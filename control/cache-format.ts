@@ -9,6 +9,8 @@ import type { ImportedRecord, KeyParts } from '../solver/index.ts';
 
 export const CacheArtifactType = 'application/vnd.tsbuild.cache.v1+json';
 export const CacheConfigMediaType = 'application/vnd.tsbuild.cache.config.v1+json';
+/** The image config's field holding an inline cache (--cache-to type=inline): a CacheConfig over the image's layers. */
+export const InlineCacheField = 'dev.tsbuild.cache.v1';
 /** On each layer descriptor: the digest of its uncompressed tar (the diffID). */
 export const DiffIdAnnotation = 'dev.tsbuild.cache.diffid';
 
@@ -69,4 +71,14 @@ export function readCacheRecords(manifest: ImageManifest, configBytes: Buffer, n
 
 function stripAnnotations(d: Descriptor): Descriptor {
   return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+}
+
+/** The records of an image's inline cache: their layers index the image manifest's layers, diffIDs from its rootfs. */
+export function readInlineRecords(manifest: ImageManifest, imageConfig: Record<string, unknown>, name: string): ImportedRecord[] {
+  const inline = imageConfig[InlineCacheField];
+  if (inline === undefined) throw invalid(ErrorCodes.IMAGE_INVALID, `${name} is an image without an inline cache (build it with --cache-to type=inline)`);
+  const diffIds = ((imageConfig.rootfs as { diff_ids?: string[] } | undefined)?.diff_ids ?? []);
+  if (diffIds.length !== (manifest.layers ?? []).length) throw invalid(ErrorCodes.IMAGE_INVALID, `${name}: its config lists ${diffIds.length} layers, its manifest ${manifest.layers?.length ?? 0}`);
+  const annotated = { ...manifest, config: { ...manifest.config, mediaType: CacheConfigMediaType }, layers: manifest.layers.map((l, i) => ({ ...l, annotations: { ...l.annotations, [DiffIdAnnotation]: diffIds[i] } })) };
+  return readCacheRecords(annotated, Buffer.from(JSON.stringify(inline)), name);
 }

@@ -6,11 +6,14 @@
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../src/content/index.ts';
-import type { Descriptor, ImageIndex, ImageManifest } from '../src/image/index.ts';
+import { MediaTypes, type Descriptor, type ImageIndex, type ImageManifest } from '../src/image/index.ts';
+import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 import type { ImportedCache, ImportedRecord } from '../solver/index.ts';
-import { CacheConfigMediaType, readCacheRecords } from './cache-format.ts';
+import { CacheConfigMediaType, readCacheRecords, readInlineRecords } from './cache-format.ts';
+
+const ImageConfigTypes: readonly string[] = [MediaTypes.ociConfig, MediaTypes.dockerConfig];
 import type { CacheImportSpec } from './cache-spec.ts';
 
 export interface CacheImportDeps {
@@ -19,6 +22,8 @@ export interface CacheImportDeps {
   registry: () => Promise<RegistryClient>;
   warn(message: string): void;
   progress: ProgressSink;
+  /** The build's platform: which image of an index holds an inline cache. */
+  platform: Platform;
   signal?: AbortSignal;
 }
 
@@ -84,11 +89,21 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
   const client = await deps.registry();
   const ref = parseReference(refText);
   const fetched = await client.getManifest(ref);
-  const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
-  if (manifest.config?.mediaType !== CacheConfigMediaType) throw new Error(`${refText} is not a tsbuild cache (its config is ${manifest.config?.mediaType ?? 'missing'})`);
+  let manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest | ImageIndex;
+  // an image index (a pushed image): the build platform's image, whose config may hold an inline cache
+  if ('manifests' in manifest) {
+    const { fetchPlatformManifest } = await import('../src/registry/index.ts');
+    manifest = (await fetchPlatformManifest(client, deps.content, ref, deps.platform)).manifest;
+  }
   await client.fetchBlob(ref, manifest.config, deps.content);
   const config = await deps.content.readBytes(manifest.config.digest);
-  const all = readCacheRecords(manifest, config, name);
+  const all = manifest.config.mediaType === CacheConfigMediaType
+    ? readCacheRecords(manifest, config, name)
+    : ImageConfigTypes.includes(manifest.config.mediaType)
+      ? readInlineRecords(manifest, JSON.parse(config.toString('utf8')) as Record<string, unknown>, name)
+      : (() => {
+          throw new Error(`${refText} is not a tsbuild cache (its config is ${manifest.config?.mediaType ?? 'missing'})`);
+        })();
   // which blobs the registry still has: one HEAD each, in parallel; a record missing one is dropped
   const digests = [...new Map(all.flatMap((r) => r.layers.flatMap((l) => l.blobs)).map((b) => [b.digest, b])).values()];
   const has = new Map<string, boolean>();

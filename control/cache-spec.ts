@@ -1,6 +1,8 @@
 // `--cache-to` / `--cache-from` as docker buildx reads them:
 //   type=registry,ref=REF[,mode=min|max][,compression=gzip][,oci-mediatypes=true][,image-manifest=true][,ignore-error=true]
 //   type=local,dest=DIR[,mode=...]        (--cache-to)      type=local,src=DIR   (--cache-from)
+//   type=inline                           (--cache-to: the cache graph in the image config; import it
+//                                          with --cache-from type=registry,ref=IMAGE)
 //   REF                                   (--cache-from shorthand for type=registry,ref=REF)
 // The cache format is docs/remote-cache.md's.
 import { resolve } from 'node:path';
@@ -11,13 +13,16 @@ export type CacheMode = 'min' | 'max';
 
 export type CacheExportSpec =
   | { type: 'registry'; ref: string; mode: CacheMode; ignoreError: boolean }
-  | { type: 'local'; dest: string; mode: CacheMode; ignoreError: boolean };
+  | { type: 'local'; dest: string; mode: CacheMode; ignoreError: boolean }
+  /** The cache graph inside the image's own config (its layers are the image's): mode=min only. */
+  | { type: 'inline'; mode: 'min'; ignoreError: boolean };
 
 export type CacheImportSpec = { type: 'registry'; ref: string } | { type: 'local'; src: string };
 
 const exportKeys: Record<string, readonly string[]> = {
   registry: ['type', 'ref', 'mode', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'image-manifest', 'ignore-error'],
   local: ['type', 'dest', 'mode', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'image-manifest', 'ignore-error'],
+  inline: ['type', 'mode'],
 };
 const importKeys: Record<string, readonly string[]> = { registry: ['type', 'ref'], local: ['type', 'src', 'digest', 'tag'] };
 
@@ -58,6 +63,10 @@ export function parseCacheTo(text: string): CacheExportSpec {
   if (ignore !== undefined && ignore !== 'true' && ignore !== 'false') throw invalid(ErrorCodes.OPTION_INVALID, `${flag}: ignore-error must be true or false`);
   // as buildx: a failed cache export fails the build unless ignore-error=true... but the issue asks a warning by default
   const ignoreError = ignore !== 'false';
+  if (type === 'inline') {
+    if (mode !== 'min') throw invalid(ErrorCodes.OPTION_INVALID, `${flag} type=inline supports mode=min only: an image carries its own layers, not other stages'`, { hint: 'use type=registry or type=local for mode=max' });
+    return { type, mode, ignoreError };
+  }
   if (type === 'local') {
     const dest = f.get('dest');
     if (!dest) throw invalid(ErrorCodes.OPTION_INVALID, `${flag} type=local needs dest=DIR`);

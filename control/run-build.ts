@@ -6,6 +6,7 @@ import { createBuildDefinition } from '../frontend/index.ts';
 import type { NamedContext } from '../frontend/index.ts';
 import { parallelismFor, solve, withImportedCaches } from '../solver/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
+import { InlineCacheField } from './cache-format.ts';
 import { createImageView, exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
@@ -89,7 +90,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     // --cache-from: the imports answer where the local index misses (solver/imported-cache.ts)
     const registryClient = lazyRegistry(opts.insecureRegistries);
     const imports = opts.cacheFrom.length === 0 ? [] : await (await import('./cache-import.ts')).openCacheImports(opts.cacheFrom, {
-      content, registry: registryClient, signal, progress, warn: (message) => progress.emit({ type: 'build.warning', message }),
+      content, registry: registryClient, signal, progress, platform: opts.platform, warn: (message) => progress.emit({ type: 'build.warning', message }),
     });
     const solveCache = withImportedCaches(cache, imports, content);
     const solved = await solve(def.root, {
@@ -117,7 +118,11 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     // already exists each adding one), and images must match it layer for layer
     const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
     for (const l of layers) lease.add('blob', l.digest);
-    const view = await createImageView({ config: def.config, layers, content });
+    // --cache-to type=inline: the cache graph travels in the image config (control/cache-export.ts)
+    const inline = def.root && opts.cacheTo.some((c) => c.type === 'inline')
+      ? { [InlineCacheField]: (await import('./cache-export.ts')).inlineCacheConfig(worker, { root: def.root, plan: solved.plan, cache: solveCache }, chain) }
+      : {};
+    const view = await createImageView({ config: { ...def.config, ...inline }, layers, content });
     for (const d of [view.configDescriptor, view.manifestDescriptor]) lease.add('blob', d.digest);
     const exports: ExportResult[] = [];
     // only a push needs the HTTP client: load it then
@@ -139,6 +144,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     // --cache-to: a failed cache export is a warning unless ignore-error=false
     if (def.root) {
       for (const spec of opts.cacheTo) {
+        if (spec.type === 'inline') continue;
         const { exportCache } = await import('./cache-export.ts');
         try {
           await exportCache(engine, { root: def.root, plan: solved.plan, cache: solveCache, lease }, spec, { progress, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, registry: registryClient });

@@ -146,6 +146,13 @@ test.serial('type=registry: runner B imports from a docker-registry, runs nothin
     const digest = async (tag: string) => (await fetch(`http://${registry!.host}/v2/team/app/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest');
     t.truthy(await digest('a'));
     t.is(await digest('b'), await digest('a'));
+    // type=inline: the pushed image carries its cache; another runner imports it from the image itself
+    const inl = await runner(ctx, ['--cache-to', 'type=inline', '--push', '-t', `${ref}:inline`]);
+    t.is(inl.code, 0, inl.stderr);
+    const fromImage = await runner(ctx, ['--cache-from', `type=registry,ref=${ref}:inline`]);
+    t.is(fromImage.code, 0, fromImage.stderr);
+    t.is(fromImage.ran, 0, fromImage.stderr);
+    t.regex(fromImage.stderr, /importing cache manifest from .*team\/app:inline\n#\d+ [\d.]+ 4 cache records/);
     const gone = await runner(ctx, ['--cache-from', `${ref}:nosuch`]);
     t.is(gone.code, 0, gone.stderr);
     t.regex(gone.stderr, /--cache-from .*team\/app:nosuch: not used/);
