@@ -31,6 +31,8 @@ export interface CacheExportOptions {
   signal?: AbortSignal;
   parallelism: number;
   registry: () => Promise<RegistryClient>;
+  /** For `cache-mounts=true`: where the mounts live and the secret values none of their files may hold. */
+  cacheMounts?: { stateRoot: string; secrets: readonly Buffer[] };
 }
 
 /** Writes the cache; resolves to how many records and blobs it holds. */
@@ -89,6 +91,15 @@ export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'
     });
   }
   const config: CacheConfig = { version: 1, records };
+  if (spec.cacheMounts && opts.cacheMounts) {
+    const { cacheMountIds, packCacheMounts, defaultMaxCacheMountBytes } = await import('./cache-mounts-transfer.ts');
+    const packed = await packCacheMounts(cacheMountIds(input.root), { stateRoot: opts.cacheMounts.stateRoot, content, secrets: opts.cacheMounts.secrets, maxBytes: defaultMaxCacheMountBytes, warn: (m) => opts.progress.emit({ type: 'build.warning', message: m }) });
+    config.cacheMounts = packed.map((m) => {
+      input.lease.add('blob', m.blob.digest);
+      layers.push({ ...m.blob, annotations: { [DiffIdAnnotation]: m.diffId } });
+      return { id: m.id, layer: layers.length - 1 };
+    });
+  }
   const configInfo = await content.putBytes(JSON.stringify(config));
   input.lease.add('blob', configInfo.digest);
   const manifest = cacheManifest({ mediaType: CacheConfigMediaType, digest: configInfo.digest, size: configInfo.size }, layers);

@@ -17,6 +17,8 @@ export const DiffIdAnnotation = 'dev.tsbuild.cache.diffid';
 export interface CacheConfig {
   version: 1;
   records: CacheConfigRecord[];
+  /** `cache-mounts=true`: RUN --mount=type=cache contents, one gzip tar each (an index into the manifest's layers). */
+  cacheMounts?: { id: string; layer: number }[];
 }
 
 export interface CacheConfigRecord {
@@ -81,4 +83,13 @@ export function readInlineRecords(manifest: ImageManifest, imageConfig: Record<s
   if (diffIds.length !== (manifest.layers ?? []).length) throw invalid(ErrorCodes.IMAGE_INVALID, `${name}: its config lists ${diffIds.length} layers, its manifest ${manifest.layers?.length ?? 0}`);
   const annotated = { ...manifest, config: { ...manifest.config, mediaType: CacheConfigMediaType }, layers: manifest.layers.map((l, i) => ({ ...l, annotations: { ...l.annotations, [DiffIdAnnotation]: diffIds[i] } })) };
   return readCacheRecords(annotated, Buffer.from(JSON.stringify(inline)), name);
+}
+
+/** The cache mounts a cache carries (`cache-mounts=true`), each a blob of the manifest. */
+export function readCacheMounts(manifest: ImageManifest, configBytes: Buffer): { id: string; blob: Descriptor }[] {
+  const config = JSON.parse(configBytes.toString('utf8')) as CacheConfig;
+  const layers = manifest.layers ?? [];
+  return (config.cacheMounts ?? [])
+    .filter((m) => typeof m?.id === 'string' && Number.isInteger(m.layer) && m.layer >= 0 && m.layer < layers.length)
+    .map((m) => ({ id: m.id, blob: stripAnnotations(layers[m.layer]) }));
 }

@@ -11,7 +11,7 @@ import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 import type { ImportedCache, ImportedRecord } from '../solver/index.ts';
-import { CacheConfigMediaType, readCacheRecords, readInlineRecords } from './cache-format.ts';
+import { CacheConfigMediaType, readCacheMounts, readCacheRecords, readInlineRecords } from './cache-format.ts';
 
 const ImageConfigTypes: readonly string[] = [MediaTypes.ociConfig, MediaTypes.dockerConfig];
 import type { CacheImportSpec } from './cache-spec.ts';
@@ -75,6 +75,7 @@ function openLocal(dir: string, name: string, deps: CacheImportDeps): ImportedCa
   return {
     name,
     records: byKey(records),
+    mounts: readCacheMounts(manifest, config).filter((m) => present(m.blob)),
     downloaded,
     fetch: async (d) => {
       await deps.content.putStream(createReadStream(blob(d.digest)), { digest: d.digest, size: d.size });
@@ -117,6 +118,7 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
   return {
     name,
     records: byKey(records),
+    ...(manifest.config.mediaType === CacheConfigMediaType && { mounts: readCacheMounts(manifest, config) }),
     downloaded,
     fetch: async (d) => {
       await client.fetchBlob(ref, d, deps.content);
@@ -124,4 +126,23 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
       downloaded.bytes += d.size;
     },
   };
+}
+
+/** Fills, from the imports, the cache mounts this root does not have yet (the first import carrying an id wins). */
+export async function restoreImportedMounts(imports: readonly ImportedCache[], opts: { stateRoot: string; content: ContentStore; signal?: AbortSignal; warn(m: string): void }): Promise<void> {
+  const { restoreCacheMount } = await import('./cache-mounts-transfer.ts');
+  const done = new Set<string>();
+  for (const i of imports) {
+    for (const m of i.mounts ?? []) {
+      if (done.has(m.id)) continue;
+      done.add(m.id);
+      try {
+        await i.fetch(m.blob, opts.signal);
+        await restoreCacheMount(opts.stateRoot, m.id, m.blob, opts.content);
+      } catch (e) {
+        opts.signal?.throwIfAborted();
+        opts.warn(`--cache-from ${i.name}: cache mount "${m.id}" not restored: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
 }

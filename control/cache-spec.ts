@@ -12,16 +12,16 @@ import { parseReference } from '../src/registry/reference.ts';
 export type CacheMode = 'min' | 'max';
 
 export type CacheExportSpec =
-  | { type: 'registry'; ref: string; mode: CacheMode; ignoreError: boolean }
-  | { type: 'local'; dest: string; mode: CacheMode; ignoreError: boolean }
+  | { type: 'registry'; ref: string; mode: CacheMode; ignoreError: boolean; cacheMounts?: boolean }
+  | { type: 'local'; dest: string; mode: CacheMode; ignoreError: boolean; cacheMounts?: boolean }
   /** The cache graph inside the image's own config (its layers are the image's): mode=min only. */
   | { type: 'inline'; mode: 'min'; ignoreError: boolean };
 
 export type CacheImportSpec = { type: 'registry'; ref: string } | { type: 'local'; src: string };
 
 const exportKeys: Record<string, readonly string[]> = {
-  registry: ['type', 'ref', 'mode', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'image-manifest', 'ignore-error'],
-  local: ['type', 'dest', 'mode', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'image-manifest', 'ignore-error'],
+  registry: ['type', 'ref', 'mode', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'image-manifest', 'ignore-error', 'cache-mounts'],
+  local: ['type', 'dest', 'mode', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'image-manifest', 'ignore-error', 'cache-mounts'],
   inline: ['type', 'mode'],
 };
 const importKeys: Record<string, readonly string[]> = { registry: ['type', 'ref'], local: ['type', 'src', 'digest', 'tag'] };
@@ -67,12 +67,15 @@ export function parseCacheTo(text: string): CacheExportSpec {
     if (mode !== 'min') throw invalid(ErrorCodes.OPTION_INVALID, `${flag} type=inline supports mode=min only: an image carries its own layers, not other stages'`, { hint: 'use type=registry or type=local for mode=max' });
     return { type, mode, ignoreError };
   }
+  const mounts = f.get('cache-mounts');
+  if (mounts !== undefined && mounts !== 'true' && mounts !== 'false') throw invalid(ErrorCodes.OPTION_INVALID, `${flag}: cache-mounts must be true or false`);
+  const cacheMounts = mounts === 'true' ? { cacheMounts: true } : {};
   if (type === 'local') {
     const dest = f.get('dest');
     if (!dest) throw invalid(ErrorCodes.OPTION_INVALID, `${flag} type=local needs dest=DIR`);
-    return { type, dest: resolve(dest), mode, ignoreError };
+    return { type, dest: resolve(dest), mode, ignoreError, ...cacheMounts };
   }
-  return { type: 'registry', ref: refOf(f, flag), mode, ignoreError };
+  return { type: 'registry', ref: refOf(f, flag), mode, ignoreError, ...cacheMounts };
 }
 
 export function parseCacheFrom(text: string): CacheImportSpec {

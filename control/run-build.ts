@@ -92,7 +92,11 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     const imports = opts.cacheFrom.length === 0 ? [] : await (await import('./cache-import.ts')).openCacheImports(opts.cacheFrom, {
       content, registry: registryClient, signal, progress, platform: opts.platform, warn: (message) => progress.emit({ type: 'build.warning', message }),
     });
+    if (imports.some((i) => i.mounts?.length)) {
+      await (await import('./cache-import.ts')).restoreImportedMounts(imports, { stateRoot: engine.paths.root, content, signal, warn: (message) => progress.emit({ type: 'build.warning', message }) });
+    }
     const solveCache = withImportedCaches(cache, imports, content);
+    const secrets = await readSecrets(opts.secrets);
     const solved = await solve(def.root, {
       lease,
       locks,
@@ -107,7 +111,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       noCache: opts.noCache,
       noCacheStages: opts.noCacheFilter,
       maxParallelism: opts.maxParallelism,
-      runInputs: { secrets: await readSecrets(opts.secrets), limits: opts.limits, sshAgents: sshAgents.sockets, insecureRegistries: opts.insecureRegistries },
+      runInputs: { secrets, limits: opts.limits, sshAgents: sshAgents.sockets, insecureRegistries: opts.insecureRegistries },
       signal,
     });
 
@@ -147,7 +151,10 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
         if (spec.type === 'inline') continue;
         const { exportCache } = await import('./cache-export.ts');
         try {
-          await exportCache(engine, { root: def.root, plan: solved.plan, cache: solveCache, lease }, spec, { progress, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, registry: registryClient });
+          await exportCache(engine, { root: def.root, plan: solved.plan, cache: solveCache, lease }, spec, {
+            progress, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, registry: registryClient,
+            cacheMounts: { stateRoot: engine.paths.root, secrets: [...secrets.values()] },
+          });
         } catch (e) {
           signal?.throwIfAborted();
           if (!spec.ignoreError) throw e;

@@ -23,6 +23,8 @@ export interface ImportedCache {
   name: string;
   records: ReadonlyMap<string, ImportedRecord>;
   fetch(blob: Descriptor, signal?: AbortSignal): Promise<void>;
+  /** RUN --mount=type=cache contents it carries (cache-mounts=true), by mount id. */
+  mounts?: readonly { id: string; blob: Descriptor }[];
   /** What `fetch` brought in so far, for the build's report. */
   readonly downloaded: { blobs: number; bytes: number };
 }

@@ -38,6 +38,7 @@ export type { SnapshotLayerRows, StoredSnapshot, WorkerStorage } from './storage
 export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
 export { describeOp, opName, type OpDescription } from './ops/table.ts';
 export { checkoutGitContext } from './source/git-source.ts';
+export { cacheMountDir } from './exec/cache-mounts.ts';
 export { extractLayer } from './layer/extract.ts';
 export type { ContextRef, KeyReads, LocalRead, OpName } from './ops/op-definition.ts';
 

@@ -133,6 +133,35 @@ test.serial('a missing, foreign or damaged cache is a warning and the build goes
   }
 });
 
+test.serial('cache-mounts=true: RUN --mount=type=cache contents reach runner B, never a file holding a secret', async (t) => {
+  const a = contextDir({ Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/cache,id=pkgs --mount=type=secret,id=tok,required=true sh -c "echo fetched > /cache/pkg.tgz; cat /run/secrets/tok > /cache/leaked; echo done > /done"\n' });
+  const b = contextDir({ Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/cache,id=pkgs ls /cache > /seen\n' });
+  const cache = join(work, 'cache-mounts');
+  try {
+    const env = { ...process.env, TOK: 's3cr3t-value-for-the-test' };
+    const exported = await runTsbuild(['build', '--progress', 'plain', '--build-context', `busybox=oci-layout://${base}`, '--secret', 'id=tok,env=TOK', '--cache-to', `type=local,dest=${cache},mode=max,cache-mounts=true`, a], { root: join(work, 'mounts-a'), env });
+    t.is(exported.code, 0, exported.stderr);
+    t.regex(exported.stderr, /cache mount "pkgs": leaked holds a secret's value: left out of the cache export/);
+    const out = join(work, 'mounts-out');
+    const r = await runner(b, ['--cache-from', `type=local,src=${cache}`, '-o', `type=local,dest=${out}`]);
+    t.is(r.code, 0, r.stderr);
+    t.is(readFileSync(join(out, 'seen'), 'utf8'), 'pkg.tgz\n');
+    // no blob of the cache, decompressed, holds the secret's value
+    const { readdirSync } = await import('node:fs');
+    const { gunzipSync } = await import('node:zlib');
+    const blobs = readdirSync(join(cache, 'blobs', 'sha256'));
+    t.true(blobs.length > 0);
+    for (const name of blobs) {
+      const raw = readFileSync(join(cache, 'blobs', 'sha256', name));
+      const bytes = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
+      t.false(bytes.includes('s3cr3t-value-for-the-test'), name);
+    }
+  } finally {
+    removeDir(a);
+    removeDir(b);
+  }
+});
+
 test.serial('type=registry: runner B imports from a docker-registry, runs nothing, and pushes the same image digest', async (t) => {
   registry = await startRegistry();
   const ctx = project();

@@ -23,6 +23,11 @@ export interface CacheMounts {
   acquire(m: CacheMount): Promise<CacheLease>;
 }
 
+/** Where the cache mount `id` of a state root lives (a remote cache export reads it, an import fills it). */
+export function cacheMountDir(stateRoot: string, id: string): string {
+  return join(stateRoot, 'cache-mounts', createHash('sha256').update(id).digest('hex'));
+}
+
 export function createCacheMounts(stateRoot: string): CacheMounts {
   const base = join(stateRoot, 'cache-mounts');
   const users = new Map<string, number>();
