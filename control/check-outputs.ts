@@ -1,0 +1,20 @@
+// What a build's outputs need, checked before any step runs: a failed check costs nothing,
+// where finding it after the build would cost the whole build.
+import { ErrorCodes, invalid } from '../src/errors/index.ts';
+import { dockerDaemon, pingDocker } from '../exporter/index.ts';
+import type { OutputSpec } from '../exporter/index.ts';
+import type { BuildRun } from './engine.ts';
+
+const describe = (o: OutputSpec) => `type=${o.type},dest=-`;
+
+/** At most one output on stdout, and a stdout to write to; a Docker daemon that answers for type=docker without dest. */
+export async function checkOutputs(outputs: readonly OutputSpec[], run: Pick<BuildRun, 'stdout' | 'signal'>): Promise<void> {
+  const toStdout = outputs.filter((o) => o.type !== 'image' && o.dest === '-');
+  if (toStdout.length > 1) {
+    throw invalid(ErrorCodes.OPTION_INVALID, `--output: ${toStdout.map(describe).join(' and ')} would both write to stdout`, { hint: 'send one of them to a file: dest=out.tar' });
+  }
+  if (toStdout.length === 1 && !run.stdout) {
+    throw invalid(ErrorCodes.OUTPUT_FAILED, `--output ${describe(toStdout[0])}: this build has no stdout to write to`, { hint: 'name a file: dest=out.tar' });
+  }
+  if (outputs.some((o) => o.type === 'docker' && o.dest === undefined)) await pingDocker(dockerDaemon(), run.signal);
+}
