@@ -121,6 +121,8 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
   }
   const outputs: OutputSpec[] = [...(o.outputs ?? [])];
   if (o.load && !outputs.some((x) => x.type === 'docker' && x.dest === undefined)) outputs.push({ type: 'docker', names: [] });
+  // as buildx, --push beside other outputs is one more output (type=registry), not ignored
+  if (o.push && outputs.length > 0 && !outputs.some((x) => x.type === 'image' && x.push)) outputs.push({ type: 'image', names: [], push: true });
   if (outputs.length === 0) outputs.push({ type: 'image', names: tags, push: o.push ?? false });
   // as docker buildx: -t names the image in every output that carries names
   for (const out of outputs) if ((out.type === 'image' || out.type === 'oci' || out.type === 'docker') && out.names.length === 0) out.names = [...tags];

@@ -82,6 +82,26 @@ test('"name=a,b" names the image twice: two tags in the store, two entries in a 
   t.is(JSON.parse(skopeo('inspect', `oci-archive:${tar}:1`)).Labels.purpose, 'outputs');
 });
 
+test('annotation-index on type=image tags an index around the manifest: listed, and a base for the next build', async (t) => {
+  const r = await build(['-o', 'type=image,name=indexed-local:1,annotation-index.org.opencontainers.image.vendor=acme']);
+  t.is(r.code, 0, r.stderr);
+  const images = await runTsbuild(['images'], { root });
+  t.regex(images.stdout, /^indexed-local\s+1\s/m);
+  const next = contextDir({ Dockerfile: 'FROM indexed-local:1\nCOPY c.txt /c.txt\n', 'c.txt': 'gamma\n' });
+  try {
+    const tar = join(out, 'on-index.tar');
+    const r2 = await runTsbuild(['build', '--progress', 'plain', '-o', `type=oci,dest=${tar},name=on-index:1`, next], { root });
+    t.is(r2.code, 0, r2.stderr);
+    const layout = untar(tar, 'on-index');
+    const bundle = join(out, 'on-index-bundle');
+    execFileSync('umoci', ['unpack', '--image', `${layout}:1`, bundle]);
+    t.is(readFileSync(join(bundle, 'rootfs', 'a.txt'), 'utf8'), 'alpha\n');
+    t.is(readFileSync(join(bundle, 'rootfs', 'c.txt'), 'utf8'), 'gamma\n');
+  } finally {
+    removeDir(next);
+  }
+});
+
 test('an unknown -o key is refused before the build, naming the keys that type takes', async (t) => {
   const r = await build(['-o', `type=oci,dest=${join(out, 'never.tar')},foo=bar`]);
   t.is(r.code, 1);

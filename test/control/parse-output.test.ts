@@ -62,3 +62,19 @@ test('type=docker without dest is a load into the Docker daemon', (t) => {
   t.is(spec.type, 'docker');
   t.false('dest' in spec);
 });
+
+test('--load is type=docker without dest; --push beside other outputs is one more output, as buildx', async (t) => {
+  const { resolveBuildOptions } = await import('../../control/options.ts');
+  const { contextDir, removeDir } = await import('../_support/tsbuild.ts');
+  const ctx = contextDir({ Dockerfile: 'FROM scratch\n' });
+  try {
+    const load = resolveBuildOptions({ context: ctx, tags: ['app:1'], load: true });
+    t.deepEqual(load.outputs, [{ type: 'docker', names: ['app:1'] }]);
+    const both = resolveBuildOptions({ context: ctx, tags: ['r.local/app:1'], outputs: [parseOutputSpec('type=oci,dest=/tmp/a.tar')], push: true });
+    t.deepEqual(both.outputs.map((o) => [o.type, 'push' in o && o.push, o.type === 'image' && o.names]), [['oci', false, false], ['image', true, ['r.local/app:1']]]);
+    const alone = resolveBuildOptions({ context: ctx, tags: ['r.local/app:1'], push: true });
+    t.deepEqual(alone.outputs, [{ type: 'image', names: ['r.local/app:1'], push: true }]);
+  } finally {
+    removeDir(ctx);
+  }
+});
