@@ -128,7 +128,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
           progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
         }
       }
-      else exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout }));
+      else exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout, hold: (d) => lease.add('blob', d) }));
     }
     progress.emit({ type: 'vertex.done', vertex: exportVertex });
     return {

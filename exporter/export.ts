@@ -25,6 +25,8 @@ export interface ExportDeps {
   signal?: AbortSignal;
   /** Where `dest=-` writes (not ended: the caller owns it); without it such an output fails with OUTPUT_FAILED. */
   stdout?: Writable;
+  /** Told each blob an output writes (a manifest with other media types or annotations, an index), so the build's lease holds it from GC. */
+  hold?: (digest: string) => void;
 }
 
 function stdoutSink(deps: ExportDeps, type: string): Sink {
@@ -41,10 +43,12 @@ export async function exportImage(base: ImageView, output: OutputSpec, deps: Exp
   const names = 'names' in output ? output.names : [];
   for (const name of names) parseReference(name);
   const view = output.type === 'local' || output.type === 'tar' ? base : await applyManifestOptions(base, output, deps.content);
+  if (view !== base) deps.hold?.(view.manifestDescriptor.digest);
   const result: ExportResult = { digest: view.manifestDescriptor.digest, imageId: view.configDescriptor.digest, names: [...names] };
   switch (output.type) {
     case 'image': {
       const top = await topDescriptor(view, output, deps.content);
+      deps.hold?.(top.digest);
       result.digest = top.digest;
       await exportToStore(view, output, deps, top);
       if (output.push) {
