@@ -7,7 +7,7 @@ import type { BuildRun } from './engine.ts';
 
 const describe = (o: OutputSpec) => `type=${o.type},dest=-`;
 
-/** At most one output on stdout, and a stdout to write to; a Docker daemon that answers for type=docker without dest. */
+/** At most one output on stdout, and a stdout to write to; a name for every push; a Docker daemon that answers for type=docker without dest. */
 export async function checkOutputs(outputs: readonly OutputSpec[], run: Pick<BuildRun, 'stdout' | 'signal'>): Promise<void> {
   const toStdout = outputs.filter((o) => o.type !== 'image' && o.dest === '-');
   if (toStdout.length > 1) {
@@ -15,6 +15,9 @@ export async function checkOutputs(outputs: readonly OutputSpec[], run: Pick<Bui
   }
   if (toStdout.length === 1 && !run.stdout) {
     throw invalid(ErrorCodes.OUTPUT_FAILED, `--output ${describe(toStdout[0])}: this build has no stdout to write to`, { hint: 'name a file: dest=out.tar' });
+  }
+  if (outputs.some((o) => o.type === 'image' && o.push && o.names.length === 0)) {
+    throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG (or name= to the output)' });
   }
   if (outputs.some((o) => o.type === 'docker' && o.dest === undefined)) await pingDocker(dockerDaemon(), run.signal);
 }

@@ -111,6 +111,10 @@ test('an unknown -o key is refused before the build, naming the keys that type t
   t.notRegex(r.stderr, /^\s+at /m);
   const r2 = await build(['-o', 'type=image,push=maybe']);
   t.regex(r2.stderr, /^ERROR: --output type=image: push=maybe is not true or false$/m);
+  const r3 = await build(['-o', 'type=registry']);
+  t.is(r3.code, 1);
+  t.regex(r3.stderr, /^ERROR: cannot push an image without a name$/m);
+  t.notRegex(r3.stderr, /COPY a\.txt/, 'no step ran');
 });
 
 function buildToStdout(output: string): { status: number | null; stdout: Buffer; stderr: string } {
@@ -194,8 +198,12 @@ test.serial('type=docker without dest (and --load) loads into the Docker daemon;
     t.log('docker not installed or dockerd cannot start: the load into a daemon is not checked');
     return;
   }
-  const r = await build(['--load', '-t', 'tsbuild-loaded:1'], { DOCKER_HOST: host });
+  // a static busybox as the whole image: docker runs what tsbuild loaded
+  const runnable = contextDir({ Dockerfile: 'FROM scratch\nCOPY --from=bin busybox /bin/busybox\nCOPY a.txt /a.txt\nLABEL purpose=outputs\nCMD ["/bin/busybox", "cat", "/a.txt"]\n', 'a.txt': 'alpha\n' });
+  const r = await runTsbuild(['build', '--progress', 'plain', '--build-context', 'bin=/usr/bin', '--load', '-t', 'tsbuild-loaded:1', runnable], { root, env: { DOCKER_HOST: host } });
+  removeDir(runnable);
   t.is(r.code, 0, r.stderr);
+  t.is(await docker(host, ['run', '--rm', '--network', 'none', 'tsbuild-loaded:1']), 'alpha\n');
   const r2 = await build(['-o', 'type=docker,"name=tsbuild-loaded:2,tsbuild-loaded:3"'], { DOCKER_HOST: host });
   t.is(r2.code, 0, r2.stderr);
   try {
