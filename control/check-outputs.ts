@@ -16,6 +16,10 @@ export async function checkOutputs(outputs: readonly OutputSpec[], run: Pick<Bui
   if (toStdout.length === 1 && !run.stdout) {
     throw invalid(ErrorCodes.OUTPUT_FAILED, `--output ${describe(toStdout[0])}: this build has no stdout to write to`, { hint: 'name a file: dest=out.tar' });
   }
+  // as buildx: an archive printed on a terminal helps nobody and can leave it in a strange state
+  if (toStdout.length === 1 && (run.stdout as { isTTY?: boolean } | undefined)?.isTTY) {
+    throw invalid(ErrorCodes.OPTION_INVALID, `--output ${describe(toStdout[0])}: refusing to write an archive to a terminal`, { hint: 'redirect it (> out.tar), pipe it, or name a file: dest=out.tar' });
+  }
   if (outputs.some((o) => o.type === 'image' && o.push && o.names.length === 0)) {
     throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG (or name= to the output)' });
   }

@@ -152,6 +152,14 @@ test('two outputs on stdout are refused before the build', async (t) => {
   t.regex(r.stderr, /^ERROR: --output: type=tar,dest=- and type=oci,dest=- would both write to stdout$/m);
 });
 
+test('an archive for stdout is refused when stdout is a terminal, as buildx does', (t) => {
+  // `script` gives the build a pseudo-terminal as stdout
+  const r = spawnSync('script', ['-qec', `${process.execPath} ${tsbuildBin} --root ${root} build -q -o type=oci,dest=- ${ctx}`, '/dev/null'], { encoding: 'utf8' });
+  t.is(r.status, 1, r.stdout);
+  t.regex(r.stdout, /ERROR: --output type=oci,dest=-: refusing to write an archive to a terminal/);
+  t.regex(r.stdout, /hint: redirect it \(> out\.tar\), pipe it, or name a file: dest=out\.tar/);
+});
+
 test('several outputs at once: the store, an OCI tar and a docker archive of one image', async (t) => {
   const oci = join(out, 'several.oci.tar');
   const dockerTar = join(out, 'several.docker.tar');
@@ -206,12 +214,16 @@ test.serial('type=docker without dest (and --load) loads into the Docker daemon;
   t.is(await docker(host, ['run', '--rm', '--network', 'none', 'tsbuild-loaded:1']), 'alpha\n');
   const r2 = await build(['-o', 'type=docker,"name=tsbuild-loaded:2,tsbuild-loaded:3"'], { DOCKER_HOST: host });
   t.is(r2.code, 0, r2.stderr);
+  // and the archive piped into `docker load`, as people do with buildx
+  const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${tsbuildBin}" --root "${root}" build -q -o type=docker,dest=-,name=tsbuild-loaded:4 "${ctx}" | /usr/bin/docker load`], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: host } });
+  t.is(piped.status, 0, piped.stderr);
+  t.regex(piped.stdout, /Loaded image: tsbuild-loaded:4/);
   try {
-    for (const tag of ['1', '2', '3']) {
+    for (const tag of ['1', '2', '3', '4']) {
       const labels = JSON.parse(await docker(host, ['image', 'inspect', '--format', '{{json .Config.Labels}}', `tsbuild-loaded:${tag}`])) as Record<string, string>;
       t.is(labels.purpose, 'outputs', tag);
     }
   } finally {
-    await docker(host, ['rmi', 'tsbuild-loaded:1', 'tsbuild-loaded:2', 'tsbuild-loaded:3']).catch(() => '');
+    await docker(host, ['rmi', 'tsbuild-loaded:1', 'tsbuild-loaded:2', 'tsbuild-loaded:3', 'tsbuild-loaded:4']).catch(() => '');
   }
 });
