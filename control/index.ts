@@ -20,6 +20,7 @@ export {
   parseSsh,
   resolveBuildOptions,
 } from './options.ts';
+export { stdoutOutput } from './parse-output.ts';
 export type { BuildContextSpec, BuildOptions, ResolvedBuildOptions, SecretSpec, SshSpec } from './options.ts';
 export { resolveStateRoot } from '../src/state/root.ts';
 export { parseCacheFrom, parseCacheTo, type CacheExportSpec, type CacheImportSpec } from './cache-spec.ts';

@@ -48,6 +48,8 @@ export interface BuildOptions {
   progress?: ProgressMode;
   outputs?: OutputSpec[];
   push?: boolean;
+  /** `--load`: the image goes into the local Docker daemon (as `--output type=docker`, as buildx). */
+  load?: boolean;
   buildContexts?: Record<string, BuildContextSpec>;
   platform?: string;
   maxParallelism?: number;
@@ -127,6 +129,9 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     });
   }
   const outputs: OutputSpec[] = [...(o.outputs ?? [])];
+  if (o.load && !outputs.some((x) => x.type === 'docker' && x.dest === undefined)) outputs.push({ type: 'docker', names: [] });
+  // as buildx, --push beside other outputs is one more output (type=registry), not ignored
+  if (o.push && outputs.length > 0 && !outputs.some((x) => x.type === 'image' && x.push)) outputs.push({ type: 'image', names: [], push: true });
   if (outputs.length === 0) outputs.push({ type: 'image', names: tags, push: o.push ?? false });
   // as docker buildx: -t names the image in every output that carries names
   for (const out of outputs) if ((out.type === 'image' || out.type === 'oci' || out.type === 'docker') && out.names.length === 0) out.names = [...tags];
@@ -198,45 +203,7 @@ export function parseBuildPlatform(text: string, host: Platform = hostPlatform):
   return p;
 }
 
-/** `type=oci,dest=app.tar` → an OutputSpec. */
-export function parseOutputSpec(text: string): OutputSpec {
-  const fields = new Map<string, string>();
-  for (const part of text.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) {
-      // `-o dir` is docker buildx's shorthand for type=local,dest=dir
-      if (!text.includes('=')) return parseOutputSpec(`type=local,dest=${text}`);
-      throw invalid(ErrorCodes.OPTION_INVALID, `invalid --output "${text}": "${part}" is not key=value`);
-    }
-    fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
-  const type = fields.get('type') ?? 'local';
-  const dest = fields.get('dest');
-  const names = (fields.get('name') ?? '').split(/[\s;]+/).filter(Boolean);
-  const needDest = () => {
-    if (!dest) throw invalid(ErrorCodes.OPTION_INVALID, `--output type=${type} needs dest=PATH`);
-    return dest === '-' ? dest : resolve(dest);
-  };
-  switch (type) {
-    case 'image':
-    case 'registry':
-      return { type: 'image', names, push: type === 'registry' || fields.get('push') === 'true' };
-    case 'oci':
-      return { type: 'oci', dest: needDest(), tar: fields.get('tar') !== 'false', names };
-    case 'docker':
-      return { type: 'docker', dest: needDest(), names };
-    case 'local': {
-      const to = needDest();
-      // the files of an image over the host's own: /bin, /etc/passwd, links replaced by directories
-      if (to === '/') throw invalid(ErrorCodes.OPTION_INVALID, '--output type=local,dest=/ would write the image over this machine\'s own files', { hint: 'name a directory of its own, e.g. dest=./out' });
-      return { type: 'local', dest: to };
-    }
-    case 'tar':
-      return { type: 'tar', dest: needDest() };
-    default:
-      throw invalid(ErrorCodes.OPTION_INVALID, `unknown output type "${type}"`, { hint: 'one of image, registry, oci, docker, local, tar' });
-  }
-}
+export { parseOutputSpec } from './parse-output.ts';
 
 /** `name=path`, `name=docker-image://ref`, `name=oci-layout://dir[:tag]`. */
 export function parseBuildContext(text: string, cwd = process.cwd()): [string, BuildContextSpec] {

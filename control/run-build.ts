@@ -19,6 +19,7 @@ import { openSshAgents } from './ssh-agents.ts';
 import { createImageResolver } from './resolve-image.ts';
 import { readDockerfile } from './read-dockerfile.ts';
 import { importOciLayout } from './oci-layout-context.ts';
+import { checkOutputs } from './check-outputs.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -37,6 +38,7 @@ export async function runBuild(engine: EngineParts, opts: ResolvedBuildOptions, 
   if (!run.stdout && opts.outputs.some((o) => o.type === 'tar' && o.dest === '-')) {
     throw invalid(ErrorCodes.OUTPUT_FAILED, '--output type=tar,dest=-: this build has no stdout to write to', { hint: 'name a file: dest=out.tar' });
   }
+  await checkOutputs(opts.outputs, run);
   const dockerfile = readDockerfile(opts.contextDir, opts.dockerfilePath, opts.dockerfileName);
   try {
     return await buildFrom(engine, dockerfile, opts, run);
@@ -142,7 +144,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
           progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
         }
       }
-      else exports.push(await exportImage(view, output, { content, images, registry, signal }));
+      else exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout, hold: (d) => lease.add('blob', d) }));
     }
     progress.emit({ type: 'vertex.done', vertex: exportVertex });
     // --cache-to: a failed cache export is a warning unless ignore-error=false

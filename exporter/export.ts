@@ -1,10 +1,16 @@
 // One entry point for every output type; each type lives in its own file under outputs/.
+import type { Writable } from 'node:stream';
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
 import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
+import type { Descriptor } from '../src/image/index.ts';
 import type { ExportResult, ImageView, OutputSpec } from './types.ts';
 import { exportToStore } from './outputs/image.ts';
 import { exportOci } from './outputs/oci.ts';
 import { exportDocker } from './outputs/docker.ts';
+import { loadIntoDocker } from './outputs/docker-daemon.ts';
+import { applyManifestOptions, topDescriptor } from './outputs/manifest-options.ts';
+import { openStreamTarSink } from './sink.ts';
+import type { Sink } from './sink.ts';
 import { parseReference, pushImage } from '../src/registry/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 
@@ -14,39 +20,58 @@ export interface ExportDeps {
   /** Needed only for `type=image,push=true` (or give `push`); without either such an export fails with OUTPUT_FAILED. */
   registry?: RegistryClient;
   /** Overrides how a name is pushed (tests, mirrors); defaults to pushImage with `registry`. */
-  push?: (view: ImageView, name: string) => Promise<void>;
+  push?: (view: ImageView, name: string, descriptor: Descriptor) => Promise<void>;
   /** Stops an export under way: its partial output is removed and the reason thrown. */
   signal?: AbortSignal;
+  /** Where `dest=-` writes (not ended: the caller owns it); without it such an output fails with OUTPUT_FAILED. */
+  stdout?: Writable;
+  /** Told each blob an output writes (a manifest with other media types or annotations, an index), so the build's lease holds it from GC. */
+  hold?: (digest: string) => void;
+}
+
+function stdoutSink(deps: ExportDeps, type: string): Sink {
+  if (!deps.stdout) throw invalid(ErrorCodes.OUTPUT_FAILED, `--output type=${type},dest=-: this build has no stdout to write to`, { hint: `name a file: dest=out.tar` });
+  return openStreamTarSink(deps.stdout, 'stdout', deps.signal, { end: false });
 }
 
 /**
  * Writes `view` as `output` says. Names are checked before anything is written, so a bad name
  * fails fast with REFERENCE_INVALID. File outputs appear at dest whole or not at all.
  */
-export async function exportImage(view: ImageView, output: OutputSpec, deps: ExportDeps): Promise<ExportResult> {
+export async function exportImage(base: ImageView, output: OutputSpec, deps: ExportDeps): Promise<ExportResult> {
   deps.signal?.throwIfAborted();
   const names = 'names' in output ? output.names : [];
   for (const name of names) parseReference(name);
+  const view = output.type === 'local' || output.type === 'tar' ? base : await applyManifestOptions(base, output, deps.content);
+  if (view !== base) deps.hold?.(view.manifestDescriptor.digest);
   const result: ExportResult = { digest: view.manifestDescriptor.digest, imageId: view.configDescriptor.digest, names: [...names] };
   switch (output.type) {
-    case 'image':
-      await exportToStore(view, output, deps);
+    case 'image': {
+      const top = await topDescriptor(view, output, deps.content);
+      deps.hold?.(top.digest);
+      result.digest = top.digest;
+      await exportToStore(view, output, deps, top);
       if (output.push) {
         const registry = deps.registry;
-        const push = deps.push ?? (registry && ((v: ImageView, name: string) => pushImage({ client: registry, content: deps.content, ref: name, descriptor: v.manifestDescriptor, signal: deps.signal }).then(() => {})));
+        const push = deps.push ?? (registry && ((_v: ImageView, name: string, descriptor: Descriptor) => pushImage({ client: registry, content: deps.content, ref: name, descriptor, signal: deps.signal }).then(() => {})));
         if (!push) throw new TsbuildError('cannot push: no registry client was given to the exporter', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
         if (names.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG' });
         for (const name of names) {
           deps.signal?.throwIfAborted();
-          await push(view, name);
+          await push(view, name, top);
         }
       }
       return result;
+    }
     case 'oci':
-      await exportOci(view, output, deps.content, deps.signal);
+      await exportOci(view, output, deps.content, deps.signal, output.dest === '-' ? stdoutSink(deps, 'oci') : undefined);
       return result;
     case 'docker':
-      await exportDocker(view, output, deps.content, deps.signal);
+      if (output.dest === undefined) {
+        await loadIntoDocker(view, output, deps.content, { signal: deps.signal });
+        return result;
+      }
+      await exportDocker(view, { ...output, dest: output.dest }, deps.content, deps.signal, output.dest === '-' ? stdoutSink(deps, 'docker') : undefined);
       return result;
     case 'local':
     case 'tar':

@@ -6,3 +6,5 @@ export { exportImage } from './export.ts';
 export type { ExportDeps } from './export.ts';
 export { alignHistory } from './history.ts';
 export { isStreamTarget } from './sink.ts';
+export { dockerDaemon, pingDocker } from './outputs/docker-daemon.ts';
+export type { DockerDaemon } from './outputs/docker-daemon.ts';

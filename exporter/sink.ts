@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
@@ -60,8 +60,28 @@ export async function openTarSink(dest: string, signal?: AbortSignal): Promise<S
   // /dev/null, a FIFO, a terminal: written straight into, since renaming over one would replace it
   const direct = isStreamTarget(dest);
   const tmp = direct ? resolve(dest) : await prepareTemp(dest);
+  return tarSinkOver(createWriteStream(tmp), dest, signal, {
+    commit: async () => {
+      if (!direct) await rename(tmp, resolve(dest));
+    },
+    abort: async () => {
+      if (!direct) await rm(tmp, { force: true });
+    },
+  });
+}
+
+/**
+ * A tar written into `stream` as it is made (stdout for `dest=-`, a request body for docker
+ * load); `label` names it in errors. Ends `stream` when `end` is true (default); an abort
+ * destroys it, so its reader sees a truncated archive, never one that looks whole.
+ */
+export function openStreamTarSink(stream: Writable, label: string, signal?: AbortSignal, opts: { end?: boolean } = {}): Sink {
+  return tarSinkOver(stream, label, signal, { commit: async () => {}, abort: async () => {} }, opts.end ?? true);
+}
+
+function tarSinkOver(out: Writable, dest: string, signal: AbortSignal | undefined, hooks: { commit(): Promise<void>; abort(): Promise<void> }, end = true): Sink {
   const archive = pack();
-  const written = pipeline(archive, createWriteStream(tmp));
+  const written = pipeline(archive, out, { end });
   // keep an early write error until someone awaits it, so it never goes unhandled
   written.catch(() => {});
   // fixed mtime: the same image gives a byte-identical archive
@@ -89,7 +109,7 @@ export async function openTarSink(dest: string, signal?: AbortSignal): Promise<S
       archive.finalize();
       try {
         await written;
-        if (!direct) await rename(tmp, resolve(dest));
+        await hooks.commit();
         done = true;
       } catch (e) {
         throw outputError(dest, e);
@@ -99,7 +119,7 @@ export async function openTarSink(dest: string, signal?: AbortSignal): Promise<S
       if (done) return;
       archive.destroy();
       await written.catch(() => {});
-      if (!direct) await rm(tmp, { force: true });
+      await hooks.abort();
     },
   };
 }

@@ -18,11 +18,27 @@ export interface ImageView {
   layers: ImageLayer[];
 }
 
+/** `annotation.KEY=VAL` and `annotation-manifest.KEY` (the manifest), `annotation-index.KEY` (the index), `annotation-manifest-descriptor.KEY` (the manifest's entry in an OCI layout's index.json). */
+export interface OutputAnnotations {
+  manifest: Record<string, string>;
+  index: Record<string, string>;
+  manifestDescriptor: Record<string, string>;
+}
+
+/** What every image output may change in the manifest it writes (exporter/outputs/manifest-options.ts). */
+export interface ManifestOptions {
+  /** false: Docker's media types (manifest v2 schema 2) instead of OCI's. Default true. */
+  ociMediaTypes?: boolean;
+  annotations?: OutputAnnotations;
+}
+
 export type OutputSpec =
   /** The local store, tagged with `names` (may be empty: the image is stored untagged). */
-  | { type: 'image'; names: string[]; push: boolean }
-  | { type: 'oci'; dest: string; tar: boolean; names: string[] }
-  | { type: 'docker'; dest: string; names: string[] }
+  | ({ type: 'image'; names: string[]; push: boolean } & ManifestOptions)
+  /** `dest` `-`: the caller's stdout. */
+  | ({ type: 'oci'; dest: string; tar: boolean; names: string[] } & ManifestOptions)
+  /** Without `dest`: loaded into the local Docker daemon (DOCKER_HOST or /var/run/docker.sock). `-`: stdout. */
+  | ({ type: 'docker'; dest?: string; names: string[] } & ManifestOptions)
   | { type: 'local'; dest: string }
   | { type: 'tar'; dest: string };
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createProgress, ProgressModes, type ProgressMode } from '../../src/progress/index.ts';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
-import { parseCacheFrom, parseCacheTo, parseAddHost, parseBuildArg, parseBuildContext, parseEntitlement, parseNetworkMode, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions } from '../../control/index.ts';
+import { parseCacheFrom, parseCacheTo, parseAddHost, parseBuildArg, parseBuildContext, parseEntitlement, parseNetworkMode, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, stdoutOutput } from '../../control/index.ts';
 import { loadConfig, openEngine, prepareContext, resolveStateRoot } from '../../control/index.ts';
 import type { BuildContextSpec, BuildResult, BuildRun, Config, OutputSpec, ResolvedBuildOptions } from '../../control/index.ts';
 
@@ -27,8 +27,9 @@ export function registerBuild(program: Command): void {
     .option('--no-cache', 'do not use the cache')
     // commander reads --no-X as the negation of X: this one lands in flags.cacheFilter, `true` when absent
     .option('--no-cache-filter <stages>', 'do not use the cache for these stages: STAGE[,STAGE] (repeatable)', collectList)
-    .option('-o, --output <spec>', 'type=image|oci|docker|local|tar[,dest=PATH][,name=...] (repeatable)', collect)
+    .option('-o, --output <spec>', 'type=image|registry|oci|docker|local|tar[,dest=PATH|-][,name=...][,KEY=VALUE] (repeatable; -o - is a tar on stdout)', collect)
     .option('--push', 'push the image (same as --output type=registry)')
+    .option('--load', 'load the image into the local Docker daemon (same as --output type=docker)')
     .option('--pull', 'ask the registry for every base image, even one whose tag is in the local store')
     .option('--platform <os/arch>', 'target platform (default: the host\'s, e.g. linux/amd64)')
     .option('--progress <mode>', `progress output: ${ProgressModes.join(', ')}`, 'auto')
@@ -92,6 +93,7 @@ export function registerBuild(program: Command): void {
         pull: flags.pull === true,
         outputs,
         push: flags.push === true,
+        load: flags.load === true,
         platform: flags.platform as string | undefined,
         progress: progressMode,
         maxParallelism,
@@ -114,7 +116,8 @@ export function registerBuild(program: Command): void {
           throw cancel.explain(e);
         });
         progress.close();
-        if (opts.progress === 'quiet') process.stdout.write(`${result.imageId}\n`);
+        // an archive on stdout is all that goes there: the id goes with the other messages
+        if (opts.progress === 'quiet') (stdoutOutput(opts.outputs) ? process.stderr : process.stdout).write(`${result.imageId}\n`);
         else {
           const names = result.exports.flatMap((x) => x.names);
           process.stderr.write(`\nBuilt ${result.imageId.slice(0, 19)}${names.length ? ` as ${names.join(', ')}` : ''} (${result.ran} steps ran, ${result.cached} cached)\n`);

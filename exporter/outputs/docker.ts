@@ -2,12 +2,12 @@
 // the manifest.json Docker reads (layers referenced by their compressed blobs, which docker load
 // decompresses itself) and the legacy `repositories` file older tools look for.
 import type { BlobReader } from '../../src/content/index.ts';
-import { MediaTypes } from '../../src/image/index.ts';
 import { familiarName, parseReference } from '../../src/registry/index.ts';
-import type { ImageView } from '../types.ts';
+import type { ImageView, OutputAnnotations } from '../types.ts';
+import type { Sink } from '../sink.ts';
 import { openTarSink } from '../sink.ts';
-import { addImageBlobs, blobPath } from './blobs.ts';
-import { layoutIndexEntries } from './oci.ts';
+import { blobPath } from './blobs.ts';
+import { writeOciLayout } from './oci.ts';
 
 export function dockerManifest(view: ImageView, names: readonly string[]) {
   const refs = names.map(parseReference);
@@ -33,17 +33,26 @@ function repositories(view: ImageView, names: readonly string[]): Record<string,
   return Object.keys(repos).length ? repos : undefined;
 }
 
-export async function exportDocker(view: ImageView, out: { dest: string; names: readonly string[] }, content: BlobReader, signal?: AbortSignal): Promise<void> {
-  const sink = await openTarSink(out.dest, signal);
+export interface DockerArchiveSpec {
+  names: readonly string[];
+  annotations?: OutputAnnotations;
+}
+
+/** Adds the whole archive to `sink` and commits it; the caller aborts it when this throws. */
+export async function writeDockerArchive(sink: Sink, view: ImageView, out: DockerArchiveSpec, content: BlobReader): Promise<void> {
+  await writeOciLayout(sink, view, out, content);
+  await sink.addBytes('manifest.json', Buffer.from(JSON.stringify(dockerManifest(view, out.names))));
+  const repos = repositories(view, out.names);
+  if (repos) await sink.addBytes('repositories', Buffer.from(JSON.stringify(repos)));
+  await sink.commit();
+}
+
+/** Writes the archive at `out.dest`; `sink` given: into it instead (stdout). */
+export async function exportDocker(view: ImageView, out: DockerArchiveSpec & { dest: string }, content: BlobReader, signal?: AbortSignal, given?: Sink): Promise<void> {
+  dockerManifest(view, out.names);
+  const sink = given ?? (await openTarSink(out.dest, signal));
   try {
-    await sink.addBytes('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
-    await addImageBlobs(sink, view, content);
-    const index = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: layoutIndexEntries(view.manifestDescriptor, out.names) };
-    await sink.addBytes('index.json', Buffer.from(JSON.stringify(index)));
-    await sink.addBytes('manifest.json', Buffer.from(JSON.stringify(dockerManifest(view, out.names))));
-    const repos = repositories(view, out.names);
-    if (repos) await sink.addBytes('repositories', Buffer.from(JSON.stringify(repos)));
-    await sink.commit();
+    await writeDockerArchive(sink, view, out, content);
   } finally {
     await sink.abort();
   }

@@ -2,13 +2,15 @@
 // already stored by createImageView and the layers by the worker, so tagging is all that is left.
 import type { BlobReader, ImageStore } from '../../src/content/index.ts';
 import { ErrorCodes, notFound } from '../../src/errors/index.ts';
+import type { Descriptor } from '../../src/image/index.ts';
 import type { ImageView } from '../types.ts';
 
-export async function exportToStore(view: ImageView, out: { names: readonly string[] }, deps: { content: BlobReader; images: ImageStore }): Promise<void> {
+/** Tags `top` (the view's manifest, or an index around it) under every name. */
+export async function exportToStore(view: ImageView, out: { names: readonly string[] }, deps: { content: BlobReader; images: ImageStore }, top: Descriptor = view.manifestDescriptor): Promise<void> {
   // a no-change rebuild: every name already points at this manifest, so there is nothing to check
   // or write (re-tagging would rewrite index.json and restamp the tag, as `docker images` does not)
   // (a name with a digest is never a tag: tag() says so)
-  const changed = out.names.filter((name) => name.includes('@') || deps.images.resolve(name)?.digest !== view.manifestDescriptor.digest);
+  const changed = out.names.filter((name) => name.includes('@') || deps.images.resolve(name)?.digest !== top.digest);
   if (out.names.length > 0 && changed.length === 0) return;
   // a tag must never point at an image whose blobs are not all there
   for (const layer of view.layers) {
@@ -16,5 +18,5 @@ export async function exportToStore(view: ImageView, out: { names: readonly stri
       throw notFound(ErrorCodes.BLOB_NOT_FOUND, `layer ${layer.descriptor.digest} (diffID ${layer.diffId}) is not in the content store`);
     }
   }
-  for (const name of changed) deps.images.tag(name, view.manifestDescriptor);
+  for (const name of changed) deps.images.tag(name, top);
 }
