@@ -14,7 +14,7 @@ import { IndexMediaTypes, ManifestMediaTypes, MediaTypes } from '../image/index.
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { ImageReference } from './reference.ts';
 import { familiarName, referenceSelector, registryHost, repositoryName } from './reference.ts';
-import { createAuthenticator } from './auth.ts';
+import { createAuthenticator, loginHint } from './auth.ts';
 import type { Authenticator } from './auth.ts';
 import { RegistryError, isConnectionError, registryErrorFrom, unreachable } from './errors.ts';
 import { withRetry } from './retry.ts';
@@ -43,9 +43,11 @@ export interface RegistryClient {
   /**
    * One authenticated request to `ref`'s repository (`path` below /v2/<name>, or an absolute URL
    * the registry gave, such as an upload Location). `push` asks for a pull+push token. No retries:
-   * callers wrap idempotent steps in withRetry. The caller consumes the response body.
+   * callers wrap idempotent steps in withRetry. The caller consumes the response body. `scopes`
+   * widens the token (`repository:src:pull` for a cross-repository mount). Throws a denied
+   * RegistryError with a login hint when the registry refuses the credentials.
    */
-  send(ref: ImageReference, path: string, init: RequestInit & { what: string; push?: boolean }): Promise<Response>;
+  send(ref: ImageReference, path: string, init: RequestInit & { what: string; push?: boolean; scopes?: readonly string[] }): Promise<Response>;
 }
 
 export interface RegistryClientOptions {
@@ -83,12 +85,11 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   };
 
   /** One request with auth: on 401 answer the challenge once and repeat. Retries are the caller's. */
-  async function request(ref: ImageReference, path: string, init: RequestInit, what: string, push = false): Promise<Response> {
+  async function request(ref: ImageReference, path: string, init: RequestInit, what: string, push = false, extraScopes: readonly string[] = []): Promise<Response> {
     const host = registryHost(ref.domain);
-    const scope = `repository:${ref.path}:${push ? 'pull,push' : 'pull'}`;
-    const send = async () => {
+    const scopes = [`repository:${ref.path}:${push ? 'pull,push' : 'pull'}`, ...extraScopes];
+    const send = async (authorization: string | undefined) => {
       const headers = new Headers(init.headers);
-      const authorization = auth.header(host, scope);
       if (authorization) headers.set('authorization', authorization);
       try {
         const url = /^https?:\/\//.test(path) ? path : `${baseUrl(ref)}${path}`;
@@ -97,25 +98,31 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
         // a stall guard's abort carries the error to report
         if (init.signal?.aborted) throw init.signal.reason;
         if (isConnectionError(e)) throw e;
-        throw unreachable(ref.domain, e);
+        throw unreachable(ref.domain, e, repositoryName(ref));
       }
     };
-    let res = await send();
+    const sent = auth.authorize ? await auth.authorize(host, scopes) : auth.header(host, scopes);
+    let res = await send(sent);
     if (res.status === 401) {
-      await auth.challenge(host, scope, res, what);
-      res = await send();
+      await auth.challenge(host, scopes, res, what, sent);
+      res = await send(auth.header(host, scopes));
+      if (res.status === 401) {
+        const e = await registryErrorFrom(res, what);
+        e.hint = `the registry refused the credentials sent; ${loginHint(host)}`;
+        throw e;
+      }
     }
     return res;
   }
 
   const retrying = <T>(ref: ImageReference, fn: () => Promise<T>) =>
     withRetry(fn, { signal: opts.signal }).catch((e: unknown) => {
-      throw isConnectionError(e) ? unreachable(ref.domain, e) : e;
+      throw isConnectionError(e) ? unreachable(ref.domain, e, repositoryName(ref)) : e;
     });
 
   return {
     transfers,
-    send: (ref, path, { what, push, ...init }) => request(ref, path, init, what, push),
+    send: (ref, path, { what, push, scopes, ...init }) => request(ref, path, init, what, push, scopes),
 
     getManifest(ref, selector = referenceSelector(ref)) {
       const what = `${familiarName(ref)}${selector === referenceSelector(ref) ? '' : ` (${selector})`}`;

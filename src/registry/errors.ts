@@ -64,7 +64,7 @@ export class RegistryError extends TsbuildError {
 }
 
 function hintFor(kind: ErrorKind): string | undefined {
-  if (kind === 'denied') return 'log in to the registry (credentials are read from ~/.docker/config.json)';
+  if (kind === 'denied') return 'log in to the registry with tsbuild login (credentials are read from ~/.docker/config.json)';
   return undefined;
 }
 
@@ -124,15 +124,24 @@ export function isRetryable(e: unknown): boolean {
   return isConnectionError(e);
 }
 
-/** A connection failure the retries could not ride out, said plainly. */
-export function unreachable(host: string, e: unknown): RegistryError {
+/**
+ * A connection failure the retries could not ride out, said plainly: `cannot reach registry
+ * docker.io (for docker.io/library/app): ECONNREFUSED`. `repository` names what was asked for.
+ */
+export function unreachable(host: string, e: unknown, repository?: string): RegistryError {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   const why = cause?.code ?? cause?.message ?? (e as Error).message;
-  return new RegistryError(`cannot reach registry ${host}: ${why}`, {
+  const refused = cause?.code === 'ECONNREFUSED';
+  return new RegistryError(`cannot reach registry ${host}${repository ? ` (for ${repository})` : ''}: ${refused ? 'connection refused' : why}`, {
     code: ErrorCodes.REGISTRY_ERROR,
     kind: 'unavailable',
     retryable: true,
     cause: e,
-    hint: cause?.code === 'ENOTFOUND' ? 'check the registry host name' : undefined,
+    hint:
+      cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN'
+        ? 'check the registry host name and the DNS setup'
+        : refused
+          ? `is the registry running? nothing listens at ${host}`
+          : 'check the network to the registry, or try again later',
   });
 }
