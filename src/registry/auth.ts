@@ -60,7 +60,22 @@ export interface AuthenticatorOptions {
 // a token is a few kB (a JWT with its claims); 1 MiB leaves room for any real one
 const maxTokenBytes = 1024 * 1024;
 
-const scopeList = (scopes: Scopes): string[] => [...new Set(typeof scopes === 'string' ? [scopes] : scopes)].filter((s) => s !== '').sort();
+/** Scopes merged per resource (`repository:a:pull` + `repository:a:pull,push` → `repository:a:pull,push`), sorted. */
+export function mergeScopes(scopes: Scopes): string[] {
+  const actions = new Map<string, Set<string>>();
+  for (const scope of typeof scopes === 'string' ? [scopes] : scopes) {
+    if (scope === '') continue;
+    // `repository:host:5000/name:pull` has colons in the name: the actions follow the last one
+    const colon = scope.lastIndexOf(':');
+    const resource = colon > 0 ? scope.slice(0, colon) : scope;
+    const set = actions.get(resource) ?? new Set<string>();
+    for (const a of colon > 0 ? scope.slice(colon + 1).split(',') : []) if (a !== '') set.add(a);
+    actions.set(resource, set);
+  }
+  return [...actions].map(([resource, set]) => (set.size > 0 ? `${resource}:${[...set].sort().join(',')}` : resource)).sort();
+}
+
+const scopeList = mergeScopes;
 const scopeKey = (host: string, scopes: Scopes) => `${host} ${scopeList(scopes).join(' ')}`;
 
 /** How to log in to `host`, as the hint of an authentication error. */
