@@ -1,8 +1,9 @@
 // Uploading one blob into an upload session the registry opened (POST /blobs/uploads/ gave its
-// Location): small blobs in one PUT, large ones in PATCH chunks. A chunk whose connection drops
-// is not sent from the start again: the session's status (GET Location → 204 with `Range: 0-N`)
-// says how far the registry got, and the upload goes on from there. The final PUT names the
-// digest; the registry checks it.
+// Location): small blobs in one PUT, large ones in PATCH chunks. After a chunk whose connection
+// drops, the session's status (GET Location → 204 with `Range: 0-N`) says how far the registry
+// got, and the upload goes on from there, where the registry allows it (docker-registry does when
+// none of the chunk was written, and cancels a part-written session: the upload then starts anew).
+// The final PUT names the digest; the registry checks it.
 import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobReader } from '../content/index.ts';
@@ -108,9 +109,19 @@ export async function uploadBlob(s: UploadSession): Promise<void> {
       await sleep(DefaultDelays[failures++], undefined, { signal: s.signal }).catch(() => {
         throw new TsbuildError(`${s.what}: cancelled`, { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
       });
-      // where did the registry get to? An unknown session (404) fails to the caller's retry, which starts afresh
+      // where did the registry get to? A session it gave up (docker-registry cancels one that a
+      // cut-off chunk left part-written) fails retryably: the caller's retry starts a new upload
       const status = await sendGuarded(s, location, { method: 'GET' });
-      if (status.status !== 204 && status.status !== 200) throw await registryErrorFrom(status, s.what);
+      if (status.status !== 204 && status.status !== 200) {
+        const lost = await registryErrorFrom(status, s.what);
+        throw new RegistryError(`${s.what}: the registry dropped the upload after a broken connection (${lost.message.slice(s.what.length + 2)})`, {
+          code: ErrorCodes.REGISTRY_ERROR,
+          kind: 'unavailable',
+          retryable: true,
+          status: status.status,
+          cause: e,
+        });
+      }
       location = url(status.headers.get('location'), location);
       offset = rangeOffset(status.headers.get('range')) ?? 0;
     }
