@@ -7,6 +7,8 @@ import { registerCheck } from './commands/check.ts';
 import { registerImages } from './commands/images.ts';
 import { registerDu } from './commands/du.ts';
 import { registerPrune } from './commands/prune.ts';
+import { registerLogin } from './commands/login.ts';
+import { registerLogout } from './commands/logout.ts';
 import { formatError } from './format-error.ts';
 import { BuildCancelled } from './cancel.ts';
 
@@ -27,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
   registerCheck(program);
   registerDu(program);
   registerPrune(program);
+  registerLogin(program);
+  registerLogout(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -4,6 +4,7 @@
 // frontend) is imported when it is first opened, so `tsbuild --help` loads none of it.
 import type { Engine, EngineOptions } from './engine.ts';
 import type { CheckInput, CheckReport } from './check.ts';
+import type { LoginInput, LoginReport } from './login.ts';
 
 export {
   parseAddHost,
@@ -28,6 +29,7 @@ export type { DuRecord, DuReport } from './du.ts';
 export type { PruneOptions, PrunedRecord, PruneResult } from './prune.ts';
 export type { ExportResult, OutputSpec } from '../exporter/index.ts';
 export type { LintViolation } from '../frontend/index.ts';
+export type { LoginInput, LoginReport } from './login.ts';
 
 /** Opens the state root once for any number of builds (control/engine.ts). */
 export async function openEngine(opts: EngineOptions): Promise<Engine> {
@@ -39,4 +41,16 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
 export async function checkDockerfile(input: CheckInput): Promise<CheckReport> {
   const { runCheck } = await import('./check.ts');
   return runCheck(input);
+}
+
+/** `tsbuild login`: checks the credentials against the registry and saves them as Docker does; no engine. */
+export async function loginRegistry(input: LoginInput): Promise<LoginReport> {
+  const { runLogin } = await import('./login.ts');
+  return runLogin(input);
+}
+
+/** `tsbuild logout`: removes a registry's saved credentials; `removed` is false when there were none. */
+export async function logoutRegistry(input: { server?: string; configPath?: string }): Promise<{ server: string; removed: boolean }> {
+  const { runLogout } = await import('./login.ts');
+  return runLogout(input);
 }

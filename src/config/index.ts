@@ -15,6 +15,10 @@
 //   [gc]                      # the cache's automatic garbage collection after each build (docs/gc.md)
 //   keep-storage = "20GB"     # default: 10% of the root's filesystem, at most 20 GiB
 //   enabled = true
+//
+// and, before any table, the registry keys of Docker's daemon.json:
+//   registry-mirrors = ["https://mirror.example.com"]   # tried first for Docker Hub images
+//   insecure-registries = ["reg.lan:5000"]              # plain HTTP (loopback always is)
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +31,10 @@ export interface Config {
   limits: LimitFlags;
   /** The `[gc]` table; absent: the defaults (control/gc-policy.ts). */
   gc?: GcConfig;
+  /** `registry-mirrors`: URLs tried, in order, before Docker Hub itself for docker.io images. */
+  registryMirrors?: string[];
+  /** `insecure-registries`: hosts (`host` or `host:port`) reached over plain HTTP. */
+  insecureRegistries?: string[];
 }
 
 export interface GcConfig {
@@ -62,8 +70,14 @@ export async function loadConfig(stateRoot: string, env: NodeJS.ProcessEnv = pro
       const line = text.split('\n')[e.line - 1];
       throw invalid(ErrorCodes.CONFIG_INVALID, `${path}:${e.line}: ${e.message.split('\n')[0]}`, { location: { file: path, line: e.line, column: e.column, text: line } });
     }
-    const { gc, ...rest } = doc;
-    return { path, limits: readLimits(rest, path), ...(gc !== undefined && { gc: readGc(gc, path) }) };
+    const { gc, 'registry-mirrors': mirrors, 'insecure-registries': insecure, ...rest } = doc;
+    return {
+      path,
+      limits: readLimits(rest, path),
+      ...(gc !== undefined && { gc: readGc(gc, path) }),
+      ...(mirrors !== undefined && { registryMirrors: readMirrors(mirrors, path) }),
+      ...(insecure !== undefined && { insecureRegistries: readStrings(insecure, path, 'insecure-registries', '["reg.lan:5000"]') }),
+    };
   }
   return { path: undefined, limits: {} };
 }
@@ -81,7 +95,7 @@ const limitKeys = {
 
 function readLimits(doc: Record<string, unknown>, path: string): LimitFlags {
   for (const table of Object.keys(doc)) {
-    if (table !== 'limits') throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: unknown table or key "${table}"`, { hint: 'the config file has a [limits] and a [gc] table' });
+    if (table !== 'limits') throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: unknown table or key "${table}"`, { hint: 'the config file has a [limits] and a [gc] table, and the keys registry-mirrors and insecure-registries' });
   }
   const t = doc.limits;
   if (t === undefined) return {};
@@ -126,4 +140,27 @@ function readGc(t: unknown, path: string): GcConfig {
     } else throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: unknown key gc.${key}`, { hint: 'known: keep-storage, enabled' });
   }
   return out;
+}
+
+function readStrings(value: unknown, path: string, key: string, example: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+    throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: ${key} must be a list of strings such as ${example}`);
+  }
+  return value as string[];
+}
+
+function readMirrors(value: unknown, path: string): string[] {
+  const mirrors = readStrings(value, path, 'registry-mirrors', '["https://mirror.example.com"]');
+  for (const m of mirrors) {
+    let url: URL | undefined;
+    try {
+      url = new URL(m);
+    } catch {
+      // said below
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || (url.pathname !== '/' && url.pathname !== '')) {
+      throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: registry-mirrors: "${m}" is not a registry URL`, { hint: 'a mirror is an http(s) URL without a path, such as "https://mirror.example.com"' });
+    }
+  }
+  return mirrors;
 }

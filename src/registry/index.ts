@@ -11,3 +11,4 @@ export * from './push.ts';
 export * from './stall-guard.ts';
 export * from './docker-config.ts';
 export * from './credential-helper.ts';
+export * from './login.ts';
