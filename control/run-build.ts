@@ -48,7 +48,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   const { content, images, worker, db, cache, leases, locks } = engine;
   const { progress, signal } = run;
   const ignore = await readDockerignoreFile(opts.contextDir, opts.dockerfilePath);
-  const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull });
+  const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull, registryMirrors: opts.registryMirrors });
 
   const namedContexts: Record<string, NamedContext> = {};
   const localDirs = new Map<string, string>([['context', opts.contextDir]]);
@@ -99,7 +99,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       noCache: opts.noCache,
       noCacheStages: opts.noCacheFilter,
       maxParallelism: opts.maxParallelism,
-      runInputs: { secrets: await readSecrets(opts.secrets), limits: opts.limits, sshAgents: sshAgents.sockets, insecureRegistries: opts.insecureRegistries },
+      runInputs: { secrets: await readSecrets(opts.secrets), limits: opts.limits, sshAgents: sshAgents.sockets, insecureRegistries: opts.insecureRegistries, registryMirrors: opts.registryMirrors },
       signal,
     });
 

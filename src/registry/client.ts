@@ -13,7 +13,7 @@ import type { Descriptor } from '../image/index.ts';
 import { IndexMediaTypes, ManifestMediaTypes, MediaTypes } from '../image/index.ts';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { ImageReference } from './reference.ts';
-import { familiarName, referenceSelector, registryHost, repositoryName } from './reference.ts';
+import { DefaultDomain, familiarName, referenceSelector, registryHost, repositoryName } from './reference.ts';
 import { createAuthenticator, loginHint } from './auth.ts';
 import type { Authenticator } from './auth.ts';
 import { RegistryError, isConnectionError, registryErrorFrom, unreachable } from './errors.ts';
@@ -61,6 +61,8 @@ export interface RegistryClientOptions {
   stallTimeoutMs?: number;
   /** The build's cancellation: aborts every request under way, and no retry follows. */
   signal?: AbortSignal;
+  /** `registry-mirrors`: origins (`https://mirror.example.com`) tried in order before Docker Hub, for reads of docker.io images. */
+  mirrors?: readonly string[];
 }
 
 const acceptManifests = [...ManifestMediaTypes, ...IndexMediaTypes].join(', ');
@@ -79,20 +81,43 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   const stallTimeoutMs = opts.stallTimeoutMs ?? resolveStallTimeoutMs();
   const guard = (what: string) => createStallGuard(stallTimeoutMs, what, 'the registry', opts.signal);
 
-  const baseUrl = (ref: ImageReference) => {
+  /** Where `ref`'s repository is served: its registry, or a mirror (an origin such as `https://mirror.example.com`). */
+  const endpointOf = (ref: ImageReference, mirror?: string) => {
+    if (mirror !== undefined) {
+      const url = new URL(mirror);
+      return { host: url.host, base: `${url.origin}/v2/${ref.path}` };
+    }
     const host = registryHost(ref.domain);
-    return `${isPlainHttpHost(host, opts.insecureRegistries) ? 'http' : 'https'}://${host}/v2/${ref.path}`;
+    return { host, base: `${isPlainHttpHost(host, opts.insecureRegistries) ? 'http' : 'https'}://${host}/v2/${ref.path}` };
   };
 
+  /**
+   * Runs a read (`fn` given the mirror to use, or undefined for the registry itself) against each
+   * mirror of Docker Hub in turn, then Docker Hub, as Docker does: any failure of a mirror moves on.
+   * Other registries have no mirrors.
+   */
+  async function fromMirrors<T>(ref: ImageReference, fn: (mirror: string | undefined) => Promise<T>): Promise<T> {
+    const mirrors = ref.domain === DefaultDomain ? (opts.mirrors ?? []) : [];
+    for (const mirror of mirrors) {
+      try {
+        return await fn(mirror);
+      } catch (e) {
+        if (opts.signal?.aborted || (e instanceof TsbuildError && e.kind === 'cancelled')) throw e;
+        // and on to the next mirror, or the registry itself
+      }
+    }
+    return fn(undefined);
+  }
+
   /** One request with auth: on 401 answer the challenge once and repeat. Retries are the caller's. */
-  async function request(ref: ImageReference, path: string, init: RequestInit, what: string, push = false, extraScopes: readonly string[] = []): Promise<Response> {
-    const host = registryHost(ref.domain);
+  async function request(ref: ImageReference, path: string, init: RequestInit, what: string, push = false, extraScopes: readonly string[] = [], mirror?: string): Promise<Response> {
+    const { host, base } = endpointOf(ref, mirror);
     const scopes = [`repository:${ref.path}:${push ? 'pull,push' : 'pull'}`, ...extraScopes];
     const send = async (authorization: string | undefined) => {
       const headers = new Headers(init.headers);
       if (authorization) headers.set('authorization', authorization);
       try {
-        const url = /^https?:\/\//.test(path) ? path : `${baseUrl(ref)}${path}`;
+        const url = /^https?:\/\//.test(path) ? path : `${base}${path}`;
         return await fetch(url, { ...init, headers });
       } catch (e) {
         // a stall guard's abort carries the error to report
@@ -126,12 +151,12 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
 
     getManifest(ref, selector = referenceSelector(ref)) {
       const what = `${familiarName(ref)}${selector === referenceSelector(ref) ? '' : ` (${selector})`}`;
-      return retrying(ref, async () => {
+      return fromMirrors(ref, (mirror) => retrying(ref, async () => {
         const stall = guard(what);
         let bytes: Buffer;
         let res: Response;
         try {
-          res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests }, signal: stall.signal }, what);
+          res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests }, signal: stall.signal }, what, false, [], mirror);
           stall.touch();
           if (!res.ok) throw await registryErrorFrom(res, what);
           const tooLarge = (said = '') =>
@@ -154,16 +179,16 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
           throw new TsbuildError(`${what}: Docker schema 1 manifests are not supported`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', hint: 'push the image again with a current Docker' });
         }
         return { bytes, mediaType, digest };
-      });
+      }));
     },
 
     headManifest(ref, selector = referenceSelector(ref)) {
       const what = familiarName(ref);
-      return retrying(ref, async () => {
+      return fromMirrors(ref, (mirror) => retrying(ref, async () => {
         const stall = guard(what);
         let res: Response;
         try {
-          res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests }, signal: stall.signal }, what);
+          res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests }, signal: stall.signal }, what, false, [], mirror);
         } finally {
           stall.done();
         }
@@ -172,16 +197,16 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
         const digest = res.headers.get('docker-content-digest');
         if (!digest) return undefined;
         return { mediaType: res.headers.get('content-type') ?? MediaTypes.ociManifest, digest, size: Number(res.headers.get('content-length') ?? 0) };
-      });
+      }));
     },
 
     async fetchBlob(ref, desc, content, onBytes) {
       if (await content.has(desc.digest)) return { digest: desc.digest, size: desc.size };
       const what = `blob ${desc.digest} of ${repositoryName(ref)}`;
-      return retrying(ref, async () => {
+      return fromMirrors(ref, (mirror) => retrying(ref, async () => {
         const stall = guard(what);
         try {
-          const res = await request(ref, `/blobs/${desc.digest}`, { signal: stall.signal }, what);
+          const res = await request(ref, `/blobs/${desc.digest}`, { signal: stall.signal }, what, false, [], mirror);
           stall.touch();
           if (!res.ok || !res.body) throw await registryErrorFrom(res, what);
           const tooLong = () =>
@@ -201,7 +226,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
         } finally {
           stall.done();
         }
-      });
+      }));
     },
   };
 }
