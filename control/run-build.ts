@@ -126,7 +126,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
           progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
         }
       }
-      else exports.push(await exportImage(view, output, { content, images, registry, signal }));
+      else exports.push(await exportImage(view, output, { content, images, registry, signal, keepTags: opts.tags }));
     }
     progress.emit({ type: 'vertex.done', vertex: exportVertex });
     return {

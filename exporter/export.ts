@@ -1,11 +1,12 @@
 // One entry point for every output type; each type lives in its own file under outputs/.
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
+import type { Descriptor } from '../src/image/index.ts';
 import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
 import type { ExportResult, ImageView, OutputSpec } from './types.ts';
 import { exportToStore } from './outputs/image.ts';
 import { exportOci } from './outputs/oci.ts';
 import { exportDocker } from './outputs/docker.ts';
-import { parseReference, pushImage } from '../src/registry/index.ts';
+import { normalizeReference, parseReference, pushImage } from '../src/registry/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 
 export interface ExportDeps {
@@ -17,6 +18,8 @@ export interface ExportDeps {
   push?: (view: ImageView, name: string) => Promise<void>;
   /** Stops an export under way: its partial output is removed and the reason thrown. */
   signal?: AbortSignal;
+  /** Names the build tags whatever happens (-t): kept when a push fails. Any other name a failed push output tagged is put back as it was. */
+  keepTags?: readonly string[];
 }
 
 /**
@@ -29,19 +32,27 @@ export async function exportImage(view: ImageView, output: OutputSpec, deps: Exp
   for (const name of names) parseReference(name);
   const result: ExportResult = { digest: view.manifestDescriptor.digest, imageId: view.configDescriptor.digest, names: [...names] };
   switch (output.type) {
-    case 'image':
+    case 'image': {
+      // what each name pointed at before: a push that fails leaves no new tag behind
+      const before = output.push ? names.filter((n) => !n.includes('@')).map((n) => [n, deps.images.resolve(n)] as const) : [];
       await exportToStore(view, output, deps);
       if (output.push) {
         const registry = deps.registry;
         const push = deps.push ?? (registry && ((v: ImageView, name: string) => pushImage({ client: registry, content: deps.content, ref: name, descriptor: v.manifestDescriptor, signal: deps.signal }).then(() => {})));
         if (!push) throw new TsbuildError('cannot push: no registry client was given to the exporter', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
         if (names.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG' });
-        for (const name of names) {
-          deps.signal?.throwIfAborted();
-          await push(view, name);
+        try {
+          for (const name of names) {
+            deps.signal?.throwIfAborted();
+            await push(view, name);
+          }
+        } catch (e) {
+          restoreTags(deps.images, before, deps.keepTags ?? []);
+          throw e;
         }
       }
       return result;
+    }
     case 'oci':
       await exportOci(view, output, deps.content, deps.signal);
       return result;
@@ -56,5 +67,15 @@ export async function exportImage(view: ImageView, output: OutputSpec, deps: Exp
       const never: never = output;
       throw new TsbuildError(`unknown output type ${(never as { type: string }).type}`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
     }
+  }
+}
+
+/** Points each name back where it pointed before (or removes it), except the build's own tags. */
+function restoreTags(images: ImageStore, before: readonly (readonly [string, Descriptor | undefined])[], keep: readonly string[]): void {
+  const kept = new Set(keep.map(normalizeReference));
+  for (const [name, prev] of before) {
+    if (kept.has(normalizeReference(name))) continue;
+    if (prev) images.tag(name, prev);
+    else images.untag(name);
   }
 }

@@ -179,7 +179,9 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
           throw new TsbuildError(`${what}: Docker schema 1 manifests are not supported`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', hint: 'push the image again with a current Docker' });
         }
         return { bytes, mediaType, digest };
-      }));
+      })).catch((e: unknown) => {
+        throw e instanceof RegistryError ? pullDenied(e, ref) : e;
+      });
     },
 
     headManifest(ref, selector = referenceSelector(ref)) {
@@ -257,4 +259,22 @@ function manifestMediaType(bytes: Buffer, header: string | null, what: string): 
   if (doc.schemaVersion === 1) return 'application/vnd.docker.distribution.manifest.v1+json';
   if (Array.isArray(doc.manifests)) return MediaTypes.ociIndex;
   return header?.split(';')[0].trim() || MediaTypes.ociManifest;
+}
+
+/**
+ * A manifest the registry will not show: Docker Hub answers so for a repository that does not
+ * exist as well as for a private one, so say both, with the full name (`docker.io/library/app`).
+ */
+function pullDenied(e: RegistryError, ref: ImageReference): RegistryError {
+  if (e.kind !== 'denied') return e;
+  const denied = new RegistryError(`pull access denied for ${repositoryName(ref)}: the repository does not exist or needs a login (${e.message})`, {
+    code: e.code,
+    kind: e.kind,
+    retryable: false,
+    status: e.status,
+    registryCode: e.registryCode,
+    cause: e,
+  });
+  denied.hint = e.hint;
+  return denied;
 }

@@ -129,8 +129,9 @@ export function isRetryable(e: unknown): boolean {
  * docker.io (for docker.io/library/app): ECONNREFUSED`. `repository` names what was asked for.
  */
 export function unreachable(host: string, e: unknown, repository?: string): RegistryError {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  const why = cause?.code ?? cause?.message ?? (e as Error).message;
+  const cause = (e as { cause?: { code?: string; message?: string; hostname?: string } }).cause;
+  const dns = cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN';
+  const why = dns ? `cannot resolve the host name ${cause?.hostname ?? host} (${cause?.code})` : (cause?.code ?? cause?.message ?? (e as Error).message);
   const refused = cause?.code === 'ECONNREFUSED';
   return new RegistryError(`cannot reach registry ${host}${repository ? ` (for ${repository})` : ''}: ${refused ? 'connection refused' : why}`, {
     code: ErrorCodes.REGISTRY_ERROR,
@@ -138,7 +139,7 @@ export function unreachable(host: string, e: unknown, repository?: string): Regi
     retryable: true,
     cause: e,
     hint:
-      cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN'
+      dns
         ? 'check the registry host name and the DNS setup'
         : refused
           ? `is the registry running? nothing listens at ${host}`
