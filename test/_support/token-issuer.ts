@@ -32,7 +32,8 @@ export interface TokenIssuer {
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
-export async function startTokenIssuer(opts: { users: Record<string, string>; service?: string }): Promise<TokenIssuer> {
+/** `refreshTokens` maps identity tokens (OAuth2 refresh tokens, POSTed as a form) to users. */
+export async function startTokenIssuer(opts: { users: Record<string, string>; refreshTokens?: Record<string, string>; service?: string }): Promise<TokenIssuer> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-token-'));
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
@@ -53,10 +54,17 @@ export async function startTokenIssuer(opts: { users: Record<string, string>; se
     return opts.users[user] !== undefined && opts.users[user] === rest.join(':') ? user : null;
   };
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const user = userOf(req);
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+  const server = createServer(async (req, res) => {
+    let params = new URL(req.url ?? '/', 'http://x').searchParams;
+    let user = userOf(req);
+    if (req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += String(chunk);
+      params = new URLSearchParams(body);
+      const refresh = params.get('grant_type') === 'refresh_token' ? params.get('refresh_token') : null;
+      user = refresh !== null && opts.refreshTokens?.[refresh] !== undefined ? opts.refreshTokens[refresh] : null;
+    }
+    const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
     requests.push({ user: user ?? undefined, scopes, method: req.method ?? 'GET' });
     if (user === null) {
       res.writeHead(401, { 'content-type': 'application/json' });
