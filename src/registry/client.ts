@@ -266,7 +266,7 @@ function manifestMediaType(bytes: Buffer, header: string | null, what: string): 
  * exist as well as for a private one, so say both, with the full name (`docker.io/library/app`).
  */
 function pullDenied(e: RegistryError, ref: ImageReference): RegistryError {
-  if (e.kind !== 'denied') return e;
+  if (e.kind !== 'denied' || (e.status !== 401 && e.status !== 403)) return e;
   const denied = new RegistryError(`pull access denied for ${repositoryName(ref)}: the repository does not exist or needs a login (${e.message})`, {
     code: e.code,
     kind: e.kind,
