@@ -78,6 +78,28 @@ export function mergeScopes(scopes: Scopes): string[] {
 const scopeList = mergeScopes;
 const scopeKey = (host: string, scopes: Scopes) => `${host} ${scopeList(scopes).join(' ')}`;
 
+/**
+ * The token service a challenge names, if it is one we may ask: http(s) only, and credentials go
+ * over plain HTTP only to a loopback service or the registry's own host (a registry could
+ * otherwise send them in clear text anywhere).
+ */
+function realmUrl(realm: string, host: string, what: string, withCredentials: boolean): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(realm);
+  } catch {
+    // said below
+  }
+  const refuse = (why: string) => new RegistryError(`${what}: the registry names a token service ${why}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'denied', retryable: false });
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw refuse(`that is not an http(s) URL: "${realm.slice(0, 200)}"`);
+  const loopback = /^(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname);
+  const registryName = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  if (url.protocol === 'http:' && withCredentials && !loopback && url.hostname !== registryName) {
+    throw refuse(`over plain HTTP (${url.origin}); credentials are not sent there`);
+  }
+  return url;
+}
+
 /** How to log in to `host`, as the hint of an authentication error. */
 export function loginHint(host: string): string {
   const hub = host === 'registry-1.docker.io' || host === 'docker.io';
@@ -115,7 +137,7 @@ export function createAuthenticator(opts: AuthenticatorOptions = {}): Authentica
 
   async function fetchToken(host: string, scopes: Scopes, c: Challenge, what: string): Promise<void> {
     const creds = await credentialsOnce(host);
-    const url = new URL(c.params.realm);
+    const url = realmUrl(c.params.realm, host, what, creds !== undefined);
     const wanted = scopeList([...scopeList(scopes), ...(c.params.scope ? c.params.scope.split(' ') : [])]);
     const tokenWhat = `token for ${what} from ${url.origin}`;
     let init: RequestInit;

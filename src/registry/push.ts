@@ -58,7 +58,10 @@ async function pushManifest(opts: PushOptions, ref: ImageReference, desc: Descri
     }
   } else {
     const m = parsed as ImageManifest;
-    await Promise.all([m.config, ...m.layers].map((blob) => client.transfers.add(() => pushBlob(opts, ref, blob))));
+    // settled, not all: a failed blob must not leave the others uploading after pushImage has thrown
+    const pushed = await Promise.allSettled([m.config, ...m.layers].map((blob) => client.transfers.add(() => pushBlob(opts, ref, blob))));
+    const failed = pushed.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
   const what = `manifest ${familiarName({ ...ref, tag: undefined, digest: undefined })}:${selector}`;
   await retrying(opts, ref, async () => {

@@ -2,6 +2,8 @@
 // docker-registry with htpasswd.
 import test from 'ava';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openContentStore } from '../../src/content/index.ts';
@@ -121,4 +123,30 @@ test('token auth with an identity token: exchanged at the token service as an OA
   const e = await t.throwsAsync(pullImage({ client: client('nope'), content: openContentStore(join(dir, 'other')), ref: `${reg.host}/private/app:1` }));
   t.like(e, { kind: 'denied' });
   t.regex(e!.message, new RegExp(`pull access denied for ${reg.host.replace(/\./g, '\\.')}/private/app`));
+});
+
+test('a challenge naming a token service that is not http(s), or plain HTTP elsewhere, gets no credentials', async (t) => {
+  let realm = '';
+  const asked: string[] = [];
+  const server = createServer((req, res) => {
+    asked.push(req.url ?? '');
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="x"` });
+    res.end();
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  t.teardown(() => new Promise<void>((ok) => (server.closeAllConnections(), server.close(() => ok()))));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-auth-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const client = () => createRegistryClient({ auth: createAuthenticator({ credentials: () => ({ username: 'ci', password: 'secret' }) }) });
+  for (const [given, said] of [
+    ['file:///etc/passwd', /names a token service that is not an http\(s\) URL: "file:\/\/\/etc\/passwd"/],
+    ['http://192.0.2.1/token', /names a token service over plain HTTP \(http:\/\/192\.0\.2\.1\); credentials are not sent there/],
+  ] as const) {
+    realm = given;
+    const e = await t.throwsAsync(pullImage({ client: client(), content: openContentStore(join(dir, 'c')), ref: `${host}/app:1` }));
+    t.like(e, { code: 'REGISTRY_ERROR', kind: 'denied' });
+    t.regex(e!.message, said);
+  }
+  t.true(asked.every((u) => u.startsWith('/v2/')), 'nothing else was asked of anyone');
 });
