@@ -147,7 +147,11 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
 
   return {
     transfers,
-    send: (ref, path, { what, push, scopes, ...init }) => request(ref, path, init, what, push, scopes),
+    // a connection failure leaves as a retryable `cannot reach registry …`, never a bare TypeError
+    send: (ref, path, { what, push, scopes, ...init }) =>
+      request(ref, path, init, what, push, scopes).catch((e: unknown) => {
+        throw isConnectionError(e) && !(e instanceof TsbuildError) ? unreachable(ref.domain, e, repositoryName(ref)) : e;
+      }),
 
     getManifest(ref, selector = referenceSelector(ref)) {
       const what = `${familiarName(ref)}${selector === referenceSelector(ref) ? '' : ` (${selector})`}`;

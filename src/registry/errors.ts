@@ -63,7 +63,8 @@ export class RegistryError extends TsbuildError {
   }
 }
 
-function hintFor(kind: ErrorKind): string | undefined {
+function hintFor(kind: ErrorKind, status: number): string | undefined {
+  if (kind === 'denied' && status === 403) return 'the registry knows who you are and refuses this: check the repository name and that the account may pull (or push) it';
   if (kind === 'denied') return 'log in to the registry with tsbuild login (credentials are read from ~/.docker/config.json)';
   return undefined;
 }
@@ -97,7 +98,7 @@ export async function registryErrorFrom(res: Response, what: string): Promise<Re
 
   const reason = mapping.kind === 'not-found' ? 'not found' : first?.message || `${res.status} ${res.statusText}`.trim();
   const codeText = registryCode ? ` (${registryCode})` : '';
-  return new RegistryError(`${what}: ${reason}${codeText}`, { ...mapping, registryCode, status: res.status, hint: hintFor(mapping.kind) });
+  return new RegistryError(`${what}: ${reason}${codeText}`, { ...mapping, registryCode, status: res.status, hint: hintFor(mapping.kind, res.status) });
 }
 
 /** Node's fetch wraps socket failures in TypeError("fetch failed") with the system error as cause. */
