@@ -144,3 +144,14 @@ test('a registry that is down fails the push with a clear error, not an internal
   t.true(isTsbuildError(e));
   t.like(e, { code: 'REGISTRY_ERROR', kind: 'unavailable', message: `cannot reach registry ${reg.host} (for ${reg.host}/app): connection refused` });
 });
+
+test('a mount the registry declines (202) goes on as an upload in the session it opened', async (t) => {
+  const { reg, content, view, blobs } = await setup(t, [1000, 2000]);
+  const proxy = await startFaultProxy(reg.host, () => 'pass');
+  t.teardown(() => proxy.stop());
+  await pushImage({ client: createRegistryClient(), content, ref: `${proxy.host}/app:1`, descriptor: view.manifestDescriptor, mountFrom: ['nothing/here'] });
+  const posts = proxy.seen.filter((r) => r.method === 'POST');
+  t.is(posts.length, 3, 'one POST per blob: the declined mount, no second session');
+  t.true(posts.every((r) => r.path.includes('mount=') && r.path.includes('from=nothing%2Fhere')));
+  t.deepEqual((await inspect(`${reg.host}/app:1`)).layers.map((l) => l.digest), blobs.map((b) => b.digest));
+});
