@@ -113,11 +113,13 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   async function request(ref: ImageReference, path: string, init: RequestInit, what: string, push = false, extraScopes: readonly string[] = [], mirror?: string): Promise<Response> {
     const { host, base } = endpointOf(ref, mirror);
     const scopes = [`repository:${ref.path}:${push ? 'pull,push' : 'pull'}`, ...extraScopes];
+    const url = /^https?:\/\//.test(path) ? path : `${base}${path}`;
+    // an upload Location on another host (a storage service) gets no credentials of this registry
+    const ownHost = new URL(url).host === new URL(base).host;
     const send = async (authorization: string | undefined) => {
       const headers = new Headers(init.headers);
-      if (authorization) headers.set('authorization', authorization);
+      if (authorization && ownHost) headers.set('authorization', authorization);
       try {
-        const url = /^https?:\/\//.test(path) ? path : `${base}${path}`;
         return await fetch(url, { ...init, headers });
       } catch (e) {
         // a stall guard's abort carries the error to report
@@ -128,7 +130,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     };
     const sent = auth.authorize ? await auth.authorize(host, scopes) : auth.header(host, scopes);
     let res = await send(sent);
-    if (res.status === 401) {
+    if (res.status === 401 && ownHost) {
       await auth.challenge(host, scopes, res, what, sent);
       res = await send(auth.header(host, scopes));
       if (res.status === 401) {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openContentStore } from '../../src/content/index.ts';
 import { isTsbuildError } from '../../src/errors/index.ts';
-import { createRegistryClient, pushImage } from '../../src/registry/index.ts';
+import { createAuthenticator, createRegistryClient, pushImage } from '../../src/registry/index.ts';
 import { createImageView } from '../../exporter/index.ts';
 import { startRegistry } from '../_support/registry.ts';
 
@@ -154,4 +154,44 @@ test('a mount the registry declines (202) goes on as an upload in the session it
   t.is(posts.length, 3, 'one POST per blob: the declined mount, no second session');
   t.true(posts.every((r) => r.path.includes('mount=') && r.path.includes('from=nothing%2Fhere')));
   t.deepEqual((await inspect(`${reg.host}/app:1`)).layers.map((l) => l.digest), blobs.map((b) => b.digest));
+});
+
+test('an upload Location on another host gets none of the registry credentials', async (t) => {
+  const storageAuth: (string | undefined)[] = [];
+  const storage = createServer((req, res) => {
+    storageAuth.push(req.headers.authorization);
+    req.resume();
+    req.on('end', () => (res.writeHead(201), res.end()));
+  });
+  await new Promise<void>((ok) => storage.listen(0, '127.0.0.1', ok));
+  const storageHost = `127.0.0.1:${(storage.address() as AddressInfo).port}`;
+  const basic = `Basic ${Buffer.from('ci:s3cret').toString('base64')}`;
+  // a registry that wants Basic auth and sends uploads to the storage service
+  const registry = createServer((req, res) => {
+    req.resume();
+    if (req.headers.authorization !== basic) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' });
+      return res.end();
+    }
+    if (req.method === 'HEAD') return res.writeHead(404).end();
+    if (req.method === 'POST') return res.writeHead(202, { location: `http://${storageHost}/upload/1` }).end();
+    res.writeHead(201).end();
+  });
+  await new Promise<void>((ok) => registry.listen(0, '127.0.0.1', ok));
+  t.teardown(async () => {
+    for (const s of [storage, registry]) await new Promise<void>((ok) => (s.closeAllConnections(), s.close(() => ok())));
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-push-faults-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const content = openContentStore(join(dir, 'content'));
+  const blob = await content.putBytes(randomBytes(100));
+  const view = await createImageView({
+    config: { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } },
+    layers: [{ diffId: blob.digest, digest: blob.digest, size: blob.size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', empty: false }],
+    content,
+  });
+  const client = createRegistryClient({ auth: createAuthenticator({ credentials: () => ({ username: 'ci', password: 's3cret' }) }) });
+  await pushImage({ client, content, ref: `127.0.0.1:${(registry.address() as AddressInfo).port}/app:1`, descriptor: view.manifestDescriptor });
+  t.is(storageAuth.length, 2, 'the layer and the config went to the storage service');
+  t.deepEqual(storageAuth, [undefined, undefined]);
 });
