@@ -9,6 +9,8 @@ import { registerDu } from './commands/du.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDiff } from './commands/diff.ts';
+import { registerLogin } from './commands/login.ts';
+import { registerLogout } from './commands/logout.ts';
 import { formatError } from './format-error.ts';
 import { applyHelp } from './help.ts';
 import { BuildCancelled } from './cancel.ts';
@@ -40,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
   registerPrune(program);
   registerConfig(program);
   registerDiff(program);
+  registerLogin(program);
+  registerLogout(program);
   applyHelp(program);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -32,10 +32,13 @@ export async function describeConfig(root: string, env: NodeJS.ProcessEnv = proc
   const searched = config.path && !configPaths(root, env).includes(config.path) ? [config.path] : configPaths(root, env);
   const rows: ConfigRow[] = [];
   for (const [table, t] of Object.entries(configSchema.properties)) {
-    for (const [key, schema] of Object.entries(t.properties as Record<string, KeySchema>)) {
-      const set = config.settings?.find((s) => s.key === `${table}.${key}`);
+    // top-level keys (registry-mirrors) are rows of their own, listed as the table `(top)`
+    const keys: [string, KeySchema][] = 'properties' in t ? Object.entries(t.properties as Record<string, KeySchema>) : [['', t as KeySchema]];
+    for (const [key, schema] of keys) {
+      const name = key ? `${table}.${key}` : table;
+      const set = config.settings?.find((s) => s.key === name);
       rows.push({
-        key: `${table}.${key}`,
+        key: name,
         value: set?.value,
         source: set ? `${config.path}${set.line ? `:${set.line}` : ''}` : 'default',
         defaultText: table === 'gc' && key === 'keep-storage' ? `${schema.defaultText}: ${keepStorageHere(root)} here` : schema.defaultText,

@@ -7,6 +7,7 @@ import type { CheckInput, CheckReport } from './check.ts';
 import type { ConfigReport } from './describe-config.ts';
 import type { ImageDiff } from './diff-images.ts';
 import type { PreparedContext } from './context-source.ts';
+import type { LoginInput, LoginReport } from './login.ts';
 
 export {
   parseAddHost,
@@ -36,6 +37,7 @@ export type { DuRecord, DuReport } from './du.ts';
 export type { PruneOptions, PrunedRecord, PruneResult } from './prune.ts';
 export type { ExportResult, OutputSpec } from '../exporter/index.ts';
 export type { LintViolation } from '../frontend/index.ts';
+export type { LoginInput, LoginReport } from './login.ts';
 
 /** Opens the state root once for any number of builds (control/engine.ts). */
 export async function openEngine(opts: EngineOptions): Promise<Engine> {
@@ -86,4 +88,16 @@ export async function prepareContext(opts: { context: string; file?: string; std
   const { isGitContext, prepareContext: prepare } = await import('./context-source.ts');
   if (opts.context !== '-' && opts.file !== '-' && !isGitContext(opts.context)) return { context: opts.context, ...(opts.file !== undefined && { file: opts.file }), cleanup: () => {} };
   return prepare(opts);
+}
+
+/** `tsbuild login`: checks the credentials against the registry and saves them as Docker does; no engine. */
+export async function loginRegistry(input: LoginInput): Promise<LoginReport> {
+  const { runLogin } = await import('./login.ts');
+  return runLogin(input);
+}
+
+/** `tsbuild logout`: removes a registry's saved credentials; `removed` is false when there were none. */
+export async function logoutRegistry(input: { server?: string; configPath?: string }): Promise<{ server: string; removed: boolean }> {
+  const { runLogout } = await import('./login.ts');
+  return runLogout(input);
 }

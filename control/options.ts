@@ -54,6 +54,8 @@ export interface BuildOptions {
   platform?: string;
   maxParallelism?: number;
   insecureRegistries?: string[];
+  /** `registry-mirrors` of the config file: origins tried before Docker Hub for docker.io images. */
+  registryMirrors?: string[];
   secrets?: SecretSpec[];
   /** Resource limits for every RUN, parsed (src/limits parseLimits) from flags over the config file. */
   limits?: ResourceLimits;
@@ -86,6 +88,7 @@ export interface ResolvedBuildOptions {
   /** Steps at once; unbounded (Infinity) unless --max-parallelism caps it and everything else (solver/parallelism.ts). */
   readonly maxParallelism: number;
   readonly insecureRegistries: readonly string[];
+  readonly registryMirrors: readonly string[];
   readonly secrets: readonly SecretSpec[];
   readonly limits: ResourceLimits;
   readonly ssh: readonly SshSpec[];
@@ -152,6 +155,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     // as BuildKit: steps unbounded, CPU-heavy work bounded apart (solver/parallelism.ts)
     maxParallelism: o.maxParallelism ?? Number.POSITIVE_INFINITY,
     insecureRegistries: Object.freeze([...(o.insecureRegistries ?? [])]),
+    registryMirrors: Object.freeze([...(o.registryMirrors ?? [])]),
     secrets: Object.freeze([...(o.secrets ?? [])]),
     limits: Object.freeze({ ...(o.limits ?? {}) }),
     ssh: Object.freeze([...(o.ssh ?? [])]),

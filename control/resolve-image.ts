@@ -16,6 +16,8 @@ export interface ImageResolverDeps {
   content: ContentStore;
   images: ImageStore;
   insecureRegistries: readonly string[];
+  /** Origins tried before Docker Hub for docker.io images (registry-mirrors). */
+  registryMirrors?: readonly string[];
   progress: ProgressSink;
   /** The build's cancellation: a pull under way stops with it. */
   signal?: AbortSignal;
@@ -41,7 +43,7 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
     // an index stored without this platform's manifest still needs the registry
     const stored = pinned.digest !== undefined && (await deps.content.has(pinned.digest)) ? await readImage(deps.content, pinned.digest, platform, ref).catch(() => undefined) : undefined;
     if (stored) return { ref: formatReference(pinned), digest: stored.digest, config: checkPlatform(ref, stored.config, platform) };
-    const client = createRegistryClient({ insecureRegistries: [...deps.insecureRegistries], signal: deps.signal });
+    const client = createRegistryClient({ insecureRegistries: [...deps.insecureRegistries], signal: deps.signal, mirrors: deps.registryMirrors });
     const name = `[internal] load metadata for ${ref}`;
     const vertex = { digest: `resolve:${ref}`, name };
     deps.progress.emit({ type: 'vertex.started', vertex });

@@ -52,7 +52,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   const { content, images, worker, db, cache, leases, locks } = engine;
   const { progress, signal } = run;
   const ignore = await readDockerignoreFile(opts.contextDir, opts.dockerfilePath);
-  const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull });
+  const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull, registryMirrors: opts.registryMirrors });
 
   const namedContexts: Record<string, NamedContext> = {};
   const localDirs = new Map<string, string>([['context', opts.contextDir]]);
@@ -113,7 +113,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       noCache: opts.noCache,
       noCacheStages: opts.noCacheFilter,
       maxParallelism: opts.maxParallelism,
-      runInputs: { secrets, limits: opts.limits, sshAgents: sshAgents.sockets, insecureRegistries: opts.insecureRegistries },
+      runInputs: { secrets, limits: opts.limits, sshAgents: sshAgents.sockets, insecureRegistries: opts.insecureRegistries, registryMirrors: opts.registryMirrors },
       signal,
     });
 
@@ -144,6 +144,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
           progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
         }
       }
+      // a failed push leaves none of its names behind, -t ones included (what the push was for did not happen)
       else exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout, hold: (d) => lease.add('blob', d) }));
     }
     progress.emit({ type: 'vertex.done', vertex: exportVertex });

@@ -1,8 +1,8 @@
 // One entry point for every output type; each type lives in its own file under outputs/.
 import type { Writable } from 'node:stream';
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
-import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
 import type { Descriptor } from '../src/image/index.ts';
+import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
 import type { ExportResult, ImageView, OutputSpec } from './types.ts';
 import { exportToStore } from './outputs/image.ts';
 import { exportOci } from './outputs/oci.ts';
@@ -11,7 +11,7 @@ import { loadIntoDocker } from './outputs/docker-daemon.ts';
 import { applyManifestOptions, topDescriptor } from './outputs/manifest-options.ts';
 import { openStreamTarSink } from './sink.ts';
 import type { Sink } from './sink.ts';
-import { parseReference, pushImage } from '../src/registry/index.ts';
+import { normalizeReference, parseReference, pushImage } from '../src/registry/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 
 export interface ExportDeps {
@@ -27,6 +27,8 @@ export interface ExportDeps {
   stdout?: Writable;
   /** Told each blob an output writes (a manifest with other media types or annotations, an index), so the build's lease holds it from GC. */
   hold?: (digest: string) => void;
+  /** Names kept when a push fails. Any other name a failed push output tagged is put back as it was. */
+  keepTags?: readonly string[];
 }
 
 function stdoutSink(deps: ExportDeps, type: string): Sink {
@@ -50,15 +52,22 @@ export async function exportImage(base: ImageView, output: OutputSpec, deps: Exp
       const top = await topDescriptor(view, output, deps.content);
       deps.hold?.(top.digest);
       result.digest = top.digest;
+      // what each name pointed at before: a push that fails leaves no new tag behind
+      const before = output.push ? names.filter((n) => !n.includes('@')).map((n) => [n, deps.images.resolve(n)] as const) : [];
       await exportToStore(view, output, deps, top);
       if (output.push) {
         const registry = deps.registry;
         const push = deps.push ?? (registry && ((_v: ImageView, name: string, descriptor: Descriptor) => pushImage({ client: registry, content: deps.content, ref: name, descriptor, signal: deps.signal }).then(() => {})));
         if (!push) throw new TsbuildError('cannot push: no registry client was given to the exporter', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
         if (names.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG' });
-        for (const name of names) {
-          deps.signal?.throwIfAborted();
-          await push(view, name, top);
+        try {
+          for (const name of names) {
+            deps.signal?.throwIfAborted();
+            await push(view, name, top);
+          }
+        } catch (e) {
+          restoreTags(deps.images, before, deps.keepTags ?? []);
+          throw e;
         }
       }
       return result;
@@ -81,5 +90,15 @@ export async function exportImage(base: ImageView, output: OutputSpec, deps: Exp
       const never: never = output;
       throw new TsbuildError(`unknown output type ${(never as { type: string }).type}`, { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
     }
+  }
+}
+
+/** Points each name back where it pointed before (or removes it), except the build's own tags. */
+function restoreTags(images: ImageStore, before: readonly (readonly [string, Descriptor | undefined])[], keep: readonly string[]): void {
+  const kept = new Set(keep.map(normalizeReference));
+  for (const [name, prev] of before) {
+    if (kept.has(normalizeReference(name))) continue;
+    if (prev) images.tag(name, prev);
+    else images.untag(name);
   }
 }

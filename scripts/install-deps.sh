@@ -12,6 +12,8 @@ for pair in runc:runc setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
+# the token-auth registry tests make the token service's certificate with openssl
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # the RUN network sandbox (pasta; slirp4netns, its tested fallback; namespaces through ip netns) and
 # the Debian base-image fixture
 for pair in pasta:passt slirp4netns:slirp4netns ip:iproute2 debootstrap:debootstrap; do

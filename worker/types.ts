@@ -56,6 +56,8 @@ export interface RunInputs {
   sshAgents?: ReadonlyMap<string, string>;
   /** Registries this build reaches over plain HTTP (--insecure-registry), for the image op's layer fetches. */
   insecureRegistries?: readonly string[];
+  /** Origins tried before Docker Hub for docker.io layers (registry-mirrors in the config file). */
+  registryMirrors?: readonly string[];
 }
 
 export interface RunContext extends RunInputs {

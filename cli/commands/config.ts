@@ -29,9 +29,11 @@ export function formatConfig(report: ConfigReport): string {
   let table = '';
   const width = Math.max(...report.rows.map((r) => r.key.length - r.key.indexOf('.') + (r.value === undefined ? 0 : JSON.stringify(r.value).length + 3)));
   for (const r of report.rows) {
-    const [t, key] = [r.key.slice(0, r.key.indexOf('.')), r.key.slice(r.key.indexOf('.') + 1)];
+    // a key without a table (registry-mirrors) sits before every table, as TOML needs it
+    const dot = r.key.indexOf('.');
+    const [t, key] = dot < 0 ? ['', r.key] : [r.key.slice(0, dot), r.key.slice(dot + 1)];
     if (t !== table) {
-      out += `\n[${t}]\n`;
+      out += t ? `\n[${t}]\n` : '';
       table = t;
     }
     const left = r.value === undefined ? `# ${key}` : `${key} = ${JSON.stringify(r.value)}`;

@@ -17,6 +17,10 @@
 //   [build]
 //   network = "none"          # RUN steps' default network
 //   max-parallelism = 4
+//
+// and, before any table, the registry keys of Docker's daemon.json:
+//   registry-mirrors = ["https://mirror.example.com"]   # tried first for Docker Hub images
+//   insecure-registries = ["reg.lan:5000"]              # plain HTTP (loopback always is)
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,6 +37,10 @@ export interface Config {
   build?: BuildConfig;
   /** Every key the file set, as `table.key`, with its value and line (for `tsbuild config`). */
   settings?: readonly ConfigSetting[];
+  /** `registry-mirrors`: URLs tried, in order, before Docker Hub itself for docker.io images. */
+  registryMirrors?: string[];
+  /** `insecure-registries`: hosts (`host` or `host:port`) reached over plain HTTP. */
+  insecureRegistries?: string[];
 }
 
 export interface GcConfig {
@@ -116,16 +124,20 @@ export async function readConfigText(path: string, text: string): Promise<Config
   validateConfig(doc, path, text);
   const settings: ConfigSetting[] = [];
   for (const [table, keys] of Object.entries(doc)) {
-    for (const [key, value] of Object.entries(keys as Record<string, unknown>)) settings.push({ key: `${table}.${key}`, value, line: keyLine(text, [table, key]) });
+    // a top-level key (registry-mirrors) is its own setting; a table's keys are `table.key`
+    if (Array.isArray(keys) || typeof keys !== 'object' || keys === null) settings.push({ key: table, value: keys, line: keyLine(text, [table]) });
+    else for (const [key, value] of Object.entries(keys as Record<string, unknown>)) settings.push({ key: `${table}.${key}`, value, line: keyLine(text, [table, key]) });
   }
   const lineOf = (table: string, key: string) => settings.find((s) => s.key === `${table}.${key}`)?.line;
   const at = (table: string, key: string) => `${path}${lineOf(table, key) ? `:${lineOf(table, key)}` : ''}`;
-  const { gc, build } = doc as { gc?: Record<string, unknown>; build?: Record<string, unknown> };
+  const { gc, build, 'registry-mirrors': mirrors, 'insecure-registries': insecure } = doc as { gc?: Record<string, unknown>; build?: Record<string, unknown>; 'registry-mirrors'?: unknown; 'insecure-registries'?: unknown };
   return {
     path,
     limits: readLimits(doc.limits as Record<string, unknown> | undefined),
     ...(gc !== undefined && { gc: readGc(gc, at) }),
     ...(build !== undefined && { build: readBuild(build) }),
+    ...(mirrors !== undefined && { registryMirrors: readMirrors(mirrors, path) }),
+    ...(insecure !== undefined && { insecureRegistries: readStrings(insecure, path, 'insecure-registries', '["reg.lan:5000"]') }),
     settings,
   };
 }
@@ -173,4 +185,27 @@ function readBuild(t: Record<string, unknown>): BuildConfig {
     ...(t.network !== undefined && { network: t.network as string }),
     ...(t['max-parallelism'] !== undefined && { maxParallelism: t['max-parallelism'] as number }),
   };
+}
+
+function readStrings(value: unknown, path: string, key: string, example: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+    throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: ${key} must be a list of strings such as ${example}`);
+  }
+  return value as string[];
+}
+
+function readMirrors(value: unknown, path: string): string[] {
+  const mirrors = readStrings(value, path, 'registry-mirrors', '["https://mirror.example.com"]');
+  for (const m of mirrors) {
+    let url: URL | undefined;
+    try {
+      url = new URL(m);
+    } catch {
+      // said below
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || (url.pathname !== '/' && url.pathname !== '')) {
+      throw invalid(ErrorCodes.CONFIG_INVALID, `${path}: registry-mirrors: "${m}" is not a registry URL`, { hint: 'a mirror is an http(s) URL without a path, such as "https://mirror.example.com"' });
+    }
+  }
+  return mirrors;
 }

@@ -28,6 +28,8 @@ export const configSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    'registry-mirrors': { type: 'array', items: { type: 'string' }, description: 'mirrors tried, in order, before Docker Hub for docker.io images (as daemon.json)', defaultText: 'none' },
+    'insecure-registries': { type: 'array', items: { type: 'string' }, description: 'registries (host or host:port) reached over plain HTTP (loopback always is)', defaultText: 'none' },
     limits: {
       type: 'object',
       description: "defaults of tsbuild build's resource limits for every RUN; a flag overrides its key",
@@ -63,6 +65,6 @@ export const configSchema = {
       },
     },
   },
-} as const satisfies { type: 'object'; additionalProperties: false; properties: Record<string, TableSchema> };
+} as const satisfies { type: 'object'; additionalProperties: false; properties: Record<string, TableSchema | KeySchema> };
 
 export type TableName = keyof typeof configSchema.properties;

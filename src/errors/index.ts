@@ -45,6 +45,8 @@ export const ErrorCodes = {
   IMAGE_INVALID: 'IMAGE_INVALID',
   /** An ADD'ed archive whose compression or tar stream is damaged (a truncated .tar.gz). */
   ARCHIVE_INVALID: 'ARCHIVE_INVALID',
+  /** A credential helper (docker-credential-*) or the Docker config file holding registry credentials failed. */
+  CREDENTIALS_UNAVAILABLE: 'CREDENTIALS_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -13,8 +13,8 @@ import type { Descriptor } from '../image/index.ts';
 import { IndexMediaTypes, ManifestMediaTypes, MediaTypes } from '../image/index.ts';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { ImageReference } from './reference.ts';
-import { familiarName, referenceSelector, registryHost, repositoryName } from './reference.ts';
-import { createAuthenticator } from './auth.ts';
+import { DefaultDomain, familiarName, referenceSelector, registryHost, repositoryName } from './reference.ts';
+import { createAuthenticator, loginHint } from './auth.ts';
 import type { Authenticator } from './auth.ts';
 import { RegistryError, isConnectionError, registryErrorFrom, unreachable } from './errors.ts';
 import { withRetry } from './retry.ts';
@@ -43,9 +43,11 @@ export interface RegistryClient {
   /**
    * One authenticated request to `ref`'s repository (`path` below /v2/<name>, or an absolute URL
    * the registry gave, such as an upload Location). `push` asks for a pull+push token. No retries:
-   * callers wrap idempotent steps in withRetry. The caller consumes the response body.
+   * callers wrap idempotent steps in withRetry. The caller consumes the response body. `scopes`
+   * widens the token (`repository:src:pull` for a cross-repository mount). Throws a denied
+   * RegistryError with a login hint when the registry refuses the credentials.
    */
-  send(ref: ImageReference, path: string, init: RequestInit & { what: string; push?: boolean }): Promise<Response>;
+  send(ref: ImageReference, path: string, init: RequestInit & { what: string; push?: boolean; scopes?: readonly string[] }): Promise<Response>;
 }
 
 export interface RegistryClientOptions {
@@ -59,6 +61,8 @@ export interface RegistryClientOptions {
   stallTimeoutMs?: number;
   /** The build's cancellation: aborts every request under way, and no retry follows. */
   signal?: AbortSignal;
+  /** `registry-mirrors`: origins (`https://mirror.example.com`) tried in order before Docker Hub, for reads of docker.io images. */
+  mirrors?: readonly string[];
 }
 
 const acceptManifests = [...ManifestMediaTypes, ...IndexMediaTypes].join(', ');
@@ -77,54 +81,88 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   const stallTimeoutMs = opts.stallTimeoutMs ?? resolveStallTimeoutMs();
   const guard = (what: string) => createStallGuard(stallTimeoutMs, what, 'the registry', opts.signal);
 
-  const baseUrl = (ref: ImageReference) => {
+  /** Where `ref`'s repository is served: its registry, or a mirror (an origin such as `https://mirror.example.com`). */
+  const endpointOf = (ref: ImageReference, mirror?: string) => {
+    if (mirror !== undefined) {
+      const url = new URL(mirror);
+      return { host: url.host, base: `${url.origin}/v2/${ref.path}` };
+    }
     const host = registryHost(ref.domain);
-    return `${isPlainHttpHost(host, opts.insecureRegistries) ? 'http' : 'https'}://${host}/v2/${ref.path}`;
+    return { host, base: `${isPlainHttpHost(host, opts.insecureRegistries) ? 'http' : 'https'}://${host}/v2/${ref.path}` };
   };
 
-  /** One request with auth: on 401 answer the challenge once and repeat. Retries are the caller's. */
-  async function request(ref: ImageReference, path: string, init: RequestInit, what: string, push = false): Promise<Response> {
-    const host = registryHost(ref.domain);
-    const scope = `repository:${ref.path}:${push ? 'pull,push' : 'pull'}`;
-    const send = async () => {
-      const headers = new Headers(init.headers);
-      const authorization = auth.header(host, scope);
-      if (authorization) headers.set('authorization', authorization);
+  /**
+   * Runs a read (`fn` given the mirror to use, or undefined for the registry itself) against each
+   * mirror of Docker Hub in turn, then Docker Hub, as Docker does: any failure of a mirror moves on.
+   * Other registries have no mirrors.
+   */
+  async function fromMirrors<T>(ref: ImageReference, fn: (mirror: string | undefined) => Promise<T>): Promise<T> {
+    const mirrors = ref.domain === DefaultDomain ? (opts.mirrors ?? []) : [];
+    for (const mirror of mirrors) {
       try {
-        const url = /^https?:\/\//.test(path) ? path : `${baseUrl(ref)}${path}`;
+        return await fn(mirror);
+      } catch (e) {
+        if (opts.signal?.aborted || (e instanceof TsbuildError && e.kind === 'cancelled')) throw e;
+        // and on to the next mirror, or the registry itself
+      }
+    }
+    return fn(undefined);
+  }
+
+  /** One request with auth: on 401 answer the challenge once and repeat. Retries are the caller's. */
+  async function request(ref: ImageReference, path: string, init: RequestInit, what: string, push = false, extraScopes: readonly string[] = [], mirror?: string): Promise<Response> {
+    const { host, base } = endpointOf(ref, mirror);
+    const scopes = [`repository:${ref.path}:${push ? 'pull,push' : 'pull'}`, ...extraScopes];
+    const url = /^https?:\/\//.test(path) ? path : `${base}${path}`;
+    // an upload Location on another host (a storage service) gets no credentials of this registry
+    const ownHost = new URL(url).host === new URL(base).host;
+    const send = async (authorization: string | undefined) => {
+      const headers = new Headers(init.headers);
+      if (authorization && ownHost) headers.set('authorization', authorization);
+      try {
         return await fetch(url, { ...init, headers });
       } catch (e) {
         // a stall guard's abort carries the error to report
         if (init.signal?.aborted) throw init.signal.reason;
         if (isConnectionError(e)) throw e;
-        throw unreachable(ref.domain, e);
+        throw unreachable(ref.domain, e, repositoryName(ref));
       }
     };
-    let res = await send();
-    if (res.status === 401) {
-      await auth.challenge(host, scope, res, what);
-      res = await send();
+    const sent = auth.authorize ? await auth.authorize(host, scopes) : auth.header(host, scopes);
+    let res = await send(sent);
+    if (res.status === 401 && ownHost) {
+      await auth.challenge(host, scopes, res, what, sent);
+      res = await send(auth.header(host, scopes));
+      if (res.status === 401) {
+        const e = await registryErrorFrom(res, what);
+        e.hint = `the registry refused the credentials sent; ${loginHint(host)}`;
+        throw e;
+      }
     }
     return res;
   }
 
   const retrying = <T>(ref: ImageReference, fn: () => Promise<T>) =>
     withRetry(fn, { signal: opts.signal }).catch((e: unknown) => {
-      throw isConnectionError(e) ? unreachable(ref.domain, e) : e;
+      throw isConnectionError(e) ? unreachable(ref.domain, e, repositoryName(ref)) : e;
     });
 
   return {
     transfers,
-    send: (ref, path, { what, push, ...init }) => request(ref, path, init, what, push),
+    // a connection failure leaves as a retryable `cannot reach registry …`, never a bare TypeError
+    send: (ref, path, { what, push, scopes, ...init }) =>
+      request(ref, path, init, what, push, scopes).catch((e: unknown) => {
+        throw isConnectionError(e) && !(e instanceof TsbuildError) ? unreachable(ref.domain, e, repositoryName(ref)) : e;
+      }),
 
     getManifest(ref, selector = referenceSelector(ref)) {
       const what = `${familiarName(ref)}${selector === referenceSelector(ref) ? '' : ` (${selector})`}`;
-      return retrying(ref, async () => {
+      return fromMirrors(ref, (mirror) => retrying(ref, async () => {
         const stall = guard(what);
         let bytes: Buffer;
         let res: Response;
         try {
-          res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests }, signal: stall.signal }, what);
+          res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests }, signal: stall.signal }, what, false, [], mirror);
           stall.touch();
           if (!res.ok) throw await registryErrorFrom(res, what);
           const tooLarge = (said = '') =>
@@ -147,16 +185,18 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
           throw new TsbuildError(`${what}: Docker schema 1 manifests are not supported`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid', hint: 'push the image again with a current Docker' });
         }
         return { bytes, mediaType, digest };
+      })).catch((e: unknown) => {
+        throw e instanceof RegistryError ? pullDenied(e, ref) : e;
       });
     },
 
     headManifest(ref, selector = referenceSelector(ref)) {
       const what = familiarName(ref);
-      return retrying(ref, async () => {
+      return fromMirrors(ref, (mirror) => retrying(ref, async () => {
         const stall = guard(what);
         let res: Response;
         try {
-          res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests }, signal: stall.signal }, what);
+          res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests }, signal: stall.signal }, what, false, [], mirror);
         } finally {
           stall.done();
         }
@@ -165,16 +205,16 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
         const digest = res.headers.get('docker-content-digest');
         if (!digest) return undefined;
         return { mediaType: res.headers.get('content-type') ?? MediaTypes.ociManifest, digest, size: Number(res.headers.get('content-length') ?? 0) };
-      });
+      }));
     },
 
     async fetchBlob(ref, desc, content, onBytes) {
       if (await content.has(desc.digest)) return { digest: desc.digest, size: desc.size };
       const what = `blob ${desc.digest} of ${repositoryName(ref)}`;
-      return retrying(ref, async () => {
+      return fromMirrors(ref, (mirror) => retrying(ref, async () => {
         const stall = guard(what);
         try {
-          const res = await request(ref, `/blobs/${desc.digest}`, { signal: stall.signal }, what);
+          const res = await request(ref, `/blobs/${desc.digest}`, { signal: stall.signal }, what, false, [], mirror);
           stall.touch();
           if (!res.ok || !res.body) throw await registryErrorFrom(res, what);
           const tooLong = () =>
@@ -194,7 +234,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
         } finally {
           stall.done();
         }
-      });
+      }));
     },
   };
 }
@@ -225,4 +265,22 @@ function manifestMediaType(bytes: Buffer, header: string | null, what: string): 
   if (doc.schemaVersion === 1) return 'application/vnd.docker.distribution.manifest.v1+json';
   if (Array.isArray(doc.manifests)) return MediaTypes.ociIndex;
   return header?.split(';')[0].trim() || MediaTypes.ociManifest;
+}
+
+/**
+ * A manifest the registry will not show: Docker Hub answers so for a repository that does not
+ * exist as well as for a private one, so say both, with the full name (`docker.io/library/app`).
+ */
+function pullDenied(e: RegistryError, ref: ImageReference): RegistryError {
+  if (e.kind !== 'denied' || (e.status !== 401 && e.status !== 403)) return e;
+  const denied = new RegistryError(`pull access denied for ${repositoryName(ref)}: the repository does not exist or needs a login (${e.message})`, {
+    code: e.code,
+    kind: e.kind,
+    retryable: false,
+    status: e.status,
+    registryCode: e.registryCode,
+    cause: e,
+  });
+  denied.hint = e.hint;
+  return denied;
 }

@@ -63,8 +63,9 @@ export class RegistryError extends TsbuildError {
   }
 }
 
-function hintFor(kind: ErrorKind): string | undefined {
-  if (kind === 'denied') return 'log in to the registry (credentials are read from ~/.docker/config.json)';
+function hintFor(kind: ErrorKind, status: number): string | undefined {
+  if (kind === 'denied' && status === 403) return 'the registry knows who you are and refuses this: check the repository name and that the account may pull (or push) it';
+  if (kind === 'denied') return 'log in to the registry with tsbuild login (credentials are read from ~/.docker/config.json)';
   return undefined;
 }
 
@@ -97,7 +98,7 @@ export async function registryErrorFrom(res: Response, what: string): Promise<Re
 
   const reason = mapping.kind === 'not-found' ? 'not found' : first?.message || `${res.status} ${res.statusText}`.trim();
   const codeText = registryCode ? ` (${registryCode})` : '';
-  return new RegistryError(`${what}: ${reason}${codeText}`, { ...mapping, registryCode, status: res.status, hint: hintFor(mapping.kind) });
+  return new RegistryError(`${what}: ${reason}${codeText}`, { ...mapping, registryCode, status: res.status, hint: hintFor(mapping.kind, res.status) });
 }
 
 /** Node's fetch wraps socket failures in TypeError("fetch failed") with the system error as cause. */
@@ -124,15 +125,25 @@ export function isRetryable(e: unknown): boolean {
   return isConnectionError(e);
 }
 
-/** A connection failure the retries could not ride out, said plainly. */
-export function unreachable(host: string, e: unknown): RegistryError {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  const why = cause?.code ?? cause?.message ?? (e as Error).message;
-  return new RegistryError(`cannot reach registry ${host}: ${why}`, {
+/**
+ * A connection failure the retries could not ride out, said plainly: `cannot reach registry
+ * docker.io (for docker.io/library/app): ECONNREFUSED`. `repository` names what was asked for.
+ */
+export function unreachable(host: string, e: unknown, repository?: string): RegistryError {
+  const cause = (e as { cause?: { code?: string; message?: string; hostname?: string } }).cause;
+  const dns = cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN';
+  const why = dns ? `cannot resolve the host name ${cause?.hostname ?? host} (${cause?.code})` : (cause?.code ?? cause?.message ?? (e as Error).message);
+  const refused = cause?.code === 'ECONNREFUSED';
+  return new RegistryError(`cannot reach registry ${host}${repository ? ` (for ${repository})` : ''}: ${refused ? 'connection refused' : why}`, {
     code: ErrorCodes.REGISTRY_ERROR,
     kind: 'unavailable',
     retryable: true,
     cause: e,
-    hint: cause?.code === 'ENOTFOUND' ? 'check the registry host name' : undefined,
+    hint:
+      dns
+        ? 'check the registry host name and the DNS setup'
+        : refused
+          ? `is the registry running? nothing listens at ${host}`
+          : 'check the network to the registry, or try again later',
   });
 }

@@ -9,3 +9,6 @@ export * from './pull.ts';
 export * from './resolve-config.ts';
 export * from './push.ts';
 export * from './stall-guard.ts';
+export * from './docker-config.ts';
+export * from './credential-helper.ts';
+export * from './login.ts';

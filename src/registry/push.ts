@@ -1,6 +1,8 @@
 // Pushing an image from the content store: each blob unless the registry has it (HEAD), by
-// cross-repository mount when a sibling repository has it, else one monolithic upload
-// (POST, then PUT with the bytes); the manifest last, so a tag never names missing blobs.
+// cross-repository mount when a sibling repository has it (the token then covers both
+// repositories), else uploaded (blob-upload.ts: one PUT, or resumable PATCH chunks); blobs in
+// parallel, bounded by the client's transfer queue; the manifest last, so a tag never names
+// missing blobs. 5xx answers, resets and stalls are retried with backoff (retry.ts).
 //
 //   await pushImage({ client, content, ref: '127.0.0.1:5000/app:1', descriptor: view.manifestDescriptor });
 import type { BlobReader } from '../content/index.ts';
@@ -8,12 +10,15 @@ import { checkBlobBytes } from '../content/index.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from '../image/index.ts';
 import { IndexMediaTypes } from '../image/index.ts';
 import type { ProgressSink, VertexRef } from '../progress/index.ts';
-import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
+import { ErrorCodes, invalid } from '../errors/index.ts';
 import type { RegistryClient } from './client.ts';
-import { registryErrorFrom } from './errors.ts';
+import { RegistryError, isConnectionError, registryErrorFrom, unreachable } from './errors.ts';
 import type { ImageReference } from './reference.ts';
-import { familiarName, formatReference, parseReference, referenceSelector } from './reference.ts';
+import { familiarName, formatReference, parseReference, referenceSelector, repositoryName } from './reference.ts';
 import { withRetry } from './retry.ts';
+import { DefaultChunkSize, uploadBlob } from './blob-upload.ts';
+import { readBoundedBody } from './bounded-body.ts';
+import { createStallGuard, resolveStallTimeoutMs } from './stall-guard.ts';
 
 export interface PushOptions {
   client: RegistryClient;
@@ -28,6 +33,10 @@ export interface PushOptions {
   vertex?: VertexRef;
   /** Stops the push between and inside requests (the build was cancelled). */
   signal?: AbortSignal;
+  /** Blobs larger than this go up in PATCH chunks, resumed where a dropped connection left them. Default 64 MiB. */
+  chunkSize?: number;
+  /** A request that moves no byte for this long is aborted and retried. Default: see stall-guard.ts. */
+  stallTimeoutMs?: number;
 }
 
 /** Idempotent: pushing the same image twice uploads nothing the second time. Throws RegistryError (denied, unavailable, …). */
@@ -49,64 +58,70 @@ async function pushManifest(opts: PushOptions, ref: ImageReference, desc: Descri
     }
   } else {
     const m = parsed as ImageManifest;
-    await Promise.all([m.config, ...m.layers].map((blob) => client.transfers.add(() => pushBlob(opts, ref, blob))));
+    // settled, not all: a failed blob must not leave the others uploading after pushImage has thrown
+    const pushed = await Promise.allSettled([m.config, ...m.layers].map((blob) => client.transfers.add(() => pushBlob(opts, ref, blob))));
+    const failed = pushed.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
   const what = `manifest ${familiarName({ ...ref, tag: undefined, digest: undefined })}:${selector}`;
-  await withRetry(async () => {
-    const res = await client.send(ref, `/manifests/${selector}`, { what, push: true, signal: opts.signal, method: 'PUT', headers: { 'content-type': desc.mediaType }, body: bytes });
+  await retrying(opts, ref, async () => {
+    const res = await guarded(opts, what, (signal) => client.send(ref, `/manifests/${selector}`, { what, push: true, signal, method: 'PUT', headers: { 'content-type': desc.mediaType }, body: bytes }));
     if (!res.ok) throw await registryErrorFrom(res, what);
-    await res.body?.cancel();
-  }, { signal: opts.signal });
+  });
 }
 
 async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor): Promise<void> {
   const { client, content } = opts;
   const what = `blob ${blob.digest} to ${familiarName({ ...ref, tag: undefined, digest: undefined })}`;
-  await withRetry(async () => {
-    const head = await client.send(ref, `/blobs/${blob.digest}`, { what, push: true, signal: opts.signal, method: 'HEAD' });
-    if (head.ok) return;
-    await head.body?.cancel();
+  const send = (path: string, init: RequestInit & { scopes?: readonly string[] }) => guarded(opts, what, (signal) => client.send(ref, path, { ...init, what, push: true, signal }));
+  await retrying(opts, ref, async () => {
+    const head = await send(`/blobs/${blob.digest}`, { method: 'HEAD' });
+    if (head.ok) return report(opts, blob);
+    if (head.status !== 404) throw await registryErrorFrom(head, what);
+    let location: string | undefined;
     for (const from of opts.mountFrom ?? []) {
-      // 201 means mounted; 202 means the registry declined and opened a normal upload we abandon
-      const mount = await client.send(ref, `/blobs/uploads/?mount=${blob.digest}&from=${encodeURIComponent(from)}`, { what, push: true, signal: opts.signal, method: 'POST' });
-      await mount.body?.cancel();
+      // 201: mounted. 202: the registry declined and opened a normal upload, which we use
+      const mount = await send(`/blobs/uploads/?mount=${blob.digest}&from=${encodeURIComponent(from)}`, { method: 'POST', scopes: [`repository:${from}:pull`] });
       if (mount.status === 201) return report(opts, blob);
+      if (mount.status !== 202) continue;
+      location = mount.headers.get('location') ?? undefined;
+      if (location) location = new URL(location, mount.url).toString();
+      break;
     }
-    const start = await client.send(ref, '/blobs/uploads/', { what, push: true, signal: opts.signal, method: 'POST' });
-    if (start.status !== 202) throw await registryErrorFrom(start, what);
-    await start.body?.cancel();
-    const location = start.headers.get('location');
-    if (!location) throw await registryErrorFrom(start, `${what}: no upload location`);
-    const url = new URL(location, start.url);
-    url.searchParams.set('digest', blob.digest);
-    // verified as it is sent: a damaged blob fails the upload before its last bytes (verify-blob.ts)
-    const body = await content.open(blob.digest, { size: blob.size });
-    const put = await client
-      .send(ref, url.toString(), {
-        what,
-        push: true,
-        signal: opts.signal,
-        method: 'PUT',
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
-        body: body as unknown as ReadableStream,
-        duplex: 'half',
-      } as RequestInit & { what: string; push: boolean })
-      .catch((e: unknown) => {
-        // fetch reports the body's failure as its own (a connection error, retried): say what it was
-        throw digestMismatchIn(e) ?? e;
-      });
-    if (put.status !== 201) throw await registryErrorFrom(put, what);
-    await put.body?.cancel();
+    if (!location) {
+      const start = await send('/blobs/uploads/', { method: 'POST' });
+      if (start.status !== 202) throw await registryErrorFrom(start, what);
+      const given = start.headers.get('location');
+      if (!given) throw await registryErrorFrom(start, `${what}: no upload location`);
+      location = new URL(given, start.url).toString();
+    }
+    await uploadBlob({ client, content, ref, blob, location, what, chunkSize: opts.chunkSize ?? DefaultChunkSize, signal: opts.signal, stallTimeoutMs: opts.stallTimeoutMs });
     report(opts, blob);
-  }, { signal: opts.signal });
+  });
 }
 
-/** The DIGEST_MISMATCH a failed body stream caused, somewhere in `e`'s cause chain. */
-function digestMismatchIn(e: unknown): TsbuildError | undefined {
-  for (let cur = e, depth = 0; cur instanceof Error && depth < 8; cur = cur.cause, depth++) {
-    if (cur instanceof TsbuildError && cur.code === ErrorCodes.DIGEST_MISMATCH) return cur;
+/** withRetry, and a connection that never came back said as `cannot reach registry …`. */
+function retrying<T>(opts: PushOptions, ref: ImageReference, fn: () => Promise<T>): Promise<T> {
+  return withRetry(fn, { signal: opts.signal }).catch((e: unknown) => {
+    throw isConnectionError(e) ? unreachable(ref.domain, e, repositoryName(ref)) : e;
+  });
+}
+
+/** One bodiless-or-small request under a stall guard; its answer's body is read (bounded) before the guard goes. */
+async function guarded(opts: PushOptions, what: string, fn: (signal: AbortSignal) => Promise<Response>): Promise<Response> {
+  const stall = createStallGuard(opts.stallTimeoutMs ?? resolveStallTimeoutMs(), what, 'the registry', opts.signal);
+  try {
+    const res = await fn(stall.signal);
+    const bytes = await readBoundedBody(res, 64 * 1024, { stall });
+    const nullBody = res.status === 204 || res.status === 205 || res.status === 304;
+    const copy = new Response(nullBody ? null : new Uint8Array(bytes), { status: res.status, statusText: res.statusText, headers: res.headers });
+    Object.defineProperty(copy, 'url', { value: res.url });
+    return copy;
+  } catch (e) {
+    throw stall.signal.aborted && !(e instanceof RegistryError && !e.retryable) ? stall.signal.reason : e;
+  } finally {
+    stall.done();
   }
-  return undefined;
 }
 
 function report(opts: PushOptions, blob: Descriptor): void {

@@ -51,9 +51,10 @@ async function htpasswdLine(username: string, password: string): Promise<string>
 
 /**
  * Starts /usr/bin/docker-registry with filesystem storage in a temp dir; resolves once `/v2/`
- * answers. With `basicAuth`, the registry demands those credentials (htpasswd auth).
+ * answers. With `basicAuth`, the registry demands those credentials (htpasswd auth); with `token`,
+ * tokens from that issuer (test/_support/token-issuer.ts).
  */
-export async function startRegistry(opts: { basicAuth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+export async function startRegistry(opts: { basicAuth?: { username: string; password: string }; token?: { realm: string; service: string; issuer: string; rootCertBundle: string } } = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -71,6 +72,9 @@ export async function startRegistry(opts: { basicAuth?: { username: string; pass
     'http:',
     `  addr: ${host}`,
     ...(opts.basicAuth ? ['auth:', '  htpasswd:', '    realm: tsbuild-test', `    path: ${join(dir, 'htpasswd')}`] : []),
+    ...(opts.token
+      ? ['auth:', '  token:', `    realm: ${opts.token.realm}`, `    service: ${opts.token.service}`, `    issuer: ${opts.token.issuer}`, `    rootcertbundle: ${opts.token.rootCertBundle}`]
+      : []),
     '',
   ].join('\n');
   if (opts.basicAuth) await writeFile(join(dir, 'htpasswd'), `${await htpasswdLine(opts.basicAuth.username, opts.basicAuth.password)}\n`);
@@ -96,7 +100,7 @@ export async function startRegistry(opts: { basicAuth?: { username: string; pass
     try {
       const res = await fetch(`http://${host}/v2/`);
       // 401 is an answer too: the registry is up and wants credentials
-      if (res.ok || (opts.basicAuth && res.status === 401)) break;
+      if (res.ok || ((opts.basicAuth || opts.token) && res.status === 401)) break;
     } catch {
       // not listening yet
     }

@@ -15,7 +15,7 @@ export async function fetchMissingLayers(env: WorkerEnv, op: ImageSource, ctx: R
   if (missing.length === 0) return;
   // imported here: a build whose images are all local never loads the HTTP client
   const { blobProgressReporter, createRegistryClient, parseReference } = await import('../../src/registry/index.ts');
-  const client = createRegistryClient({ insecureRegistries: ctx.insecureRegistries ?? [], signal: ctx.signal });
+  const client = createRegistryClient({ insecureRegistries: ctx.insecureRegistries ?? [], signal: ctx.signal, mirrors: ctx.registryMirrors });
   const ref = parseReference(op.ref);
   const report = blobProgressReporter(ctx.progress, ctx.vertex);
   // settled, not all: a failed blob must not leave the others writing after this has thrown
