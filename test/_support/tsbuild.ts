@@ -14,14 +14,16 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runTsbuild(args: string[], opts: { root?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+/** tsbuild's CLI as a user runs it; `input` is written to its stdin (else stdin is closed). */
+export function runTsbuild(args: string[], opts: { root?: string; cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<RunResult> {
   const full = opts.root ? ['--root', opts.root, ...args] : args;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsbuildBin, ...full], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [tsbuildBin, ...full], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });

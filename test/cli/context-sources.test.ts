@@ -2,12 +2,12 @@
 // stdin), `-` (a tar, plain or gzip, or a lone Dockerfile on stdin) and a git URL with
 // `#ref:subdir`, served by git's own http-backend on 127.0.0.1. Nothing is left in the temp dir.
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveGitHttp } from '../_support/git-http.ts';
-import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
+import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 
 const root = tempDir('tsbuild-ctxsrc-root-');
 const work = tempDir('tsbuild-ctxsrc-');
@@ -20,18 +20,7 @@ test.after.always(() => {
 });
 
 /** tsbuild with `input` on its stdin. */
-function withStdin(args: string[], input: Buffer | string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsbuildBin, '--root', root, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const withStdin = (args: string[], input: Buffer | string) => runTsbuild(args, { root, input });
 
 const leftovers = () => readdirSync(tmpdir()).filter((n) => n.startsWith('tsbuild-context-'));
 

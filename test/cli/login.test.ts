@@ -2,29 +2,20 @@
 // token auth: the credentials are checked, then written where Docker writes them ($DOCKER_CONFIG/
 // config.json, mode 0600, or a credential helper), and skopeo reads them back.
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeOciLayout, pushToRegistry, startRegistry } from '../_support/registry.ts';
 import { startTokenIssuer } from '../_support/token-issuer.ts';
-import { repoRoot, tsbuildBin } from '../_support/tsbuild.ts';
+import { runTsbuild } from '../_support/tsbuild.ts';
 
 const run = promisify(execFile);
 const creds = { username: 'ci', password: 's3cret' };
 
 function tsbuild(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsbuildBin, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+  return runTsbuild(args, { env, input: stdin });
 }
 
 async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
