@@ -9,6 +9,7 @@ import { registerDu } from './commands/du.ts';
 import { registerPrune } from './commands/prune.ts';
 import { formatError } from './format-error.ts';
 import { BuildCancelled } from './cancel.ts';
+import { ReportedError } from './json-error.ts';
 
 // imported, not read at a path: the bundle (dist/cli-*/main.cjs) sits one level deeper than this file
 import pkg from '../package.json' with { type: 'json' };
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ReportedError) return e.exitCode;
     process.stderr.write(formatError(e));
     return e instanceof BuildCancelled ? e.exitCode : 1;
   }

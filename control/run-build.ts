@@ -17,6 +17,7 @@ import { openSshAgents } from './ssh-agents.ts';
 import { createImageResolver } from './resolve-image.ts';
 import { readDockerfile } from './read-dockerfile.ts';
 import { importOciLayout } from './oci-layout-context.ts';
+import { createContextLoadReporter, dockerfileVertex, dockerignoreBytes, dockerignoreVertex, fullImageName, internalStep, reportStatus } from './build-progress.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -35,7 +36,9 @@ export async function runBuild(engine: EngineParts, opts: ResolvedBuildOptions, 
   if (!run.stdout && opts.outputs.some((o) => o.type === 'tar' && o.dest === '-')) {
     throw invalid(ErrorCodes.OUTPUT_FAILED, '--output type=tar,dest=-: this build has no stdout to write to', { hint: 'name a file: dest=out.tar' });
   }
-  const dockerfile = readDockerfile(opts.contextDir, opts.dockerfilePath, opts.dockerfileName);
+  const dockerfile = await internalStep(run.progress, dockerfileVertex(opts.dockerfileName), () => readDockerfile(opts.contextDir, opts.dockerfilePath, opts.dockerfileName), (text, started) =>
+    reportStatus(run.progress, dockerfileVertex(opts.dockerfileName), 'transferring dockerfile:', started, Buffer.byteLength(text), 'bytes'),
+  );
   try {
     return await buildFrom(engine, dockerfile, opts, run);
   } catch (e) {
@@ -47,7 +50,9 @@ export async function runBuild(engine: EngineParts, opts: ResolvedBuildOptions, 
 async function buildFrom(engine: EngineParts, dockerfile: string, opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult> {
   const { content, images, worker, db, cache, leases, locks } = engine;
   const { progress, signal } = run;
-  const ignore = await readDockerignoreFile(opts.contextDir, opts.dockerfilePath);
+  const ignore = await internalStep(progress, dockerignoreVertex, () => readDockerignoreFile(opts.contextDir, opts.dockerfilePath), (_, started) =>
+    reportStatus(progress, dockerignoreVertex, 'transferring context:', started, dockerignoreBytes(opts.contextDir, opts.dockerfilePath), 'bytes'),
+  );
   const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull });
 
   const namedContexts: Record<string, NamedContext> = {};
@@ -84,6 +89,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   // what this build makes and uses is held until it ends: GC (issue 9) leaves it alone
   const lease = leases.create();
   const fileDigests = openFileDigestCache(db);
+  const contextLoads = createContextLoadReporter(progress);
   try {
     const solved = await solve(def.root, {
       lease,
@@ -93,7 +99,9 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       localDirs,
       // only the main context has .dockerignore patterns, so only it names their lines
       checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal, onPart }) =>
-        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: fileDigests, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
+        contextLoads.track(name, () =>
+          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
+        ),
       progress,
       explain: opts.explain,
       noCache: opts.noCache,
@@ -106,10 +114,12 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     const exportVertex = { digest: 'export', name: 'exporting to image' };
     progress.emit({ type: 'vertex.started', vertex: exportVertex });
     const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
+    const layersStarted = Date.now();
     // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
     // already exists each adding one), and images must match it layer for layer
     const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
     for (const l of layers) lease.add('blob', l.digest);
+    reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     const view = await createImageView({ config: def.config, layers, content });
     for (const d of [view.configDescriptor, view.manifestDescriptor]) lease.add('blob', d.digest);
     const exports: ExportResult[] = [];
@@ -126,7 +136,18 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
           progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
         }
       }
-      else exports.push(await exportImage(view, output, { content, images, registry, signal }));
+      else {
+        const started = Date.now();
+        exports.push(await exportImage(view, output, { content, images, registry, signal }));
+        if (output.type === 'image') {
+          reportStatus(progress, exportVertex, `writing image ${view.configDescriptor.digest}`, started);
+          for (const name of output.names) reportStatus(progress, exportVertex, `naming to ${fullImageName(name)}`, started);
+        } else {
+          reportStatus(progress, exportVertex, `exporting manifest ${view.manifestDescriptor.digest}`, started);
+          reportStatus(progress, exportVertex, `exporting config ${view.configDescriptor.digest}`, started);
+          reportStatus(progress, exportVertex, `sending tarball to ${output.dest}`, started);
+        }
+      }
     }
     progress.emit({ type: 'vertex.done', vertex: exportVertex });
     return {
