@@ -4,6 +4,7 @@
 import test from 'ava';
 import { readFileSync, statSync } from 'node:fs';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { parseRawJson } from '../_support/rawjson.ts';
 
 const root = tempDir('tsbuild-steplogs-');
 test.before(async () => {
@@ -44,7 +45,7 @@ test.serial('--progress rawjson carries the same 2 MiB and the notice', async (t
   try {
     const r = await runTsbuild(['build', '--no-cache', '--progress', 'rawjson', ctx], { root });
     t.is(r.code, 0, r.stderr.slice(-2000));
-    const logs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; data?: string; vertex?: { name: string } })
+    const logs = parseRawJson(r.stderr)
       .filter((e) => e.type === 'vertex.log' && e.vertex?.name.includes('RUN'));
     const text = logs.map((e) => e.data).join('');
     const notice = clipNotice.exec(text);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openEngine, parseOutputSpec, resolveBuildOptions, type BuildResult } from '../../control/index.ts';
 import type { ProgressEvent, ProgressSink } from '../../src/progress/index.ts';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
+import { parseRawJson, type RawEvent } from '../_support/rawjson.ts';
 
 const root = tempDir('tsbuild-root-');
 test.before(async () => {
@@ -34,7 +35,7 @@ function recorder(onEvent?: (e: ProgressEvent) => void): ProgressSink & { events
 }
 
 /** How many times, over all the builds' events, a step whose name contains `text` started. */
-const starts = (events: readonly ProgressEvent[], text: string) => events.filter((e) => e.type === 'vertex.started' && e.vertex.name.includes(text)).length;
+const starts = (events: readonly (ProgressEvent | RawEvent)[], text: string) => events.filter((e) => e.type === 'vertex.started' && e.vertex?.name.includes(text)).length;
 
 /** Five shared steps (one writes a stamp no second run could repeat), then one step of each target. */
 const sharedPrefix = (tag: string) =>
@@ -85,7 +86,7 @@ test('two tsbuild processes on one root at once run the shared steps once; both 
     const [a, b] = await Promise.all([build('a'), build('b')]);
     t.is(a.code, 0, a.stderr);
     t.is(b.code, 0, b.stderr);
-    const events = `${a.stderr}\n${b.stderr}`.split('\n').flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as ProgressEvent] : []));
+    const events = parseRawJson(`${a.stderr}\n${b.stderr}`);
     for (const step of ['one > /p1', '/stamp', 'five > /p5']) t.is(starts(events, step), 1, `"${step}" ran once over both processes`);
     const stamp = readFileSync(join(out, 'a', 'stamp'), 'utf8');
     t.regex(stamp, /^\d+-\d+-processes\n$/);
