@@ -59,8 +59,14 @@ const definitionVertex = 'internal:dockerfile';
 
 export function createRawJsonRenderer(out: Writable): Renderer {
   const started = new Map<string, string>();
+  const named = new Set<string>();
   const write = (s: SolveStatus) => out.write(`${JSON.stringify(s)}\n`);
-  const vertex = (v: VertexRef, fields: Omit<RawVertex, 'digest' | 'name'>): RawVertex => ({ digest: digestOf(v.digest), name: v.name, ...fields });
+  const vertex = (v: VertexRef, fields: Omit<RawVertex, 'digest' | 'name'>): RawVertex => {
+    named.add(v.digest);
+    return { digest: digestOf(v.digest), name: v.name, ...fields };
+  };
+  /** A status or log of a step not yet named on the stream (one waiting for another build) names it first, as BuildKit does. */
+  const announce = (v: VertexRef): RawVertex[] | undefined => (named.has(v.digest) ? undefined : [vertex(v, {})]);
   return {
     render(e: ProgressEvent) {
       const at = iso(e.time);
@@ -79,10 +85,11 @@ export function createRawJsonRenderer(out: Writable): Renderer {
           write({ vertexes: [vertex(e.vertex, { started: started.get(e.vertex.digest) ?? at, completed: at, error: e.cancelled ? canceled : e.message })] });
           break;
         case 'vertex.log':
-          write({ logs: [{ vertex: digestOf(e.vertex.digest), stream: e.stream === 'stdout' ? 1 : 2, data: Buffer.from(e.data).toString('base64'), timestamp: at }] });
+          write({ vertexes: announce(e.vertex), logs: [{ vertex: digestOf(e.vertex.digest), stream: e.stream === 'stdout' ? 1 : 2, data: Buffer.from(e.data).toString('base64'), timestamp: at }] });
           break;
         case 'vertex.progress':
           write({
+            vertexes: announce(e.vertex),
             statuses: [
               {
                 id: e.id,

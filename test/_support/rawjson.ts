@@ -39,6 +39,8 @@ export function parseRawJson(stderr: string, opts: { lenient?: boolean } = {}): 
     for (const v of s.vertexes ?? []) {
       if (v.name !== undefined) names.set(v.digest, v.name);
       const vertex = ref(v.digest);
+      // a vertex named before its first status or log, not started (one waiting for another build)
+      if (v.started === undefined && v.completed === undefined && !v.cached) continue;
       const type = v.cached ? 'vertex.cached' : v.error !== undefined ? 'vertex.error' : v.completed !== undefined ? 'vertex.done' : 'vertex.started';
       out.push({ type, vertex, reason: v.reason, error: v.error });
     }

@@ -175,9 +175,9 @@ test('SIGTERM to a tsbuild process waiting for another process running the step 
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3 && echo sigterm > /s\n' });
   try {
     // the second starts once the first runs the step, so it is the one that waits
-    const first = startBuild(ctx, (text) => text.includes('"vertex.started"') && text.includes('sleep 3'));
+    const first = startBuild(ctx, (text) => startedSteps(text, 'sleep 3') > 0);
     await first.seen;
-    const second = startBuild(ctx, (text) => text.split('\n').some((l) => l.includes('"id":"shared"') && l.includes('sleep 3')));
+    const second = startBuild(ctx, (text) => parseRawJson(text, { lenient: true }).some((e) => e.type === 'vertex.progress' && e.id === 'shared' && e.vertex?.name.includes('sleep 3')));
     await second.seen;
     const signalled = Date.now();
     second.child.kill('SIGTERM');
@@ -187,7 +187,7 @@ test('SIGTERM to a tsbuild process waiting for another process running the step 
     t.true(Date.now() - signalled < 2000, `exited ${Date.now() - signalled} ms after SIGTERM`);
     const r1 = await first.done;
     t.is(r1.code, 0, r1.stderr);
-    t.is(r1.stderr.split('\n').filter((l) => l.includes('"vertex.started"') && l.includes('sleep 3')).length, 1);
+    t.is(startedSteps(r1.stderr, 'sleep 3'), 1);
   } finally {
     removeDir(ctx);
   }
@@ -196,15 +196,15 @@ test('SIGTERM to a tsbuild process waiting for another process running the step 
 test('when the tsbuild process running a shared step is killed with -9, the one waiting for it runs the step itself', async (t) => {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3 && echo survivor > /k\n' });
   try {
-    const first = startBuild(ctx, (text) => text.includes('"vertex.started"') && text.includes('sleep 3'));
+    const first = startBuild(ctx, (text) => startedSteps(text, 'sleep 3') > 0);
     await first.seen;
-    const second = startBuild(ctx, (text) => text.split('\n').some((l) => l.includes('"id":"shared"') && l.includes('sleep 3')));
+    const second = startBuild(ctx, (text) => parseRawJson(text, { lenient: true }).some((e) => e.type === 'vertex.progress' && e.id === 'shared' && e.vertex?.name.includes('sleep 3')));
     await second.seen;
     first.child.kill('SIGKILL');
     await first.done;
     const r = await second.done;
     t.is(r.code, 0, r.stderr);
-    t.is(r.stderr.split('\n').filter((l) => l.includes('"vertex.started"') && l.includes('sleep 3')).length, 1, 'it ran the step once its owner was gone');
+    t.is(startedSteps(r.stderr, 'sleep 3'), 1, `it ran the step once its owner was gone:\n${r.stderr}`);
     // the next build on the root cleans up what the killed one left, and finds the step cached
     const again = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
     t.is(again.code, 0, again.stderr);
@@ -213,6 +213,9 @@ test('when the tsbuild process running a shared step is killed with -9, the one 
     removeDir(ctx);
   }
 });
+
+/** How many times a step whose name contains `text` started, in rawjson output (maybe cut mid-line). */
+const startedSteps = (stderr: string, text: string) => starts(parseRawJson(stderr, { lenient: true }), text);
 
 /** `tsbuild build --progress rawjson CTX` on the test root; `seen` resolves once its output matches `when`. */
 function startBuild(ctx: string, when: (stderr: string) => boolean) {
