@@ -64,8 +64,10 @@ export function createTtyRenderer(out: Writable & { columns?: number }, opts: Tt
       lines.push(paint(row(` => ${word}${s.name}`, seconds((s.end ?? now) - s.start), width)));
       if (s.reason !== undefined) lines.push(c.dim(row(` => => ${s.state === 'cached' ? 'cached' : 'cache miss'}: ${s.reason}`, '', width)));
       for (const st of s.statuses.values()) {
-        const bytes = st.bytes && st.current ? ` ${formatBytes(st.current)}${st.total ? ` / ${formatBytes(st.total)}` : ''}` : '';
         const time = (st.end ?? (s.state === 'running' ? now : (s.end ?? now))) - st.start;
+        let bytes = st.bytes && st.current ? ` ${formatBytes(st.current)}${st.total ? ` / ${formatBytes(st.total)}` : ''}` : '';
+        // a transfer under way says how fast it goes
+        if (bytes && st.end === undefined && s.state === 'running' && time >= 500) bytes += ` ${formatBytes(Math.round((st.current * 1000) / time))}/s`;
         lines.push(paint(row(` => => ${st.text}${bytes}`, seconds(time), width)));
       }
       if (s.state === 'running' || s.state === 'error') for (const t of s.tail) lines.push(c.dim(row(` => => # ${t}`, '', width)));
