@@ -10,6 +10,7 @@ import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
+import type { VertexRef } from '../src/progress/index.ts';
 import { compressLayers } from './compress-layers.ts';
 import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
@@ -90,6 +91,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   const lease = leases.create();
   const fileDigests = openFileDigestCache(db);
   const contextLoads = createContextLoadReporter(progress);
+  let exporting: VertexRef | undefined;
   try {
     const solved = await solve(def.root, {
       lease,
@@ -113,6 +115,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
 
     const exportVertex = { digest: 'export', name: 'exporting to image' };
     progress.emit({ type: 'vertex.started', vertex: exportVertex });
+    exporting = exportVertex;
     const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
     const layersStarted = Date.now();
     // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
@@ -158,6 +161,10 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       cached: solved.stats.cached,
       warnings: def.warnings.map((w) => w.message),
     };
+  } catch (e) {
+    // the export's line ends as ERROR (or CANCELED), not as a step still running
+    if (exporting) progress.emit({ type: 'vertex.error', vertex: exporting, message: e instanceof Error ? e.message : String(e), cancelled: signal?.aborted || undefined });
+    throw e;
   } finally {
     lease.release();
     await sshAgents.close();

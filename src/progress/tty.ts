@@ -120,6 +120,8 @@ export function createTtyRenderer(out: Writable & { columns?: number }, opts: Tt
     close() {
       if (closed) return;
       clearInterval(ticker);
+      // a build that ended (failed, or cancelled) with steps still under way stopped them
+      for (const s of steps.values()) if (s.state === 'running') Object.assign(s, { state: 'cancelled', end: Date.now() });
       update(frame(true));
       update.done();
       closed = true;

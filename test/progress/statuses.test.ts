@@ -42,5 +42,5 @@ test('tty: a transfer under way shows its bytes and speed under the step, a fini
   t.regex(mid, / => => sha256:abc 2\.00MB \/ 4\.00MB (9\d\d\.\d\dkB|1\.\d\dMB)\/s +2\.\ds\n/);
   t.regex(mid, / => => exporting layers +0\.3s/);
   p.close();
-  t.regex(c.text(), /\[\+\] Building \d+\.\ds \(0\/1\) FINISHED\n/);
+  t.regex(c.text(), /\[\+\] Building \d+\.\ds \(1\/1\) FINISHED\n => CANCELED \[1\/2\] FROM/, 'a step still under way when the output ends was stopped');
 });
