@@ -5,6 +5,7 @@
 // no colour under NO_COLOR, a clear line on Ctrl-C, and BUILDKIT_PROGRESS choosing the mode.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { buildBusybox, contextDir, removeDir, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 
 const root = tempDir('tsbuild-tty-');
@@ -18,10 +19,12 @@ let sessions = 0;
 /** One tmux server of our own (its socket named after this process), one pane of 120×50. */
 class Terminal {
   readonly socket = `tsbuild-tty-test-${process.pid}-${++sessions}`;
+  readonly socketPath: string;
 
   constructor(command: string) {
     // the shell stays after the command, so the pane (and its exit code line) can be read
     execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '50', `${command}; echo EXIT=$?; sleep 600`]);
+    this.socketPath = execFileSync('tmux', ['-L', this.socket, 'display-message', '-p', '#{socket_path}'], { encoding: 'utf8' }).trim();
   }
 
   /** The pane with its scrollback, as text; `colour`: with the SGR sequences the program wrote. */
@@ -49,6 +52,8 @@ class Terminal {
     } catch {
       // already gone
     }
+    // the server leaves its socket file behind
+    if (this.socketPath.endsWith(this.socket)) rmSync(this.socketPath, { force: true });
   }
 }
 
