@@ -15,6 +15,7 @@ import { formatError } from './format-error.ts';
 import { applyHelp } from './help.ts';
 import { BuildCancelled } from './cancel.ts';
 import { useConfigFile } from '../control/index.ts';
+import { ReportedError } from './json-error.ts';
 
 // imported, not read at a path: the bundle (dist/cli-*/main.cjs) sits one level deeper than this file
 import pkg from '../package.json' with { type: 'json' };
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ReportedError) return e.exitCode;
     process.stderr.write(formatError(e));
     return e instanceof BuildCancelled ? e.exitCode : 1;
   }

@@ -11,6 +11,7 @@ import type { ImageConfig } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { ResolvedImage } from '../frontend/index.ts';
+import { fullImageName, internalStep } from './build-progress.ts';
 
 export interface ImageResolverDeps {
   content: ContentStore;
@@ -34,7 +35,8 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
     }
     const local = deps.pull ? undefined : deps.images.resolve(ref);
     if (local) {
-      const image = await readImage(deps.content, local.digest, platform, ref);
+      // shown as buildx shows every base image's lookup, though the local store answers it
+      const image = await internalStep(deps.progress, { digest: `resolve:${ref}`, name: `[internal] load metadata for ${fullImageName(ref)}` }, () => readImage(deps.content, local.digest, platform, ref));
       return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
     }
     // imported here: a build whose bases are all local never loads the HTTP client
@@ -44,7 +46,7 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
     const stored = pinned.digest !== undefined && (await deps.content.has(pinned.digest)) ? await readImage(deps.content, pinned.digest, platform, ref).catch(() => undefined) : undefined;
     if (stored) return { ref: formatReference(pinned), digest: stored.digest, config: checkPlatform(ref, stored.config, platform) };
     const client = createRegistryClient({ insecureRegistries: [...deps.insecureRegistries], signal: deps.signal, mirrors: deps.registryMirrors });
-    const name = `[internal] load metadata for ${ref}`;
+    const name = `[internal] load metadata for ${fullImageName(ref)}`;
     const vertex = { digest: `resolve:${ref}`, name };
     deps.progress.emit({ type: 'vertex.started', vertex });
     try {

@@ -12,6 +12,7 @@ import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
+import type { VertexRef } from '../src/progress/index.ts';
 import { compressLayers } from './compress-layers.ts';
 import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
@@ -20,6 +21,7 @@ import { createImageResolver } from './resolve-image.ts';
 import { readDockerfile } from './read-dockerfile.ts';
 import { importOciLayout } from './oci-layout-context.ts';
 import { checkOutputs } from './check-outputs.ts';
+import { createContextLoadReporter, dockerfileVertex, dockerignoreBytes, dockerignoreVertex, fullImageName, internalStep, reportStatus } from './build-progress.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -39,7 +41,9 @@ export async function runBuild(engine: EngineParts, opts: ResolvedBuildOptions, 
     throw invalid(ErrorCodes.OUTPUT_FAILED, '--output type=tar,dest=-: this build has no stdout to write to', { hint: 'name a file: dest=out.tar' });
   }
   await checkOutputs(opts.outputs, run);
-  const dockerfile = readDockerfile(opts.contextDir, opts.dockerfilePath, opts.dockerfileName);
+  const dockerfile = await internalStep(run.progress, dockerfileVertex(opts.dockerfileName), () => readDockerfile(opts.contextDir, opts.dockerfilePath, opts.dockerfileName), (text, started) =>
+    reportStatus(run.progress, dockerfileVertex(opts.dockerfileName), 'transferring dockerfile:', started, Buffer.byteLength(text), 'bytes'),
+  );
   try {
     return await buildFrom(engine, dockerfile, opts, run);
   } catch (e) {
@@ -51,7 +55,9 @@ export async function runBuild(engine: EngineParts, opts: ResolvedBuildOptions, 
 async function buildFrom(engine: EngineParts, dockerfile: string, opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult> {
   const { content, images, worker, db, cache, leases, locks } = engine;
   const { progress, signal } = run;
-  const ignore = await readDockerignoreFile(opts.contextDir, opts.dockerfilePath);
+  const ignore = await internalStep(progress, dockerignoreVertex, () => readDockerignoreFile(opts.contextDir, opts.dockerfilePath), (_, started) =>
+    reportStatus(progress, dockerignoreVertex, 'transferring context:', started, dockerignoreBytes(opts.contextDir, opts.dockerfilePath), 'bytes'),
+  );
   const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull, registryMirrors: opts.registryMirrors });
 
   const namedContexts: Record<string, NamedContext> = {};
@@ -88,6 +94,8 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   // what this build makes and uses is held until it ends: GC (issue 9) leaves it alone
   const lease = leases.create();
   const fileDigests = openFileDigestCache(db);
+  const contextLoads = createContextLoadReporter(progress);
+  let exporting: VertexRef | undefined;
   try {
     // --cache-from: the imports answer where the local index misses (solver/imported-cache.ts)
     const registryClient = lazyRegistry(opts.insecureRegistries);
@@ -107,7 +115,9 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       localDirs,
       // only the main context has .dockerignore patterns, so only it names their lines
       checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal, onPart }) =>
-        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: fileDigests, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
+        contextLoads.track(name, () =>
+          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
+        ),
       progress,
       explain: opts.explain,
       noCache: opts.noCache,
@@ -119,11 +129,14 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
 
     const exportVertex = { digest: 'export', name: 'exporting to image' };
     progress.emit({ type: 'vertex.started', vertex: exportVertex });
+    exporting = exportVertex;
     const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
+    const layersStarted = Date.now();
     // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
     // already exists each adding one), and images must match it layer for layer
     const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
     for (const l of layers) lease.add('blob', l.digest);
+    reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     // --cache-to type=inline: the cache graph travels in the image config (control/cache-export.ts)
     const inline = def.root && opts.cacheTo.some((c) => c.type === 'inline')
       ? { [InlineCacheField]: (await import('./cache-export.ts')).inlineCacheConfig(worker, { root: def.root, plan: solved.plan, cache: solveCache }, chain) }
@@ -144,8 +157,19 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
           progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
         }
       }
-      // a failed push leaves none of its names behind, -t ones included (what the push was for did not happen)
-      else exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout, hold: (d) => lease.add('blob', d) }));
+      else {
+        const started = Date.now();
+        // a failed push leaves none of its names behind, -t ones included (what the push was for did not happen)
+        exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout, hold: (d) => lease.add('blob', d) }));
+        if (output.type === 'image') {
+          reportStatus(progress, exportVertex, `writing image ${view.configDescriptor.digest}`, started);
+          for (const name of output.names) reportStatus(progress, exportVertex, `naming to ${fullImageName(name)}`, started);
+        } else {
+          reportStatus(progress, exportVertex, `exporting manifest ${view.manifestDescriptor.digest}`, started);
+          reportStatus(progress, exportVertex, `exporting config ${view.configDescriptor.digest}`, started);
+          reportStatus(progress, exportVertex, `sending tarball to ${output.dest}`, started);
+        }
+      }
     }
     progress.emit({ type: 'vertex.done', vertex: exportVertex });
     // --cache-to: a failed cache export is a warning unless ignore-error=false
@@ -180,6 +204,10 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       cached: solved.stats.cached,
       warnings: def.warnings.map((w) => w.message),
     };
+  } catch (e) {
+    // the export's line ends as ERROR (or CANCELED), not as a step still running
+    if (exporting) progress.emit({ type: 'vertex.error', vertex: exporting, message: e instanceof Error ? e.message : String(e), cancelled: signal?.aborted || undefined });
+    throw e;
   } finally {
     lease.release();
     await sshAgents.close();

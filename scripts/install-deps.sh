@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in runc:runc setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool ssh-agent:openssh-client; do
+# (tmux: the tests of the tty progress drive a real terminal with it)
+for pair in runc:runc setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool ssh-agent:openssh-client tmux:tmux; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -113,7 +113,7 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
         opts.progress.emit({ type: 'vertex.done', vertex: ref });
         return { type: 'snapshot', id: snapshot } as const;
       } catch (e) {
-        opts.progress.emit({ type: 'vertex.error', vertex: ref, message: e instanceof Error ? e.message : String(e) });
+        opts.progress.emit({ type: 'vertex.error', vertex: ref, message: e instanceof Error ? e.message : String(e), cancelled: abort.signal.aborted || undefined });
         throw withStep(e, v);
       }
     });

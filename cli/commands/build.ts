@@ -1,6 +1,7 @@
 // `tsbuild build`: flags → BuildOptions → resolved options → the engine's build → one line.
 import type { Command } from 'commander';
-import { createProgress, ProgressModes, type ProgressMode } from '../../src/progress/index.ts';
+import { createProgress, ProgressModes } from '../../src/progress/index.ts';
+import { reportAsJson } from '../json-error.ts';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
 import { parseCacheFrom, parseCacheTo, parseAddHost, parseBuildArg, parseBuildContext, parseEntitlement, parseNetworkMode, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, stdoutOutput } from '../../control/index.ts';
 import { loadConfig, openEngine, prepareContext, resolveStateRoot } from '../../control/index.ts';
@@ -32,7 +33,7 @@ export function registerBuild(program: Command): void {
     .option('--load', 'load the image into the local Docker daemon (same as --output type=docker)')
     .option('--pull', 'ask the registry for every base image, even one whose tag is in the local store')
     .option('--platform <os/arch>', 'target platform (default: the host\'s, e.g. linux/amd64)')
-    .option('--progress <mode>', `progress output: ${ProgressModes.join(', ')}`, 'auto')
+    .option('--progress <mode>', `progress output: ${ProgressModes.join(', ')} (default: $BUILDKIT_PROGRESS, else auto)`)
     .option('--max-parallelism <n>', 'at most N steps, content reads and compressions at once (default: steps unbounded, as BuildKit)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable)', collect)
     .option('--secret <spec>', 'a secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR] (repeatable)', collect)
@@ -62,8 +63,7 @@ export function registerBuild(program: Command): void {
       // a git URL, `-` or `-f -`: materialised in a temp directory, removed when the process ends
       const source = await prepareContext({ context, file: flags.file as string | undefined, stdin: process.stdin });
       process.once('exit', () => source.cleanup());
-      const progressMode = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
-      if (!ProgressModes.includes(progressMode)) throw invalid(ErrorCodes.OPTION_INVALID, `unknown --progress mode "${progressMode}"`, { hint: `one of ${ProgressModes.join(', ')}` });
+      const progressMode = (await import('../progress-mode.ts')).progressModeFrom(flags.quiet === true, flags.progress as string | undefined, process.env);
       const buildArgs: Record<string, string> = {};
       for (const a of (flags.buildArg as string[] | undefined) ?? []) {
         const kv = parseBuildArg(a);
@@ -114,12 +114,14 @@ export function registerBuild(program: Command): void {
       const cancel = cancelOnSignals();
       try {
         const result = await buildOnce(root, config, opts, { progress, signal: cancel.signal, stdout: process.stdout }).catch((e: unknown) => {
-          throw cancel.explain(e);
+          progress.close();
+          // rawjson: the report is one more JSON line, so the stream stays JSON to its end
+          throw progress.mode === 'rawjson' ? reportAsJson(cancel.explain(e), process.stderr) : cancel.explain(e);
         });
         progress.close();
         // an archive on stdout is all that goes there: the id goes with the other messages
         if (opts.progress === 'quiet') (stdoutOutput(opts.outputs) ? process.stderr : process.stdout).write(`${result.imageId}\n`);
-        else {
+        else if (progress.mode !== 'rawjson') {
           const names = result.exports.flatMap((x) => x.names);
           process.stderr.write(`\nBuilt ${result.imageId.slice(0, 19)}${names.length ? ` as ${names.join(', ')}` : ''} (${result.ran} steps ran, ${result.cached} cached)\n`);
         }

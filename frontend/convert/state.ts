@@ -63,7 +63,9 @@ export interface ConvertContext extends SourceText {
 export function stepMeta(ctx: ConvertContext, st: StageState, node: Instruction, text: string): VertexMeta {
   st.step++;
   const width = String(st.totalSteps).length;
-  const prefix = st.totalSteps > 0 ? `[${st.displayName} ${String(st.step).padStart(width)}/${st.totalSteps}] ` : '';
+  // a Dockerfile of one stage numbers its steps without the stage's name (`[1/4]`), as BuildKit does
+  const stage = ctx.stages.length === 1 ? '' : `${st.displayName} `;
+  const prefix = st.totalSteps > 0 ? `[${stage}${String(st.step).padStart(width)}/${st.totalSteps}] ` : '';
   return { name: prefix + text, stage: st.def.name ?? st.displayName, location: locate(ctx, node) };
 }
 

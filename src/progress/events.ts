@@ -18,10 +18,16 @@ export type ProgressEvent =
   /** `reason` (--explain): why it was a hit. */
   | (Base & { type: 'vertex.cached'; vertex: VertexRef; reason?: string })
   | (Base & { type: 'vertex.log'; vertex: VertexRef; stream: 'stdout' | 'stderr'; data: string })
-  | (Base & { type: 'vertex.progress'; vertex: VertexRef; id: string; current: number; total?: number; label?: string })
+  /**
+   * A status line under a step. One with `completed` is shown once it is complete, as buildx's plain
+   * output does (`#4 transferring context: 1.20MB 0.1s done`); `started`/`completed` are ms since the epoch.
+   */
+  | (Base & { type: 'vertex.progress'; vertex: VertexRef; id: string; current: number; total?: number; label?: string; started?: number; completed?: number; unit?: 'bytes' })
   | (Base & { type: 'vertex.done'; vertex: VertexRef })
-  | (Base & { type: 'vertex.error'; vertex: VertexRef; message: string })
-  | (Base & { type: 'build.warning'; message: string; location?: SourceLocation })
+  /** `cancelled`: the step was stopped because another one failed or the build was cancelled (shown as CANCELED). */
+  | (Base & { type: 'vertex.error'; vertex: VertexRef; message: string; cancelled?: boolean })
+  /** `rule`: the check that found it (a lint rule's name), when there is one. */
+  | (Base & { type: 'build.warning'; message: string; location?: SourceLocation; rule?: string })
   | (Base & { type: 'build.done'; imageId?: string });
 
 export type ProgressEventType = ProgressEvent['type'];

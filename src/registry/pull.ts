@@ -75,12 +75,14 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
  */
 export function blobProgressReporter(progress: ProgressSink | undefined, vertex: VertexRef | undefined): (digest: string, current: number, total: number, final?: boolean) => void {
   if (!progress || !vertex) return () => {};
-  const last = new Map<string, { time: number; current: number }>();
+  const last = new Map<string, { time: number; current: number; started: number }>();
   return (digest, current, total, final = false) => {
     const now = Date.now();
     const prev = last.get(digest);
     if (prev && (prev.current === current || (!final && now - prev.time < progressIntervalMs))) return;
-    last.set(digest, { time: now, current });
-    progress.emit({ type: 'vertex.progress', vertex, id: digest, current, total, label: `sha256:${digest.slice(7, 19)}` });
+    const started = prev?.started ?? now;
+    last.set(digest, { time: now, current, started });
+    // bytes, with when the blob started and (once whole) ended: a tty shows size and speed, plain a `done` line
+    progress.emit({ type: 'vertex.progress', vertex, id: digest, current, total, label: `sha256:${digest.slice(7, 19)}`, unit: 'bytes', started, completed: current === total ? now : undefined });
   };
 }

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { parseRawJson } from '../_support/rawjson.ts';
 
 const root = tempDir('tsbuild-root-');
 const hello = join(repoRoot, 'fixtures', 'hello');
@@ -36,7 +37,7 @@ test.serial('building the same context again reports every step CACHED, runs no 
   const before = { snapshots: snapshotCount(), blobs: blobCount() };
   const r = await runTsbuild(['build', '--progress', 'rawjson', '-t', 'hello', hello], { root });
   t.is(r.code, 0, r.stderr);
-  const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; vertex?: { name: string } });
+  const events = parseRawJson(r.stderr);
   const started = events.filter((e) => e.type === 'vertex.started' && !/^\[internal\]|exporting/.test(e.vertex!.name));
   t.deepEqual(started.map((e) => e.vertex!.name), [], 'no step ran');
   const cached = events.filter((e) => e.type === 'vertex.cached').map((e) => e.vertex!.name);

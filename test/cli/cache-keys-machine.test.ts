@@ -6,6 +6,7 @@ import test from 'ava';
 import { chmodSync, chownSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { parseRawJson } from '../_support/rawjson.ts';
 
 const work = tempDir('tsbuild-cache-machine-');
 const root = join(work, 'root');
@@ -22,7 +23,7 @@ type Event = { type: string; vertex?: { name: string } };
 async function build(ctx: string, extra: string[] = []): Promise<{ ran: string[]; cached: string[]; stdout: string }> {
   const r = await runTsbuild(['build', '--progress', 'rawjson', '-o', `type=local,dest=${out}`, ...extra, ctx], { root });
   if (r.code !== 0) throw new Error(r.stderr);
-  const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
+  const events = parseRawJson(r.stderr);
   const names = (type: string) => events.filter((e) => e.type === type && e.vertex).map((e) => e.vertex!.name);
   const cached = names('vertex.cached');
   // Dockerfile steps only: exporting runs every time

@@ -63,7 +63,7 @@ test('ESC bytes in an unknown instruction and in a COPY source reach stderr esca
       const r3 = await runTsbuild(['build', '--progress', 'plain', empty], { root });
       t.is(r3.code, 0, r3.stderr);
       t.false(r3.stderr.includes(ESC), r3.stderr);
-      t.true(r3.stderr.includes('#1 [stage-0 1/1] COPY "a\\x1b]2;b*" /x'), 'the step name in the progress is escaped too');
+      t.regex(r3.stderr, /^#\d+ \[1\/1\] COPY "a\\x1b\]2;b\*" \/x$/m, 'the step name in the progress is escaped too');
     } finally {
       removeDir(empty);
     }

@@ -8,6 +8,7 @@ import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
+import { parseRawJson } from '../_support/rawjson.ts';
 
 const root = tempDir('tsbuild-kill-anytime-');
 const ctx = contextDir({
@@ -33,14 +34,8 @@ test.after.always(() => {
 });
 
 const steps = (events: Event[], type: string) => events.filter((e) => e.type === type && e.vertex && /^\[[^\]]*\d+\/\d+\] /.test(e.vertex.name)).map((e) => e.vertex!.name);
-const parse = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('{')).flatMap((l) => {
-  try {
-    return [JSON.parse(l) as Event];
-  } catch {
-    // the last line of a killed build may be cut
-    return [];
-  }
-});
+// the last line of a killed build may be cut
+const parse = (stderr: string): Event[] => parseRawJson(stderr, { lenient: true });
 const args = (round: string) => ['--root', root, 'build', '--progress', 'rawjson', '--build-arg', `ROUND=${round}`, '-t', `app:${round}`, ctx];
 
 type Event = { type: string; vertex?: { name: string }; label?: string; current?: number; total?: number };

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { parseRawJson } from '../_support/rawjson.ts';
 
 const work = tempDir('tsbuild-no-cache-filter-');
 const root = join(work, 'root');
@@ -35,7 +36,7 @@ type Event = { type: string; vertex?: { name: string } };
 async function ranWith(flags: string[]): Promise<string[]> {
   const r = await runTsbuild(['build', '--progress', 'rawjson', ...flags, ctx], { root });
   if (r.code !== 0) throw new Error(r.stderr);
-  const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
+  const events = parseRawJson(r.stderr);
   const cached = new Set(events.filter((e) => e.type === 'vertex.cached').map((e) => e.vertex!.name));
   return events.filter((e) => e.type === 'vertex.done' && !cached.has(e.vertex!.name) && / RUN | COPY /.test(e.vertex!.name)).map((e) => e.vertex!.name).sort();
 }

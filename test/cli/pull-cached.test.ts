@@ -4,6 +4,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { parseRawJson } from '../_support/rawjson.ts';
 import { makeOciLayout, pushToRegistry, startRegistry, type TestLayout, type TestRegistry } from '../_support/registry.ts';
 
 const work = tempDir('tsbuild-pull-cached-');
@@ -21,7 +22,7 @@ test.after.always(async () => {
 });
 
 type Event = { type: string; vertex?: { name: string }; id?: string };
-const eventsOf = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
+const eventsOf = (stderr: string) => parseRawJson(stderr);
 
 test('layers come with the FROM step; with the registry stopped a pinned, cached rebuild still builds and a tag says why it cannot', async (t) => {
   const root = join(work, 'root');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openEngine, parseOutputSpec, resolveBuildOptions, type BuildResult } from '../../control/index.ts';
 import type { ProgressEvent, ProgressSink } from '../../src/progress/index.ts';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
+import { parseRawJson, type RawEvent } from '../_support/rawjson.ts';
 
 const root = tempDir('tsbuild-root-');
 test.before(async () => {
@@ -34,7 +35,7 @@ function recorder(onEvent?: (e: ProgressEvent) => void): ProgressSink & { events
 }
 
 /** How many times, over all the builds' events, a step whose name contains `text` started. */
-const starts = (events: readonly ProgressEvent[], text: string) => events.filter((e) => e.type === 'vertex.started' && e.vertex.name.includes(text)).length;
+const starts = (events: readonly (ProgressEvent | RawEvent)[], text: string) => events.filter((e) => e.type === 'vertex.started' && e.vertex?.name.includes(text)).length;
 
 /** Five shared steps (one writes a stamp no second run could repeat), then one step of each target. */
 const sharedPrefix = (tag: string) =>
@@ -85,7 +86,7 @@ test('two tsbuild processes on one root at once run the shared steps once; both 
     const [a, b] = await Promise.all([build('a'), build('b')]);
     t.is(a.code, 0, a.stderr);
     t.is(b.code, 0, b.stderr);
-    const events = `${a.stderr}\n${b.stderr}`.split('\n').flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as ProgressEvent] : []));
+    const events = parseRawJson(`${a.stderr}\n${b.stderr}`);
     for (const step of ['one > /p1', '/stamp', 'five > /p5']) t.is(starts(events, step), 1, `"${step}" ran once over both processes`);
     const stamp = readFileSync(join(out, 'a', 'stamp'), 'utf8');
     t.regex(stamp, /^\d+-\d+-processes\n$/);
@@ -174,9 +175,9 @@ test('SIGTERM to a tsbuild process waiting for another process running the step 
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3 && echo sigterm > /s\n' });
   try {
     // the second starts once the first runs the step, so it is the one that waits
-    const first = startBuild(ctx, (text) => text.includes('"vertex.started"') && text.includes('sleep 3'));
+    const first = startBuild(ctx, (text) => startedSteps(text, 'sleep 3') > 0);
     await first.seen;
-    const second = startBuild(ctx, (text) => text.split('\n').some((l) => l.includes('"id":"shared"') && l.includes('sleep 3')));
+    const second = startBuild(ctx, (text) => parseRawJson(text, { lenient: true }).some((e) => e.type === 'vertex.progress' && e.id === 'shared' && e.vertex?.name.includes('sleep 3')));
     await second.seen;
     const signalled = Date.now();
     second.child.kill('SIGTERM');
@@ -186,7 +187,7 @@ test('SIGTERM to a tsbuild process waiting for another process running the step 
     t.true(Date.now() - signalled < 2000, `exited ${Date.now() - signalled} ms after SIGTERM`);
     const r1 = await first.done;
     t.is(r1.code, 0, r1.stderr);
-    t.is(r1.stderr.split('\n').filter((l) => l.includes('"vertex.started"') && l.includes('sleep 3')).length, 1);
+    t.is(startedSteps(r1.stderr, 'sleep 3'), 1);
   } finally {
     removeDir(ctx);
   }
@@ -195,15 +196,15 @@ test('SIGTERM to a tsbuild process waiting for another process running the step 
 test('when the tsbuild process running a shared step is killed with -9, the one waiting for it runs the step itself', async (t) => {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3 && echo survivor > /k\n' });
   try {
-    const first = startBuild(ctx, (text) => text.includes('"vertex.started"') && text.includes('sleep 3'));
+    const first = startBuild(ctx, (text) => startedSteps(text, 'sleep 3') > 0);
     await first.seen;
-    const second = startBuild(ctx, (text) => text.split('\n').some((l) => l.includes('"id":"shared"') && l.includes('sleep 3')));
+    const second = startBuild(ctx, (text) => parseRawJson(text, { lenient: true }).some((e) => e.type === 'vertex.progress' && e.id === 'shared' && e.vertex?.name.includes('sleep 3')));
     await second.seen;
     first.child.kill('SIGKILL');
     await first.done;
     const r = await second.done;
     t.is(r.code, 0, r.stderr);
-    t.is(r.stderr.split('\n').filter((l) => l.includes('"vertex.started"') && l.includes('sleep 3')).length, 1, 'it ran the step once its owner was gone');
+    t.is(startedSteps(r.stderr, 'sleep 3'), 1, `it ran the step once its owner was gone:\n${r.stderr}`);
     // the next build on the root cleans up what the killed one left, and finds the step cached
     const again = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
     t.is(again.code, 0, again.stderr);
@@ -212,6 +213,9 @@ test('when the tsbuild process running a shared step is killed with -9, the one 
     removeDir(ctx);
   }
 });
+
+/** How many times a step whose name contains `text` started, in rawjson output (maybe cut mid-line). */
+const startedSteps = (stderr: string, text: string) => starts(parseRawJson(stderr, { lenient: true }), text);
 
 /** `tsbuild build --progress rawjson CTX` on the test root; `seen` resolves once its output matches `when`. */
 function startBuild(ctx: string, when: (stderr: string) => boolean) {

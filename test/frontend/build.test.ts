@@ -40,7 +40,7 @@ test('RUN gets the stage env with ARG values, WORKDIR and USER; ARGs stay out of
   t.deepEqual(def.config.config.Env, ['PATH=/bin:/usr/bin', 'HOME=/root', 'A=b']);
   t.is(def.config.config.WorkingDir, '/src');
   t.deepEqual(ops(def.root), ['source:image', 'file', 'exec']);
-  t.is(def.root!.meta.name, '[stage-0 3/3] RUN make');
+  t.is(def.root!.meta.name, '[3/3] RUN make');
   t.is(def.root!.meta.location?.line, 6);
 });
 

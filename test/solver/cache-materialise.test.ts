@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { parseRawJson } from '../_support/rawjson.ts';
 
 const root = tempDir('tsbuild-root-');
 test.before(async () => {
@@ -13,7 +14,7 @@ test.before(async () => {
 test.after.always(() => removeDir(root));
 
 type Event = { type: string; vertex?: { name: string } };
-const events = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
+const events = (stderr: string) => parseRawJson(stderr);
 const ranSteps = (es: Event[]) => es.filter((e) => e.type === 'vertex.started' && !/^\[internal\]|exporting/.test(e.vertex!.name)).map((e) => e.vertex!.name);
 
 /** The manifest a tag names, and the snapshot dirs on disk. */
