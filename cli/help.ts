@@ -35,6 +35,8 @@ const examples: Record<string, string[]> = {
   prune: ['tsbuild prune -f                             # what no tag or running build uses', 'tsbuild prune -f --keep-storage 10GB', 'tsbuild prune -af --filter until=72h'],
   config: ['tsbuild config', 'tsbuild --config ./ci.toml config --format json'],
   diff: ['tsbuild diff app:1 app:2', 'tsbuild diff app:1 build/app.oci.tar'],
+  login: ['tsbuild login reg.example.com', 'echo "$TOKEN" | tsbuild login -u ci --password-stdin reg.example.com'],
+  logout: ['tsbuild logout reg.example.com'],
 };
 
 export function applyHelp(program: Command): void {
