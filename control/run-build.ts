@@ -7,7 +7,7 @@ import type { NamedContext } from '../frontend/index.ts';
 import { parallelismFor, solve } from '../solver/index.ts';
 import { createImageView, exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
-import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
+import { checksumSources, openFileDigestCache, openReadFingerprints, readDockerignoreFile } from '../src/context/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import { compressLayers } from './compress-layers.ts';
@@ -84,6 +84,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   // what this build makes and uses is held until it ends: GC (issue 9) leaves it alone
   const lease = leases.create();
   const fileDigests = openFileDigestCache(db);
+  const fingerprints = openReadFingerprints(db);
   try {
     const solved = await solve(def.root, {
       lease,
@@ -93,7 +94,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       localDirs,
       // only the main context has .dockerignore patterns, so only it names their lines
       checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal, onPart }) =>
-        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: fileDigests, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
+        checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: fileDigests, fingerprints, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
       progress,
       explain: opts.explain,
       noCache: opts.noCache,

@@ -13,6 +13,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileDigestCache } from './file-digest-cache.ts';
 import { createIgnoreMatcher, type IgnoreMatcher, type PatternOrigins } from './ignore.ts';
+import { fingerprintOf, readIdentity, type ReadFingerprints, type WalkedEntry } from './read-fingerprints.ts';
 import { selectSources } from './sources.ts';
 
 export interface ChecksumOptions {
@@ -28,9 +29,17 @@ export interface ChecksumOptions {
   owner?: boolean;
   /** Whether entries' mode bits count (false: an absolute --chmod replaces them). Default true. */
   mode?: boolean;
-  /** Sees every part of the hash, in order (./listing.ts makes a per-path listing of them for cache-miss explanations). */
+  /**
+   * Sees every part of the hash, in order (./listing.ts makes a per-path listing of them for
+   * cache-miss explanations). Not called when `fingerprints` answers the read.
+   */
   onPart?: (part: string) => void;
+  /** The checksum a read gave last time while its entries' stat data is unchanged (./read-fingerprints.ts). */
+  fingerprints?: ReadFingerprints;
 }
+
+// Part of a read's identity in `fingerprints`: bump it when the parts hashed below change.
+const checksumVersion = 1;
 
 // Reads in flight at once: enough to keep a disk (or the page cache) busy, few enough not to run
 // out of file descriptors next to a running build.
@@ -96,9 +105,29 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
     }
   };
   const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });
+  // the whole walk first (one lstat per entry): a read whose stat data is as last time is answered
+  // without a file digest looked up or a part hashed
+  const startNs = BigInt(Date.now()) * 1_000_000n;
+  const entries: WalkedEntry[] = [];
   for (const { rel, host } of selected) {
-    push(`source ${rel}\0`);
-    for (const part of walk(host, rel, matcher, opts.cache, opts.signal, metaOf(opts))) {
+    entries.push({ source: rel, host });
+    scan(host, rel, matcher, entries, opts.signal);
+  }
+  let kept: { read: string; fingerprint: string } | undefined;
+  if (opts.fingerprints) {
+    const read = readIdentity({ version: checksumVersion, dir, src, excludePatterns, followSymlinks: opts.followSymlinks ?? true, owner: opts.owner ?? true, mode: opts.mode ?? true });
+    const { fingerprint, settled } = fingerprintOf(entries, startNs);
+    const known = opts.fingerprints.get(read, fingerprint);
+    if (known !== undefined) return known;
+    if (settled) kept = { read, fingerprint };
+  }
+  const meta = metaOf(opts);
+  for (const e of entries) {
+    if ('source' in e) {
+      push(`source ${e.source}\0`);
+      continue;
+    }
+    for (const part of partsOf(e.abs, e.rel, e.stat, opts.cache, opts.signal, meta)) {
       opts.signal?.throwIfAborted();
       push(part);
       if (typeof part !== 'string') inFlight++;
@@ -109,7 +138,9 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   await drain(-1);
   hash.update(text);
   opts.cache?.flush();
-  return `sha256:${hash.digest('hex')}`;
+  const sum = `sha256:${hash.digest('hex')}`;
+  if (kept) opts.fingerprints?.set(kept.read, kept.fingerprint, sum);
+  return sum;
 }
 
 /** An entry's mode and owner as the hash sees them: `-` where the reader says they do not count. */
@@ -121,9 +152,22 @@ function metaOf(opts: ChecksumOptions): EntryMeta {
   return (s) => `${mode ? (Number(s.mode) & 0o7777).toString(8) : '-'}\0${owner ? `${s.uid}:${s.gid}` : '-'}`;
 }
 
-/** Each entry's part of the hash, in order: a string, or the promise of one while its bytes are read. */
-function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDigestCache | undefined, signal: AbortSignal | undefined, meta: EntryMeta): Generator<string | Promise<string>> {
-  const s = lstatSync(abs, { bigint: true });
+/** Appends `abs` and everything below it to `out`, in the order they are hashed (names sorted, .dockerignore'd paths left out). */
+function scan(abs: string, rel: string, matcher: IgnoreMatcher, out: WalkedEntry[], signal: AbortSignal | undefined): void {
+  signal?.throwIfAborted();
+  const stat = lstatSync(abs, { bigint: true });
+  out.push({ rel, abs, stat });
+  if (!stat.isDirectory()) return;
+  for (const name of readdirSync(abs).sort()) {
+    const childRel = rel === '.' ? name : `${rel}/${name}`;
+    // an excluded dir is still walked when an exception may re-include something below it
+    if (matcher.ignores(childRel) && !(matcher.hasExceptions && lstatSync(join(abs, name)).isDirectory())) continue;
+    scan(join(abs, name), childRel, matcher, out, signal);
+  }
+}
+
+/** One entry's part of the hash: a string, or the promise of one while its bytes are read. */
+function* partsOf(abs: string, rel: string, s: BigIntStats, cache: FileDigestCache | undefined, signal: AbortSignal | undefined, meta: EntryMeta): Generator<string | Promise<string>> {
   const type = s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : 'other';
   yield `${rel}\0${type}\0${meta(s)}\0`;
   if (s.isSymbolicLink()) yield `${readlinkSync(abs)}\0`;
@@ -135,13 +179,6 @@ function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDige
       // awaited in order later; until then a failed read must not count as unhandled
       part.catch(() => {});
       yield part;
-    }
-  } else if (s.isDirectory()) {
-    for (const name of readdirSync(abs).sort()) {
-      const childRel = rel === '.' ? name : `${rel}/${name}`;
-      // an excluded dir is still walked when an exception may re-include something below it
-      if (matcher.ignores(childRel) && !(matcher.hasExceptions && lstatSync(join(abs, name)).isDirectory())) continue;
-      yield* walk(join(abs, name), childRel, matcher, cache, signal, meta);
     }
   }
 }
