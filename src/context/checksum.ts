@@ -8,12 +8,12 @@
 // entry's part of the hash is queued; file bytes are read with a bounded number of reads in flight
 // (or not at all when the file digest cache knows the file), and the parts go into the hash in order.
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileDigestCache } from './file-digest-cache.ts';
 import { createIgnoreMatcher, type IgnoreMatcher, type PatternOrigins } from './ignore.ts';
-import { fingerprintOf, readIdentity, type ReadFingerprints, type WalkedEntry } from './read-fingerprints.ts';
+import { fingerprintOf, readIdentity, type ReadFingerprints } from './read-fingerprints.ts';
 import { selectSources } from './sources.ts';
 
 export interface ChecksumOptions {
@@ -105,29 +105,19 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
     }
   };
   const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });
-  // the whole walk first (one lstat per entry): a read whose stat data is as last time is answered
-  // without a file digest looked up or a part hashed
-  const startNs = BigInt(Date.now()) * 1_000_000n;
-  const entries: WalkedEntry[] = [];
-  for (const { rel, host } of selected) {
-    entries.push({ source: rel, host });
-    scan(host, rel, matcher, entries, opts.signal);
-  }
+  // a read whose stat data is as last time is answered without a file digest looked up or a part
+  // hashed: one lstat per entry. Else it is walked again (the page cache has it by now) and hashed.
   let kept: { read: string; fingerprint: string } | undefined;
   if (opts.fingerprints) {
     const read = readIdentity({ version: checksumVersion, dir, src, excludePatterns, followSymlinks: opts.followSymlinks ?? true, owner: opts.owner ?? true, mode: opts.mode ?? true });
-    const { fingerprint, settled } = fingerprintOf(entries, startNs);
+    const { fingerprint, settled } = fingerprintOf(selected, (abs, rel, visit) => visitTree(abs, rel, matcher, opts.signal, visit));
     const known = opts.fingerprints.get(read, fingerprint);
     if (known !== undefined) return known;
     if (settled) kept = { read, fingerprint };
   }
-  const meta = metaOf(opts);
-  for (const e of entries) {
-    if ('source' in e) {
-      push(`source ${e.source}\0`);
-      continue;
-    }
-    for (const part of partsOf(e.abs, e.rel, e.stat, opts.cache, opts.signal, meta)) {
+  for (const { rel, host } of selected) {
+    push(`source ${rel}\0`);
+    for (const part of walk(host, rel, matcher, opts.cache, opts.signal, metaOf(opts))) {
       opts.signal?.throwIfAborted();
       push(part);
       if (typeof part !== 'string') inFlight++;
@@ -152,22 +142,9 @@ function metaOf(opts: ChecksumOptions): EntryMeta {
   return (s) => `${mode ? (Number(s.mode) & 0o7777).toString(8) : '-'}\0${owner ? `${s.uid}:${s.gid}` : '-'}`;
 }
 
-/** Appends `abs` and everything below it to `out`, in the order they are hashed (names sorted, .dockerignore'd paths left out). */
-function scan(abs: string, rel: string, matcher: IgnoreMatcher, out: WalkedEntry[], signal: AbortSignal | undefined): void {
-  signal?.throwIfAborted();
-  const stat = lstatSync(abs, { bigint: true });
-  out.push({ rel, abs, stat });
-  if (!stat.isDirectory()) return;
-  for (const name of readdirSync(abs).sort()) {
-    const childRel = rel === '.' ? name : `${rel}/${name}`;
-    // an excluded dir is still walked when an exception may re-include something below it
-    if (matcher.ignores(childRel) && !(matcher.hasExceptions && lstatSync(join(abs, name)).isDirectory())) continue;
-    scan(join(abs, name), childRel, matcher, out, signal);
-  }
-}
-
-/** One entry's part of the hash: a string, or the promise of one while its bytes are read. */
-function* partsOf(abs: string, rel: string, s: BigIntStats, cache: FileDigestCache | undefined, signal: AbortSignal | undefined, meta: EntryMeta): Generator<string | Promise<string>> {
+/** Each entry's part of the hash, in order: a string, or the promise of one while its bytes are read. */
+function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDigestCache | undefined, signal: AbortSignal | undefined, meta: EntryMeta): Generator<string | Promise<string>> {
+  const s = lstatSync(abs, { bigint: true });
   const type = s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : 'other';
   yield `${rel}\0${type}\0${meta(s)}\0`;
   if (s.isSymbolicLink()) yield `${readlinkSync(abs)}\0`;
@@ -180,6 +157,27 @@ function* partsOf(abs: string, rel: string, s: BigIntStats, cache: FileDigestCac
       part.catch(() => {});
       yield part;
     }
+  } else if (s.isDirectory()) {
+    for (const name of readdirSync(abs).sort()) {
+      const childRel = rel === '.' ? name : `${rel}/${name}`;
+      if (skipped(abs, name, childRel, matcher)) continue;
+      yield* walk(join(abs, name), childRel, matcher, cache, signal, meta);
+    }
+  }
+}
+
+// an excluded dir is still walked when an exception may re-include something below it
+const skipped = (dir: string, name: string, rel: string, matcher: IgnoreMatcher) => matcher.ignores(rel) && !(matcher.hasExceptions && lstatSync(join(dir, name)).isDirectory());
+
+/** The entries `walk` hashes, in its order, each with its lstat as numbers (read fingerprints). */
+function visitTree(abs: string, rel: string, matcher: IgnoreMatcher, signal: AbortSignal | undefined, visit: (abs: string, rel: string, s: Stats) => void): void {
+  signal?.throwIfAborted();
+  const s = lstatSync(abs);
+  visit(abs, rel, s);
+  if (!s.isDirectory()) return;
+  for (const name of readdirSync(abs).sort()) {
+    const childRel = rel === '.' ? name : `${rel}/${name}`;
+    if (!skipped(abs, name, childRel, matcher)) visitTree(join(abs, name), childRel, matcher, signal, visit);
   }
 }
 

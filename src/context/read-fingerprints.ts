@@ -10,7 +10,7 @@
 // granularity of the walk leaves the stat data as it was, so such a read is checked in full again.
 // Rows not used for `maxAgeMs` are dropped when another is written: one row per read, ~200 bytes.
 import { createHash } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { Database } from '../state/index.ts';
 
 export interface ReadFingerprints {
@@ -49,34 +49,35 @@ export function readIdentity(read: { version: number; dir: string; src: readonly
   return createHash('sha256').update(JSON.stringify([read.version, read.dir, read.src, read.excludePatterns, read.followSymlinks, read.owner, read.mode])).digest('hex');
 }
 
-/** What a walk saw: a selected source (`host` is the path it reads) or an entry below one. */
-export type WalkedEntry = { source: string; host: string } | { rel: string; abs: string; stat: BigIntStats };
-
 // Far above any filesystem's timestamp granularity, as the file digest cache's.
-const settleNs = 2_000_000_000n;
+const settleMs = 2000;
 
 /**
- * The fingerprint of a walk's stat data, and whether every entry had settled by `startNs` (when the
- * walk began, in ns since the epoch): only then may it be kept.
+ * The fingerprint of the stat data of `entries` (each selected source's host path and what
+ * `walk` finds below it), and whether every entry had settled when the walk began: only then may
+ * it be kept. Stats are plain numbers, not bigints, and nothing is held: the walk makes little
+ * garbage. A timestamp as a double keeps ~0.25 µs, and a kept fingerprint's entries are 2 s old:
+ * any later write shows.
  */
-export function fingerprintOf(entries: readonly WalkedEntry[], startNs: bigint): { fingerprint: string; settled: boolean } {
+export function fingerprintOf(selected: readonly { rel: string; host: string }[], walk: (abs: string, rel: string, visit: (abs: string, rel: string, s: Stats) => void) => void): { fingerprint: string; settled: boolean } {
   const hash = createHash('sha256');
+  const startMs = Date.now();
   let text = '';
-  let newest = 0n;
-  for (const e of entries) {
-    if ('source' in e) text += `source ${e.source}\0${e.host}\0`;
-    else {
-      const s = e.stat;
-      text += `${e.rel}\0${s.mode}\0${s.uid}:${s.gid}\0${s.dev}:${s.ino}\0${s.size}:${s.mtimeNs}:${s.ctimeNs}\0`;
-      if (s.mtimeNs > newest) newest = s.mtimeNs;
-      if (s.ctimeNs > newest) newest = s.ctimeNs;
-    }
+  let newest = 0;
+  const visit = (_abs: string, rel: string, s: Stats) => {
+    text += `${rel}\0${s.mode}\0${s.uid}:${s.gid}\0${s.dev}:${s.ino}\0${s.size}:${s.mtimeMs}:${s.ctimeMs}\0`;
+    if (s.mtimeMs > newest) newest = s.mtimeMs;
+    if (s.ctimeMs > newest) newest = s.ctimeMs;
     // joined ~64 KB at a time, as the checksum's parts
     if (text.length >= 65_536) {
       hash.update(text);
       text = '';
     }
+  };
+  for (const { rel, host } of selected) {
+    text += `source ${rel}\0${host}\0`;
+    walk(host, rel, visit);
   }
   hash.update(text);
-  return { fingerprint: hash.digest('hex'), settled: startNs - newest >= settleNs };
+  return { fingerprint: hash.digest('hex'), settled: startMs - newest >= settleMs };
 }
