@@ -110,9 +110,9 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
     // already exists each adding one), and images must match it layer for layer
     const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
-    for (const l of layers) lease.add('blob', l.digest);
+    lease.addAll(layers.map((l) => ['blob', l.digest] as const));
     const view = await createImageView({ config: def.config, layers, content });
-    for (const d of [view.configDescriptor, view.manifestDescriptor]) lease.add('blob', d.digest);
+    lease.addAll([view.configDescriptor, view.manifestDescriptor].map((d) => ['blob', d.digest] as const));
     const exports: ExportResult[] = [];
     // only a push needs the HTTP client: load it then
     const registry = opts.outputs.some((o) => o.type === 'image' && o.push)
