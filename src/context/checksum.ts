@@ -8,9 +8,7 @@
 // entry's part of the hash is queued; file bytes are read with a bounded number of reads in flight
 // (or not at all when the file digest cache knows the file), and the parts go into the hash in order.
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { close as closeFd, lstatSync, open as openFd, read as readFd, readdirSync, readlinkSync, type BigIntStats, type Stats } from 'node:fs';
 import type { FileDigestCache } from './file-digest-cache.ts';
 import { createIgnoreMatcher, type IgnoreMatcher, type PatternOrigins } from './ignore.ts';
 import { fingerprintOf, readIdentity, type ReadFingerprints } from './read-fingerprints.ts';
@@ -161,13 +159,16 @@ function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDige
     for (const name of readdirSync(abs).sort()) {
       const childRel = rel === '.' ? name : `${rel}/${name}`;
       if (skipped(abs, name, childRel, matcher)) continue;
-      yield* walk(join(abs, name), childRel, matcher, cache, signal, meta);
+      yield* walk(childPath(abs, name), childRel, matcher, cache, signal, meta);
     }
   }
 }
 
+// a name in a directory: join() normalizes, which a name from readdir never needs (a tenth of the walk's garbage)
+const childPath = (dir: string, name: string) => (dir.endsWith('/') ? dir + name : `${dir}/${name}`);
+
 // an excluded dir is still walked when an exception may re-include something below it
-const skipped = (dir: string, name: string, rel: string, matcher: IgnoreMatcher) => matcher.ignores(rel) && !(matcher.hasExceptions && lstatSync(join(dir, name)).isDirectory());
+const skipped = (dir: string, name: string, rel: string, matcher: IgnoreMatcher) => matcher.ignores(rel) && !(matcher.hasExceptions && lstatSync(childPath(dir, name)).isDirectory());
 
 /** The entries `walk` hashes, in its order, each with its lstat as numbers (read fingerprints). */
 function visitTree(abs: string, rel: string, matcher: IgnoreMatcher, signal: AbortSignal | undefined, visit: (abs: string, rel: string, s: Stats) => void): void {
@@ -177,27 +178,43 @@ function visitTree(abs: string, rel: string, matcher: IgnoreMatcher, signal: Abo
   if (!s.isDirectory()) return;
   for (const name of readdirSync(abs).sort()) {
     const childRel = rel === '.' ? name : `${rel}/${name}`;
-    if (!skipped(abs, name, childRel, matcher)) visitTree(join(abs, name), childRel, matcher, signal, visit);
+    if (!skipped(abs, name, childRel, matcher)) visitTree(childPath(abs, name), childRel, matcher, signal, visit);
   }
 }
 
-/** The sha256 hex of a file's bytes, remembered in the cache. */
-async function fileDigest(abs: string, s: BigIntStats, cache: FileDigestCache | undefined, signal: AbortSignal | undefined): Promise<string> {
-  const h = createHash('sha256');
-  const buf = buffers.pop() ?? Buffer.allocUnsafe(chunkSize);
-  const file = await open(abs, 'r');
-  try {
-    for (;;) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await file.read(buf, 0, chunkSize, null);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-    }
-  } finally {
-    buffers.push(buf);
-    await file.close();
-  }
-  const hex = h.digest('hex');
-  cache?.set(s, hex);
-  return hex;
+/**
+ * The sha256 hex of a file's bytes, remembered in the cache. Callbacks rather than a FileHandle's
+ * promises: per file one promise instead of a dozen objects, a fifth less garbage on a cold read
+ * of 20,000 small files (peak RSS).
+ */
+function fileDigest(abs: string, s: BigIntStats, cache: FileDigestCache | undefined, signal: AbortSignal | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    const buf = buffers.pop() ?? Buffer.allocUnsafe(chunkSize);
+    let fd = -1;
+    const finish = (err: unknown, hex?: string) => {
+      buffers.push(buf);
+      const settle = (closeErr?: unknown) => {
+        if (err !== undefined || closeErr) return reject(err ?? closeErr);
+        cache?.set(s, hex!);
+        resolve(hex!);
+      };
+      if (fd < 0) settle();
+      else closeFd(fd, settle);
+    };
+    const next = () => {
+      if (signal?.aborted) return finish(signal.reason);
+      readFd(fd, buf, 0, chunkSize, null, (err, bytesRead) => {
+        if (err) return finish(err);
+        if (bytesRead === 0) return finish(undefined, h.digest('hex'));
+        h.update(buf.subarray(0, bytesRead));
+        next();
+      });
+    };
+    openFd(abs, 'r', (err, opened) => {
+      if (err) return finish(err);
+      fd = opened;
+      next();
+    });
+  });
 }
