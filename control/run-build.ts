@@ -139,6 +139,8 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       warnings: def.warnings.map((w) => w.message),
     };
   } finally {
+    // reads of files edited just before this build are kept now that they have settled
+    fingerprints.settle();
     lease.release();
     await sshAgents.close();
   }

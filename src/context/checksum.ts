@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { close as closeFd, lstatSync, open as openFd, read as readFd, readdirSync, readlinkSync, type BigIntStats, type Stats } from 'node:fs';
 import type { FileDigestCache } from './file-digest-cache.ts';
 import { createIgnoreMatcher, type IgnoreMatcher, type PatternOrigins } from './ignore.ts';
-import { fingerprintOf, readIdentity, type ReadFingerprints } from './read-fingerprints.ts';
+import { fingerprintOf, readIdentity, type ReadFingerprints, type UnsettledEntry } from './read-fingerprints.ts';
 import { selectSources } from './sources.ts';
 
 export interface ChecksumOptions {
@@ -32,7 +32,7 @@ export interface ChecksumOptions {
    * cache-miss explanations). Not called when `fingerprints` answers the read.
    */
   onPart?: (part: string) => void;
-  /** The checksum a read gave last time while its entries' stat data is unchanged (./read-fingerprints.ts). */
+  /** The checksum a read gave last time while its entries' stat data is unchanged (./read-fingerprints.ts); call its settle() when the build ends. */
   fingerprints?: ReadFingerprints;
 }
 
@@ -105,17 +105,22 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });
   // a read whose stat data is as last time is answered without a file digest looked up or a part
   // hashed: one lstat per entry. Else it is walked again (the page cache has it by now) and hashed.
-  let kept: { read: string; fingerprint: string } | undefined;
+  let kept: { read: string; fingerprint: string; unsettled: UnsettledEntry[] } | undefined;
+  // the digests the checksum uses for files that had not settled, by host path: checked again at settle()
+  let digests: Map<string, string> | undefined;
   if (opts.fingerprints) {
     const read = readIdentity({ version: checksumVersion, dir, src, excludePatterns, followSymlinks: opts.followSymlinks ?? true, owner: opts.owner ?? true, mode: opts.mode ?? true });
-    const { fingerprint, settled } = fingerprintOf(selected, (abs, rel, visit) => visitTree(abs, rel, matcher, opts.signal, visit));
+    const { fingerprint, unsettled } = fingerprintOf(selected, (abs, rel, visit) => visitTree(abs, rel, matcher, opts.signal, visit));
     const known = opts.fingerprints.get(read, fingerprint);
     if (known !== undefined) return known;
-    if (settled) kept = { read, fingerprint };
+    if (unsettled) {
+      kept = { read, fingerprint, unsettled };
+      digests = new Map(unsettled.filter((e) => e.stat.isFile()).map((e) => [e.abs, '']));
+    }
   }
   for (const { rel, host } of selected) {
     push(`source ${rel}\0`);
-    for (const part of walk(host, rel, matcher, opts.cache, opts.signal, metaOf(opts))) {
+    for (const part of walk(host, rel, matcher, opts.cache, opts.signal, metaOf(opts), digests)) {
       opts.signal?.throwIfAborted();
       push(part);
       if (typeof part !== 'string') inFlight++;
@@ -127,7 +132,8 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   hash.update(text);
   opts.cache?.flush();
   const sum = `sha256:${hash.digest('hex')}`;
-  if (kept) opts.fingerprints?.set(kept.read, kept.fingerprint, sum);
+  if (kept?.unsettled.length === 0) opts.fingerprints?.set(kept.read, kept.fingerprint, sum);
+  else if (kept) opts.fingerprints?.setLater(kept.read, kept.fingerprint, sum, kept.unsettled.map((e) => ({ ...e, digest: digests?.get(e.abs) || undefined })));
   return sum;
 }
 
@@ -141,16 +147,22 @@ function metaOf(opts: ChecksumOptions): EntryMeta {
 }
 
 /** Each entry's part of the hash, in order: a string, or the promise of one while its bytes are read. */
-function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDigestCache | undefined, signal: AbortSignal | undefined, meta: EntryMeta): Generator<string | Promise<string>> {
+function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDigestCache | undefined, signal: AbortSignal | undefined, meta: EntryMeta, digests?: Map<string, string>): Generator<string | Promise<string>> {
   const s = lstatSync(abs, { bigint: true });
   const type = s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : 'other';
   yield `${rel}\0${type}\0${meta(s)}\0`;
   if (s.isSymbolicLink()) yield `${readlinkSync(abs)}\0`;
   else if (s.isFile()) {
     const known = cache?.get(s);
-    if (known !== undefined) yield `${s.size}\0${known}\0`;
-    else {
-      const part = fileDigest(abs, s, cache, signal).then((hex) => `${s.size}\0${hex}\0`);
+    const wanted = digests?.has(abs) === true;
+    if (known !== undefined) {
+      if (wanted) digests!.set(abs, known);
+      yield `${s.size}\0${known}\0`;
+    } else {
+      const part = fileDigest(abs, s, cache, signal).then((hex) => {
+        if (wanted) digests!.set(abs, hex);
+        return `${s.size}\0${hex}\0`;
+      });
       // awaited in order later; until then a failed read must not count as unhandled
       part.catch(() => {});
       yield part;
@@ -159,7 +171,7 @@ function* walk(abs: string, rel: string, matcher: IgnoreMatcher, cache: FileDige
     for (const name of readdirSync(abs).sort()) {
       const childRel = rel === '.' ? name : `${rel}/${name}`;
       if (skipped(abs, name, childRel, matcher)) continue;
-      yield* walk(childPath(abs, name), childRel, matcher, cache, signal, meta);
+      yield* walk(childPath(abs, name), childRel, matcher, cache, signal, meta, digests);
     }
   }
 }

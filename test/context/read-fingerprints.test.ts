@@ -1,10 +1,11 @@
 // The no-change shortcut of context checksums: a read whose entries' stat data is as last time is
 // answered with last time's checksum, and anything that changes a checksum also changes the answer.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
 import { checksumSources, openFileDigestCache, openReadFingerprints, type ChecksumOptions, type FileDigestCache } from '../../src/context/index.ts';
 import { openDatabase, type Database } from '../../src/state/index.ts';
 
@@ -123,4 +124,54 @@ test('a fingerprint answers only its own read: other sources, excludes, mode or 
   const copy = contextDir({ 'a.txt': 'a', 'src/b.js': 'b', 'src/c.js': 'c' });
   t.teardown(() => rmSync(copy, { recursive: true }));
   t.is(await checksumSources(copy, ['.'], [], { fingerprints }), await checksumSources(dir, ['.'], []), 'another directory with the same files');
+});
+
+test('a file edited just before the read is kept when the build ends, once it has settled with the same stat data and bytes', async (t) => {
+  const dir = contextDir({ 'a.txt': 'a', 'src/b.js': 'b' });
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  const db = openDb(t);
+  await sleep(2100);
+  writeFileSync(join(dir, 'src/b.js'), 'edited');
+  const fingerprints = openReadFingerprints(db);
+  const rows = () => (db.prepare('SELECT count(*) AS n FROM context_reads').get() as { n: number }).n;
+  const sum = await checksumSources(dir, ['.'], [], { fingerprints });
+  t.is(rows(), 0, 'not kept while src/b.js is fresh');
+  fingerprints.settle();
+  t.is(rows(), 0, 'still fresh at the end of a short build: not kept');
+
+  const again = openReadFingerprints(db);
+  t.is(await checksumSources(dir, ['.'], [], { fingerprints: again }), sum);
+  writeFileSync(join(dir, 'src/b.js'), 'edited again');
+  await sleep(2100);
+  again.settle();
+  t.is(rows(), 0, 'written after the read: its stat data is not what the fingerprint has');
+
+  const third = openReadFingerprints(db);
+  await sleep(10);
+  writeFileSync(join(dir, 'a.txt'), 'A');
+  const now = await checksumSources(dir, ['.'], [], { fingerprints: third });
+  await sleep(2100);
+  third.settle();
+  t.is(rows(), 1, 'settled by the end of the build: kept');
+  const parts: string[] = [];
+  t.is(await checksumSources(dir, ['.'], [], { fingerprints: openReadFingerprints(db), onPart: (p) => void parts.push(p) }), now);
+  t.deepEqual(parts, [], 'the next read is answered from the fingerprint');
+  t.is(now, await checksumSources(dir, ['.'], []));
+});
+
+test('an entry left to settle() is kept only if its bytes still hash to what the checksum used', async (t) => {
+  const dir = contextDir({ 'a.txt': 'a' });
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  const db = openDb(t);
+  await sleep(2100);
+  const fingerprints = openReadFingerprints(db);
+  const stat = lstatSync(join(dir, 'a.txt'));
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  fingerprints.setLater('r1', 'f', 'sha256:one', [{ abs: join(dir, 'a.txt'), stat, digest: sha('other bytes') }]);
+  fingerprints.setLater('r2', 'f', 'sha256:two', [{ abs: join(dir, 'a.txt'), stat, digest: sha('a') }]);
+  fingerprints.setLater('r3', 'f', 'sha256:three', [{ abs: join(dir, 'gone.txt'), stat, digest: sha('a') }]);
+  fingerprints.settle();
+  t.is(fingerprints.get('r1', 'f'), undefined, 'other bytes than the checksum hashed');
+  t.is(fingerprints.get('r2', 'f'), 'sha256:two');
+  t.is(fingerprints.get('r3', 'f'), undefined, 'a file gone since');
 });
