@@ -51,7 +51,8 @@ export function openFileDigestCache(db: Database, opts: FileDigestCacheOptions =
     const { n } = db.prepare('SELECT count(*) AS n FROM file_digests').get() as { n: number };
     if (n > (opts.wholeTableLimit ?? wholeTableLimit)) return null;
     const all = new Map<string, Row>();
-    for (const row of db.prepare('SELECT file, stat, digest FROM file_digests').all() as unknown as (Row & { file: string })[]) all.set(row.file, { stat: row.stat, digest: row.digest });
+    // row by row: an array of every row first was one more copy of the table in memory at once
+    for (const row of db.prepare('SELECT file, stat, digest FROM file_digests').iterate() as Iterable<Row & { file: string }>) all.set(row.file, { stat: row.stat, digest: row.digest });
     return all;
   };
   return {
