@@ -9,7 +9,7 @@ import type { RegistryClient } from '../src/registry/index.ts';
 import { InlineCacheField } from './cache-format.ts';
 import { createImageView, exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
-import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
+import { checksumSources, openFileDigestCache, openReadFingerprints, readDockerignoreFile } from '../src/context/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import type { VertexRef } from '../src/progress/index.ts';
@@ -96,6 +96,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   const fileDigests = openFileDigestCache(db);
   const contextLoads = createContextLoadReporter(progress);
   let exporting: VertexRef | undefined;
+  const fingerprints = openReadFingerprints(db);
   try {
     // --cache-from: the imports answer where the local index misses (solver/imported-cache.ts)
     const registryClient = lazyRegistry(opts.insecureRegistries);
@@ -116,7 +117,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       // only the main context has .dockerignore patterns, so only it names their lines
       checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal, onPart }) =>
         contextLoads.track(name, () =>
-          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
+          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), fingerprints, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
         ),
       progress,
       explain: opts.explain,
@@ -135,14 +136,14 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
     // already exists each adding one), and images must match it layer for layer
     const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
-    for (const l of layers) lease.add('blob', l.digest);
+    lease.addAll(layers.map((l) => ['blob', l.digest] as const));
     reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     // --cache-to type=inline: the cache graph travels in the image config (control/cache-export.ts)
     const inline = def.root && opts.cacheTo.some((c) => c.type === 'inline')
       ? { [InlineCacheField]: (await import('./cache-export.ts')).inlineCacheConfig(worker, { root: def.root, plan: solved.plan, cache: solveCache }, chain) }
       : {};
     const view = await createImageView({ config: { ...def.config, ...inline }, layers, content });
-    for (const d of [view.configDescriptor, view.manifestDescriptor]) lease.add('blob', d.digest);
+    lease.addAll([view.configDescriptor, view.manifestDescriptor].map((d) => ['blob', d.digest] as const));
     const exports: ExportResult[] = [];
     // only a push needs the HTTP client: load it then
     const registry = opts.outputs.some((o) => o.type === 'image' && o.push)
@@ -209,6 +210,8 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     if (exporting) progress.emit({ type: 'vertex.error', vertex: exporting, message: e instanceof Error ? e.message : String(e), cancelled: signal?.aborted || undefined });
     throw e;
   } finally {
+    // reads of files edited just before this build are kept now that they have settled
+    fingerprints.settle();
     lease.release();
     await sshAgents.close();
   }

@@ -90,7 +90,9 @@ export function createMissExplainer(opts: ExplainOptions): MissExplainer {
     const { reads } = describeOp(v.op);
     if (reads.remote && index === reads.local.length) return `what the remote source holds changed (${short(before)} → ${short(after)})`;
     const a = cache.listing?.(before);
-    const b = opts.listings?.(after);
+    // a read answered by its fingerprint (src/context/read-fingerprints.ts) listed nothing: its
+    // checksum's listing was kept when that checksum was first read
+    const b = opts.listings?.(after) ?? cache.listing?.(after);
     if (!a || !b) return 'what it reads from the build context changed';
     const diff = diffListings(a, b);
     return diff.length > 0 ? describeListingChanges(diff) : 'what it reads from the build context changed';

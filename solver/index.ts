@@ -3,7 +3,7 @@
 import { graphDepth, topoSort, type Vertex } from '../src/llb/index.ts';
 import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
-import type { Lease } from '../src/state/index.ts';
+import type { Lease, LeaseResource } from '../src/state/index.ts';
 import { describeOp, type BuildSession, type RunInputs, type Worker } from '../worker/index.ts';
 import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
 import { createMissExplainer } from './explain-miss.ts';
@@ -88,13 +88,16 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const ignoreCache = (v: Vertex) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage));
   const explainer = createMissExplainer({ cache, parts, listings: listings.listing, noCache: opts.noCache });
+  // the hits' leases are written together once the plan is made: one commit, not one per resource
+  const hits: [LeaseResource, string][] = [];
   const plan = planBuild(root, {
     keys,
-    lookup: (k) => holdEntry(opts.lease, k, cache.lookup(k)),
+    lookup: (k) => holdEntry(hits, k, cache.lookup(k)),
     explainMiss: (v, k, why) => explainer.miss(v, k, why),
     ignoreCache,
     ignoreReason: (v) => (opts.noCache || v.meta.ignoreCache === true ? 'cache disabled (--no-cache)' : `cache disabled for stage ${v.meta.stage} (--no-cache-filter)`),
   });
+  opts.lease?.addAll(hits);
   warnUnknownStages(noCacheStages, order, opts.progress);
   // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
   if (order.some((v) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork)) opts.worker.warmNetwork();
@@ -126,12 +129,12 @@ function warnUnknownStages(names: ReadonlySet<string>, order: readonly Vertex[],
   }
 }
 
-/** Leases a hit as soon as it is found, so GC cannot take it between the plan and its use. */
-function holdEntry(lease: Lease | undefined, key: string, e: CacheEntry | undefined): CacheEntry | undefined {
-  if (!lease || !e) return e;
-  lease.add('cache', key);
-  if (e.snapshot !== undefined) lease.add('snapshot', e.snapshot);
-  for (const l of e.layers ?? []) for (const b of l.blobs) lease.add('blob', b.digest);
+/** Notes what a hit holds, leased as soon as the plan is made, so GC cannot take it between the plan and its use. */
+function holdEntry(hits: [LeaseResource, string][], key: string, e: CacheEntry | undefined): CacheEntry | undefined {
+  if (!e) return e;
+  hits.push(['cache', key]);
+  if (e.snapshot !== undefined) hits.push(['snapshot', e.snapshot]);
+  for (const l of e.layers ?? []) for (const b of l.blobs) hits.push(['blob', b.digest]);
   return e;
 }
 

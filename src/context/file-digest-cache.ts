@@ -18,7 +18,7 @@ export interface FileDigestCache {
   get(stat: BigIntStats): string | undefined;
   /** Remembers the digest of the bytes read for `stat` (skipped for a file changed just before). */
   set(stat: BigIntStats, hex: string): void;
-  /** Writes what `set` remembered; call once a checksum is done. */
+  /** Writes what `set` remembered and has not written yet; call once a checksum is done. */
   flush(): void;
 }
 
@@ -27,6 +27,9 @@ const settleNs = 2_000_000_000n;
 // Above this many rows the table is asked per file: reading it whole would cost more than it saves
 // for a context of ordinary size, and hold the rows of every other context in memory (~150 bytes each).
 const wholeTableLimit = 200_000;
+
+// Rows remembered before they are written: one commit per batch.
+const flushEvery = 2000;
 
 interface Row {
   stat: string;
@@ -48,7 +51,8 @@ export function openFileDigestCache(db: Database, opts: FileDigestCacheOptions =
     const { n } = db.prepare('SELECT count(*) AS n FROM file_digests').get() as { n: number };
     if (n > (opts.wholeTableLimit ?? wholeTableLimit)) return null;
     const all = new Map<string, Row>();
-    for (const row of db.prepare('SELECT file, stat, digest FROM file_digests').all() as unknown as (Row & { file: string })[]) all.set(row.file, { stat: row.stat, digest: row.digest });
+    // row by row: an array of every row first was one more copy of the table in memory at once
+    for (const row of db.prepare('SELECT file, stat, digest FROM file_digests').iterate() as Iterable<Row & { file: string }>) all.set(row.file, { stat: row.stat, digest: row.digest });
     return all;
   };
   return {
@@ -63,6 +67,8 @@ export function openFileDigestCache(db: Database, opts: FileDigestCacheOptions =
       if (BigInt(Date.now()) * 1_000_000n - newest < settleNs) return;
       pending.push([fileOf(s), statOf(s), hex]);
       known?.set(fileOf(s), { stat: statOf(s), digest: hex });
+      // written as they come, a batch at a time: a cold read of 20,000 files held them all until its end
+      if (pending.length >= flushEvery) this.flush();
     },
     flush() {
       if (pending.length === 0) return;

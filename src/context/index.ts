@@ -6,3 +6,4 @@ export { hasWildcard, wildcardToRegExp } from './wildcard.ts';
 export * from './file-digest-cache.ts';
 export * from './read-bounded.ts';
 export * from './listing.ts';
+export * from './read-fingerprints.ts';

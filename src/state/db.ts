@@ -113,6 +113,15 @@ const migrations: string[] = [
      size INTEGER NOT NULL,
      written INTEGER NOT NULL
    );`,
+  // the no-change shortcut of context checksums (src/context/read-fingerprints.ts): per context
+  // read (a hash of its directory, selection and hashing rules), the fingerprint of the stat data
+  // it walked and the checksum that gave; used in ms since the epoch, moved at most daily
+  `CREATE TABLE context_reads (
+     read TEXT PRIMARY KEY,
+     fingerprint TEXT NOT NULL,
+     checksum TEXT NOT NULL,
+     used INTEGER NOT NULL
+   );`,
 ];
 
 /** Opens the database of the state root `dirname(path)`, making that root private first (secure-root.ts). */

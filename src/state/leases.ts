@@ -14,15 +14,17 @@
 //   lease.release();
 //   openLeases(db).held();   // what GC must keep
 import { randomBytes } from 'node:crypto';
-import type { Database } from './db.ts';
+import { transaction, type Database } from './db.ts';
 import { ownerAlive, processIdentity } from './process-identity.ts';
 
 export type LeaseResource = 'snapshot' | 'blob' | 'cache';
 
 export interface Lease {
   readonly id: string;
-  /** Holds `id` of `type` until the lease ends. Idempotent. */
+  /** Holds `id` of `type` until the lease ends. Idempotent: a resource this lease already holds costs no write. */
   add(type: LeaseResource, id: string): void;
+  /** Holds them all, written in one transaction (a build's cache hits: one commit, not one each). */
+  addAll(resources: Iterable<readonly [LeaseResource, string]>): void;
   /** Ends the lease and drops what it held. Idempotent. */
   release(): void;
 }
@@ -68,10 +70,29 @@ export function openLeases(db: Database): Leases {
       const ttl = opts.ttlMs === undefined ? defaultTtlMs : opts.ttlMs;
       insert.run(id, opts.owned === false ? null : processIdentity(), now, ttl === null ? null : now + ttl);
       let released = false;
+      // what this lease has committed: the solver and the exporter add a hit's snapshot and blobs
+      // more than once, and each write is a commit. Inside a caller's transaction nothing is
+      // remembered: a rollback would take it back.
+      const added = new Set<string>();
+      const keyOf = (type: LeaseResource, resource: string) => `${type}\0${resource}`;
       return {
         id,
         add(type, resource) {
-          if (!released) addResource.run(id, type, resource, id);
+          if (released || added.has(keyOf(type, resource))) return;
+          addResource.run(id, type, resource, id);
+          if (!db.isTransaction) added.add(keyOf(type, resource));
+        },
+        addAll(resources) {
+          if (released) return;
+          const todo = new Map<string, readonly [LeaseResource, string]>();
+          for (const r of resources) if (!added.has(keyOf(...r))) todo.set(keyOf(...r), r);
+          if (todo.size === 0) return;
+          const write = () => {
+            for (const [type, resource] of todo.values()) addResource.run(id, type, resource, id);
+          };
+          if (db.isTransaction) return write();
+          transaction(db, write);
+          for (const k of todo.keys()) added.add(k);
         },
         release() {
           if (released) return;

@@ -2,7 +2,7 @@
 // recently used first; the next build works and reuses what was kept; du adds up to `du -sb`.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { existsSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openEngine, resolveBuildOptions, type BuildResult, type Engine } from '../../control/index.ts';
@@ -243,5 +243,57 @@ test('the GC policy sees what builds add even when the filesystem freed more mea
     }
   } finally {
     for (const d of [root, ctx]) removeDir(d);
+  }
+});
+
+test('the GC policy walks a build\'s snapshots once and carries them forward: a later build that passes the limit with them has the root walked again', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const first = project('first', 600_000);
+  const second = project('second', 600_000);
+  try {
+    await buildBusybox(root);
+    const engine = await openEngine({ root, config: noGc });
+    let total: number;
+    try {
+      total = (await engine.du()).total;
+    } finally {
+      await engine.close();
+    }
+    const fsUsed = () => {
+      const s = statfsSync(root);
+      return (s.blocks - s.bfree) * s.bsize;
+    };
+    const measureFile = join(root, 'gc-usage.json');
+    const measured = Date.now() - 1000;
+    // the filesystem's own figure left out (1 TB fuller then): only the snapshots counted count
+    writeFileSync(measureFile, JSON.stringify({ total, fsUsed: fsUsed() + 1024 ** 4, at: measured }));
+    writeFileSync(join(root, 'tsbuild.toml'), `[gc]\nkeep-storage = ${total + 100_000_000}\n`);
+    const roomy = await openEngine({ root });
+    try {
+      await build(roomy, first);
+    } finally {
+      await roomy.close();
+    }
+    const carried = JSON.parse(readFileSync(measureFile, 'utf8')) as { total: number; fsUsed: number; at: number; walked: number };
+    t.is(carried.walked, measured, 'the walk\'s age is kept');
+    t.true(carried.at > measured);
+    t.true(carried.total >= total + 600_000, `the first build's snapshot is in the estimate: ${carried.total - total}`);
+
+    // the second build's ~600 kB pass the limit only on top of the first's, carried forward (the
+    // first also unpacked busybox: from `total` alone the estimate would stay far below): the root
+    // is walked again, and the measure is that walk's
+    writeFileSync(measureFile, JSON.stringify({ ...carried, fsUsed: fsUsed() + 1024 ** 4 }));
+    writeFileSync(join(root, 'tsbuild.toml'), `[gc]\nkeep-storage = ${carried.total + 500_000}\n`);
+    const tight = await openEngine({ root });
+    try {
+      await build(tight, second);
+    } finally {
+      await tight.close();
+    }
+    const walked = JSON.parse(readFileSync(measureFile, 'utf8')) as { total: number; at: number; walked?: number };
+    t.is(walked.walked, undefined, `measured anew: ${JSON.stringify(walked)}`);
+    t.true(walked.at > carried.at);
+  } finally {
+    for (const d of [root, first, second]) removeDir(d);
   }
 });

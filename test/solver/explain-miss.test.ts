@@ -83,6 +83,11 @@ test('a miss is compared with the last build of its step: op, content by path, t
     t.true(miss?.previous);
     t.regex(miss?.reason ?? '', /^build-arg VERSION changed; src\/app\.js content changed, mode of src\/run\.sh changed \(644 → 755\); earlier step "\[stage-0 1\/3\] RUN true" changed \(since the build of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
 
+    // a read answered from its fingerprint listed nothing this build: its checksum's kept listing stands in
+    cache.keepListing('sha256:sum-2', now);
+    const unlisted = createMissExplainer({ cache, parts: new Map([[v.digest, mine]]), listings: () => undefined }).miss(v, 'sha256:new');
+    t.regex(unlisted?.reason ?? '', /; src\/app\.js content changed, mode of src\/run\.sh changed \(644 → 755\);/);
+
     const fresh = createVertex(exec(['X=1']), [base], { name: '[stage-0 3/3] RUN new' });
     t.deepEqual(createMissExplainer({ cache, parts: new Map([[fresh.digest, { ...mine, step: stepId(fresh, '/project') }]]) }).miss(fresh, 'sha256:n2'), { reason: 'no earlier build of this step in the cache', previous: false });
   }));

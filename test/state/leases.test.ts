@@ -87,3 +87,42 @@ test('the lease of a killed build holds until a worker opens the root, which dro
     removeDir(root);
   }
 });
+
+test('addAll holds every resource in one commit, seen by another connection; what a lease holds is not written again', async (t) => {
+  const root = tempDir('tsbuild-leases-');
+  const db = openDatabase(statePaths(root).db);
+  const other = openDatabase(statePaths(root).db);
+  try {
+    const leases = openLeases(db);
+    const lease = leases.create();
+    lease.add('cache', 'sha256:k1');
+    const changes = () => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const before = changes();
+    lease.addAll([['cache', 'sha256:k1'], ['snapshot', 's1'], ['blob', 'sha256:b1'], ['blob', 'sha256:b1'], ['blob', 'sha256:b2']]);
+    t.is(changes() - before, 3, 'only the three resources not held yet are written');
+    const seen = openLeases(other).held();
+    t.deepEqual(sorted(seen.blobs), ['sha256:b1', 'sha256:b2']);
+    t.deepEqual(sorted(seen.snapshots), ['s1']);
+    t.deepEqual(sorted(seen.cacheKeys), ['sha256:k1']);
+    const again = changes();
+    lease.add('blob', 'sha256:b2');
+    lease.addAll([['snapshot', 's1']]);
+    t.is(changes(), again, 'held already: nothing written');
+
+    // inside a caller's transaction, its rollback takes the resources back
+    db.exec('BEGIN IMMEDIATE');
+    lease.addAll([['snapshot', 's2']]);
+    db.exec('ROLLBACK');
+    t.false(openLeases(other).isHeld('snapshot', 's2'));
+    lease.add('snapshot', 's2');
+    t.true(openLeases(other).isHeld('snapshot', 's2'), 'added again after the rollback');
+    lease.release();
+    lease.addAll([['snapshot', 's3']]);
+    t.false(openLeases(other).isHeld('snapshot', 's3'), 'a released lease takes nothing more');
+    t.deepEqual(sorted(openLeases(other).held().blobs), []);
+  } finally {
+    other.close();
+    db.close();
+    removeDir(root);
+  }
+});
