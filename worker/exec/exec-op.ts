@@ -12,7 +12,7 @@ import { snapshotInput } from '../snapshot-input.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { resolveInRoot } from '../../src/context/index.ts';
 import { runContainer } from './executor.ts';
-import { placeBindTargets, placeOpTargets, recordTargets, removeCreatedTargets } from './mount-targets.ts';
+import { dirsShowingLower, placeBindTargets, placeOpTargets, recordTargets, removeCreatedTargets } from './mount-targets.ts';
 import { createRuntimeSpec } from './spec.ts';
 import { resolveUser } from '../rootfs/users.ts';
 import { checkTableMounts } from './table-mounts.ts';
@@ -81,10 +81,11 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
       log: { dir: env.paths.logs, name: key },
     }).finally(() => removeRunCgroup(cgroups, cgroupsPath));
 
+    const written = env.snapshots.activeDir(key);
+    const showsLower = written.form === 'diff' ? dirsShowingLower(rootfs, written.dir, before) : undefined;
     await unmount(rootfs);
     mounted = false;
-    const written = env.snapshots.activeDir(key);
-    await removeCreatedTargets(written.dir, before, written.form);
+    await removeCreatedTargets(written.dir, before, written.form, showsLower);
     if (result.aborted || ctx.signal.aborted) throw new TsbuildError('the command was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
     const notes = result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [];
     const stoppedBy = result.exitCode !== 0 ? limitFailure(result.events, limits) : undefined;

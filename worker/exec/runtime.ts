@@ -11,6 +11,8 @@
 // hierarchy, with the same limits, as runc does. Only that namespace loses the mount; the host keeps
 // it. docs/runtime.md says more.
 import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, unavailable } from '../../src/errors/index.ts';
 import { detectCgroups, type CgroupLayout } from './cgroups.ts';
@@ -68,8 +70,20 @@ async function works(rt: OciRuntime): Promise<boolean> {
   }
 }
 
+/** Whether `cmd` is an executable on PATH: no process started, as this is on the first step's path. */
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => {
+    try {
+      accessSync(join(dir || '.', cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
- * The runtimes: `preferred` for every step when given (and runnable); else crun where it runs
+ * The runtimes: `preferred` for every step when given (and runnable); else crun where installed
  * (through its own mount namespace on a hybrid host) with runc for the steps that need `--keep`;
  * else runc alone.
  */
@@ -81,7 +95,7 @@ export async function probeRuntimes(preferred?: string): Promise<OciRuntimes> {
   }
   const crun = crunNeedsOwnMountNamespace(detectCgroups()) ? crunWithoutUnified() : directRuntime('crun');
   const runc = directRuntime('runc');
-  const [crunWorks, runcWorks] = await Promise.all([works(crun), works(runc)]);
+  const [crunWorks, runcWorks] = [onPath('crun') && onPath('unshare'), onPath('runc')];
   if (crunWorks) return { run: crun, keeping: runcWorks ? runc : crun };
   if (runcWorks) return { run: runc, keeping: runc };
   throw unavailable(ErrorCodes.RUNTIME_UNAVAILABLE, 'no OCI runtime found: neither crun nor runc is installed', { hint: 'install runc (apt-get install runc)' });
