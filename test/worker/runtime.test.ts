@@ -2,6 +2,9 @@
 // namespace without the v2 mount on a hybrid host, runc for steps read after they exit.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { crunNeedsOwnMountNamespace, crunUnifiedMount, crunWithoutUnified, directRuntime, probeRuntimes } from '../../worker/exec/runtime.ts';
 import { detectCgroups, parseCgroupLayout } from '../../worker/exec/cgroups.ts';
 
@@ -60,4 +63,20 @@ test('a runtime that is asked for by name is used for every step', async (t) => 
   t.is(rts.run.name, 'runc');
   t.is(rts.keeping.name, 'runc');
   await t.throwsAsync(probeRuntimes('no-such-runtime'), { message: 'OCI runtime "no-such-runtime" cannot be run' });
+});
+
+test.serial('without crun on PATH, runc runs every step; with neither, the error says what to install', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-path-'));
+  const path = process.env.PATH;
+  t.teardown(() => {
+    process.env.PATH = path;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  symlinkSync('/usr/bin/unshare', join(dir, 'unshare'));
+  process.env.PATH = dir;
+  await t.throwsAsync(probeRuntimes(), { message: 'no OCI runtime found: neither crun nor runc is installed' });
+  symlinkSync(execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8', env: { PATH: path } }).trim(), join(dir, 'runc'));
+  const rts = await probeRuntimes();
+  t.is(rts.run.name, 'runc');
+  t.is(rts.keeping.name, 'runc');
 });
