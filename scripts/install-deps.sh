@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what tsbuild and its tests need on a fresh Debian 12 machine, skipping what is there:
-# Debian packages (runc, busybox-static for the base-image fixture, openssh-client for --ssh with
+# Debian packages (runc and crun, busybox-static for the base-image fixture, openssh-client for --ssh with
 # key files, passt for the RUN network sandbox, iproute2 for its namespaces, debootstrap for the
 # Debian base-image fixture, and the tools the tests check our output with) and the npm packages
 # (Node 24 among them, as a devDependency).
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 # (tmux: the tests of the tty progress drive a real terminal with it)
-for pair in runc:runc setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool ssh-agent:openssh-client tmux:tmux; do
+for pair in runc:runc crun:crun setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd git:git docker-registry:docker-registry skopeo:skopeo umoci:umoci oci-image-tool:oci-image-tool ssh-agent:openssh-client tmux:tmux; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

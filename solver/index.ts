@@ -13,6 +13,7 @@ import { planBuild, type Decision } from './plan.ts';
 import { parallelismFor } from './parallelism.ts';
 import { openStepLocks, type StepLock, type StepLocks } from './step-locks.ts';
 import { addStepParts, createListingRecorder, planReasons, withReasons, type ListingChecksum } from './miss-reasons.ts';
+import { sandboxFrontier } from './sandbox-frontier.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex, openStepLocks, parallelismFor };
 export { openCacheRecords, type CacheRecord, type CacheRecords } from './cache-index.ts';
@@ -100,7 +101,9 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   opts.lease?.addAll(hits);
   warnUnknownStages(noCacheStages, order, opts.progress);
   // the plan says a sandboxed step will run: its network namespace is made while the steps before it run
-  if (order.some((v) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork)) opts.worker.warmNetwork();
+  const sandboxed = (v: Vertex) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork;
+  const startingAtOnce = sandboxFrontier(order, sandboxed);
+  if (startingAtOnce > 0) opts.worker.warmNetwork(startingAtOnce);
   listings.keep(order, plan, parts, cache);
   const progress = withReasons(opts.progress, planReasons(order, plan, explainer, opts.explain === true));
   const { snapshot, stats } = await executePlan(root, plan, {

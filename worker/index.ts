@@ -12,7 +12,7 @@ import type { ContentStore } from '../src/content/index.ts';
 import { statePaths, type Database } from '../src/state/index.ts';
 import { createCacheMounts } from './exec/cache-mounts.ts';
 import { exportRootfs } from './export-rootfs.ts';
-import { probeRuntime } from './exec/runtime.ts';
+import { probeRuntimes, type OciRuntimes } from './exec/runtime.ts';
 import { layerBlob } from './layer/layer-blob.ts';
 import { unpackImage, unpackLayers } from './layer/unpack-image.ts';
 import { storedLayers } from './layer/stored-layer.ts';
@@ -64,7 +64,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const claim = await recoverRoot({ paths, db: opts.db, runtime: opts.runtime });
   // beside the build rather than before it: with 1,000 logs the stats take a few ms
   const pruned = pruneStepLogs(paths.logs);
-  let runtime: Promise<string> | undefined;
+  let runtime: Promise<OciRuntimes> | undefined;
   const chosen = await chooseSnapshotter(opts.snapshotter ?? parseSnapshotterChoice(process.env.TSBUILD_SNAPSHOTTER, 'TSBUILD_SNAPSHOTTER'), { tmpDir: paths.tmp, cacheFile: join(paths.root, 'snapshotter-probe.json') });
   const snapshotStore = createSnapshotStore({ snapshotsDir: paths.snapshots, db: opts.db });
   const createSnapshotter = chosen.name === 'copy' ? createCopySnapshotter : createOverlaySnapshotter;
@@ -77,7 +77,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     cacheMounts: createCacheMounts(opts.root),
     network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp, create: sandboxFactory(provider, paths.tmp) }),
     // probed on first exec, so a worker that only copies files never needs a runtime
-    runtime: () => (runtime ??= probeRuntime(opts.runtime)),
+    runtime: () => (runtime ??= probeRuntimes(opts.runtime)),
   };
   const ops = openOpRunners(env);
   // a session its build forgot to close still has its downloads removed when the worker closes
@@ -89,7 +89,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   };
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
-    warmNetwork: () => env.network.warm(),
+    warmNetwork: (count) => env.network.warm(count),
     snapshotter: chosen,
     run: <O extends Op>(op: O, inputs: readonly InputRef[], ctx: RunContext) => {
       // each kind's runner returns its own RunResult; the table cannot show TypeScript which one

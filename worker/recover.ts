@@ -28,6 +28,7 @@ import { unmount } from './snapshot/mount.ts';
 import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/cgroups.ts';
 import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.ts';
 import { unrecordedDirs } from './snapshot/snapshot-store.ts';
+import { recoveryRuntimes } from './exec/runtime.ts';
 
 const run = promisify(execFile);
 
@@ -163,11 +164,12 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
 
 async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<void> {
   const stateDir = join(opts.paths.root, 'runc');
-  const runtimes = [...new Set([opts.runtime ?? 'runc', 'runc', 'crun'])];
+  const runtimes = recoveryRuntimes(opts.runtime);
   for (const id of left.containers) {
     // delete --force kills a container still running (its runtime parent died with us) and drops its state
     for (const rt of runtimes) {
-      const ok = await run(rt, ['--root', stateDir, 'delete', '--force', id]).then(() => true, () => false);
+      const cmd = rt.command(['--root', stateDir, 'delete', '--force', id]);
+      const ok = await run(cmd.file, cmd.args).then(() => true, () => false);
       if (ok) break;
     }
   }

@@ -150,8 +150,9 @@ export interface Worker {
   /**
    * A hint that steps in the `sandbox` network will run: a namespace is set up in the background
    * now, so the first such step does not wait for it. Idempotent; costs nothing when never called.
+   * `count`: how many such steps start at once (default 1), each of which gets its own.
    */
-  warmNetwork(): void;
+  warmNetwork(count?: number): void;
   /** The snapshotter in use, and a notice for the user when it is not overlay (with why). */
   readonly snapshotter: { name: 'overlay' | 'copy'; notice?: string };
   /**

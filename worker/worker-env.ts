@@ -4,6 +4,7 @@ import type { ContentStore } from '../src/content/index.ts';
 import type { Database, StatePaths } from '../src/state/index.ts';
 import type { CacheMounts } from './exec/cache-mounts.ts';
 import type { NetworkPool } from './net/network-pool.ts';
+import type { OciRuntimes } from './exec/runtime.ts';
 import type { SnapshotStore } from './snapshot/snapshot-store.ts';
 import type { Snapshotter } from './snapshot/snapshotter.ts';
 
@@ -18,6 +19,6 @@ export interface WorkerEnv {
   cacheMounts: CacheMounts;
   /** Ready network namespaces for `sandbox` steps (worker/net). */
   network: NetworkPool;
-  /** Resolves the OCI runtime binary on first use, then remembers it. */
-  runtime(): Promise<string>;
+  /** Resolves the OCI runtimes on first use, then remembers them. */
+  runtime(): Promise<OciRuntimes>;
 }

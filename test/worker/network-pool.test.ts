@@ -58,6 +58,23 @@ test('warm starts one in the background; acquire takes it; a failed warm-up surf
   await failing.close();
 });
 
+test('warm(n) readies n namespaces for n steps starting at once, at most maxIdle, none twice', async (t) => {
+  const r = recorder();
+  const pool = createNetworkPool({ prefix: 'n-', tmpDir: '/tmp', maxIdle: 3, create: r.create });
+  pool.warm(4);
+  t.is(r.created.length, 3, 'capped at maxIdle');
+  pool.warm(2);
+  t.is(r.created.length, 3, 'enough are coming already');
+  const leases = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+  t.is(r.created.length, 3, 'each step took a warmed one');
+  t.is(new Set(leases.map((l) => l.path)).size, 3);
+  for (const l of leases) await l.release({ reuse: true });
+  pool.warm(3);
+  t.is(r.created.length, 3, 'idle ones count as ready');
+  await pool.close();
+  t.deepEqual([...r.destroyed].sort(), [...r.created].sort());
+});
+
 test('idle namespaces beyond maxIdle are destroyed on release', async (t) => {
   const r = recorder();
   const pool = createNetworkPool({ prefix: 'm-', tmpDir: '/tmp', maxIdle: 1, create: r.create });

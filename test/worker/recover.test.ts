@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { openContentStore } from '../../src/content/index.ts';
 import { openDatabase, statePaths } from '../../src/state/index.ts';
 import { openWorker } from '../../worker/index.ts';
+import { recoveryRuntimes } from '../../worker/exec/runtime.ts';
 
 const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(`${dir}/`));
 
@@ -26,7 +27,17 @@ function open(root: string) {
 /** Deletes the containers and lazily detaches the mounts a failed test left below `root`, then removes it. */
 function removeRoot(root: string): void {
   const runc = join(root, 'runc');
-  for (const id of existsSync(runc) ? readdirSync(runc) : []) execFileSync('runc', ['--root', runc, 'delete', '--force', id], { stdio: 'ignore' });
+  for (const id of existsSync(runc) ? readdirSync(runc) : []) {
+    for (const rt of recoveryRuntimes()) {
+      const { file, args } = rt.command(['--root', runc, 'delete', '--force', id]);
+      try {
+        execFileSync(file, args, { stdio: 'ignore' });
+        break;
+      } catch {
+        // another runtime's container
+      }
+    }
+  }
   for (const m of mountsUnder(root).reverse()) execFileSync('umount', ['-l', m]);
   rmSync(root, { recursive: true, force: true });
 }

@@ -12,7 +12,7 @@ import { snapshotInput } from '../snapshot-input.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { resolveInRoot } from '../../src/context/index.ts';
 import { runContainer } from './executor.ts';
-import { placeBindTargets, placeOpTargets, recordTargets, removeCreatedTargets } from './mount-targets.ts';
+import { dirsShowingLower, placeBindTargets, placeOpTargets, recordTargets, removeCreatedTargets } from './mount-targets.ts';
 import { createRuntimeSpec } from './spec.ts';
 import { resolveUser } from '../rootfs/users.ts';
 import { checkTableMounts } from './table-mounts.ts';
@@ -22,6 +22,7 @@ import { fitLimits, limitFailure, limitHint } from './resources.ts';
 import { writeEtcFiles } from '../net/etc-files.ts';
 import { heldCapabilities } from './capabilities.ts';
 import type { NetworkLease } from '../net/network-pool.ts';
+import type { OciRuntimes } from './runtime.ts';
 
 const hostname = 'buildkitsandbox';
 
@@ -33,7 +34,7 @@ export async function execOp(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
 }
 
 /** Runs the command on the active snapshot `key` (mounted from `mounts`), leaving it unmounted and ready to commit. */
-async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputRef[], ctx: RunContext, snap: { runtime: string; key: string; mounts: Mount[] }): Promise<void> {
+async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputRef[], ctx: RunContext, snap: { runtime: OciRuntimes; key: string; mounts: Mount[] }): Promise<void> {
   const { runtime, key, mounts } = snap;
   const bundle = join(env.paths.tmp, `run-${key}`);
   const rootfs = join(bundle, 'rootfs');
@@ -68,18 +69,23 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const before = recordTargets(rootfs, spec.mounts.map((m) => m.destination));
     // secret values in the env: config.json goes to a tmpfs, the rootfs named by its absolute path
     if (opMounts.privateBundle) spec.root.path = rootfs;
+    // only a limit of ours makes an OOM kill or a refused fork worth naming; without one the
+    // runtime need not keep the container for us to read its cgroup
+    const namesLimits = limits.memory !== undefined || limits.pidsLimit !== undefined;
+    const oci = namesLimits ? runtime.keeping : runtime.run;
+    // a runtime that copies config.json (secret values in the env) keeps its state on that tmpfs too
+    const stateDir = opMounts.privateBundle && oci.copiesSpec ? join(opMounts.privateBundle, 'runtime-state') : join(env.paths.root, 'runc');
     const result = await runContainer({
-      runtime, stateDir: join(env.paths.root, 'runc'), bundle: opMounts.privateBundle ?? bundle, id: `tsbuild-${key}`, spec, ctx,
-      // only a limit of ours makes an OOM kill or a refused fork worth naming; without one the
-      // runtime need not keep the container for us to read its cgroup
-      readEvents: limits.memory !== undefined || limits.pidsLimit !== undefined ? () => readCgroupEvents(cgroups, cgroupsPath) : undefined,
+      runtime: oci, stateDir, bundle: opMounts.privateBundle ?? bundle, id: `tsbuild-${key}`, spec, ctx,
+      readEvents: namesLimits ? () => readCgroupEvents(cgroups, cgroupsPath) : undefined,
       log: { dir: env.paths.logs, name: key },
     }).finally(() => removeRunCgroup(cgroups, cgroupsPath));
 
+    const written = env.snapshots.activeDir(key);
+    const showsLower = written.form === 'diff' ? dirsShowingLower(rootfs, written.dir, before) : undefined;
     await unmount(rootfs);
     mounted = false;
-    const written = env.snapshots.activeDir(key);
-    await removeCreatedTargets(written.dir, before, written.form);
+    await removeCreatedTargets(written.dir, before, written.form, showsLower);
     if (result.aborted || ctx.signal.aborted) throw new TsbuildError('the command was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
     const notes = result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [];
     const stoppedBy = result.exitCode !== 0 ? limitFailure(result.events, limits) : undefined;

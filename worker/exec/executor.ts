@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import type { RunContext } from '../types.ts';
 import type { RuntimeSpec } from './spec.ts';
 import type { CgroupEvents } from './cgroups.ts';
+import type { OciRuntime } from './runtime.ts';
 import { specJson } from './resources.ts';
 import { openStepLog } from './step-log.ts';
 
@@ -26,7 +27,7 @@ export interface RunResult {
 }
 
 export interface ExecutorOptions {
-  runtime: string;
+  runtime: OciRuntime;
   /** The runtime's own state dir (`--root`), so ours never mixes with the host's containers. */
   stateDir: string;
   bundle: string;
@@ -34,8 +35,9 @@ export interface ExecutorOptions {
   spec: RuntimeSpec;
   ctx: RunContext;
   /**
-   * Reads the container's cgroup after it exits and before it is deleted. Given, the runtime runs
-   * with --keep (and the container is deleted after); absent, the runtime deletes it as it exits.
+   * Reads the container's cgroup after it exits and before it is deleted. Given to a runtime that
+   * keeps (runc), it runs with --keep (and the container is deleted after); otherwise the runtime
+   * deletes it as it exits (crun: read then, the counters are gone with the cgroup).
    */
   readEvents?: () => CgroupEvents;
   /** Where the full output goes (worker/exec/step-log.ts): `<dir>/<name>.log`. */
@@ -53,8 +55,9 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   // --keep: the container's cgroup stays until the `delete` below, so readEvents can still see why it died.
   // Its own process group: a Ctrl-C in the terminal reaches tsbuild, which stops the container
   // itself, and not runc, which would pass it on to the command
-  const keep = opts.readEvents !== undefined;
-  const child = spawn(runtime, ['--root', stateDir, 'run', ...(keep ? ['--keep'] : []), '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const keep = opts.readEvents !== undefined && runtime.keeps;
+  const cmd = runtime.command(['--root', stateDir, 'run', ...(keep ? ['--keep'] : []), '--bundle', bundle, id]);
+  const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const onAbort = () => {
     aborted = true;
     void stopContainer({ runtime, stateDir, id, exited: () => exited, killRuntime: () => child.kill('SIGKILL') });
@@ -86,7 +89,7 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
     // `delete --force` kills what may still run and removes the runtime's state and cgroups. Without
     // --keep a container that ran to its end is gone already and its state dir with it: skipping
     // the delete saves a runtime start (~10 ms) on every step
-    if (keep || existsSync(join(stateDir, id))) await execFileP(runtime, ['--root', stateDir, 'delete', '--force', id]).catch(() => undefined);
+    if (keep || existsSync(join(stateDir, id))) await runRuntime(runtime, ['--root', stateDir, 'delete', '--force', id]).catch(() => undefined);
   }
 }
 
@@ -97,11 +100,11 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
  * creating it); `runc run` then exits and removes the container. Only a runtime that has not
  * exited 10 s on is killed, and the `delete --force` after it stops what it started.
  */
-async function stopContainer(opts: { runtime: string; stateDir: string; id: string; exited: () => boolean; killRuntime: () => void }): Promise<void> {
+async function stopContainer(opts: { runtime: OciRuntime; stateDir: string; id: string; exited: () => boolean; killRuntime: () => void }): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!opts.exited()) {
     // --all: every process in the container's cgroup, also one that left its pid namespace's init
-    const killed = await execFileP(opts.runtime, ['--root', opts.stateDir, 'kill', '--all', opts.id, 'KILL']).then(() => true, () => false);
+    const killed = await runRuntime(opts.runtime, ['--root', opts.stateDir, 'kill', '--all', opts.id, 'KILL']).then(() => true, () => false);
     if (killed) return;
     if (Date.now() > deadline) {
       opts.killRuntime();
@@ -109,6 +112,11 @@ async function stopContainer(opts: { runtime: string; stateDir: string; id: stri
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+function runRuntime(runtime: OciRuntime, args: readonly string[]) {
+  const cmd = runtime.command(args);
+  return execFileP(cmd.file, cmd.args);
 }
 
 function createTail() {

@@ -60,10 +60,34 @@ export function lstatBelow(root: string, path: string): Stats | undefined | 'not
 }
 
 /**
+ * Of the dirs that existed before the run, those the still-mounted rootfs shows an entry of that the
+ * upper dir lacks: an entry of a lower layer shows through, so the upper copy is not opaque. Read
+ * after the run and before the unmount, it spares removeCreatedTargets asking getfattr (a process
+ * per step) whether a dir copied up only for a mount target is opaque.
+ */
+export function dirsShowingLower(rootfs: string, upperDir: string, before: readonly PathState[]): Set<string> {
+  const out = new Set<string>();
+  for (const state of before) {
+    if (!state.existed || state.mode === undefined) continue;
+    const merged = lstatBelow(rootfs, state.path);
+    const upper = lstatBelow(upperDir, state.path);
+    if (typeof merged !== 'object' || typeof upper !== 'object' || !merged.isDirectory() || !upper.isDirectory()) continue;
+    try {
+      const inUpper = new Set(readdirSync(join(upperDir, state.path)));
+      if (readdirSync(join(rootfs, state.path)).some((n) => !inUpper.has(n))) out.add(state.path);
+    } catch {
+      // unreadable: getfattr is asked, as before
+    }
+  }
+  return out;
+}
+
+/**
  * Removes, from the unmounted upper dir, the empty targets that did not exist and the dirs copied up
  * only for them. `form: 'tree'` (a copying snapshotter's whole tree): only what did not exist.
+ * `showsLower` (from dirsShowingLower): dirs known not to be opaque, which getfattr need not be asked about.
  */
-export async function removeCreatedTargets(upperDir: string, before: readonly PathState[], form: 'diff' | 'tree' = 'diff'): Promise<void> {
+export async function removeCreatedTargets(upperDir: string, before: readonly PathState[], form: 'diff' | 'tree' = 'diff', showsLower: ReadonlySet<string> = new Set()): Promise<void> {
   for (const state of before) {
     const s = lstatBelow(upperDir, state.path);
     if (s === undefined || s === 'not-below') continue;
@@ -78,7 +102,7 @@ export async function removeCreatedTargets(upperDir: string, before: readonly Pa
         // target below it, unless it is opaque (everything in it was removed): asked only for such
         // dirs, not the whole tree. A dir that did not exist was made to mount on: it goes whatever
         // its marker (one over a lower whiteout hides only what that whiteout hid already)
-        if (await isOpaque(p)) continue;
+        if (!showsLower.has(state.path) && (await isOpaque(p))) continue;
         rmdirSync(p);
       }
     } else if (s.isFile() && !state.existed && s.size === 0) {

@@ -212,13 +212,14 @@ function missingSecret(m: SecretMount): TsbuildError {
 async function mountSecretsTmpfs(dir: string, mounts: readonly ExecMount[], secrets: ReadonlyMap<string, Buffer>, cleanups: (() => Promise<void>)[]): Promise<string> {
   await mkdir(dir, { recursive: true });
   // a page per file, each file's value, and for config.json its own size (the seccomp profile is
-  // tens of KiB) plus each env value as JSON may escape it (\u0000 for one byte: six times)
+  // tens of KiB) plus each env value as JSON may escape it (\u0000 for one byte: six times), twice:
+  // crun keeps a copy of config.json in its state dir, here too (docs/runtime.md)
   let size = 1024 * 1024;
   for (const m of mounts) {
     const value = m.type === 'secret' ? secrets.get(m.id) : undefined;
     if (m.type !== 'secret' || value === undefined) continue;
     if (m.target !== undefined) size += 4096 + value.length;
-    if (m.env !== undefined) size += 6 * Math.min(value.length, maxEnvString);
+    if (m.env !== undefined) size += 2 * 6 * Math.min(value.length, maxEnvString);
   }
   await mountAt({ type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=0700', `size=${size}`] }, dir);
   cleanups.push(() => unmount(dir));

@@ -5,7 +5,7 @@
 // namespace is as it was; a privileged step's namespace is destroyed instead of reused.
 //
 //   const pool = createNetworkPool({ prefix, tmpDir });
-//   pool.warm();                         // start one in the background
+//   pool.warm(2);                        // start two in the background (steps that start at once)
 //   const lease = await pool.acquire();  // lease.path → spec linux.namespaces[{type:'network', path}]
 //   await lease.release({ reuse: true });
 //   await pool.close();                  // destroys every namespace, idle or not
@@ -21,8 +21,11 @@ export interface NetworkLease {
 export interface NetworkPool {
   /** A ready namespace: an idle one, the one being warmed, or a new one. */
   acquire(): Promise<NetworkLease>;
-  /** Starts setting one up in the background when none is idle or coming; errors wait for `acquire`. */
-  warm(): void;
+  /**
+   * Starts setting up namespaces in the background until `count` (default 1, at most maxIdle) are
+   * idle or coming, so that many steps starting at once each find one ready; errors wait for `acquire`.
+   */
+  warm(count?: number): void;
   /** Destroys every namespace of the pool; later `acquire` calls fail. */
   close(): Promise<void>;
 }
@@ -43,7 +46,8 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
   const create = opts.create ?? ((name: string) => createPastaSandbox(name, opts.tmpDir));
   const idle: NetworkSandbox[] = [];
   const live = new Set<NetworkSandbox>();
-  let warming: Promise<NetworkSandbox> | undefined;
+  // oldest first: acquire takes the one most likely ready
+  const warming: Promise<NetworkSandbox>[] = [];
   let closed = false;
 
   const make = async () => {
@@ -76,25 +80,23 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
       if (closed) throw new Error('network pool closed');
       const ready = idle.pop();
       if (ready) return lease(ready);
-      if (warming) {
-        const p = warming;
-        warming = undefined;
-        return lease(await p);
-      }
+      const coming = warming.shift();
+      if (coming) return lease(await coming);
       return lease(await make());
     },
-    warm() {
-      if (closed || warming || idle.length > 0) return;
-      const p = make();
-      // a failure is reported by the acquire that takes this promise, not here
-      p.catch(() => undefined);
-      warming = p;
+    warm(count = 1) {
+      const wanted = Math.min(count, maxIdle);
+      while (!closed && idle.length + warming.length < wanted) {
+        const p = make();
+        // a failure is reported by the acquire that takes this promise, not here
+        p.catch(() => undefined);
+        warming.push(p);
+      }
     },
     async close() {
       closed = true;
-      const pending = warming;
-      warming = undefined;
-      if (pending) await pending.then((sb) => { live.add(sb); }, () => undefined);
+      const pending = warming.splice(0);
+      await Promise.all(pending.map((p) => p.then((sb) => { live.add(sb); }, () => undefined)));
       idle.length = 0;
       await Promise.all([...live].map((sb) => sb.destroy()));
       live.clear();
