@@ -45,6 +45,8 @@ export const ErrorCodes = {
   IMAGE_INVALID: 'IMAGE_INVALID',
   /** An ADD'ed archive whose compression or tar stream is damaged (a truncated .tar.gz). */
   ARCHIVE_INVALID: 'ARCHIVE_INVALID',
+  /** An image command that would break another name's image (rmi of an id several tags name, without -f). */
+  IMAGE_CONFLICT: 'IMAGE_CONFLICT',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
