@@ -17,6 +17,7 @@ import { readImage, type BlobInfo } from '../src/content/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
 import type { Descriptor, ImageManifest } from '../src/image/index.ts';
 import { MediaTypes, RefNameAnnotation, parseConfig, parseIndex } from '../src/image/index.ts';
+import { familiarName, parseReference } from '../src/registry/index.ts';
 import type { EngineParts } from './engine.ts';
 
 export interface LoadedImage {
@@ -58,7 +59,11 @@ export async function loadImages(parts: EngineParts, input: { path: string; stdi
   try {
     const archive = await readArchive(parts, await openInput(input, source), source, (d) => lease.add('blob', d), input.signal);
     const loaded = archive.documents.has('index.json') ? await fromLayout(parts, archive, source) : await fromDockerArchive(parts, archive, source);
-    for (const image of loaded) lease.add('blob', image.digest);
+    for (const image of loaded) {
+      lease.add('blob', image.digest);
+      // checked before any name is stored; shown as docker shows them (`busybox:latest`)
+      image.names = image.names.map((n) => familiarName(parseReference(n)));
+    }
     for (const image of loaded) {
       const descriptor = await descriptorOf(parts, image.digest);
       if (image.names.length === 0) parts.images.keep(descriptor);
@@ -127,6 +132,8 @@ async function readArchive(parts: EngineParts, stream: Readable, source: string,
         const m = blobName.exec(name);
         try {
           const info = await parts.content.putStream(entry as unknown as AsyncIterable<Uint8Array>, m ? { digest: `sha256:${m[1]}` } : undefined);
+          // a blob the store has already is not read by putStream: skip its bytes
+          entry.resume();
           hold(info.digest);
           archive.files.set(name, info);
         } catch (e) {
