@@ -10,6 +10,7 @@ import type { Entitlement } from '../frontend/index.ts';
 import type { ProgressMode } from '../src/progress/index.ts';
 import type { OutputSpec } from '../exporter/index.ts';
 import { parseReference } from '../src/registry/reference.ts';
+import { parseSourceDateEpoch } from './created-times.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
 
 export type BuildContextSpec =
@@ -45,6 +46,8 @@ export interface BuildOptions {
   platform?: string;
   maxParallelism?: number;
   insecureRegistries?: string[];
+  /** SOURCE_DATE_EPOCH from the environment (a `--build-arg SOURCE_DATE_EPOCH=` wins): image times, see control/created-times.ts. */
+  sourceDateEpoch?: string;
   secrets?: SecretSpec[];
   /** Resource limits for every RUN, parsed (src/limits parseLimits) from flags over the config file. */
   limits?: ResourceLimits;
@@ -77,6 +80,8 @@ export interface ResolvedBuildOptions {
   /** Steps at once; unbounded (Infinity) unless --max-parallelism caps it and everything else (solver/parallelism.ts). */
   readonly maxParallelism: number;
   readonly insecureRegistries: readonly string[];
+  /** Seconds since 1970, or undefined: the image's `created` times (control/created-times.ts). */
+  readonly sourceDateEpoch: number | undefined;
   readonly secrets: readonly SecretSpec[];
   readonly limits: ResourceLimits;
   readonly ssh: readonly SshSpec[];
@@ -145,6 +150,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     entitlements: Object.freeze(entitlements),
     extraHosts: Object.freeze([...(o.addHosts ?? [])]),
     explain: o.explain ?? false,
+    sourceDateEpoch: parseSourceDateEpoch(o.buildArgs?.SOURCE_DATE_EPOCH ?? o.sourceDateEpoch),
   });
 }
 

@@ -17,6 +17,7 @@ import { openSshAgents } from './ssh-agents.ts';
 import { createImageResolver } from './resolve-image.ts';
 import { readDockerfile } from './read-dockerfile.ts';
 import { importOciLayout } from './oci-layout-context.ts';
+import { stampCreated } from './created-times.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -110,7 +111,10 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     // already exists each adding one), and images must match it layer for layer
     const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
     for (const l of layers) lease.add('blob', l.digest);
-    const view = await createImageView({ config: def.config, layers, content });
+    // each layer's time is its snapshot's: a cached step keeps it, so a no-change rebuild is the same image
+    const snapshotTimes = new Map(chain.length > 0 ? worker.storage.snapshots().map((s) => [s.name, s.created]) : []);
+    const config = stampCreated(def.config, chain.map((id) => snapshotTimes.get(id)), { epoch: opts.sourceDateEpoch, now: Date.now() });
+    const view = await createImageView({ config, layers, content });
     for (const d of [view.configDescriptor, view.manifestDescriptor]) lease.add('blob', d.digest);
     const exports: ExportResult[] = [];
     // only a push needs the HTTP client: load it then

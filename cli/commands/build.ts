@@ -96,6 +96,7 @@ export function registerBuild(program: Command): void {
         allow: ((flags.allow as string[] | undefined) ?? []).map(parseEntitlement),
         addHosts: ((flags.addHost as string[] | undefined) ?? []).map(parseAddHost),
         explain: flags.explain === true,
+        sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const { cancelOnSignals } = await import('../cancel.ts');
