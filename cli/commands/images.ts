@@ -13,7 +13,7 @@ interface ImagesFlags {
   all?: boolean;
   quiet?: boolean;
   format?: string;
-  noTrunc?: boolean;
+  trunc?: boolean;
   digests?: boolean;
   filter?: string[];
 }
@@ -69,7 +69,7 @@ export function goTime(ms: number): string {
 }
 
 export function formatImages(rows: ImageRow[], flags: ImagesFlags, now = Date.now()): string {
-  const id = (r: ImageRow) => (flags.noTrunc ? r.imageId : r.imageId.slice(7, 19));
+  const id = (r: ImageRow) => (flags.trunc === false ? r.imageId : r.imageId.slice(7, 19));
   if (flags.quiet) return [...new Set(rows.map(id))].map((i) => `${i}\n`).join('');
   if (flags.format !== undefined) {
     const items = rows.map((r) => ({
