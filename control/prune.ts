@@ -14,7 +14,7 @@ import { planPrune, type PrunePlan } from './prune-plan.ts';
 import { measureStore, type StoreUsage } from './store-usage.ts';
 
 export interface PruneOptions {
-  /** Also the cache tagged images' rebuilds use (their blobs stay), and cache mounts. */
+  /** Also the cache tagged images' rebuilds use (their blobs stay), cache mounts, and dangling images. */
   all?: boolean;
   /** Remove least recently used first until the root holds at most this many bytes. */
   keepStorage?: number;
@@ -54,6 +54,8 @@ export async function loadStore(engine: EngineParts): Promise<{ usage: StoreUsag
 }
 
 export async function pruneStore(engine: EngineParts, opts: PruneOptions & { buildsRunning: boolean; now?: number; graceMs?: number }): Promise<PruneResult> {
+  // -a: dangling images (untagged builds and loads) go too, as `docker system prune -a` takes them
+  if (opts.all) for (const image of engine.images.list()) if (image.dangling) engine.images.remove(image.digest);
   const { usage, graph } = await loadStore(engine);
   if (opts.keepStorage !== undefined && usage.total <= opts.keepStorage) return { removed: [], freed: 0, total: usage.total };
   const others = otherWorkers(engine.paths.root);

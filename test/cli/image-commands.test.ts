@@ -164,6 +164,23 @@ test('configs and history carry created: build time by default, a no-change rebu
   }
 });
 
+test('prune -a removes dangling images (and what only they held); tagged ones stay', async (t) => {
+  const r = join(work, 'prune-root');
+  const ctx = contextDir({ Dockerfile: 'FROM scratch\nCOPY a.txt /a.txt\n', 'a.txt': 'dangling\n' });
+  const tagged = contextDir({ Dockerfile: 'FROM scratch\nCOPY b.txt /b.txt\n', 'b.txt': 'kept\n' });
+  try {
+    const id = (await runTsbuild(['build', '--progress', 'quiet', ctx], { root: r })).stdout.trim();
+    t.is((await runTsbuild(['build', '--progress', 'quiet', '-t', 'kept', tagged], { root: r })).code, 0);
+    t.is((await runTsbuild(['images', '-a', '-q', '--no-trunc', '-f', 'dangling=true'], { root: r })).stdout, `${id}\n`);
+    const p = await runTsbuild(['prune', '-a', '-f'], { root: r });
+    t.is(p.code, 0, p.stderr);
+    t.is((await runTsbuild(['images', '-a', '--format', '{{.Repository}}'], { root: r })).stdout, 'kept\n');
+  } finally {
+    removeDir(ctx);
+    removeDir(tagged);
+  }
+});
+
 test('an unknown image is a clear error from every command, without a stack', async (t) => {
   for (const args of [['inspect', 'nosuch:1'], ['history', 'nosuch:1'], ['rmi', 'nosuch:1'], ['tag', 'nosuch:1', 'x:1'], ['save', '-o', join(work, 'x.tar'), 'nosuch:1'], ['push', '127.0.0.1:9/nosuch:1'], ['inspect', 'sha256:0000000000000000000000000000000000000000000000000000000000000000']]) {
     const r = await runTsbuild(args, { root });
