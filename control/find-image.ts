@@ -2,7 +2,7 @@
 // a name first (`app`, `app:1`, `app@sha256:…`), then an image id (the config digest, as `tsbuild
 // images` shows it): whole (`sha256:<64 hex>`, `<64 hex>`) or any unique prefix of its hex.
 import { readImage, type ContentStore, type ImageRecord, type ImageStore } from '../src/content/index.ts';
-import { ErrorCodes, TsbuildError, notFound } from '../src/errors/index.ts';
+import { ErrorCodes, TsbuildError, isTsbuildError, notFound } from '../src/errors/index.ts';
 import type { Descriptor, ImageConfig, ImageManifest } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
 
@@ -39,10 +39,14 @@ export async function storedImages(stores: Stores, platform?: Platform): Promise
   for (const r of stores.images.list()) byTarget.set(r.digest, [...(byTarget.get(r.digest) ?? []), r]);
   const out: StoredImage[] = [];
   for (const [digest, records] of byTarget) {
-    // a record whose blobs were removed by hand is skipped here; `inspect` of its name says why
-    const image = await readImage(stores.content, digest, platform).catch(() => undefined);
-    if (!image) continue;
-    out.push(storedImage(records, image));
+    // a damaged store is said (DIGEST_MISMATCH, BLOB_NOT_FOUND with what to do), not hidden; but a
+    // dangling image holds no blob (src/state/leases.ts), so one whose blobs went is passed over
+    const dangling = records.every((r) => r.dangling);
+    const image = await readImage(stores.content, digest, platform, dangling ? digest : records[0].name).catch((e: unknown) => {
+      if (dangling && isTsbuildError(e) && e.code === ErrorCodes.BLOB_NOT_FOUND) return undefined;
+      throw e;
+    });
+    if (image) out.push(storedImage(records, image));
   }
   return out;
 }

@@ -42,16 +42,17 @@ export interface ImageStore {
   /** Removes the name (the blobs stay until garbage collection). Returns whether it existed. */
   untag(name: string): boolean;
   /**
-   * Keeps an image no tag names (a build without -t): listed as dangling and held from GC like a tag
-   * until tagged or removed. Does nothing when a tag already names it. Idempotent.
+   * Keeps an image no tag names (a build without -t): listed as dangling until tagged, removed, or
+   * pruned (a prune drops dangling records first: they hold no blob, see src/state/leases.ts).
+   * Does nothing when a tag already names it. Idempotent.
    */
   keep(descriptor: Descriptor): void;
   /** Removes every tag and dangling record naming manifest `digest`; returns the names removed (familiar form). */
   remove(digest: string): string[];
 }
 
-// Dangling images live in the tags table under a key no reference can spell, so everything that
-// holds tagged images (leases' held(), GC, du) holds them too without a schema change.
+// Dangling images live in the tags table under a key no reference can spell (no schema change);
+// unlike tags they hold nothing from GC: a prune removes their records first (control/prune.ts).
 const danglingPrefix = '<none>@';
 const isDangling = (key: string) => key.startsWith(danglingPrefix);
 
