@@ -97,7 +97,7 @@ export interface Engine {
   push(name: string, opts?: TransferOptions): Promise<PushResult>;
   /** `tsbuild pull NAME`: the image for `platform` (default linux/amd64) from its registry, stored under NAME. */
   pull(name: string, opts?: TransferOptions & { platform?: Platform }): Promise<PullResult>;
-  /** `tsbuild save`: one image (under every name given) as a docker archive or an OCI layout tar. */
+  /** `tsbuild save`: images (under every name given) as one docker archive or OCI layout tar. */
   save(images: readonly string[], opts: SaveOptions): Promise<SaveResult>;
   /** `tsbuild load`: every image of an OCI layout or docker archive (`-` reads `stdin`). */
   load(input: { path: string; stdin?: Readable; signal?: AbortSignal }): Promise<LoadedImage[]>;

@@ -6,3 +6,4 @@ export { exportImage } from './export.ts';
 export type { ExportDeps } from './export.ts';
 export { alignHistory } from './history.ts';
 export { isStreamTarget } from './sink.ts';
+export { exportArchive, type ArchiveImage } from './outputs/archive.ts';

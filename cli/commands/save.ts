@@ -14,7 +14,7 @@ export function registerSave(program: Command, name = 'save'): void {
   program
     .command(name)
     .description('write images from the local store to a tar archive')
-    .argument('<image...>', 'names or ids (all of one image)')
+    .argument('<image...>', 'names or ids; several images share one archive')
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--format <format>', 'docker (docker load) or oci (an OCI image layout)', 'docker')
     .addHelpText('after', examples('tsbuild save -o app.tar app:latest', 'tsbuild save --format oci -o app-oci.tar app:latest', 'tsbuild save app:latest | gzip > app.tar.gz'))

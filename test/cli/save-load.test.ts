@@ -61,6 +61,23 @@ test('save writes a docker archive with every name given; load puts it in a fres
   t.is((await runTsbuild(['load', '-q', '-i', dest], { root: fresh })).code, 0);
 });
 
+test('save of several images writes each blob once; load brings them all back (both formats)', async (t) => {
+  for (const format of ['docker', 'oci']) {
+    const dest = join(work, `several-${format}.tar`);
+    const s = await runTsbuild(['save', '--format', format, '-o', dest, 'app:1', 'busybox', 'example.com/team/app:2'], { root });
+    t.is(s.code, 0, s.stderr);
+    const names = (await run('tar', ['-tf', dest])).stdout.trim().split('\n');
+    t.is(names.length, new Set(names).size, 'no entry twice');
+    const fresh = join(work, `fresh-several-${format}`);
+    const l = await runTsbuild(['load', '-i', dest], { root: fresh });
+    t.is(l.code, 0, l.stderr);
+    t.is(l.stdout, 'Loaded image: app:1\nLoaded image: example.com/team/app:2\nLoaded image: busybox:latest\n', format);
+    t.is(await proofFrom(t, fresh, 'app:1'), 'saved\n');
+  }
+  const info = JSON.parse((await run('skopeo', ['inspect', `docker-archive:${join(work, 'several-docker.tar')}:busybox:latest`])).stdout) as { Layers: string[] };
+  t.is(info.Layers.length, 4);
+});
+
 test('save --format oci writes an OCI layout tar that skopeo and umoci read, and load takes it (also gzipped, also from stdin)', async (t) => {
   const dest = join(work, 'app-oci.tar');
   const s = await runTsbuild(['save', '--format', 'oci', '-o', dest, 'app:1'], { root });
