@@ -3,7 +3,7 @@
 // exporter's push path (exportImage, type=image,push=true) with the image's view, so it sends the
 // blobs the exporter sends for a build's `--push`.
 import { exportImage } from '../exporter/index.ts';
-import { ErrorCodes, invalid } from '../src/errors/index.ts';
+import { ErrorCodes, invalid, notFound } from '../src/errors/index.ts';
 import { MediaTypes } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
@@ -40,6 +40,10 @@ export async function pushStoredImage(parts: EngineParts, name: string, opts: Tr
   const { createRegistryClient, formatReference, parseReference, pushImage } = await import('../src/registry/index.ts');
   const ref = parseReference(name);
   if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot push "${name}": push takes a name with a tag, not a digest`, { hint: `tag it first: tsbuild tag ${name} REGISTRY/NAME:TAG` });
+  // a name, never an id: the push would tag the image with the id as a repository name
+  if (!parts.images.resolve(name)) {
+    throw notFound(ErrorCodes.IMAGE_NOT_FOUND, `no such image: ${name}`, { hint: `push takes the name of a stored image; name it first: tsbuild tag IMAGE ${formatReference(ref).replace(/^docker\.io\/(library\/)?/, '')}` });
+  }
   const image = await findImage(parts, name);
   const registry = createRegistryClient({ insecureRegistries: [...(opts.insecureRegistries ?? [])], signal: opts.signal });
   if (image.target.digest !== image.digest) {

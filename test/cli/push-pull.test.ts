@@ -69,6 +69,11 @@ test('pull and push errors name the image, without a stack', async (t) => {
   const digestPush = await runTsbuild(['push', `${registry.host}/team/bb@sha256:${'0'.repeat(64)}`], { root });
   t.is(digestPush.code, 1);
   t.regex(digestPush.stderr, /push takes a name with a tag, not a digest/);
+  const id = JSON.parse((await runTsbuild(['inspect', 'busybox'], { root })).stdout)[0] as { Id: string };
+  const byId = await runTsbuild(['push', id.Id.slice(7, 19)], { root });
+  t.is(byId.code, 1);
+  t.regex(byId.stderr, /no such image: [0-9a-f]{12}\nhint: push takes the name of a stored image; name it first: tsbuild tag IMAGE [0-9a-f]{12}:latest/);
+  t.notRegex((await runTsbuild(['images'], { root })).stdout, /^[0-9a-f]{12} /m, 'no image is named after an id');
   const badPlatform = await runTsbuild(['pull', '--platform', 'nonsense', 'busybox'], { root: join(work, 'errors') });
   t.is(badPlatform.code, 1);
   t.notRegex(badPlatform.stderr, /^\s+at /m);
