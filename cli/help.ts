@@ -37,6 +37,7 @@ const examples: Record<string, string[]> = {
   diff: ['tsbuild diff app:1 app:2', 'tsbuild diff app:1 build/app.oci.tar'],
   login: ['tsbuild login reg.example.com', 'echo "$TOKEN" | tsbuild login -u ci --password-stdin reg.example.com'],
   logout: ['tsbuild logout reg.example.com'],
+  image: ['tsbuild image ls', 'tsbuild image rm app:old', 'tsbuild image inspect app'],
 };
 
 export function applyHelp(program: Command): void {

@@ -11,6 +11,16 @@ import { registerConfig } from './commands/config.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
+import { registerInspect } from './commands/inspect.ts';
+import { registerHistory } from './commands/history.ts';
+import { registerTag } from './commands/tag.ts';
+import { registerRmi } from './commands/rmi.ts';
+import { registerPush } from './commands/push.ts';
+import { registerPull } from './commands/pull.ts';
+import { registerSave } from './commands/save.ts';
+import { registerLoad } from './commands/load.ts';
+import { registerVersion } from './commands/version.ts';
+import { exitQuietlyOnClosedPipe } from './closed-pipe.ts';
 import { formatError } from './format-error.ts';
 import { applyHelp } from './help.ts';
 import { BuildCancelled } from './cancel.ts';
@@ -23,6 +33,7 @@ import pkg from '../package.json' with { type: 'json' };
 const version = () => pkg.version;
 
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const program = new Command('tsbuild')
     .description('Build container images from Dockerfiles')
     .version(version(), '-v, --version')
@@ -45,6 +56,26 @@ export async function main(argv: string[]): Promise<number> {
   registerDiff(program);
   registerLogin(program);
   registerLogout(program);
+  registerInspect(program);
+  registerHistory(program);
+  registerTag(program);
+  registerRmi(program);
+  registerPush(program);
+  registerPull(program);
+  registerSave(program);
+  registerLoad(program);
+  registerVersion(program, version());
+  // `tsbuild image ls|inspect|history|tag|rm|push|pull|save|load`, as docker's `image` group
+  const image = program.command('image').description('manage images (the same commands as images, inspect, history, tag, rmi, push, pull, save, load)');
+  registerImages(image, 'ls');
+  registerInspect(image);
+  registerHistory(image);
+  registerTag(image);
+  registerRmi(image, 'rm');
+  registerPush(image);
+  registerPull(image);
+  registerSave(image);
+  registerLoad(image);
   applyHelp(program);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -29,6 +29,13 @@ import { runBuild, type BuildResult } from './run-build.ts';
 import { diskUsage, type DuReport } from './du.ts';
 import { pruneStore, type PruneOptions, type PruneResult } from './prune.ts';
 import { collectGarbage } from './gc-policy.ts';
+import type { Readable } from 'node:stream';
+import type { Platform } from '../src/llb/index.ts';
+import { imageHistory, inspectImage, type HistoryRow, type ImageInspect } from './inspect-image.ts';
+import { removeImage, tagImage, type RemoveResult } from './tag-image.ts';
+import { pullToStore, pushStoredImage, type PullResult, type PushResult, type TransferOptions } from './transfer-image.ts';
+import { saveImages, type SaveOptions, type SaveResult } from './save-images.ts';
+import { loadImages, type LoadedImage } from './load-image.ts';
 
 export interface EngineOptions {
   /** The state root (src/state resolveStateRoot). */
@@ -80,6 +87,22 @@ export interface Engine {
    * (control/prune.ts). Safe while builds run, here or in another process.
    */
   prune(opts?: PruneOptions): Promise<PruneResult>;
+  /** `tsbuild inspect`: a stored image (by name or id) as `docker image inspect` shows it. Throws IMAGE_NOT_FOUND. */
+  inspect(image: string): Promise<ImageInspect>;
+  /** `tsbuild history`: the image's history, newest first. Throws IMAGE_NOT_FOUND. */
+  history(image: string): Promise<HistoryRow[]>;
+  /** `tsbuild tag SOURCE TARGET`: TARGET now names SOURCE's image. */
+  tag(source: string, target: string): Promise<void>;
+  /** `tsbuild rmi`: untags a name, or removes an image (by id: refused with IMAGE_CONFLICT while several names need it, unless forced). */
+  removeImage(image: string, opts?: { force?: boolean }): Promise<RemoveResult>;
+  /** `tsbuild push NAME`: the stored image to its registry. */
+  push(name: string, opts?: TransferOptions): Promise<PushResult>;
+  /** `tsbuild pull NAME`: the image for `platform` (default linux/amd64) from its registry, stored under NAME. */
+  pull(name: string, opts?: TransferOptions & { platform?: Platform }): Promise<PullResult>;
+  /** `tsbuild save`: images (under every name given) as one docker archive or OCI layout tar. */
+  save(images: readonly string[], opts: SaveOptions): Promise<SaveResult>;
+  /** `tsbuild load`: every image of an OCI layout or docker archive (`-` reads `stdin`). */
+  load(input: { path: string; stdin?: Readable; signal?: AbortSignal }): Promise<LoadedImage[]>;
   /**
    * Waits for the builds under way (cancel them first through their signals to stop them sooner),
    * then closes the worker (ending its claim on the root) and the database. Idempotent; a build
@@ -144,6 +167,14 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     prune: (opts = {}) => track(() => pruneStore(parts, { ...opts, buildsRunning: builds > 0 })),
     images: () => track(() => listImages(parts)),
     store: async () => ({ content: parts.content, images: parts.images }),
+    inspect: (image) => track(() => inspectImage(parts, image)),
+    history: (image) => track(() => imageHistory(parts, image)),
+    tag: (source, target) => track(() => tagImage(parts, source, target)),
+    removeImage: (image, opts = {}) => track(() => removeImage(parts, image, opts)),
+    push: (name, opts = {}) => track(() => pushStoredImage(parts, name, opts)),
+    pull: (name, opts = {}) => track(() => pullToStore(parts, name, opts)),
+    save: (images, opts) => track(() => saveImages(parts, images, opts)),
+    load: (input) => track(() => loadImages(parts, input)),
     close: () =>
       (closing ??= (async () => {
         await Promise.all(running);

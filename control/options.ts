@@ -10,6 +10,7 @@ import type { Entitlement } from '../frontend/index.ts';
 import type { ProgressMode } from '../src/progress/index.ts';
 import type { OutputSpec } from '../exporter/index.ts';
 import { parseReference } from '../src/registry/reference.ts';
+import { parseSourceDateEpoch } from './created-times.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
 import type { CacheExportSpec, CacheImportSpec } from './cache-spec.ts';
 
@@ -56,6 +57,8 @@ export interface BuildOptions {
   insecureRegistries?: string[];
   /** `registry-mirrors` of the config file: origins tried before Docker Hub for docker.io images. */
   registryMirrors?: string[];
+  /** SOURCE_DATE_EPOCH from the environment (a `--build-arg SOURCE_DATE_EPOCH=` wins): image times, see control/created-times.ts. */
+  sourceDateEpoch?: string;
   secrets?: SecretSpec[];
   /** Resource limits for every RUN, parsed (src/limits parseLimits) from flags over the config file. */
   limits?: ResourceLimits;
@@ -89,6 +92,8 @@ export interface ResolvedBuildOptions {
   readonly maxParallelism: number;
   readonly insecureRegistries: readonly string[];
   readonly registryMirrors: readonly string[];
+  /** Seconds since 1970, or undefined: the image's `created` times (control/created-times.ts). */
+  readonly sourceDateEpoch: number | undefined;
   readonly secrets: readonly SecretSpec[];
   readonly limits: ResourceLimits;
   readonly ssh: readonly SshSpec[];
@@ -165,6 +170,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     explain: o.explain ?? false,
     cacheFrom: Object.freeze([...(o.cacheFrom ?? [])]),
     cacheTo: Object.freeze([...(o.cacheTo ?? [])]),
+    sourceDateEpoch: parseSourceDateEpoch(o.buildArgs?.SOURCE_DATE_EPOCH ?? o.sourceDateEpoch),
   });
 }
 

@@ -48,20 +48,31 @@ export async function loadStore(engine: EngineParts): Promise<{ usage: StoreUsag
     entries: openCacheRecords(engine.db).list(),
     leases: engine.leases,
     content: engine.content,
-    tags: engine.images.list().map((t) => ({ name: t.name, digest: t.digest })),
+    // dangling images hold nothing (src/state/leases.ts): a prune removes them first
+    tags: engine.images.list().filter((t) => !t.dangling).map((t) => ({ name: t.name, digest: t.digest })),
   });
   return { usage, graph };
 }
 
 export async function pruneStore(engine: EngineParts, opts: PruneOptions & { buildsRunning: boolean; now?: number; graceMs?: number }): Promise<PruneResult> {
-  const { usage, graph } = await loadStore(engine);
+  let { usage, graph } = await loadStore(engine);
   if (opts.keepStorage !== undefined && usage.total <= opts.keepStorage) return { removed: [], freed: 0, total: usage.total };
+  // dangling images (untagged builds and loads) are kept until a prune (by hand or the GC policy):
+  // their records go first, so what only they held is cache like any other below
+  if (dropDangling(engine)) ({ usage, graph } = await loadStore(engine));
   const others = otherWorkers(engine.paths.root);
   const cacheMountsKept = !opts.all ? undefined : opts.buildsRunning ? 'a build is running' : others > 0 ? `${others} other tsbuild process${others === 1 ? '' : 'es'} use${others === 1 ? 's' : ''} this root` : undefined;
   const plan = planPrune(graph, usage, { all: opts.all ?? false, keepStorage: opts.keepStorage, until: opts.until, cacheMountsFree: cacheMountsKept === undefined }, opts.now ?? Date.now(), opts.graceMs ?? pruneGraceMs);
   const removed = await applyPlan(engine, graph, usage, plan);
   const freed = removed.reduce((n, r) => n + r.size, 0);
   return { removed, freed, total: usage.total - freed, ...(cacheMountsKept !== undefined && usage.cacheMounts.size > 0 && { cacheMountsKept }) };
+}
+
+/** Removes the dangling image records; whether there were any. */
+function dropDangling(engine: EngineParts): boolean {
+  const dangling = engine.images.list().filter((i) => i.dangling);
+  for (const image of dangling) engine.images.remove(image.digest);
+  return dangling.length > 0;
 }
 
 async function applyPlan(engine: EngineParts, graph: StoreGraph, usage: StoreUsage, plan: PrunePlan): Promise<PrunedRecord[]> {

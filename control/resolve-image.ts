@@ -12,6 +12,7 @@ import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { ResolvedImage } from '../frontend/index.ts';
 import { fullImageName, internalStep } from './build-progress.ts';
+import { findImage, isImageId, lookupImage } from './find-image.ts';
 
 export interface ImageResolverDeps {
   content: ContentStore;
@@ -32,6 +33,11 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
     if (ref.startsWith('@sha256:')) {
       const image = await readImage(deps.content, ref.slice(1), platform, ref);
       return { ref, digest: image.digest, config: checkPlatform(ref, image.config, platform) };
+    }
+    // an image id as `tsbuild build` prints it and `tsbuild images` shows it (docker's FROM <id>)
+    if (/^(?:sha256:)?[0-9a-f]+$/.test(ref)) {
+      const stored = isImageId(ref) ? await findImage(deps, ref, platform) : deps.pull ? undefined : await lookupImage(deps, ref, platform);
+      if (stored) return { ref, digest: stored.digest, config: checkPlatform(ref, stored.config, platform) };
     }
     const local = deps.pull ? undefined : deps.images.resolve(ref);
     if (local) {

@@ -22,6 +22,7 @@ import { readDockerfile } from './read-dockerfile.ts';
 import { importOciLayout } from './oci-layout-context.ts';
 import { checkOutputs } from './check-outputs.ts';
 import { createContextLoadReporter, dockerfileVertex, dockerignoreBytes, dockerignoreVertex, fullImageName, internalStep, reportStatus } from './build-progress.ts';
+import { stampCreated } from './created-times.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -138,11 +139,14 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
     lease.addAll(layers.map((l) => ['blob', l.digest] as const));
     reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
+    // each layer's time is its snapshot's: a cached step keeps it, so a no-change rebuild is the same image
+    const snapshotTimes = new Map(chain.length > 0 ? worker.storage.snapshots().map((s) => [s.name, s.created]) : []);
+    const stamped = stampCreated(def.config, chain.map((id) => snapshotTimes.get(id)), { epoch: opts.sourceDateEpoch, now: Date.now() });
     // --cache-to type=inline: the cache graph travels in the image config (control/cache-export.ts)
     const inline = def.root && opts.cacheTo.some((c) => c.type === 'inline')
       ? { [InlineCacheField]: (await import('./cache-export.ts')).inlineCacheConfig(worker, { root: def.root, plan: solved.plan, cache: solveCache }, chain) }
       : {};
-    const view = await createImageView({ config: { ...def.config, ...inline }, layers, content });
+    const view = await createImageView({ config: { ...stamped, ...inline }, layers, content });
     lease.addAll([view.configDescriptor, view.manifestDescriptor].map((d) => ['blob', d.digest] as const));
     const exports: ExportResult[] = [];
     // only a push needs the HTTP client: load it then

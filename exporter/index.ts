@@ -8,3 +8,4 @@ export { alignHistory } from './history.ts';
 export { isStreamTarget } from './sink.ts';
 export { dockerDaemon, pingDocker } from './outputs/docker-daemon.ts';
 export type { DockerDaemon } from './outputs/docker-daemon.ts';
+export { exportArchive, type ArchiveImage } from './outputs/archive.ts';

@@ -108,6 +108,7 @@ export function registerBuild(program: Command): void {
         explain: flags.explain === true,
         cacheFrom: ((flags.cacheFrom as string[] | undefined) ?? []).map(parseCacheFrom),
         cacheTo: ((flags.cacheTo as string[] | undefined) ?? []).map(parseCacheTo),
+        sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const { cancelOnSignals } = await import('../cancel.ts');

@@ -19,4 +19,6 @@ export async function exportToStore(view: ImageView, out: { names: readonly stri
     }
   }
   for (const name of changed) deps.images.tag(name, top);
+  // an untagged build is kept as a dangling image (`<none>` in tsbuild images, usable by its id)
+  if (out.names.length === 0) deps.images.keep(top);
 }

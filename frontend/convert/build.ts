@@ -57,7 +57,8 @@ export async function createBuildDefinition(opts: FrontendOptions): Promise<Buil
   if (opts.target !== undefined) target = findStage(stages, opts.target) ?? throwErr(stageNotFound(src, stages, opts.target));
   const st = await convertStage(ctx, target);
 
-  const unused = Object.keys(opts.buildArgs).filter((k) => !consumedArgs.has(k));
+  // SOURCE_DATE_EPOCH sets the image's times (control/created-times.ts), as in BuildKit, used or not
+  const unused = Object.keys(opts.buildArgs).filter((k) => !consumedArgs.has(k) && k !== 'SOURCE_DATE_EPOCH');
   if (unused.length > 0) ctx.warnings.push({ message: `One or more build-args [${unused.join(' ')}] were not consumed` });
   return { root: st.vertex, config: st.config, target: target.name ?? String(target.index), warnings: ctx.warnings };
 }

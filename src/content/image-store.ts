@@ -29,6 +29,8 @@ export interface ImageRecord {
   mediaType: string;
   size: number;
   created: Date;
+  /** An image no tag names (a build without -t, a load of an unnamed image): `<none>:<none>` in `tsbuild images`. */
+  dangling?: boolean;
 }
 
 export interface ImageStore {
@@ -39,7 +41,20 @@ export interface ImageStore {
   list(): ImageRecord[];
   /** Removes the name (the blobs stay until garbage collection). Returns whether it existed. */
   untag(name: string): boolean;
+  /**
+   * Keeps an image no tag names (a build without -t): listed as dangling until tagged, removed, or
+   * pruned (a prune drops dangling records first: they hold no blob, see src/state/leases.ts).
+   * Does nothing when a tag already names it. Idempotent.
+   */
+  keep(descriptor: Descriptor): void;
+  /** Removes every tag and dangling record naming manifest `digest`; returns the names removed (familiar form). */
+  remove(digest: string): string[];
 }
+
+// Dangling images live in the tags table under a key no reference can spell (no schema change);
+// unlike tags they hold nothing from GC: a prune removes their records first (control/prune.ts).
+const danglingPrefix = '<none>@';
+const isDangling = (key: string) => key.startsWith(danglingPrefix);
 
 interface TagRow {
   name: string;
@@ -68,7 +83,7 @@ export function openImageStore(opts: { content: ContentStore; db: Database }): I
     } catch {
       // a missing or corrupt index.json is rebuilt from the table
     }
-    const rows = db.prepare('SELECT name, digest, media_type, size, created FROM tags ORDER BY name').all() as unknown as TagRow[];
+    const rows = (db.prepare('SELECT name, digest, media_type, size, created FROM tags ORDER BY name').all() as unknown as TagRow[]).filter((r) => !isDangling(r.name));
     const manifests: Descriptor[] = [
       ...foreign,
       ...rows.map((r) => ({ mediaType: r.media_type, digest: r.digest, size: r.size, annotations: { [RefNameAnnotation]: familiarName(parseReference(r.name)) } })),
@@ -91,6 +106,8 @@ export function openImageStore(opts: { content: ContentStore; db: Database }): I
           `INSERT INTO tags (name, digest, media_type, size, created) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT(name) DO UPDATE SET digest = excluded.digest, media_type = excluded.media_type, size = excluded.size, created = excluded.created`,
         ).run(key, descriptor.digest, descriptor.mediaType, descriptor.size, Date.now());
+        // a tagged image is no longer dangling
+        db.prepare('DELETE FROM tags WHERE name = ?').run(`${danglingPrefix}${descriptor.digest}`);
         writeIndex();
       });
     },
@@ -112,7 +129,7 @@ export function openImageStore(opts: { content: ContentStore; db: Database }): I
     list() {
       const rows = db.prepare('SELECT name, digest, media_type, size, created FROM tags ORDER BY name').all() as unknown as TagRow[];
       return rows.map((r) => ({
-        name: familiarName(parseReference(r.name)),
+        ...(isDangling(r.name) ? { name: '<none>:<none>', dangling: true } : { name: familiarName(parseReference(r.name)) }),
         fullName: r.name,
         digest: r.digest,
         mediaType: r.media_type,
@@ -126,6 +143,22 @@ export function openImageStore(opts: { content: ContentStore; db: Database }): I
         const changes = Number(db.prepare('DELETE FROM tags WHERE name = ?').run(key).changes);
         if (changes > 0) writeIndex();
         return changes > 0;
+      });
+    },
+    keep(descriptor) {
+      transaction(db, () => {
+        if (db.prepare('SELECT 1 FROM tags WHERE digest = ? LIMIT 1').get(descriptor.digest)) return;
+        db.prepare('INSERT INTO tags (name, digest, media_type, size, created) VALUES (?, ?, ?, ?, ?)').run(`${danglingPrefix}${descriptor.digest}`, descriptor.digest, descriptor.mediaType, descriptor.size, Date.now());
+      });
+    },
+    remove(digest) {
+      return transaction(db, () => {
+        const names = (db.prepare('SELECT name FROM tags WHERE digest = ?').all(digest) as { name: string }[]).map((r) => r.name);
+        if (names.length === 0) return [];
+        db.prepare('DELETE FROM tags WHERE digest = ?').run(digest);
+        const tagged = names.filter((n) => !isDangling(n));
+        if (tagged.length > 0) writeIndex();
+        return tagged.map((n) => familiarName(parseReference(n)));
       });
     },
   };

@@ -47,6 +47,8 @@ export const ErrorCodes = {
   ARCHIVE_INVALID: 'ARCHIVE_INVALID',
   /** A credential helper (docker-credential-*) or the Docker config file holding registry credentials failed. */
   CREDENTIALS_UNAVAILABLE: 'CREDENTIALS_UNAVAILABLE',
+  /** An image command that would break another name's image (rmi of an id several tags name, without -f). */
+  IMAGE_CONFLICT: 'IMAGE_CONFLICT',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -60,7 +60,8 @@ export function openLeases(db: Database): Leases {
   // live: not expired (the owner check is recovery's: a lease of a dead process is dropped there)
   const live = '(l.expires IS NULL OR l.expires > ?)';
   const heldOne = db.prepare(`SELECT 1 FROM lease_resources r JOIN leases l ON l.id = r.lease WHERE r.type = ? AND r.id = ? AND ${live} LIMIT 1`);
-  const tagged = db.prepare('SELECT 1 FROM tags WHERE digest = ? LIMIT 1');
+  // a dangling image (`<none>@` rows: an untagged build) holds nothing: a prune removes it first (control/prune.ts)
+  const tagged = db.prepare("SELECT 1 FROM tags WHERE digest = ? AND name NOT LIKE '<none>@%' LIMIT 1");
   const heldAll = db.prepare(`SELECT DISTINCT r.type, r.id FROM lease_resources r JOIN leases l ON l.id = r.lease WHERE ${live}`);
   const all = db.prepare('SELECT id, owner, expires FROM leases');
   return {
@@ -110,7 +111,7 @@ export function openLeases(db: Database): Leases {
       for (const r of heldAll.all(Date.now()) as { type: LeaseResource; id: string }[]) {
         (r.type === 'snapshot' ? out.snapshots : r.type === 'blob' ? out.blobs : out.cacheKeys).add(r.id);
       }
-      for (const r of db.prepare('SELECT digest FROM tags').all() as { digest: string }[]) out.blobs.add(r.digest);
+      for (const r of db.prepare("SELECT digest FROM tags WHERE name NOT LIKE '<none>@%'").all() as { digest: string }[]) out.blobs.add(r.digest);
       return out;
     },
     dropStale(now = Date.now()) {

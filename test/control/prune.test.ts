@@ -50,7 +50,10 @@ test('prune keeps what tags and a running build use and frees the rest; the next
       t.true(pruned.removed.some((r) => r.kind === 'snapshot'));
       t.is((await inFlight).ran, 2, 'the running build finished');
       const after = await engine.du();
-      t.true(after.total <= before.total - 300_000, `${before.total} → ${after.total}`);
+      // the metadata database's write-ahead log grows with every write (the dangling image records of
+      // untagged builds among them) until a checkpoint: what was freed is measured without it
+      const files = (r: typeof before) => r.total - r.other.database;
+      t.true(files(after) <= files(before) - 300_000, `${before.total} → ${after.total} (database ${before.other.database} → ${after.other.database})`);
 
       // the tagged image's steps and the running build's are still cached; the loose one ran again
       t.deepEqual(pick(await build(engine, tagged, ['app'])), { ran: 0, cached: 3 });

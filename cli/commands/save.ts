@@ -1,0 +1,44 @@
+// `tsbuild save [-o FILE] IMAGE...` (also `tsbuild image save`): an image as a docker archive that
+// `docker load` reads, or with `--format oci` an OCI layout tar (skopeo, umoci, `tsbuild load`).
+// Without -o the archive goes to stdout, which must not be a terminal (as docker refuses too).
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { ErrorCodes, invalid } from '../../src/errors/index.ts';
+import { examples, withEngine } from '../engine-command.ts';
+
+export function registerSave(program: Command, name = 'save'): void {
+  program
+    .command(name)
+    .description('write images from the local store to a tar archive')
+    .argument('<image...>', 'names or ids; several images share one archive')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('--format <format>', 'docker (docker load) or oci (an OCI image layout)', 'docker')
+    .addHelpText('after', examples('tsbuild save -o app.tar app:latest', 'tsbuild save --format oci -o app-oci.tar app:latest', 'tsbuild save app:latest | gzip > app.tar.gz'))
+    .action(async (images: string[], flags: { output?: string; format: string }, cmd: Command) => {
+      if (flags.format !== 'docker' && flags.format !== 'oci') {
+        throw invalid(ErrorCodes.OPTION_INVALID, `--format ${flags.format}: not an archive format`, { hint: 'docker (the default) or oci' });
+      }
+      const format = flags.format;
+      const toStdout = flags.output === undefined || flags.output === '-';
+      if (toStdout && process.stdout.isTTY) {
+        throw invalid(ErrorCodes.OPTION_INVALID, 'refusing to write a tar archive to a terminal', { hint: 'name a file with -o app.tar, or redirect stdout' });
+      }
+      if (!toStdout) {
+        await withEngine(cmd, (e) => e.save(images, { dest: flags.output!, format }));
+        return;
+      }
+      // the exporter writes a file whole or not at all; stdout gets it once it is whole
+      const dir = await mkdtemp(join(tmpdir(), 'tsbuild-save-'));
+      try {
+        const dest = join(dir, 'image.tar');
+        await withEngine(cmd, (e) => e.save(images, { dest, format }));
+        await pipeline(createReadStream(dest), process.stdout, { end: false });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+}

@@ -1,0 +1,80 @@
+// `tsbuild inspect` and `tsbuild history`: a stored image described as `docker image inspect` and
+// `docker history` describe it (the same field names, so scripts written for docker read it).
+import type { ContentStore, ImageStore } from '../src/content/index.ts';
+import type { ContainerConfig } from '../src/image/index.ts';
+import { parseReference, familiarName } from '../src/registry/index.ts';
+import { findImage } from './find-image.ts';
+
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  Created: string;
+  DockerVersion: string;
+  Author: string;
+  Config: ContainerConfig;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  /** Bytes of the image's blobs (config and layers as stored). */
+  Size: number;
+  RootFS: { Type: string; Layers: string[] };
+  Metadata: { LastTagTime: string };
+  /** The manifest digest names point at (not in docker's output; tsbuild's own). */
+  Descriptor: { mediaType: string; digest: string; size: number };
+}
+
+export interface HistoryRow {
+  /** The image id on the newest entry; `<missing>` on the others, as docker shows them. */
+  id: string;
+  /** ISO time, or '' when the entry has none. */
+  created: string;
+  createdBy: string;
+  /** Bytes of the layer the entry made (0 for an entry without a layer). */
+  size: number;
+  comment: string;
+  emptyLayer: boolean;
+}
+
+type Stores = { content: ContentStore; images: ImageStore };
+
+export async function inspectImage(stores: Stores, text: string): Promise<ImageInspect> {
+  const image = await findImage(stores, text);
+  const { config, manifest } = image;
+  const repos = new Set(image.names.map((n) => familiarName({ ...parseReference(n), tag: undefined, digest: undefined })));
+  return {
+    Id: image.id,
+    RepoTags: image.names,
+    RepoDigests: [...repos].map((r) => `${r}@${image.target.digest}`),
+    Parent: '',
+    Comment: config.history?.at(-1)?.comment ?? '',
+    Created: config.created ?? '',
+    DockerVersion: '',
+    Author: config.author ?? '',
+    Config: config.config ?? {},
+    Architecture: config.architecture,
+    ...(config.variant ? { Variant: config.variant } : {}),
+    Os: config.os,
+    Size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+    RootFS: { Type: config.rootfs.type, Layers: [...config.rootfs.diff_ids] },
+    Metadata: { LastTagTime: image.stored.toISOString() },
+    Descriptor: { mediaType: image.target.mediaType, digest: image.target.digest, size: image.target.size },
+  };
+}
+
+/** Newest entry first, as `docker history` lists them. */
+export async function imageHistory(stores: Stores, text: string): Promise<HistoryRow[]> {
+  const image = await findImage(stores, text);
+  const rows: HistoryRow[] = [];
+  let layer = 0;
+  for (const h of image.config.history ?? []) {
+    const empty = h.empty_layer === true;
+    const size = empty ? 0 : (image.manifest.layers[layer++]?.size ?? 0);
+    rows.push({ id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size, comment: h.comment ?? '', emptyLayer: empty });
+  }
+  rows.reverse();
+  if (rows.length > 0) rows[0].id = image.id;
+  return rows;
+}

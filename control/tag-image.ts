@@ -1,0 +1,63 @@
+// `tsbuild tag` and `tsbuild rmi`, with docker's rules: a tag moves to the new image; removing a
+// name only untags it unless it was the image's last name; removing by id an image several names
+// need is refused unless forced. Removal drops the records; the blobs go with the next prune or GC.
+import type { ContentStore, ImageStore } from '../src/content/index.ts';
+import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
+import { parseReference } from '../src/registry/index.ts';
+import { findImage, isImageId } from './find-image.ts';
+
+type Stores = { content: ContentStore; images: ImageStore };
+
+export interface RemoveResult {
+  /** Names removed, familiar form. */
+  untagged: string[];
+  /** The image id, when no name or record holds the image any more. */
+  deleted?: string;
+}
+
+/** Points `target` (a name; a tag defaults to latest) at the image `source` names. Throws IMAGE_NOT_FOUND, REFERENCE_INVALID. */
+export async function tagImage(stores: Stores, source: string, target: string): Promise<void> {
+  // checked before the lookup: a bad target is the more useful error
+  const ref = parseReference(target);
+  if (ref.digest !== undefined) throw new TsbuildError(`cannot tag an image as "${target}": a tag name has no digest`, { code: ErrorCodes.REFERENCE_INVALID, kind: 'invalid', hint: 'name a tag: app:1.0' });
+  const image = await findImage(stores, source);
+  stores.images.tag(target, image.target);
+}
+
+export async function removeImage(stores: Stores, text: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
+  const image = await findImage(stores, text);
+  // a name (not an id, not name@digest): only that name goes, unless it is the last one
+  const byName = !isImageId(text) && !text.includes('@') && resolves(stores.images, text);
+  if (byName && image.names.length > 1) {
+    const name = image.names.find((n) => sameName(n, text)) ?? text;
+    stores.images.untag(text);
+    return { untagged: [name] };
+  }
+  if (!byName && image.names.length > 1 && !opts.force) {
+    throw new TsbuildError(`conflict: unable to delete ${image.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories: ${image.names.join(', ')}`, {
+      code: ErrorCodes.IMAGE_CONFLICT,
+      kind: 'precondition',
+      hint: `remove it by name (tsbuild rmi ${image.names[0]}), or with every name (tsbuild rmi -f ${text})`,
+    });
+  }
+  const untagged = stores.images.remove(image.target.digest);
+  return { untagged, deleted: image.id };
+}
+
+function resolves(images: ImageStore, text: string): boolean {
+  try {
+    return images.resolve(text) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+function sameName(a: string, b: string): boolean {
+  try {
+    const x = parseReference(a);
+    const y = parseReference(b);
+    return x.domain === y.domain && x.path === y.path && x.tag === y.tag;
+  } catch {
+    return false;
+  }
+}

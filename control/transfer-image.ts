@@ -1,0 +1,81 @@
+// `tsbuild push` and `tsbuild pull`: a stored image to its registry, and an image from its registry
+// into the store under its name, as `docker push` / `docker pull` do. A push goes through the
+// exporter's push path (exportImage, type=image,push=true) with the image's view, so it sends the
+// blobs the exporter sends for a build's `--push`.
+import { exportImage } from '../exporter/index.ts';
+import { ErrorCodes, invalid, notFound } from '../src/errors/index.ts';
+import { MediaTypes } from '../src/image/index.ts';
+import type { Platform } from '../src/llb/index.ts';
+import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
+import type { EngineParts } from './engine.ts';
+import { findImage } from './find-image.ts';
+import { storedImageView } from './stored-view.ts';
+
+export interface TransferOptions {
+  /** Hosts reached over plain HTTP (loopback always is). */
+  insecureRegistries?: readonly string[];
+  signal?: AbortSignal;
+  progress?: ProgressSink;
+}
+
+export interface PushResult {
+  /** The normalised reference pushed: `127.0.0.1:5000/app:1`. */
+  ref: string;
+  tag: string;
+  /** The manifest digest the registry now has under `tag`. */
+  digest: string;
+  size: number;
+}
+
+export interface PullResult {
+  ref: string;
+  digest: string;
+  /** The image id (config digest). */
+  id: string;
+  /** False when the name already pointed at this image. */
+  changed: boolean;
+}
+
+export async function pushStoredImage(parts: EngineParts, name: string, opts: TransferOptions = {}): Promise<PushResult> {
+  const { createRegistryClient, formatReference, parseReference, pushImage } = await import('../src/registry/index.ts');
+  const ref = parseReference(name);
+  if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot push "${name}": push takes a name with a tag, not a digest`, { hint: `tag it first: tsbuild tag ${name} REGISTRY/NAME:TAG` });
+  // a name, never an id: the push would tag the image with the id as a repository name
+  if (!parts.images.resolve(name)) {
+    throw notFound(ErrorCodes.IMAGE_NOT_FOUND, `no such image: ${name}`, { hint: `push takes the name of a stored image; name it first: tsbuild tag IMAGE ${formatReference(ref).replace(/^docker\.io\/(library\/)?/, '')}` });
+  }
+  const image = await findImage(parts, name);
+  const registry = createRegistryClient({ insecureRegistries: [...(opts.insecureRegistries ?? [])], signal: opts.signal });
+  if (image.target.digest !== image.digest) {
+    // the name points at an index: push the index and the manifests of it the store has
+    await pushImage({ client: registry, content: parts.content, ref: name, descriptor: image.target, signal: opts.signal });
+    return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: image.target.digest, size: image.target.size };
+  }
+  const view = await storedImageView(parts.content, image);
+  await exportImage(view, { type: 'image', names: [name], push: true }, { content: parts.content, images: parts.images, registry, signal: opts.signal });
+  return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: view.manifestDescriptor.digest, size: view.manifestDescriptor.size };
+}
+
+export async function pullToStore(parts: EngineParts, name: string, opts: TransferOptions & { platform?: Platform; vertex?: VertexRef } = {}): Promise<PullResult> {
+  const { createRegistryClient, parseReference, pullImage } = await import('../src/registry/index.ts');
+  const ref = parseReference(name);
+  const client = createRegistryClient({ insecureRegistries: [...(opts.insecureRegistries ?? [])], signal: opts.signal });
+  // what arrives is held until a name holds it: a GC in another process must not take it meanwhile
+  const lease = parts.leases.create();
+  try {
+    const pulled = await pullImage({ client, content: parts.content, ref: name, platform: opts.platform, progress: opts.progress, vertex: opts.vertex });
+    for (const d of [pulled.digest, pulled.manifest.config.digest, ...pulled.manifest.layers.map((l) => l.digest)]) lease.add('blob', d);
+    const size = (await parts.content.info(pulled.digest))?.size ?? 0;
+    const descriptor = { mediaType: pulled.manifest.mediaType ?? MediaTypes.ociManifest, digest: pulled.digest, size };
+    let changed = true;
+    if (ref.digest !== undefined) {
+      parts.images.keep(descriptor);
+    } else {
+      changed = parts.images.resolve(name)?.digest !== pulled.digest;
+      if (changed) parts.images.tag(name, descriptor);
+    }
+    return { ref: pulled.ref, digest: pulled.digest, id: pulled.manifest.config.digest, changed };
+  } finally {
+    lease.release();
+  }
+}

@@ -1,0 +1,80 @@
+// tsbuild push / pull (issue 10) against a real docker-registry on 127.0.0.1: push a stored image,
+// pull it into a fresh root, build FROM it; pull by digest; the errors a user meets.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { startRegistry, type TestRegistry } from '../_support/registry.ts';
+
+const work = tempDir('tsbuild-push-pull-');
+const root = join(work, 'root');
+let registry: TestRegistry;
+
+test.before(async () => {
+  registry = await startRegistry();
+  await buildBusybox(root);
+});
+test.after.always(async () => {
+  await registry?.stop();
+  removeDir(work);
+});
+
+test('push sends a stored image; pull brings it into a fresh root under its name; FROM builds on it', async (t) => {
+  const name = `${registry.host}/team/bb:1`;
+  t.is((await runTsbuild(['tag', 'busybox', name], { root })).code, 0);
+  const pushed = await runTsbuild(['push', name], { root });
+  t.is(pushed.code, 0, pushed.stderr);
+  const m = new RegExp(`^The push refers to repository \\[${registry.host}/team/bb\\]\\n1: digest: (sha256:[0-9a-f]{64}) size: (\\d+)\\n$`).exec(pushed.stdout);
+  t.truthy(m, pushed.stdout);
+  const remote = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' })) as { Digest: string };
+  t.is(remote.Digest, m![1]);
+  const local = JSON.parse((await runTsbuild(['inspect', name], { root })).stdout)[0] as { Id: string };
+  // pushing again sends nothing new and says the same
+  t.is((await runTsbuild(['push', name], { root })).stdout, pushed.stdout);
+
+  const fresh = join(work, 'fresh');
+  const pulled = await runTsbuild(['pull', name], { root: fresh });
+  t.is(pulled.code, 0, pulled.stderr);
+  t.is(pulled.stdout, `Digest: ${m![1]}\nStatus: Downloaded newer image for ${name}\n${name}\n`);
+  const again = await runTsbuild(['image', 'pull', '-q', name], { root: fresh });
+  t.is(again.stdout, `${name}\n`);
+  t.is((await runTsbuild(['pull', name], { root: fresh })).stdout, `Digest: ${m![1]}\nStatus: Image is up to date for ${name}\n${name}\n`);
+  const rows = (await runTsbuild(['images', '--format', 'json'], { root: fresh })).stdout.trim().split('\n').map((l) => JSON.parse(l) as { Repository: string; Tag: string; ID: string });
+  t.deepEqual(rows.map((r) => [r.Repository, r.Tag, r.ID]), [[`${registry.host}/team/bb`, '1', local.Id.slice(7, 19)]]);
+
+  const ctx = contextDir({ Dockerfile: `FROM ${name}\nRUN echo on-pulled > /p.txt\n` });
+  const out = tempDir('tsbuild-push-pull-out-');
+  try {
+    const b = await runTsbuild(['build', '--progress', 'plain', '-o', `type=local,dest=${out}`, ctx], { root: fresh });
+    t.is(b.code, 0, b.stderr);
+    t.is(readFileSync(join(out, 'p.txt'), 'utf8'), 'on-pulled\n');
+  } finally {
+    removeDir(ctx);
+    removeDir(out);
+  }
+
+  // by digest: stored without a name (dangling), as docker keeps it
+  const byDigest = join(work, 'by-digest');
+  const d = await runTsbuild(['pull', `${registry.host}/team/bb@${m![1]}`], { root: byDigest });
+  t.is(d.code, 0, d.stderr);
+  t.is((await runTsbuild(['images', '-a', '-q', '--no-trunc'], { root: byDigest })).stdout, `${local.Id}\n`);
+});
+
+test('pull and push errors name the image, without a stack', async (t) => {
+  const missing = await runTsbuild(['pull', `${registry.host}/team/nothing:1`], { root: join(work, 'errors') });
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /nothing:1.*not found/);
+  t.notRegex(missing.stderr, /^\s+at /m);
+  const digestPush = await runTsbuild(['push', `${registry.host}/team/bb@sha256:${'0'.repeat(64)}`], { root });
+  t.is(digestPush.code, 1);
+  t.regex(digestPush.stderr, /push takes a name with a tag, not a digest/);
+  const id = JSON.parse((await runTsbuild(['inspect', 'busybox'], { root })).stdout)[0] as { Id: string };
+  const byId = await runTsbuild(['push', id.Id.slice(7, 19)], { root });
+  t.is(byId.code, 1);
+  t.regex(byId.stderr, /no such image: [0-9a-f]{12}\nhint: push takes the name of a stored image; name it first: tsbuild tag IMAGE [0-9a-f]{12}:latest/);
+  t.notRegex((await runTsbuild(['images'], { root })).stdout, /^[0-9a-f]{12} /m, 'no image is named after an id');
+  const badPlatform = await runTsbuild(['pull', '--platform', 'nonsense', 'busybox'], { root: join(work, 'errors') });
+  t.is(badPlatform.code, 1);
+  t.notRegex(badPlatform.stderr, /^\s+at /m);
+});
