@@ -14,7 +14,7 @@ import type { RegistryClient } from '../src/registry/index.ts';
 import type { Lease } from '../src/state/index.ts';
 import type { CacheIndex, Decision } from '../solver/index.ts';
 import type { LayerInfo } from '../worker/index.ts';
-import { CacheConfigMediaType, DiffIdAnnotation, cacheManifest, type CacheConfig, type CacheConfigRecord } from './cache-format.ts';
+import { CacheConfigMediaType, CreatedAnnotation, DiffIdAnnotation, cacheManifest, type CacheConfig, type CacheConfigRecord } from './cache-format.ts';
 import type { CacheExportSpec } from './cache-spec.ts';
 import { compressLayers } from './compress-layers.ts';
 import type { EngineParts } from './engine.ts';
@@ -45,20 +45,23 @@ export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'
   const index = new Map<string, number>();
   const layersOf = new Map<string, LayerInfo[]>();
   const records: CacheConfigRecord[] = [];
+  // when each snapshot was made: an importer stamps the same image times from it (control/created-times.ts)
+  const madeAt = new Map(worker.storage.snapshots().map((s) => [s.name, s.created]));
   for (const v of inScope) {
     opts.signal?.throwIfAborted();
     const d = input.plan.get(v.digest);
     if (!d || (d.action !== 'run' && d.action !== 'cached')) continue;
     const entry = input.cache.lookup(d.key);
     if (!entry) continue;
-    let chainLayers: { diffId: string; blob: Descriptor }[];
+    let chainLayers: { diffId: string; blob: Descriptor; created?: number }[];
     if (entry.snapshot !== undefined) {
+      const ids = worker.chain(entry.snapshot);
       let infos = layersOf.get(entry.snapshot);
       if (!infos) {
-        infos = await compressLayers(worker, worker.chain(entry.snapshot), { progress: opts.progress, vertex, signal: opts.signal, parallelism: opts.parallelism });
+        infos = await compressLayers(worker, ids, { progress: opts.progress, vertex, signal: opts.signal, parallelism: opts.parallelism });
         layersOf.set(entry.snapshot, infos);
       }
-      chainLayers = infos.map((l) => ({ diffId: l.diffId, blob: { mediaType: l.mediaType, digest: l.digest, size: l.size } }));
+      chainLayers = infos.map((l, i) => ({ diffId: l.diffId, blob: { mediaType: l.mediaType, digest: l.digest, size: l.size }, created: madeAt.get(ids[i]) }));
     } else if (entry.layers?.length) {
       // a result kept only as blobs: exportable when they are here (an imported one not yet fetched is not)
       const here: Descriptor[] = [];
@@ -75,7 +78,7 @@ export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'
       if (i === undefined) {
         i = layers.length;
         index.set(l.blob.digest, i);
-        layers.push({ ...l.blob, annotations: { [DiffIdAnnotation]: l.diffId } });
+        layers.push({ ...l.blob, annotations: { [DiffIdAnnotation]: l.diffId, ...(l.created !== undefined && { [CreatedAnnotation]: String(l.created) }) } });
         input.lease.add('blob', l.blob.digest);
       }
       return i;

@@ -11,6 +11,8 @@ export const CacheArtifactType = 'application/vnd.tsbuild.cache.v1+json';
 export const CacheConfigMediaType = 'application/vnd.tsbuild.cache.config.v1+json';
 /** The image config's field holding an inline cache (--cache-to type=inline): a CacheConfig over the image's layers. */
 export const InlineCacheField = 'dev.tsbuild.cache.v1';
+/** On a layer descriptor: when the exporting build made that layer (ms since 1970), so an importer stamps the same image times. */
+export const CreatedAnnotation = 'dev.tsbuild.cache.created';
 /** On each layer descriptor: the digest of its uncompressed tar (the diffID). */
 export const DiffIdAnnotation = 'dev.tsbuild.cache.diffid';
 
@@ -92,4 +94,27 @@ export function readCacheMounts(manifest: ImageManifest, configBytes: Buffer): {
   return (config.cacheMounts ?? [])
     .filter((m) => typeof m?.id === 'string' && Number.isInteger(m.layer) && m.layer >= 0 && m.layer < layers.length)
     .map((m) => ({ id: m.id, blob: stripAnnotations(layers[m.layer]) }));
+}
+
+/** diffID → when the exporting build made that layer, from the manifest's annotations. */
+export function readLayerTimes(manifest: ImageManifest): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const l of manifest.layers ?? []) {
+    const diffId = l.annotations?.[DiffIdAnnotation];
+    const t = Number(l.annotations?.[CreatedAnnotation]);
+    if (diffId && Number.isSafeInteger(t) && t > 0) out.set(diffId, t);
+  }
+  return out;
+}
+
+/** diffID → its history entry's time, for an image carrying an inline cache. */
+export function inlineLayerTimes(imageConfig: Record<string, unknown>): Map<string, number> {
+  const diffIds = ((imageConfig.rootfs as { diff_ids?: string[] } | undefined)?.diff_ids ?? []);
+  const history = ((imageConfig.history as { created?: string; empty_layer?: boolean }[] | undefined) ?? []).filter((h) => !h.empty_layer);
+  const out = new Map<string, number>();
+  diffIds.forEach((d, i) => {
+    const t = Date.parse(history[i]?.created ?? '');
+    if (Number.isFinite(t)) out.set(d, t);
+  });
+  return out;
 }

@@ -54,6 +54,7 @@ export async function runBuild(engine: EngineParts, opts: ResolvedBuildOptions, 
 }
 
 async function buildFrom(engine: EngineParts, dockerfile: string, opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult> {
+  const buildStarted = Date.now();
   const { content, images, worker, db, cache, leases, locks } = engine;
   const { progress, signal } = run;
   const ignore = await internalStep(progress, dockerignoreVertex, () => readDockerignoreFile(opts.contextDir, opts.dockerfilePath), (_, started) =>
@@ -141,7 +142,13 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     // each layer's time is its snapshot's: a cached step keeps it, so a no-change rebuild is the same image
     const snapshotTimes = new Map(chain.length > 0 ? worker.storage.snapshots().map((s) => [s.name, s.created]) : []);
-    const stamped = stampCreated(def.config, chain.map((id) => snapshotTimes.get(id)), { epoch: opts.sourceDateEpoch, now: Date.now() });
+    // a layer this build unpacked from an imported cache keeps the time the exporting build made it
+    const importedTimes = new Map(imports.flatMap((i) => [...(i.layerTimes ?? [])]));
+    const layerTime = (id: string, i: number) => {
+      const t = snapshotTimes.get(id);
+      return (t === undefined || t >= buildStarted) && importedTimes.has(layers[i].diffId) ? importedTimes.get(layers[i].diffId) : t;
+    };
+    const stamped = stampCreated(def.config, chain.map(layerTime), { epoch: opts.sourceDateEpoch, now: Date.now() });
     // --cache-to type=inline: the cache graph travels in the image config (control/cache-export.ts)
     const inline = def.root && opts.cacheTo.some((c) => c.type === 'inline')
       ? { [InlineCacheField]: (await import('./cache-export.ts')).inlineCacheConfig(worker, { root: def.root, plan: solved.plan, cache: solveCache }, chain) }

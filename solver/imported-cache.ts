@@ -25,6 +25,8 @@ export interface ImportedCache {
   fetch(blob: Descriptor, signal?: AbortSignal): Promise<void>;
   /** RUN --mount=type=cache contents it carries (cache-mounts=true), by mount id. */
   mounts?: readonly { id: string; blob: Descriptor }[];
+  /** diffID → when the exporting build made that layer: an image made from it gets the same times. */
+  layerTimes?: ReadonlyMap<string, number>;
   /** What `fetch` brought in so far, for the build's report. */
   readonly downloaded: { blobs: number; bytes: number };
 }
