@@ -6,6 +6,8 @@
 import type { Database } from '../../src/state/index.ts';
 
 export type Compression = 'gzip' | 'uncompressed' | 'zstd';
+/** A row's key: the compression, with `-LEVEL` when made at a level other than the default (`gzip-9`). */
+export type BlobVariant = Compression | `${Compression}-${number}`;
 
 export interface SnapshotRecord {
   name: string;
@@ -32,9 +34,9 @@ export interface SnapshotMetadata {
    * a blob recorded before (the first writer wins, so an unpacked layer keeps the image's original
    * blob); `true` sets it whatever was there.
    */
-  setBlob(name: string, parent: string | undefined, compression: Compression, blob: SnapshotBlob, opts: { replace: boolean }): void;
+  setBlob(name: string, parent: string | undefined, compression: BlobVariant, blob: SnapshotBlob, opts: { replace: boolean }): void;
   /** The blobs recorded for `name` by compression, and its parent, whether or not the snapshot itself still exists. */
-  blobs(name: string): { parent: string | undefined; blobs: Partial<Record<Compression, SnapshotBlob>> };
+  blobs(name: string): { parent: string | undefined; blobs: Record<string, SnapshotBlob> };
   /** Drops the blob rows of `name` (GC, once it removes the blobs themselves). */
   deleteBlobs(name: string): void;
   /** Every committed name. */
@@ -50,7 +52,7 @@ interface Row {
 
 interface BlobRow {
   parent: string | null;
-  compression: Compression;
+  compression: BlobVariant;
   diff_id: string;
   digest: string;
   size: number;
@@ -80,7 +82,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
       (opts.replace ? putBlob : putBlobOnce).run(name, parent ?? null, compression, b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0);
     },
     blobs(name) {
-      const out: Partial<Record<Compression, SnapshotBlob>> = {};
+      const out: Record<string, SnapshotBlob> = {};
       let parent: string | undefined;
       for (const r of getBlobs.all(name) as unknown as BlobRow[]) {
         out[r.compression] = { diffId: r.diff_id, digest: r.digest, size: r.size, mediaType: r.media_type, empty: r.empty === 1 };
