@@ -11,6 +11,7 @@ import type { ProgressMode } from '../src/progress/index.ts';
 import type { OutputSpec } from '../exporter/index.ts';
 import { parseReference } from '../src/registry/reference.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
+import { parseOutputCompression } from './output-compression.ts';
 
 export type BuildContextSpec =
   | { type: 'local'; dir: string }
@@ -173,14 +174,16 @@ export function parseOutputSpec(text: string): OutputSpec {
     if (!dest) throw invalid(ErrorCodes.OPTION_INVALID, `--output type=${type} needs dest=PATH`);
     return dest === '-' ? dest : resolve(dest);
   };
+  const layerCompression = parseOutputCompression(fields);
+  const compression = layerCompression ? { compression: layerCompression } : {};
   switch (type) {
     case 'image':
     case 'registry':
-      return { type: 'image', names, push: type === 'registry' || fields.get('push') === 'true' };
+      return { type: 'image', names, push: type === 'registry' || fields.get('push') === 'true', ...compression };
     case 'oci':
-      return { type: 'oci', dest: needDest(), tar: fields.get('tar') !== 'false', names };
+      return { type: 'oci', dest: needDest(), tar: fields.get('tar') !== 'false', names, ...compression };
     case 'docker':
-      return { type: 'docker', dest: needDest(), names };
+      return { type: 'docker', dest: needDest(), names, ...compression };
     case 'local': {
       const to = needDest();
       // the files of an image over the host's own: /bin, /etc/passwd, links replaced by directories

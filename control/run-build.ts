@@ -5,12 +5,12 @@ import { ErrorCodes, invalid, withSourceText } from '../src/errors/index.ts';
 import { createBuildDefinition } from '../frontend/index.ts';
 import type { NamedContext } from '../frontend/index.ts';
 import { parallelismFor, solve } from '../solver/index.ts';
-import { createImageView, exportImage } from '../exporter/index.ts';
+import { exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, openFileDigestCache, readDockerignoreFile } from '../src/context/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
-import { compressLayers } from './compress-layers.ts';
+import { createOutputViews } from './output-views.ts';
 import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
 import { openSshAgents } from './ssh-agents.ts';
@@ -106,12 +106,8 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     const exportVertex = { digest: 'export', name: 'exporting to image' };
     progress.emit({ type: 'vertex.started', vertex: exportVertex });
     const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
-    // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
-    // already exists each adding one), and images must match it layer for layer
-    const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
-    for (const l of layers) lease.add('blob', l.digest);
-    const view = await createImageView({ config: def.config, layers, content });
-    for (const d of [view.configDescriptor, view.manifestDescriptor]) lease.add('blob', d.digest);
+    const views = createOutputViews({ worker, chain, config: def.config, content, lease, progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu });
+    const view = await views.local();
     const exports: ExportResult[] = [];
     // only a push needs the HTTP client: load it then
     const registry = opts.outputs.some((o) => o.type === 'image' && o.push)
@@ -126,7 +122,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
           progress.emit({ type: 'build.warning', message: `--output type=local: ${devices.length} device node(s) not written to ${output.dest} (${shown}${devices.length > 5 ? ', …' : ''})` });
         }
       }
-      else exports.push(await exportImage(view, output, { content, images, registry, signal }));
+      else exports.push(await exportImage(view, output, { content, images, registry, signal, compressed: views.compressed }));
     }
     progress.emit({ type: 'vertex.done', vertex: exportVertex });
     return {

@@ -4,5 +4,6 @@ export { createImageView, withConfig, withCreated } from './view.ts';
 export type { ViewLayer } from './view.ts';
 export { exportImage } from './export.ts';
 export type { ExportDeps } from './export.ts';
+export { defaultLayerCompression } from './export.ts';
 export { alignHistory } from './history.ts';
 export { isStreamTarget } from './sink.ts';

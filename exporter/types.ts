@@ -18,11 +18,23 @@ export interface ImageView {
   layers: ImageLayer[];
 }
 
+/**
+ * How an output that leaves the machine stores its layers (`compression=`, `compression-level=`,
+ * `force-compression=`; buildx's keys). The local store keeps layers uncompressed whatever it says.
+ */
+export interface LayerCompression {
+  compression: 'gzip' | 'zstd' | 'uncompressed';
+  /** Undefined: the codec's default (gzip 6, zstd 3). */
+  level?: number;
+  /** Recompress layers that already have a compressed blob (a base image's) too. */
+  force: boolean;
+}
+
 export type OutputSpec =
-  /** The local store, tagged with `names` (may be empty: the image is stored untagged). */
-  | { type: 'image'; names: string[]; push: boolean }
-  | { type: 'oci'; dest: string; tar: boolean; names: string[] }
-  | { type: 'docker'; dest: string; names: string[] }
+  /** The local store, tagged with `names` (may be empty: the image is stored untagged). `compression` applies to the push. */
+  | { type: 'image'; names: string[]; push: boolean; compression?: LayerCompression }
+  | { type: 'oci'; dest: string; tar: boolean; names: string[]; compression?: LayerCompression }
+  | { type: 'docker'; dest: string; names: string[]; compression?: LayerCompression }
   | { type: 'local'; dest: string }
   | { type: 'tar'; dest: string };
 
