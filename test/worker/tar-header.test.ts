@@ -1,7 +1,7 @@
 // worker/layer/tar-header.ts writes headers byte for byte as tar-stream did (layers made before keep
 // their diffIds): every entry type, long and non-ascii names, long link targets, large ids, mode 0.
 import test from 'ava';
-import { pack, type Headers } from 'tar-stream';
+import { pack, type Header } from 'tar-stream';
 import { encodeTarHeader, type TarHeader } from '../../worker/layer/tar-header.ts';
 
 const long = `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(60)}`;
@@ -27,8 +27,8 @@ const headers: TarHeader[] = [
 function viaTarStream(h: TarHeader): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const header: Headers = { ...h, mtime: new Date(h.mtime * 1000), uname: '', gname: '' };
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const header = { ...h, mtime: new Date(h.mtime * 1000), uname: '', gname: '' } as Header;
   // only the header blocks: stop before the body
   p.entry(header);
   return new Promise((resolve) => setImmediate(() => resolve(Buffer.concat(chunks))));
