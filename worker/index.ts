@@ -96,6 +96,10 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
     layer: (id, o) => layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact' }, o?.signal),
+    layerOfBlob: async (digest, o) => {
+      const id = env.snapshotStore.meta.snapshotOf(digest);
+      return id === undefined ? undefined : layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact' }, o?.signal);
+    },
     unpackLayers: (layers, ctx) => unpackLayers(env, layers, ctx),
     storedLayers: (id) => storedLayers(env, id),
     exportRootfs: (id, sink, o) => exportRootfs(env, id, sink, o?.signal),

@@ -157,6 +157,12 @@ export interface Worker {
    * the default asks for exactly `compression` (default gzip) at `level` (default: the codec's).
    */
   layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal }): Promise<LayerInfo>;
+  /**
+   * `layer` for the diff whose recorded blob is `digest` (a layer of a stored image), whether or not
+   * its snapshot still exists (a stored blob of the diff is the source); undefined when no snapshot
+   * recorded that blob (an image imported whole from an OCI layout).
+   */
+  layerOfBlob(digest: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal }): Promise<LayerInfo | undefined>;
   readonly platform: Platform;
   /**
    * A hint that steps in the `sandbox` network will run: a namespace is set up in the background

@@ -45,9 +45,10 @@ export function blobVariant(compression: Compression, level?: number): BlobVaria
 export async function layerBlob(env: WorkerEnv, id: string, req: LayerRequest, signal?: AbortSignal): Promise<LayerInfo> {
   signal?.throwIfAborted();
   const record = env.snapshotStore.meta.get(id);
-  if (!record) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
+  const { parent, blobs } = env.snapshotStore.meta.blobs(id);
+  // a snapshot GC removed still has its blob rows: a blob of its diff is made from a stored one
+  if (!record && Object.keys(blobs).length === 0) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
   const variant = blobVariant(req.compression, req.level);
-  const { blobs } = env.snapshotStore.meta.blobs(id);
   const known = blobs[variant] as SnapshotBlob | undefined;
   const stored = await storedBlobs(env, blobs);
   const exact = stored.find(([v]) => v === variant);
@@ -55,10 +56,11 @@ export async function layerBlob(env: WorkerEnv, id: string, req: LayerRequest, s
   const reused = reusable(stored, req);
   if (reused) return { ...reused };
   const source = stored[0]?.[1];
+  if (!record && !source) throw new TsbuildError(`snapshot ${id} is gone and none of its layer blobs is stored`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
   const info = await makeBlob(env, id, req, source, signal);
   // first writer wins (a row recorded by an unpack keeps the image's original blob), unless the
   // recorded blob is gone from the store (GC removed it): then this one replaces it
-  env.snapshotStore.meta.setBlob(id, record.parent, variant, info, { replace: known !== undefined });
+  env.snapshotStore.meta.setBlob(id, record ? record.parent : parent, variant, info, { replace: known !== undefined });
   return info;
 }
 

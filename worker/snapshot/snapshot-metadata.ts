@@ -37,6 +37,8 @@ export interface SnapshotMetadata {
   setBlob(name: string, parent: string | undefined, compression: BlobVariant, blob: SnapshotBlob, opts: { replace: boolean }): void;
   /** The blobs recorded for `name` by compression, and its parent, whether or not the snapshot itself still exists. */
   blobs(name: string): { parent: string | undefined; blobs: Record<string, SnapshotBlob> };
+  /** A snapshot one of whose recorded blobs is `digest` (its rows outlive it), or undefined. */
+  snapshotOf(digest: string): string | undefined;
   /** Drops the blob rows of `name` (GC, once it removes the blobs themselves). */
   deleteBlobs(name: string): void;
   /** Every committed name. */
@@ -70,6 +72,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
   );
   const putBlobOnce = db.prepare('INSERT OR IGNORE INTO snapshot_blobs (snapshot, parent, compression, diff_id, digest, size, media_type, empty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const delBlobs = db.prepare('DELETE FROM snapshot_blobs WHERE snapshot = ?');
+  const byDigest = db.prepare('SELECT snapshot FROM snapshot_blobs WHERE digest = ? LIMIT 1');
   const toRecord = (r: Row): SnapshotRecord => ({ name: r.id, parent: r.parent ?? undefined, created: r.created });
   return {
     get(name) {
@@ -90,6 +93,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
       }
       return { parent, blobs: out };
     },
+    snapshotOf: (digest) => (byDigest.get(digest) as { snapshot: string } | undefined)?.snapshot,
     deleteBlobs: (name) => void delBlobs.run(name),
     names: () => new Set((db.prepare('SELECT id FROM snapshots').all() as { id: string }[]).map((r) => r.id)),
     all: () => (db.prepare('SELECT id, parent, created FROM snapshots ORDER BY created, id').all() as unknown as Row[]).map(toRecord),
