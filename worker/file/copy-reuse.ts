@@ -163,9 +163,14 @@ function link(from: string, to: string, ino: number): boolean {
   return false;
 }
 
-/** Seconds for utimes, truncated to the microsecond (a double keeps those exactly for today's dates). */
+/**
+ * Seconds for utimes, as the double that gave these nanoseconds when they were set from one (a
+ * Date's milliseconds come back the same), never rounded up into the next second (a layer keeps seconds).
+ */
 function seconds(ns: bigint): number {
-  return Number(ns / 1000n) / 1e6;
+  const whole = Number(ns / 1_000_000_000n);
+  const v = whole + Number(ns % 1_000_000_000n) / 1e9;
+  return Math.floor(v) > whole ? whole + 0.999999 : v;
 }
 
 /** The manifest of a previous result; empty when missing or not ours to read. */
