@@ -4,7 +4,7 @@
 // here, a file creation 23-500 us). One changed file of a 20,000-file context then costs one copy.
 //
 // How, and why it is safe:
-// - Each result of a copy keeps a manifest (`copy-manifest.json` beside its diff dir): for every
+// - Each result of a copy keeps a manifest (`copy-manifest` beside its diff dir): for every
 //   regular file the copy wrote, its path, the identity of its source (dev, inode, size, mtime and
 //   ctime to the nanosecond: ctime moves on every write, chmod, chown, rename and link, and cannot
 //   be set by a user, so the same identity means the same bytes, as in the context's stat cache,
@@ -28,7 +28,7 @@ import { dirname } from 'node:path';
 import { isWhiteoutDevice } from '../layer/layer-tar.ts';
 import { copyRegularFile, type CopyReuse, type Owner } from './write-tree.ts';
 
-export const copyManifestName = 'copy-manifest.json';
+export const copyManifestName = 'copy-manifest';
 
 // Far above any filesystem's timestamp granularity, as the context's stat cache
 const settleNs = 2_000_000_000n;
@@ -49,17 +49,23 @@ export interface CopyReusePlan extends CopyReuse {
   finish(): { linked: number; copied: number };
 }
 
-/** A manifest line: the source's identity and the inode written. */
-type Entry = readonly [source: string, ino: number];
+/**
+ * What the manifest keeps of a path: `<source identity>\t<inode written>`, one string (20,000
+ * files cost ~2 MB of memory so, where an object per file cost several times that).
+ */
+type Entry = string;
 
 interface Deferred {
   rel: string;
   src: string;
-  stat: Stats;
+  times: Pick<Stats, 'atime' | 'mtime'>;
   mode: number;
   owner: Owner;
   entry: Entry;
+  ino: number;
 }
+
+const manifestHeader = 'tsbuild copy manifest v1';
 
 export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
   const { rootfs, upper } = opts;
@@ -98,18 +104,19 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
       const rel = relOf(dest);
       if (id === undefined || rel === undefined || !opts.previous) return false;
       const before = previous.get(rel);
-      if (before === undefined || before[0] !== id || linkedInodes.has(before[1])) return false;
-      if (!inUpper(dirname(rel))) return false;
+      if (before === undefined || !before.startsWith(`${id}\t`)) return false;
+      const ino = Number(before.slice(id.length + 1));
+      if (linkedInodes.has(ino) || !inUpper(dirname(rel))) return false;
       // the previous file is the inode its build wrote, with what this copy would give it
       const p = lstatSync(opts.previous.fs + rel, { throwIfNoEntry: false });
-      if (!p?.isFile() || p.ino !== before[1] || p.size !== s.size || (p.mode & 0o7777) !== mode || p.uid !== owner.uid || p.gid !== owner.gid || p.mtime.getTime() !== s.mtime.getTime()) return false;
-      linkedInodes.add(before[1]);
-      deferred.set(dest, { rel, src, stat: s, mode, owner, entry: before });
+      if (!p?.isFile() || p.ino !== ino || p.size !== s.size || (p.mode & 0o7777) !== mode || p.uid !== owner.uid || p.gid !== owner.gid || p.mtime.getTime() !== s.mtime.getTime()) return false;
+      linkedInodes.add(ino);
+      deferred.set(dest, { rel, src, times: { atime: s.atime, mtime: s.mtime }, mode, owner, entry: before, ino });
       return true;
     },
     copied(src, dest, ino) {
       const rel = relOf(dest);
-      if (rel !== undefined && last?.src === src && last.id !== undefined) entries.set(rel, [last.id, ino]);
+      if (rel !== undefined && last?.src === src && last.id !== undefined) entries.set(rel, `${last.id}\t${ino}`);
       last = undefined;
     },
     finish() {
@@ -127,16 +134,16 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
         if (there !== undefined && !isWhiteoutDevice(there)) continue;
         dirTimes.set(dir, ds);
         if (there !== undefined) rmSync(target);
-        if (link(opts.previous!.fs + d.rel, target, d.entry[1])) {
+        if (link(opts.previous!.fs + d.rel, target, d.ino)) {
           entries.set(d.rel, d.entry);
           linked++;
         } else {
-          copyRegularFile(d.src, target, d.stat, d.mode, d.owner);
+          copyRegularFile(d.src, target, d.times, d.mode, d.owner);
           copied++;
         }
       }
       for (const [dir, s] of dirTimes) lutimesSync(dir, seconds(s.atimeNs), seconds(s.mtimeNs));
-      writeFileSync(opts.manifest, JSON.stringify({ version: 1, files: [...entries].map(([rel, [id, ino]]) => [rel, id, ino]) }));
+      writeManifest(opts.manifest, entries);
       return { linked, copied };
     },
   };
@@ -173,20 +180,36 @@ function seconds(ns: bigint): number {
   return Math.floor(v) > whole ? whole + 0.999999 : v;
 }
 
+/** One line per file: its path as JSON (any byte may be in a name), a tab, its entry. */
+function writeManifest(path: string, entries: ReadonlyMap<string, Entry>): void {
+  const lines = [manifestHeader];
+  for (const [rel, entry] of entries) lines.push(`${JSON.stringify(rel)}\t${entry}`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
 /** The manifest of a previous result; empty when missing or not ours to read. */
 function readManifest(path: string): Map<string, Entry> {
   const out = new Map<string, Entry>();
-  let data: unknown;
+  let text: string;
   try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch {
     return out;
   }
-  if (typeof data !== 'object' || data === null) return out;
-  const { version, files } = data as { version?: unknown; files?: unknown };
-  if (version !== 1 || !Array.isArray(files)) return out;
-  for (const f of files as unknown[]) {
-    if (Array.isArray(f) && typeof f[0] === 'string' && typeof f[1] === 'string' && typeof f[2] === 'number') out.set(f[0], [f[1], f[2]]);
+  const lines = text.split('\n');
+  if (lines[0] !== manifestHeader) return out;
+  for (let i = 1; i < lines.length; i++) {
+    // a JSON string holds no raw tab: the first tab ends the path
+    const line = lines[i];
+    const tab = line.indexOf('\t');
+    if (tab < 0) continue;
+    let rel: unknown;
+    try {
+      rel = JSON.parse(line.slice(0, tab));
+    } catch {
+      continue;
+    }
+    if (typeof rel === 'string') out.set(rel, line.slice(tab + 1));
   }
   return out;
 }

@@ -148,7 +148,7 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
  * Copies the regular file `src` (stat `s`) to `dest`, where nothing is, with `mode`, `owner` and the
  * source's times; returns the new file's stat (taken before its owner, mode and times were set).
  */
-export function copyRegularFile(src: string, dest: string, s: Stats, mode: number, owner: Owner): Stats {
+export function copyRegularFile(src: string, dest: string, s: Pick<Stats, 'atime' | 'mtime'>, mode: number, owner: Owner): Stats {
   copyFileSync(src, dest);
   // the new file has the source's mode (copyfile sets it) and our uid/gid (or its dir's group):
   // when that is already right, one lstat replaces chown and chmod, two inode writes per file
