@@ -211,6 +211,40 @@ test('a changed mode or mtime is copied, not linked; --chown and --chmod land on
       t.deepEqual(shared(inodes(opt1), inodes(opt3)), []);
       t.is(lstatSync(join(opt3, 'opt/f1.txt')).uid, 2000);
       t.is(lstatSync(join(opt2, 'opt/f1.txt')).uid, 1000, 'the earlier image keeps its owner');
+
+      // --no-cache makes every file itself (without it, all but f2.txt would be linked from three)
+      writeFileSync(join(ctx, 'many/f2.txt'), 'changed\n');
+      before = snapshotNames(root);
+      await engine.build(resolveBuildOptions({ context: ctx, tags: ['four'], noCache: true }), { progress: quiet });
+      const opt4 = madeSince(root, before, 'opt/f1.txt');
+      t.deepEqual(shared(inodes(opt3), inodes(opt4)), [], '--no-cache links nothing');
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    for (const d of [root, ctx]) removeDir(d);
+  }
+});
+
+test('on the copying snapshotter nothing is linked, and a RUN writing the copied files leaves the earlier snapshot whole', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const ctx = project('FROM busybox\nCOPY . /\nRUN chmod 600 /src/b.txt && echo more >> /src/b.txt\n');
+  try {
+    await buildBusybox(root);
+    await settle();
+    const engine = await openEngine({ root, config: noGc, worker: { snapshotter: 'copy' } });
+    try {
+      let before = snapshotNames(root);
+      await build(engine, ctx, ['one']);
+      const one = madeSince(root, before, 'src/a.txt');
+      const oneFiles = fingerprint(one);
+      writeFileSync(join(ctx, 'src/a.txt'), 'a second\n');
+      before = snapshotNames(root);
+      await build(engine, ctx, ['two']);
+      const two = madeSince(root, before, 'src/a.txt');
+      t.deepEqual(shared(inodes(one), inodes(two)), []);
+      t.deepEqual(fingerprint(one), oneFiles);
+      t.is(readFileSync(join(two, 'src/b.txt'), 'utf8'), 'b\n');
     } finally {
       await engine.close();
     }
