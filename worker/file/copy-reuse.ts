@@ -6,17 +6,19 @@
 // How, and why it is safe:
 // - Each result of a copy keeps a manifest (`copy-manifest` beside its diff dir): for every
 //   regular file the copy wrote, its path, the identity of its source (dev, inode, size, mtime and
-//   ctime to the nanosecond: ctime moves on every write, chmod, chown, rename and link, and cannot
-//   be set by a user, so the same identity means the same bytes, as in the context's stat cache,
-//   src/context/file-digest-cache.ts) and the inode it made. A source changed less than `settleNs`
+//   ctime: ctime moves on every write, chmod, chown, rename and link, and cannot be set by a user,
+//   so the same identity means the same bytes, as in the context's stat cache,
+//   src/context/file-digest-cache.ts) and the inode it made. A source changed less than `settleMs`
 //   before the copy is not recorded: a write within the clock's granularity would keep its identity.
 // - While the copy runs through the overlay mount, such a file is *deferred*: nothing is written at
 //   its path. Only files with one link (a source hard link is copied as a link, ./write-tree.ts) and
 //   only into a directory already in the new snapshot's upper dir (so no copy-up is left undone).
 // - After the overlay is unmounted, each deferred file is linked into the upper dir, where the copy
-//   left nothing (or a whiteout of a lower file, which a created file would have replaced too). A
-//   path something else was written to since is left alone; a link that fails (the previous result
-//   pruned meanwhile) becomes a copy. The directories linked into get their times back.
+//   left nothing (or a whiteout of a lower file, which a created file would have replaced too), and
+//   checked: the inode the manifest names, with the size, mode, owner and mtime the copy would give.
+//   A path something else was written to since is left alone; a link that fails or does not check
+//   (the previous result pruned meanwhile) becomes a copy. The directories linked into get their
+//   times back.
 // - Only the last action of a file op is planned so (./file-op.ts): nothing after it in the step
 //   writes through a link. A committed snapshot is immutable: later steps change its files through
 //   overlay copy-up, which makes a new inode; the copy snapshotter copies trees (cp -a, tar) and
@@ -31,7 +33,7 @@ import { copyRegularFile, type CopyReuse, type Owner } from './write-tree.ts';
 export const copyManifestName = 'copy-manifest';
 
 // Far above any filesystem's timestamp granularity, as the context's stat cache
-const settleNs = 2_000_000_000n;
+const settleMs = 2000;
 
 export interface CopyReuseOptions {
   /** Where the active snapshot is mounted while the copy runs (the copy's host paths start with it). */
@@ -59,6 +61,7 @@ interface Deferred {
   rel: string;
   src: string;
   times: Pick<Stats, 'atime' | 'mtime'>;
+  size: number;
   mode: number;
   owner: Owner;
   entry: Entry;
@@ -74,8 +77,6 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
   const deferred = new Map<string, Deferred>();
   const upperDirs = new Map<string, boolean>();
   const linkedInodes = new Set<number>();
-  // the identity of the source `defer` looked at last, for `copied` right after it
-  let last: { src: string; id: string | undefined } | undefined;
 
   const relOf = (dest: string): string | undefined => (dest.startsWith(`${rootfs}/`) ? dest.slice(rootfs.length) : undefined);
   const inUpper = (dir: string): boolean => {
@@ -99,25 +100,22 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
       for (const r of entries.keys()) if (r.startsWith(`${rel}/`)) entries.delete(r);
     },
     defer(src, dest, s, mode, owner) {
-      const id = identity(src);
-      last = { src, id };
+      const id = identity(s);
       const rel = relOf(dest);
       if (id === undefined || rel === undefined || !opts.previous) return false;
       const before = previous.get(rel);
       if (before === undefined || !before.startsWith(`${id}\t`)) return false;
       const ino = Number(before.slice(id.length + 1));
       if (linkedInodes.has(ino) || !inUpper(dirname(rel))) return false;
-      // the previous file is the inode its build wrote, with what this copy would give it
-      const p = lstatSync(opts.previous.fs + rel, { throwIfNoEntry: false });
-      if (!p?.isFile() || p.ino !== ino || p.size !== s.size || (p.mode & 0o7777) !== mode || p.uid !== owner.uid || p.gid !== owner.gid || p.mtime.getTime() !== s.mtime.getTime()) return false;
       linkedInodes.add(ino);
-      deferred.set(dest, { rel, src, times: { atime: s.atime, mtime: s.mtime }, mode, owner, entry: before, ino });
+      // the previous file's inode and metadata are checked once it is linked (finish)
+      deferred.set(dest, { rel, src, times: { atime: s.atime, mtime: s.mtime }, size: s.size, mode, owner, entry: before, ino });
       return true;
     },
-    copied(src, dest, ino) {
+    copied(dest, s, ino) {
       const rel = relOf(dest);
-      if (rel !== undefined && last?.src === src && last.id !== undefined) entries.set(rel, `${last.id}\t${ino}`);
-      last = undefined;
+      const id = identity(s);
+      if (rel !== undefined && id !== undefined) entries.set(rel, `${id}\t${ino}`);
     },
     finish() {
       let linked = 0;
@@ -129,12 +127,11 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
         const ds = dirTimes.get(dir) ?? lstatSync(dir, { bigint: true, throwIfNoEntry: false });
         // the copy replaced the directory the file was to go in: it went with it
         if (!ds?.isDirectory()) continue;
-        const there = lstatSync(target, { throwIfNoEntry: false });
-        // something was written at its path after it (a dir the copy made there): that stays
-        if (there !== undefined && !isWhiteoutDevice(there)) continue;
         dirTimes.set(dir, ds);
-        if (there !== undefined) rmSync(target);
-        if (link(opts.previous!.fs + d.rel, target, d.ino)) {
+        const done = link(opts.previous!.fs + d.rel, target, d);
+        // something was written at its path after it (a dir the copy made there): that stays
+        if (done === 'taken') continue;
+        if (done === 'linked') {
           entries.set(d.rel, d.entry);
           linked++;
         } else {
@@ -149,25 +146,40 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
   };
 }
 
-/** The source's identity, or undefined when it changed too recently to be told apart from a next write. */
-function identity(src: string): string | undefined {
-  const s = lstatSync(src, { bigint: true, throwIfNoEntry: false });
-  if (!s?.isFile()) return undefined;
-  const newest = s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs;
-  if (BigInt(Date.now()) * 1_000_000n - newest < settleNs) return undefined;
-  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+/**
+ * The source's identity from its lstat, or undefined when it changed too recently to be told apart
+ * from a next write. Times as milliseconds with a fraction keep a quarter of a microsecond: two
+ * states of one inode settled seconds apart differ far more.
+ */
+function identity(s: Stats): string | undefined {
+  if (Date.now() - Math.max(s.mtimeMs, s.ctimeMs) < settleMs) return undefined;
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
 }
 
-/** Links `from` at `to` when `from` is still inode `ino`; false (nothing left at `to`) otherwise. */
-function link(from: string, to: string, ino: number): boolean {
+/**
+ * Links the previous file `from` at `to` (where nothing is but maybe a whiteout) and checks it is
+ * the inode the manifest names, with the size, mode, owner and mtime the copy would give it.
+ * `taken`: something else is at `to`; `failed`: nothing is (the previous result went meanwhile,
+ * or it is not what was expected): copy instead.
+ */
+function link(from: string, to: string, d: Deferred): 'linked' | 'taken' | 'failed' {
   try {
     linkSync(from, to);
-  } catch {
-    return false;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return 'failed';
+    // the copy removed a lower layer's entry there: a created file replaces its whiteout
+    if (!isWhiteoutDevice(lstatSync(to))) return 'taken';
+    rmSync(to);
+    try {
+      linkSync(from, to);
+    } catch {
+      return 'failed';
+    }
   }
-  if (lstatSync(to).ino === ino) return true;
+  const s = lstatSync(to);
+  if (s.isFile() && s.ino === d.ino && s.size === d.size && (s.mode & 0o7777) === d.mode && s.uid === d.owner.uid && s.gid === d.owner.gid && s.mtime.getTime() === d.times.mtime.getTime()) return 'linked';
   rmSync(to);
-  return false;
+  return 'failed';
 }
 
 /**

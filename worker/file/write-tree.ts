@@ -37,8 +37,8 @@ export interface CopyReuse {
   forget(dest: string, tree: boolean): void;
   /** A regular file about to be copied from `src`: true when it is deferred, and nothing is written now. */
   defer(src: string, dest: string, s: Stats, mode: number, owner: Owner): boolean;
-  /** A regular file was copied from `src` to `dest`, as inode `ino`. */
-  copied(src: string, dest: string, ino: number): void;
+  /** A regular file whose source's lstat is `s` was copied to `dest`, as inode `ino`. */
+  copied(dest: string, s: Stats, ino: number): void;
 }
 
 /** Where an entry sits: relative to the source tree's root (.dockerignore) and to the copied source (--exclude). */
@@ -133,7 +133,7 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
     if (s.nlink === 1 && opts.reuse?.defer(src, dest, s, mode, owner)) return;
     const made = copyRegularFile(src, dest, s, mode, owner);
     if (s.nlink > 1) opts.links.set(inode, dest);
-    else opts.reuse?.copied(src, dest, made.ino);
+    else opts.reuse?.copied(dest, s, made.ino);
     return;
   } else if (!makeSpecialFile(s, dest)) {
     // a socket lives only while its server does; a layer cannot carry one either
