@@ -78,6 +78,12 @@ export interface RunContext extends RunInputs {
    * body, the git commit). Without it, the run is a build of its own (fetched again, removed after).
    */
   session?: BuildSession;
+  /**
+   * The committed snapshot the last build of the same step made (its result under another key),
+   * held by the build: a COPY from a build context links the files it would write unchanged from
+   * it (worker/file/copy-reuse.ts). Never written to.
+   */
+  previous?: string;
 }
 
 /**
