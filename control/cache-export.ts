@@ -58,7 +58,8 @@ export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'
       const ids = worker.chain(entry.snapshot);
       let infos = layersOf.get(entry.snapshot);
       if (!infos) {
-        infos = await compressLayers(worker, ids, { progress: opts.progress, vertex, signal: opts.signal, parallelism: opts.parallelism });
+        // gzip, as a push sends it; a layer pulled compressed keeps its blob (so its digest is the registry's)
+        infos = await compressLayers(worker, ids, { progress: opts.progress, vertex, signal: opts.signal, parallelism: opts.parallelism, layer: { compression: 'gzip', reuse: 'compressed' } });
         layersOf.set(entry.snapshot, infos);
       }
       chainLayers = infos.map((l, i) => ({ diffId: l.diffId, blob: { mediaType: l.mediaType, digest: l.digest, size: l.size }, created: madeAt.get(ids[i]) }));

@@ -6,7 +6,7 @@
 // root does not have yet.
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -110,7 +110,6 @@ export async function restoreCacheMount(stateRoot: string, id: string, blob: Des
     const gunzip = createGunzip();
     const feeding = pipeline(await content.open(blob.digest, { size: blob.size }), gunzip);
     await Promise.all([extractLayer(gunzip, tmp, { whiteouts: false }), feeding]);
-    const { rename } = await import('node:fs/promises');
     await rename(tmp, dir);
     return true;
   } catch (e) {

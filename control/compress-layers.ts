@@ -1,11 +1,11 @@
-// The layer blobs of a snapshot chain, made in parallel: each layer's tar and compression is its
-// own job (worker.layer), so an image of ten fresh layers takes about as long as its largest one
+// The layer blobs of a snapshot chain, made in parallel: each layer's tar (and compression, for an
+// output that leaves the machine) is its own job (worker.layer), so an image of ten fresh layers takes about as long as its largest one
 // instead of the sum of all. At most `parallelism` run at once (the build's --max-parallelism:
 // compression is CPU work). A failure or the build's abort stops the ones under way, and the
 // blobs come back in chain order whatever order they finished in, so the image is the same.
 import PQueue from 'p-queue';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
-import type { LayerInfo, Worker } from '../worker/index.ts';
+import type { LayerInfo, LayerReuse, Worker } from '../worker/index.ts';
 
 export interface CompressOptions {
   progress: ProgressSink;
@@ -13,6 +13,8 @@ export interface CompressOptions {
   vertex: VertexRef;
   signal?: AbortSignal;
   parallelism: number;
+  /** Which blob of each layer (worker.layer's options); default gzip, exactly. */
+  layer?: { compression: 'gzip' | 'zstd' | 'uncompressed'; level?: number; reuse: LayerReuse };
 }
 
 export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: readonly string[], opts: CompressOptions): Promise<LayerInfo[]> {
@@ -28,9 +30,9 @@ export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: reado
       queue.add(async () => {
         stop.signal.throwIfAborted();
         try {
-          const layer = await worker.layer(id, { signal: stop.signal });
+          const layer = await worker.layer(id, { ...opts.layer, signal: stop.signal });
           done++;
-          opts.progress.emit({ type: 'vertex.progress', vertex: opts.vertex, id: `layer ${layer.digest}`, current: done, total: chain.length, label: 'compressing' });
+          opts.progress.emit({ type: 'vertex.progress', vertex: opts.vertex, id: `layer ${layer.digest}`, current: done, total: chain.length, label: opts.layer?.compression === 'uncompressed' ? 'writing layers' : 'compressing' });
           return layer;
         } catch (e) {
           // here, before the queue starts the next one

@@ -13,6 +13,9 @@ const imageKeys: readonly string[] = [
   'annotation-manifest.*',
   'annotation-index.*',
   'annotation-manifest-descriptor.*',
+  'compression',
+  'compression-level',
+  'force-compression',
 ];
 
 export const OutputKeys: Readonly<Record<OutputType, readonly string[]>> = {

@@ -4,10 +4,11 @@
 // with the ones it does (control/output-keys.ts).
 import { resolve } from 'node:path';
 import { ErrorCodes, invalid } from '../src/errors/index.ts';
-import type { ManifestOptions, OutputAnnotations, OutputSpec } from '../exporter/index.ts';
+import type { LayerCompression, ManifestOptions, OutputAnnotations, OutputSpec } from '../exporter/index.ts';
 import { parseReference } from '../src/registry/reference.ts';
 import { OutputTypes, describeOutputKeys, isOutputKey, isOutputType } from './output-keys.ts';
 import type { OutputType } from './output-keys.ts';
+import { parseOutputCompression } from './output-compression.ts';
 
 /** Splits on commas outside double quotes; `""` inside quotes is one quote, as a CSV field. */
 export function splitOutputFields(text: string): string[] {
@@ -48,7 +49,7 @@ const annotationPrefixes: readonly [string, keyof OutputAnnotations][] = [
   ['annotation.', 'manifest'],
 ];
 
-function manifestOptions(type: string, fields: Map<string, string>): ManifestOptions {
+function manifestOptions(type: string, fields: Map<string, string>): ManifestOptions & { compression?: LayerCompression } {
   const annotations: OutputAnnotations = { manifest: {}, index: {}, manifestDescriptor: {} };
   let any = false;
   for (const [key, value] of fields) {
@@ -64,7 +65,8 @@ function manifestOptions(type: string, fields: Map<string, string>): ManifestOpt
       hint: 'drop oci-mediatypes=false, or the annotation keys',
     });
   }
-  return { ...(ociMediaTypes === undefined ? {} : { ociMediaTypes }), ...(any ? { annotations } : {}) };
+  const compression = parseOutputCompression(fields);
+  return { ...(ociMediaTypes === undefined ? {} : { ociMediaTypes }), ...(any ? { annotations } : {}), ...(compression ? { compression } : {}) };
 }
 
 /** `type=oci,dest=app.tar` → an OutputSpec. Throws OPTION_INVALID (or REFERENCE_INVALID for a bad name=). */

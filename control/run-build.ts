@@ -7,13 +7,13 @@ import type { NamedContext } from '../frontend/index.ts';
 import { parallelismFor, solve, withImportedCaches } from '../solver/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 import { InlineCacheField } from './cache-format.ts';
-import { createImageView, exportImage } from '../exporter/index.ts';
+import { exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, openFileDigestCache, openReadFingerprints, readDockerignoreFile } from '../src/context/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import type { VertexRef } from '../src/progress/index.ts';
-import { compressLayers } from './compress-layers.ts';
+import { createOutputViews } from './output-views.ts';
 import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
 import { openSshAgents } from './ssh-agents.ts';
@@ -135,26 +135,24 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     exporting = exportVertex;
     const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
     const layersStarted = Date.now();
-    // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
-    // already exists each adding one), and images must match it layer for layer
-    const layers = (await compressLayers(worker, chain, { progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu })).map((l) => ({ ...l, empty: false }));
-    lease.addAll(layers.map((l) => ['blob', l.digest] as const));
-    reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     // each layer's time is its snapshot's: a cached step keeps it, so a no-change rebuild is the same image
     const snapshotTimes = new Map(chain.length > 0 ? worker.storage.snapshots().map((s) => [s.name, s.created]) : []);
     // a layer this build unpacked from an imported cache keeps the time the exporting build made it
     const importedTimes = new Map(imports.flatMap((i) => [...(i.layerTimes ?? [])]));
-    const layerTime = (id: string, i: number) => {
-      const t = snapshotTimes.get(id);
-      return (t === undefined || t >= buildStarted) && importedTimes.has(layers[i].diffId) ? importedTimes.get(layers[i].diffId) : t;
-    };
-    const stamped = stampCreated(def.config, chain.map(layerTime), { epoch: opts.sourceDateEpoch, now: Date.now() });
     // --cache-to type=inline: the cache graph travels in the image config (control/cache-export.ts)
     const inline = def.root && opts.cacheTo.some((c) => c.type === 'inline')
       ? { [InlineCacheField]: (await import('./cache-export.ts')).inlineCacheConfig(worker, { root: def.root, plan: solved.plan, cache: solveCache }, chain) }
       : {};
-    const view = await createImageView({ config: { ...stamped, ...inline }, layers, content });
-    lease.addAll([view.configDescriptor, view.manifestDescriptor].map((d) => ['blob', d.digest] as const));
+    const imageConfig = (layers: readonly { diffId: string }[]) => {
+      const layerTime = (id: string, i: number) => {
+        const t = snapshotTimes.get(id);
+        return (t === undefined || t >= buildStarted) && importedTimes.has(layers[i].diffId) ? importedTimes.get(layers[i].diffId) : t;
+      };
+      return { ...stampCreated(def.config, chain.map(layerTime), { epoch: opts.sourceDateEpoch, now: Date.now() }), ...inline };
+    };
+    const views = createOutputViews({ worker, chain, config: imageConfig, content, lease, progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu });
+    const view = await views.local();
+    reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     const exports: ExportResult[] = [];
     // only a push needs the HTTP client: load it then
     const registry = opts.outputs.some((o) => o.type === 'image' && o.push)
@@ -172,7 +170,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       else {
         const started = Date.now();
         // a failed push leaves none of its names behind, -t ones included (what the push was for did not happen)
-        exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout, hold: (d) => lease.add('blob', d) }));
+        exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout, hold: (d) => lease.add('blob', d), compressed: views.compressed }));
         if (output.type === 'image') {
           reportStatus(progress, exportVertex, `writing image ${view.configDescriptor.digest}`, started);
           for (const name of output.names) reportStatus(progress, exportVertex, `naming to ${fullImageName(name)}`, started);

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
 import type { Descriptor } from '../src/image/index.ts';
 import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
-import type { ExportResult, ImageView, OutputSpec } from './types.ts';
+import type { ExportResult, ImageView, LayerCompression, OutputSpec } from './types.ts';
 import { exportToStore } from './outputs/image.ts';
 import { exportOci } from './outputs/oci.ts';
 import { exportDocker } from './outputs/docker.ts';
@@ -29,12 +29,21 @@ export interface ExportDeps {
   hold?: (digest: string) => void;
   /** Names kept when a push fails. Any other name a failed push output tagged is put back as it was. */
   keepTags?: readonly string[];
+  /**
+   * The view with its layers in `compression`, for the outputs that leave the machine (oci, docker,
+   * a push); made once per compression by the caller, which owns the layers. Without it such
+   * outputs write the view's layers as they are.
+   */
+  compressed?: (compression: LayerCompression) => Promise<ImageView>;
 }
 
 function stdoutSink(deps: ExportDeps, type: string): Sink {
   if (!deps.stdout) throw invalid(ErrorCodes.OUTPUT_FAILED, `--output type=${type},dest=-: this build has no stdout to write to`, { hint: `name a file: dest=out.tar` });
   return openStreamTarSink(deps.stdout, 'stdout', deps.signal, { end: false });
 }
+
+/** What an output that leaves the machine uses when it names no compression: gzip, as docker buildx. */
+export const defaultLayerCompression: LayerCompression = Object.freeze({ compression: 'gzip', force: false });
 
 /**
  * Writes `view` as `output` says. Names are checked before anything is written, so a bad name
@@ -47,6 +56,15 @@ export async function exportImage(base: ImageView, output: OutputSpec, deps: Exp
   const view = output.type === 'local' || output.type === 'tar' ? base : await applyManifestOptions(base, output, deps.content);
   if (view !== base) deps.hold?.(view.manifestDescriptor.digest);
   const result: ExportResult = { digest: view.manifestDescriptor.digest, imageId: view.configDescriptor.digest, names: [...names] };
+  // the view an output that leaves the machine writes: its layers compressed as it asks, then the
+  // output's media types and annotations on top
+  const leaving = async (compression: LayerCompression | undefined) => {
+    const compressed = deps.compressed ? await deps.compressed(compression ?? defaultLayerCompression) : base;
+    const out = compressed === base || output.type === 'local' || output.type === 'tar' ? view : await applyManifestOptions(compressed, output, deps.content);
+    if (out !== compressed) deps.hold?.(out.manifestDescriptor.digest);
+    result.digest = out.manifestDescriptor.digest;
+    return out;
+  };
   switch (output.type) {
     case 'image': {
       const top = await topDescriptor(view, output, deps.content);
@@ -61,9 +79,13 @@ export async function exportImage(base: ImageView, output: OutputSpec, deps: Exp
         if (!push) throw new TsbuildError('cannot push: no registry client was given to the exporter', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
         if (names.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG' });
         try {
+          const remote = await leaving(output.compression);
+          const remoteTop = remote === view ? top : await topDescriptor(remote, output, deps.content);
+          deps.hold?.(remoteTop.digest);
+          result.digest = remoteTop.digest;
           for (const name of names) {
             deps.signal?.throwIfAborted();
-            await push(view, name, top);
+            await push(remote, name, remoteTop);
           }
         } catch (e) {
           restoreTags(deps.images, before, deps.keepTags ?? []);
@@ -73,14 +95,14 @@ export async function exportImage(base: ImageView, output: OutputSpec, deps: Exp
       return result;
     }
     case 'oci':
-      await exportOci(view, output, deps.content, deps.signal, output.dest === '-' ? stdoutSink(deps, 'oci') : undefined);
+      await exportOci(await leaving(output.compression), output, deps.content, deps.signal, output.dest === '-' ? stdoutSink(deps, 'oci') : undefined);
       return result;
     case 'docker':
       if (output.dest === undefined) {
-        await loadIntoDocker(view, output, deps.content, { signal: deps.signal });
+        await loadIntoDocker(await leaving(output.compression), output, deps.content, { signal: deps.signal });
         return result;
       }
-      await exportDocker(view, { ...output, dest: output.dest }, deps.content, deps.signal, output.dest === '-' ? stdoutSink(deps, 'docker') : undefined);
+      await exportDocker(await leaving(output.compression), { ...output, dest: output.dest }, deps.content, deps.signal, output.dest === '-' ? stdoutSink(deps, 'docker') : undefined);
       return result;
     case 'local':
     case 'tar':

@@ -18,6 +18,18 @@ export interface ImageView {
   layers: ImageLayer[];
 }
 
+/**
+ * How an output that leaves the machine stores its layers (`compression=`, `compression-level=`,
+ * `force-compression=`; buildx's keys). The local store keeps layers uncompressed whatever it says.
+ */
+export interface LayerCompression {
+  compression: 'gzip' | 'zstd' | 'uncompressed';
+  /** Undefined: the codec's default (gzip 6, zstd 3). */
+  level?: number;
+  /** Recompress layers that already have a compressed blob (a base image's) too. */
+  force: boolean;
+}
+
 /** `annotation.KEY=VAL` and `annotation-manifest.KEY` (the manifest), `annotation-index.KEY` (the index), `annotation-manifest-descriptor.KEY` (the manifest's entry in an OCI layout's index.json). */
 export interface OutputAnnotations {
   manifest: Record<string, string>;
@@ -34,11 +46,11 @@ export interface ManifestOptions {
 
 export type OutputSpec =
   /** The local store, tagged with `names` (may be empty: the image is stored untagged). */
-  | ({ type: 'image'; names: string[]; push: boolean } & ManifestOptions)
+  | ({ type: 'image'; names: string[]; push: boolean; compression?: LayerCompression } & ManifestOptions)
   /** `dest` `-`: the caller's stdout. */
-  | ({ type: 'oci'; dest: string; tar: boolean; names: string[] } & ManifestOptions)
+  | ({ type: 'oci'; dest: string; tar: boolean; names: string[]; compression?: LayerCompression } & ManifestOptions)
   /** Without `dest`: loaded into the local Docker daemon (DOCKER_HOST or /var/run/docker.sock). `-`: stdout. */
-  | ({ type: 'docker'; dest?: string; names: string[] } & ManifestOptions)
+  | ({ type: 'docker'; dest?: string; names: string[]; compression?: LayerCompression } & ManifestOptions)
   | { type: 'local'; dest: string }
   | { type: 'tar'; dest: string };
 

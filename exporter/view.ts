@@ -3,7 +3,9 @@
 //
 //   const view = await createImageView({ config, layers, content });
 //   await exportImage(view, { type: 'oci', dest: 'app.tar', tar: true, names: ['app'] }, { content, images });
-import type { BlobWriter } from '../src/content/index.ts';
+import type { BlobReader, BlobWriter } from '../src/content/index.ts';
+import { readImage } from '../src/content/index.ts';
+import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import type { Descriptor, ImageConfig, ImageManifest } from '../src/image/index.ts';
 import { MediaTypes } from '../src/image/index.ts';
 import type { ImageLayer, ImageView } from './types.ts';
@@ -79,4 +81,35 @@ export function withCreated(view: ImageView, created: Date, content: BlobWriter)
   const iso = created.toISOString();
   const history = view.config.history?.map((h) => ({ ...h, created: iso }));
   return withConfig(view, { ...view.config, created: iso, ...(history ? { history } : {}) }, content);
+}
+
+/** A new view with `layers` in place of the view's (the same diffs in other blobs): same config, so the same image id; a new manifest. */
+export async function withLayers(view: ImageView, layers: readonly ImageLayer[], content: BlobWriter): Promise<ImageView> {
+  if (layers.length !== view.layers.length || layers.some((l, i) => l.diffId !== view.layers[i].diffId)) {
+    throw new TsbuildError('withLayers: the layers are not the same diffs as the view\'s', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
+  }
+  const manifest: ImageManifest = { ...view.manifest, layers: layers.map((l) => l.descriptor) };
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const m = await content.putBytes(manifestBytes);
+  return { ...view, manifest, manifestBytes, manifestDescriptor: { ...view.manifestDescriptor, digest: m.digest, size: m.size }, layers: [...layers] };
+}
+
+/** The view of an image in the store (its manifest digest): what `tsbuild push` or `save` exports. */
+export async function readImageView(content: BlobReader, manifestDigest: string): Promise<ImageView> {
+  const { digest, manifest, config } = await readImage(content, manifestDigest);
+  const manifestBytes = await content.readBytes(digest);
+  const configBytes = await content.readBytes(manifest.config.digest);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) {
+    throw new TsbuildError(`image ${digest}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids in its config`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid' });
+  }
+  return {
+    config,
+    configBytes,
+    configDescriptor: manifest.config,
+    manifest,
+    manifestBytes,
+    manifestDescriptor: { mediaType: manifest.mediaType ?? MediaTypes.ociManifest, digest, size: manifestBytes.length },
+    layers: manifest.layers.map((descriptor, i) => ({ diffId: diffIds[i], descriptor })),
+  };
 }

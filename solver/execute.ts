@@ -104,7 +104,8 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
       abort.signal.throwIfAborted();
       opts.progress.emit({ type: 'vertex.started', vertex: ref });
       try {
-        const snapshot = await opts.worker.run(v.op, inputs, { ...opts.runInputs, vertex: ref, progress: opts.progress, signal: abort.signal, session: opts.session });
+        const previous = previousResult(v, key);
+        const snapshot = await opts.worker.run(v.op, inputs, { ...opts.runInputs, vertex: ref, progress: opts.progress, signal: abort.signal, session: opts.session, previous });
         if (snapshot !== undefined) opts.lease?.add('snapshot', snapshot);
         opts.lease?.add('cache', key);
         opts.cache.record(key, { snapshot, parts: opts.parts?.get(v.digest) });
@@ -117,6 +118,19 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
         throw withStep(e, v);
       }
     });
+
+  /**
+   * The committed snapshot the last build of `v`'s step made under another key, held by this
+   * build's lease from now on: a run may reuse its unchanged files (RunContext.previous). None
+   * where the build ignores the cache (--no-cache): such a step makes everything itself.
+   */
+  const previousResult = (v: Vertex, key: string): string | undefined => {
+    const step = opts.shareable?.(v) === false ? undefined : opts.parts?.get(v.digest)?.step;
+    const last = step === undefined ? undefined : opts.cache.lastOfStep?.(step, key);
+    const snapshot = last && opts.cache.lookup(last.key)?.snapshot;
+    if (snapshot !== undefined) opts.lease?.add('snapshot', snapshot);
+    return snapshot;
+  };
 
   /** The result another build recorded for `key` since the plan was made, held by this build's lease; reported as a hit. */
   const madeMeanwhile = (ref: VertexRef, key: string): CacheEntry | undefined => {

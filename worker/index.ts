@@ -32,7 +32,7 @@ import type { Op } from '../src/llb/index.ts';
 import type { BuildSession, InputRef, RunContext, RunResult, Worker } from './types.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
-export type { Worker, BuildSession, InputRef, LayerInfo, LayerRecord, RunContext, RunInputs, RunResult, SessionSlot } from './types.ts';
+export type { Worker, BuildSession, InputRef, LayerInfo, LayerRecord, LayerReuse, RunContext, RunInputs, RunResult, SessionSlot } from './types.ts';
 export type { RootfsSink } from './export-rootfs.ts';
 export type { SnapshotLayerRows, StoredSnapshot, WorkerStorage } from './storage.ts';
 export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';
@@ -98,7 +98,11 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     openSession,
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
-    layer: (id, o) => layerBlob(env, id, o?.compression, o?.signal),
+    layer: (id, o) => layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact' }, o?.signal),
+    layerOfBlob: async (digest, o) => {
+      const id = env.snapshotStore.meta.snapshotOf(digest);
+      return id === undefined ? undefined : layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact' }, o?.signal);
+    },
     unpackLayers: (layers, ctx) => unpackLayers(env, layers, ctx),
     storedLayers: (id) => storedLayers(env, id),
     exportRootfs: (id, sink, o) => exportRootfs(env, id, sink, o?.signal),

@@ -17,6 +17,15 @@ export type InputRef =
 /** What running an op gives: a committed snapshot; undefined only for an image without layers (the empty filesystem). */
 export type RunResult<O extends Op> = O extends ImageSource ? string | undefined : string;
 
+/**
+ * Which stored blob of a diff `worker.layer` may answer with instead of making the one asked for:
+ * - `exact`: only the asked compression and level;
+ * - `any`: any stored blob, uncompressed first (the local image store: no work when one exists);
+ * - `compressed`: a stored compressed blob when the diff has no uncompressed one (a layer pulled
+ *   from a registry keeps its blob, as buildx without force-compression); else the asked one.
+ */
+export type LayerReuse = 'exact' | 'any' | 'compressed';
+
 export interface LayerInfo {
   /** sha256 of the uncompressed layer tar. */
   diffId: string;
@@ -69,6 +78,12 @@ export interface RunContext extends RunInputs {
    * body, the git commit). Without it, the run is a build of its own (fetched again, removed after).
    */
   session?: BuildSession;
+  /**
+   * The committed snapshot the last build of the same step made (its result under another key),
+   * held by the build: a COPY from a build context links the files it would write unchanged from
+   * it (worker/file/copy-reuse.ts). Never written to.
+   */
+  previous?: string;
 }
 
 /**
@@ -144,8 +159,18 @@ export interface Worker {
    * a layer has none. A cache entry whose snapshots were removed is unpacked again from these.
    */
   storedLayers(id: string): LayerRecord[] | undefined;
-  /** The layer blob of one snapshot's own diff: computed and stored once, then reused. */
-  layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; signal?: AbortSignal }): Promise<LayerInfo>;
+  /**
+   * The layer blob of one snapshot's own diff: computed and stored once per compression and level,
+   * then reused. `reuse` says when a stored blob of another compression will do (see LayerReuse);
+   * the default asks for exactly `compression` (default gzip) at `level` (default: the codec's).
+   */
+  layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal }): Promise<LayerInfo>;
+  /**
+   * `layer` for the diff whose recorded blob is `digest` (a layer of a stored image), whether or not
+   * its snapshot still exists (a stored blob of the diff is the source); undefined when no snapshot
+   * recorded that blob (an image imported whole from an OCI layout).
+   */
+  layerOfBlob(digest: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal }): Promise<LayerInfo | undefined>;
   readonly platform: Platform;
   /**
    * A hint that steps in the `sandbox` network will run: a namespace is set up in the background

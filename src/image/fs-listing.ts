@@ -74,7 +74,9 @@ export class ImageFs {
     const xattrs = Object.entries(h.pax ?? {})
       .filter(([k]) => k.startsWith('SCHILY.xattr.'))
       .map(([k, v]) => [k.slice('SCHILY.xattr.'.length), v] as [string, string]);
-    const node: Node = { type: 'file', mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, xattrs };
+    // ids past the header's octal field (262143) come in PAX records, which tar-stream leaves to us
+    const id = (pax: string | undefined, plain: number | undefined) => (pax !== undefined && /^\d+$/.test(pax) ? Number(pax) : (plain ?? 0));
+    const node: Node = { type: 'file', mode: (h.mode ?? 0) & 0o7777, uid: id((h.pax as Record<string, string> | undefined)?.uid, h.uid), gid: id((h.pax as Record<string, string> | undefined)?.gid, h.gid), xattrs };
     switch (h.type) {
       case 'file':
       case 'contiguous-file': {

@@ -118,8 +118,9 @@ test('layers compress in parallel, one progress event each, and stack in chain o
     try {
       const progress = recorder();
       const built = await engine.build(resolveBuildOptions({ context: ctx, tags: ['stacked'], maxParallelism: 4, outputs: [parseOutputSpec(`type=oci,dest=${dest},tar=false`)] }), { progress });
-      const layerEvents = progress.events.flatMap((e) => (e.type === 'vertex.progress' && e.vertex.name === 'exporting to image' && e.id.startsWith('layer ') ? [e] : []));
-      const manifest = JSON.parse(readFileSync(join(dest, 'blobs', 'sha256', built.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+      // the local store's uncompressed layers are written first ('writing layers'), then the export's gzip ones
+      const layerEvents = progress.events.flatMap((e) => (e.type === 'vertex.progress' && e.vertex.name === 'exporting to image' && e.label === 'compressing' ? [e] : []));
+      const manifest = JSON.parse(readFileSync(join(dest, 'blobs', 'sha256', built.exports[0].digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
       const n = manifest.layers.length;
       // busybox's layers and the three RUNs'
       t.deepEqual(layerEvents.map((e) => e.current), Array.from({ length: n }, (_, i) => i + 1));

@@ -39,7 +39,7 @@ test('annotations go where their prefix says', (t) => {
 test('a key the type does not take is refused, naming the ones it does', (t) => {
   const e = t.throws(() => parseOutputSpec('type=oci,dest=/tmp/x.tar,foo=bar'));
   t.is(e?.message, '--output type=oci: unknown key "foo"');
-  t.is((e as { hint?: string }).hint, 'type=oci takes type, dest, tar, name, oci-mediatypes, annotation.KEY, annotation-manifest.KEY, annotation-index.KEY, annotation-manifest-descriptor.KEY');
+  t.is((e as { hint?: string }).hint, 'type=oci takes type, dest, tar, name, oci-mediatypes, annotation.KEY, annotation-manifest.KEY, annotation-index.KEY, annotation-manifest-descriptor.KEY, compression, compression-level, force-compression');
   t.throws(() => parseOutputSpec('type=local,dest=/tmp/d,name=x'), { message: '--output type=local: unknown key "name"' });
   t.throws(() => parseOutputSpec('type=oci,dest=/tmp/x.tar,push=true'), { message: '--output type=oci: unknown key "push"' });
   // a bare prefix is no annotation

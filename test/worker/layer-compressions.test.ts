@@ -74,3 +74,30 @@ test('unpacking a layer none of whose blobs is stored says which blobs it looked
     t.true(isTsbuildError(err) && err.code === 'BLOB_NOT_FOUND', String(err));
     t.true(err!.message.includes(gz.digest), err!.message);
   }));
+
+test('an uncompressed blob is its own diffId; a level is its own blob; `any` and `compressed` reuse what is stored', (t) =>
+  withWorker(async (w) => {
+    const base = await w.busybox();
+    const id = await w.worker.run(run('echo hi > /f'), [{ type: 'snapshot', id: base }], w.ctx);
+    const raw = await w.worker.layer(id, { compression: 'uncompressed', reuse: 'any' });
+    t.is(raw.mediaType, MediaTypes.ociLayer);
+    t.is(raw.digest, raw.diffId);
+    t.deepEqual(await w.worker.layer(id, { compression: 'gzip', reuse: 'any' }), raw, 'any: the stored blob, nothing compressed');
+    const gz = await w.worker.layer(id, { compression: 'gzip', reuse: 'compressed' });
+    t.is(gz.mediaType, MediaTypes.ociLayerGzip, 'compressed: a diff with an uncompressed blob is compressed as asked');
+    t.is(gz.diffId, raw.diffId);
+    const gz1 = await w.worker.layer(id, { compression: 'gzip', level: 1 });
+    t.not(gz1.digest, gz.digest, 'level 1 is another blob');
+    t.is(gz1.diffId, raw.diffId);
+    t.deepEqual(await w.worker.layer(id, { compression: 'gzip', level: 6 }), gz, 'the default level is the plain gzip row');
+    t.deepEqual(await w.worker.layer(id, { compression: 'gzip', level: 1 }), gz1, 'remembered per level');
+
+    // a diff whose only blob is compressed (a pulled layer's) keeps it under `compressed`, not under `exact`
+    const other = await w.worker.run(run('echo ho > /g'), [{ type: 'snapshot', id: base }], w.ctx);
+    const pulled = await w.worker.layer(other, { compression: 'gzip' });
+    t.deepEqual(await w.worker.layer(other, { compression: 'zstd', reuse: 'compressed' }), pulled);
+    t.deepEqual(await w.worker.layer(other, { compression: 'uncompressed', reuse: 'any' }), pulled);
+    const zs = await w.worker.layer(other, { compression: 'zstd' });
+    t.is(zs.mediaType, MediaTypes.ociLayerZstd);
+    t.is(zs.diffId, pulled.diffId);
+  }));

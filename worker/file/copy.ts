@@ -23,7 +23,7 @@ import { parseSymbolicMode, type CopyAction } from '../../src/llb/index.ts';
 import { resolveOwner } from '../rootfs/users.ts';
 import type { LocalRead } from '../ops/op-definition.ts';
 import { extractArchive } from './archive.ts';
-import { copiedMode, copyEntry, mkdirInRoot, type CopyOptions, type CopyVerdict, type EntryPath, type Owner } from './write-tree.ts';
+import { copiedMode, copyEntry, mkdirInRoot, type CopyOptions, type CopyReuse, type CopyVerdict, type EntryPath, type Owner } from './write-tree.ts';
 
 const root: Owner = { uid: 0, gid: 0 };
 
@@ -60,7 +60,8 @@ interface Match extends SelectedSource {
   kept?: string;
 }
 
-export async function copyAction(destRoot: string, action: CopyAction, source: CopySource): Promise<void> {
+/** `reuse`: regular files the last build of this step wrote, to link instead of copy (./copy-reuse.ts). */
+export async function copyAction(destRoot: string, action: CopyAction, source: CopySource, reuse?: CopyReuse): Promise<void> {
   const matches = expandMatches(action, source);
   const chown = action.chown ? resolveOwner(destRoot, action.chown) : undefined;
   const dirOwner = chown ?? root;
@@ -70,7 +71,7 @@ export async function copyAction(destRoot: string, action: CopyAction, source: C
   const chmod = action.chmod ?? (action.chmodSymbolic !== undefined ? parseSymbolicMode(action.chmodSymbolic) : undefined);
   // the frontend checked it; a bad one here is a bug in whatever made the op
   if (action.chmodSymbolic !== undefined && chmod === undefined) throw new Error(`copy action with an invalid symbolic chmod: ${action.chmodSymbolic}`);
-  const opts: CopyOptions = { owner: chown ?? (source.keepOwners ? undefined : root), chmod, links: new Map(), filter };
+  const opts: CopyOptions = { owner: chown ?? (source.keepOwners ? undefined : root), chmod, links: new Map(), filter, reuse };
   const dest = throughLinks(destRoot, action.dest.startsWith('/') ? action.dest : `/${action.dest}`);
   const destIsDir = () => dest.endsWith('/') || action.parents === true || isDir(resolveInRoot(destRoot, dest));
   const destDir = dest.replace(/\/+$/, '');

@@ -16,6 +16,7 @@ import type { InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { mkdirAction, mkfileAction, rmAction } from './actions.ts';
 import { copyAction, type CopySource } from './copy.ts';
+import { copyManifestName, openCopyReuse, type CopyReusePlan } from './copy-reuse.ts';
 
 export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string> {
   const parent = snapshotInput(inputs, op.base);
@@ -28,6 +29,7 @@ async function applyActions(env: WorkerEnv, op: FileOp, inputs: readonly InputRe
   const work = join(env.paths.tmp, `file-${key}`);
   const rootfs = join(work, 'rootfs');
   const cleanups: (() => Promise<void>)[] = [];
+  const reuse = copyReuse(env, op, inputs, ctx, key, rootfs);
   try {
     await mkdir(rootfs, { recursive: true });
     await mountAt(mounts[0], rootfs);
@@ -58,7 +60,7 @@ async function applyActions(env: WorkerEnv, op: FileOp, inputs: readonly InputRe
       if (ctx.signal.aborted) throw new TsbuildError('the file operation was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
       switch (action.action) {
         case 'copy':
-          await copyAction(rootfs, action, await sourceOf(action.from));
+          await copyAction(rootfs, action, await sourceOf(action.from), action === op.actions.at(-1) ? reuse : undefined);
           break;
         case 'mkdir':
           mkdirAction(rootfs, action);
@@ -77,4 +79,26 @@ async function applyActions(env: WorkerEnv, op: FileOp, inputs: readonly InputRe
     for (const c of cleanups.reverse()) await c();
     await rm(work, { recursive: true, force: true });
   }
+  // unmounted now: the deferred files go straight into the upper dir
+  reuse?.finish();
+}
+
+/**
+ * The reuse plan of the op's last action when it copies from a build context on the overlay
+ * snapshotter (./copy-reuse.ts): every result of one gets a manifest, and the last build of the
+ * step (`ctx.previous`) lends it the files that are the same. Nothing after the last action can
+ * write through a link. ADD's archives are unpacked, not copied: no plan.
+ */
+function copyReuse(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx: RunContext, key: string, rootfs: string): CopyReusePlan | undefined {
+  const last = op.actions.at(-1);
+  if (last?.action !== 'copy' || last.extractArchives || inputs[last.from]?.type !== 'local') return undefined;
+  const active = env.snapshots.activeDir(key);
+  if (env.snapshots.name !== 'overlay' || active.form !== 'diff') return undefined;
+  const prev = ctx.previous !== undefined && env.snapshots.exists(ctx.previous) ? ctx.previous : undefined;
+  return openCopyReuse({
+    rootfs,
+    upper: active.dir,
+    manifest: join(env.snapshotStore.dir(key), copyManifestName),
+    ...(prev !== undefined && { previous: { fs: env.snapshotStore.diffDir(prev), manifest: join(env.snapshotStore.dir(prev), copyManifestName) } }),
+  });
 }

@@ -23,6 +23,22 @@ export interface CopyOptions {
   links: Map<string, string>;
   /** Decides for every entry below a copied source; absent, everything is copied. */
   filter?: (at: EntryPath, isDir: boolean) => CopyVerdict;
+  /** Regular files the last build of this step already wrote, hard-linked once the copy is done (./copy-reuse.ts). */
+  reuse?: CopyReuse;
+}
+
+/**
+ * What the copy tells a reuse plan (./copy-reuse.ts) about the host paths it writes: it may
+ * defer a regular file (link it from the previous result later) and must hear of everything
+ * written or removed at a path, so nothing deferred lands over what the copy put there since.
+ */
+export interface CopyReuse {
+  /** Something else goes to `dest`, or it is removed (`tree`: a directory, with everything below it). */
+  forget(dest: string, tree: boolean): void;
+  /** A regular file about to be copied from `src`: true when it is deferred, and nothing is written now. */
+  defer(src: string, dest: string, s: Stats, mode: number, owner: Owner): boolean;
+  /** A regular file whose source's lstat is `s` was copied to `dest`, as inode `ino`. */
+  copied(dest: string, s: Stats, ino: number): void;
 }
 
 /** Where an entry sits: relative to the source tree's root (.dockerignore) and to the copied source (--exclude). */
@@ -54,11 +70,13 @@ export function mkdirInRoot(root: string, path: string, owner: Owner, mode = 0o7
 }
 
 /** Removes whatever is at `host` unless it is a directory and `keepDir` (a directory merge). */
-function clearTarget(host: string, keepDir: boolean): Stats | undefined {
+function clearTarget(host: string, keepDir: boolean, reuse?: CopyReuse): Stats | undefined {
+  reuse?.forget(host, false);
   // no exception for the usual case, a target not there yet: making one costs more than the lstat
   const s = lstatSync(host, { throwIfNoEntry: false });
   if (s === undefined) return undefined;
   if (keepDir && s.isDirectory()) return s;
+  if (s.isDirectory()) reuse?.forget(host, true);
   rmSync(host, { recursive: true, force: true });
   return undefined;
 }
@@ -83,7 +101,7 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
     const ready = () => {
       if (made) return;
       parentReady();
-      if (!clearTarget(dest, true)) mkdirSync(dest, { mode: 0o700 });
+      if (!clearTarget(dest, true, opts.reuse)) mkdirSync(dest, { mode: 0o700 });
       lchownSync(dest, owner.uid, owner.gid);
       chmodSync(dest, mode);
       made = true;
@@ -102,7 +120,7 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
   }
   if (look) return;
   parentReady();
-  clearTarget(dest, false);
+  clearTarget(dest, false, opts.reuse);
   const inode = `${s.dev}:${s.ino}`;
   const first = s.nlink > 1 ? opts.links.get(inode) : undefined;
   if (first !== undefined) {
@@ -112,15 +130,10 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
   if (s.isSymbolicLink()) {
     symlinkSync(readlinkSync(src), dest);
   } else if (s.isFile()) {
-    copyFileSync(src, dest);
-    // the new file has the source's mode (copyfile sets it) and our uid/gid (or its dir's group):
-    // when that is already right, one lstat replaces chown and chmod, two inode writes per file
-    const made = lstatSync(dest);
-    const chown = made.uid !== owner.uid || made.gid !== owner.gid;
-    if (chown) lchownSync(dest, owner.uid, owner.gid);
-    // after a chown too: it clears setuid and setgid
-    if (chown || (made.mode & 0o7777) !== mode) chmodSync(dest, mode);
-    finishCopy(s, dest, opts, inode);
+    if (s.nlink === 1 && opts.reuse?.defer(src, dest, s, mode, owner)) return;
+    const made = copyRegularFile(src, dest, s, mode, owner);
+    if (s.nlink > 1) opts.links.set(inode, dest);
+    else opts.reuse?.copied(dest, s, made.ino);
     return;
   } else if (!makeSpecialFile(s, dest)) {
     // a socket lives only while its server does; a layer cannot carry one either
@@ -129,6 +142,23 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
   lchownSync(dest, owner.uid, owner.gid);
   if (!s.isSymbolicLink()) chmodSync(dest, mode);
   finishCopy(s, dest, opts, inode);
+}
+
+/**
+ * Copies the regular file `src` (stat `s`) to `dest`, where nothing is, with `mode`, `owner` and the
+ * source's times; returns the new file's stat (taken before its owner, mode and times were set).
+ */
+export function copyRegularFile(src: string, dest: string, s: Pick<Stats, 'atime' | 'mtime'>, mode: number, owner: Owner): Stats {
+  copyFileSync(src, dest);
+  // the new file has the source's mode (copyfile sets it) and our uid/gid (or its dir's group):
+  // when that is already right, one lstat replaces chown and chmod, two inode writes per file
+  const made = lstatSync(dest);
+  const chown = made.uid !== owner.uid || made.gid !== owner.gid;
+  if (chown) lchownSync(dest, owner.uid, owner.gid);
+  // after a chown too: it clears setuid and setgid
+  if (chown || (made.mode & 0o7777) !== mode) chmodSync(dest, mode);
+  lutimesSync(dest, s.atime, s.mtime);
+  return made;
 }
 
 /** Last for every copied non-directory: its times, and its first path for later hard links to it. */

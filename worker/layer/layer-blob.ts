@@ -1,20 +1,26 @@
-// worker.layer(id): tar the snapshot's own diff once, compress it, store the blob, and record it
-// in the snapshot's record, one row per compression, so export reuses it (and an unpacked image
-// layer keeps its original blob). A second compression of a diff that already has a blob is made by
-// recompressing that blob's bytes, not by tarring again: every compression then has one diffId.
+// worker.layer(id): a snapshot's own diff as a stored blob, recorded in the snapshot's record, one
+// row per compression (and level), so later builds, exports and pushes reuse it (and an unpacked
+// image layer keeps its original blob). The local image store takes the uncompressed tar (digest =
+// diffId: tarred and hashed once, nothing compressed); outputs that leave the machine ask for a
+// compression, which is made from a stored blob of the diff when there is one (the uncompressed one
+// first: reading it back costs less than tarring the snapshot again), so every blob of a diff holds
+// the same tar and has one diffId.
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip, createZstdCompress, createZstdDecompress, constants as zlib } from 'node:zlib';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { MediaTypes } from '../../src/image/index.ts';
-import type { Compression, SnapshotBlob } from '../snapshot/snapshot-metadata.ts';
-import type { LayerInfo } from '../types.ts';
+import type { BlobVariant, Compression, SnapshotBlob } from '../snapshot/snapshot-metadata.ts';
+import type { LayerInfo, LayerReuse } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 
 export type { Compression };
 
 const mediaTypes: Record<Compression, string> = { gzip: MediaTypes.ociLayerGzip, uncompressed: MediaTypes.ociLayer, zstd: MediaTypes.ociLayerZstd };
+
+/** The level each codec uses when none is given: a blob made at it is recorded as plain `gzip`/`zstd`. */
+export const defaultLevels = { gzip: 6, zstd: 3 } as const;
 
 export function compressionOf(mediaType: string): Compression {
   if (mediaType.endsWith('gzip')) return 'gzip';
@@ -22,78 +28,109 @@ export function compressionOf(mediaType: string): Compression {
   return 'uncompressed';
 }
 
+export interface LayerRequest {
+  compression: Compression;
+  /** Ignored for uncompressed; undefined is the codec's default. */
+  level?: number;
+  reuse: LayerReuse;
+}
+
+/** The row key of a request: `gzip`, `zstd-19`, `uncompressed`. */
+export function blobVariant(compression: Compression, level?: number): BlobVariant {
+  if (compression === 'uncompressed' || level === undefined || level === defaultLevels[compression]) return compression;
+  return `${compression}-${level}`;
+}
+
 /** With `signal`, an abort stops the tar and compression under way and stores nothing. */
-export async function layerBlob(env: WorkerEnv, id: string, compression: Compression = 'gzip', signal?: AbortSignal): Promise<LayerInfo> {
+export async function layerBlob(env: WorkerEnv, id: string, req: LayerRequest, signal?: AbortSignal): Promise<LayerInfo> {
   signal?.throwIfAborted();
   const record = env.snapshotStore.meta.get(id);
-  if (!record) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
-  const { blobs } = env.snapshotStore.meta.blobs(id);
-  const known = blobs[compression];
-  if (known && (await env.content.has(known.digest))) return { ...known };
-  const other = await storedBlob(env, blobs);
+  const { parent, blobs } = env.snapshotStore.meta.blobs(id);
+  // a snapshot GC removed still has its blob rows: a blob of its diff is made from a stored one
+  if (!record && Object.keys(blobs).length === 0) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
+  const variant = blobVariant(req.compression, req.level);
+  const known = blobs[variant] as SnapshotBlob | undefined;
+  const stored = await storedBlobs(env, blobs);
+  const exact = stored.find(([v]) => v === variant);
+  if (exact) return { ...exact[1] };
+  const reused = reusable(stored, req);
+  if (reused) return { ...reused };
+  const source = stored[0]?.[1];
+  if (!record && !source) throw new TsbuildError(`snapshot ${id} is gone and none of its layer blobs is stored`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
+  const info = await makeBlob(env, id, req, source, signal);
+  // first writer wins (a row recorded by an unpack keeps the image's original blob), unless the
+  // recorded blob is gone from the store (GC removed it): then this one replaces it
+  env.snapshotStore.meta.setBlob(id, record ? record.parent : parent, variant, info, { replace: known !== undefined });
+  return info;
+}
+
+/** What `reuse` lets a request take instead of making its own blob. */
+function reusable(stored: readonly [BlobVariant, SnapshotBlob][], req: LayerRequest): SnapshotBlob | undefined {
+  if (stored.length === 0 || req.reuse === 'exact') return undefined;
+  if (req.reuse === 'any') return stored[0][1];
+  if (stored.some(([, b]) => compressionOf(b.mediaType) === 'uncompressed')) return undefined;
+  // the same codec at another level before another codec
+  return (stored.find(([, b]) => compressionOf(b.mediaType) === req.compression) ?? stored[0])[1];
+}
+
+function compressor(req: LayerRequest): Transform {
+  if (req.compression === 'gzip') return createGzip({ level: req.level ?? zlib.Z_DEFAULT_COMPRESSION });
+  if (req.compression === 'zstd') return createZstdCompress(req.level === undefined ? {} : { params: { [zlib.ZSTD_c_compressionLevel]: req.level } });
+  return new PassThrough();
+}
+
+/** Makes and stores the blob `req` asks for, from `source` (a stored blob of the diff) or the snapshot's tar. */
+async function makeBlob(env: WorkerEnv, id: string, req: LayerRequest, source: SnapshotBlob | undefined, signal?: AbortSignal): Promise<LayerInfo> {
+  const mediaType = mediaTypes[req.compression];
+  const fromRaw = source !== undefined && compressionOf(source.mediaType) === 'uncompressed';
+  // the uncompressed blob's digest is the diffId, checked as it is read (content.open): no second hash
+  const hashed = req.compression !== 'uncompressed' && !fromRaw;
   let entries = 0;
   const diffHash = createHash('sha256');
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      diffHash.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  const chunks = coalesce();
-  const compressor = compression === 'gzip' ? createGzip({ level: zlib.Z_DEFAULT_COMPRESSION }) : compression === 'zstd' ? createZstdCompress() : new Transform({ transform: (c, _e, cb) => cb(null, c) });
-  const tarStream = other ? await decompressed(env, other) : env.snapshots.differ.layerTar(id, { onEntry: () => entries++ });
+  // (the tar comes in 1 MiB chunks, layer-tar.ts: few round trips to the compressor's thread pool)
+  const stages: Transform[] = [];
+  if (hashed) {
+    stages.push(
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          diffHash.update(chunk);
+          cb(null, chunk);
+        },
+      }),
+    );
+  }
+  const out = compressor(req);
+  const input = source ? await decompressed(env, source) : env.snapshots.differ.layerTar(id, { onEntry: () => entries++ });
   // allSettled: on an abort the store must have removed its partial ingest file before we return
-  const [stored, piped] = await Promise.allSettled([env.content.putStream(compressor), pipeline(tarStream, chunks, tap, compressor, { signal })]);
+  const [stored, piped] = await Promise.allSettled([env.content.putStream(out), pipeStages([input, ...stages, out], { signal })]);
   signal?.throwIfAborted();
   if (piped.status === 'rejected') throw piped.reason;
   if (stored.status === 'rejected') throw stored.reason;
   const blob = stored.value;
-  const info: LayerInfo = { diffId: `sha256:${diffHash.digest('hex')}`, digest: blob.digest, size: blob.size, mediaType: mediaTypes[compression], empty: other ? other.empty : entries === 0 };
-  // first writer wins (a row recorded by an unpack keeps the image's original blob), unless the
-  // recorded blob is gone from the store (GC removed it): then this one replaces it
-  env.snapshotStore.meta.setBlob(id, record.parent, compression, info, { replace: known !== undefined });
-  return info;
+  const diffId = hashed ? `sha256:${diffHash.digest('hex')}` : req.compression === 'uncompressed' ? blob.digest : source!.diffId;
+  if (source && diffId !== source.diffId) {
+    throw new TsbuildError(`layer blob ${source.digest} holds a tar with digest ${diffId}, its record says ${source.diffId}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
+  }
+  return { diffId, digest: blob.digest, size: blob.size, mediaType, empty: source ? source.empty : entries === 0 };
 }
 
-// A tar of small files arrives as many small chunks (a 512-byte header, the body, the padding: three
-// per file); each costs the compressor a round trip to the thread pool and the main thread ~0.2 ms.
-// Joined into chunks of this size, a 20,000-file layer spends ~4 s less main-thread CPU. The
-// compressed bytes are the same: deflate's output does not depend on how its input was split.
-const chunkBytes = 256 * 1024;
+// pipeline's typings have no overload for an array of streams of mixed kinds (tar-stream's pack is a streamx stream)
+const pipeStages = pipeline as unknown as (streams: readonly unknown[], opts: { signal?: AbortSignal }) => Promise<void>;
 
-function coalesce(): Transform {
-  let parts: Buffer[] = [];
-  let size = 0;
-  const take = () => {
-    const joined = parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
-    parts = [];
-    size = 0;
-    return joined;
-  };
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (parts.length === 0 && chunk.length >= chunkBytes) return cb(null, chunk);
-      parts.push(chunk);
-      size += chunk.length;
-      cb(null, size >= chunkBytes ? take() : undefined);
-    },
-    flush(cb) {
-      cb(null, size > 0 ? take() : undefined);
-    },
-  });
-}
-
-/** A recorded blob of this diff that is still in the content store. */
-async function storedBlob(env: WorkerEnv, blobs: Partial<Record<Compression, SnapshotBlob>>): Promise<SnapshotBlob | undefined> {
-  for (const b of Object.values(blobs)) if (await env.content.has(b.digest)) return b;
-  return undefined;
+/** The recorded blobs of this diff still in the content store, uncompressed first. */
+async function storedBlobs(env: WorkerEnv, blobs: Record<string, SnapshotBlob>): Promise<[BlobVariant, SnapshotBlob][]> {
+  const out: [BlobVariant, SnapshotBlob][] = [];
+  for (const [v, b] of Object.entries(blobs) as [BlobVariant, SnapshotBlob][]) if (await env.content.has(b.digest)) out.push([v, b]);
+  const rank = (b: SnapshotBlob) => (compressionOf(b.mediaType) === 'uncompressed' ? 0 : 1);
+  return out.sort((a, b) => rank(a[1]) - rank(b[1]));
 }
 
 /** The uncompressed tar of a stored blob (checked against its digest as it flows). */
 async function decompressed(env: WorkerEnv, blob: SnapshotBlob): Promise<Readable> {
   const c = compressionOf(blob.mediaType);
-  const decoder = c === 'gzip' ? createGunzip() : c === 'zstd' ? createZstdDecompress() : new PassThrough();
   const source = await env.content.open(blob.digest, { size: blob.size });
+  if (c === 'uncompressed') return source;
+  const decoder = c === 'gzip' ? createGunzip() : createZstdDecompress();
   source.on('error', (e) => decoder.destroy(e));
   return source.pipe(decoder);
 }

@@ -6,7 +6,7 @@
 // snapshot-store.ts), so they share `createUpperDirDiffer`, which tars that dir with the whiteouts
 // in OCI form (worker/layer/layer-tar.ts). A snapshotter that keeps only whole trees would instead
 // compare two views, its parent's and its own (as containerd's walking differ does, or tree-diff.ts).
-import type { Pack } from 'tar-stream';
+import type { Readable } from 'node:stream';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { createLayerTar } from '../layer/layer-tar.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
@@ -16,8 +16,8 @@ export interface LayerTarOptions {
   onEntry?: () => void;
 }
 
-/** The tar as a readable stream (tar-stream's pack: pipe it, iterate it, or destroy it). */
-export type LayerTarStream = Pack;
+/** The tar as a readable stream (pipe it, iterate it, or destroy it). */
+export type LayerTarStream = Readable;
 
 export interface Differ {
   /**

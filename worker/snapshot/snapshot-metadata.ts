@@ -6,6 +6,8 @@
 import type { Database } from '../../src/state/index.ts';
 
 export type Compression = 'gzip' | 'uncompressed' | 'zstd';
+/** A row's key: the compression, with `-LEVEL` when made at a level other than the default (`gzip-9`). */
+export type BlobVariant = Compression | `${Compression}-${number}`;
 
 export interface SnapshotRecord {
   name: string;
@@ -32,9 +34,11 @@ export interface SnapshotMetadata {
    * a blob recorded before (the first writer wins, so an unpacked layer keeps the image's original
    * blob); `true` sets it whatever was there.
    */
-  setBlob(name: string, parent: string | undefined, compression: Compression, blob: SnapshotBlob, opts: { replace: boolean }): void;
+  setBlob(name: string, parent: string | undefined, compression: BlobVariant, blob: SnapshotBlob, opts: { replace: boolean }): void;
   /** The blobs recorded for `name` by compression, and its parent, whether or not the snapshot itself still exists. */
-  blobs(name: string): { parent: string | undefined; blobs: Partial<Record<Compression, SnapshotBlob>> };
+  blobs(name: string): { parent: string | undefined; blobs: Record<string, SnapshotBlob> };
+  /** A snapshot one of whose recorded blobs is `digest` (its rows outlive it), or undefined. */
+  snapshotOf(digest: string): string | undefined;
   /** Drops the blob rows of `name` (GC, once it removes the blobs themselves). */
   deleteBlobs(name: string): void;
   /** Every committed name. */
@@ -50,7 +54,7 @@ interface Row {
 
 interface BlobRow {
   parent: string | null;
-  compression: Compression;
+  compression: BlobVariant;
   diff_id: string;
   digest: string;
   size: number;
@@ -68,6 +72,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
   );
   const putBlobOnce = db.prepare('INSERT OR IGNORE INTO snapshot_blobs (snapshot, parent, compression, diff_id, digest, size, media_type, empty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const delBlobs = db.prepare('DELETE FROM snapshot_blobs WHERE snapshot = ?');
+  const byDigest = db.prepare('SELECT snapshot FROM snapshot_blobs WHERE digest = ? LIMIT 1');
   const toRecord = (r: Row): SnapshotRecord => ({ name: r.id, parent: r.parent ?? undefined, created: r.created });
   return {
     get(name) {
@@ -80,7 +85,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
       (opts.replace ? putBlob : putBlobOnce).run(name, parent ?? null, compression, b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0);
     },
     blobs(name) {
-      const out: Partial<Record<Compression, SnapshotBlob>> = {};
+      const out: Record<string, SnapshotBlob> = {};
       let parent: string | undefined;
       for (const r of getBlobs.all(name) as unknown as BlobRow[]) {
         out[r.compression] = { diffId: r.diff_id, digest: r.digest, size: r.size, mediaType: r.media_type, empty: r.empty === 1 };
@@ -88,6 +93,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
       }
       return { parent, blobs: out };
     },
+    snapshotOf: (digest) => (byDigest.get(digest) as { snapshot: string } | undefined)?.snapshot,
     deleteBlobs: (name) => void delBlobs.run(name),
     names: () => new Set((db.prepare('SELECT id FROM snapshots').all() as { id: string }[]).map((r) => r.id)),
     all: () => (db.prepare('SELECT id, parent, created FROM snapshots ORDER BY created, id').all() as unknown as Row[]).map(toRecord),

@@ -1,0 +1,56 @@
+// The image views a build's outputs write. The local store's view takes each layer's blob as the
+// build stored it (uncompressed for a layer it made: tarred and hashed once, nothing compressed; a
+// pulled layer keeps the registry's blob). An output that leaves the machine (oci, docker, a push)
+// asks for its compression, and each compression is made once per build, in parallel over the
+// layers, shared by every output that asks for it; the worker records each blob per diff, so a
+// later build's export or push reuses it. Every view has the same config, so the image id does not
+// depend on the compression.
+import type { LayerCompression, ImageView } from '../exporter/index.ts';
+import { createImageView } from '../exporter/index.ts';
+import type { ContentStore } from '../src/content/index.ts';
+import type { ImageConfig } from '../src/image/index.ts';
+import type { Lease } from '../src/state/index.ts';
+import type { LayerInfo, Worker } from '../worker/index.ts';
+import { compressLayers, type CompressOptions } from './compress-layers.ts';
+
+export interface OutputViewsOptions extends Omit<CompressOptions, 'layer'> {
+  worker: Pick<Worker, 'layer'>;
+  /** The result's snapshot chain, bottom first. */
+  chain: readonly string[];
+  /** The image config, or how to make it from the layers (the same diffIds whatever their compression, so every view gets the same config). */
+  config: ImageConfig | ((layers: readonly LayerInfo[]) => ImageConfig | Promise<ImageConfig>);
+  content: ContentStore;
+  /** Holds every blob the views name until the build ends. */
+  lease: Pick<Lease, 'add'>;
+}
+
+export interface OutputViews {
+  /** The view the local store tags. */
+  local(): Promise<ImageView>;
+  /** The view with its layers in `compression` (made on the first ask, then shared). */
+  compressed(compression: LayerCompression): Promise<ImageView>;
+}
+
+export function createOutputViews(opts: OutputViewsOptions): OutputViews {
+  const made = new Map<string, Promise<ImageView>>();
+  const view = async (layer: NonNullable<CompressOptions['layer']>) => {
+    // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
+    // already exists each adding one), and images must match it layer for layer
+    const layers = (await compressLayers(opts.worker, opts.chain, { ...opts, layer })).map((l) => ({ ...l, empty: false }));
+    for (const l of layers) opts.lease.add('blob', l.digest);
+    const config = typeof opts.config === 'function' ? await opts.config(layers) : opts.config;
+    const v = await createImageView({ config, layers, content: opts.content });
+    for (const d of [v.configDescriptor, v.manifestDescriptor]) opts.lease.add('blob', d.digest);
+    return v;
+  };
+  const once = (key: string, make: () => Promise<ImageView>) => {
+    let p = made.get(key);
+    if (!p) made.set(key, (p = make()));
+    return p;
+  };
+  return {
+    local: () => once('local', () => view({ compression: 'uncompressed', reuse: 'any' })),
+    compressed: (c) =>
+      once(`${c.compression}:${c.level ?? ''}:${c.force}`, () => view({ compression: c.compression, level: c.level, reuse: c.force ? 'exact' : 'compressed' })),
+  };
+}

@@ -1,0 +1,254 @@
+// Issue 9 "one file changed": a COPY from a build context whose last build made a snapshot links
+// the files it would write unchanged from that snapshot and copies the rest. What a user and the
+// store must see: the image is the one a full copy gives (same files, same layer diffID), the
+// earlier image's files never change (not by a later RUN that writes to a linked file, not by
+// pruning the new one), a changed mode or mtime is copied, --chown/--chmod land as asked, and du
+// counts a linked file once.
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openEngine, resolveBuildOptions, type BuildResult, type Engine } from '../../control/index.ts';
+import type { ProgressSink } from '../../src/progress/index.ts';
+import { buildBusybox, contextDir, removeDir, tempDir } from '../_support/tsbuild.ts';
+
+const quiet: ProgressSink = { emit: () => {} };
+const noGc = { path: undefined, limits: {}, gc: { enabled: false } };
+
+function build(engine: Engine, context: string, tags: string[]): Promise<BuildResult> {
+  return engine.build(resolveBuildOptions({ context, tags }), { progress: quiet });
+}
+
+/** A source file is recorded for reuse only once it is older than the clock's granularity allows to tell apart (2 s). */
+const settle = () => sleep(2100);
+
+const snapshotNames = (root: string) => new Set(readdirSync(join(root, 'snapshots')).filter((n) => /^[0-9a-f]+$/.test(n)));
+const fsOf = (root: string, name: string) => join(root, 'snapshots', name, 'fs');
+
+/** The snapshot a build made whose fs holds `marker` (the COPY's result, not the RUN's). */
+function madeSince(root: string, before: Set<string>, marker: string): string {
+  const made = [...snapshotNames(root)].filter((n) => !before.has(n) && existsSync(join(fsOf(root, n), marker)));
+  if (made.length !== 1) throw new Error(`expected one new snapshot holding ${marker}, found ${made.length}`);
+  return fsOf(root, made[0]);
+}
+
+/** Every entry below `dir`: type, mode, owner, mtime, size and content digest, by path. */
+function fingerprint(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const s = lstatSync(join(dir, path));
+      const content = s.isFile() ? createHash('sha256').update(readFileSync(join(dir, path))).digest('hex') : '';
+      out[path] = `${s.mode.toString(8)} ${s.uid}:${s.gid} ${s.mtimeMs} ${s.size} ${content}`;
+      if (s.isDirectory()) walk(path);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Regular files below `dir` by path → inode. */
+function inodes(dir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel))) {
+      const path = rel ? `${rel}/${name}` : name;
+      const s = lstatSync(join(dir, path));
+      if (s.isDirectory()) walk(path);
+      else if (s.isFile()) out.set(path, s.ino);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Paths of `b` that are the same inode as in `a`. */
+const shared = (a: Map<string, number>, b: Map<string, number>) => [...b].filter(([p, ino]) => a.get(p) === ino).map(([p]) => p).sort();
+
+const diffIds = (root: string, tag: string): string[] =>
+  (JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${join(root, 'content')}:${tag}:latest`], { encoding: 'utf8' })) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids;
+
+const duSb = (root: string) => Number(execFileSync('du', ['-sb', root], { encoding: 'utf8' }).split('\t')[0]);
+
+function project(dockerfile: string): string {
+  const files: Record<string, string | { content: string; mode: number }> = {
+    Dockerfile: dockerfile,
+    'src/a.txt': 'a first\n',
+    'src/b.txt': 'b\n',
+    'src/c/d.txt': 'd\n',
+    'run.sh': { content: '#!/bin/sh\necho hi\n', mode: 0o755 },
+  };
+  for (let i = 0; i < 30; i++) files[`many/f${i}.txt`] = `file ${i}\n`.repeat(i + 1);
+  const dir = contextDir(files);
+  // 3 MB that must be counted once however many snapshots link it
+  writeFileSync(join(dir, 'many/big.bin'), createHash('sha256').update('big').digest().toString('hex').repeat(48 * 1024));
+  return dir;
+}
+
+test('a one-file change links the rest: the files and layer diffID of a full copy, earlier snapshots untouched by a RUN writing a linked file and by prune, du counts links once', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const other = tempDir('tsbuild-root-');
+  const ctx = project('FROM busybox\nCOPY . /\nRUN chmod 600 /src/b.txt && echo more >> /src/b.txt && echo new > /many/f3.txt\n');
+  try {
+    await Promise.all([buildBusybox(root), buildBusybox(other)]);
+    await settle();
+    const engine = await openEngine({ root, config: noGc });
+    try {
+      let before = snapshotNames(root);
+      await build(engine, ctx, ['one']);
+      const one = madeSince(root, before, 'src/a.txt');
+      const oneFiles = fingerprint(one);
+      const all = new Map([...snapshotNames(root)].map((n) => [n, fingerprint(fsOf(root, n))]));
+
+      writeFileSync(join(ctx, 'src/a.txt'), 'a second\n');
+      before = snapshotNames(root);
+      const two = await build(engine, ctx, ['two']);
+      t.is(two.ran, 2, 'COPY and RUN ran');
+      const twoDir = madeSince(root, before, 'src/a.txt');
+      const linked = shared(inodes(one), inodes(twoDir));
+      t.deepEqual(linked, [...inodes(one).keys()].filter((p) => p !== 'src/a.txt').sort(), 'every file but the changed one is linked');
+      t.is(readFileSync(join(twoDir, 'src/a.txt'), 'utf8'), 'a second\n');
+      t.is(readFileSync(join(twoDir, 'src/b.txt'), 'utf8'), 'b\n', 'the RUN wrote its own copy of b.txt');
+      t.is(lstatSync(join(twoDir, 'src/b.txt')).mode & 0o7777, 0o644);
+
+      // every snapshot there was before is as it was: the RUN's chmod and appends went to copies
+      for (const [name, files] of all) t.deepEqual(fingerprint(fsOf(root, name)), files, `snapshot ${name}`);
+
+      // du counts each linked inode once, as du -sb does
+      const du = (await engine.du()).total;
+      const measured = duSb(root);
+      t.true(Math.abs(du - measured) <= measured * 0.05, `du says ${du}, du -sb ${measured}`);
+
+      // a full copy (on a root of its own, where nothing is linked) gives the same files and the same COPY layer
+      const fresh = await openEngine({ root: other, config: noGc });
+      try {
+        before = snapshotNames(other);
+        await build(fresh, ctx, ['full']);
+        const fullDir = madeSince(other, before, 'src/a.txt');
+        t.deepEqual(fingerprint(fullDir), fingerprint(twoDir));
+        t.true([...inodes(fullDir).keys()].every((p) => lstatSync(join(fullDir, p)).nlink === 1));
+      } finally {
+        await fresh.close();
+      }
+      const [idsTwo, idsFull] = [diffIds(root, 'two'), diffIds(other, 'full')];
+      t.is(idsTwo.at(-2), idsFull.at(-2), 'the COPY layer of the linked snapshot is the full copy\'s');
+
+      // pruning the new image leaves the first one's files whole
+      const plain = contextDir({ Dockerfile: 'FROM busybox\n' });
+      try {
+        await build(engine, plain, ['two']);
+      } finally {
+        removeDir(plain);
+      }
+      await engine.prune({});
+      t.false(existsSync(twoDir), 'the untagged snapshot was pruned');
+      t.deepEqual(fingerprint(one), oneFiles);
+
+      // and the other way round: a new one links from the first, the first is pruned, the new one stays whole
+      writeFileSync(join(ctx, 'src/c/d.txt'), 'd changed\n');
+      before = snapshotNames(root);
+      await build(engine, ctx, ['three']);
+      const three = madeSince(root, before, 'src/a.txt');
+      t.true(shared(inodes(one), inodes(three)).length > 30);
+      const threeFiles = fingerprint(three);
+      const plainToo = contextDir({ Dockerfile: 'FROM busybox\n' });
+      try {
+        await build(engine, plainToo, ['one']);
+      } finally {
+        removeDir(plainToo);
+      }
+      await engine.prune({});
+      t.false(existsSync(one), 'the first snapshot was pruned');
+      t.deepEqual(fingerprint(three), threeFiles);
+      t.is(readFileSync(join(three, 'many/f3.txt'), 'utf8'), 'file 3\n'.repeat(4));
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    for (const d of [root, other, ctx]) removeDir(d);
+  }
+});
+
+test('a changed mode or mtime is copied, not linked; --chown and --chmod land on linked and copied files alike', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const ctx = project('FROM busybox\nCOPY --chown=1000:1000 --chmod=640 many/ /opt/\nCOPY src/ /app/\n');
+  try {
+    await buildBusybox(root);
+    await settle();
+    const engine = await openEngine({ root, config: noGc });
+    try {
+      let before = snapshotNames(root);
+      await build(engine, ctx, ['one']);
+      const [opt1, app1] = [madeSince(root, before, 'opt/f1.txt'), madeSince(root, before, 'app/a.txt')];
+
+      writeFileSync(join(ctx, 'many/f0.txt'), 'changed\n');
+      chmodSync(join(ctx, 'src/a.txt'), 0o600);
+      utimesSync(join(ctx, 'src/b.txt'), new Date('2020-01-02T03:04:05Z'), new Date('2020-01-02T03:04:05Z'));
+      before = snapshotNames(root);
+      await build(engine, ctx, ['two']);
+      const [opt2, app2] = [madeSince(root, before, 'opt/f1.txt'), madeSince(root, before, 'app/a.txt')];
+      const optLinked = shared(inodes(opt1), inodes(opt2));
+      t.false(optLinked.includes('opt/f0.txt'));
+      t.true(optLinked.includes('opt/f1.txt') && optLinked.includes('opt/big.bin'));
+      for (const f of ['f0.txt', 'f1.txt', 'big.bin']) {
+        const s = lstatSync(join(opt2, 'opt', f));
+        t.deepEqual([s.uid, s.gid, s.mode & 0o7777], [1000, 1000, 0o640], f);
+      }
+      t.deepEqual(shared(inodes(app1), inodes(app2)), ['app/c/d.txt'], 'the files whose mode or mtime changed were copied');
+      t.is(lstatSync(join(app2, 'app/a.txt')).mode & 0o7777, 0o600);
+      t.is(lstatSync(join(app2, 'app/b.txt')).mtime.toISOString(), '2020-01-02T03:04:05.000Z');
+      t.is(lstatSync(join(app1, 'app/a.txt')).mode & 0o7777, 0o644, 'the first image keeps its mode');
+
+      // another owner is another step: nothing is linked, everything has the new owner
+      writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY --chown=2000:2000 --chmod=640 many/ /opt/\nCOPY src/ /app/\n');
+      before = snapshotNames(root);
+      await build(engine, ctx, ['three']);
+      const opt3 = madeSince(root, before, 'opt/f1.txt');
+      t.deepEqual(shared(inodes(opt2), inodes(opt3)), []);
+      t.deepEqual(shared(inodes(opt1), inodes(opt3)), []);
+      t.is(lstatSync(join(opt3, 'opt/f1.txt')).uid, 2000);
+      t.is(lstatSync(join(opt2, 'opt/f1.txt')).uid, 1000, 'the earlier image keeps its owner');
+
+      // --no-cache makes every file itself (without it, all but f2.txt would be linked from three)
+      writeFileSync(join(ctx, 'many/f2.txt'), 'changed\n');
+      before = snapshotNames(root);
+      await engine.build(resolveBuildOptions({ context: ctx, tags: ['four'], noCache: true }), { progress: quiet });
+      const opt4 = madeSince(root, before, 'opt/f1.txt');
+      t.deepEqual(shared(inodes(opt3), inodes(opt4)), [], '--no-cache links nothing');
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    for (const d of [root, ctx]) removeDir(d);
+  }
+});
+
+test('on the copying snapshotter nothing is linked, and a RUN writing the copied files leaves the earlier snapshot whole', async (t) => {
+  const root = tempDir('tsbuild-root-');
+  const ctx = project('FROM busybox\nCOPY . /\nRUN chmod 600 /src/b.txt && echo more >> /src/b.txt\n');
+  try {
+    await buildBusybox(root);
+    await settle();
+    const engine = await openEngine({ root, config: noGc, worker: { snapshotter: 'copy' } });
+    try {
+      let before = snapshotNames(root);
+      await build(engine, ctx, ['one']);
+      const one = madeSince(root, before, 'src/a.txt');
+      const oneFiles = fingerprint(one);
+      writeFileSync(join(ctx, 'src/a.txt'), 'a second\n');
+      before = snapshotNames(root);
+      await build(engine, ctx, ['two']);
+      const two = madeSince(root, before, 'src/a.txt');
+      t.deepEqual(shared(inodes(one), inodes(two)), []);
+      t.deepEqual(fingerprint(one), oneFiles);
+      t.is(readFileSync(join(two, 'src/b.txt'), 'utf8'), 'b\n');
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    for (const d of [root, ctx]) removeDir(d);
+  }
+});
