@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isTsbuildError, type SourceLocation, type TsbuildError } from '../src/errors/index.ts';
 import { escapeControl } from '../src/progress/index.ts';
+import { formatEnvironmentError } from './environment-error.ts';
 
 export interface FormatOptions {
   /** Text of files named by locations, when the caller has it (else the texts the error carries, else read from disk). */
@@ -15,6 +16,9 @@ export interface FormatOptions {
  * Dockerfiles and images, so control characters are escaped here, once, for all of it.
  */
 export function formatError(e: unknown, opts: FormatOptions = {}): string {
+  // a full disk, a missing permission: the machine's doing, said as such (cli/environment-error.ts)
+  const environment = !isTsbuildError(e) || e.kind === 'internal' ? formatEnvironmentError(e) : undefined;
+  if (environment) return escapeControl(environment);
   return escapeControl(!isTsbuildError(e) || e.kind === 'internal' ? formatBug(e) : formatUserError(e, opts));
 }
 

@@ -34,6 +34,8 @@ export interface BuildResult {
   ran: number;
   cached: number;
   warnings: string[];
+  /** Bytes of the image's layers as the local store holds them (what `tsbuild images` shows as SIZE). */
+  size: number;
 }
 
 export async function runBuild(engine: EngineParts, opts: ResolvedBuildOptions, run: BuildRun): Promise<BuildResult> {
@@ -213,6 +215,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       ran: solved.stats.ran,
       cached: solved.stats.cached,
       warnings: def.warnings.map((w) => w.message),
+      size: view.layers.reduce((n, l) => n + l.descriptor.size, 0),
     };
   } catch (e) {
     // the export's line ends as ERROR (or CANCELED), not as a step still running

@@ -1,5 +1,6 @@
 // `tsbuild build`: flags → BuildOptions → resolved options → the engine's build → one line.
 import type { Command } from 'commander';
+import { humanSize } from '../human.ts';
 import { createProgress, ProgressModes } from '../../src/progress/index.ts';
 import { reportAsJson } from '../json-error.ts';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
@@ -56,6 +57,7 @@ export function registerBuild(program: Command): void {
     .option('--explain', 'say for every step why it ran (what changed since its last build) or why it was cached')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
+      const startedAt = performance.now();
       if (flags.check) return (await import('./check.ts')).runCheckCommand(context, flags);
       const global = cmd.optsWithGlobals() as { root?: string };
       const root = resolveStateRoot(global.root);
@@ -124,7 +126,9 @@ export function registerBuild(program: Command): void {
         if (opts.progress === 'quiet') (stdoutOutput(opts.outputs) ? process.stderr : process.stdout).write(`${result.imageId}\n`);
         else if (progress.mode !== 'rawjson') {
           const names = result.exports.flatMap((x) => x.names);
-          process.stderr.write(`\nBuilt ${result.imageId.slice(0, 19)}${names.length ? ` as ${names.join(', ')}` : ''} (${result.ran} steps ran, ${result.cached} cached)\n`);
+          // the summary, once: digest, names, size and total time (as buildx's last lines say them)
+          const took = ((performance.now() - startedAt) / 1000).toFixed(1);
+          process.stderr.write(`\nBuilt ${result.imageId.slice(0, 19)}${names.length ? ` as ${names.join(', ')}` : ''} (${result.ran} steps ran, ${result.cached} cached) ${humanSize(result.size)} in ${took}s\n`);
         }
       } finally {
         progress.close();

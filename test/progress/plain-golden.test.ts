@@ -17,7 +17,8 @@ export function normalise(text: string): string {
     .replace(/^(#\d+ .*?)(?: \d+\.\ds)? done$/gm, '$1 done')
     .replace(/^(#\d+) \d+\.\d{3} /gm, '$1 X.XXX ')
     .replace(/sha256:[0-9a-f]{64}/g, 'sha256:<digest>')
-    .replace(/sha256:[0-9a-f]{12}\b/g, 'sha256:<id>');
+    .replace(/sha256:[0-9a-f]{12}\b/g, 'sha256:<id>')
+    .replace(/^(Built .*\)) [\d.]+[kMG]?B in \d+\.\ds$/gm, '$1 <size> in X.Xs');
 }
 
 test('plain output of a fixed build, then of the same build all cached, matches the golden file', async (t) => {
