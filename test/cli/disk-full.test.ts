@@ -3,7 +3,7 @@
 // error"; and what the store held before is still there and usable.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxBinDir, contextDir, removeDir, repoRoot, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 
@@ -21,7 +21,7 @@ test.after.always(() => {
   }
 });
 
-test('a build that fills the state root: a clear error, and the store still builds from what it held', async (t) => {
+test.serial('a build that fills the state root: a clear error, and the store still builds from what it held', async (t) => {
   const base = await runTsbuild(['build', '--progress', 'quiet', '--build-context', `busybox-bin=${busyboxBinDir}`, '-t', 'busybox', join(repoRoot, 'fixtures', 'busybox')], { root });
   t.is(base.code, 0, base.stderr);
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nCOPY big.bin /\n' });
@@ -42,6 +42,26 @@ test('a build that fills the state root: a clear error, and the store still buil
       removeDir(small);
     }
   } finally {
+    removeDir(ctx);
+  }
+});
+
+test.serial('an export that fills its destination: a clear error, no partial archive, the store intact', async (t) => {
+  const dest = tempDir('tsbuild-full-dest-');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dest]);
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nCOPY data.bin /\n' });
+  writeFileSync(join(ctx, 'data.bin'), Buffer.alloc(3 * 1024 * 1024, 1));
+  try {
+    const r = await runTsbuild(['build', '--progress', 'plain', '-t', 'exported', '-o', `type=oci,dest=${join(dest, 'app.tar')},compression=uncompressed`, ctx], { root });
+    t.is(r.code, 1);
+    t.regex(r.stderr, /^ERROR: .*no space left on device/m);
+    t.notRegex(r.stderr, /internal error|This is a bug|\n\s+at /);
+    t.deepEqual(readdirSync(dest), []);
+    const again = await runTsbuild(['build', '--progress', 'quiet', '-t', 'exported', ctx], { root });
+    t.is(again.code, 0, again.stderr);
+  } finally {
+    execFileSync('umount', ['-l', dest]);
+    removeDir(dest);
     removeDir(ctx);
   }
 });

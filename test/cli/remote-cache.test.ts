@@ -4,7 +4,7 @@
 // from its COPY on; mode=min keeps only the final image's steps; a bad cache is a warning. Through
 // a local OCI layout and a real docker-registry on 127.0.0.1.
 import test from 'ava';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 import { startRegistry, type TestRegistry } from '../_support/registry.ts';
@@ -186,6 +186,34 @@ test.serial('type=registry: runner B imports from a docker-registry, runs nothin
     t.is(gone.code, 0, gone.stderr);
     t.regex(gone.stderr, /--cache-from .*team\/app:nosuch: not used/);
   } finally {
+    removeDir(ctx);
+  }
+});
+
+test.serial('type=registry behind htpasswd: the cache goes up and comes back with the credentials of $DOCKER_CONFIG', async (t) => {
+  const creds = { username: 'ci', password: 'cache-s3cret' };
+  const secured = await startRegistry({ basicAuth: creds });
+  const ctx = project();
+  const dockerConfig = join(work, 'docker-config');
+  mkdirSync(dockerConfig, { recursive: true });
+  writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from(`${creds.username}:${creds.password}`).toString('base64') } } }));
+  const env = { DOCKER_CONFIG: dockerConfig };
+  const ref = `${secured.host}/team/app:cache`;
+  try {
+    const build = (args: string[]) => runTsbuild(['build', '--progress', 'plain', '--build-context', `busybox=oci-layout://${base}`, ...args, ctx], { root: join(work, `runner-${n++}`), env });
+    const a = await build(['--cache-to', `type=registry,ref=${ref},mode=max`]);
+    t.is(a.code, 0, a.stderr);
+    t.notRegex(a.stderr, /the cache was not exported/);
+    const b = await build(['--cache-from', ref]);
+    t.is(b.code, 0, b.stderr);
+    t.regex(b.stderr, /\(0 steps ran, 7 cached\)/);
+    // without credentials the import is a warning, and the build runs its steps
+    const anonymous = await runTsbuild(['build', '--progress', 'plain', '--build-context', `busybox=oci-layout://${base}`, '--cache-from', ref, ctx], { root: join(work, `runner-${n++}`), env: { DOCKER_CONFIG: join(work, 'no-config') } });
+    t.is(anonymous.code, 0, anonymous.stderr);
+    t.regex(anonymous.stderr, /--cache-from .*team\/app:cache: not used: /);
+    t.regex(anonymous.stderr, /\(7 steps ran, 0 cached\)/);
+  } finally {
+    await secured.stop();
     removeDir(ctx);
   }
 });
