@@ -119,7 +119,9 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
   let content: ContentStore;
   try {
     content = openContentStore(paths.content);
-    worker = await openWorker({ ...opts.worker, root: paths.root, db, content });
+    // the config's [build] runtime, unless the caller chose one
+    const runtime = opts.worker?.runtime ?? (config.build?.runtime && config.build.runtime !== 'auto' ? config.build.runtime : undefined);
+    worker = await openWorker({ ...opts.worker, ...(runtime && { runtime }), root: paths.root, db, content });
   } catch (e) {
     db.close();
     throw e;

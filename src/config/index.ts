@@ -54,6 +54,8 @@ export interface BuildConfig {
   /** `--network`'s default: the mode as written (parsed by the build options). */
   network?: string;
   maxParallelism?: number;
+  /** The OCI runtime: `auto` (default), `crun` or `runc`. */
+  runtime?: 'auto' | 'crun' | 'runc';
 }
 
 export interface ConfigSetting {
@@ -184,6 +186,7 @@ function readBuild(t: Record<string, unknown>): BuildConfig {
   return {
     ...(t.network !== undefined && { network: t.network as string }),
     ...(t['max-parallelism'] !== undefined && { maxParallelism: t['max-parallelism'] as number }),
+    ...(t.runtime !== undefined && { runtime: t.runtime as 'auto' | 'crun' | 'runc' }),
   };
 }
 

@@ -62,6 +62,7 @@ export const configSchema = {
       properties: {
         network: { type: 'string', enum: ['default', 'sandbox', 'none', 'host'], description: 'network of RUN steps without their own --network (host still needs --allow network.host)', defaultText: 'default' },
         'max-parallelism': { type: 'integer', minimum: 1, description: 'most steps run at once', defaultText: 'unbounded (CPU-bound work: one per CPU)' },
+        runtime: { type: 'string', enum: ['auto', 'crun', 'runc'], description: 'the OCI runtime RUN steps start with (docs/runtime.md)', defaultText: 'auto: crun where installed (runc for steps whose limits are read after exit), else runc' },
       },
     },
   },

@@ -77,3 +77,32 @@ test.serial('[build] network = "none" is the build\'s default; --network on the 
     removeDir(ctx);
   }
 });
+
+test.serial('[build] runtime chooses the OCI runtime RUN steps start with', async (t) => {
+  // crun (1.8) gives a container /dev/core (a link to /proc/kcore), runc does not: what a step can see of the choice
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN if [ -L /dev/core ]; then echo runtime=crun; else echo runtime=runc; fi\n' });
+  const seen = async (file: string | undefined) => {
+    const r = await runTsbuild([...(file ? ['--config', file] : []), 'build', '--progress', 'plain', '--no-cache', ctx], { root, env });
+    t.is(r.code, 0, r.stderr);
+    return /^#\d+ [\d.]+ runtime=(\w+)$/m.exec(r.stderr)?.[1];
+  };
+  try {
+    const runc = join(dir, 'runc.toml');
+    writeFileSync(runc, '[build]\nruntime = "runc"\n');
+    t.is(await seen(runc), 'runc');
+    const { execFileSync } = await import('node:child_process');
+    let hasCrun = true;
+    try {
+      execFileSync('sh', ['-c', 'command -v crun']);
+    } catch {
+      hasCrun = false;
+    }
+    if (hasCrun) {
+      const crun = join(dir, 'crun.toml');
+      writeFileSync(crun, '[build]\nruntime = "crun"\n');
+      t.is(await seen(crun), 'crun');
+    } else t.log('crun is not installed: only runc checked');
+  } finally {
+    removeDir(ctx);
+  }
+});

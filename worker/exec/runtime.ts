@@ -88,6 +88,12 @@ function onPath(cmd: string): boolean {
  * else runc alone.
  */
 export async function probeRuntimes(preferred?: string): Promise<OciRuntimes> {
+  // crun by name: the same crun auto picks (in its own mount namespace on a hybrid host), runc kept for limits
+  if (preferred === 'crun') {
+    if (!(onPath('crun') && onPath('unshare'))) throw unavailable(ErrorCodes.RUNTIME_UNAVAILABLE, 'the OCI runtime crun is not installed', { hint: 'apt-get install crun, or choose runc' });
+    const crun = crunNeedsOwnMountNamespace(detectCgroups()) ? crunWithoutUnified() : directRuntime('crun');
+    return { run: crun, keeping: onPath('runc') ? directRuntime('runc') : crun };
+  }
   if (preferred) {
     const rt = directRuntime(preferred);
     if (await works(rt)) return { run: rt, keeping: rt };
