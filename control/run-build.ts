@@ -172,7 +172,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       else {
         const started = Date.now();
         // a failed push leaves none of its names behind, -t ones included (what the push was for did not happen)
-        exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout, hold: (d) => lease.add('blob', d), compressed: views.compressed }));
+        exports.push(await exportImage(view, output, { content, images, registry, signal, stdout: run.stdout, hold: (d) => lease.add('blob', d), compressed: views.compressed, progress, vertex: exportVertex }));
         if (output.type === 'image') {
           reportStatus(progress, exportVertex, `writing image ${view.configDescriptor.digest}`, started);
           for (const name of output.names) reportStatus(progress, exportVertex, `naming to ${fullImageName(name)}`, started);

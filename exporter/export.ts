@@ -13,6 +13,7 @@ import { openStreamTarSink } from './sink.ts';
 import type { Sink } from './sink.ts';
 import { normalizeReference, parseReference, pushImage } from '../src/registry/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
+import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 
 export interface ExportDeps {
   content: ContentStore;
@@ -23,6 +24,9 @@ export interface ExportDeps {
   push?: (view: ImageView, name: string, descriptor: Descriptor) => Promise<void>;
   /** Stops an export under way: its partial output is removed and the reason thrown. */
   signal?: AbortSignal;
+  /** Where a push reports each blob it sends (under `vertex`). */
+  progress?: ProgressSink;
+  vertex?: VertexRef;
   /** Where `dest=-` writes (not ended: the caller owns it); without it such an output fails with OUTPUT_FAILED. */
   stdout?: Writable;
   /** Told each blob an output writes (a manifest with other media types or annotations, an index), so the build's lease holds it from GC. */
@@ -75,7 +79,7 @@ export async function exportImage(base: ImageView, output: OutputSpec, deps: Exp
       await exportToStore(view, output, deps, top);
       if (output.push) {
         const registry = deps.registry;
-        const push = deps.push ?? (registry && ((_v: ImageView, name: string, descriptor: Descriptor) => pushImage({ client: registry, content: deps.content, ref: name, descriptor, signal: deps.signal }).then(() => {})));
+        const push = deps.push ?? (registry && ((_v: ImageView, name: string, descriptor: Descriptor) => pushImage({ client: registry, content: deps.content, ref: name, descriptor, signal: deps.signal, progress: deps.progress, vertex: deps.vertex }).then(() => {})));
         if (!push) throw new TsbuildError('cannot push: no registry client was given to the exporter', { code: ErrorCodes.OUTPUT_FAILED, kind: 'internal' });
         if (names.length === 0) throw invalid(ErrorCodes.OPTION_INVALID, 'cannot push an image without a name', { hint: 'add -t REGISTRY/NAME:TAG' });
         try {

@@ -126,6 +126,6 @@ async function guarded(opts: PushOptions, what: string, fn: (signal: AbortSignal
 
 function report(opts: PushOptions, blob: Descriptor): void {
   if (opts.progress && opts.vertex) {
-    opts.progress.emit({ type: 'vertex.progress', vertex: opts.vertex, id: blob.digest, current: blob.size, total: blob.size, label: `pushed sha256:${blob.digest.slice(7, 19)}` });
+    opts.progress.emit({ type: 'vertex.progress', vertex: opts.vertex, id: blob.digest, current: blob.size, total: blob.size, unit: 'bytes', completed: Date.now(), label: `pushing sha256:${blob.digest.slice(7, 19)}` });
   }
 }
