@@ -45,6 +45,8 @@ export async function openStepLog(opts: { dir: string; name: string; ctx: RunCon
   let shown = 0;
   let written = 0;
   let clipped = false;
+  // whether what progress showed last ended a line: the notice then needs no newline of its own
+  let atLineStart = true;
   let waiting: Promise<void> | undefined;
 
   const show = (stream: 'stdout' | 'stderr', text: string) => {
@@ -53,6 +55,7 @@ export async function openStepLog(opts: { dir: string; name: string; ctx: RunCon
     const bytes = Buffer.byteLength(text);
     if (bytes <= room) {
       shown += bytes;
+      atLineStart = text.endsWith('\n');
       ctx.progress.emit({ type: 'vertex.log', vertex: ctx.vertex, stream, data: text });
       return;
     }
@@ -62,7 +65,7 @@ export async function openStepLog(opts: { dir: string; name: string; ctx: RunCon
     if (cut > 0) ctx.progress.emit({ type: 'vertex.log', vertex: ctx.vertex, stream, data: head.slice(0, cut) });
     shown = progressLimit;
     clipped = true;
-    ctx.progress.emit({ type: 'vertex.log', vertex: ctx.vertex, stream: 'stderr', data: `${cut > 0 ? '' : '\n'}[output clipped: progress shows ${progressLimit / 1024 / 1024} MiB per step; the full log is in ${path}]\n` });
+    ctx.progress.emit({ type: 'vertex.log', vertex: ctx.vertex, stream: 'stderr', data: `${cut > 0 || atLineStart ? '' : '\n'}[output clipped: progress shows ${progressLimit / 1024 / 1024} MiB per step; the full log is in ${path}]\n` });
   };
 
   return {
