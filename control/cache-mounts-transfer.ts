@@ -5,7 +5,7 @@
 // copied a secret into its cache mount must not publish it. Imported mounts fill only ids this
 // root does not have yet.
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -76,13 +76,14 @@ export async function packCacheMounts(ids: readonly string[], opts: { stateRoot:
         if (e.st.isDirectory()) tar.entry({ ...header, type: 'directory' });
         else if (e.st.isSymbolicLink()) tar.entry({ ...header, type: 'symlink', linkname: readlinkSync(e.abs) });
         else if (e.st.isFile()) {
-          // bounded above: a cache mount of at most maxBytes is read whole, file by file
-          const bytes = readFileSync(e.abs);
-          if (opts.secrets.some((s) => s.length > 0 && bytes.includes(s))) {
+          // scanned first, then streamed: a large file is never held whole in memory
+          if (await holdsSecret(e.abs, opts.secrets)) {
             opts.warn(`cache mount "${id}": ${e.rel} holds a secret's value: left out of the cache export`);
             continue;
           }
-          await new Promise<void>((ok, fail) => tar.entry({ ...header, size: bytes.length }, bytes, (err) => (err ? fail(err) : ok())));
+          const size = Number(e.st.size);
+          if (size === 0) await new Promise<void>((ok, fail) => tar.entry({ ...header, size: 0 }, Buffer.alloc(0), (err) => (err ? fail(err) : ok())));
+          else await pipeline(createReadStream(e.abs, { end: size - 1 }), tar.entry({ ...header, size }));
         }
       }
       tar.finalize();
@@ -98,6 +99,20 @@ export async function packCacheMounts(ids: readonly string[], opts: { stateRoot:
     out.push({ id, blob: { mediaType: MediaTypes.ociLayerGzip, digest: info.digest, size: info.size }, diffId: `sha256:${hash.digest('hex')}` });
   }
   return out;
+}
+
+/** Whether the file at `path` contains any of `secrets`, read in chunks (a match across two chunks counts). */
+async function holdsSecret(path: string, secrets: readonly Buffer[]): Promise<boolean> {
+  const wanted = secrets.filter((s) => s.length > 0);
+  if (wanted.length === 0) return false;
+  const keep = Math.max(...wanted.map((s) => s.length)) - 1;
+  let tail = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path)) {
+    const window = Buffer.concat([tail, chunk as Buffer]);
+    if (wanted.some((s) => window.includes(s))) return true;
+    tail = window.subarray(Math.max(0, window.length - keep));
+  }
+  return false;
 }
 
 /** Fills the cache mount `id` from a fetched blob, when this root has no such mount yet. */

@@ -90,8 +90,7 @@ export async function diffImages(root: string, a: string, b: string): Promise<Im
 
 /** The build's context and Dockerfile as `docker build` reads them: a directory, a git URL, `-` or `-f -` (stdin). */
 export async function prepareContext(opts: { context: string; file?: string; stdin: import('node:stream').Readable; signal?: AbortSignal }): Promise<PreparedContext> {
-  const { isGitContext, prepareContext: prepare } = await import('./context-source.ts');
-  if (opts.context !== '-' && opts.file !== '-' && !isGitContext(opts.context)) return { context: opts.context, ...(opts.file !== undefined && { file: opts.file }), cleanup: () => {} };
+  const { prepareContext: prepare } = await import('./context-source.ts');
   return prepare(opts);
 }
 
