@@ -6,9 +6,10 @@
 // first: reading it back costs less than tarring the snapshot again), so every blob of a diff holds
 // the same tar and has one diffId.
 import { createHash } from 'node:crypto';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip, createZstdCompress, createZstdDecompress, constants as zlib } from 'node:zlib';
+import { createGunzip, createZstdCompress, createZstdDecompress, constants as zlib } from 'node:zlib';
+import { createParallelGzip } from '../../src/compression/index.ts';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { MediaTypes } from '../../src/image/index.ts';
 import type { BlobVariant, Compression, SnapshotBlob } from '../snapshot/snapshot-metadata.ts';
@@ -73,8 +74,9 @@ function reusable(stored: readonly [BlobVariant, SnapshotBlob][], req: LayerRequ
   return (stored.find(([, b]) => compressionOf(b.mediaType) === req.compression) ?? stored[0])[1];
 }
 
-function compressor(req: LayerRequest): Transform {
-  if (req.compression === 'gzip') return createGzip({ level: req.level ?? zlib.Z_DEFAULT_COMPRESSION });
+function compressor(req: LayerRequest): Transform | Duplex {
+  // on every core, random chunks stored rather than deflated (src/compression/parallel-gzip.ts)
+  if (req.compression === 'gzip') return createParallelGzip({ level: req.level ?? defaultLevels.gzip });
   if (req.compression === 'zstd') return createZstdCompress(req.level === undefined ? {} : { params: { [zlib.ZSTD_c_compressionLevel]: req.level } });
   return new PassThrough();
 }

@@ -1,0 +1,2 @@
+export * from './parallel-gzip.ts';
+export * from './looks-random.ts';
