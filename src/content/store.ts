@@ -53,6 +53,9 @@ export interface BlobManager {
 
 export type ContentStore = BlobReader & BlobWriter & BlobManager & { readonly dir: string };
 
+/** Blobs are read in 1 MiB pieces, not the 64 KiB default: a layer of hundreds of MB then costs 16x fewer trips through each stage of an export or push. */
+const readChunk = 1 << 20;
+
 const digestPattern = /^sha256:([a-f0-9]{64})$/;
 
 export function parseDigest(digest: string): string {
@@ -125,7 +128,7 @@ export function openContentStore(dir: string): ContentStore {
     async open(digest, expected = {}) {
       if (!(await info(digest))) throw notFound(ErrorCodes.BLOB_NOT_FOUND, `blob ${digest} is not in the content store`);
       // pipe (not .pipe()): an error on either side destroys both, and destroying the result closes the file
-      return pipe(createReadStream(path(digest)), createVerifyStream({ digest, size: expected.size, path: path(digest) }), () => {});
+      return pipe(createReadStream(path(digest), { highWaterMark: readChunk }), createVerifyStream({ digest, size: expected.size, path: path(digest) }), () => {});
     },
     async readBytes(digest) {
       try {
