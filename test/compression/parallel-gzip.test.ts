@@ -1,0 +1,82 @@
+// The layer gzip (src/compression): what gunzip and GNU gzip read back, the same bytes whatever the
+// core count or the sizes the input arrives in, and random chunks stored rather than deflated.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { gzipChunkSize, looksRandom, parallelGzip } from '../../src/compression/index.ts';
+
+/** 2.5 chunks of text, 3 of random bytes, then text again: both kinds, and a short last chunk. */
+function layerLike(): Buffer {
+  const text = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => `line ${i} of a text file in a layer\n`).join(''));
+  const t1 = text(80_000);
+  return Buffer.concat([t1.subarray(0, Math.floor(2.5 * gzipChunkSize)), randomBytes(3 * gzipChunkSize), text(20_000)]);
+}
+
+async function gzip(input: Buffer, opts: { level?: number; concurrency?: number; piece: number }): Promise<Buffer> {
+  const pieces = (function* () {
+    for (let at = 0; at < input.length; at += opts.piece) yield input.subarray(at, at + opts.piece);
+  })();
+  const out: Buffer[] = [];
+  for await (const b of parallelGzip(Readable.from(pieces), opts)) out.push(b);
+  return Buffer.concat(out);
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+test('gunzip gives back the input; GNU gzip -t accepts it', async (t) => {
+  const input = layerLike();
+  const out = await gzip(input, { piece: 64 << 10 });
+  t.true(gunzipSync(out).equals(input));
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-gzip-'));
+  try {
+    writeFileSync(join(dir, 'layer.gz'), out);
+    const r = spawnSync('gzip', ['-t', join(dir, 'layer.gz')], { encoding: 'utf8' });
+    t.is(r.status, 0, r.stderr);
+    const l = spawnSync('gzip', ['-l', join(dir, 'layer.gz')], { encoding: 'utf8' });
+    t.regex(l.stdout, new RegExp(`\\b${input.length}\\b`), 'the trailer holds the input size');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the same bytes whatever the core count and the sizes the input arrives in', async (t) => {
+  const input = layerLike();
+  const a = await gzip(input, { concurrency: 1, piece: 7777 });
+  const b = await gzip(input, { concurrency: 2, piece: gzipChunkSize });
+  const c = await gzip(input, { concurrency: 5, piece: 3 * gzipChunkSize + 1 });
+  t.is(sha(a), sha(b));
+  t.is(sha(a), sha(c));
+});
+
+test('random chunks are stored (about their own size), text is deflated', async (t) => {
+  const random = randomBytes(4 * gzipChunkSize);
+  const stored = await gzip(random, { piece: gzipChunkSize });
+  // 5 bytes per 64 KiB stored block, 18 of header and trailer: nothing deflate would add
+  t.is(stored.length, random.length + 5 * Math.ceil(gzipChunkSize / 0xffff) * 4 + 10 + 13);
+  t.true(gunzipSync(stored).equals(random));
+  const text = Buffer.from('the quick brown fox jumps over the lazy dog\n'.repeat(100_000));
+  t.true((await gzip(text, { piece: 1 << 16 })).length < text.length / 20);
+});
+
+test('looksRandom: random bytes yes; text, zeros, a tar header amid random bytes no', (t) => {
+  t.true(looksRandom(randomBytes(gzipChunkSize)));
+  t.false(looksRandom(Buffer.alloc(gzipChunkSize)));
+  t.false(looksRandom(Buffer.from('abcdefghij'.repeat(gzipChunkSize / 10))));
+  const withHeader = randomBytes(gzipChunkSize);
+  withHeader.fill(0, 0, 512);
+  t.false(looksRandom(withHeader));
+  t.false(looksRandom(randomBytes(1000)), 'too short to judge: deflated');
+});
+
+test('level 0 stores everything; an empty input is a valid empty gzip', async (t) => {
+  const text = Buffer.from('abc\n'.repeat(300_000));
+  const out = await gzip(text, { level: 0, piece: 1 << 16 });
+  t.true(out.length > text.length);
+  t.true(gunzipSync(out).equals(text));
+  t.is(gunzipSync(await gzip(Buffer.alloc(0), { piece: 1 })).length, 0);
+});
