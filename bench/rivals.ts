@@ -25,6 +25,10 @@ export interface Rival {
   buildAtOnce?(context: string, builds: readonly { tag: string; target: string }[], bases: readonly Base[]): void;
   /** Timed by the caller: builds `context` as `tag` and writes the image to the tarball `dest`, as the tool's users would. */
   buildAndExport?(context: string, tag: string, bases: readonly Base[], dest: string): void;
+  /** Untimed: builds `context` (from a cache holding only the bases) as the image `ref` (HOST:PORT/name:tag). */
+  prepareForPush?(context: string, ref: string, bases: readonly Base[]): void;
+  /** Timed by the caller: pushes `ref` to its registry (plain HTTP on 127.0.0.1), as the tool's users would. */
+  push?(ref: string): void;
   /** How the rival runs RUN steps, for the notes under the table. */
   readonly setup: string;
   /** The peak resident memory (KB) of the last build's process, where the rival can tell (tsbuild: GNU time). */
@@ -68,6 +72,10 @@ export function createTsbuild(work: string, tsbuild: (...args: string[]) => void
     buildAndExport(context, tag, _bases, dest) {
       tsbuild('--root', root, 'build', '--progress', 'quiet', '-t', tag, '-o', `type=oci,dest=${dest}`, context);
     },
+    prepareForPush(context, ref) {
+      tsbuild('--root', root, 'build', '--progress', 'quiet', '-t', ref, context);
+    },
+    push: (ref) => void tsbuild('--root', root, 'push', '-q', ref),
     // two processes on one root, as two users or two CI jobs would start them
     buildAtOnce: argv && ((context, builds) => runAtOnce(builds.map((b) => argv('--root', root, 'build', '--progress', 'quiet', '--target', b.target, '-t', b.tag, context)))),
     peakRssKb: () => lastKb,
@@ -117,6 +125,12 @@ export function createBuildkit(oracle: string, bases: readonly Base[]): Rival | 
       docker('build', '-q', '--network=none', '-t', tag, context);
       docker('save', '-o', dest, tag);
     },
+    prepareForPush(context, ref) {
+      built.add(ref);
+      docker('build', '-q', '--network=none', '-t', ref, context);
+    },
+    // dockerd sends to registries on 127.0.0.0/8 over plain HTTP without --insecure-registry
+    push: (ref) => void docker('push', '-q', ref),
     buildAtOnce(context, builds) {
       for (const b of builds) built.add(b.tag);
       runAtOnce(builds.map((b) => ({ cmd: '/usr/bin/docker', args: ['build', '-q', '--network=none', '--target', b.target, '-t', b.tag, context], env })));
@@ -156,6 +170,11 @@ export function createBuildah(bases: readonly Base[]): Rival | string {
       bud(context, tag, used);
       run('buildah', ['push', '-q', tag, `oci-archive:${dest}`]);
     },
+    prepareForPush(context, ref, used) {
+      built.add(ref);
+      bud(context, ref, used);
+    },
+    push: (ref) => void run('buildah', ['push', '-q', '--tls-verify=false', ref, `docker://${ref}`]),
     buildAtOnce(context, builds, used) {
       for (const b of builds) built.add(b.tag);
       const args = used.flatMap((b) => ['--build-arg', `${b.arg}=localhost/${b.name}`]);

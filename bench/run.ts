@@ -13,6 +13,8 @@
 //   big-layer-export  bench/contexts/big-layer-export: one RUN writing 300 MB random + 50 MB text;
 //              also timed cold with an export to an image tarball (issue 10)
 //   cli        tsbuild --version and --help (start-up cost; tsbuild only)
+//   push       bench/contexts/push: a 5-layer image pushed to a fresh local docker-registry, then
+//              pushed again with every blob there (bench/push.ts; issue 10)
 // See bench/README.md for the last results and how the rivals are set up.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import { benchCache, ensureDebianGcc } from './debian-gcc.ts';
 import { createResults, formatTable, machine, run, time, toolNames, type Tool } from './measure.ts';
 import { createBuildah, createBuildkit, createTsbuild, type Base, type Rival } from './rivals.ts';
 import { freshBundle } from '../cli/cli-bundle.ts';
+import { timePush } from './push.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(repo, 'bin', 'tsbuild.js');
@@ -44,6 +47,8 @@ interface Scenario {
   edit?: { reset: () => void; change: (tag: string) => void; target: string; noChangeTarget: string };
   /** Timed as well: a cold build that also writes the image to a tarball (this row's target). */
   exportTarget?: string;
+  /** Timed instead of builds: a push of the built image to a fresh local registry, then a re-push (bench/push.ts); the rows' target. */
+  pushTarget?: string;
 }
 
 const tsbuild = (...args: string[]) => void run(process.execPath, [bin, ...args]);
@@ -66,6 +71,7 @@ try {
     { name: 'parallel-stages', context: join(repo, 'bench', 'contexts', 'parallel-stages'), bases: [busybox], target: 'tsbuild <= 2.2s (1.1x one stage)' },
     { name: 'shared-prefix', context: join(repo, 'bench', 'contexts', 'shared-prefix'), bases: [busybox], atOnce: ['a', 'b'], target: 'shared steps run once' },
     { name: 'big-layer-export', context: join(repo, 'bench', 'contexts', 'big-layer-export'), bases: [busybox], target: 'tsbuild <= 1.0x BuildKit', exportTarget: 'tsbuild <= 0.8x the faster rival' },
+    { name: 'push', context: join(repo, 'bench', 'contexts', 'push'), bases: [busybox], pushTarget: 'tsbuild < 0.2s' },
   ];
   if (!only || only.includes('compile-c')) {
     let debian: Base | string;
@@ -121,6 +127,17 @@ try {
       for (const rival of rivals.filter((r) => !failed.has(r.tool))) {
         const tag = `bench-${s.name}`;
         try {
+          if (s.pushTarget) {
+            rival.reset(s.bases);
+            const p = await timePush(rival, s.context, s.bases, i);
+            if (!p) throw new Error('this tool has no push here');
+            console.error(`bench: ${s.name} ${rival.tool} ${i < 0 ? 'warm-up (not counted)' : `run ${i + 1}/${runs}`}: first push ${(p.first / 1000).toFixed(3)}s, re-push ${(p.again / 1000).toFixed(3)}s`);
+            if (i >= 0) {
+              cold.get(rival.tool)!.push(p.first);
+              warm.get(rival.tool)!.push(p.again);
+            }
+            continue;
+          }
           rival.reset(s.bases);
           s.edit?.reset();
           const atOnce = s.atOnce?.map((target) => ({ tag: `${tag}-${target}`, target }));
@@ -157,6 +174,11 @@ try {
       }
     }
     for (const rival of rivals.filter((r) => !failed.has(r.tool))) {
+      if (s.pushTarget) {
+        results.record(`${s.name} 5 layers to a local registry`, rival.tool, cold.get(rival.tool)!, s.pushTarget);
+        results.record(`${s.name} again, every blob there`, rival.tool, warm.get(rival.tool)!, s.pushTarget);
+        continue;
+      }
       results.record(`${s.name} cold`, rival.tool, cold.get(rival.tool)!, s.target);
       if (s.edit) results.record(`${s.name} one file changed`, rival.tool, edited.get(rival.tool)!, s.edit.target);
       results.record(`${s.name} no-change rebuild`, rival.tool, warm.get(rival.tool)!, s.edit?.noChangeTarget);
