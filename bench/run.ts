@@ -1,7 +1,7 @@
 // Times tsbuild's scenarios and, where they are installed, the same scenarios with BuildKit
 // (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints a Markdown table of
 // medians and ratios, and writes every sample to bench/results/<time>.json.
-//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,big-layer-export,parallel-stages,shared-prefix,cli] [--tools tsbuild,buildkit,buildah]
+//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,big-layer-export,parallel-stages,shared-prefix,cli,push,apt-heavy] [--tools tsbuild,buildkit,buildah]
 // Scenarios (each cold = a cache holding only the base images, then a no-change rebuild):
 //   hello      fixtures/hello: three stages, COPY, RUN, WORKDIR (the README's example)
 //   many-runs  bench/contexts/many-runs: 20 trivial RUN steps on busybox (per-step cost)
@@ -13,6 +13,9 @@
 //   big-layer-export  bench/contexts/big-layer-export: one RUN writing 300 MB random + 50 MB text;
 //              also timed cold with an export to an image tarball (issue 10)
 //   cli        tsbuild --version and --help (start-up cost; tsbuild only)
+//   apt-heavy  a toolchain (clang 14, g++ 12, llvm 14: ~625 MB, 33 .debs fetched once into the bench
+//              cache, bench/apt-heavy.ts) installed by dpkg -i in one RUN on the compile-c base; also
+//              timed cold with an export to an image tarball (issue 10)
 //   push       bench/contexts/push: a 5-layer image pushed to a fresh local docker-registry, then
 //              pushed again with every blob there (bench/push.ts; issue 10)
 // See bench/README.md for the last results and how the rivals are set up.
@@ -26,6 +29,7 @@ import { createResults, formatTable, machine, run, time, toolNames, type Tool } 
 import { createBuildah, createBuildkit, createTsbuild, type Base, type Rival } from './rivals.ts';
 import { freshBundle } from '../cli/cli-bundle.ts';
 import { timePush } from './push.ts';
+import { ensureAptHeavy } from './apt-heavy.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(repo, 'bin', 'tsbuild.js');
@@ -82,6 +86,16 @@ try {
     }
     if (typeof debian === 'string') results.note(`compile-c skipped: ${debian}`);
     else scenarios.push({ name: 'compile-c', context: join(repo, 'bench', 'contexts', 'compile-c'), bases: [busybox, debian], target: 'tsbuild <= 1.0x BuildKit' });
+  }
+  if (only?.includes('apt-heavy')) {
+    // only when asked for: a toolchain install is minutes of the bench, and its .debs need the mirror once
+    try {
+      const debian = ensureDebianGcc(tsbuild, work);
+      if (typeof debian === 'string') throw new Error(debian);
+      scenarios.push({ name: 'apt-heavy', context: ensureAptHeavy(benchCache), bases: [debian], target: 'tsbuild <= 1.0x BuildKit', exportTarget: 'tsbuild <= 1.0x BuildKit' });
+    } catch (e) {
+      results.note(`apt-heavy skipped: ${(e as Error).message}`);
+    }
   }
   if (!only || only.includes('big-context')) {
     const dir = ensureBigContext(benchCache);
