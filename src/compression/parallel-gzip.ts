@@ -68,7 +68,7 @@ function trailer(crc: number, size: number): Buffer {
 
 async function encodeChunk(chunk: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer> {
   if (level === 0 || looksRandom(chunk)) return storedBlocks(chunk);
-  return deflateRawAsync(chunk, { level, finishFlush: constants.Z_SYNC_FLUSH, ...(dictionary ? { dictionary } : {}) });
+  return deflateRawAsync(chunk, { level, finishFlush: constants.Z_SYNC_FLUSH, chunkSize: gzipChunkSize, ...(dictionary ? { dictionary } : {}) });
 }
 
 /**
