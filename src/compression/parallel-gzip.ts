@@ -66,9 +66,30 @@ function trailer(crc: number, size: number): Buffer {
   return out;
 }
 
+/**
+ * Deflates under way in this process, across every gzip at once (two layers compress in parallel):
+ * at most one a core, so libuv's four threads always keep some free for the file reads and writes
+ * that feed and drain them.
+ */
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withCore<T>(work: () => Promise<T>): Promise<T> {
+  // a finished deflate hands its slot to the first waiter, so no newcomer slips in between
+  if (running >= availableParallelism()) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
 async function encodeChunk(chunk: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer> {
   if (level === 0 || looksRandom(chunk)) return storedBlocks(chunk);
-  return deflateRawAsync(chunk, { level, finishFlush: constants.Z_SYNC_FLUSH, chunkSize: gzipChunkSize, ...(dictionary ? { dictionary } : {}) });
+  return withCore(() => deflateRawAsync(chunk, { level, finishFlush: constants.Z_SYNC_FLUSH, chunkSize: gzipChunkSize, ...(dictionary ? { dictionary } : {}) }));
 }
 
 /**

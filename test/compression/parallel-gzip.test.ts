@@ -53,6 +53,16 @@ test('the same bytes whatever the core count and the sizes the input arrives in'
   t.is(sha(a), sha(c));
 });
 
+test('several gzips at once (layers compressed in parallel) share the cores and each gives its own bytes', async (t) => {
+  const input = layerLike();
+  const alone = sha(await gzip(input, { piece: 1 << 16 }));
+  const other = Buffer.from('another layer\n'.repeat(400_000));
+  const [a, b, c] = await Promise.all([gzip(input, { concurrency: 4, piece: 1 << 16 }), gzip(other, { concurrency: 4, piece: 1 << 20 }), gzip(input, { concurrency: 3, piece: 12345 })]);
+  t.is(sha(a), alone);
+  t.is(sha(c), alone);
+  t.true(gunzipSync(b).equals(other));
+});
+
 test('random chunks are stored (about their own size), text is deflated', async (t) => {
   const random = randomBytes(4 * gzipChunkSize);
   const stored = await gzip(random, { piece: gzipChunkSize });
