@@ -118,6 +118,7 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
   const downloaded = { blobs: 0, bytes: 0 };
   return {
     name,
+    ref: refText,
     records: byKey(records),
     ...(manifest.config.mediaType === CacheConfigMediaType && { mounts: readCacheMounts(manifest, config) }),
     layerTimes: manifest.config.mediaType === CacheConfigMediaType ? readLayerTimes(manifest) : inlineLayerTimes(JSON.parse(config.toString('utf8')) as Record<string, unknown>),

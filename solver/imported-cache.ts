@@ -21,6 +21,8 @@ export interface ImportedRecord {
 export interface ImportedCache {
   /** As messages name it: `registry.example/app:cache`, `local:/ci/cache`. */
   name: string;
+  /** A registry import's reference: a push to the same registry mounts its blobs from that repository. */
+  ref?: string;
   records: ReadonlyMap<string, ImportedRecord>;
   fetch(blob: Descriptor, signal?: AbortSignal): Promise<void>;
   /** RUN --mount=type=cache contents it carries (cache-mounts=true), by mount id. */
