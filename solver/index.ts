@@ -14,6 +14,7 @@ import { parallelismFor } from './parallelism.ts';
 import { openStepLocks, type StepLock, type StepLocks } from './step-locks.ts';
 import { addStepParts, createListingRecorder, planReasons, withReasons, type ListingChecksum } from './miss-reasons.ts';
 import { sandboxFrontier } from './sandbox-frontier.ts';
+import { missedListings } from './imported-cache.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex, openStepLocks, parallelismFor };
 export { openCacheRecords, type CacheRecord, type CacheRecords } from './cache-index.ts';
@@ -90,6 +91,8 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   );
   addStepParts(order, parts, opts.localDirs.get('context') ?? '');
   const cache = opts.cache;
+  // an imported record's listings are fetched only for the misses they explain (solver/imported-cache.ts)
+  if (cache.loadListings) await cache.loadListings(missedListings(order, keys, parts, cache), opts.signal);
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const ignoreCache = (v: Vertex) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage));
   const explainer = createMissExplainer({ cache, parts, listings: listings.listing, noCache: opts.noCache });

@@ -76,8 +76,9 @@ test.serial('type=local, mode=max: runner B runs nothing and makes the same imag
     t.is(c.code, 0, c.stderr);
     // COPY src/, the RUN on it, COPY --from=build and the last RUN; deps and its copy come from the cache
     t.is(c.ran, 4, c.stderr);
-    // the miss is explained against the imported record of the same step
-    t.regex(c.stderr, /\[build 2\/3\] COPY src\/ \/src\/\n#\d+ cache miss: what it reads from the build context changed \(since the build of /);
+    // the miss is explained against the imported record of the same step, naming the file (issue 11)
+    t.regex(c.stderr, /\[build 2\/3\] COPY src\/ \/src\/\n#\d+ cache miss: src\/b\.txt content changed \(since the build of [\d-]+ [\d:]+ in cache-from local:.*cache-max\)/);
+    t.regex(c.stderr, /\[build 3\/3\] RUN cat \/src\/\*\.txt > \/build\.txt\n#\d+ cache miss: earlier step "\[build 2\/3\] COPY src\/ \/src\/" changed/);
     t.regex(c.stderr, /\[deps 2\/2\] RUN echo deps > \/deps\.txt\n#\d+ CACHED/);
   } finally {
     removeDir(ctx);
@@ -236,6 +237,11 @@ test.serial('type=registry: runner B imports from a docker-registry, runs nothin
     const finalBytes = own.reduce((n, l) => n + l.size, 0);
     t.deepEqual(downloads(oci.stderr), { blobs: own.length, bytes: finalBytes });
     t.is(served(registry.accessLog().slice(before), cacheConfig).blobBytes, finalBytes);
+    // a changed file: the miss names it, from the listing the cache carries (fetched for this miss only)
+    writeFileSync(join(ctx, 'src', 'a.txt'), 'a changed\n');
+    const changed = await runner(ctx, ['--cache-from', `${ref}:cache`]);
+    t.is(changed.code, 0, changed.stderr);
+    t.regex(changed.stderr, /\[build 2\/3\] COPY src\/ \/src\/\n#\d+ cache miss: src\/a\.txt content changed \(since the build of [\d-]+ [\d:]+ in cache-from 127\.0\.0\.1:\d+\/team\/app:cache\)/);
     // type=inline: the pushed image carries its cache; another runner imports it from the image itself
     const inl = await runner(ctx, ['--cache-to', 'type=inline', '--push', '-t', `${ref}:inline`]);
     t.is(inl.code, 0, inl.stderr);
