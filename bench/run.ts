@@ -1,7 +1,7 @@
 // Times tsbuild's scenarios and, where they are installed, the same scenarios with BuildKit
 // (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints a Markdown table of
 // medians and ratios, and writes every sample to bench/results/<time>.json.
-//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,big-layer-export,parallel-stages,shared-prefix,cli] [--tools tsbuild,buildkit,buildah]
+//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,big-layer-export,parallel-stages,shared-prefix,cli,ci-cache] [--tools tsbuild,buildkit,buildah]
 // Scenarios (each cold = a cache holding only the base images, then a no-change rebuild):
 //   hello      fixtures/hello: three stages, COPY, RUN, WORKDIR (the README's example)
 //   many-runs  bench/contexts/many-runs: 20 trivial RUN steps on busybox (per-step cost)
@@ -13,6 +13,7 @@
 //   big-layer-export  bench/contexts/big-layer-export: one RUN writing 300 MB random + 50 MB text;
 //              also timed cold with an export to an image tarball (issue 10)
 //   cli        tsbuild --version and --help (start-up cost; tsbuild only)
+//   ci-cache   bench/contexts/ci-cache: a CI runner B on an empty machine from runner A's registry cache, then a push (issue 11)
 // See bench/README.md for the last results and how the rivals are set up.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { benchCache, ensureDebianGcc } from './debian-gcc.ts';
 import { createResults, formatTable, machine, run, time, toolNames, type Tool } from './measure.ts';
 import { createBuildah, createBuildkit, createTsbuild, type Base, type Rival } from './rivals.ts';
 import { freshBundle } from '../cli/cli-bundle.ts';
+import { benchCiCache } from './ci-cache.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(repo, 'bin', 'tsbuild.js');
@@ -168,6 +170,8 @@ try {
       results.note(`${s.name}: tsbuild peak RSS (largest of ${rss.length} runs, target <= 150 MB): cold ${worst(0)}, one file changed ${worst(1)}, no-change ${worst(2)}`);
     }
   }
+  // issue 11: a CI runner B from a registry cache (bench/ci-cache.ts: its own registry and runners)
+  if (!only || only.includes('ci-cache')) await benchCiCache({ repo, bin, oracle, busyboxOciTar: busybox.ociTar, work, runs, warmups, tools: wantTools, results });
   for (const rival of rivals) results.note(`${rival.tool}: ${rival.setup}`);
 } finally {
   for (const rival of rivals) {

@@ -9,6 +9,7 @@ import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -81,11 +82,14 @@ export async function startRegistry(opts: { basicAuth?: { username: string; pass
   ].join('\n');
   if (opts.basicAuth) await writeFile(join(dir, 'htpasswd'), `${await htpasswdLine(opts.basicAuth.username, opts.basicAuth.password)}\n`);
   await writeFile(join(dir, 'config.yml'), config);
-  const child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', opts.accessLog ? 'pipe' : 'ignore', 'pipe'] });
+  // the access log goes to a file, not a pipe: a caller blocked in spawnSync (the bench) cannot read
+  // a pipe, and a full one would stall the registry mid-request
+  const logPath = join(dir, 'access.log');
+  const logFd = opts.accessLog ? openSync(logPath, 'a') : 'ignore';
+  const child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', logFd, 'pipe'] });
+  if (typeof logFd === 'number') closeSync(logFd);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  let stdout = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const stop = async () => {
@@ -114,7 +118,7 @@ export async function startRegistry(opts: { basicAuth?: { username: string; pass
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { host, stop, accessLog: () => stdout.split('\n').filter((l) => l.includes('"')) };
+  return { host, stop, accessLog: () => (opts.accessLog ? readFileSync(logPath, 'utf8').split('\n').filter((l) => l.includes('"')) : []) };
 }
 
 /**
