@@ -271,9 +271,11 @@ test.serial('type=registry behind htpasswd: the cache goes up and comes back wit
     const a = await build(['--cache-to', `type=registry,ref=${ref},mode=max`]);
     t.is(a.code, 0, a.stderr);
     t.notRegex(a.stderr, /the cache was not exported/);
-    const b = await build(['--cache-from', ref]);
+    // pushed elsewhere on the same registry: mounted from the cache's repository with the same credentials
+    const b = await build(['--cache-from', ref, '--push', '-t', `${secured.host}/team/release:1`]);
     t.is(b.code, 0, b.stderr);
     t.regex(b.stderr, /\(0 steps ran, 7 cached\)/);
+    t.deepEqual(downloads(b.stderr), { blobs: 0, bytes: 0 });
     // without credentials the import is a warning, and the build runs its steps
     const anonymous = await runTsbuild(['build', '--progress', 'plain', '--build-context', `busybox=oci-layout://${base}`, '--cache-from', ref, ctx], { root: join(work, `runner-${n++}`), env: { DOCKER_CONFIG: join(work, 'no-config') } });
     t.is(anonymous.code, 0, anonymous.stderr);
