@@ -47,7 +47,7 @@ export interface SimilarEntry {
   parts: KeyParts;
   lastUsed: number;
   /** Set for a record of an imported cache: its name (`cache-from reg/app:cache`), for messages. */
-  source?: string;
+  importedFrom?: string;
 }
 
 export interface CacheReader {

@@ -68,7 +68,7 @@ export function withImportedCaches(local: CacheIndex, imports: readonly Imported
     similar(parts, limit = 1): SimilarEntry[] {
       const mine = local.similar(parts, limit);
       if (mine.length >= limit) return mine;
-      const theirs = imports.flatMap((from) => [...from.records.values()].filter((r) => r.parts?.op === parts.op).map((r) => ({ key: r.key, parts: r.parts!, lastUsed: r.created, source: from.name })));
+      const theirs = imports.flatMap((from) => [...from.records.values()].filter((r) => r.parts?.op === parts.op).map((r) => ({ key: r.key, parts: r.parts!, lastUsed: r.created, importedFrom: from.name })));
       return [...mine, ...theirs.sort((a, b) => b.lastUsed - a.lastUsed)].slice(0, limit);
     },
     // a miss is explained against the last result of the same step, here or in an import
@@ -78,7 +78,7 @@ export function withImportedCaches(local: CacheIndex, imports: readonly Imported
       let best: SimilarEntry | undefined;
       for (const from of imports) {
         for (const r of from.records.values()) {
-          if (r.key !== key && r.parts?.step === step && (!best || r.created > best.lastUsed)) best = { key: r.key, parts: r.parts, lastUsed: r.created, source: from.name };
+          if (r.key !== key && r.parts?.step === step && (!best || r.created > best.lastUsed)) best = { key: r.key, parts: r.parts, lastUsed: r.created, importedFrom: from.name };
         }
       }
       return best;
