@@ -1,7 +1,7 @@
 // Times tsbuild's scenarios and, where they are installed, the same scenarios with BuildKit
 // (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints a Markdown table of
 // medians and ratios, and writes every sample to bench/results/<time>.json.
-//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,big-layer-export,parallel-stages,shared-prefix,cli,push,apt-heavy] [--tools tsbuild,buildkit,buildah]
+//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,big-layer-export,parallel-stages,shared-prefix,cli,push,apt-heavy,ci-cache] [--tools tsbuild,buildkit,buildah]
 // Scenarios (each cold = a cache holding only the base images, then a no-change rebuild):
 //   hello      fixtures/hello: three stages, COPY, RUN, WORKDIR (the README's example)
 //   many-runs  bench/contexts/many-runs: 20 trivial RUN steps on busybox (per-step cost)
@@ -18,6 +18,7 @@
 //              timed cold with an export to an image tarball (issue 10)
 //   push       bench/contexts/push: a 5-layer image pushed to a fresh local docker-registry, then
 //              pushed again with every blob there (bench/push.ts; issue 10)
+//   ci-cache   bench/contexts/ci-cache: a CI runner B on an empty machine from runner A's registry cache, then a push (issue 11)
 // See bench/README.md for the last results and how the rivals are set up.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ import { createBuildah, createBuildkit, createTsbuild, type Base, type Rival } f
 import { freshBundle } from '../cli/cli-bundle.ts';
 import { timePush } from './push.ts';
 import { ensureAptHeavy } from './apt-heavy.ts';
+import { benchCiCache } from './ci-cache.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(repo, 'bin', 'tsbuild.js');
@@ -204,6 +206,8 @@ try {
       results.note(`${s.name}: tsbuild peak RSS (largest of ${rss.length} runs, target <= 150 MB): cold ${worst(0)}, one file changed ${worst(1)}, no-change ${worst(2)}`);
     }
   }
+  // issue 11: a CI runner B from a registry cache (bench/ci-cache.ts: its own registry and runners)
+  if (!only || only.includes('ci-cache')) await benchCiCache({ repo, bin, oracle, busyboxOciTar: busybox.ociTar, work, runs, warmups, tools: wantTools, results });
   for (const rival of rivals) results.note(`${rival.tool}: ${rival.setup}`);
 } finally {
   for (const rival of rivals) {

@@ -14,7 +14,8 @@ import type { RegistryClient } from '../src/registry/index.ts';
 import type { Lease } from '../src/state/index.ts';
 import type { CacheIndex, Decision } from '../solver/index.ts';
 import type { LayerInfo } from '../worker/index.ts';
-import { CacheConfigMediaType, CreatedAnnotation, DiffIdAnnotation, cacheManifest, type CacheConfig, type CacheConfigRecord } from './cache-format.ts';
+import { encodeListing } from '../src/context/index.ts';
+import { CacheConfigMediaType, CreatedAnnotation, DiffIdAnnotation, ListingMediaType, cacheManifest, type CacheConfig, type CacheConfigRecord } from './cache-format.ts';
 import type { CacheExportSpec } from './cache-spec.ts';
 import { compressLayers } from './compress-layers.ts';
 import type { EngineParts } from './engine.ts';
@@ -95,6 +96,15 @@ export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'
     });
   }
   const config: CacheConfig = { version: 1, records };
+  // the listings of the records' context reads: a runner whose read differs is told which file
+  const listings = await exportListings(records, input.cache, content, maxListingBytes);
+  if (listings.length > 0) {
+    config.listings = listings.map((l) => {
+      input.lease.add('blob', l.blob.digest);
+      layers.push(l.blob);
+      return { checksum: l.checksum, layer: layers.length - 1 };
+    });
+  }
   if (spec.cacheMounts && opts.cacheMounts) {
     const { cacheMountIds, packCacheMounts, defaultMaxCacheMountBytes } = await import('./cache-mounts-transfer.ts');
     const packed = await packCacheMounts(cacheMountIds(input.root), { stateRoot: opts.cacheMounts.stateRoot, content, secrets: opts.cacheMounts.secrets, maxBytes: defaultMaxCacheMountBytes, warn: (m) => opts.progress.emit({ type: 'build.warning', message: m }) });
@@ -143,6 +153,26 @@ export function inlineCacheConfig(worker: Pick<EngineParts, 'worker'>['worker'],
     });
   }
   return { version: 1, records };
+}
+
+// Listings are for explanations only: bounded so a cache of huge contexts stays small (each is at
+// most 8 MiB deflated, solver/cache-index.ts; most are some KiB)
+const maxListingBytes = 32 * 1024 * 1024;
+
+/** One blob per distinct content checksum of `records` whose listing the local index kept, up to `maxBytes` in all. */
+async function exportListings(records: readonly CacheConfigRecord[], cache: CacheIndex, content: Pick<EngineParts, 'content'>['content'], maxBytes: number): Promise<{ checksum: string; blob: Descriptor }[]> {
+  const out: { checksum: string; blob: Descriptor }[] = [];
+  let total = 0;
+  for (const checksum of new Set(records.flatMap((r) => r.parts?.content ?? []))) {
+    const listing = cache.listing?.(checksum);
+    if (!listing) continue;
+    const bytes = encodeListing(listing);
+    if (total + bytes.length > maxBytes) break;
+    total += bytes.length;
+    const stored = await content.putBytes(bytes);
+    out.push({ checksum, blob: { mediaType: ListingMediaType, digest: stored.digest, size: stored.size } });
+  }
+  return out;
 }
 
 /** The target and the steps its filesystem was made on: each op's first input, down to its base. */

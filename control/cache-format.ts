@@ -13,6 +13,8 @@ export const CacheConfigMediaType = 'application/vnd.tsbuild.cache.config.v1+jso
 export const InlineCacheField = 'dev.tsbuild.cache.v1';
 /** On a layer descriptor: when the exporting build made that layer (ms since 1970), so an importer stamps the same image times. */
 export const CreatedAnnotation = 'dev.tsbuild.cache.created';
+/** A per-path listing of one context read (src/context/listing.ts, deflated), so an importer's miss names the file that differs. */
+export const ListingMediaType = 'application/vnd.tsbuild.cache.listing.v1+deflate';
 /** On each layer descriptor: the digest of its uncompressed tar (the diffID). */
 export const DiffIdAnnotation = 'dev.tsbuild.cache.diffid';
 
@@ -21,6 +23,8 @@ export interface CacheConfig {
   records: CacheConfigRecord[];
   /** `cache-mounts=true`: RUN --mount=type=cache contents, one gzip tar each (an index into the manifest's layers). */
   cacheMounts?: { id: string; layer: number }[];
+  /** The listings of the records' context reads, by content checksum (an index into the manifest's layers). */
+  listings?: { checksum: string; layer: number }[];
 }
 
 export interface CacheConfigRecord {
@@ -53,6 +57,7 @@ export function readCacheRecords(manifest: ImageManifest, configBytes: Buffer, n
   if (config.version !== 1 || !Array.isArray(config.records)) throw invalid(ErrorCodes.IMAGE_INVALID, `${name}: unknown cache config version ${String(config.version)}`);
   const layers = manifest.layers ?? [];
   for (const l of layers) {
+    if (l.mediaType === ListingMediaType && sha.test(l.digest)) continue;
     if (!sha.test(l.digest) || !sha.test(l.annotations?.[DiffIdAnnotation] ?? '')) throw invalid(ErrorCodes.IMAGE_INVALID, `${name}: layer ${l.digest} has no valid ${DiffIdAnnotation} annotation`);
   }
   const out: ImportedRecord[] = [];
@@ -94,6 +99,18 @@ export function readCacheMounts(manifest: ImageManifest, configBytes: Buffer): {
   return (config.cacheMounts ?? [])
     .filter((m) => typeof m?.id === 'string' && Number.isInteger(m.layer) && m.layer >= 0 && m.layer < layers.length)
     .map((m) => ({ id: m.id, blob: stripAnnotations(layers[m.layer]) }));
+}
+
+/** The listings a cache carries, by the checksum of the context read each lists. */
+export function readCacheListings(manifest: ImageManifest, configBytes: Buffer): Map<string, Descriptor> {
+  const config = JSON.parse(configBytes.toString('utf8')) as CacheConfig;
+  const layers = manifest.layers ?? [];
+  const out = new Map<string, Descriptor>();
+  for (const l of Array.isArray(config.listings) ? config.listings : []) {
+    const layer = Number.isInteger(l?.layer) && l.layer >= 0 && l.layer < layers.length ? layers[l.layer] : undefined;
+    if (typeof l.checksum === 'string' && layer?.mediaType === ListingMediaType) out.set(l.checksum, stripAnnotations(layer));
+  }
+  return out;
 }
 
 /** diffID → when the exporting build made that layer, from the manifest's annotations. */

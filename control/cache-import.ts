@@ -11,7 +11,7 @@ import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 import type { ImportedCache, ImportedRecord } from '../solver/index.ts';
-import { CacheConfigMediaType, inlineLayerTimes, readCacheMounts, readCacheRecords, readInlineRecords, readLayerTimes } from './cache-format.ts';
+import { CacheConfigMediaType, inlineLayerTimes, readCacheListings, readCacheMounts, readCacheRecords, readInlineRecords, readLayerTimes } from './cache-format.ts';
 
 const ImageConfigTypes: readonly string[] = [MediaTypes.ociConfig, MediaTypes.dockerConfig];
 import type { CacheImportSpec } from './cache-spec.ts';
@@ -76,6 +76,7 @@ function openLocal(dir: string, name: string, deps: CacheImportDeps): ImportedCa
     name,
     records: byKey(records),
     mounts: readCacheMounts(manifest, config).filter((m) => present(m.blob)),
+    listings: new Map([...readCacheListings(manifest, config)].filter(([, d]) => present(d))),
     layerTimes: readLayerTimes(manifest),
     downloaded,
     fetch: async (d) => {
@@ -118,8 +119,9 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
   const downloaded = { blobs: 0, bytes: 0 };
   return {
     name,
+    ref: refText,
     records: byKey(records),
-    ...(manifest.config.mediaType === CacheConfigMediaType && { mounts: readCacheMounts(manifest, config) }),
+    ...(manifest.config.mediaType === CacheConfigMediaType && { mounts: readCacheMounts(manifest, config), listings: readCacheListings(manifest, config) }),
     layerTimes: manifest.config.mediaType === CacheConfigMediaType ? readLayerTimes(manifest) : inlineLayerTimes(JSON.parse(config.toString('utf8')) as Record<string, unknown>),
     downloaded,
     fetch: async (d) => {

@@ -23,6 +23,8 @@ import { importOciLayout } from './oci-layout-context.ts';
 import { checkOutputs } from './check-outputs.ts';
 import { createContextLoadReporter, dockerfileVertex, dockerignoreBytes, dockerignoreVertex, fullImageName, internalStep, reportStatus } from './build-progress.ts';
 import { stampCreated } from './created-times.ts';
+import { cachedViewLayers, outputsTakeCachedLayers, pushCachedLayers, reportCacheDownloads } from './push-cached-layers.ts';
+import type { LayerRecord } from '../worker/index.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -130,11 +132,26 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       maxParallelism: opts.maxParallelism,
       runInputs: { secrets, limits: opts.limits, sshAgents: sshAgents.sockets, insecureRegistries: opts.insecureRegistries, registryMirrors: opts.registryMirrors },
       signal,
+      // a target every output only pushes may stay in the imported cache (control/push-cached-layers.ts)
+      ...(imports.length > 0 && outputsTakeCachedLayers(opts.outputs, opts.cacheTo) && { keepRootLayers: (layers: readonly LayerRecord[]) => cachedViewLayers(layers) !== undefined }),
     });
 
     const exportVertex = { digest: 'export', name: 'exporting to image' };
     progress.emit({ type: 'vertex.started', vertex: exportVertex });
     exporting = exportVertex;
+    if (solved.layers) {
+      const importedTimes = new Map(imports.flatMap((i) => [...(i.layerTimes ?? [])]));
+      const { view, exports } = await pushCachedLayers({
+        layers: cachedViewLayers(solved.layers)!,
+        config: (layers) => stampCreated(def.config, layers.map((l) => importedTimes.get(l.diffId)), { epoch: opts.sourceDateEpoch, now: Date.now() }),
+        outputs: opts.outputs, imports, content, registry: await registryClient(), hold: (d) => lease.add('blob', d),
+        fetch: (blob, fetchSignal) => solveCache.ensureBlobs!([{ diffId: '', empty: false, blobs: [blob] }], fetchSignal),
+        progress, vertex: exportVertex, signal,
+      });
+      progress.emit({ type: 'vertex.done', vertex: exportVertex });
+      reportCacheDownloads(imports, progress);
+      return { imageId: view.configDescriptor.digest, digest: view.manifestDescriptor.digest, exports, ran: solved.stats.ran, cached: solved.stats.cached, warnings: def.warnings.map((w) => w.message), size: view.layers.reduce((n, l) => n + l.descriptor.size, 0) };
+    }
     const chain = solved.snapshot ? worker.chain(solved.snapshot) : [];
     const layersStarted = Date.now();
     // each layer's time is its snapshot's: a cached step keeps it, so a no-change rebuild is the same image
@@ -202,12 +219,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       }
     }
     // what the imported caches cost this build in downloads (≈0 when nothing had to be unpacked)
-    for (const i of imports) {
-      const vertex = { digest: `cache-downloads ${i.name}`, name: `downloaded from cache ${i.name}` };
-      progress.emit({ type: 'vertex.started', vertex });
-      progress.emit({ type: 'vertex.log', vertex, stream: 'stdout', data: `${i.downloaded.blobs} blobs, ${i.downloaded.bytes} bytes\n` });
-      progress.emit({ type: 'vertex.done', vertex });
-    }
+    reportCacheDownloads(imports, progress);
     return {
       imageId: view.configDescriptor.digest,
       digest: view.manifestDescriptor.digest,

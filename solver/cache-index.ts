@@ -46,6 +46,8 @@ export interface SimilarEntry {
   key: string;
   parts: KeyParts;
   lastUsed: number;
+  /** Set for a record of an imported cache: its name (`cache-from reg/app:cache`), for messages. */
+  importedFrom?: string;
 }
 
 export interface CacheReader {
@@ -64,6 +66,8 @@ export interface CacheReader {
   created?(key: string): number | undefined;
   /** The per-path listing of the context read whose checksum is `checksum`, when one was kept. */
   listing?(checksum: string): Listing | undefined;
+  /** Brings the listings of these checksums within `listing`'s reach when they are elsewhere (an imported cache fetches them), before a plan explains its misses. */
+  loadListings?(checksums: readonly string[], signal?: AbortSignal): Promise<void>;
 }
 
 export interface CacheIndex extends CacheReader {

@@ -38,6 +38,11 @@ export interface ExecuteOptions {
    * False where the build ignores the cache (--no-cache, --no-cache-filter): such a step runs itself.
    */
   shareable?: (v: Vertex) => boolean;
+  /**
+   * Whether a root found in the cache as layers only (an imported hit) may stay so: not unpacked,
+   * its blobs not fetched (a push that mounts them from the cache's repository needs no bytes).
+   */
+  keepRootLayers?: (layers: readonly LayerRecord[]) => boolean;
 }
 
 export interface ExecuteStats {
@@ -46,7 +51,7 @@ export interface ExecuteStats {
 }
 
 /** Resolves to the snapshot of `root` (undefined: the empty filesystem). */
-export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decision>, opts: ExecuteOptions): Promise<{ snapshot: string | undefined; stats: ExecuteStats }> {
+export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decision>, opts: ExecuteOptions): Promise<{ snapshot: string | undefined; layers?: readonly LayerRecord[]; stats: ExecuteStats }> {
   const parallelism = parallelismFor(opts.maxParallelism);
   const queue = new PQueue({ concurrency: parallelism.steps });
   // unpacking a cached result's layers is gunzip and file writes: CPU work, bounded as such
@@ -68,6 +73,14 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
       stats.cached++;
       opts.progress.emit({ type: 'vertex.cached', vertex: { digest: v.digest, name: v.meta.name } });
     }
+  }
+
+  // a root hit that is layers only, and may stay so: nothing to run, unpack or fetch
+  const top = plan.get(root.digest);
+  if (top?.action === 'cached' && top.snapshot === undefined && top.layers?.length && opts.keepRootLayers?.(top.layers) && ![...plan.values()].some((d) => d.action === 'run')) {
+    opts.cache.touch([top.key]);
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+    return { snapshot: undefined, layers: top.layers, stats };
   }
 
   const resolve = (v: Vertex): Promise<InputRef> => {

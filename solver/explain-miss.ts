@@ -59,7 +59,7 @@ export function createMissExplainer(opts: ExplainOptions): MissExplainer {
       // entries recorded before steps were named are found by their op
       const last = (mine.step !== undefined ? cache.lastOfStep?.(mine.step, key) : undefined) ?? cache.similar(mine, 1).find((e) => e.parts.step === undefined);
       if (!last) return { reason: 'no earlier build of this step in the cache', previous: false };
-      return { reason: `${changes(v, mine, last).join('; ')} (since the build of ${when(last.lastUsed)})`, previous: true };
+      return { reason: `${changes(v, mine, last).join('; ')} (since the build of ${when(last.lastUsed)}${last.importedFrom === undefined ? '' : ` in cache-from ${last.importedFrom}`})`, previous: true };
     },
     hit(key) {
       const entry = cache.lookup(key);

@@ -4,7 +4,7 @@ import { graphDepth, topoSort, type Vertex } from '../src/llb/index.ts';
 import { ErrorCodes, invalid } from '../src/errors/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { Lease, LeaseResource } from '../src/state/index.ts';
-import { describeOp, type BuildSession, type RunInputs, type Worker } from '../worker/index.ts';
+import { describeOp, type BuildSession, type LayerRecord, type RunInputs, type Worker } from '../worker/index.ts';
 import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, type KeyParts } from './cache-index.ts';
 import { createMissExplainer } from './explain-miss.ts';
 import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum, type LocalChecksumOptions } from './cache-key.ts';
@@ -14,6 +14,7 @@ import { parallelismFor } from './parallelism.ts';
 import { openStepLocks, type StepLock, type StepLocks } from './step-locks.ts';
 import { addStepParts, createListingRecorder, planReasons, withReasons, type ListingChecksum } from './miss-reasons.ts';
 import { sandboxFrontier } from './sandbox-frontier.ts';
+import { missedListings } from './imported-cache.ts';
 
 export { computeCacheKeys, planBuild, openCacheIndex, openStepLocks, parallelismFor };
 export { openCacheRecords, type CacheRecord, type CacheRecords } from './cache-index.ts';
@@ -47,11 +48,15 @@ export interface SolveOptions {
   lease?: Lease;
   /** The engine's step locks (solver/step-locks.ts): a key another build is running is waited for, not run again. */
   locks?: StepLocks;
+  /** Whether the target, found in the cache as layers only, may stay so (executePlan's keepRootLayers). */
+  keepRootLayers?: (layers: readonly LayerRecord[]) => boolean;
 }
 
 export interface SolveResult {
   /** The target's committed snapshot; undefined for an empty filesystem. */
   snapshot: string | undefined;
+  /** Set instead of `snapshot` when the target stayed layers (keepRootLayers): bottom first, their blobs perhaps not local yet. */
+  layers?: readonly LayerRecord[];
   stats: ExecuteStats;
   plan: Map<string, Decision>;
 }
@@ -86,6 +91,8 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   );
   addStepParts(order, parts, opts.localDirs.get('context') ?? '');
   const cache = opts.cache;
+  // an imported record's listings are fetched only for the misses they explain (solver/imported-cache.ts)
+  if (cache.loadListings) await cache.loadListings(missedListings(order, keys, parts, cache), opts.signal);
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const ignoreCache = (v: Vertex) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage));
   const explainer = createMissExplainer({ cache, parts, listings: listings.listing, noCache: opts.noCache });
@@ -106,7 +113,7 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   if (startingAtOnce > 0) opts.worker.warmNetwork(startingAtOnce);
   listings.keep(order, plan, parts, cache);
   const progress = withReasons(opts.progress, planReasons(order, plan, explainer, opts.explain === true));
-  const { snapshot, stats } = await executePlan(root, plan, {
+  const { snapshot, layers, stats } = await executePlan(root, plan, {
     worker: opts.worker,
     cache,
     localDirs: opts.localDirs,
@@ -120,8 +127,9 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     locks: opts.locks,
     // a step the build runs despite the cache is never answered by another build's run either
     shareable: (v) => !ignoreCache(v) || describeOp(v.op).cachedUnderNoCache,
+    keepRootLayers: opts.keepRootLayers,
   });
-  return { snapshot, stats, plan };
+  return { snapshot, ...(layers && { layers }), stats, plan };
 }
 
 /** A --no-cache-filter name that no step of this build has is most likely a typo: say so. */

@@ -29,6 +29,11 @@ export interface PushOptions {
   descriptor: Descriptor;
   /** Repositories on the same registry that may hold the blobs already (`team/base`): mounted, not uploaded. */
   mountFrom?: readonly string[];
+  /**
+   * Brings a blob the content store does not hold yet (a layer left in an imported cache) in before
+   * it is uploaded; a blob the registry has, or mounts, is never fetched.
+   */
+  fetch?: (blob: Descriptor, signal?: AbortSignal) => Promise<void>;
   progress?: ProgressSink;
   vertex?: VertexRef;
   /** Stops the push between and inside requests (the build was cancelled). */
@@ -95,6 +100,7 @@ async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor
       if (!given) throw await registryErrorFrom(start, `${what}: no upload location`);
       location = new URL(given, start.url).toString();
     }
+    if (opts.fetch && !(await content.has(blob.digest))) await opts.fetch(blob, opts.signal);
     await uploadBlob({ client, content, ref, blob, location, what, chunkSize: opts.chunkSize ?? DefaultChunkSize, signal: opts.signal, stallTimeoutMs: opts.stallTimeoutMs });
     report(opts, blob);
   });

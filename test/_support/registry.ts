@@ -9,6 +9,7 @@ import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +22,8 @@ export interface TestRegistry {
   /** `127.0.0.1:PORT` */
   host: string;
   stop(): Promise<void>;
+  /** With `accessLog: true`: the registry's access log lines so far (combined log format: method, path, status, bytes sent). */
+  accessLog(): string[];
 }
 
 async function freePort(): Promise<number> {
@@ -54,7 +57,7 @@ async function htpasswdLine(username: string, password: string): Promise<string>
  * answers. With `basicAuth`, the registry demands those credentials (htpasswd auth); with `token`,
  * tokens from that issuer (test/_support/token-issuer.ts).
  */
-export async function startRegistry(opts: { basicAuth?: { username: string; password: string }; token?: { realm: string; service: string; issuer: string; rootCertBundle: string } } = {}): Promise<TestRegistry> {
+export async function startRegistry(opts: { basicAuth?: { username: string; password: string }; token?: { realm: string; service: string; issuer: string; rootCertBundle: string }; accessLog?: boolean } = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -63,7 +66,7 @@ export async function startRegistry(opts: { basicAuth?: { username: string; pass
     'log:',
     '  level: error',
     '  accesslog:',
-    '    disabled: true',
+    `    disabled: ${opts.accessLog ? 'false' : 'true'}`,
     'storage:',
     '  filesystem:',
     `    rootdirectory: ${join(dir, 'data')}`,
@@ -79,9 +82,14 @@ export async function startRegistry(opts: { basicAuth?: { username: string; pass
   ].join('\n');
   if (opts.basicAuth) await writeFile(join(dir, 'htpasswd'), `${await htpasswdLine(opts.basicAuth.username, opts.basicAuth.password)}\n`);
   await writeFile(join(dir, 'config.yml'), config);
-  const child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // the access log goes to a file, not a pipe: a caller blocked in spawnSync (the bench) cannot read
+  // a pipe, and a full one would stall the registry mid-request
+  const logPath = join(dir, 'access.log');
+  const logFd = opts.accessLog ? openSync(logPath, 'a') : 'ignore';
+  const child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', logFd, 'pipe'] });
+  if (typeof logFd === 'number') closeSync(logFd);
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const stop = async () => {
@@ -110,7 +118,7 @@ export async function startRegistry(opts: { basicAuth?: { username: string; pass
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { host, stop };
+  return { host, stop, accessLog: () => (opts.accessLog ? readFileSync(logPath, 'utf8').split('\n').filter((l) => l.includes('"')) : []) };
 }
 
 /**

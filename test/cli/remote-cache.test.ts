@@ -76,8 +76,9 @@ test.serial('type=local, mode=max: runner B runs nothing and makes the same imag
     t.is(c.code, 0, c.stderr);
     // COPY src/, the RUN on it, COPY --from=build and the last RUN; deps and its copy come from the cache
     t.is(c.ran, 4, c.stderr);
-    // the miss is explained against the imported record of the same step
-    t.regex(c.stderr, /\[build 2\/3\] COPY src\/ \/src\/\n#\d+ cache miss: what it reads from the build context changed \(since the build of /);
+    // the miss is explained against the imported record of the same step, naming the file (issue 11)
+    t.regex(c.stderr, /\[build 2\/3\] COPY src\/ \/src\/\n#\d+ cache miss: src\/b\.txt content changed \(since the build of [\d-]+ [\d:]+ in cache-from local:.*cache-max\)/);
+    t.regex(c.stderr, /\[build 3\/3\] RUN cat \/src\/\*\.txt > \/build\.txt\n#\d+ cache miss: earlier step "\[build 2\/3\] COPY src\/ \/src\/" changed/);
     t.regex(c.stderr, /\[deps 2\/2\] RUN echo deps > \/deps\.txt\n#\d+ CACHED/);
   } finally {
     removeDir(ctx);
@@ -162,19 +163,85 @@ test.serial('cache-mounts=true: RUN --mount=type=cache contents reach runner B, 
   }
 });
 
+/** The registry's own account of a stretch of its access log: blob bytes it sent, and the requests. */
+function served(lines: readonly string[], except = 'none') {
+  const requests = lines.flatMap((l) => {
+    const m = /"(\w+) (\S+) HTTP\/[\d.]+" (\d+) (\d+|-)/.exec(l);
+    return m ? [{ method: m[1], path: m[2], status: Number(m[3]), bytes: m[4] === '-' ? 0 : Number(m[4]) }] : [];
+  });
+  const blobGets = requests.filter((r) => r.method === 'GET' && /\/blobs\/sha256:/.test(r.path) && !r.path.endsWith(except));
+  return { requests, blobBytes: blobGets.reduce((n, r) => n + r.bytes, 0), blobGets: blobGets.length };
+}
+
+const downloads = (stderr: string) => {
+  const m = /downloaded from cache .*\n#\d+ [\d.]+ (\d+) blobs, (\d+) bytes/.exec(stderr);
+  return m ? { blobs: Number(m[1]), bytes: Number(m[2]) } : undefined;
+};
+
 test.serial('type=registry: runner B imports from a docker-registry, runs nothing, and pushes the same image digest', async (t) => {
-  registry = await startRegistry();
+  registry = await startRegistry({ accessLog: true });
   const ctx = project();
   const ref = `${registry.host}/team/app`;
+  const manifest = async (repo: string, tag: string) => {
+    const res = await fetch(`http://${registry!.host}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    return { digest: res.headers.get('docker-content-digest'), layers: res.ok ? ((await res.json()) as { layers: { digest: string; size: number }[] }).layers : [] };
+  };
   try {
     const a = await runner(ctx, ['--cache-to', `type=registry,ref=${ref}:cache,mode=max`, '--push', '-t', `${ref}:a`]);
     t.is(a.code, 0, a.stderr);
-    const b = await runner(ctx, ['--cache-from', `${ref}:cache`, '--push', '-t', `${ref}:b`]);
+    // issue 11: a push of a fully cached image to the same registry mounts its blobs across
+    // repositories and downloads none (the registry's access log is the witness)
+    const cacheConfig = ((await (await fetch(`http://${registry.host}/v2/team/app/manifests/cache`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { config: { digest: string } }).config.digest;
+    const logged = registry.accessLog().length;
+    const b = await runner(ctx, ['--cache-from', `${ref}:cache`, '--push', '-t', `${registry.host}/team/release:1`]);
     t.is(b.code, 0, b.stderr);
     t.is(b.ran, 0, b.stderr);
-    const digest = async (tag: string) => (await fetch(`http://${registry!.host}/v2/team/app/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest');
-    t.truthy(await digest('a'));
-    t.is(await digest('b'), await digest('a'));
+    // the cache's config (which every import reads) is the one blob it sends
+    const seen = served(registry.accessLog().slice(logged), cacheConfig);
+    t.is(seen.blobGets, 0, JSON.stringify(seen.requests));
+    t.deepEqual(downloads(b.stderr), { blobs: 0, bytes: 0 });
+    const mounts = seen.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v2/team/release/blobs/uploads/?mount=') && r.path.includes('from=team%2Fapp'));
+    const released = await manifest('team/release', '1');
+    t.is(released.digest, (await manifest('team/app', 'a')).digest);
+    // every layer, and the image config runner A pushed beside the cache
+    t.is(mounts.filter((r) => r.status === 201).length, released.layers.length + 1, JSON.stringify(seen.requests));
+    t.false(seen.requests.some((r) => r.method === 'PATCH' || (r.method === 'PUT' && r.path.includes('/blobs/'))), JSON.stringify(seen.requests));
+    // the image's blobs are not here, so the local store does not name it: the build says so
+    t.regex(b.stderr, /pushed .*team\/release:1 from the cache's layers; not stored locally \(tsbuild pull /);
+    const images = await runTsbuild(['images'], { root: b.root });
+    t.is(images.code, 0, images.stderr);
+    t.notRegex(images.stdout, /team\/release/);
+    // pushing where the cache is (the same repository) finds every blob there
+    const same = await runner(ctx, ['--cache-from', `${ref}:cache`, '--push', '-t', `${ref}:b`]);
+    t.is(same.code, 0, same.stderr);
+    t.deepEqual(downloads(same.stderr), { blobs: 0, bytes: 0 });
+    t.is((await manifest('team/app', 'b')).digest, released.digest);
+    // a cache the registry cannot mount from (a CI cache directory): a blob the target lacks is fetched, then uploaded
+    const fromDir = await runner(ctx, ['--cache-from', `type=local,src=${join(work, 'cache-max')}`, '--push', '-t', `${registry.host}/team/fromdir:1`]);
+    t.is(fromDir.code, 0, fromDir.stderr);
+    t.is(fromDir.ran, 0, fromDir.stderr);
+    const pushed = await manifest('team/fromdir', '1');
+    t.true(pushed.layers.length > 0);
+    for (const l of pushed.layers) t.is((await fetch(`http://${registry.host}/v2/team/fromdir/blobs/${l.digest}`, { method: 'HEAD' })).status, 200);
+    t.true(downloads(fromDir.stderr)!.blobs > 0, fromDir.stderr);
+    // an output that needs the bytes fetches the final image's layers, and only those
+    const before = registry.accessLog().length;
+    const oci = await runner(ctx, ['--cache-from', `${ref}:cache`, '-o', `type=oci,dest=${join(work, 'b.oci.tar')}`]);
+    t.is(oci.code, 0, oci.stderr);
+    t.is(oci.ran, 0, oci.stderr);
+    // (the base's layers came with the runner's busybox: the build context named it)
+    const layout = (d: string) => join(base, 'blobs', 'sha256', d.slice(7));
+    const baseManifest = JSON.parse(readFileSync(layout((JSON.parse(readFileSync(join(base, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0].digest), 'utf8')) as { layers: { digest: string }[] };
+    const own = released.layers.filter((l) => !baseManifest.layers.some((b) => b.digest === l.digest));
+    t.true(own.length >= 3 && own.length < released.layers.length);
+    const finalBytes = own.reduce((n, l) => n + l.size, 0);
+    t.deepEqual(downloads(oci.stderr), { blobs: own.length, bytes: finalBytes });
+    t.is(served(registry.accessLog().slice(before), cacheConfig).blobBytes, finalBytes);
+    // a changed file: the miss names it, from the listing the cache carries (fetched for this miss only)
+    writeFileSync(join(ctx, 'src', 'a.txt'), 'a changed\n');
+    const changed = await runner(ctx, ['--cache-from', `${ref}:cache`]);
+    t.is(changed.code, 0, changed.stderr);
+    t.regex(changed.stderr, /\[build 2\/3\] COPY src\/ \/src\/\n#\d+ cache miss: src\/a\.txt content changed \(since the build of [\d-]+ [\d:]+ in cache-from 127\.0\.0\.1:\d+\/team\/app:cache\)/);
     // type=inline: the pushed image carries its cache; another runner imports it from the image itself
     const inl = await runner(ctx, ['--cache-to', 'type=inline', '--push', '-t', `${ref}:inline`]);
     t.is(inl.code, 0, inl.stderr);
@@ -204,9 +271,11 @@ test.serial('type=registry behind htpasswd: the cache goes up and comes back wit
     const a = await build(['--cache-to', `type=registry,ref=${ref},mode=max`]);
     t.is(a.code, 0, a.stderr);
     t.notRegex(a.stderr, /the cache was not exported/);
-    const b = await build(['--cache-from', ref]);
+    // pushed elsewhere on the same registry: mounted from the cache's repository with the same credentials
+    const b = await build(['--cache-from', ref, '--push', '-t', `${secured.host}/team/release:1`]);
     t.is(b.code, 0, b.stderr);
     t.regex(b.stderr, /\(0 steps ran, 7 cached\)/);
+    t.deepEqual(downloads(b.stderr), { blobs: 0, bytes: 0 });
     // without credentials the import is a warning, and the build runs its steps
     const anonymous = await runTsbuild(['build', '--progress', 'plain', '--build-context', `busybox=oci-layout://${base}`, '--cache-from', ref, ctx], { root: join(work, `runner-${n++}`), env: { DOCKER_CONFIG: join(work, 'no-config') } });
     t.is(anonymous.code, 0, anonymous.stderr);
