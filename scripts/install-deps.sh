@@ -17,7 +17,8 @@ done
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # the RUN network sandbox (pasta; slirp4netns, its tested fallback; namespaces through ip netns) and
 # the Debian base-image fixture
-for pair in pasta:passt slirp4netns:slirp4netns ip:iproute2 debootstrap:debootstrap; do
+# (chattr: a new state root spreads its snapshots over ext4's block groups, src/state/spread-dirs.ts)
+for pair in pasta:passt slirp4netns:slirp4netns ip:iproute2 debootstrap:debootstrap chattr:e2fsprogs; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # busybox-static, not busybox: the fixture copies the binary into an empty image

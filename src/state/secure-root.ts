@@ -12,6 +12,7 @@ import { chmodSync, closeSync, fstatSync, fchmodSync, lstatSync, mkdirSync, open
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
+import { spreadSubdirs } from './spread-dirs.ts';
 
 /** Directories tsbuild keeps under a state root (see root.ts for what each holds); the first four every build uses. */
 export const StateDirs = ['content', 'snapshots', 'tmp', 'workers', 'runc', 'cache-mounts', 'logs'] as const;
@@ -67,8 +68,10 @@ function secure(abs: string): void {
     const path = join(abs, name);
     const s = statQuiet(path, false);
     if (s?.isSymbolicLink()) throw refuse(`${name} is a symbolic link: the state root's own directories must be real ones`);
-    if (s === undefined && i < alwaysMade) mkdirQuiet(path);
-    else if (s?.isDirectory()) tighten(path, s, privateDir);
+    if (s === undefined && i < alwaysMade) {
+      // snapshots: each one's files in block groups no recent delete left slow (./spread-dirs.ts)
+      if (mkdirQuiet(path) && name === 'snapshots') spreadSubdirs(path);
+    } else if (s?.isDirectory()) tighten(path, s, privateDir);
   }
   for (const name of StateFiles) {
     const path = join(abs, name);
@@ -102,14 +105,17 @@ function fstatFollowing(path: string): Stats {
   }
 }
 
-function mkdirQuiet(path: string): void {
+/** True when this call made it. */
+function mkdirQuiet(path: string): boolean {
   try {
     mkdirSync(path, { mode: privateDir });
     // the umask may have taken bits away (never added any): say the mode outright
     chmodSync(path, privateDir);
+    return true;
   } catch (e) {
     // another tsbuild made it meanwhile: it makes it private too
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
   }
 }
 

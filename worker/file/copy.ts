@@ -153,13 +153,14 @@ function mirrorParents(destRoot: string, srcRoot: string, destDir: string, rel: 
 function copyContents(destRoot: string, src: string, dest: string, dirOwner: Owner, opts: CopyOptions, at: EntryPath): void {
   const existing = resolveInRoot(destRoot, dest);
   // an existing dest keeps its own owner and mode (BuildKit: overwriteTargetMetadata is false at the top)
-  const host = isDir(existing) ? existing : mkdirInRoot(destRoot, dest, dirOwner);
+  const fresh = !isDir(existing);
+  const host = fresh ? mkdirInRoot(destRoot, dest, dirOwner) : existing;
   for (const name of readdirSync(src).sort()) {
     const child = `${src}/${name}`;
     const cs = lstatSync(child);
     const childAt = { root: at.root === '.' ? name : `${at.root}/${name}`, source: name };
     const v = opts.filter ? opts.filter(childAt, cs.isDirectory()) : 'copy';
-    if (v !== 'skip') copyEntry(child, `${host}/${name}`, opts, cs, childAt, v === 'look');
+    if (v !== 'skip') copyEntry(child, `${host}/${name}`, opts, cs, childAt, v === 'look', { fresh });
   }
 }
 

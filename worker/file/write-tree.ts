@@ -1,7 +1,7 @@
 // Writing files into a root filesystem without ever following a link that is already there: every
 // existing non-directory at a target is removed first, and only directories we just checked (lstat)
 // are descended into. Parents are resolved with resolveInRoot, so image symlinks stay inside the root.
-import { chmodSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, type Stats } from 'node:fs';
+import { chmodSync, constants as fsConstants, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, type Stats } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { resolveInRoot } from '../../src/context/index.ts';
@@ -85,42 +85,61 @@ function clearTarget(host: string, keepDir: boolean, reuse?: CopyReuse): Stats |
  * Copies the entry at `src` (not following it when it is a link) to the host path `dest`, recursively,
  * asking `opts.filter` about everything below it when `at` says where it sits. `look`: see CopyVerdict.
  */
-export function copyEntry(src: string, dest: string, opts: CopyOptions, stat?: Stats, at?: EntryPath, look = false): void {
-  copyTree(src, dest, opts, stat ?? lstatSync(src), at, () => {}, look);
+export function copyEntry(src: string, dest: string, opts: CopyOptions, stat?: Stats, at?: EntryPath, look = false, place: TargetPlace = {}): void {
+  copyTree(src, dest, opts, stat ?? lstatSync(src), at, () => {}, { look, fresh: place.fresh === true });
+}
+
+/** What the caller knows of a target's place. */
+export interface TargetPlace {
+  /** Its directory was made by this copy and nothing has been written in it under this name: no lstat, no removal. */
+  fresh?: boolean;
+}
+
+/** How copyTree treats one entry: `look` (see CopyVerdict) and `fresh` (TargetPlace). */
+interface TreeStep {
+  look: boolean;
+  fresh: boolean;
 }
 
 /**
  * One entry and what is below it. `look` (an excluded dir that an exception may re-include) makes
  * the dir only when something below it is copied: `parentReady` makes the pending parents first.
  */
-function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: EntryPath | undefined, parentReady: () => void, look: boolean): void {
+function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: EntryPath | undefined, parentReady: () => void, step: TreeStep): void {
   const mode = copiedMode(opts.chmod, s);
   const owner = opts.owner ?? { uid: s.uid, gid: s.gid };
   if (s.isDirectory()) {
     let made = false;
+    // made here, empty: its entries need no lstat of their targets (through an overlay mount, a
+    // lookup of a missing name asks every layer) and nothing can be in their way
+    let empty = false;
     const ready = () => {
       if (made) return;
       parentReady();
-      if (!clearTarget(dest, true, opts.reuse)) mkdirSync(dest, { mode: 0o700 });
+      if (step.fresh || !clearTarget(dest, true, opts.reuse)) {
+        mkdirSync(dest, { mode: 0o700 });
+        empty = true;
+      }
       lchownSync(dest, owner.uid, owner.gid);
       chmodSync(dest, mode);
       made = true;
     };
-    if (!look) ready();
+    if (!step.look) ready();
     for (const name of readdirSync(src).sort()) {
       const child = join(src, name);
       const cs = lstatSync(child);
       const childAt = at && { root: below(at.root, name), source: below(at.source, name) };
       const verdict = childAt && opts.filter ? opts.filter(childAt, cs.isDirectory()) : 'copy';
       if (verdict === 'skip') continue;
-      copyTree(child, join(dest, name), opts, cs, childAt, ready, verdict === 'look');
+      // (a dir made lazily, under `look`, is not known empty when its first entry is visited)
+      copyTree(child, join(dest, name), opts, cs, childAt, ready, { look: verdict === 'look', fresh: empty && !step.look });
     }
     if (made) lutimesSync(dest, s.atime, s.mtime);
     return;
   }
-  if (look) return;
+  if (step.look) return;
   parentReady();
-  clearTarget(dest, false, opts.reuse);
+  if (!step.fresh) clearTarget(dest, false, opts.reuse);
   const inode = `${s.dev}:${s.ino}`;
   const first = s.nlink > 1 ? opts.links.get(inode) : undefined;
   if (first !== undefined) {
@@ -149,7 +168,9 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
  * source's times; returns the new file's stat (taken before its owner, mode and times were set).
  */
 export function copyRegularFile(src: string, dest: string, s: Pick<Stats, 'atime' | 'mtime'>, mode: number, owner: Owner): Stats {
-  copyFileSync(src, dest);
+  // exclusive: nothing is there, and without it libuv stats and truncates the new file, and ext4
+  // starts writing back a file truncated to 0 when it is closed (auto_da_alloc), in the close
+  copyFileSync(src, dest, fsConstants.COPYFILE_EXCL);
   // the new file has the source's mode (copyfile sets it) and our uid/gid (or its dir's group):
   // when that is already right, one lstat replaces chown and chmod, two inode writes per file
   const made = lstatSync(dest);
