@@ -65,7 +65,12 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
   const manifests = index.manifests;
   const tagged = (tag: string) => manifests.find((m) => m.annotations?.[RefNameAnnotation] === tag);
   const named = spec.tag !== undefined ? tagged(spec.tag) : manifests.length === 1 ? manifests[0] : tagged('latest');
-  if (!named) throw fail(spec.tag !== undefined ? `no image tagged "${spec.tag}"` : `${manifests.length} images and none tagged "latest": name one (oci-layout://DIR:TAG)`);
+  if (!named) {
+    const tags = manifests.flatMap((m) => m.annotations?.[RefNameAnnotation] ?? []);
+    const error = fail(spec.tag !== undefined ? `no image tagged "${spec.tag}"` : `${manifests.length} images and none tagged "latest": name one (oci-layout://DIR:TAG)`);
+    error.hint = tags.length > 0 ? `the layout's tags: ${tags.map((t) => `"${t}"`).join(', ')}` : `its images are untagged${manifests.length === 1 ? ': leave the tag out (oci-layout://DIR)' : ''}`;
+    throw error;
+  }
   let desc: Descriptor = named;
   for (let depth = 0; IndexMediaTypes.includes(desc.mediaType); depth++) {
     if (depth >= maxIndexDepth) throw fail(`image indexes nested more than ${maxIndexDepth} deep`);
