@@ -44,6 +44,8 @@ test.serial('one build as an OCI tarball, a docker archive, an OCI layout and a 
   t.regex(r.stdout, /^\+ \/app\/app\.txt\tfile\t0600\t0\t0\t4\tsha256:[0-9a-f]{64}$/m);
   t.regex(r.stdout, /^- +"v": "1"$/m);
   t.regex(r.stdout, /^\+ +"v": "2"$/m);
+  // a change inside a field follows the field's line, so a reader sees which one it is in
+  t.regex(r.stdout, /^config:\n {4}"Labels": \{\n- {5}"v": "1"\n\+ {5}"v": "2"\n$/m);
   const json = JSON.parse((await runTsbuild(['diff', '--format', 'json', 'app:1', 'app:2'], { root })).stdout) as { identical: boolean; changed: { a: string }[] };
   t.false(json.identical);
   t.deepEqual(json.changed.map((c) => c.a.split('\t')[0]), ['/app/app.txt']);
