@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resolveBuildOptions } from '../../control/index.ts';
+import { resolveBuildOptions, type Engine } from '../../control/index.ts';
 import { build, duSb, noGc, quiet, withBusyboxRoot, withEngine } from '../_support/engine.ts';
 import { buildBusybox, contextDir, removeDir, tempDir } from '../_support/tsbuild.ts';
 
@@ -63,6 +63,17 @@ const shared = (a: Map<string, number>, b: Map<string, number>) => [...b].filter
 
 const diffIds = (root: string, tag: string): string[] =>
   (JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${join(root, 'content')}:${tag}:latest`], { encoding: 'utf8' })) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids;
+
+/** Moves `tag` to plain busybox and prunes: what only that tag held goes. */
+async function retagAndPrune(engine: Engine, tag: string): Promise<void> {
+  const plain = contextDir({ Dockerfile: 'FROM busybox\n' });
+  try {
+    await build(engine, plain, [tag]);
+  } finally {
+    removeDir(plain);
+  }
+  await engine.prune({});
+}
 
 function project(dockerfile: string): string {
   const files: Record<string, string | { content: string; mode: number }> = {
@@ -125,13 +136,7 @@ test('a one-file change links the rest: the files and layer diffID of a full cop
       t.is(idsTwo.at(-2), idsFull.at(-2), 'the COPY layer of the linked snapshot is the full copy\'s');
 
       // pruning the new image leaves the first one's files whole
-      const plain = contextDir({ Dockerfile: 'FROM busybox\n' });
-      try {
-        await build(engine, plain, ['two']);
-      } finally {
-        removeDir(plain);
-      }
-      await engine.prune({});
+      await retagAndPrune(engine, 'two');
       t.false(existsSync(twoDir), 'the untagged snapshot was pruned');
       t.deepEqual(fingerprint(one), oneFiles);
 
@@ -142,13 +147,7 @@ test('a one-file change links the rest: the files and layer diffID of a full cop
       const three = madeSince(root, before, 'src/a.txt');
       t.true(shared(inodes(one), inodes(three)).length > 30);
       const threeFiles = fingerprint(three);
-      const plainToo = contextDir({ Dockerfile: 'FROM busybox\n' });
-      try {
-        await build(engine, plainToo, ['one']);
-      } finally {
-        removeDir(plainToo);
-      }
-      await engine.prune({});
+      await retagAndPrune(engine, 'one');
       t.false(existsSync(one), 'the first snapshot was pruned');
       t.deepEqual(fingerprint(three), threeFiles);
       t.is(readFileSync(join(three, 'many/f3.txt'), 'utf8'), 'file 3\n'.repeat(4));
