@@ -12,6 +12,8 @@ export function formatItems(items: readonly object[], format: string): string {
   if (format === 'json') return items.map((i) => `${JSON.stringify(i)}\n`).join('');
   const table = format.startsWith('table');
   const body = (table ? format.slice(5).trimStart() : format).replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  // Go refuses `{{` without its `}}` rather than print it: so do we (a typo would otherwise print the template)
+  if (body.replace(action, '').includes('{{')) throw invalid(ErrorCodes.OPTION_INVALID, `--format: an action is not closed in "${format}"`, { hint: 'close each {{ with }}, e.g. {{.ID}}' });
   const lines = items.map((i) => render(body, i));
   if (!table) return lines.map((l) => `${l}\n`).join('');
   const header = render(body, null);

@@ -4,7 +4,7 @@
 // the target: its filesystem's history); mode=max: every step of every stage the build used. Time
 // is linear in the steps: each result's layers come from the worker's per-snapshot layer blobs,
 // made once and shared between results on one chain.
-import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { topoSort, type Vertex } from '../src/llb/index.ts';
@@ -19,6 +19,7 @@ import { CacheConfigMediaType, CreatedAnnotation, DiffIdAnnotation, ListingMedia
 import type { CacheExportSpec } from './cache-spec.ts';
 import { compressLayers } from './compress-layers.ts';
 import type { EngineParts } from './engine.ts';
+import { makeDirs } from '../src/fs/index.ts';
 
 export interface CacheExportInput {
   root: Vertex;
@@ -185,7 +186,7 @@ function firstInputChain(root: Vertex): Vertex[] {
 /** An OCI layout at `dir` holding `blobs` (copied from the content store once) and an index of the one manifest. */
 async function writeLayout(dir: string, content: Pick<EngineParts, 'content'>['content'], blobs: string[], manifest: Descriptor): Promise<void> {
   const blobsDir = join(dir, 'blobs', 'sha256');
-  await mkdir(blobsDir, { recursive: true });
+  await makeDirs(blobsDir);
   for (const digest of new Set(blobs)) {
     const to = join(blobsDir, digest.slice('sha256:'.length));
     if (existsSync(to)) continue;

@@ -3,7 +3,7 @@
 // dropped (that step then runs), and the blobs themselves are fetched later, when a step needs
 // them (solver/imported-cache.ts). A missing, corrupt or foreign cache is a warning: the build
 // goes on without it.
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../src/content/index.ts';
 import { MediaTypes, type Descriptor, type ImageIndex, type ImageManifest } from '../src/image/index.ts';
@@ -11,6 +11,7 @@ import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 import type { ImportedCache, ImportedRecord } from '../solver/index.ts';
+import { openLayoutBlobs } from './layout-blobs.ts';
 import { CacheConfigMediaType, inlineLayerTimes, readCacheListings, readCacheMounts, readCacheRecords, readInlineRecords, readLayerTimes } from './cache-format.ts';
 
 const ImageConfigTypes: readonly string[] = [MediaTypes.ociConfig, MediaTypes.dockerConfig];
@@ -51,7 +52,8 @@ function byKey(records: ImportedRecord[]): Map<string, ImportedRecord> {
 }
 
 function openLocal(dir: string, name: string, deps: CacheImportDeps): ImportedCache {
-  const blob = (digest: string) => join(dir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
+  const layout = openLayoutBlobs(dir, name);
+  const blob = layout.path;
   const readJson = <T>(path: string, what: string): T => {
     try {
       return JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -80,7 +82,7 @@ function openLocal(dir: string, name: string, deps: CacheImportDeps): ImportedCa
     layerTimes: readLayerTimes(manifest),
     downloaded,
     fetch: async (d) => {
-      await deps.content.putStream(createReadStream(blob(d.digest)), { digest: d.digest, size: d.size });
+      await deps.content.putStream(await layout.open(d.digest), { digest: d.digest, size: d.size });
       downloaded.blobs++;
       downloaded.bytes += d.size;
     },

@@ -7,7 +7,7 @@ import type { CheckInput, CheckReport } from './check.ts';
 import type { ConfigReport } from './describe-config.ts';
 import type { ImageDiff } from './diff-images.ts';
 import type { PreparedContext } from './context-source.ts';
-import type { LoginInput, LoginReport } from './login.ts';
+import type { LoginOptions as LoginInput, LoginResult as LoginReport } from '../src/registry/index.ts';
 
 export {
   parseAddHost,
@@ -42,7 +42,8 @@ export type { DuRecord, DuReport } from './du.ts';
 export type { PruneOptions, PrunedRecord, PruneResult } from './prune.ts';
 export type { ExportResult, OutputSpec } from '../exporter/index.ts';
 export type { LintViolation } from '../frontend/index.ts';
-export type { LoginInput, LoginReport } from './login.ts';
+// `tsbuild login` / `logout` need no engine and no state root, only the Docker config file and the registry
+export type { LoginOptions as LoginInput, LoginResult as LoginReport } from '../src/registry/index.ts';
 
 /** Opens the state root once for any number of builds (control/engine.ts). */
 export async function openEngine(opts: EngineOptions): Promise<Engine> {
@@ -96,12 +97,12 @@ export async function prepareContext(opts: { context: string; file?: string; std
 
 /** `tsbuild login`: checks the credentials against the registry and saves them as Docker does; no engine. */
 export async function loginRegistry(input: LoginInput): Promise<LoginReport> {
-  const { runLogin } = await import('./login.ts');
-  return runLogin(input);
+  const { loginToRegistry } = await import('../src/registry/index.ts');
+  return loginToRegistry(input);
 }
 
 /** `tsbuild logout`: removes a registry's saved credentials; `removed` is false when there were none. */
 export async function logoutRegistry(input: { server?: string; configPath?: string }): Promise<{ server: string; removed: boolean }> {
-  const { runLogout } = await import('./login.ts');
-  return runLogout(input);
+  const { logoutFromRegistry } = await import('../src/registry/index.ts');
+  return logoutFromRegistry(input);
 }

@@ -3,15 +3,16 @@
 // digest, so the frontend resolves it like any stored image (createImageResolver reads `@sha256:`
 // refs straight from the content store). The layout is untrusted input: digests are checked
 // before they become paths, and index nesting is bounded.
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { limitBytes, parseDigest, type ContentStore } from '../src/content/index.ts';
-import { openRegularFile, readRegularFile } from '../src/context/index.ts';
+import { readRegularFile } from '../src/context/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
 import { quoted } from '../src/image/index.ts';
 import { IndexMediaTypes, RefNameAnnotation, parseConfig, parseIndex, parseManifest, parseManifestOrIndex, type Descriptor, type ImageIndex } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
+import { openLayoutBlobs } from './layout-blobs.ts';
 
 // an image index inside an index is normal (a tag naming a multi-platform image); deeper is not
 const maxIndexDepth = 4;
@@ -23,23 +24,25 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
   const where = `oci-layout://${spec.dir}`;
   const fail = (why: string, cause?: unknown) => new TsbuildError(`${where}: ${why}`, { code: ErrorCodes.IMAGE_NOT_FOUND, kind: 'not-found', cause });
   const damaged = (why: string) => new TsbuildError(`${where}: ${why}`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid' });
-  const blobPath = (d: Descriptor) => {
-    try {
-      return join(spec.dir, 'blobs', 'sha256', parseDigest(d.digest));
-    } catch {
-      throw fail(`invalid digest ${quoted(d.digest)} in the layout`);
-    }
-  };
+  const layout = openLayoutBlobs(spec.dir, where);
   // a blob is read only once it is stored (and so verified) in our content store; it must be a
   // regular file (a FIFO would hang the read) and is read no further than its descriptor's size
   const store = async (d: Descriptor) => {
-    const path = blobPath(d);
+    try {
+      parseDigest(d.digest);
+    } catch {
+      throw fail(`invalid digest ${quoted(d.digest)} in the layout`);
+    }
     if (await deps.content.has(d.digest)) return;
-    const opened = openRegularFile(path, `blob ${d.digest} of ${where}`);
-    if (!opened) throw fail(`blob ${d.digest} is missing from the layout`);
+    let blob: Readable;
+    try {
+      blob = await layout.open(d.digest);
+    } catch (e) {
+      throw isTsbuildError(e) && e.code === ErrorCodes.BLOB_NOT_FOUND ? fail(`blob ${d.digest} is missing from the layout`) : e;
+    }
     const tooLong = () => damaged(`blob ${d.digest} is longer than the ${d.size} bytes its descriptor says`);
     const limited = limitBytes(d.size, tooLong);
-    const reading = pipeline(createReadStream('', { fd: opened.fd }), limited);
+    const reading = pipeline(blob, limited);
     const results = await Promise.allSettled([reading, deps.content.putStream(limited, { digest: d.digest, size: d.size })]);
     const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw errors.find(isTsbuildError) ?? fail(`cannot read blob ${d.digest}`, errors[0]);
@@ -62,7 +65,12 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
   const manifests = index.manifests;
   const tagged = (tag: string) => manifests.find((m) => m.annotations?.[RefNameAnnotation] === tag);
   const named = spec.tag !== undefined ? tagged(spec.tag) : manifests.length === 1 ? manifests[0] : tagged('latest');
-  if (!named) throw fail(spec.tag !== undefined ? `no image tagged "${spec.tag}"` : `${manifests.length} images and none tagged "latest": name one (oci-layout://DIR:TAG)`);
+  if (!named) {
+    const tags = manifests.flatMap((m) => m.annotations?.[RefNameAnnotation] ?? []);
+    const error = fail(spec.tag !== undefined ? `no image tagged "${spec.tag}"` : `${manifests.length} images and none tagged "latest": name one (oci-layout://DIR:TAG)`);
+    error.hint = tags.length > 0 ? `the layout's tags: ${tags.map((t) => `"${t}"`).join(', ')}` : `its images are untagged${manifests.length === 1 ? ': leave the tag out (oci-layout://DIR)' : ''}`;
+    throw error;
+  }
   let desc: Descriptor = named;
   for (let depth = 0; IndexMediaTypes.includes(desc.mediaType); depth++) {
     if (depth >= maxIndexDepth) throw fail(`image indexes nested more than ${maxIndexDepth} deep`);

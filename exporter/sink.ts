@@ -10,6 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
+import { makeDirs } from '../src/fs/index.ts';
 
 export interface Sink {
   addBytes(name: string, data: Buffer): Promise<void>;
@@ -48,7 +49,7 @@ function outputError(dest: string, e: unknown): TsbuildError {
 async function prepareTemp(dest: string): Promise<string> {
   const abs = resolve(dest);
   try {
-    await mkdir(dirname(abs), { recursive: true });
+    await makeDirs(dirname(abs));
   } catch (e) {
     throw outputError(dest, e);
   }

@@ -2,11 +2,11 @@
 // the chain is mounted read-only-in-effect (a throwaway overlay view), walked once, released.
 // Files for a user's directory go through the layer extraction with the `user-dir` fidelity: no
 // device nodes (they are counted for a warning) and no setuid/setgid bits reach the host.
-import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { makeDirs } from '../src/fs/index.ts';
 import { extractLayer, type ExtractResult } from './layer/extract.ts';
 import { createLayerTar } from './layer/layer-tar.ts';
 import { withMounts } from './snapshot/mount.ts';
@@ -31,7 +31,8 @@ export async function exportRootfs(env: WorkerEnv, id: string | undefined, sink:
       try {
         if (sink.type === 'tar') await pipeline(tar, sink.stream, { signal });
         else {
-          mkdirSync(sink.dest, { recursive: true });
+          // not mkdirSync recursive: under /proc it loops forever, blocking even Ctrl-C (src/fs/make-dirs.ts)
+          await makeDirs(sink.dest);
           // through the same safe extraction as layers: nothing lands outside dest, whatever the image holds
           result = await extractLayer(Readable.from(tar), sink.dest, { whiteouts: false, fidelity: 'user-dir' });
         }

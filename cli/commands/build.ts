@@ -7,8 +7,8 @@ import { ErrorCodes, invalid } from '../../src/errors/index.ts';
 import { parseCacheFrom, parseCacheTo, parseAddHost, parseBuildArg, parseBuildContext, parseEntitlement, parseNetworkMode, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, stdoutOutput } from '../../control/index.ts';
 import { loadConfig, openEngine, prepareContext, resolveStateRoot } from '../../control/index.ts';
 import type { BuildContextSpec, BuildResult, BuildRun, Config, OutputSpec, ResolvedBuildOptions } from '../../control/index.ts';
+import { collect } from '../repeatable.ts';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 // comma lists, repeatable; `prev` is not an array on the first call of a --no-X option (commander's default `true`)
 const collectList = (v: string, prev: unknown) => {
   const items = v.split(',').map((s) => s.trim()).filter((s) => s !== '');

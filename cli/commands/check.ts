@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
 import { checkDockerfile, parseBuildArg, parsePlatform, resolveBuildOptions, type LintViolation } from '../../control/index.ts';
 import { escapeControl } from '../../src/progress/index.ts';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect } from '../repeatable.ts';
 
 export interface CheckFlags {
   file?: string;

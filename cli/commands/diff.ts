@@ -44,12 +44,42 @@ export function formatDiff(d: ImageDiff): string {
   // by path, then - before +
   lines.sort((x, y) => (x.l.split('\t')[0] < y.l.split('\t')[0] ? -1 : x.l.split('\t')[0] > y.l.split('\t')[0] ? 1 : x.s === '-' ? -1 : 1));
   if (lines.length > 0) out += `files: ${d.changed.length} changed, ${d.onlyA.length} only in ${d.a.name}, ${d.onlyB.length} only in ${d.b.name}\n${lines.map((x) => `${x.s} ${x.l}\n`).join('')}`;
-  if (d.config) {
-    const a = d.config.a.split('\n');
-    const b = d.config.b.split('\n');
-    out += 'config:\n';
-    for (const l of a) if (!b.includes(l)) out += `- ${l}\n`;
-    for (const l of b) if (!a.includes(l)) out += `+ ${l}\n`;
+  if (d.config) out += `config:\n${formatConfigDiff(d.config.a, d.config.b)}`;
+  return out;
+}
+
+/**
+ * The lines of two normalized configs (2-space indented JSON) that differ, field by field: a change
+ * inside a field (one Env entry, one label) follows that field's line as context, so `+ "sh"` says
+ * which list it is in. Trailing commas are left out: a list's last entry is not "changed" by one
+ * added after it.
+ */
+function formatConfigDiff(a: string, b: string): string {
+  const fields = (text: string) => {
+    const byField = new Map<string, string[]>();
+    let field = '';
+    for (const raw of text.split('\n')) {
+      const line = raw.replace(/,$/, '');
+      if (line === '' || line === '{' || line === '}') continue;
+      if (/^ {2}"/.test(line)) field = line;
+      byField.set(field, [...(byField.get(field) ?? []), line]);
+    }
+    return byField;
+  };
+  const [fa, fb] = [fields(a), fields(b)];
+  const name = (line: string) => /^ {2}("[^"]*")/.exec(line)?.[1] ?? line;
+  const keys = new Map<string, string>();
+  for (const f of [...fa.keys(), ...fb.keys()]) if (!keys.has(name(f))) keys.set(name(f), f);
+  let out = '';
+  for (const [key] of [...keys].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    const la = [...fa].find(([f]) => name(f) === key)?.[1] ?? [];
+    const lb = [...fb].find(([f]) => name(f) === key)?.[1] ?? [];
+    const removed = la.filter((l) => !lb.includes(l));
+    const added = lb.filter((l) => !la.includes(l));
+    if (removed.length === 0 && added.length === 0) continue;
+    const header = la[0] ?? lb[0];
+    if (!removed.includes(header) && !added.includes(header)) out += `  ${header}\n`;
+    out += removed.map((l) => `- ${l}\n`).join('') + added.map((l) => `+ ${l}\n`).join('');
   }
   return out;
 }

@@ -6,8 +6,7 @@ import { ErrorCodes, invalid } from '../../src/errors/index.ts';
 import { ago, columns, humanSize } from '../human.ts';
 import { examples, withEngine } from '../engine-command.ts';
 import { formatItems } from '../go-template.ts';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect } from '../repeatable.ts';
 
 interface ImagesFlags {
   all?: boolean;

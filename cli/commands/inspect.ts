@@ -3,8 +3,7 @@
 // is named on stderr after the others are printed, and the exit code is 1, as docker does.
 import type { Command } from 'commander';
 import type { ImageInspect } from '../../control/index.ts';
-import { examples, withEngine } from '../engine-command.ts';
-import { formatError } from '../format-error.ts';
+import { examples, forEachImage } from '../engine-command.ts';
 import { formatItems } from '../go-template.ts';
 
 export function registerInspect(program: Command, name = 'inspect'): void {
@@ -16,19 +15,9 @@ export function registerInspect(program: Command, name = 'inspect'): void {
     .addHelpText('after', examples('tsbuild inspect app:latest', "tsbuild inspect --format '{{.Id}}' app", "tsbuild inspect --format '{{json .Config.Env}}' app"))
     .action(async (images: string[], flags: { format?: string }, cmd: Command) => {
       const found: ImageInspect[] = [];
-      const errors: unknown[] = [];
-      await withEngine(cmd, async (engine) => {
-        for (const image of images) {
-          try {
-            found.push(await engine.inspect(image));
-          } catch (e) {
-            errors.push(e);
-          }
-        }
+      // what was found is printed before the errors, as docker does
+      await forEachImage(cmd, images, async (engine, image) => void found.push(await engine.inspect(image)), () => {
+        process.stdout.write(flags.format === undefined || flags.format === 'json' ? `${JSON.stringify(found, null, 4)}\n` : formatItems(found, flags.format));
       });
-      process.stdout.write(flags.format === undefined || flags.format === 'json' ? `${JSON.stringify(found, null, 4)}\n` : formatItems(found, flags.format));
-      // the last one fails the command (exit 1); main prints it as it prints every error
-      for (const e of errors.slice(0, -1)) process.stderr.write(formatError(e));
-      if (errors.length > 0) throw errors.at(-1);
     });
 }

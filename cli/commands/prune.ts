@@ -7,8 +7,7 @@ import { openEngine, resolveStateRoot, type PruneOptions, type PruneResult } fro
 import { ErrorCodes, TsbuildError, invalid } from '../../src/errors/index.ts';
 import { parseSize } from '../../src/limits/index.ts';
 import { humanSize } from '../human.ts';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect } from '../repeatable.ts';
 
 interface PruneFlags {
   all?: boolean;

@@ -3,8 +3,7 @@
 import type { Command } from 'commander';
 import { parsePlatform } from '../../control/index.ts';
 import { examples, withEngine } from '../engine-command.ts';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect } from '../repeatable.ts';
 
 export function registerPull(program: Command, name = 'pull'): void {
   program

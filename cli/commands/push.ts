@@ -2,8 +2,7 @@
 // printing what `docker push` prints when it is done.
 import type { Command } from 'commander';
 import { examples, withEngine } from '../engine-command.ts';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect } from '../repeatable.ts';
 
 export function registerPush(program: Command, name = 'push'): void {
   program

@@ -2,8 +2,7 @@
 // image goes with its last name; an id that several names share is refused unless -f. Each image
 // is tried; the ones that fail are reported after, with exit code 1.
 import type { Command } from 'commander';
-import { examples, withEngine } from '../engine-command.ts';
-import { formatError } from '../format-error.ts';
+import { examples, forEachImage } from '../engine-command.ts';
 
 export function registerRmi(program: Command, name = 'rmi'): void {
   program
@@ -13,20 +12,10 @@ export function registerRmi(program: Command, name = 'rmi'): void {
     .option('-f, --force', 'remove an image by id even when several names use it')
     .addHelpText('after', examples('tsbuild rmi app:1.0', 'tsbuild rmi -f 0e5574283393', 'tsbuild image rm app'))
     .action(async (images: string[], flags: { force?: boolean }, cmd: Command) => {
-      const errors: unknown[] = [];
-      await withEngine(cmd, async (engine) => {
-        for (const image of images) {
-          try {
-            const r = await engine.removeImage(image, { force: flags.force ?? false });
-            for (const n of r.untagged) process.stdout.write(`Untagged: ${n}\n`);
-            if (r.deleted) process.stdout.write(`Deleted: ${r.deleted}\n`);
-          } catch (e) {
-            errors.push(e);
-          }
-        }
+      await forEachImage(cmd, images, async (engine, image) => {
+        const r = await engine.removeImage(image, { force: flags.force ?? false });
+        for (const n of r.untagged) process.stdout.write(`Untagged: ${n}\n`);
+        if (r.deleted) process.stdout.write(`Deleted: ${r.deleted}\n`);
       });
-      // the last one fails the command (exit 1); main prints it as it prints every error
-      for (const e of errors.slice(0, -1)) process.stderr.write(formatError(e));
-      if (errors.length > 0) throw errors.at(-1);
     });
 }

@@ -9,12 +9,13 @@
 //
 //   const creds = await resolveDockerCredentials('127.0.0.1:5000');
 //   await storeDockerCredentials('127.0.0.1:5000', { username: 'ci', password: 's3cret' });
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
 import { credentialHelperErase, credentialHelperGet, credentialHelperStore } from './credential-helper.ts';
+import { makeDirs } from '../fs/index.ts';
 
 export interface Credentials {
   username: string;
@@ -89,7 +90,7 @@ export async function readDockerConfig(path = dockerConfigPath()): Promise<Docke
 
 /** Writes the whole config, as Docker does: a temp file renamed over it, mode 0600, its folder 0700 when new. */
 export async function writeDockerConfig(doc: DockerConfigFile, path = dockerConfigPath()): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makeDirs(dirname(path), { mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(doc, null, '\t')}\n`, { mode: 0o600 });
   await chmod(tmp, 0o600);

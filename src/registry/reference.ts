@@ -70,7 +70,8 @@ export function parseReference(text: string): ImageReference {
 
   for (const component of path.split('/')) {
     if (pathComponent.test(component)) continue;
-    if (component !== component.toLowerCase()) fail(text, 'repository names must be lowercase', `try "${text.toLowerCase()}"`);
+    // the hint only when lowercase is all that is wrong (`Bad Ref` lowercased is no name either)
+    if (component !== component.toLowerCase() && pathComponent.test(component.toLowerCase())) fail(text, 'repository names must be lowercase', `try "${rest.toLowerCase()}${text.slice(rest.length)}"`);
     fail(text, component === '' ? 'the repository name is empty' : `"${component}" is not a valid repository name component`);
   }
   if (tag === undefined && digest === undefined) tag = 'latest';

@@ -44,6 +44,8 @@ test.serial('one build as an OCI tarball, a docker archive, an OCI layout and a 
   t.regex(r.stdout, /^\+ \/app\/app\.txt\tfile\t0600\t0\t0\t4\tsha256:[0-9a-f]{64}$/m);
   t.regex(r.stdout, /^- +"v": "1"$/m);
   t.regex(r.stdout, /^\+ +"v": "2"$/m);
+  // a change inside a field follows the field's line, so a reader sees which one it is in
+  t.regex(r.stdout, /^config:\n {4}"Labels": \{\n- {5}"v": "1"\n\+ {5}"v": "2"\n$/m);
   const json = JSON.parse((await runTsbuild(['diff', '--format', 'json', 'app:1', 'app:2'], { root })).stdout) as { identical: boolean; changed: { a: string }[] };
   t.false(json.identical);
   t.deepEqual(json.changed.map((c) => c.a.split('\t')[0]), ['/app/app.txt']);
@@ -55,21 +57,28 @@ test.serial('a missing image, a hostile tarball and a non-image: exit 2, the cau
   t.regex(missing.stderr, /no image nope:1 in the local store, and no file or directory of that name/);
   t.notRegex(missing.stderr, /\n\s+at /);
 
-  const evil = join(out, 'evil.tar');
-  const p = pack();
-  p.entry({ name: '../../../tmp/tsbuild-diff-escaped' }, 'x');
-  p.entry({ name: 'index.json' }, '{not json');
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  writeFileSync(evil, Buffer.concat(chunks));
+  const tarball = async (name: string, entries: [string, string][]) => {
+    const p = pack();
+    for (const [n, body] of entries) p.entry({ name: n }, body);
+    p.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    writeFileSync(join(out, name), Buffer.concat(chunks));
+    return join(out, name);
+  };
+  const evil = await tarball('evil.tar', [['../../../tmp/tsbuild-diff-escaped', 'x'], ['index.json', '{}']]);
   const r = await runTsbuild(['diff', evil, 'app:1'], { root });
   t.is(r.code, 2);
-  t.regex(r.stderr, /evil\.tar: index\.json is not valid JSON/);
+  t.regex(r.stderr, /evil\.tar as an image: entry "\.\.\/\.\.\/\.\.\/tmp\/tsbuild-diff-escaped" leads outside the archive/);
+  t.notRegex(r.stderr, /\n\s+at /);
   t.false(existsSync('/tmp/tsbuild-diff-escaped'));
+
+  const broken = await runTsbuild(['diff', await tarball('broken.tar', [['index.json', '{not json']]), 'app:1'], { root });
+  t.is(broken.code, 2);
+  t.regex(broken.stderr, /broken\.tar as an image: index\.json: .*is not JSON/);
 
   writeFileSync(join(out, 'plain.txt'), 'hello');
   const notImage = await runTsbuild(['diff', join(out, 'plain.txt'), 'app:1'], { root });
   t.is(notImage.code, 2);
-  t.regex(notImage.stderr, /plain\.txt is not a readable image tarball/);
+  t.regex(notImage.stderr, /plain\.txt as an image: it is not a readable tar archive/);
 });

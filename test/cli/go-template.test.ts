@@ -15,4 +15,7 @@ test('json prints one object a line; a template prints fields as Go would', (t) 
 test('what it cannot evaluate is refused with the fields it has', (t) => {
   t.throws(() => formatItems(items, '{{.Nope}}'), { message: /"Nope" is not a field/ });
   t.throws(() => formatItems(items, '{{range .Config.Env}}{{.}}{{end}}'), { message: /cannot evaluate/ });
+  t.throws(() => formatItems(items, '{{.Repository'), { message: '--format: an action is not closed in "{{.Repository"' });
+  t.throws(() => formatItems(items, '{{.Repository}} {{'), { message: /an action is not closed/ });
+  t.is(formatItems(items.slice(0, 1), '{{.Tag}}}}'), '1}}\n', 'a lone }} is text, as in Go');
 });

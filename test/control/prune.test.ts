@@ -5,34 +5,22 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { openEngine, resolveBuildOptions, type BuildResult, type Engine } from '../../control/index.ts';
-import type { ProgressSink } from '../../src/progress/index.ts';
-import { buildBusybox, contextDir, removeDir, tempDir } from '../_support/tsbuild.ts';
-
-const quiet: ProgressSink = { emit: () => {} };
-// no automatic GC: each test prunes when it says so
-const noGc = { path: undefined, limits: {}, gc: { enabled: false } };
+import type { BuildResult } from '../../control/index.ts';
+import { build, duSb, rootConfig, withBusyboxRoot, withEngine } from '../_support/engine.ts';
+import { contextDir } from '../_support/tsbuild.ts';
 
 /** A context whose image adds `bytes` random bytes in a layer of its own (its id is `name`). */
 function project(name: string, bytes: number, extra = ''): string {
   return contextDir({ Dockerfile: `FROM busybox\nRUN head -c ${bytes} /dev/urandom > /${name} && echo ${name} > /${name}.txt\n${extra}` });
 }
 
-function build(engine: Engine, context: string, tags: string[] = [], progress: ProgressSink = quiet): Promise<BuildResult> {
-  return engine.build(resolveBuildOptions({ context, tags }), { progress });
-}
-
-const duSb = (root: string) => Number(execFileSync('du', ['-sb', root], { encoding: 'utf8' }).split('\t')[0]);
 
 test('prune keeps what tags and a running build use and frees the rest; the next builds reuse what was kept', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const tagged = project('tagged', 200_000, 'RUN echo more > /more\n');
   const loose = project('loose', 300_000);
   const running = project('running', 1000, 'RUN sleep 3 && echo slept > /slept\n');
-  try {
-    await buildBusybox(root);
-    const engine = await openEngine({ root, config: noGc });
-    try {
+  await withBusyboxRoot([tagged, loose, running], async (root) => {
+    await withEngine(root, async (engine) => {
       t.is((await build(engine, tagged, ['app'])).ran, 3);
       t.is((await build(engine, loose)).ran, 1);
       // the first RUN of `running` is recorded before prune; only the running build's lease holds it
@@ -60,21 +48,14 @@ test('prune keeps what tags and a running build use and frees the rest; the next
       t.deepEqual(pick(await build(engine, running)), { ran: 0, cached: 3 });
       t.deepEqual(pick(await build(engine, loose)), { ran: 1, cached: 1 });
       t.true((await engine.images()).some((i) => i.repository === 'app'));
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    for (const d of [root, tagged, loose, running]) removeDir(d);
-  }
+    });
+  });
 });
 
 test('prune --all also frees the tagged images\' build cache but never the images: they still export and rebuild', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const tagged = project('tagged', 200_000);
-  try {
-    await buildBusybox(root);
-    const engine = await openEngine({ root, config: noGc });
-    try {
+  await withBusyboxRoot([tagged], async (root) => {
+    await withEngine(root, async (engine) => {
       const first = await build(engine, tagged, ['app']);
       const pruned = await engine.prune({ all: true });
       t.true(pruned.freed >= 200_000, `freed ${pruned.freed}`);
@@ -87,22 +68,15 @@ test('prune --all also frees the tagged images\' build cache but never the image
       const again = await build(engine, tagged, ['app']);
       t.is(again.ran, 2);
       t.true((await engine.du()).records.some((r) => r.kind === 'snapshot' && r.description.includes('app')));
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    for (const d of [root, tagged]) removeDir(d);
-  }
+    });
+  });
 });
 
 test('--keep-storage first removes snapshots whose layers are kept as blobs (every step stays a hit), then entries', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const older = project('older', 400_000);
   const newer = project('newer', 400_000);
-  try {
-    await buildBusybox(root);
-    const engine = await openEngine({ root, config: noGc });
-    try {
+  await withBusyboxRoot([older, newer], async (root) => {
+    await withEngine(root, async (engine) => {
       await build(engine, older);
       await build(engine, newer);
       const total = (await engine.du()).total;
@@ -119,22 +93,15 @@ test('--keep-storage first removes snapshots whose layers are kept as blobs (eve
       t.deepEqual(pick(await build(engine, newer)), { ran: 1, cached: 1 });
       // a limit above what the root holds frees nothing
       t.is((await engine.prune({ keepStorage: total * 10 })).freed, 0);
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    for (const d of [root, older, newer]) removeDir(d);
-  }
+    });
+  });
 });
 
 test('--filter until= keeps what was used more recently', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const stale = project('stale', 300_000);
   const fresh = project('fresh', 300_000);
-  try {
-    await buildBusybox(root);
-    const engine = await openEngine({ root, config: noGc });
-    try {
+  await withBusyboxRoot([stale, fresh], async (root) => {
+    await withEngine(root, async (engine) => {
       await build(engine, stale);
       // everything so far was last used two hours ago
       const db = new DatabaseSync(join(root, 'metadata.db'), { timeout: 30_000 });
@@ -146,22 +113,15 @@ test('--filter until= keeps what was used more recently', async (t) => {
       t.true(pruned.freed >= 300_000, `freed ${pruned.freed}`);
       t.deepEqual(pick(await build(engine, fresh)), { ran: 0, cached: 2 });
       t.is((await build(engine, stale)).ran, 1);
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    for (const d of [root, stale, fresh]) removeDir(d);
-  }
+    });
+  });
 });
 
 test('du counts everything the root holds: its total is du -sb\'s within 5%', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const ctx = project('counted', 500_000, 'RUN --mount=type=cache,target=/cache head -c 100000 /dev/urandom > /cache/c\n');
-  try {
-    await buildBusybox(root);
+  await withBusyboxRoot([ctx], async (root) => {
     writeFileSync(join(root, 'tsbuild.toml'), '[gc]\nenabled = false\n');
-    const engine = await openEngine({ root });
-    try {
+    await withEngine(root, async (engine) => {
       await build(engine, ctx, ['counted']);
       const report = await engine.du();
       const measured = duSb(root);
@@ -171,32 +131,21 @@ test('du counts everything the root holds: its total is du -sb\'s within 5%', as
       t.true(report.other.database > 0);
       t.true(report.records.some((r) => r.kind === 'cache-mount' && r.size >= 100_000));
       t.true(report.records.some((r) => r.kind === 'blob' && r.inUse && r.description.includes('counted')));
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    for (const d of [root, ctx]) removeDir(d);
-  }
+    }, rootConfig);
+  });
 });
 
 test('the GC policy prunes after a build once the root holds more than [gc] keep-storage', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const first = project('first', 400_000);
   const second = project('second', 400_000);
-  try {
-    await buildBusybox(root);
-    const engine = await openEngine({ root, config: noGc });
-    let total: number;
-    try {
+  await withBusyboxRoot([first, second], async (root) => {
+    const total = await withEngine(root, async (engine) => {
       await build(engine, first);
-      total = (await engine.du()).total;
-    } finally {
-      await engine.close();
-    }
+      return (await engine.du()).total;
+    });
     // room for one more result of ~400 kB but not two
     writeFileSync(join(root, 'tsbuild.toml'), `[gc]\nkeep-storage = ${total + 300_000}\n`);
-    const gc = await openEngine({ root });
-    try {
+    await withEngine(root, async (gc) => {
       const warnings: string[] = [];
       await build(gc, second, [], { emit: (e) => e.type === 'build.warning' && warnings.push(e.message) });
       t.true(warnings.some((w) => /^cache GC: freed/.test(w)), warnings.join('\n'));
@@ -204,12 +153,8 @@ test('the GC policy prunes after a build once the root holds more than [gc] keep
       // and both are still hits (a snapshot that went is unpacked from its blobs)
       t.deepEqual(pick(await build(gc, second)), { ran: 0, cached: 2 });
       t.deepEqual(pick(await build(gc, first)), { ran: 0, cached: 2 });
-    } finally {
-      await gc.close();
-    }
-  } finally {
-    for (const d of [root, first, second]) removeDir(d);
-  }
+    }, rootConfig);
+  });
 });
 
 function pick(r: BuildResult): { ran: number; cached: number } {
@@ -217,17 +162,9 @@ function pick(r: BuildResult): { ran: number; cached: number } {
 }
 
 test('the GC policy sees what builds add even when the filesystem freed more meanwhile (other programs deleting)', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const ctx = project('grown', 600_000);
-  try {
-    await buildBusybox(root);
-    const engine = await openEngine({ root, config: noGc });
-    let total: number;
-    try {
-      total = (await engine.du()).total;
-    } finally {
-      await engine.close();
-    }
+  await withBusyboxRoot([ctx], async (root) => {
+    const total = await withEngine(root, async (engine) => (await engine.du()).total);
     writeFileSync(join(root, 'tsbuild.toml'), `[gc]\nkeep-storage = ${total + 300_000}\n`);
     // a fresh measure of the root, taken when its filesystem held 1 TB more than it does now: the
     // filesystem alone says the root shrank since
@@ -236,32 +173,19 @@ test('the GC policy sees what builds add even when the filesystem freed more mea
       return (s.blocks - s.bfree) * s.bsize;
     })();
     writeFileSync(join(root, 'gc-usage.json'), JSON.stringify({ total, fsUsed: fsUsed + 1024 ** 4, at: Date.now() - 1000 }));
-    const gc = await openEngine({ root });
-    try {
+    await withEngine(root, async (gc) => {
       const warnings: string[] = [];
       await build(gc, ctx, [], { emit: (e) => e.type === 'build.warning' && warnings.push(e.message) });
       t.true(warnings.some((w) => /^cache GC: freed/.test(w)), `the build's own ~600 kB snapshot counts: ${warnings.join('\n')}`);
-    } finally {
-      await gc.close();
-    }
-  } finally {
-    for (const d of [root, ctx]) removeDir(d);
-  }
+    }, rootConfig);
+  });
 });
 
 test('the GC policy walks a build\'s snapshots once and carries them forward: a later build that passes the limit with them has the root walked again', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const first = project('first', 600_000);
   const second = project('second', 600_000);
-  try {
-    await buildBusybox(root);
-    const engine = await openEngine({ root, config: noGc });
-    let total: number;
-    try {
-      total = (await engine.du()).total;
-    } finally {
-      await engine.close();
-    }
+  await withBusyboxRoot([first, second], async (root) => {
+    const total = await withEngine(root, async (engine) => (await engine.du()).total);
     const fsUsed = () => {
       const s = statfsSync(root);
       return (s.blocks - s.bfree) * s.bsize;
@@ -271,12 +195,7 @@ test('the GC policy walks a build\'s snapshots once and carries them forward: a 
     // the filesystem's own figure left out (1 TB fuller then): only the snapshots counted count
     writeFileSync(measureFile, JSON.stringify({ total, fsUsed: fsUsed() + 1024 ** 4, at: measured }));
     writeFileSync(join(root, 'tsbuild.toml'), `[gc]\nkeep-storage = ${total + 100_000_000}\n`);
-    const roomy = await openEngine({ root });
-    try {
-      await build(roomy, first);
-    } finally {
-      await roomy.close();
-    }
+    await withEngine(root, (roomy) => build(roomy, first), rootConfig);
     const carried = JSON.parse(readFileSync(measureFile, 'utf8')) as { total: number; fsUsed: number; at: number; walked: number };
     t.is(carried.walked, measured, 'the walk\'s age is kept');
     t.true(carried.at > measured);
@@ -287,16 +206,9 @@ test('the GC policy walks a build\'s snapshots once and carries them forward: a 
     // is walked again, and the measure is that walk's
     writeFileSync(measureFile, JSON.stringify({ ...carried, fsUsed: fsUsed() + 1024 ** 4 }));
     writeFileSync(join(root, 'tsbuild.toml'), `[gc]\nkeep-storage = ${carried.total + 500_000}\n`);
-    const tight = await openEngine({ root });
-    try {
-      await build(tight, second);
-    } finally {
-      await tight.close();
-    }
+    await withEngine(root, (tight) => build(tight, second), rootConfig);
     const walked = JSON.parse(readFileSync(measureFile, 'utf8')) as { total: number; at: number; walked?: number };
     t.is(walked.walked, undefined, `measured anew: ${JSON.stringify(walked)}`);
     t.true(walked.at > carried.at);
-  } finally {
-    for (const d of [root, first, second]) removeDir(d);
-  }
+  });
 });

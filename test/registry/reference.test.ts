@@ -51,6 +51,13 @@ for (const [input, why] of invalid) {
   });
 }
 
+test('the lowercase hint is given only when lowercase makes a name, and keeps the tag as typed', (t) => {
+  const hint = (input: string) => (t.throws(() => parseReference(input)) as { hint?: string }).hint;
+  t.is(hint('App:V1'), 'try "app:V1"');
+  t.is(hint('Bad Ref'), undefined);
+  t.regex(t.throws(() => parseReference('Bad Ref'))!.message, /"Bad Ref" is not a valid repository name component/);
+});
+
 test('a host with uppercase letters is a registry host, as in Docker', (t) => {
   t.is(parseReference('Registry.local/app').domain, 'Registry.local');
 });

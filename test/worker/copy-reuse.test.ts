@@ -10,16 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openEngine, resolveBuildOptions, type BuildResult, type Engine } from '../../control/index.ts';
-import type { ProgressSink } from '../../src/progress/index.ts';
+import { resolveBuildOptions, type Engine } from '../../control/index.ts';
+import { build, duSb, noGc, quiet, withBusyboxRoot, withEngine } from '../_support/engine.ts';
 import { buildBusybox, contextDir, removeDir, tempDir } from '../_support/tsbuild.ts';
-
-const quiet: ProgressSink = { emit: () => {} };
-const noGc = { path: undefined, limits: {}, gc: { enabled: false } };
-
-function build(engine: Engine, context: string, tags: string[]): Promise<BuildResult> {
-  return engine.build(resolveBuildOptions({ context, tags }), { progress: quiet });
-}
 
 /** A source file is recorded for reuse only once it is older than the clock's granularity allows to tell apart (2 s). */
 const settle = () => sleep(2100);
@@ -71,7 +64,16 @@ const shared = (a: Map<string, number>, b: Map<string, number>) => [...b].filter
 const diffIds = (root: string, tag: string): string[] =>
   (JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${join(root, 'content')}:${tag}:latest`], { encoding: 'utf8' })) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids;
 
-const duSb = (root: string) => Number(execFileSync('du', ['-sb', root], { encoding: 'utf8' }).split('\t')[0]);
+/** Moves `tag` to plain busybox and prunes: what only that tag held goes. */
+async function retagAndPrune(engine: Engine, tag: string): Promise<void> {
+  const plain = contextDir({ Dockerfile: 'FROM busybox\n' });
+  try {
+    await build(engine, plain, [tag]);
+  } finally {
+    removeDir(plain);
+  }
+  await engine.prune({});
+}
 
 function project(dockerfile: string): string {
   const files: Record<string, string | { content: string; mode: number }> = {
@@ -89,16 +91,14 @@ function project(dockerfile: string): string {
 }
 
 test('a one-file change links the rest: the files and layer diffID of a full copy, earlier snapshots untouched by a RUN writing a linked file and by prune, du counts links once', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const other = tempDir('tsbuild-root-');
   // the RUN copies the changed file too: its layer then differs between the two builds whatever their
   // timing (an identical RUN layer would share its blob with image one and rightly be kept by prune)
   const ctx = project('FROM busybox\nCOPY . /\nRUN chmod 600 /src/b.txt && echo more >> /src/b.txt && echo new > /many/f3.txt && cp /src/a.txt /seen-a\n');
-  try {
-    await Promise.all([buildBusybox(root), buildBusybox(other)]);
+  await withBusyboxRoot([other, ctx], async (root) => {
+    await buildBusybox(other);
     await settle();
-    const engine = await openEngine({ root, config: noGc });
-    try {
+    await withEngine(root, async (engine) => {
       let before = snapshotNames(root);
       await build(engine, ctx, ['one']);
       const one = madeSince(root, before, 'src/a.txt');
@@ -125,27 +125,18 @@ test('a one-file change links the rest: the files and layer diffID of a full cop
       t.true(Math.abs(du - measured) <= measured * 0.05, `du says ${du}, du -sb ${measured}`);
 
       // a full copy (on a root of its own, where nothing is linked) gives the same files and the same COPY layer
-      const fresh = await openEngine({ root: other, config: noGc });
-      try {
+      await withEngine(other, async (fresh) => {
         before = snapshotNames(other);
         await build(fresh, ctx, ['full']);
         const fullDir = madeSince(other, before, 'src/a.txt');
         t.deepEqual(fingerprint(fullDir), fingerprint(twoDir));
         t.true([...inodes(fullDir).keys()].every((p) => lstatSync(join(fullDir, p)).nlink === 1));
-      } finally {
-        await fresh.close();
-      }
+      });
       const [idsTwo, idsFull] = [diffIds(root, 'two'), diffIds(other, 'full')];
       t.is(idsTwo.at(-2), idsFull.at(-2), 'the COPY layer of the linked snapshot is the full copy\'s');
 
       // pruning the new image leaves the first one's files whole
-      const plain = contextDir({ Dockerfile: 'FROM busybox\n' });
-      try {
-        await build(engine, plain, ['two']);
-      } finally {
-        removeDir(plain);
-      }
-      await engine.prune({});
+      await retagAndPrune(engine, 'two');
       t.false(existsSync(twoDir), 'the untagged snapshot was pruned');
       t.deepEqual(fingerprint(one), oneFiles);
 
@@ -156,32 +147,19 @@ test('a one-file change links the rest: the files and layer diffID of a full cop
       const three = madeSince(root, before, 'src/a.txt');
       t.true(shared(inodes(one), inodes(three)).length > 30);
       const threeFiles = fingerprint(three);
-      const plainToo = contextDir({ Dockerfile: 'FROM busybox\n' });
-      try {
-        await build(engine, plainToo, ['one']);
-      } finally {
-        removeDir(plainToo);
-      }
-      await engine.prune({});
+      await retagAndPrune(engine, 'one');
       t.false(existsSync(one), 'the first snapshot was pruned');
       t.deepEqual(fingerprint(three), threeFiles);
       t.is(readFileSync(join(three, 'many/f3.txt'), 'utf8'), 'file 3\n'.repeat(4));
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    for (const d of [root, other, ctx]) removeDir(d);
-  }
+    });
+  });
 });
 
 test('a changed mode or mtime is copied, not linked; --chown and --chmod land on linked and copied files alike', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const ctx = project('FROM busybox\nCOPY --chown=1000:1000 --chmod=640 many/ /opt/\nCOPY src/ /app/\n');
-  try {
-    await buildBusybox(root);
+  await withBusyboxRoot([ctx], async (root) => {
     await settle();
-    const engine = await openEngine({ root, config: noGc });
-    try {
+    await withEngine(root, async (engine) => {
       let before = snapshotNames(root);
       await build(engine, ctx, ['one']);
       const [opt1, app1] = [madeSince(root, before, 'opt/f1.txt'), madeSince(root, before, 'app/a.txt')];
@@ -220,22 +198,15 @@ test('a changed mode or mtime is copied, not linked; --chown and --chmod land on
       await engine.build(resolveBuildOptions({ context: ctx, tags: ['four'], noCache: true }), { progress: quiet });
       const opt4 = madeSince(root, before, 'opt/f1.txt');
       t.deepEqual(shared(inodes(opt3), inodes(opt4)), [], '--no-cache links nothing');
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    for (const d of [root, ctx]) removeDir(d);
-  }
+    });
+  });
 });
 
 test('on the copying snapshotter nothing is linked, and a RUN writing the copied files leaves the earlier snapshot whole', async (t) => {
-  const root = tempDir('tsbuild-root-');
   const ctx = project('FROM busybox\nCOPY . /\nRUN chmod 600 /src/b.txt && echo more >> /src/b.txt\n');
-  try {
-    await buildBusybox(root);
+  await withBusyboxRoot([ctx], async (root) => {
     await settle();
-    const engine = await openEngine({ root, config: noGc, worker: { snapshotter: 'copy' } });
-    try {
+    await withEngine(root, async (engine) => {
       let before = snapshotNames(root);
       await build(engine, ctx, ['one']);
       const one = madeSince(root, before, 'src/a.txt');
@@ -247,10 +218,6 @@ test('on the copying snapshotter nothing is linked, and a RUN writing the copied
       t.deepEqual(shared(inodes(one), inodes(two)), []);
       t.deepEqual(fingerprint(one), oneFiles);
       t.is(readFileSync(join(two, 'src/b.txt'), 'utf8'), 'b\n');
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    for (const d of [root, ctx]) removeDir(d);
-  }
+    }, { config: noGc, worker: { snapshotter: 'copy' } });
+  });
 });
