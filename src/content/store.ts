@@ -12,7 +12,6 @@ import { createReadStream, mkdirSync, writeFileSync, existsSync } from 'node:fs'
 import { open, rename, rm, stat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, pipeline as pipe } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, TsbuildError, notFound } from '../errors/index.ts';
 import { createVerifyStream } from './verify-blob.ts';
 import { processIdentity } from '../state/process-identity.ts';
@@ -39,7 +38,8 @@ export interface BlobReader {
 
 export interface BlobWriter {
   /**
-   * Stores what `source` yields. Resolves once the blob is stored at its digest, whoever stored it
+   * Stores what `source` yields, each chunk hashed and written before the next is asked for (so a
+   * source may reuse a chunk's memory once asked again). Resolves once the blob is stored at its digest, whoever stored it
    * (idempotent). With `expected`, fails with DIGEST_MISMATCH and stores nothing when the bytes differ.
    */
   putStream(source: Readable | AsyncIterable<Uint8Array>, expected?: Partial<BlobInfo>): Promise<BlobInfo>;
@@ -91,18 +91,19 @@ export function openContentStore(dir: string): ContentStore {
     const hash = createHash('sha256');
     let size = 0;
     try {
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Uint8Array>) {
-          for await (const chunk of chunks) {
-            hash.update(chunk);
-            size += chunk.length;
-            yield chunk;
-          }
-        },
-        // opened before the pipeline: a failing source must not leave the open (and so the file) for after the cleanup below
-        (await open(tmp, 'wx')).createWriteStream(),
-      );
+      // each chunk hashed and written before the next is asked for: a source may reuse a chunk's
+      // memory once asked again (the layer tar does: worker/layer/layer-tar.ts)
+      const fh = await open(tmp, 'wx');
+      try {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          size += chunk.length;
+          for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       const digest = `sha256:${hash.digest('hex')}`;
       if (expected.digest && expected.digest !== digest) {
         throw new TsbuildError(`blob ${expected.digest}: content has digest ${digest}`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
@@ -110,9 +111,6 @@ export function openContentStore(dir: string): ContentStore {
       if (expected.size !== undefined && expected.size !== size) {
         throw new TsbuildError(`blob ${digest}: ${size} bytes read, ${expected.size} expected`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
       }
-      const fh = await open(tmp, 'r');
-      await fh.sync();
-      await fh.close();
       await rename(tmp, path(digest));
       return { digest, size };
     } finally {

@@ -101,6 +101,12 @@ async function makeBlob(env: WorkerEnv, id: string, req: LayerRequest, source: S
       }),
     );
   }
+  if (!source && req.compression === 'uncompressed') {
+    // the local layer: the tar straight into the store, in chunks that reuse their memory
+    const blob = await env.content.putStream(env.snapshots.differ.layerTarChunks(id, { onEntry: () => entries++, signal }));
+    signal?.throwIfAborted();
+    return { diffId: blob.digest, digest: blob.digest, size: blob.size, mediaType, empty: entries === 0 };
+  }
   const out = compressor(req);
   const input = source ? await decompressed(env, source) : env.snapshots.differ.layerTar(id, { onEntry: () => entries++ });
   // allSettled: on an abort the store must have removed its partial ingest file before we return

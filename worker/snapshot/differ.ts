@@ -8,7 +8,7 @@
 // compare two views, its parent's and its own (as containerd's walking differ does, or tree-diff.ts).
 import type { Readable } from 'node:stream';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { createLayerTar } from '../layer/layer-tar.ts';
+import { createLayerTar, layerTarReusingChunks } from '../layer/layer-tar.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 
 export interface LayerTarOptions {
@@ -27,14 +27,26 @@ export interface Differ {
    * stops it. STATE_ERROR not-found when `name` is not committed (an active key has no layer yet).
    */
   layerTar(name: string, opts?: LayerTarOptions): LayerTarStream;
+  /**
+   * The same bytes as chunks that reuse their memory: the reader must be done with a chunk before it
+   * asks for the next (ContentStore.putStream is). Stops with the signal's reason when it aborts.
+   */
+  layerTarChunks(name: string, opts?: LayerTarOptions & { signal?: AbortSignal }): AsyncIterable<Buffer>;
 }
 
 /** The differ of snapshotters that store a committed snapshot's changes as an overlay upper dir. */
 export function createUpperDirDiffer(store: SnapshotStore): Differ {
   return {
     layerTar(name, opts) {
-      if (!store.exists(name)) throw new TsbuildError(`snapshot ${name} is not committed: it has no layer`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
-      return createLayerTar(store.diffDir(name), opts?.onEntry);
+      return createLayerTar(committedDiffDir(store, name), opts?.onEntry);
+    },
+    layerTarChunks(name, opts) {
+      return layerTarReusingChunks(committedDiffDir(store, name), opts?.onEntry, opts?.signal);
     },
   };
+}
+
+function committedDiffDir(store: SnapshotStore, name: string): string {
+  if (!store.exists(name)) throw new TsbuildError(`snapshot ${name} is not committed: it has no layer`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
+  return store.diffDir(name);
 }
