@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRegistry } from '../test/_support/registry.ts';
 import { createResults, formatTable, machine, median, run, time, type Results, type Tool } from './measure.ts';
+import { shebangNodeFlags } from '../cli/bin-flags.ts';
 
 export interface CiCacheOptions {
   repo: string;
@@ -56,7 +57,7 @@ export async function benchCiCache(opts: CiCacheOptions): Promise<void> {
   try {
     run('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci-archive:${opts.busyboxOciTar}`, `docker://${base}`]);
     const tsbuild = (root: string, ...args: string[]) => {
-      const r = spawnSync(process.execPath, [opts.bin, '--root', root, 'build', '--progress', 'plain', '--build-arg', `BASE=${base}`, ...args, context], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [...shebangNodeFlags(opts.bin), opts.bin, '--root', root, 'build', '--progress', 'plain', '--build-arg', `BASE=${base}`, ...args, context], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`tsbuild build ${args.join(' ')} exited with ${r.status}:\n${r.stderr.split('\n').slice(-20).join('\n')}`);
       return r.stderr;
     };
@@ -161,7 +162,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const loadBefore = machine();
   try {
     const busyboxOciTar = join(work, 'busybox.oci.tar');
-    run(process.execPath, [bin, '--root', join(work, 'seed'), 'build', '--progress', 'quiet', '--build-context', 'busybox-bin=/usr/bin', '-o', `type=oci,dest=${busyboxOciTar}`, join(repo, 'fixtures', 'busybox')]);
+    run(process.execPath, [...shebangNodeFlags(bin), bin, '--root', join(work, 'seed'), 'build', '--progress', 'quiet', '--build-context', 'busybox-bin=/usr/bin', '-o', `type=oci,dest=${busyboxOciTar}`, join(repo, 'fixtures', 'busybox')]);
     await benchCiCache({ repo, bin, oracle: process.env.TSBUILD_ORACLE ?? join(repo, '..', 'shared', 'tools', 'oracle.sh'), busyboxOciTar, work, runs, warmups: 1, tools: ['tsbuild', 'buildkit'], results });
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { run, works, type Tool } from './measure.ts';
 import { runAtOnce, type Command } from './at-once.ts';
+import { shebangNodeFlags } from '../cli/bin-flags.ts';
 
 /** A base image, named in Dockerfiles by `ARG` (BASE, GCC) and given to each tool from one OCI image. */
 export interface Base {
@@ -66,7 +67,7 @@ export function createTsbuild(work: string, tsbuild: (...args: string[]) => void
     build(context, tag) {
       const args = ['--root', root, 'build', '--progress', 'quiet', '-t', tag, context];
       if (!gnuTime) return void tsbuild(...args);
-      run('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, bin, ...args]);
+      run('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...shebangNodeFlags(bin), bin, ...args]);
       lastKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
     },
     buildAndExport(context, tag, _bases, dest) {

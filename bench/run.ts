@@ -29,6 +29,7 @@ import { benchCache, ensureDebianGcc } from './debian-gcc.ts';
 import { createResults, formatTable, machine, run, time, toolNames, type Tool } from './measure.ts';
 import { createBuildah, createBuildkit, createTsbuild, type Base, type Rival } from './rivals.ts';
 import { freshBundle } from '../cli/cli-bundle.ts';
+import { shebangNodeFlags } from '../cli/bin-flags.ts';
 import { timePush } from './push.ts';
 import { ensureAptHeavy } from './apt-heavy.ts';
 import { benchCiCache } from './ci-cache.ts';
@@ -57,8 +58,10 @@ interface Scenario {
   pushTarget?: string;
 }
 
-const tsbuild = (...args: string[]) => void run(process.execPath, [bin, ...args]);
-const tsbuildArgv = (...args: string[]) => ({ cmd: process.execPath, args: [bin, ...args] });
+// the bin started as its shebang starts it (with its Node flags), through the Node running the bench
+const binArgs = [...shebangNodeFlags(bin), bin];
+const tsbuild = (...args: string[]) => void run(process.execPath, [...binArgs, ...args]);
+const tsbuildArgv = (...args: string[]) => ({ cmd: process.execPath, args: [...binArgs, ...args] });
 const results = createResults();
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-bench-'));
 const started = new Date();
@@ -114,7 +117,7 @@ try {
 
   if ((!only || only.includes('cli')) && wantTools.includes('tsbuild')) {
     for (const args of [['--version'], ['--help']]) {
-      results.record(`cli ${args[0]}`, 'tsbuild', Array.from({ length: 5 }, () => time(() => run(process.execPath, [bin, ...args]))));
+      results.record(`cli ${args[0]}`, 'tsbuild', Array.from({ length: 5 }, () => time(() => run(process.execPath, [...binArgs, ...args]))));
     }
   }
 

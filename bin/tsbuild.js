@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // The tsbuild entry point. tsbuild runs its TypeScript sources directly through Node's type
 // stripping, which needs Node >= 24; the project ships Node 24 as a devDependency
 // (node_modules/node), so an older `node` on PATH hands over to that one.
@@ -19,7 +19,7 @@ if (major < 24) {
   // (kill -9): it then cancels its build as for SIGTERM instead of running on as an orphan
   // imported here: child_process costs a few ms to load, and Node 24 itself never needs it
   const { spawn } = await import('node:child_process');
-  const child = spawn(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(node24, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   // `timeout`, CI cancellation and systemd signal this process only: pass it on, so the build
   // stops and cleans up instead of running on as an orphan
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));

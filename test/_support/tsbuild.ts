@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, realpathSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shebangNodeFlags } from '../../cli/bin-flags.ts';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const tsbuildBin = join(repoRoot, 'bin', 'tsbuild.js');
@@ -18,7 +19,7 @@ export interface RunResult {
 export function runTsbuild(args: string[], opts: { root?: string; cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<RunResult> {
   const full = opts.root ? ['--root', opts.root, ...args] : args;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsbuildBin, ...full], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...shebangNodeFlags(tsbuildBin), tsbuildBin, ...full], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';
