@@ -33,6 +33,8 @@ export interface OciRuntime {
   takesSeccompBpf?: boolean;
   /** The program and arguments that run the runtime with `args` (global flags first). */
   command(args: readonly string[]): { file: string; args: string[] };
+  /** The same for the syscall helper (../syscall-helper.ts), which makes the mount namespace itself. */
+  helperCommand?(args: readonly string[]): { file: string; argv: string[]; unmountInOwnNamespace?: string };
 }
 
 export interface OciRuntimes {
@@ -45,7 +47,11 @@ export interface OciRuntimes {
 /** A runtime run as itself. */
 export function directRuntime(name: string): OciRuntime {
   const crun = /(^|\/)crun$/.test(name);
-  return { name, keeps: !crun, copiesSpec: crun, takesSeccompBpf: crun, command: (args) => ({ file: name, args: [...args] }) };
+  return {
+    name, keeps: !crun, copiesSpec: crun, takesSeccompBpf: crun,
+    command: (args) => ({ file: name, args: [...args] }),
+    helperCommand: (args) => ({ file: name, argv: [name, ...args] }),
+  };
 }
 
 /**
@@ -54,7 +60,11 @@ export function directRuntime(name: string): OciRuntime {
  */
 export function crunWithoutUnified(name = 'crun'): OciRuntime {
   const script = `umount -l ${crunUnifiedMount} && exec "$0" "$@"`;
-  return { name, keeps: false, copiesSpec: true, takesSeccompBpf: true, command: (args) => ({ file: 'unshare', args: ['--mount', '--propagation', 'slave', 'sh', '-c', script, name, ...args] }) };
+  return {
+    name, keeps: false, copiesSpec: true, takesSeccompBpf: true,
+    command: (args) => ({ file: 'unshare', args: ['--mount', '--propagation', 'slave', 'sh', '-c', script, name, ...args] }),
+    helperCommand: (args) => ({ file: name, argv: [name, ...args], unmountInOwnNamespace: crunUnifiedMount }),
+  };
 }
 
 /** Whether crun would refuse this layout: hybrid, with controllers enabled in its v2 mount. */

@@ -11,7 +11,7 @@
 // Kept in <root>/seccomp/<key>.bpf, the key a sha256 of the profile and of the crun and libseccomp
 // files (an upgrade of either compiles again), and remembered per process. Any failure leaves the
 // step as before: crun compiles the profile itself.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -76,7 +76,14 @@ async function compile(runtime: OciRuntime, profile: SeccompProfile, stateRoot: 
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const create = runtime.command(['--cgroup-manager=disabled', '--root', stateDir, 'create', '--bundle', bundle, id]);
-    await run(create.file, create.args, { timeout: 10_000 });
+    // its stdio 'ignore': the created container keeps crun's stdout and stderr open until deleted,
+    // so waiting for them to close (execFile) would wait for the timeout
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(create.file, create.args, { stdio: 'ignore', timeout: 10_000 });
+      child.on('error', reject);
+      child.on('exit', (c) => resolve(c));
+    });
+    if (code !== 0) return undefined;
     const bytes = await readFile(join(stateDir, id, 'seccomp.bpf'));
     if (bytes.length === 0 || bytes.length % 8 !== 0) return undefined;
     mkdirSync(join(stateRoot, 'seccomp'), { recursive: true });

@@ -1,5 +1,5 @@
 // Mounting and unmounting, from data. The snapshotter only describes mounts; this module performs
-// them: overlay and tmpfs through mount(2) made by a small helper process (./mount-helper.ts: no
+// them: overlay and tmpfs through mount(2) made by a small helper process (../syscall-helper.ts: no
 // fork of Node per mount), anything else with util-linux's mount(8)/umount(8), which know every
 // filesystem's option syntax.
 import { execFile } from 'node:child_process';
@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { constants } from 'node:os';
 import { promisify } from 'node:util';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { errnoText, MNT_DETACH, mountSyscall, umountSyscall } from './mount-helper.ts';
+import { errnoText, MNT_DETACH, mountSyscall, umountSyscall } from '../syscall-helper.ts';
 
 const run = promisify(execFile);
 const { EINVAL, ENOENT } = constants.errno;
