@@ -15,7 +15,8 @@ import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
 
 // syscall.ph (perl's h2ph headers) gives the numbers for this architecture. Every field is hex, so
 // a path or argument can hold any byte. A child is started with its stdout and stderr on two FIFOs
-// the helper makes (opened read-write, so opening never waits for the reader) and, for crun on a
+// the helper made and tsbuild opened for reading first (else a child that ends before tsbuild
+// opens them takes its output with it, and epoll never reports the end), and, for crun on a
 // hybrid cgroup host, in a mount namespace of its own without the v2 mount (worker/exec/runtime.ts):
 // what `unshare --mount --propagation slave sh -c 'umount -l ...; exec crun'` did, without the three
 // programs. stdin is read with sysread, which a SIGCHLD cannot end early.
@@ -48,9 +49,11 @@ sub handle {
     my ($target, $flags) = @a;
     $r = syscall(&SYS_umount2, $target, $flags + 0);
     return "$id\t" . ($r == 0 ? 0 : ($!+0));
+  } elsif ($op eq 'mkfifo') {
+    for my $f (@a) { POSIX::mkfifo($f, 0600) or return "$id\t" . ($!+0) }
+    return "$id\t0";
   } elsif ($op eq 'spawn') {
     my ($out, $err, $unmount, $file, @argv) = @a;
-    for my $f ($out, $err) { POSIX::mkfifo($f, 0600) or return "$id\t" . ($!+0) }
     my ($o, $e);
     open($o, '+<', $out) or return "$id\t" . ($!+0);
     open($e, '+<', $err) or return "$id\t" . ($!+0);
@@ -233,11 +236,16 @@ export async function umountSyscall(target: string, flags = 0): Promise<number |
   return (await call('umount', [target, String(flags)]))?.errno;
 }
 
+/** Makes FIFOs at `paths` (mode 0600). Resolves with the errno, 0 on success; undefined: no helper. */
+export async function mkfifos(paths: readonly string[]): Promise<number | undefined> {
+  return (await call('mkfifo', paths))?.errno;
+}
+
 export interface HelperSpawn {
   /** `argv[0]` is the program's name; `file` is looked up on PATH by the helper's exec. */
   file: string;
   argv: readonly string[];
-  /** FIFOs the helper creates for the child's stdout and stderr (paths that do not exist yet). */
+  /** FIFOs (from mkfifos) for the child's stdout and stderr, already open for reading. */
   stdoutFifo: string;
   stderrFifo: string;
   /** Starts the child in a mount namespace of its own (slave) without this mount. */

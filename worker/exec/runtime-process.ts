@@ -6,7 +6,7 @@ import { constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { errnoText, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
+import { errnoText, mkfifos, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
 import type { OciRuntime } from './runtime.ts';
 
 export interface RuntimeProcess {
@@ -28,34 +28,42 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
   if (plan) {
     const stdoutFifo = join(fifoDir, 'stdout.fifo');
     const stderrFifo = join(fifoDir, 'stderr.fifo');
-    let exit: ChildExit | undefined | null = null;
-    let onExit: ((e: ChildExit | undefined) => void) | undefined;
-    const reply = await spawnThroughHelper({ ...plan, stdoutFifo, stderrFifo }, (e) => {
-      exit = e;
-      onExit?.(e);
-    });
-    if (reply && reply.errno !== 0) throw Object.assign(new Error(`cannot start ${runtime.name}: ${errnoText(reply.errno)}`), { code: 'ENOENT' });
-    if (reply?.pid !== undefined) {
-      const pid = reply.pid;
-      // the child holds the write ends now: EOF comes when it and everything it started have exited
+    const made = await mkfifos([stdoutFifo, stderrFifo]);
+    if (made !== undefined && made !== 0) throw new Error(`cannot make the runtime's output FIFOs in ${fifoDir}: ${errnoText(made)}`);
+    if (made === 0) {
+      // open before the child starts: the pipe then lives until we have read all of it, and its end
+      // (every writer gone) is reported
       const stdout = openFifo(stdoutFifo);
       const stderr = openFifo(stderrFifo);
-      const exited = new Promise<ChildExit | undefined>((resolve) => {
-        if (exit !== null) resolve(exit);
-        else onExit = resolve;
+      let exit: ChildExit | undefined | null = null;
+      let onExit: ((e: ChildExit | undefined) => void) | undefined;
+      const reply = await spawnThroughHelper({ ...plan, stdoutFifo, stderrFifo }, (e) => {
+        exit = e;
+        onExit?.(e);
       });
-      const ended = (s: Readable) => new Promise<void>((resolve) => s.once('close', () => resolve()));
-      const closed = Promise.all([exited, ended(stdout), ended(stderr)]).then(([e]) => (e === undefined ? 1 : e.signal !== 0 ? 128 : e.code));
-      return {
-        stdout, stderr, closed,
-        kill: () => {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // gone already
-          }
-        },
-      };
+      if (reply?.pid === undefined) {
+        stdout.destroy();
+        stderr.destroy();
+        if (reply) throw Object.assign(new Error(`cannot start ${runtime.name}: ${errnoText(reply.errno)}`), { code: 'ENOENT' });
+      } else {
+        const pid = reply.pid;
+        const exited = new Promise<ChildExit | undefined>((resolve) => {
+          if (exit !== null) resolve(exit);
+          else onExit = resolve;
+        });
+        const ended = (s: Readable) => new Promise<void>((resolve) => s.once('close', () => resolve()));
+        const closed = Promise.all([exited, ended(stdout), ended(stderr)]).then(([e]) => (e === undefined ? 1 : e.signal !== 0 ? 128 : e.code));
+        return {
+          stdout, stderr, closed,
+          kill: () => {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // gone already
+            }
+          },
+        };
+      }
     }
   }
   const cmd = runtime.command(args);

@@ -11,16 +11,13 @@
 // Kept in <root>/seccomp/<key>.bpf, the key a sha256 of the profile and of the crun and libseccomp
 // files (an upgrade of either compiles again), and remembered per process. Any failure leaves the
 // step as before: crun compiles the profile itself.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { OciRuntime } from './runtime.ts';
 import type { SeccompProfile } from './seccomp-profile.ts';
-
-const run = promisify(execFile);
 
 /** The annotation crun 1.8 reads the ready BPF program from (base64). */
 export const seccompBpfAnnotation = 'run.oci.seccomp_bpf_data';
@@ -94,9 +91,20 @@ async function compile(runtime: OciRuntime, profile: SeccompProfile, stateRoot: 
   } catch {
     return undefined;
   } finally {
-    const del = runtime.command(['--root', stateDir, 'delete', '--force', id]);
-    await run(del.file, del.args).catch(() => undefined);
+    // `delete --force` does not kill a container made without cgroups: its process (waiting to be
+    // started) is killed by the pid crun noted, then its state, which is all delete would remove, goes
+    killCreated(join(stateDir, id));
+    await rm(join(stateDir, id), { recursive: true, force: true });
     await rm(bundle, { recursive: true, force: true });
+  }
+}
+
+function killCreated(state: string): void {
+  try {
+    const { pid } = JSON.parse(readFileSync(join(state, 'status'), 'utf8')) as { pid?: number };
+    if (typeof pid === 'number' && pid > 1) process.kill(pid, 'SIGKILL');
+  } catch {
+    // never created, or gone
   }
 }
 
