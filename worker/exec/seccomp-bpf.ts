@@ -108,19 +108,25 @@ function killCreated(state: string): void {
   }
 }
 
+// the files' identities, read once per process: the same binaries serve every step
+const identities = new Map<string, string | undefined>();
+
 /** sha256 of the profile, the runtime's binary and libseccomp (path, size, mtime): what the program depends on. */
 function cacheKey(runtime: OciRuntime, profile: SeccompProfile): string | undefined {
-  const binary = onPath(runtime.name);
-  if (binary === undefined) return undefined;
-  const h = createHash('sha256').update(JSON.stringify(profile)).update('\0').update(fileIdentity(binary));
-  for (const lib of libseccompCandidates) {
-    try {
-      h.update('\0').update(fileIdentity(realpathSync(lib)));
-    } catch {
-      // not there: another layout
-    }
+  let files = identities.get(runtime.name);
+  if (!identities.has(runtime.name)) {
+    const binary = onPath(runtime.name);
+    files = binary === undefined ? undefined : [binary, ...libseccompCandidates].flatMap((f) => {
+      try {
+        return [fileIdentity(realpathSync(f))];
+      } catch {
+        return []; // not there: another layout
+      }
+    }).join('\0');
+    identities.set(runtime.name, files);
   }
-  return h.digest('hex');
+  if (files === undefined) return undefined;
+  return createHash('sha256').update(JSON.stringify(profile)).update('\0').update(files).digest('hex');
 }
 
 const libseccompCandidates = ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'i386-linux-gnu']

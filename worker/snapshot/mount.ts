@@ -31,6 +31,16 @@ const maxOverlayLowers = 500;
  * links once, at mount time (Docker's overlay2 driver mounts through short links the same way).
  */
 export async function mountAt(m: Mount, target: string): Promise<void> {
+  try {
+    await mountOnce(m, target);
+  } catch (e) {
+    // overlayfs's volatile (Linux 5.10+) only spares a sync: a kernel without it mounts without
+    if (!(m.type === 'overlay' && m.options.includes('volatile'))) throw e;
+    await mountOnce({ ...m, options: m.options.filter((o) => o !== 'volatile') }, target);
+  }
+}
+
+async function mountOnce(m: Mount, target: string): Promise<void> {
   let options = m.options.join(',');
   let links: string | undefined;
   try {
