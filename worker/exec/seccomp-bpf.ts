@@ -99,10 +99,25 @@ async function compile(runtime: OciRuntime, profile: SeccompProfile, stateRoot: 
   }
 }
 
-function killCreated(state: string): void {
+/** Whether a container id in `<root>/runc` is one of ours compiling the program (recovery kills it with killCreated). */
+export function isSeccompCompileContainer(id: string): boolean {
+  return id.startsWith('tsbuild-seccomp-');
+}
+
+/**
+ * Kills the process of a container crun created (and never started) from its state dir `state`:
+ * by the pid crun noted, and only while that pid is still the process crun started (its start
+ * time matches), so a pid reused after a reboot is left alone.
+ */
+export function killCreated(state: string): void {
   try {
-    const { pid } = JSON.parse(readFileSync(join(state, 'status'), 'utf8')) as { pid?: number };
-    if (typeof pid === 'number' && pid > 1) process.kill(pid, 'SIGKILL');
+    const status = JSON.parse(readFileSync(join(state, 'status'), 'utf8')) as { pid?: number; 'process-start-time'?: number };
+    const pid = status.pid;
+    if (typeof pid !== 'number' || pid <= 1) return;
+    // /proc/<pid>/stat: the start time is field 22, counted after the parenthesised command name
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    if (startTime === status['process-start-time']) process.kill(pid, 'SIGKILL');
   } catch {
     // never created, or gone
   }
