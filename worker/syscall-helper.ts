@@ -146,7 +146,9 @@ let broken = false;
 let nextId = 1;
 
 function start(): Helper {
-  const child = spawn('perl', ['-e', script], { stdio: ['pipe', 'pipe', 'ignore'] });
+  // its own session: a Ctrl-C in the terminal is tsbuild's to handle, and the helper must outlive
+  // it to unmount what the cancelled steps mounted
+  const child = spawn('perl', ['-e', script], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
   const pending = new Map<number, (reply: Reply | undefined) => void>();
   const exits = new Map<number, (exit: ChildExit | undefined) => void>();
   let buf = '';

@@ -35,6 +35,10 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
       // (every writer gone) is reported
       const stdout = openFifo(stdoutFifo);
       const stderr = openFifo(stderrFifo);
+      // watched from now: a stream with nothing in it closes as soon as the child has gone, which
+      // can be before the helper's reply comes in
+      const ended = (s: Readable) => new Promise<void>((resolve) => s.once('close', () => resolve()));
+      const streamsClosed = Promise.all([ended(stdout), ended(stderr)]);
       let exit: ChildExit | undefined | null = null;
       let onExit: ((e: ChildExit | undefined) => void) | undefined;
       const reply = await spawnThroughHelper({ ...plan, stdoutFifo, stderrFifo }, (e) => {
@@ -51,8 +55,7 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
           if (exit !== null) resolve(exit);
           else onExit = resolve;
         });
-        const ended = (s: Readable) => new Promise<void>((resolve) => s.once('close', () => resolve()));
-        const closed = Promise.all([exited, ended(stdout), ended(stderr)]).then(([e]) => (e === undefined ? 1 : e.signal !== 0 ? 128 : e.code));
+        const closed = Promise.all([exited, streamsClosed]).then(([e]) => (e === undefined ? 1 : e.signal !== 0 ? 128 : e.code));
         return {
           stdout, stderr, closed,
           kill: () => {
