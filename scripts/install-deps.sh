@@ -26,6 +26,8 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 # a C compiler and static libc: the sandbox tests build small static syscall probes
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 dpkg -s libc6-dev >/dev/null 2>&1 || need+=(libc6-dev)
+# perl (with its syscall.ph, in libperl): the mount helper makes mount(2) calls without a process per mount
+perl -e 'require "syscall.ph"' >/dev/null 2>&1 || need+=(perl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install ${need[*]}" >&2; exit 1; fi
   echo "install-deps: installing ${need[*]}" >&2

@@ -29,6 +29,7 @@ import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/
 import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.ts';
 import { unrecordedDirs } from './snapshot/snapshot-store.ts';
 import { recoveryRuntimes } from './exec/runtime.ts';
+import { isSeccompCompileContainer, killCreated } from './exec/seccomp-bpf.ts';
 
 const run = promisify(execFile);
 
@@ -166,6 +167,8 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
   const stateDir = join(opts.paths.root, 'runc');
   const runtimes = recoveryRuntimes(opts.runtime);
   for (const id of left.containers) {
+    // the seccomp program's container has no cgroup, and delete does not kill it (worker/exec/seccomp-bpf.ts)
+    if (isSeccompCompileContainer(id)) killCreated(join(stateDir, id));
     // delete --force kills a container still running (its runtime parent died with us) and drops its state
     for (const rt of runtimes) {
       const cmd = rt.command(['--root', stateDir, 'delete', '--force', id]);

@@ -1,6 +1,6 @@
 // Runs one container from a bundle with the OCI runtime, streaming its output as progress events.
 // The bundle's rootfs is already mounted; the caller owns it and its cleanup.
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { CgroupEvents } from './cgroups.ts';
 import type { OciRuntime } from './runtime.ts';
 import { specJson } from './resources.ts';
 import { openStepLog } from './step-log.ts';
+import { startRuntime, type RuntimeProcess } from './runtime-process.ts';
 
 const execFileP = promisify(execFile);
 const tailLines = 10;
@@ -56,31 +57,29 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   // Its own process group: a Ctrl-C in the terminal reaches tsbuild, which stops the container
   // itself, and not runc, which would pass it on to the command
   const keep = opts.readEvents !== undefined && runtime.keeps;
-  const cmd = runtime.command(['--root', stateDir, 'run', ...(keep ? ['--keep'] : []), '--bundle', bundle, id]);
-  const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let child: RuntimeProcess | undefined;
   const onAbort = () => {
     aborted = true;
-    void stopContainer({ runtime, stateDir, id, exited: () => exited, killRuntime: () => child.kill('SIGKILL') });
+    void stopContainer({ runtime, stateDir, id, exited: () => exited, killRuntime: () => child?.kill() });
   };
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const source = child[stream];
-    source.on('data', (chunk: Buffer) => {
-      const { text, ok } = log.write(stream, chunk);
-      tail.push(text);
-      if (!ok) {
-        source.pause();
-        void log.drained().then(() => source.resume());
-      }
-    });
-  }
   try {
-    const exitCode = await new Promise<number>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        exited = true;
-        resolve(code ?? (signal ? 128 : 1));
+    child = await startRuntime(runtime, ['--root', stateDir, 'run', ...(keep ? ['--keep'] : []), '--bundle', bundle, id], bundle);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // aborted while the runtime was starting: the listener came too late to hear it
+    if (ctx.signal.aborted) onAbort();
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const source = child[stream];
+      source.on('data', (chunk: Buffer) => {
+        const { text, ok } = log.write(stream, chunk);
+        tail.push(text);
+        if (!ok) {
+          source.pause();
+          void log.drained().then(() => source.resume());
+        }
       });
+    }
+    const exitCode = await child.closed.finally(() => {
+      exited = true;
     });
     return { exitCode, lastLines: tail.lines(), aborted, events: opts.readEvents?.(), logPath: log.path };
   } finally {

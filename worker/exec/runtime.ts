@@ -29,8 +29,12 @@ export interface OciRuntime {
   keeps: boolean;
   /** Whether its state dir holds a copy of config.json, env included (crun's): secrets then keep it off disk. */
   copiesSpec: boolean;
+  /** Whether it loads a ready seccomp program from the spec's annotations (crun's, ./seccomp-bpf.ts). */
+  takesSeccompBpf?: boolean;
   /** The program and arguments that run the runtime with `args` (global flags first). */
   command(args: readonly string[]): { file: string; args: string[] };
+  /** The same for the syscall helper (../syscall-helper.ts), which makes the mount namespace itself. */
+  helperCommand?(args: readonly string[]): { file: string; argv: string[]; unmountInOwnNamespace?: string };
 }
 
 export interface OciRuntimes {
@@ -43,7 +47,11 @@ export interface OciRuntimes {
 /** A runtime run as itself. */
 export function directRuntime(name: string): OciRuntime {
   const crun = /(^|\/)crun$/.test(name);
-  return { name, keeps: !crun, copiesSpec: crun, command: (args) => ({ file: name, args: [...args] }) };
+  return {
+    name, keeps: !crun, copiesSpec: crun, takesSeccompBpf: crun,
+    command: (args) => ({ file: name, args: [...args] }),
+    helperCommand: (args) => ({ file: name, argv: [name, ...args] }),
+  };
 }
 
 /**
@@ -52,7 +60,11 @@ export function directRuntime(name: string): OciRuntime {
  */
 export function crunWithoutUnified(name = 'crun'): OciRuntime {
   const script = `umount -l ${crunUnifiedMount} && exec "$0" "$@"`;
-  return { name, keeps: false, copiesSpec: true, command: (args) => ({ file: 'unshare', args: ['--mount', '--propagation', 'slave', 'sh', '-c', script, name, ...args] }) };
+  return {
+    name, keeps: false, copiesSpec: true, takesSeccompBpf: true,
+    command: (args) => ({ file: 'unshare', args: ['--mount', '--propagation', 'slave', 'sh', '-c', script, name, ...args] }),
+    helperCommand: (args) => ({ file: name, argv: [name, ...args], unmountInOwnNamespace: crunUnifiedMount }),
+  };
 }
 
 /** Whether crun would refuse this layout: hybrid, with controllers enabled in its v2 mount. */

@@ -39,6 +39,8 @@ export interface RuntimeSpec {
     readonlyPaths: string[];
     seccomp: SeccompProfile;
   };
+  /** Runtime-specific settings (crun's ready seccomp program, ./seccomp-bpf.ts). */
+  annotations?: Record<string, string>;
 }
 
 export interface SpecInput {

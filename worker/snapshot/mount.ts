@@ -1,12 +1,17 @@
 // Mounting and unmounting, from data. The snapshotter only describes mounts; this module performs
-// them with util-linux's mount(8)/umount(8), which know every filesystem's option syntax.
+// them: overlay and tmpfs through mount(2) made by a small helper process (../syscall-helper.ts: no
+// fork of Node per mount), anything else with util-linux's mount(8)/umount(8), which know every
+// filesystem's option syntax.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { constants } from 'node:os';
 import { promisify } from 'node:util';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import { errnoText, MNT_DETACH, mountSyscall, umountSyscall } from '../syscall-helper.ts';
 
 const run = promisify(execFile);
+const { EINVAL, ENOENT } = constants.errno;
 
 /** One mount as plain data, in mount(8) terms. */
 export interface Mount {
@@ -26,6 +31,16 @@ const maxOverlayLowers = 500;
  * links once, at mount time (Docker's overlay2 driver mounts through short links the same way).
  */
 export async function mountAt(m: Mount, target: string): Promise<void> {
+  try {
+    await mountOnce(m, target);
+  } catch (e) {
+    // overlayfs's volatile (Linux 5.10+) only spares a sync: a kernel without it mounts without
+    if (!(m.type === 'overlay' && m.options.includes('volatile'))) throw e;
+    await mountOnce({ ...m, options: m.options.filter((o) => o !== 'volatile') }, target);
+  }
+}
+
+async function mountOnce(m: Mount, target: string): Promise<void> {
   let options = m.options.join(',');
   let links: string | undefined;
   try {
@@ -49,7 +64,9 @@ export async function mountAt(m: Mount, target: string): Promise<void> {
         });
       }
     }
-    await run('mount', ['-t', m.type, m.source, target, ...(options ? ['-o', options] : [])], { cwd: links });
+    const errno = await mountSyscall({ ...m, options: options ? options.split(',') : [] }, target, links);
+    if (errno !== undefined && errno !== 0) throw Object.assign(new Error(errnoText(errno)), { stderr: errnoText(errno) });
+    if (errno === undefined) await run('mount', ['-t', m.type, m.source, target, ...(options ? ['-o', options] : [])], { cwd: links });
   } catch (e) {
     if (e instanceof TsbuildError) throw e;
     const stderr = (e as { stderr?: string }).stderr?.trim();
@@ -61,6 +78,13 @@ export async function mountAt(m: Mount, target: string): Promise<void> {
 
 /** Unmounts `target`, detaching lazily when it is busy so cleanup always makes progress. Missing mounts are fine. */
 export async function unmount(target: string): Promise<void> {
+  const errno = await umountSyscall(target);
+  // EINVAL: not a mount point; ENOENT: no such path
+  if (errno === 0 || errno === EINVAL || errno === ENOENT) return;
+  if (errno !== undefined) {
+    await umountSyscall(target, MNT_DETACH);
+    return;
+  }
   try {
     await run('umount', [target]);
   } catch (e) {

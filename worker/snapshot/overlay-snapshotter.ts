@@ -46,6 +46,9 @@ export function createOverlaySnapshotter(opts: { store: SnapshotStore; tmpDir: s
         await mkdir(join(a.dir, 'upper'), { recursive: true });
         await mkdir(join(a.dir, 'work'), { recursive: true });
         const mounts = overlay(parent, join(a.dir, 'upper'), join(a.dir, 'work'));
+        // a view is thrown away, never committed: its unmount need not sync the whole upper
+        // filesystem (every process's dirty data on it), which is what overlayfs does otherwise
+        mounts[0].options.push('volatile');
         if (o?.readonly) mounts[0].options.push('ro');
         return mounts;
       } catch (e) {

@@ -1,0 +1,83 @@
+// The syscall helper (worker/syscall-helper.ts): mounts and unmounts without mount(8), and the OCI
+// runtime started through it with its output, exit code and end as child_process would give them.
+import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mountArgs, mountSyscall, umountSyscall } from '../../worker/syscall-helper.ts';
+import { startRuntime } from '../../worker/exec/runtime-process.ts';
+import type { OciRuntime } from '../../worker/exec/runtime.ts';
+
+const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+
+test('mount options become mount(2) flags and data; anything mount(8) must read is left to it', (t) => {
+  t.deepEqual(mountArgs('overlay', ['lowerdir=/a:/b', 'upperdir=/u', 'workdir=/w', 'index=off', 'volatile', 'ro']), { flags: 1, data: 'lowerdir=/a:/b,upperdir=/u,workdir=/w,index=off,volatile' });
+  t.deepEqual(mountArgs('tmpfs', ['nosuid', 'nodev', 'noexec', 'mode=0700', 'size=65536']), { flags: 2 | 4 | 8, data: 'mode=0700,size=65536' });
+  t.is(mountArgs('tmpfs', ['bind']), undefined);
+  t.is(mountArgs('ext4', ['ro']), undefined);
+});
+
+test('a tmpfs mounted through the helper is there, and gone after its unmount; a second unmount says EINVAL', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-helper-'));
+  try {
+    t.is(await mountSyscall({ type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'size=1048576'] }, dir), 0);
+    t.true(mounted(dir));
+    t.is(await umountSyscall(dir), 0);
+    t.false(mounted(dir));
+    t.is(await umountSyscall(dir), 22);
+  } finally {
+    await umountSyscall(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// a stand-in for the runtime: sh with the script as its "runtime arguments"
+const shell: OciRuntime = {
+  name: 'sh', keeps: false, copiesSpec: false,
+  command: (args) => ({ file: 'sh', args: ['-c', ...args] }),
+  helperCommand: (args) => ({ file: 'sh', argv: ['sh', '-c', ...args] }),
+};
+
+async function runShell(script: string, dir: string): Promise<{ code: number; out: string; err: string }> {
+  const p = await startRuntime(shell, [script], dir);
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (c: Buffer) => (out += c));
+  p.stderr.on('data', (c: Buffer) => (err += c));
+  return { code: await p.closed, out, err };
+}
+
+test('a process started through the helper: its stdout, stderr and exit code, also when it ends at once', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'tsbuild-helper-'));
+  try {
+    const dir = (n: number) => {
+      const d = mkdtempSync(join(base, `${n}-`));
+      return d;
+    };
+    t.deepEqual(await runShell('echo out; echo err >&2; exit 7', dir(0)), { code: 7, out: 'out\n', err: 'err\n' });
+    // many that end before their output is read: none may lose its output or never end
+    const many = await Promise.all(Array.from({ length: 40 }, (_, i) => runShell(`echo ${i}`, dir(i + 1))));
+    t.deepEqual(many.map((r) => r.out), Array.from({ length: 40 }, (_, i) => `${i}\n`));
+    t.true(many.every((r) => r.code === 0));
+    // more than a pipe's buffer, written before anything is read
+    const big = await runShell('head -c 300000 /dev/zero | tr "\\0" x', dir(99));
+    t.is(big.out.length, 300000);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test('kill() ends a process started through the helper, as SIGKILL: 128', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-helper-'));
+  try {
+    const p = await startRuntime(shell, ['exec sleep 30'], dir);
+    p.stdout.resume();
+    p.stderr.resume();
+    const started = Date.now();
+    setTimeout(() => p.kill(), 100);
+    t.is(await p.closed, 128);
+    t.true(Date.now() - started < 5000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,84 @@
+// The OCI runtime's process for one `run`: started by the syscall helper (../syscall-helper.ts)
+// where it runs, so Node never forks itself on a step's path, else by child_process.spawn. Either
+// way the caller gets the same small handle: its output as two streams, its end, and a way to kill it.
+import { spawn } from 'node:child_process';
+import { constants, openSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { errnoText, mkfifos, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
+import type { OciRuntime } from './runtime.ts';
+
+export interface RuntimeProcess {
+  stdout: Readable;
+  stderr: Readable;
+  /** Resolves with the exit code (128 + nothing for a signal, as before: 128) once it exited and both streams ended. */
+  closed: Promise<number>;
+  /** SIGKILL to the runtime itself (not the container: see stopContainer in ./executor.ts). */
+  kill(): void;
+}
+
+/**
+ * Starts `runtime` with `args` in a session of its own (a Ctrl-C in the terminal reaches tsbuild,
+ * which stops the container itself, and not the runtime, which would pass it on to the command).
+ * `fifoDir` is a private dir of the step's where the helper's FIFOs go.
+ */
+export async function startRuntime(runtime: OciRuntime, args: readonly string[], fifoDir: string): Promise<RuntimeProcess> {
+  const plan = runtime.helperCommand?.(args);
+  if (plan) {
+    const stdoutFifo = join(fifoDir, 'stdout.fifo');
+    const stderrFifo = join(fifoDir, 'stderr.fifo');
+    const made = await mkfifos([stdoutFifo, stderrFifo]);
+    if (made !== undefined && made !== 0) throw new Error(`cannot make the runtime's output FIFOs in ${fifoDir}: ${errnoText(made)}`);
+    if (made === 0) {
+      // open before the child starts: the pipe then lives until we have read all of it, and its end
+      // (every writer gone) is reported
+      const stdout = openFifo(stdoutFifo);
+      const stderr = openFifo(stderrFifo);
+      // watched from now: a stream with nothing in it closes as soon as the child has gone, which
+      // can be before the helper's reply comes in
+      const ended = (s: Readable) => new Promise<void>((resolve) => s.once('close', () => resolve()));
+      const streamsClosed = Promise.all([ended(stdout), ended(stderr)]);
+      let exit: ChildExit | undefined | null = null;
+      let onExit: ((e: ChildExit | undefined) => void) | undefined;
+      const reply = await spawnThroughHelper({ ...plan, stdoutFifo, stderrFifo }, (e) => {
+        exit = e;
+        onExit?.(e);
+      });
+      if (reply?.pid === undefined) {
+        stdout.destroy();
+        stderr.destroy();
+        if (reply) throw Object.assign(new Error(`cannot start ${runtime.name}: ${errnoText(reply.errno)}`), { code: 'ENOENT' });
+      } else {
+        const pid = reply.pid;
+        const exited = new Promise<ChildExit | undefined>((resolve) => {
+          if (exit !== null) resolve(exit);
+          else onExit = resolve;
+        });
+        const closed = Promise.all([exited, streamsClosed]).then(([e]) => (e === undefined ? 1 : e.signal !== 0 ? 128 : e.code));
+        return {
+          stdout, stderr, closed,
+          kill: () => {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // gone already
+            }
+          },
+        };
+      }
+    }
+  }
+  const cmd = runtime.command(args);
+  const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const closed = new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+  return { stdout: child.stdout, stderr: child.stderr, closed, kill: () => child.kill('SIGKILL') };
+}
+
+function openFifo(path: string): Readable {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  return new Socket({ fd, readable: true, writable: false });
+}

@@ -1,0 +1,273 @@
+// The calls a step needs that Node cannot make without forking itself: mount(2), umount2(2), and
+// starting the OCI runtime. Node has no mount call, and its child_process.spawn forks the whole
+// Node process and blocks the event loop until the child has exec'd: 5 ms at 50 MB, 30-90 ms on a
+// loaded machine, three times per RUN before this helper (docs/runtime.md). So one small Perl
+// process (Debian's `perl`, ~4 MB, started on first use) makes them for us: one line per request on
+// its stdin, the errno (and a pid) back on its stdout, and a line when a child it started exits.
+// It exits when tsbuild does (its stdin closes), also after kill -9.
+//
+// Only what we know to be plain data for the kernel is mounted this way (overlay and tmpfs, with
+// flag options from the table below); anything else, or a helper that cannot start, is left to
+// mount(8) and child_process by the callers (`undefined` from these functions).
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
+
+// syscall.ph (perl's h2ph headers) gives the numbers for this architecture. Every field is hex, so
+// a path or argument can hold any byte. A child is started with its stdout and stderr on two FIFOs
+// the helper made and tsbuild opened for reading first (else a child that ends before tsbuild
+// opens them takes its output with it, and epoll never reports the end), and, for crun on a
+// hybrid cgroup host, in a mount namespace of its own without the v2 mount (worker/exec/runtime.ts):
+// what `unshare --mount --propagation slave sh -c 'umount -l ...; exec crun'` did, without the three
+// programs. stdin is read with sysread, which a SIGCHLD cannot end early.
+const script = String.raw`
+use strict; use warnings; use POSIX ();
+require 'syscall.ph';
+$| = 1;
+my (%children, %early);
+sub report { my ($id, $status) = @_; print "exit\t$id\t", ($status >> 8), "\t", ($status & 127), "\n" }
+$SIG{CHLD} = sub {
+  # the read this interrupted checks $! for EINTR: waitpid must not leave its ECHILD there
+  local ($!, $?);
+  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+    my $id = delete $children{$pid};
+    # reaped before the parent noted it (an exec that failed at once): reported once noted
+    if (defined $id) { report($id, $?) } else { $early{$pid} = $?; }
+  }
+};
+sub handle {
+  my ($id, $op, @a) = map { pack('H*', $_) } split /\t/, $_[0], -1;
+  my $r;
+  if ($op eq 'mount') {
+    my ($source, $target, $type, $flags, $data, $cwd) = @a;
+    if (length $cwd) { chdir($cwd) or return "$id\t" . ($!+0) }
+    $r = syscall(&SYS_mount, $source, $target, $type, $flags + 0, length($data) ? $data : 0);
+    my $errno = $!+0;
+    chdir('/');
+    return "$id\t" . ($r == 0 ? 0 : $errno);
+  } elsif ($op eq 'umount') {
+    my ($target, $flags) = @a;
+    $r = syscall(&SYS_umount2, $target, $flags + 0);
+    return "$id\t" . ($r == 0 ? 0 : ($!+0));
+  } elsif ($op eq 'mkfifo') {
+    for my $f (@a) { POSIX::mkfifo($f, 0600) or return "$id\t" . ($!+0) }
+    return "$id\t0";
+  } elsif ($op eq 'spawn') {
+    my ($out, $err, $unmount, $file, @argv) = @a;
+    my ($o, $e);
+    open($o, '+<', $out) or return "$id\t" . ($!+0);
+    open($e, '+<', $err) or return "$id\t" . ($!+0);
+    my $pid = fork();
+    return "$id\t" . ($!+0) unless defined $pid;
+    if ($pid == 0) {
+      $SIG{CHLD} = 'DEFAULT';
+      POSIX::setsid();
+      open(STDIN, '<', '/dev/null'); open(STDOUT, '>&', $o); open(STDERR, '>&', $e);
+      close $o; close $e;
+      if (length $unmount) {
+        # CLONE_NEWNS; then MS_REC|MS_SLAVE on /, so nothing flows back to the host; then MNT_DETACH
+        # (syscall writes through string arguments: they must be variables, not literals)
+        my ($none, $root) = ('none', '/');
+        syscall(&SYS_unshare, 0x20000) == 0 or POSIX::_exit(125);
+        syscall(&SYS_mount, $none, $root, 0, 0x4000 | 0x80000, 0) == 0 or POSIX::_exit(125);
+        syscall(&SYS_umount2, $unmount, 2) == 0 or POSIX::_exit(125);
+      }
+      exec { $file } @argv;
+      POSIX::_exit(127);
+    }
+    close $o; close $e;
+    $children{$pid} = $id;
+    if (exists $early{$pid}) { delete $children{$pid}; my $st = delete $early{$pid}; return "$id\t0\t$pid\n" . "exit\t$id\t" . ($st >> 8) . "\t" . ($st & 127); }
+    return "$id\t0\t$pid";
+  }
+  return "$id\t22";
+}
+print "ready\n";
+my $buf = '';
+while (1) {
+  my $n = sysread(STDIN, my $chunk, 65536);
+  if (!defined $n) { next if $!{EINTR}; last }
+  last if $n == 0;
+  $buf .= $chunk;
+  while ((my $i = index($buf, "\n")) >= 0) {
+    my $line = substr($buf, 0, $i);
+    $buf = substr($buf, $i + 1);
+    print handle($line), "\n";
+  }
+}
+`;
+
+// mount(8)'s names for the MS_* flags we pass; an option not here and not key=value goes to mount(8)
+const flagBits: Record<string, number> = { ro: 1, nosuid: 2, nodev: 4, noexec: 8, sync: 16, noatime: 1024, nodiratime: 2048, relatime: 1 << 21, strictatime: 1 << 24 };
+const clearing = new Set(['rw', 'suid', 'dev', 'exec', 'async']);
+// bare words that are data for these filesystems, not flags
+const dataWords: Record<string, ReadonlySet<string>> = { overlay: new Set(['volatile', 'userxattr']), tmpfs: new Set() };
+
+export const MNT_DETACH = 2;
+
+/** A mount(8) option list as the flags and data string of mount(2); undefined: leave it to mount(8). */
+export function mountArgs(type: string, options: readonly string[]): { flags: number; data: string } | undefined {
+  const words = dataWords[type];
+  if (!words) return undefined;
+  let flags = 0;
+  const data: string[] = [];
+  for (const o of options) {
+    if (o in flagBits) flags |= flagBits[o];
+    else if (clearing.has(o)) continue;
+    else if (o.includes('=') || words.has(o)) data.push(o);
+    else return undefined;
+  }
+  return { flags, data: data.join(',') };
+}
+
+/** A reply: the errno (0: done) and, for a spawn, the child's pid. */
+interface Reply {
+  errno: number;
+  pid?: number;
+}
+
+interface Helper {
+  child: ChildProcessByStdio<Writable, Readable, null>;
+  ready: Promise<boolean>;
+  /** Requests waiting for their reply, and children waiting for their exit: both keep tsbuild running. */
+  pending: Map<number, (reply: Reply | undefined) => void>;
+  exits: Map<number, (exit: ChildExit | undefined) => void>;
+}
+
+/** How a child the helper started ended: undefined when the helper itself went first. */
+export interface ChildExit {
+  code: number;
+  /** The signal number that ended it, 0 when it exited. */
+  signal: number;
+}
+
+let helper: Helper | undefined;
+let broken = false;
+let nextId = 1;
+
+function start(): Helper {
+  // its own session: a Ctrl-C in the terminal is tsbuild's to handle, and the helper must outlive
+  // it to unmount what the cancelled steps mounted
+  const child = spawn('perl', ['-e', script], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+  const pending = new Map<number, (reply: Reply | undefined) => void>();
+  const exits = new Map<number, (exit: ChildExit | undefined) => void>();
+  let buf = '';
+  let readyResolve!: (ok: boolean) => void;
+  const ready = new Promise<boolean>((r) => (readyResolve = r));
+  const h: Helper = { child, ready, pending, exits };
+  const fail = () => {
+    broken = true;
+    if (helper === h) helper = undefined;
+    readyResolve(false);
+    for (const done of pending.values()) done(undefined);
+    for (const done of exits.values()) done(undefined);
+    pending.clear();
+    exits.clear();
+  };
+  child.on('error', fail);
+  child.on('exit', fail);
+  child.stdin.on('error', fail);
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line === 'ready') {
+        readyResolve(true);
+        continue;
+      }
+      const fields = line.split('\t');
+      if (fields[0] === 'exit') {
+        const [id, code, signal] = fields.slice(1).map(Number);
+        exits.get(id)?.({ code, signal });
+        exits.delete(id);
+      } else {
+        const [id, errno, pid] = fields.map(Number);
+        pending.get(id)?.({ errno, pid: Number.isFinite(pid) ? pid : undefined });
+        pending.delete(id);
+      }
+      if (pending.size === 0 && exits.size === 0) idle(h);
+    }
+  });
+  return h;
+}
+
+type Refable = { ref(): void; unref(): void };
+
+// nothing pending: the helper must not keep tsbuild running
+function idle(h: Helper): void {
+  for (const r of [h.child, h.child.stdout, h.child.stdin] as unknown as Refable[]) r.unref();
+}
+
+function busy(h: Helper): void {
+  for (const r of [h.child, h.child.stdout, h.child.stdin] as unknown as Refable[]) r.ref();
+}
+
+/** The reply, or undefined when the helper is not available (the caller does it another way). */
+async function call(op: string, args: readonly string[], onExit?: (exit: ChildExit | undefined) => void): Promise<Reply | undefined> {
+  if (broken) return undefined;
+  const h = (helper ??= start());
+  const id = nextId++;
+  const hex = (s: string) => Buffer.from(s).toString('hex');
+  // counted from here, so the wait for the helper's start keeps tsbuild running too
+  h.pending.set(id, () => undefined);
+  if (onExit) h.exits.set(id, onExit);
+  busy(h);
+  if (!(await h.ready)) return undefined;
+  return new Promise((resolve) => {
+    if (!h.pending.has(id)) return resolve(undefined);
+    h.pending.set(id, (reply) => {
+      if (reply?.errno !== 0) h.exits.delete(id);
+      resolve(reply);
+    });
+    h.child.stdin.write(`${[String(id), op, ...args].map(hex).join('\t')}\n`);
+  });
+}
+
+/** mount(2); undefined: not made (no helper, or options mount(8) must read). Resolves with the errno, 0 on success. */
+export async function mountSyscall(m: { type: string; source: string; options: readonly string[] }, target: string, cwd?: string): Promise<number | undefined> {
+  const args = mountArgs(m.type, m.options);
+  if (!args) return undefined;
+  return (await call('mount', [m.source, target, m.type, String(args.flags), args.data, cwd ?? '']))?.errno;
+}
+
+/** umount2(2); undefined: no helper. Resolves with the errno, 0 on success. */
+export async function umountSyscall(target: string, flags = 0): Promise<number | undefined> {
+  return (await call('umount', [target, String(flags)]))?.errno;
+}
+
+/** Makes FIFOs at `paths` (mode 0600). Resolves with the errno, 0 on success; undefined: no helper. */
+export async function mkfifos(paths: readonly string[]): Promise<number | undefined> {
+  return (await call('mkfifo', paths))?.errno;
+}
+
+export interface HelperSpawn {
+  /** `argv[0]` is the program's name; `file` is looked up on PATH by the helper's exec. */
+  file: string;
+  argv: readonly string[];
+  /** FIFOs (from mkfifos) for the child's stdout and stderr, already open for reading. */
+  stdoutFifo: string;
+  stderrFifo: string;
+  /** Starts the child in a mount namespace of its own (slave) without this mount. */
+  unmountInOwnNamespace?: string;
+}
+
+/**
+ * Starts a program in a new session (as spawn's `detached`), stdin /dev/null, stdout and stderr on
+ * the two FIFOs. Resolves with its pid once it runs (`onExit` is called when it ends), with an
+ * errno when it could not be started, or undefined when there is no helper.
+ */
+export async function spawnThroughHelper(s: HelperSpawn, onExit: (exit: ChildExit | undefined) => void): Promise<Reply | undefined> {
+  return call('spawn', [s.stdoutFifo, s.stderrFifo, s.unmountInOwnNamespace ?? '', s.file, ...s.argv], onExit);
+}
+
+/** The errno as mount(8) would say it: `EBUSY: device or resource busy`. */
+export function errnoText(errno: number): string {
+  try {
+    return `${getSystemErrorName(-errno)}: ${getSystemErrorMessage(-errno).toLowerCase()}`;
+  } catch {
+    return `errno ${errno}`;
+  }
+}
