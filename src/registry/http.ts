@@ -137,7 +137,8 @@ function requestOnce(target: URL, method: string, headers: Record<string, string
   if (signal?.aborted) return Promise.reject(signal.reason);
   const secure = target.protocol === 'https:';
   let body = init.body;
-  const sendHeaders = { ...headers };
+  // fetch sent `user-agent: node`; some fronting proxies refuse a request without one
+  const sendHeaders: Record<string, string> = { 'user-agent': 'tsbuild', ...headers };
   if (body instanceof URLSearchParams) body = body.toString();
   if (typeof body === 'string') body = Buffer.from(body);
   if (body instanceof Uint8Array && !Object.keys(sendHeaders).some((k) => k.toLowerCase() === 'content-length')) sendHeaders['content-length'] = String(body.length);

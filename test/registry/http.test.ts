@@ -108,9 +108,9 @@ test('a refused connection is a connection error, said as "cannot reach registry
 });
 
 test('a streamed body goes chunked, whole; a Buffer body goes with its Content-Length; a failing stream fails the request', async (t) => {
-  const got: { te?: string; length?: string; body: string }[] = [];
+  const got: { te?: string; length?: string; body: string; agent?: string }[] = [];
   const { port } = await serve(t, (req, res, body) => {
-    got.push({ te: req.headers['transfer-encoding'], length: req.headers['content-length'], body: body.toString() });
+    got.push({ te: req.headers['transfer-encoding'], length: req.headers['content-length'], body: body.toString(), agent: req.headers['user-agent'] });
     res.writeHead(201).end();
   });
   async function* parts() {
@@ -121,8 +121,8 @@ test('a streamed body goes chunked, whole; a Buffer body goes with its Content-L
   const put = await httpRequest(`http://127.0.0.1:${port}/upload`, { method: 'PUT', body: Buffer.from('manifest') });
   t.is(put.status, 201);
   t.deepEqual(got, [
-    { te: 'chunked', length: undefined, body: Array.from({ length: 50 }, (_, i) => `part ${i};`).join('') },
-    { te: undefined, length: '8', body: 'manifest' },
+    { te: 'chunked', length: undefined, body: Array.from({ length: 50 }, (_, i) => `part ${i};`).join(''), agent: 'tsbuild' },
+    { te: undefined, length: '8', body: 'manifest', agent: 'tsbuild' },
   ]);
   async function* broken() {
     yield Buffer.from('some');
