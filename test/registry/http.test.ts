@@ -1,11 +1,15 @@
 // src/registry/http.ts against real node:http servers on loopback: redirects as fetch followed
 // them (credentials stay on their origin), aborts, a refused connection said as before, a
-// streamed upload body, and idle keep-alive connections that do not hold the process.
+// streamed upload body, TLS with the default CAs, and idle keep-alive connections that do not hold the process.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHttpAgents, httpRequest, MaxRedirects } from '../../src/registry/http.ts';
 import { isConnectionError, unreachable } from '../../src/registry/errors.ts';
@@ -151,4 +155,27 @@ test('idle keep-alive connections do not keep the process alive, and are reused'
   t.is(child.stderr, '');
   t.is(child.stdout.trim(), 'ok');
   t.true(Date.now() - started < 4000, `the child took ${Date.now() - started} ms`);
+});
+
+test('https uses the default CAs (NODE_EXTRA_CA_CERTS adds to them); a certificate they do not sign fails like fetch did', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-http-tls-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const server = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (_req, res) => res.end('over tls'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v2/`;
+  const e = await t.throwsAsync(httpRequest(url));
+  t.is((e.cause as { code?: string }).code, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+  // retried, then said as unreachable, as fetch's 'fetch failed' was
+  t.true(isConnectionError(e));
+  t.regex(unreachable('127.0.0.1', e).message, /^cannot reach registry 127\.0\.0\.1: DEPTH_ZERO_SELF_SIGNED_CERT$/);
+  const module = fileURLToPath(new URL('../../src/registry/http.ts', import.meta.url));
+  const script = `import { httpRequest } from ${JSON.stringify(module)}; console.log(await (await httpRequest(${JSON.stringify(url)})).text());`;
+  const child = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+  t.is(child.stdout.trim(), 'over tls');
 });
