@@ -114,7 +114,7 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
   const has = new Map<string, boolean>();
   await Promise.all(digests.map((b) => client.transfers.add(async () => {
     const res = await client.send(ref, `/blobs/${b.digest}`, { what: `blob ${b.digest}`, method: 'HEAD', signal: deps.signal });
-    await res.body?.cancel();
+    res.cancel();
     has.set(b.digest, res.ok);
   })));
   const records = all.filter((r) => r.layers.every((l) => l.blobs.every((b) => has.get(b.digest))));

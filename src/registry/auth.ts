@@ -9,6 +9,8 @@
 // is known to want Bearer, `authorize` gets a token for new scopes before the first request.
 import { RegistryError, registryErrorFrom } from './errors.ts';
 import { readBoundedBody } from './bounded-body.ts';
+import { httpRequest } from './http.ts';
+import type { HttpRequestInit, HttpResponse } from './http.ts';
 import { createStallGuard, resolveStallTimeoutMs } from './stall-guard.ts';
 import { resolveDockerCredentials, type Credentials } from './docker-config.ts';
 import { ErrorCodes } from '../errors/index.ts';
@@ -47,13 +49,14 @@ export interface Authenticator {
    * chooses Basic for the next attempt; returns at once when another request already did. Throws a
    * denied RegistryError, saying how to log in, when the challenge cannot be met. Consumes `res`.
    */
-  challenge(host: string, scopes: Scopes, res: Response, what: string, sent?: string): Promise<void>;
+  challenge(host: string, scopes: Scopes, res: HttpResponse, what: string, sent?: string): Promise<void>;
 }
 
 export interface AuthenticatorOptions {
   /** Credentials for a registry host; default: the Docker config (resolveDockerCredentials). Called at most once per host. */
   credentials?: (host: string) => Credentials | undefined | Promise<Credentials | undefined>;
-  fetch?: typeof fetch;
+  /** How to send the token request; default: httpRequest (tests put a fake server in between). */
+  request?: (url: URL, init: HttpRequestInit) => Promise<HttpResponse>;
   stallTimeoutMs?: number;
 }
 
@@ -109,7 +112,7 @@ export function loginHint(host: string): string {
 export function createAuthenticator(opts: AuthenticatorOptions = {}): Authenticator {
   const stallTimeoutMs = opts.stallTimeoutMs ?? resolveStallTimeoutMs();
   const credentialsFor = opts.credentials ?? ((host: string) => resolveDockerCredentials(host));
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.request ?? ((url: URL, init: HttpRequestInit) => httpRequest(url, init));
   // Bearer tokens per host+scopes; Basic per host (it is not scoped)
   const tokens = new Map<string, string>();
   const basics = new Map<string, string>();
@@ -140,7 +143,7 @@ export function createAuthenticator(opts: AuthenticatorOptions = {}): Authentica
     const url = realmUrl(c.params.realm, host, what, creds !== undefined);
     const wanted = scopeList([...scopeList(scopes), ...(c.params.scope ? c.params.scope.split(' ') : [])]);
     const tokenWhat = `token for ${what} from ${url.origin}`;
-    let init: RequestInit;
+    let init: HttpRequestInit;
     if (creds?.identityToken) {
       // OAuth2 refresh-token grant, as Docker sends it for an identity token
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'tsbuild' });
@@ -206,7 +209,7 @@ export function createAuthenticator(opts: AuthenticatorOptions = {}): Authentica
       const current = header(host, scopes);
       if (current !== undefined && current !== sent) {
         // another request answered this challenge while ours was under way
-        await res.body?.cancel();
+        res.cancel();
         return;
       }
       const c = parseChallenge(res.headers.get('www-authenticate') ?? '');
@@ -215,7 +218,7 @@ export function createAuthenticator(opts: AuthenticatorOptions = {}): Authentica
         const creds = await credentialsOnce(host);
         // nothing to send, or what we sent was refused
         if (!creds || creds.identityToken || (sent !== undefined && sent === basics.get(host))) throw denied(await registryErrorFrom(res, what), host, creds);
-        await res.body?.cancel();
+        res.cancel();
         basics.set(host, basicOf(creds));
         return;
       }
@@ -225,7 +228,7 @@ export function createAuthenticator(opts: AuthenticatorOptions = {}): Authentica
         if (c.params.error === 'insufficient_scope') throw denied(await registryErrorFrom(res, what), host, await credentialsOnce(host));
         tokens.delete(key);
       }
-      await res.body?.cancel();
+      res.cancel();
       realms.set(host, { scheme: 'bearer', params: { realm: c.params.realm, ...(c.params.service ? { service: c.params.service } : {}) } });
       await once(key, () => fetchToken(host, scopes, c, what));
     },

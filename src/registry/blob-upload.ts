@@ -12,6 +12,8 @@ import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { RegistryClient } from './client.ts';
 import { RegistryError, isRetryable, registryErrorFrom } from './errors.ts';
 import { readBoundedBody } from './bounded-body.ts';
+import { bufferedResponse } from './http.ts';
+import type { HttpRequestInit, HttpResponse } from './http.ts';
 import type { ImageReference } from './reference.ts';
 import { DefaultDelays } from './retry.ts';
 import { createStallGuard, resolveStallTimeoutMs, type StallGuard } from './stall-guard.ts';
@@ -32,7 +34,7 @@ export interface UploadSession {
   stallTimeoutMs?: number;
 }
 
-type SendInit = RequestInit & { what: string; push: boolean; duplex?: 'half' };
+type SendInit = HttpRequestInit & { what: string; push: boolean };
 
 /** The stream's chunks, each moving the stall deadline: an upload the registry stops reading fails, it does not hang. */
 async function* watched(source: AsyncIterable<Uint8Array>, stall: StallGuard): AsyncIterable<Uint8Array> {
@@ -43,14 +45,13 @@ async function* watched(source: AsyncIterable<Uint8Array>, stall: StallGuard): A
 }
 
 /** Sends one request of the upload under a stall guard (the build's cancellation aborts it too). */
-async function sendGuarded(s: UploadSession, url: string, init: Omit<SendInit, 'what' | 'push' | 'signal'>, body?: AsyncIterable<Uint8Array>): Promise<Response> {
+async function sendGuarded(s: UploadSession, url: string, init: Omit<SendInit, 'what' | 'push' | 'signal'>, body?: AsyncIterable<Uint8Array>): Promise<HttpResponse> {
   const stall = createStallGuard(s.stallTimeoutMs ?? resolveStallTimeoutMs(), s.what, 'the registry', s.signal);
   try {
-    const res = await s.client.send(s.ref, url, { ...init, what: s.what, push: true, signal: stall.signal, ...(body ? { body: watched(body, stall) as unknown as ReadableStream, duplex: 'half' } : {}) } as SendInit);
+    const res = await s.client.send(s.ref, url, { ...init, what: s.what, push: true, signal: stall.signal, ...(body ? { body: watched(body, stall) } : {}) } satisfies SendInit);
     // the answer is small (empty, or a spec error body): read it, bounded, before the guard goes
     const bytes = await readBoundedBody(res, 64 * 1024, { stall });
-    const nullBody = res.status === 204 || res.status === 205 || res.status === 304;
-    return new Response(nullBody ? null : new Uint8Array(bytes), { status: res.status, statusText: res.statusText, headers: res.headers });
+    return bufferedResponse(res, bytes);
   } catch (e) {
     throw stall.signal.aborted && !(e instanceof TsbuildError && (e.code === ErrorCodes.DIGEST_MISMATCH || (e instanceof RegistryError && !e.retryable))) ? stall.signal.reason : e;
   } finally {
@@ -82,7 +83,7 @@ export async function uploadBlob(s: UploadSession): Promise<void> {
     // verified as it is sent: a damaged blob fails the upload before its last bytes (verify-blob.ts)
     const body = await s.content.open(s.blob.digest, { size: s.blob.size });
     const put = await sendGuarded(s, withDigest(s.location, s.blob.digest), { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(s.blob.size) } }, body).catch((e: unknown) => {
-      // fetch reports the body's failure as its own (a connection error, retried): say what it was
+      // the request reports the body's failure as its own (a connection error, retried): say what it was
       throw digestMismatchIn(e) ?? e;
     });
     if (put.status !== 201) throw await registryErrorFrom(put, s.what);

@@ -6,7 +6,6 @@
 //   const m = await client.getManifest(ref);                  // { bytes, mediaType, digest }
 //   await client.fetchBlob(ref, m.parsed.config, content);     // stored, digest verified
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import type { BlobInfo, BlobWriter } from '../content/index.ts';
 import type { Descriptor } from '../image/index.ts';
@@ -18,6 +17,8 @@ import { createAuthenticator, loginHint } from './auth.ts';
 import type { Authenticator } from './auth.ts';
 import { RegistryError, isConnectionError, registryErrorFrom, unreachable } from './errors.ts';
 import { withRetry } from './retry.ts';
+import { createHttpAgents, httpRequest } from './http.ts';
+import type { HttpAgents, HttpRequestInit, HttpResponse } from './http.ts';
 import { readBoundedBody } from './bounded-body.ts';
 import { createStallGuard, resolveStallTimeoutMs, type StallGuard } from './stall-guard.ts';
 
@@ -47,7 +48,9 @@ export interface RegistryClient {
    * widens the token (`repository:src:pull` for a cross-repository mount). Throws a denied
    * RegistryError with a login hint when the registry refuses the credentials.
    */
-  send(ref: ImageReference, path: string, init: RequestInit & { what: string; push?: boolean; scopes?: readonly string[] }): Promise<Response>;
+  send(ref: ImageReference, path: string, init: HttpRequestInit & { what: string; push?: boolean; scopes?: readonly string[] }): Promise<HttpResponse>;
+  /** Closes the client's connections (idle ones never keep the process alive on their own). */
+  close(): void;
 }
 
 export interface RegistryClientOptions {
@@ -76,6 +79,7 @@ export function isPlainHttpHost(host: string, insecure: readonly string[] = []):
 }
 
 export function createRegistryClient(opts: RegistryClientOptions = {}): RegistryClient {
+  const agents: HttpAgents = createHttpAgents();
   const auth = opts.auth ?? createAuthenticator();
   const transfers = new PQueue({ concurrency: opts.concurrency ?? 3 });
   const stallTimeoutMs = opts.stallTimeoutMs ?? resolveStallTimeoutMs();
@@ -110,17 +114,16 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   }
 
   /** One request with auth: on 401 answer the challenge once and repeat. Retries are the caller's. */
-  async function request(ref: ImageReference, path: string, init: RequestInit, what: string, push = false, extraScopes: readonly string[] = [], mirror?: string): Promise<Response> {
+  async function request(ref: ImageReference, path: string, init: HttpRequestInit, what: string, push = false, extraScopes: readonly string[] = [], mirror?: string): Promise<HttpResponse> {
     const { host, base } = endpointOf(ref, mirror);
     const scopes = [`repository:${ref.path}:${push ? 'pull,push' : 'pull'}`, ...extraScopes];
     const url = /^https?:\/\//.test(path) ? path : `${base}${path}`;
     // an upload Location on another host (a storage service) gets no credentials of this registry
     const ownHost = new URL(url).host === new URL(base).host;
     const send = async (authorization: string | undefined) => {
-      const headers = new Headers(init.headers);
-      if (authorization && ownHost) headers.set('authorization', authorization);
+      const headers = { ...init.headers, ...(authorization && ownHost ? { authorization } : {}) };
       try {
-        return await fetch(url, { ...init, headers });
+        return await httpRequest(url, { ...init, headers }, agents);
       } catch (e) {
         // a stall guard's abort carries the error to report
         if (init.signal?.aborted) throw init.signal.reason;
@@ -149,6 +152,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
 
   return {
     transfers,
+    close: () => agents.destroy(),
     // a connection failure leaves as a retryable `cannot reach registry …`, never a bare TypeError
     send: (ref, path, { what, push, scopes, ...init }) =>
       request(ref, path, init, what, push, scopes).catch((e: unknown) => {
@@ -160,7 +164,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
       return fromMirrors(ref, (mirror) => retrying(ref, async () => {
         const stall = guard(what);
         let bytes: Buffer;
-        let res: Response;
+        let res: HttpResponse;
         try {
           res = await request(ref, `/manifests/${selector}`, { headers: { accept: acceptManifests }, signal: stall.signal }, what, false, [], mirror);
           stall.touch();
@@ -194,7 +198,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
       const what = familiarName(ref);
       return fromMirrors(ref, (mirror) => retrying(ref, async () => {
         const stall = guard(what);
-        let res: Response;
+        let res: HttpResponse;
         try {
           res = await request(ref, `/manifests/${selector}`, { method: 'HEAD', headers: { accept: acceptManifests }, signal: stall.signal }, what, false, [], mirror);
         } finally {
@@ -220,17 +224,14 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
           const tooLong = () =>
             new RegistryError(`${what}: the registry sent more than the ${desc.size} bytes the manifest gives it`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid', retryable: false });
           if (Number(res.headers.get('content-length') ?? 0) > desc.size) throw tooLong();
-          const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-          // an abort before the store starts reading errors the body with nobody listening, which
-          // would crash the process: the reader (or the catch below, from the stall signal) reports it
-          body.on('error', () => {});
+          const body = res.body;
           // stop at size + 1 bytes: a 52 MB body for a 3 kB descriptor is not read to its end
           return await content.putStream(watchBytes(body, stall, desc.size, tooLong, onBytes), { digest: desc.digest, size: desc.size });
         } catch (e) {
           if (stall.signal.aborted && !(e instanceof RegistryError && !e.retryable)) throw stall.signal.reason;
           if (e instanceof TsbuildError) throw e;
           // a reset mid-body surfaces from the stream as a plain error: let retry see it as one
-          throw Object.assign(new TypeError('fetch failed'), { cause: e });
+          throw new TypeError('request failed', { cause: e });
         } finally {
           stall.done();
         }

@@ -3,6 +3,7 @@
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { ErrorCode, ErrorKind } from '../errors/index.ts';
 import { readBoundedBody } from './bounded-body.ts';
+import type { HttpResponse } from './http.ts';
 
 /** The codes of the distribution spec (plus Docker Hub's TOOMANYREQUESTS). */
 export const DistributionCodes = [
@@ -73,7 +74,7 @@ function hintFor(kind: ErrorKind, status: number): string | undefined {
  * The error for a failed response. `what` names the request's object, as a user would:
  * `127.0.0.1:5000/app:1`, `blob sha256:ab… of 127.0.0.1:5000/app`. Consumes the body.
  */
-export async function registryErrorFrom(res: Response, what: string): Promise<RegistryError> {
+export async function registryErrorFrom(res: HttpResponse, what: string): Promise<RegistryError> {
   let body = '';
   try {
     // only for the message: the first 64 KiB hold any spec error body, an endless one is cut there
@@ -101,7 +102,10 @@ export async function registryErrorFrom(res: Response, what: string): Promise<Re
   return new RegistryError(`${what}: ${reason}${codeText}`, { ...mapping, registryCode, status: res.status, hint: hintFor(mapping.kind, res.status) });
 }
 
-/** Node's fetch wraps socket failures in TypeError("fetch failed") with the system error as cause. */
+/**
+ * A socket failure: http.ts wraps them in TypeError("request failed") with the system error as
+ * cause, as Node's fetch does in TypeError("fetch failed").
+ */
 export function isConnectionError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const cause = (e as { cause?: { code?: string } }).cause;
@@ -115,7 +119,7 @@ export function isConnectionError(e: unknown): boolean {
     code === 'UND_ERR_CONNECT_TIMEOUT' ||
     code === 'UND_ERR_HEADERS_TIMEOUT' ||
     code === 'UND_ERR_BODY_TIMEOUT' ||
-    (e.name === 'TypeError' && e.message === 'fetch failed' && code !== 'ENOTFOUND')
+    (e.name === 'TypeError' && (e.message === 'fetch failed' || e.message === 'request failed') && code !== 'ENOTFOUND')
   );
 }
 

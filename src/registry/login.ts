@@ -8,6 +8,7 @@ import { createAuthenticator } from './auth.ts';
 import { isPlainHttpHost } from './client.ts';
 import { dockerConfigPath, eraseDockerCredentials, storeDockerCredentials, type Credentials } from './docker-config.ts';
 import { RegistryError, registryErrorFrom, unreachable } from './errors.ts';
+import { httpRequest } from './http.ts';
 import { DefaultDomain, registryHost } from './reference.ts';
 
 export interface LoginOptions {
@@ -67,7 +68,7 @@ async function verifyCredentials(server: string, credentials: Credentials, insec
   const auth = createAuthenticator({ credentials: () => credentials });
   const get = async (authorization?: string) => {
     try {
-      return await fetch(url, { headers: authorization ? { authorization } : {}, signal: AbortSignal.timeout(30_000) });
+      return await httpRequest(url, { headers: authorization ? { authorization } : {}, signal: AbortSignal.timeout(30_000) });
     } catch (e) {
       if ((e as Error).name === 'TimeoutError') throw new TsbuildError(`${what}: the registry did not answer within 30 s`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'unavailable' });
       throw unreachable(server, e);
@@ -89,5 +90,5 @@ async function verifyCredentials(server: string, credentials: Credentials, insec
     }
   }
   if (!res.ok) throw await registryErrorFrom(res, what);
-  await res.body?.cancel();
+  res.cancel();
 }

@@ -18,6 +18,8 @@ import { familiarName, formatReference, parseReference, referenceSelector, repos
 import { withRetry } from './retry.ts';
 import { DefaultChunkSize, uploadBlob } from './blob-upload.ts';
 import { readBoundedBody } from './bounded-body.ts';
+import { bufferedResponse } from './http.ts';
+import type { HttpRequestInit, HttpResponse } from './http.ts';
 import { createStallGuard, resolveStallTimeoutMs } from './stall-guard.ts';
 
 export interface PushOptions {
@@ -78,7 +80,7 @@ async function pushManifest(opts: PushOptions, ref: ImageReference, desc: Descri
 async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor): Promise<void> {
   const { client, content } = opts;
   const what = `blob ${blob.digest} to ${familiarName({ ...ref, tag: undefined, digest: undefined })}`;
-  const send = (path: string, init: RequestInit & { scopes?: readonly string[] }) => guarded(opts, what, (signal) => client.send(ref, path, { ...init, what, push: true, signal }));
+  const send = (path: string, init: HttpRequestInit & { scopes?: readonly string[] }) => guarded(opts, what, (signal) => client.send(ref, path, { ...init, what, push: true, signal }));
   await retrying(opts, ref, async () => {
     const head = await send(`/blobs/${blob.digest}`, { method: 'HEAD' });
     if (head.ok) return report(opts, blob);
@@ -114,15 +116,12 @@ function retrying<T>(opts: PushOptions, ref: ImageReference, fn: () => Promise<T
 }
 
 /** One bodiless-or-small request under a stall guard; its answer's body is read (bounded) before the guard goes. */
-async function guarded(opts: PushOptions, what: string, fn: (signal: AbortSignal) => Promise<Response>): Promise<Response> {
+async function guarded(opts: PushOptions, what: string, fn: (signal: AbortSignal) => Promise<HttpResponse>): Promise<HttpResponse> {
   const stall = createStallGuard(opts.stallTimeoutMs ?? resolveStallTimeoutMs(), what, 'the registry', opts.signal);
   try {
     const res = await fn(stall.signal);
     const bytes = await readBoundedBody(res, 64 * 1024, { stall });
-    const nullBody = res.status === 204 || res.status === 205 || res.status === 304;
-    const copy = new Response(nullBody ? null : new Uint8Array(bytes), { status: res.status, statusText: res.statusText, headers: res.headers });
-    Object.defineProperty(copy, 'url', { value: res.url });
-    return copy;
+    return bufferedResponse(res, bytes);
   } catch (e) {
     throw stall.signal.aborted && !(e instanceof RegistryError && !e.retryable) ? stall.signal.reason : e;
   } finally {
