@@ -4,14 +4,11 @@
 // Names are `tsb-<root tag>-<random>`: the tag (from the state root's real path) keeps two tsbuild
 // processes on different roots apart, and lets start-up recovery find what a killed process of
 // the same root left (worker/recover.ts) without touching another root's namespaces.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { rootTag } from '../../src/state/index.ts';
-
-const run = promisify(execFile);
+import { quickExec } from '../helper-exec.ts';
 
 export const netnsDir = '/run/netns';
 
@@ -30,13 +27,13 @@ export function netnsPath(name: string): string {
 
 /** Creates the named namespace (loopback down; the network provider configures it). */
 export async function addNetns(name: string): Promise<string> {
-  await run('ip', ['netns', 'add', name]);
+  await quickExec('ip', ['netns', 'add', name]);
   return netnsPath(name);
 }
 
 /** Removes the namespace's name; the kernel frees it once no process is left in it. Idempotent. */
 export async function deleteNetns(name: string): Promise<void> {
-  await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+  await quickExec('ip', ['netns', 'delete', name]).catch(() => undefined);
 }
 
 /** The names in /run/netns starting with `prefix`. */

@@ -3,14 +3,11 @@
 // through ordinary sockets of the host. Nothing appears on the host side: no bridge, no veth, no
 // iptables or nftables rule, no address range to share with other processes. Why pasta over the
 // CNI bridge: docs/network.md.
-import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { addNetns, deleteNetns } from './netns.ts';
-
-const run = promisify(execFile);
+import { quickExec } from '../helper-exec.ts';
 
 // pasta forks into the background once the namespace is configured; 10 s covers a loaded machine
 const startTimeoutMs = 10_000;
@@ -56,7 +53,7 @@ export async function createPastaSandbox(name: string, tmpDir: string): Promise<
     await deleteNetns(name);
   };
   try {
-    await run('pasta', pastaArgs(path, pidFile), { timeout: startTimeoutMs });
+    await quickExec('pasta', pastaArgs(path, pidFile), { timeoutMs: startTimeoutMs, tmpDir });
     pid = Number((await readFile(pidFile, 'utf8')).trim()) || undefined;
   } catch (e) {
     await destroy();
