@@ -65,6 +65,14 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     reportStatus(progress, dockerignoreVertex, 'transferring context:', started, dockerignoreBytes(opts.contextDir, opts.dockerfilePath), 'bytes'),
   );
   const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull, registryMirrors: opts.registryMirrors });
+  // --cache-from: read while the base images resolve (each is a registry round trip or two); the
+  // imports answer where the local index misses (solver/imported-cache.ts)
+  const registryClient = lazyRegistry(opts.insecureRegistries);
+  const importing = opts.cacheFrom.length === 0 ? Promise.resolve([]) : import('./cache-import.ts').then((m) => m.openCacheImports(opts.cacheFrom, {
+    content, registry: registryClient, signal, progress, platform: opts.platform, warn: (message) => progress.emit({ type: 'build.warning', message }),
+  }));
+  // awaited below; a build that fails before then must not leave it an unhandled rejection
+  importing.catch(() => undefined);
 
   const namedContexts: Record<string, NamedContext> = {};
   const localDirs = new Map<string, string>([['context', opts.contextDir]]);
@@ -104,11 +112,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   let exporting: VertexRef | undefined;
   const fingerprints = openReadFingerprints(db);
   try {
-    // --cache-from: the imports answer where the local index misses (solver/imported-cache.ts)
-    const registryClient = lazyRegistry(opts.insecureRegistries);
-    const imports = opts.cacheFrom.length === 0 ? [] : await (await import('./cache-import.ts')).openCacheImports(opts.cacheFrom, {
-      content, registry: registryClient, signal, progress, platform: opts.platform, warn: (message) => progress.emit({ type: 'build.warning', message }),
-    });
+    const imports = await importing;
     if (imports.some((i) => i.mounts?.length)) {
       await (await import('./cache-import.ts')).restoreImportedMounts(imports, { stateRoot: engine.paths.root, content, signal, warn: (message) => progress.emit({ type: 'build.warning', message }) });
     }
