@@ -144,7 +144,10 @@ function dockerRunner(oracle: string, host: string, base: string, context: strin
       docker('push', '-q', `${host}/app:dockerb`);
     },
     reset: () => {
-      spawnSync('/usr/bin/docker', ['rmi', '-f', ...tags], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      // every image, not only ours: the bench's other scenarios leave busybox in this daemon, whose
+      // layer runner B would then find instead of downloading it as an empty CI machine must
+      const all = spawnSync('/usr/bin/docker', ['images', '-aq'], { env: { ...process.env, ...env }, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      spawnSync('/usr/bin/docker', ['rmi', '-f', ...tags, ...new Set(all)], { env: { ...process.env, ...env }, stdio: 'ignore' });
       docker('builder', 'prune', '-af');
     },
     close: () => void (running || run('bash', [oracle, 'stop'], { env: oracleEnv })),
