@@ -19,22 +19,23 @@ import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
 // opens them takes its output with it, and epoll never reports the end), and, for crun on a
 // hybrid cgroup host, in a mount namespace of its own without the v2 mount (worker/exec/runtime.ts):
 // what `unshare --mount --propagation slave sh -c 'umount -l ...; exec crun'` did, without the three
-// programs. stdin is read with sysread, which a SIGCHLD cannot end early.
+// programs. Requests are waited for in select (see the loop), stdin read with sysread.
 const script = String.raw`
 use strict; use warnings; use POSIX ();
 require 'syscall.ph';
 $| = 1;
 my (%children, %early);
 sub report { my ($id, $status) = @_; print "exit\t$id\t", ($status >> 8), "\t", ($status & 127), "\n" }
-$SIG{CHLD} = sub {
-  # the read this interrupted checks $! for EINTR: waitpid must not leave its ECHILD there
+sub reap {
+  # the select this interrupted checks $! for EINTR: waitpid must not leave its ECHILD there
   local ($!, $?);
   while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
     my $id = delete $children{$pid};
     # reaped before the parent noted it (an exec that failed at once): reported once noted
     if (defined $id) { report($id, $?) } else { $early{$pid} = $?; }
   }
-};
+}
+$SIG{CHLD} = \&reap;
 sub handle {
   my ($id, $op, @a) = map { pack('H*', $_) } split /\t/, $_[0], -1;
   my $r;
@@ -85,6 +86,13 @@ sub handle {
 print "ready\n";
 my $buf = '';
 while (1) {
+  # Perl runs a signal's handler between ops: a SIGCHLD that lands just before a blocking read
+  # would wait for the next request (a child's exit lost until then). So wait in select, which a
+  # signal always interrupts, and while children run wake every 10 ms to reap what slipped by.
+  my $rin = ''; vec($rin, fileno(STDIN), 1) = 1;
+  my $ready = select(my $rout = $rin, undef, undef, %children ? 0.01 : undef);
+  reap();
+  next if $ready <= 0;
   my $n = sysread(STDIN, my $chunk, 65536);
   if (!defined $n) { next if $!{EINTR}; last }
   last if $n == 0;
