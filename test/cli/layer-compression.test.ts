@@ -1,7 +1,7 @@
 // Layers are stored uncompressed in the local store and compressed only when they leave: -o
 // type=oci|docker and pushes compress as `compression=` says (gzip by default, as buildx), once per
 // compression, and a later export reuses the stored blob. Checked with skopeo and umoci.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -54,6 +54,23 @@ function untar(tar: string): string {
 
 const store = () => join(root, 'content');
 
+const compressions = {
+  gzip: { magic: (b: Buffer) => b.readUInt16BE(0) === 0x1f8b, decompress: gunzipSync },
+  zstd: { magic: (b: Buffer) => b.readUInt32LE(0) === 0xfd2fb528, decompress: zstdDecompressSync },
+} as const;
+
+/** Each layer of `m` in `layout` has the compression's media type and magic, and decompresses to the local store's uncompressed layer. */
+function assertCompressedLayers(t: ExecutionContext, layout: string, m: Manifest, local: Manifest, compression: keyof typeof compressions): void {
+  const { magic, decompress } = compressions[compression];
+  t.is(m.layers.length, local.layers.length);
+  for (const [i, l] of m.layers.entries()) {
+    t.is(l.mediaType, `application/vnd.oci.image.layer.v1.tar+${compression}`);
+    const blob = readFileSync(blobFile(layout, l.digest));
+    t.true(magic(blob), `${compression} magic`);
+    t.is(sha256(decompress(blob)), local.layers[i].digest);
+  }
+}
+
 test.serial('the local store holds layers uncompressed; -o type=oci gzips them by default, with the same image id', async (t) => {
   const tar = join(work, 'gzip.oci.tar');
   const r = await runTsbuild(['build', '--progress', 'plain', '-t', 'plain:1', '-o', 'type=image', '-o', `type=oci,dest=${tar}`, ctx], { root });
@@ -72,12 +89,7 @@ test.serial('the local store holds layers uncompressed; -o type=oci gzips them b
   const oci = layoutManifest(layout);
   t.is(oci.config.digest, local.config.digest, 'the image id does not depend on the compression');
   t.deepEqual(diffIds(layout, oci), diffIds(store(), local));
-  for (const [i, l] of oci.layers.entries()) {
-    t.is(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
-    const blob = readFileSync(blobFile(layout, l.digest));
-    t.is(blob.readUInt16BE(0), 0x1f8b, 'gzip magic');
-    t.is(sha256(gunzipSync(blob)), local.layers[i].digest);
-  }
+  assertCompressedLayers(t, layout, oci, local, 'gzip');
   const bundle = join(work, 'gzip-bundle');
   execFileSync('umoci', ['unpack', '--rootless', '--image', `${layout}:1`, bundle]);
   t.is(readFileSync(join(bundle, 'rootfs', 'hello.txt'), 'utf8'), 'hello\n');
@@ -110,12 +122,7 @@ test.serial('compression=zstd writes zstd layers skopeo converts and umoci unpac
   const local = layoutManifest(store(), 'plain:1');
   const zm = layoutManifest(zdir);
   t.is(zm.config.digest, local.config.digest);
-  for (const [i, l] of zm.layers.entries()) {
-    t.is(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
-    const blob = readFileSync(blobFile(zdir, l.digest));
-    t.is(blob.readUInt32LE(0), 0xfd2fb528, 'zstd magic');
-    t.is(sha256(zstdDecompressSync(blob)), local.layers[i].digest);
-  }
+  assertCompressedLayers(t, zdir, zm, local, 'zstd');
   // umoci 0.4 reads gzip only: skopeo decompresses the zstd layers into a gzip copy, umoci checks its diffIDs
   const converted = join(work, 'zstd-as-gzip');
   execFileSync('skopeo', ['copy', '--dest-compress', '--dest-compress-format', 'gzip', `oci:${zdir}:1`, `oci:${converted}:1`]);

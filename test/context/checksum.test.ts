@@ -1,20 +1,18 @@
 // Content checksums: which bytes a COPY's cache key depends on, and the stat cache that spares
 // re-reading them.
 import test from 'ava';
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checksumSources, openFileDigestCache, selectSources, type FileDigestCache } from '../../src/context/index.ts';
 import { openDatabase } from '../../src/state/index.ts';
+import { contextDir as filesDir } from '../_support/tsbuild.ts';
 
+/** The shared contextDir, plus symlinks (path → target). */
 function contextDir(files: Record<string, string>, links: Record<string, string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-ctx-'));
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), c);
-  }
+  const dir = filesDir(files);
   for (const [p, target] of Object.entries(links)) symlinkSync(target, join(dir, p));
   return dir;
 }

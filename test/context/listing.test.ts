@@ -1,19 +1,10 @@
 // Listings of context reads (src/context/listing.ts): made from the very parts checksumSources
 // hashes, so what a miss names is what changed the checksum.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { chmodSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checksumSources, createListingCollector, decodeListing, describeListingChanges, diffListings, encodeListing, type Listing } from '../../src/context/index.ts';
-
-function contextDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-ctx-'));
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), c);
-  }
-  return dir;
-}
+import { contextDir } from '../_support/tsbuild.ts';
 
 async function listingOf(dir: string, src: string[]): Promise<{ sum: string; listing: Listing }> {
   const c = createListingCollector();

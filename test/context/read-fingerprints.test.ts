@@ -1,22 +1,14 @@
 // The no-change shortcut of context checksums: a read whose entries' stat data is as last time is
 // answered with last time's checksum, and anything that changes a checksum also changes the answer.
 import test from 'ava';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { checksumSources, openFileDigestCache, openReadFingerprints, type ChecksumOptions, type FileDigestCache } from '../../src/context/index.ts';
 import { openDatabase, type Database } from '../../src/state/index.ts';
-
-function contextDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-ctx-'));
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), c);
-  }
-  return dir;
-}
+import { contextDir } from '../_support/tsbuild.ts';
 
 function openDb(t: { teardown(fn: () => void): void }): Database {
   const dbDir = mkdtempSync(join(tmpdir(), 'tsbuild-db-'));

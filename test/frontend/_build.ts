@@ -1,17 +1,22 @@
 // Shared by the frontend tests: converts a Dockerfile with a fake image resolver (every image is
 // a busybox-like config), so tests read like the Dockerfile they are about.
 import type { ExecutionContext } from 'ava';
-import { createBuildDefinition, type FrontendOptions } from '../../frontend/index.ts';
+import { createBuildDefinition, type FrontendOptions, type ImageResolver, type ResolvedImage } from '../../frontend/index.ts';
 import { isTsbuildError, type TsbuildError } from '../../src/errors/index.ts';
 import type { ExecOp, FileOp, Vertex } from '../../src/llb/index.ts';
 
-const baseConfig = {
+export const baseConfig = {
   os: 'linux',
   architecture: 'amd64',
   config: { Env: ['PATH=/bin:/usr/bin'], Cmd: ['sh'], WorkingDir: '/' },
   rootfs: { type: 'layers' as const, diff_ids: ['sha256:' + '1'.repeat(64)] },
   history: [{ created_by: 'ADD rootfs.tar /' }],
 };
+
+/** An image resolver that gives every image `config` (a short name becomes docker.io/library/NAME:latest). */
+export function resolveAs(config: ResolvedImage['config']): ImageResolver {
+  return async (ref) => ({ ref: /[/:]/.test(ref) ? ref : `docker.io/library/${ref}:latest`, digest: 'sha256:' + 'b'.repeat(64), config: structuredClone(config) });
+}
 
 export function build(dockerfile: string, opts: Partial<FrontendOptions> = {}) {
   return createBuildDefinition({
@@ -21,7 +26,7 @@ export function build(dockerfile: string, opts: Partial<FrontendOptions> = {}) {
     platform: { os: 'linux', architecture: 'amd64' },
     namedContexts: {},
     excludePatterns: [],
-    resolveImage: async (ref) => ({ ref: /[/:]/.test(ref) ? ref : `docker.io/library/${ref}:latest`, digest: 'sha256:' + 'b'.repeat(64), config: structuredClone(baseConfig) }),
+    resolveImage: resolveAs(baseConfig),
     ...opts,
   });
 }

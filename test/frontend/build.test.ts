@@ -1,28 +1,12 @@
 import test from 'ava';
-import { createBuildDefinition, type FrontendOptions } from '../../frontend/index.ts';
+import type { FrontendOptions } from '../../frontend/index.ts';
 import { topoSort, type ExecOp, type FileOp, type Vertex } from '../../src/llb/index.ts';
+import { baseConfig as sharedConfig, build as buildShared, resolveAs } from './_build.ts';
 
-const platform = { os: 'linux', architecture: 'amd64' };
-const baseConfig = {
-  os: 'linux',
-  architecture: 'amd64',
-  config: { Env: ['PATH=/bin:/usr/bin', 'HOME=/root'], Cmd: ['sh'], WorkingDir: '/', Labels: { base: 'yes' } },
-  rootfs: { type: 'layers' as const, diff_ids: ['sha256:' + '1'.repeat(64)] },
-  history: [{ created_by: 'ADD rootfs.tar /' }],
-};
-
-export function build(dockerfile: string, opts: Partial<FrontendOptions> = {}) {
-  return createBuildDefinition({
-    dockerfile,
-    dockerfilePath: 'Dockerfile',
-    buildArgs: {},
-    platform,
-    namedContexts: {},
-    excludePatterns: ['node_modules'],
-    resolveImage: async (ref) => ({ ref: /[/:]/.test(ref) ? ref : `docker.io/library/${ref}:latest`, digest: 'sha256:' + 'b'.repeat(64), config: structuredClone(baseConfig) }),
-    ...opts,
-  });
-}
+// the shared base with HOME and a label, and a context that excludes node_modules
+const baseConfig = { ...sharedConfig, config: { ...sharedConfig.config, Env: ['PATH=/bin:/usr/bin', 'HOME=/root'], Labels: { base: 'yes' } } };
+const build = (dockerfile: string, opts: Partial<FrontendOptions> = {}) =>
+  buildShared(dockerfile, { excludePatterns: ['node_modules'], resolveImage: resolveAs(baseConfig), ...opts });
 
 const ops = (root: Vertex | undefined) => (root ? topoSort([root]).map((v) => v.op.kind + (v.op.kind === 'source' ? `:${v.op.source}` : '')) : []);
 const exec = (v: Vertex | undefined) => v!.op as ExecOp;

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resolveBuildOptions, type Engine } from '../../control/index.ts';
+import { resolveBuildOptions, type BuildResult, type Engine } from '../../control/index.ts';
 import { build, duSb, noGc, quiet, withBusyboxRoot, withEngine } from '../_support/engine.ts';
 import { buildBusybox, contextDir, removeDir, tempDir } from '../_support/tsbuild.ts';
 
@@ -25,6 +25,21 @@ function madeSince(root: string, before: Set<string>, marker: string): string {
   const made = [...snapshotNames(root)].filter((n) => !before.has(n) && existsSync(join(fsOf(root, n), marker)));
   if (made.length !== 1) throw new Error(`expected one new snapshot holding ${marker}, found ${made.length}`);
   return fsOf(root, made[0]);
+}
+
+/**
+ * Builds `ctx` as `tag` on `root` and finds, for each marker, the one snapshot that build made
+ * holding it (madeSince).
+ */
+async function buildFinding(engine: Engine, root: string, ctx: string, tag: string, markers: string[], opts: { noCache?: boolean } = {}): Promise<{ result: BuildResult; dirs: string[] }> {
+  const before = snapshotNames(root);
+  const result = await engine.build(resolveBuildOptions({ context: ctx, tags: [tag], noCache: opts.noCache }), { progress: quiet });
+  return { result, dirs: markers.map((m) => madeSince(root, before, m)) };
+}
+
+/** buildFinding for the one snapshot holding `marker`. */
+async function buildFound(engine: Engine, root: string, ctx: string, tag: string, marker: string): Promise<string> {
+  return (await buildFinding(engine, root, ctx, tag, [marker])).dirs[0];
 }
 
 /** Every entry below `dir`: type, mode, owner, mtime, size and content digest, by path. */
@@ -99,17 +114,13 @@ test('a one-file change links the rest: the files and layer diffID of a full cop
     await buildBusybox(other);
     await settle();
     await withEngine(root, async (engine) => {
-      let before = snapshotNames(root);
-      await build(engine, ctx, ['one']);
-      const one = madeSince(root, before, 'src/a.txt');
+      const one = await buildFound(engine, root, ctx, 'one', 'src/a.txt');
       const oneFiles = fingerprint(one);
       const all = new Map([...snapshotNames(root)].map((n) => [n, fingerprint(fsOf(root, n))]));
 
       writeFileSync(join(ctx, 'src/a.txt'), 'a second\n');
-      before = snapshotNames(root);
-      const two = await build(engine, ctx, ['two']);
+      const { result: two, dirs: [twoDir] } = await buildFinding(engine, root, ctx, 'two', ['src/a.txt']);
       t.is(two.ran, 2, 'COPY and RUN ran');
-      const twoDir = madeSince(root, before, 'src/a.txt');
       const linked = shared(inodes(one), inodes(twoDir));
       t.deepEqual(linked, [...inodes(one).keys()].filter((p) => p !== 'src/a.txt').sort(), 'every file but the changed one is linked');
       t.is(readFileSync(join(twoDir, 'src/a.txt'), 'utf8'), 'a second\n');
@@ -126,9 +137,7 @@ test('a one-file change links the rest: the files and layer diffID of a full cop
 
       // a full copy (on a root of its own, where nothing is linked) gives the same files and the same COPY layer
       await withEngine(other, async (fresh) => {
-        before = snapshotNames(other);
-        await build(fresh, ctx, ['full']);
-        const fullDir = madeSince(other, before, 'src/a.txt');
+        const fullDir = await buildFound(fresh, other, ctx, 'full', 'src/a.txt');
         t.deepEqual(fingerprint(fullDir), fingerprint(twoDir));
         t.true([...inodes(fullDir).keys()].every((p) => lstatSync(join(fullDir, p)).nlink === 1));
       });
@@ -142,9 +151,7 @@ test('a one-file change links the rest: the files and layer diffID of a full cop
 
       // and the other way round: a new one links from the first, the first is pruned, the new one stays whole
       writeFileSync(join(ctx, 'src/c/d.txt'), 'd changed\n');
-      before = snapshotNames(root);
-      await build(engine, ctx, ['three']);
-      const three = madeSince(root, before, 'src/a.txt');
+      const three = await buildFound(engine, root, ctx, 'three', 'src/a.txt');
       t.true(shared(inodes(one), inodes(three)).length > 30);
       const threeFiles = fingerprint(three);
       await retagAndPrune(engine, 'one');
@@ -160,16 +167,12 @@ test('a changed mode or mtime is copied, not linked; --chown and --chmod land on
   await withBusyboxRoot([ctx], async (root) => {
     await settle();
     await withEngine(root, async (engine) => {
-      let before = snapshotNames(root);
-      await build(engine, ctx, ['one']);
-      const [opt1, app1] = [madeSince(root, before, 'opt/f1.txt'), madeSince(root, before, 'app/a.txt')];
+      const { dirs: [opt1, app1] } = await buildFinding(engine, root, ctx, 'one', ['opt/f1.txt', 'app/a.txt']);
 
       writeFileSync(join(ctx, 'many/f0.txt'), 'changed\n');
       chmodSync(join(ctx, 'src/a.txt'), 0o600);
       utimesSync(join(ctx, 'src/b.txt'), new Date('2020-01-02T03:04:05Z'), new Date('2020-01-02T03:04:05Z'));
-      before = snapshotNames(root);
-      await build(engine, ctx, ['two']);
-      const [opt2, app2] = [madeSince(root, before, 'opt/f1.txt'), madeSince(root, before, 'app/a.txt')];
+      const { dirs: [opt2, app2] } = await buildFinding(engine, root, ctx, 'two', ['opt/f1.txt', 'app/a.txt']);
       const optLinked = shared(inodes(opt1), inodes(opt2));
       t.false(optLinked.includes('opt/f0.txt'));
       t.true(optLinked.includes('opt/f1.txt') && optLinked.includes('opt/big.bin'));
@@ -184,9 +187,7 @@ test('a changed mode or mtime is copied, not linked; --chown and --chmod land on
 
       // another owner is another step: nothing is linked, everything has the new owner
       writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY --chown=2000:2000 --chmod=640 many/ /opt/\nCOPY src/ /app/\n');
-      before = snapshotNames(root);
-      await build(engine, ctx, ['three']);
-      const opt3 = madeSince(root, before, 'opt/f1.txt');
+      const opt3 = await buildFound(engine, root, ctx, 'three', 'opt/f1.txt');
       t.deepEqual(shared(inodes(opt2), inodes(opt3)), []);
       t.deepEqual(shared(inodes(opt1), inodes(opt3)), []);
       t.is(lstatSync(join(opt3, 'opt/f1.txt')).uid, 2000);
@@ -194,9 +195,7 @@ test('a changed mode or mtime is copied, not linked; --chown and --chmod land on
 
       // --no-cache makes every file itself (without it, all but f2.txt would be linked from three)
       writeFileSync(join(ctx, 'many/f2.txt'), 'changed\n');
-      before = snapshotNames(root);
-      await engine.build(resolveBuildOptions({ context: ctx, tags: ['four'], noCache: true }), { progress: quiet });
-      const opt4 = madeSince(root, before, 'opt/f1.txt');
+      const { dirs: [opt4] } = await buildFinding(engine, root, ctx, 'four', ['opt/f1.txt'], { noCache: true });
       t.deepEqual(shared(inodes(opt3), inodes(opt4)), [], '--no-cache links nothing');
     });
   });
@@ -207,14 +206,10 @@ test('on the copying snapshotter nothing is linked, and a RUN writing the copied
   await withBusyboxRoot([ctx], async (root) => {
     await settle();
     await withEngine(root, async (engine) => {
-      let before = snapshotNames(root);
-      await build(engine, ctx, ['one']);
-      const one = madeSince(root, before, 'src/a.txt');
+      const one = await buildFound(engine, root, ctx, 'one', 'src/a.txt');
       const oneFiles = fingerprint(one);
       writeFileSync(join(ctx, 'src/a.txt'), 'a second\n');
-      before = snapshotNames(root);
-      await build(engine, ctx, ['two']);
-      const two = madeSince(root, before, 'src/a.txt');
+      const two = await buildFound(engine, root, ctx, 'two', 'src/a.txt');
       t.deepEqual(shared(inodes(one), inodes(two)), []);
       t.deepEqual(fingerprint(one), oneFiles);
       t.is(readFileSync(join(two, 'src/b.txt'), 'utf8'), 'b\n');

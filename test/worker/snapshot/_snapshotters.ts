@@ -109,6 +109,16 @@ export function makeBase(rootfs: string): void {
   writeFileSync(join(rootfs, 'redo/old'), 'old');
 }
 
+/** The first change on makeBase's tree every suite makes: a file edited, a tree and a link removed, a mode changed, a tree added. */
+export function changeBase(rootfs: string): void {
+  writeFileSync(join(rootfs, 'etc/app/conf'), 'v2');
+  rmSync(join(rootfs, 'gone'), { recursive: true });
+  rmSync(join(rootfs, 'sym'));
+  chmodSync(join(rootfs, 'owned'), 0o600);
+  mkdirSync(join(rootfs, 'added/sub'), { recursive: true });
+  writeFileSync(join(rootfs, 'added/sub/f'), 'new');
+}
+
 /** Mount points at or below `root`, in mount order. */
 function mountsUnder(root: string): string[] {
   return execFileSync('sh', ['-c', `grep -o " ${root}[^ ]*" /proc/mounts || true`], { encoding: 'utf8' }).split('\n').map((m) => m.trim()).filter(Boolean);

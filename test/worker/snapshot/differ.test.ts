@@ -2,11 +2,11 @@
 // snapshotter ran it, and only a committed snapshot has a layer.
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { newSnapshotKey } from '../../../worker/snapshot/snapshotter.ts';
-import { kinds, makeBase, sh, withFixture } from './_snapshotters.ts';
+import { changeBase, kinds, makeBase, sh, withFixture } from './_snapshotters.ts';
 
 // 2020-09-13: a time no test run happens at, so an entry that kept it was set by the step
 const stamp = 1600000000;
@@ -32,12 +32,7 @@ async function headers(layer: Buffer, opts: { whiteoutTimes: boolean }): Promise
 
 /** One step of every kind of change, every entry it writes stamped with the same mtime. */
 function step(r: string): void {
-  writeFileSync(join(r, 'etc/app/conf'), 'v2');
-  rmSync(join(r, 'gone'), { recursive: true });
-  rmSync(join(r, 'sym'));
-  chmodSync(join(r, 'owned'), 0o600);
-  mkdirSync(join(r, 'added/sub'), { recursive: true });
-  writeFileSync(join(r, 'added/sub/f'), 'new');
+  changeBase(r);
   sh(r, 'ln added/sub/f added/hard && ln -s sub/f added/link && mknod added/dev c 1 5 && mkfifo added/fifo && setfattr -n user.x -v 1 added/sub/f');
   sh(r, 'rm -rf redo && mkdir redo && echo fresh > redo/new');
   sh(r, 'rm suid && mkdir suid && echo in > suid/in');
