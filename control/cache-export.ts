@@ -8,12 +8,11 @@ import { copyFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { topoSort, type Vertex } from '../src/llb/index.ts';
-import { MediaTypes, type Descriptor } from '../src/image/index.ts';
+import { MediaTypes, type Descriptor, type LayerBlob } from '../src/image/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 import type { Lease } from '../src/state/index.ts';
 import type { CacheIndex, Decision } from '../solver/index.ts';
-import type { LayerInfo } from '../worker/index.ts';
 import { encodeListing } from '../src/context/index.ts';
 import { CacheConfigMediaType, CreatedAnnotation, DiffIdAnnotation, ListingMediaType, cacheManifest, type CacheConfig, type CacheConfigRecord } from './cache-format.ts';
 import type { CacheExportSpec } from './cache-spec.ts';
@@ -45,7 +44,7 @@ export async function exportCache(engine: Pick<EngineParts, 'worker' | 'content'
   const inScope = spec.mode === 'max' ? topoSort([input.root]) : firstInputChain(input.root);
   const layers: Descriptor[] = [];
   const index = new Map<string, number>();
-  const layersOf = new Map<string, LayerInfo[]>();
+  const layersOf = new Map<string, LayerBlob[]>();
   const records: CacheConfigRecord[] = [];
   // when each snapshot was made: an importer stamps the same image times from it (control/created-times.ts)
   const madeAt = new Map(worker.storage.snapshots().map((s) => [s.name, s.created]));

@@ -5,7 +5,8 @@
 // blobs come back in chain order whatever order they finished in, so the image is the same.
 import PQueue from 'p-queue';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
-import type { LayerInfo, LayerReuse, Worker } from '../worker/index.ts';
+import type { LayerBlob } from '../src/image/index.ts';
+import type { LayerReuse, Worker } from '../worker/index.ts';
 
 export interface CompressOptions {
   progress: ProgressSink;
@@ -17,7 +18,7 @@ export interface CompressOptions {
   layer?: { compression: 'gzip' | 'zstd' | 'uncompressed'; level?: number; reuse: LayerReuse };
 }
 
-export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: readonly string[], opts: CompressOptions): Promise<LayerInfo[]> {
+export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: readonly string[], opts: CompressOptions): Promise<LayerBlob[]> {
   opts.signal?.throwIfAborted();
   // one failed layer stops the others: their work would be thrown away
   const stop = new AbortController();
@@ -46,7 +47,7 @@ export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: reado
     opts.signal?.throwIfAborted();
     // the first failure, not what the others threw on being stopped by it
     if (stop.signal.aborted) throw stop.signal.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<LayerInfo>).value);
+    return results.map((r) => (r as PromiseFulfilledResult<LayerBlob>).value);
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }

@@ -8,9 +8,9 @@
 import type { LayerCompression, ImageView } from '../exporter/index.ts';
 import { createImageView } from '../exporter/index.ts';
 import type { ContentStore } from '../src/content/index.ts';
-import type { ImageConfig } from '../src/image/index.ts';
+import type { ImageConfig, LayerBlob } from '../src/image/index.ts';
 import type { Lease } from '../src/state/index.ts';
-import type { LayerInfo, Worker } from '../worker/index.ts';
+import type { Worker } from '../worker/index.ts';
 import { compressLayers, type CompressOptions } from './compress-layers.ts';
 
 export interface OutputViewsOptions extends Omit<CompressOptions, 'layer'> {
@@ -18,7 +18,7 @@ export interface OutputViewsOptions extends Omit<CompressOptions, 'layer'> {
   /** The result's snapshot chain, bottom first. */
   chain: readonly string[];
   /** The image config, or how to make it from the layers (the same diffIds whatever their compression, so every view gets the same config). */
-  config: ImageConfig | ((layers: readonly LayerInfo[]) => ImageConfig | Promise<ImageConfig>);
+  config: ImageConfig | ((layers: readonly LayerBlob[]) => ImageConfig | Promise<ImageConfig>);
   content: ContentStore;
   /** Holds every blob the views name until the build ends. */
   lease: Pick<Lease, 'add'>;

@@ -8,9 +8,9 @@
 //
 // The image is not tagged in the local store: a tag there names an image whose blobs are all here
 // (exporter/outputs/image.ts), and these are not. The build says so, and how to get it.
-import { createImageView, type ExportResult, type ImageView, type OutputSpec, type ViewLayer } from '../exporter/index.ts';
+import { createImageView, type ExportResult, type ImageView, type OutputSpec } from '../exporter/index.ts';
 import type { ContentStore } from '../src/content/index.ts';
-import { MediaTypes, type Descriptor, type ImageConfig } from '../src/image/index.ts';
+import { MediaTypes, type Descriptor, type ImageConfig, type LayerBlob } from '../src/image/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 import type { ImportedCache } from '../solver/index.ts';
@@ -31,8 +31,8 @@ export function outputsTakeCachedLayers(outputs: readonly OutputSpec[], cacheTo:
 }
 
 /** Each layer as its gzip blob, bottom first; undefined when a layer has none (the target is then unpacked as before). */
-export function cachedViewLayers(layers: readonly LayerRecord[]): ViewLayer[] | undefined {
-  const out: ViewLayer[] = [];
+export function cachedViewLayers(layers: readonly LayerRecord[]): LayerBlob[] | undefined {
+  const out: LayerBlob[] = [];
   for (const l of layers) {
     const blob = l.blobs.find((b) => gzipTypes.includes(b.mediaType));
     if (!blob) return undefined;
@@ -42,8 +42,8 @@ export function cachedViewLayers(layers: readonly LayerRecord[]): ViewLayer[] | 
 }
 
 export interface PushCachedOptions {
-  layers: readonly ViewLayer[];
-  config: (layers: readonly ViewLayer[]) => ImageConfig;
+  layers: readonly LayerBlob[];
+  config: (layers: readonly LayerBlob[]) => ImageConfig;
   outputs: readonly OutputSpec[];
   imports: readonly ImportedCache[];
   content: ContentStore;

@@ -1,7 +1,6 @@
 // The exporter: a result (layers + config) in, an artifact out.
 export type * from './types.ts';
 export { createImageView, readImageView, withConfig, withCreated, withLayers } from './view.ts';
-export type { ViewLayer } from './view.ts';
 export { exportImage } from './export.ts';
 export type { ExportDeps } from './export.ts';
 export { defaultLayerCompression } from './export.ts';

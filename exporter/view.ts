@@ -6,20 +6,10 @@
 import type { BlobReader, BlobWriter } from '../src/content/index.ts';
 import { readImage } from '../src/content/index.ts';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
-import type { Descriptor, ImageConfig, ImageManifest } from '../src/image/index.ts';
+import type { Descriptor, ImageConfig, ImageManifest, LayerBlob } from '../src/image/index.ts';
 import { MediaTypes } from '../src/image/index.ts';
 import type { ImageLayer, ImageView } from './types.ts';
 import { alignHistory } from './history.ts';
-
-export interface ViewLayer {
-  diffId: string;
-  /** Compressed (or not) blob digest; the blob is in the content store. */
-  digest: string;
-  size: number;
-  mediaType: string;
-  /** An empty diff: dropped from the image, its history entry marked `empty_layer`. */
-  empty: boolean;
-}
 
 // Docker's layer media types name the same bytes; an OCI manifest must use the OCI names.
 const ociLayerType: Record<string, string> = {
@@ -32,7 +22,7 @@ const ociLayerType: Record<string, string> = {
  * `config.rootfs.diff_ids` is ignored and rebuilt; `created` (e.g. from SOURCE_DATE_EPOCH) sets
  * `config.created`. Idempotent: the same inputs give the same bytes and digests.
  */
-export async function createImageView(opts: { config: ImageConfig; layers: readonly ViewLayer[]; content: BlobWriter; created?: Date }): Promise<ImageView> {
+export async function createImageView(opts: { config: ImageConfig; layers: readonly LayerBlob[]; content: BlobWriter; created?: Date }): Promise<ImageView> {
   const created = opts.created?.toISOString();
   const kept = opts.layers.filter((l) => !l.empty);
   const config: ImageConfig = {

@@ -32,7 +32,7 @@ import type { Op } from '../src/llb/index.ts';
 import type { BuildSession, InputRef, RunContext, RunResult, Worker } from './types.ts';
 import type { WorkerEnv } from './worker-env.ts';
 
-export type { Worker, BuildSession, InputRef, LayerInfo, LayerRecord, LayerReuse, RunContext, RunInputs, RunResult, SessionSlot } from './types.ts';
+export type { Worker, BuildSession, InputRef, LayerRecord, LayerReuse, RunContext, RunInputs, RunResult, SessionSlot } from './types.ts';
 export type { RootfsSink } from './export-rootfs.ts';
 export type { SnapshotLayerRows, StoredSnapshot, WorkerStorage } from './storage.ts';
 export type { SnapshotterChoice } from './snapshot/choose-snapshotter.ts';

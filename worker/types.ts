@@ -4,7 +4,7 @@ import type { ImageSource, Op, Platform } from '../src/llb/index.ts';
 import type { Writable } from 'node:stream';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
-import type { Descriptor } from '../src/image/index.ts';
+import type { Descriptor, LayerBlob } from '../src/image/index.ts';
 import type { WorkerStorage } from './storage.ts';
 
 /** What an op reads as one of its inputs. */
@@ -25,17 +25,6 @@ export type RunResult<O extends Op> = O extends ImageSource ? string | undefined
  *   from a registry keeps its blob, as buildx without force-compression); else the asked one.
  */
 export type LayerReuse = 'exact' | 'any' | 'compressed';
-
-export interface LayerInfo {
-  /** sha256 of the uncompressed layer tar. */
-  diffId: string;
-  /** The compressed blob, stored in the content store. */
-  digest: string;
-  size: number;
-  mediaType: string;
-  /** True when the diff holds no change at all: exporters drop such layers. */
-  empty: boolean;
-}
 
 /**
  * One layer of a result as blobs: its diff's diffId and a blob per compression that exists (an
@@ -164,13 +153,13 @@ export interface Worker {
    * then reused. `reuse` says when a stored blob of another compression will do (see LayerReuse);
    * the default asks for exactly `compression` (default gzip) at `level` (default: the codec's).
    */
-  layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal }): Promise<LayerInfo>;
+  layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal }): Promise<LayerBlob>;
   /**
    * `layer` for the diff whose recorded blob is `digest` (a layer of a stored image), whether or not
    * its snapshot still exists (a stored blob of the diff is the source); undefined when no snapshot
    * recorded that blob (an image imported whole from an OCI layout).
    */
-  layerOfBlob(digest: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal }): Promise<LayerInfo | undefined>;
+  layerOfBlob(digest: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal }): Promise<LayerBlob | undefined>;
   readonly platform: Platform;
   /**
    * A hint that steps in the `sandbox` network will run: a namespace is set up in the background

@@ -16,6 +16,21 @@ export const MediaTypes = {
   dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
 } as const;
 
+/**
+ * One layer as a stored blob: what a snapshot's diff was written as, what the worker hands out and
+ * what an image view is made of. The blob (compressed or not) is in the content store.
+ */
+export interface LayerBlob {
+  /** sha256 of the uncompressed layer tar. */
+  diffId: string;
+  /** The blob's digest: the diffId itself when the layer is stored uncompressed. */
+  digest: string;
+  size: number;
+  mediaType: string;
+  /** The diff holds no change at all: exporters drop the layer and mark its history entry `empty_layer`. */
+  empty: boolean;
+}
+
 export const IndexMediaTypes: readonly string[] = [MediaTypes.ociIndex, MediaTypes.dockerManifestList];
 export const ManifestMediaTypes: readonly string[] = [MediaTypes.ociManifest, MediaTypes.dockerManifest];
 

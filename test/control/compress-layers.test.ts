@@ -5,17 +5,17 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compressLayers } from '../../control/compress-layers.ts';
 import type { ProgressEvent, ProgressSink } from '../../src/progress/index.ts';
-import type { LayerInfo } from '../../worker/index.ts';
+import type { LayerBlob } from '../../src/image/index.ts';
 
 const vertex = { digest: 'export', name: 'exporting to image' };
-const info = (id: string): LayerInfo => ({ diffId: `sha256:${id}`, digest: `sha256:${id}`, size: 1, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', empty: false });
+const info = (id: string): LayerBlob => ({ diffId: `sha256:${id}`, digest: `sha256:${id}`, size: 1, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', empty: false });
 
 function timedWorker(ms: Record<string, number>, fail?: string) {
   let running = 0;
   const seen = { most: 0, aborted: [] as string[], started: [] as string[] };
   return {
     seen,
-    async layer(id: string, opts?: { signal?: AbortSignal }): Promise<LayerInfo> {
+    async layer(id: string, opts?: { signal?: AbortSignal }): Promise<LayerBlob> {
       seen.started.push(id);
       running++;
       seen.most = Math.max(seen.most, running);

@@ -11,9 +11,9 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdCompress, createZstdDecompress, constants as zlib } from 'node:zlib';
 import { createParallelGzip } from '../../src/compression/index.ts';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { MediaTypes } from '../../src/image/index.ts';
-import type { BlobVariant, Compression, SnapshotBlob } from '../snapshot/snapshot-metadata.ts';
-import type { LayerInfo, LayerReuse } from '../types.ts';
+import { MediaTypes, type LayerBlob } from '../../src/image/index.ts';
+import type { BlobVariant, Compression } from '../snapshot/snapshot-metadata.ts';
+import type { LayerReuse } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 
 export type { Compression };
@@ -43,14 +43,14 @@ export function blobVariant(compression: Compression, level?: number): BlobVaria
 }
 
 /** With `signal`, an abort stops the tar and compression under way and stores nothing. */
-export async function layerBlob(env: WorkerEnv, id: string, req: LayerRequest, signal?: AbortSignal): Promise<LayerInfo> {
+export async function layerBlob(env: WorkerEnv, id: string, req: LayerRequest, signal?: AbortSignal): Promise<LayerBlob> {
   signal?.throwIfAborted();
   const record = env.snapshotStore.meta.get(id);
   const { parent, blobs } = env.snapshotStore.meta.blobs(id);
   // a snapshot GC removed still has its blob rows: a blob of its diff is made from a stored one
   if (!record && Object.keys(blobs).length === 0) throw new TsbuildError(`snapshot ${id} is not committed`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
   const variant = blobVariant(req.compression, req.level);
-  const known = blobs[variant] as SnapshotBlob | undefined;
+  const known = blobs[variant] as LayerBlob | undefined;
   const stored = await storedBlobs(env, blobs);
   const exact = stored.find(([v]) => v === variant);
   if (exact) return { ...exact[1] };
@@ -66,7 +66,7 @@ export async function layerBlob(env: WorkerEnv, id: string, req: LayerRequest, s
 }
 
 /** What `reuse` lets a request take instead of making its own blob. */
-function reusable(stored: readonly [BlobVariant, SnapshotBlob][], req: LayerRequest): SnapshotBlob | undefined {
+function reusable(stored: readonly [BlobVariant, LayerBlob][], req: LayerRequest): LayerBlob | undefined {
   if (stored.length === 0 || req.reuse === 'exact') return undefined;
   if (req.reuse === 'any') return stored[0][1];
   if (stored.some(([, b]) => compressionOf(b.mediaType) === 'uncompressed')) return undefined;
@@ -82,7 +82,7 @@ function compressor(req: LayerRequest): Transform | Duplex {
 }
 
 /** Makes and stores the blob `req` asks for, from `source` (a stored blob of the diff) or the snapshot's tar. */
-async function makeBlob(env: WorkerEnv, id: string, req: LayerRequest, source: SnapshotBlob | undefined, signal?: AbortSignal): Promise<LayerInfo> {
+async function makeBlob(env: WorkerEnv, id: string, req: LayerRequest, source: LayerBlob | undefined, signal?: AbortSignal): Promise<LayerBlob> {
   const mediaType = mediaTypes[req.compression];
   const fromRaw = source !== undefined && compressionOf(source.mediaType) === 'uncompressed';
   // the uncompressed blob's digest is the diffId, checked as it is read (content.open): no second hash
@@ -126,15 +126,15 @@ async function makeBlob(env: WorkerEnv, id: string, req: LayerRequest, source: S
 const pipeStages = pipeline as unknown as (streams: readonly unknown[], opts: { signal?: AbortSignal }) => Promise<void>;
 
 /** The recorded blobs of this diff still in the content store, uncompressed first. */
-async function storedBlobs(env: WorkerEnv, blobs: Record<string, SnapshotBlob>): Promise<[BlobVariant, SnapshotBlob][]> {
-  const out: [BlobVariant, SnapshotBlob][] = [];
-  for (const [v, b] of Object.entries(blobs) as [BlobVariant, SnapshotBlob][]) if (await env.content.has(b.digest)) out.push([v, b]);
-  const rank = (b: SnapshotBlob) => (compressionOf(b.mediaType) === 'uncompressed' ? 0 : 1);
+async function storedBlobs(env: WorkerEnv, blobs: Record<string, LayerBlob>): Promise<[BlobVariant, LayerBlob][]> {
+  const out: [BlobVariant, LayerBlob][] = [];
+  for (const [v, b] of Object.entries(blobs) as [BlobVariant, LayerBlob][]) if (await env.content.has(b.digest)) out.push([v, b]);
+  const rank = (b: LayerBlob) => (compressionOf(b.mediaType) === 'uncompressed' ? 0 : 1);
   return out.sort((a, b) => rank(a[1]) - rank(b[1]));
 }
 
 /** The uncompressed tar of a stored blob (checked against its digest as it flows). */
-async function decompressed(env: WorkerEnv, blob: SnapshotBlob): Promise<Readable> {
+async function decompressed(env: WorkerEnv, blob: LayerBlob): Promise<Readable> {
   const c = compressionOf(blob.mediaType);
   const source = await env.content.open(blob.digest, { size: blob.size });
   if (c === 'uncompressed') return source;

@@ -3,6 +3,7 @@
 // per compression. Blob rows outlive their snapshot and name its parent: when GC removes a chain of
 // snapshots, a cache entry that named its top is unpacked again from the blobs (docs/cache-keys.md
 // "The cache index").
+import type { LayerBlob } from '../../src/image/index.ts';
 import type { Database } from '../../src/state/index.ts';
 
 export type Compression = 'gzip' | 'uncompressed' | 'zstd';
@@ -13,14 +14,6 @@ export interface SnapshotRecord {
   name: string;
   parent: string | undefined;
   created: number;
-}
-
-export interface SnapshotBlob {
-  diffId: string;
-  digest: string;
-  size: number;
-  mediaType: string;
-  empty: boolean;
 }
 
 export interface SnapshotMetadata {
@@ -34,9 +27,9 @@ export interface SnapshotMetadata {
    * a blob recorded before (the first writer wins, so an unpacked layer keeps the image's original
    * blob); `true` sets it whatever was there.
    */
-  setBlob(name: string, parent: string | undefined, compression: BlobVariant, blob: SnapshotBlob, opts: { replace: boolean }): void;
+  setBlob(name: string, parent: string | undefined, compression: BlobVariant, blob: LayerBlob, opts: { replace: boolean }): void;
   /** The blobs recorded for `name` by compression, and its parent, whether or not the snapshot itself still exists. */
-  blobs(name: string): { parent: string | undefined; blobs: Record<string, SnapshotBlob> };
+  blobs(name: string): { parent: string | undefined; blobs: Record<string, LayerBlob> };
   /** A snapshot one of whose recorded blobs is `digest` (its rows outlive it), or undefined. */
   snapshotOf(digest: string): string | undefined;
   /** Drops the blob rows of `name` (GC, once it removes the blobs themselves). */
@@ -85,7 +78,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
       (opts.replace ? putBlob : putBlobOnce).run(name, parent ?? null, compression, b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0);
     },
     blobs(name) {
-      const out: Record<string, SnapshotBlob> = {};
+      const out: Record<string, LayerBlob> = {};
       let parent: string | undefined;
       for (const r of getBlobs.all(name) as unknown as BlobRow[]) {
         out[r.compression] = { diffId: r.diff_id, digest: r.digest, size: r.size, mediaType: r.media_type, empty: r.empty === 1 };
