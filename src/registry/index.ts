@@ -12,3 +12,4 @@ export * from './stall-guard.ts';
 export * from './docker-config.ts';
 export * from './credential-helper.ts';
 export * from './login.ts';
+export * from './http.ts';

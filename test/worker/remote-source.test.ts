@@ -114,6 +114,33 @@ test('resolveSource keys an http source by its body and the snapshot in that ses
   }
 });
 
+test('ADD follows up to 10 redirects on the registry client, names the file after the URL asked for, decodes a gzip transfer; more, or to another scheme, is a clear error', async (t) => {
+  const redirects: Record<string, { body: string | Buffer; headers?: Record<string, string>; status?: number }> = {
+    '/real/payload.bin': { body: gzipSync('the payload'), headers: { 'content-encoding': 'gzip', 'last-modified': 'Wed, 21 Oct 2015 07:28:00 GMT' } },
+    '/to-file': { body: '', status: 302, headers: { location: 'file:///etc/passwd' } },
+  };
+  for (let i = 0; i < 11; i++) redirects[`/r${i}`] = { body: '', status: i % 2 ? 301 : 307, headers: { location: `/r${i + 1}` } };
+  redirects['/r10'] = { body: '', status: 302, headers: { location: '/real/payload.bin' } };
+  const { base, hits, server } = await serve(redirects);
+  const w = await createTestWorker();
+  try {
+    const id = await w.worker.run(httpOp(`${base}/r1`, { checksum: sha('the payload') }), [], w.ctx);
+    t.deepEqual(readdirSync(fsOf(w, id)), ['r1'], 'named after the URL in the Dockerfile, as BuildKit');
+    t.is(readFileSync(fsOf(w, id, 'r1'), 'utf8'), 'the payload');
+    t.is(lstatSync(fsOf(w, id, 'r1')).mtime.toISOString(), '2015-10-21T07:28:00.000Z');
+    t.is(hits.get('/real/payload.bin'), 1);
+    const tooMany = await t.throwsAsync(w.worker.run(httpOp(`${base}/r0`), [], w.ctx));
+    t.is(tooMany?.message, `cannot download ${base}/r0: more than 10 redirects (last to /real/payload.bin)`);
+    t.is(hits.get('/real/payload.bin'), 1, 'the 11th redirect is not followed');
+    const scheme = await t.throwsAsync(w.worker.run(httpOp(`${base}/to-file`), [], w.ctx));
+    t.is(scheme?.message, `cannot download ${base}/to-file: a redirect to file: is not followed`);
+    t.deepEqual(readdirSync(join(w.root, 'tmp')).filter((n) => n.startsWith('http-')), [], 'no partial download left');
+  } finally {
+    server.close();
+    await w.cleanup();
+  }
+});
+
 test('a session its build never closed has its download removed when the worker closes', async (t) => {
   const { base, server } = await serve({ '/v': { body: 'v1' } });
   const w = await createTestWorker();

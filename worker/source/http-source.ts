@@ -13,11 +13,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, chown, copyFile, rm, utimes } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import type { HttpSource } from '../../src/llb/index.ts';
-import { createStallGuard, resolveStallTimeoutMs } from '../../src/registry/index.ts';
+import { createStallGuard, httpRequest, resolveStallTimeoutMs, type HttpResponse } from '../../src/registry/index.ts';
 import type { BuildSession, RunContext, SessionSlot } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
@@ -85,9 +86,10 @@ async function fetchToFile(url: string, file: string, signal?: AbortSignal): Pro
   const guard = createStallGuard(resolveStallTimeoutMs(), `cannot download ${url}`, 'the server');
   const both = signal ? AbortSignal.any([signal, guard.signal]) : guard.signal;
   const stalled = () => (guard.signal.aborted && !signal?.aborted ? (guard.signal.reason as Error) : undefined);
-  let res: Response;
+  let res: HttpResponse;
   try {
-    res = await fetch(url, { signal: both, redirect: 'follow' });
+    // the registry's HTTP client: redirects of GET followed up to 10 times (as Go's client BuildKit uses), http(s) only
+    res = await httpRequest(url, { signal: both });
   } catch (e) {
     // asked before done(), which aborts the guard too
     const stall = stalled();
@@ -98,7 +100,7 @@ async function fetchToFile(url: string, file: string, signal?: AbortSignal): Pro
   }
   guard.touch();
   if (!res.ok || !res.body) {
-    await res.body?.cancel().catch(() => undefined);
+    res.cancel();
     guard.done();
     throw new TsbuildError(`cannot download ${url}: the server answered ${res.status} ${res.statusText}`.trimEnd(), { code: ErrorCodes.REGISTRY_ERROR, kind: res.status === 404 ? 'not-found' : 'unavailable' });
   }
@@ -111,7 +113,8 @@ async function fetchToFile(url: string, file: string, signal?: AbortSignal): Pro
     },
   });
   try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tee, createWriteStream(file, { mode: 0o600 }));
+    const decoded = decoderFor(res.headers.get('content-encoding'));
+    await (decoded ? pipeline(res.body, decoded, tee, createWriteStream(file, { mode: 0o600 })) : pipeline(res.body, tee, createWriteStream(file, { mode: 0o600 })));
   } catch (e) {
     await rm(file, { force: true });
     const message = stalled()?.message ?? `cannot download ${url}: ${(e as Error).message}`;
@@ -127,6 +130,25 @@ async function fetchToFile(url: string, file: string, signal?: AbortSignal): Pro
     filename: fileNameOf(url, res.headers.get('content-disposition')),
     lastModified: lastModified && !Number.isNaN(lastModified.getTime()) ? lastModified : undefined,
   };
+}
+
+/**
+ * We ask for no encoding, so a server should send the bytes as they are; one that compresses the
+ * transfer anyway is decoded, as fetch did (and Go's client, BuildKit's, does for gzip): the file
+ * is the resource, not its transfer encoding. An unknown encoding is taken as it comes.
+ */
+function decoderFor(encoding: string | null): Transform | undefined {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return undefined;
+  }
 }
 
 /** BuildKit's getFileName: Content-Disposition's filename, else the URL path's last part, else "index". */
