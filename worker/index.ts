@@ -25,6 +25,7 @@ import { chooseSnapshotter, parseSnapshotterChoice, type SnapshotterChoice } fro
 import { createCopySnapshotter } from './snapshot/copy-snapshotter.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createSnapshotStore } from './snapshot/snapshot-store.ts';
+import { spreadSubdirs } from './snapshot/spread-snapshots.ts';
 import { createWorkerStorage } from './storage.ts';
 import { openOpRunners } from './ops/table.ts';
 import { inSession, openBuildSession } from './session.ts';
@@ -65,8 +66,10 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   // beside the build rather than before it: with 1,000 logs the stats take a few ms
   const pruned = pruneStepLogs(paths.logs);
   let runtime: Promise<OciRuntimes> | undefined;
-  const chosen = await chooseSnapshotter(opts.snapshotter ?? parseSnapshotterChoice(process.env.TSBUILD_SNAPSHOTTER, 'TSBUILD_SNAPSHOTTER'), { tmpDir: paths.tmp, cacheFile: join(paths.root, 'snapshotter-probe.json') });
   const snapshotStore = createSnapshotStore({ snapshotsDir: paths.snapshots, db: opts.db });
+  // a new root: ext4 spreads its snapshots over the block groups (snapshot/spread-snapshots.ts); not waited for
+  const spreading = snapshotStore.meta.isEmpty() ? spreadSubdirs(paths.snapshots) : undefined;
+  const chosen = await chooseSnapshotter(opts.snapshotter ?? parseSnapshotterChoice(process.env.TSBUILD_SNAPSHOTTER, 'TSBUILD_SNAPSHOTTER'), { tmpDir: paths.tmp, cacheFile: join(paths.root, 'snapshotter-probe.json') });
   const createSnapshotter = chosen.name === 'copy' ? createCopySnapshotter : createOverlaySnapshotter;
   const env: WorkerEnv = {
     paths,
@@ -109,6 +112,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     storage: createWorkerStorage(env),
     close: async () => {
       await pruned;
+      await spreading;
       await env.network.close();
       await Promise.all([...sessions].map((s) => s.close()));
       claim.release();

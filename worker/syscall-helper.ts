@@ -50,6 +50,16 @@ sub handle {
     my ($target, $flags) = @a;
     $r = syscall(&SYS_umount2, $target, $flags + 0);
     return "$id\t" . ($r == 0 ? 0 : ($!+0));
+  } elsif ($op eq 'topdir') {
+    # chattr +T: FS_IOC_GETFLAGS, then FS_IOC_SETFLAGS with FS_TOPDIR_FL (linux/fs.h; _IOR/_IOW('f', 1/2, long))
+    my ($dir) = @a;
+    open(my $fh, '<', $dir) or return "$id\t" . ($!+0);
+    my $size = length(pack('L!', 0));
+    my $flags = pack('L!', 0);
+    ioctl($fh, (2 << 30) | ($size << 16) | (0x66 << 8) | 1, $flags) or return "$id\t" . ($!+0);
+    my $topdir = pack('L!', unpack('L!', $flags) | 0x20000);
+    ioctl($fh, (1 << 30) | ($size << 16) | (0x66 << 8) | 2, $topdir) or return "$id\t" . ($!+0);
+    return "$id\t0";
   } elsif ($op eq 'mkfifo') {
     for my $f (@a) { POSIX::mkfifo($f, 0600) or return "$id\t" . ($!+0) }
     return "$id\t0";
@@ -244,6 +254,11 @@ export async function mountSyscall(m: { type: string; source: string; options: r
 /** umount2(2); undefined: no helper. Resolves with the errno, 0 on success. */
 export async function umountSyscall(target: string, flags = 0): Promise<number | undefined> {
   return (await call('umount', [target, String(flags)]))?.errno;
+}
+
+/** Sets ext4's TOPDIR attribute on `dir` (what `chattr +T` does). Resolves with the errno, 0 on success; undefined: no helper. */
+export async function setTopdir(dir: string): Promise<number | undefined> {
+  return (await call('topdir', [dir]))?.errno;
 }
 
 /** Makes FIFOs at `paths` (mode 0600). Resolves with the errno, 0 on success; undefined: no helper. */

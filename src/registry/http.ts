@@ -1,4 +1,4 @@
-// HTTP for the registry path on node:http and node:https, not fetch: Node's fetch (undici) costs
+// HTTP for the registry path and ADD <url> (worker/source/http-source.ts) on node:http and node:https, not fetch: Node's fetch (undici) costs
 // ~85 ms of compiling on its first use, a third of a re-push that finds every blob in place.
 // What the registry code needs of fetch, and no more: status, headers.get, a node Readable body,
 // a Buffer or streamed request body, AbortSignal, redirects of GET/HEAD, keep-alive.

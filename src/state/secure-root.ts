@@ -12,7 +12,6 @@ import { chmodSync, closeSync, fstatSync, fchmodSync, lstatSync, mkdirSync, open
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
-import { spreadSubdirs } from './spread-dirs.ts';
 
 /** Directories tsbuild keeps under a state root (see root.ts for what each holds); the first four every build uses. */
 export const StateDirs = ['content', 'snapshots', 'tmp', 'workers', 'runc', 'cache-mounts', 'logs'] as const;
@@ -68,10 +67,9 @@ function secure(abs: string): void {
     const path = join(abs, name);
     const s = statQuiet(path, false);
     if (s?.isSymbolicLink()) throw refuse(`${name} is a symbolic link: the state root's own directories must be real ones`);
-    if (s === undefined && i < alwaysMade) {
-      // snapshots: each one's files in block groups no recent delete left slow (./spread-dirs.ts)
-      if (mkdirQuiet(path) && name === 'snapshots') spreadSubdirs(path);
-    } else if (s?.isDirectory()) tighten(path, s, privateDir);
+    // snapshots/ gets ext4's TOPDIR from the worker on a new root (worker/snapshot/spread-snapshots.ts)
+    if (s === undefined && i < alwaysMade) mkdirQuiet(path);
+    else if (s?.isDirectory()) tighten(path, s, privateDir);
   }
   for (const name of StateFiles) {
     const path = join(abs, name);

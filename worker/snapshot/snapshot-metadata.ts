@@ -36,6 +36,8 @@ export interface SnapshotMetadata {
   deleteBlobs(name: string): void;
   /** Every committed name. */
   names(): Set<string>;
+  /** No snapshot is recorded: a new root (or one pruned bare). */
+  isEmpty(): boolean;
   all(): SnapshotRecord[];
 }
 
@@ -88,6 +90,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
     },
     snapshotOf: (digest) => (byDigest.get(digest) as { snapshot: string } | undefined)?.snapshot,
     deleteBlobs: (name) => void delBlobs.run(name),
+    isEmpty: () => db.prepare('SELECT 1 FROM snapshots LIMIT 1').get() === undefined,
     names: () => new Set((db.prepare('SELECT id FROM snapshots').all() as { id: string }[]).map((r) => r.id)),
     all: () => (db.prepare('SELECT id, parent, created FROM snapshots ORDER BY created, id').all() as unknown as Row[]).map(toRecord),
   };

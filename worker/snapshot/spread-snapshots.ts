@@ -12,15 +12,25 @@
 // (starting at a hash of the name, and snapshot names are random), as it does for the directories
 // in `/`. Below each snapshot, files stay next to their directory as before. Other filesystems
 // ignore or refuse the attribute: then nothing changes.
-import { spawnSync } from 'node:child_process';
+//
+// It is set once, on a new root (no snapshot recorded yet), by the syscall helper's ioctl: on a new
+// root the helper is started for the overlay probe anyway, where a `chattr` process cost a fork of
+// Node (5-25 ms with the event loop blocked). The worker does not wait for it: the attribute only
+// steers directories made after it, and the first few snapshots may come before.
+import { spawn } from 'node:child_process';
+import { setTopdir } from '../syscall-helper.ts';
 
 /**
  * Asks the filesystem to spread `dir`'s subdirectories over its block groups (ext4's TOPDIR
- * attribute). Best effort: false when it could not be set (no chattr, a filesystem without the
- * attribute); the directory works the same either way. One short process, so call it when `dir`
- * is made, not on every open.
+ * attribute). Best effort: false when it could not be set (a filesystem without the attribute);
+ * the directory works the same either way. Through the syscall helper; `chattr` when there is none.
  */
-export function spreadSubdirs(dir: string): boolean {
-  const r = spawnSync('chattr', ['+T', dir], { stdio: 'ignore', timeout: 5000 });
-  return r.status === 0;
+export async function spreadSubdirs(dir: string): Promise<boolean> {
+  const errno = await setTopdir(dir);
+  if (errno !== undefined) return errno === 0;
+  return new Promise((resolve) => {
+    const child = spawn('chattr', ['+T', dir], { stdio: 'ignore', timeout: 5000 });
+    child.on('error', () => resolve(false));
+    child.on('exit', (code) => resolve(code === 0));
+  });
 }
