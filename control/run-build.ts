@@ -103,7 +103,8 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
   signal?.throwIfAborted();
 
-  if (worker.snapshotter.notice) progress.emit({ type: 'build.warning', message: worker.snapshotter.notice });
+  // not waited for: a new root's overlay probe goes on beside the build (the first snapshot waits for it)
+  void worker.snapshotter.then((s) => s.notice && progress.emit({ type: 'build.warning', message: s.notice }), () => undefined);
   const sshAgents = await openSshAgents(opts.ssh);
   // what this build makes and uses is held until it ends: GC (issue 9) leaves it alone
   const lease = leases.create();

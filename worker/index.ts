@@ -26,6 +26,8 @@ import { createCopySnapshotter } from './snapshot/copy-snapshotter.ts';
 import { createOverlaySnapshotter } from './snapshot/overlay-snapshotter.ts';
 import { createSnapshotStore } from './snapshot/snapshot-store.ts';
 import { spreadSubdirs } from './snapshot/spread-snapshots.ts';
+import { createPendingSnapshotter } from './snapshot/pending-snapshotter.ts';
+import type { SnapshotterName } from './snapshot/snapshotter.ts';
 import { createWorkerStorage } from './storage.ts';
 import { openOpRunners } from './ops/table.ts';
 import { inSession, openBuildSession } from './session.ts';
@@ -69,13 +71,16 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const snapshotStore = createSnapshotStore({ snapshotsDir: paths.snapshots, db: opts.db });
   // a new root: ext4 spreads its snapshots over the block groups (snapshot/spread-snapshots.ts); not waited for
   const spreading = snapshotStore.meta.isEmpty() ? spreadSubdirs(paths.snapshots) : undefined;
-  const chosen = await chooseSnapshotter(opts.snapshotter ?? parseSnapshotterChoice(process.env.TSBUILD_SNAPSHOTTER, 'TSBUILD_SNAPSHOTTER'), { tmpDir: paths.tmp, cacheFile: join(paths.root, 'snapshotter-probe.json') });
-  const createSnapshotter = chosen.name === 'copy' ? createCopySnapshotter : createOverlaySnapshotter;
+  const choice = opts.snapshotter ?? parseSnapshotterChoice(process.env.TSBUILD_SNAPSHOTTER, 'TSBUILD_SNAPSHOTTER');
+  // a new root's overlay probe runs beside the build's first work, not before it (snapshot/pending-snapshotter.ts)
+  const chosen = chooseSnapshotter(choice, { tmpDir: paths.tmp, cacheFile: join(paths.root, 'snapshotter-probe.json') });
+  chosen.catch(() => undefined);
+  const createSnapshotter = (name: SnapshotterName) => (name === 'copy' ? createCopySnapshotter : createOverlaySnapshotter)({ store: snapshotStore, tmpDir: paths.tmp });
   const env: WorkerEnv = {
     paths,
     db: opts.db,
     content: opts.content,
-    snapshots: createSnapshotter({ store: snapshotStore, tmpDir: paths.tmp }),
+    snapshots: createPendingSnapshotter(chosen, createSnapshotter, snapshotStore),
     snapshotStore,
     cacheMounts: createCacheMounts(opts.root),
     network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp, create: sandboxFactory(provider, paths.tmp) }),
@@ -113,6 +118,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     close: async () => {
       await pruned;
       await spreading;
+      await chosen.catch(() => undefined);
       await env.network.close();
       await Promise.all([...sessions].map((s) => s.close()));
       claim.release();

@@ -167,8 +167,11 @@ export interface Worker {
    * `count`: how many such steps start at once (default 1), each of which gets its own.
    */
   warmNetwork(count?: number): void;
-  /** The snapshotter in use, and a notice for the user when it is not overlay (with why). */
-  readonly snapshotter: { name: 'overlay' | 'copy'; notice?: string };
+  /**
+   * The snapshotter in use, and a notice for the user when it is not overlay (with why). Settles
+   * once a new root's overlay probe has answered (at once on a root that probed before).
+   */
+  readonly snapshotter: Promise<{ name: 'overlay' | 'copy'; notice?: string }>;
   /**
    * Writes the whole filesystem of `id` (undefined: empty) as files under a directory, or as one tar.
    * A directory gets no device nodes (named in `skippedDevices`) and no setuid/setgid bits.

@@ -5,4 +5,4 @@ await import('../exec.test.ts');
 
 const { default: test } = await import('ava');
 const { withWorker } = await import('../_setup.ts');
-test('these tests run on the copying snapshotter', (t) => withWorker(async (w) => { t.is(w.worker.snapshotter.name, 'copy'); }));
+test('these tests run on the copying snapshotter', (t) => withWorker(async (w) => { t.is((await w.worker.snapshotter).name, 'copy'); }));
