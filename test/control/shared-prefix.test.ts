@@ -174,11 +174,7 @@ test('two builds reaching two shared steps in opposite orders, one step at a tim
 test('SIGTERM to a tsbuild process waiting for another process running the step ends it with 143; the other succeeds', async (t) => {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3 && echo sigterm > /s\n' });
   try {
-    // the second starts once the first runs the step, so it is the one that waits
-    const first = startBuild(ctx, (text) => startedSteps(text, 'sleep 3') > 0);
-    await first.seen;
-    const second = startBuild(ctx, (text) => parseRawJson(text, { lenient: true }).some((e) => e.type === 'vertex.progress' && e.id === 'shared' && e.vertex?.name.includes('sleep 3')));
-    await second.seen;
+    const { first, second } = await firstRunsSecondWaits(ctx, 'sleep 3');
     const signalled = Date.now();
     second.child.kill('SIGTERM');
     const r2 = await second.done;
@@ -196,10 +192,7 @@ test('SIGTERM to a tsbuild process waiting for another process running the step 
 test('when the tsbuild process running a shared step is killed with -9, the one waiting for it runs the step itself', async (t) => {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3 && echo survivor > /k\n' });
   try {
-    const first = startBuild(ctx, (text) => startedSteps(text, 'sleep 3') > 0);
-    await first.seen;
-    const second = startBuild(ctx, (text) => parseRawJson(text, { lenient: true }).some((e) => e.type === 'vertex.progress' && e.id === 'shared' && e.vertex?.name.includes('sleep 3')));
-    await second.seen;
+    const { first, second } = await firstRunsSecondWaits(ctx, 'sleep 3');
     first.child.kill('SIGKILL');
     await first.done;
     const r = await second.done;
@@ -218,6 +211,18 @@ test('when the tsbuild process running a shared step is killed with -9, the one 
 const startedSteps = (stderr: string, text: string) => starts(parseRawJson(stderr, { lenient: true }), text);
 
 /** `tsbuild build --progress rawjson CTX` on the test root; `seen` resolves once its output matches `when`. */
+/**
+ * Two tsbuild processes on one root building `ctx`: the second starts once the first runs the step
+ * whose name holds `step`, so it is the one that waits for it (its "shared" progress).
+ */
+async function firstRunsSecondWaits(ctx: string, step: string) {
+  const first = startBuild(ctx, (text) => startedSteps(text, step) > 0);
+  await first.seen;
+  const second = startBuild(ctx, (text) => parseRawJson(text, { lenient: true }).some((e) => e.type === 'vertex.progress' && e.id === 'shared' && e.vertex?.name.includes(step)));
+  await second.seen;
+  return { first, second };
+}
+
 function startBuild(ctx: string, when: (stderr: string) => boolean) {
   const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'rawjson', ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
