@@ -215,6 +215,10 @@ function busy(h: Helper): void {
 
 /** The reply, or undefined when the helper is not available (the caller does it another way). */
 async function call(op: string, args: readonly string[], onExit?: (exit: ChildExit | undefined) => void): Promise<Reply | undefined> {
+  // the kernel reads a path to its first NUL: `a\0b` would be mounted on `a`. Node's fs and
+  // child_process refuse such arguments; so does the helper
+  const withNul = args.find((a) => a.includes('\0'));
+  if (withNul !== undefined) throw Object.assign(new TypeError(`${op}: an argument holds a NUL byte: ${JSON.stringify(withNul)}`), { code: 'ERR_INVALID_ARG_VALUE' });
   if (broken) return undefined;
   const h = (helper ??= start());
   const id = nextId++;

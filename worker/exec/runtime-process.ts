@@ -6,6 +6,7 @@ import { constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { errnoText, mkfifos, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
 import type { OciRuntime } from './runtime.ts';
 
@@ -55,7 +56,12 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
           if (exit !== null) resolve(exit);
           else onExit = resolve;
         });
-        const closed = Promise.all([exited, streamsClosed]).then(([e]) => (e === undefined ? 1 : e.signal !== 0 ? 128 : e.code));
+        // the helper gone (killed, OOM) takes the exit status with it: a clear error at once (the
+        // caller's `delete --force` then stops the container), not a made-up exit code once it ends
+        const closed = exited.then((e) => {
+          if (e === undefined) throw helperLost(runtime.name, pid);
+          return streamsClosed.then(() => (e.signal !== 0 ? 128 : e.code));
+        });
         return {
           stdout, stderr, closed,
           kill: () => {
@@ -76,6 +82,14 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
   return { stdout: child.stdout, stderr: child.stderr, closed, kill: () => child.kill('SIGKILL') };
+}
+
+function helperLost(runtime: string, pid: number): TsbuildError {
+  return new TsbuildError(`the syscall helper that started ${runtime} (pid ${pid}) ended while the step ran: its exit status is lost`, {
+    code: ErrorCodes.RUNTIME_UNAVAILABLE,
+    kind: 'unavailable',
+    hint: 'run the build again (later steps start the runtime without the helper); if the helper was killed by the OOM killer, `dmesg` says so',
+  });
 }
 
 function openFifo(path: string): Readable {
