@@ -19,11 +19,17 @@ function mountPoints(): string[] {
     .map((l) => Buffer.from(l.split(' ')[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), 'latin1').toString('utf8'));
 }
 
+// a failed assertion leaves its mount: detached before the dir goes
+async function cleanup(base: string): Promise<void> {
+  for (const m of mountPoints().filter((p) => p.startsWith(base)).reverse()) await umountSyscall(m, 2);
+  rmSync(base, { recursive: true, force: true });
+}
+
 const tmpfs = { type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'size=65536'] };
 
 test('paths with newlines, tabs, spaces, backslashes, `..`, non-ASCII and 255-byte names are mounted exactly there', async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'tsbuild-hostile-helper-'));
-  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  t.teardown(() => cleanup(base));
   const names = ['a\nb', 'tab\there', 'with space', 'back\\slash', 'ümlaut-日本', 'x'.repeat(255), '-o', 'ready', '0', 'exit\t1\t0\t0', '\n'];
   for (const name of names) {
     const dir = join(base, name);
@@ -45,7 +51,7 @@ test('paths with newlines, tabs, spaces, backslashes, `..`, non-ASCII and 255-by
 
 test('a NUL in a path is refused, not cut there: nothing is mounted on the part before it', async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'tsbuild-hostile-helper-'));
-  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  t.teardown(() => cleanup(base));
   const e = await t.throwsAsync(mountSyscall(tmpfs, `${base}\0/elsewhere`));
   t.regex(e.message, /NUL byte/);
   t.false(mountPoints().some((m) => m.startsWith(base)));
@@ -64,7 +70,7 @@ const shell: OciRuntime = {
 
 test('200 requests at once, mounts, unmounts and spawns with odd arguments, each get their own reply', async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'tsbuild-hostile-helper-'));
-  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  t.teardown(() => cleanup(base));
   const mounts = Array.from({ length: 150 }, async (_, i) => {
     const dir = join(base, `m${i}\n\t `);
     mkdirSync(dir);
