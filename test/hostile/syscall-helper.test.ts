@@ -117,6 +117,8 @@ test('the helper killed while a RUN runs: the build fails at once saying so, not
   const deadline = Date.now() + 30_000;
   while (!/ started\n/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.regex(stderr, / started\n/);
+  // its output comes just before the sleep starts
+  while (sleeping(sleep).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.not(sleeping(sleep).length, 0, 'the step runs');
   const helperPid = execFileSync('pgrep', ['-P', String(child.pid), '-x', 'perl'], { encoding: 'utf8' }).trim();
   t.regex(helperPid, /^\d+$/);

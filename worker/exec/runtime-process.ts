@@ -7,7 +7,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { errnoText, mkfifos, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
+import { errnoText, LOST, mkfifos, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
 import type { OciRuntime } from './runtime.ts';
 
 export interface RuntimeProcess {
@@ -49,6 +49,7 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
       if (reply?.pid === undefined) {
         stdout.destroy();
         stderr.destroy();
+        if (reply?.errno === LOST) throw helperLost(runtime.name);
         if (reply) throw Object.assign(new Error(`cannot start ${runtime.name}: ${errnoText(reply.errno)}`), { code: 'ENOENT' });
       } else {
         const pid = reply.pid;
@@ -84,8 +85,8 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
   return { stdout: child.stdout, stderr: child.stderr, closed, kill: () => child.kill('SIGKILL') };
 }
 
-function helperLost(runtime: string, pid: number): TsbuildError {
-  return new TsbuildError(`the syscall helper that started ${runtime} (pid ${pid}) ended while the step ran: its exit status is lost`, {
+function helperLost(runtime: string, pid?: number): TsbuildError {
+  return new TsbuildError(`the syscall helper that started ${runtime}${pid === undefined ? '' : ` (pid ${pid})`} ended while the step ran: its exit status is lost`, {
     code: ErrorCodes.RUNTIME_UNAVAILABLE,
     kind: 'unavailable',
     hint: 'run the build again (later steps start the runtime without the helper); if the helper was killed by the OOM killer, `dmesg` says so',
