@@ -176,3 +176,28 @@ test.serial('records naming layers the manifest lacks, or blobs the registry lac
   const [ran] = steps(r.stderr) ?? [-1];
   t.true(ran >= 1, r.stderr);
 });
+
+test.serial('an index naming itself, and a manifest of 3,000 layers the records all name: a warning or a bounded import, no loop', async (t) => {
+  const self = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] as unknown[] };
+  // the crafted server answers every manifest request with this index: the platform's entry is the index again
+  self.manifests.push({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256('x'), size: 1, platform: { os: 'linux', architecture: 'amd64' } });
+  const loop = await serveCache(t, self);
+  const r = await build(join(work, `runner-${n++}`), ['--cache-from', loop.ref]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /--cache-from .*team\/cache:1: not used: /);
+
+  const many = Array.from({ length: 3_000 }, (_, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(`layer ${i}`), size: 10, annotations: { 'dev.tsbuild.cache.diffid': sha256(`diff ${i}`) } }));
+  const { manifest, extra } = withConfig((c) => ({ ...c, records: [...c.records, ...Array.from({ length: 6 }, (_, i) => ({ ...c.records[0], key: sha256(`k${i}`), layers: Array.from({ length: 500 }, (_, j) => honest.manifest.layers.length + i * 500 + j) }))] }));
+  const big = { ...manifest, layers: [...manifest.layers, ...many] };
+  const reg = await serveCache(t, big, (digest, res) => {
+    if (!many.some((l) => l.digest === digest)) return false;
+    res.writeHead(404).end();
+    return true;
+  }, extra);
+  const started = Date.now();
+  const b = await build(join(work, `runner-${n++}`), ['--cache-from', reg.ref]);
+  t.is(b.code, 0, b.stderr);
+  t.deepEqual(steps(b.stderr), [0, 3], b.stderr);
+  t.log(`3,000 layers: ${Date.now() - started} ms`);
+  t.true(Date.now() - started < 30_000);
+});
