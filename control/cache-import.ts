@@ -93,7 +93,7 @@ function openLocal(dir: string, name: string, deps: CacheImportDeps): ImportedCa
 }
 
 async function openRegistry(refText: string, name: string, deps: CacheImportDeps): Promise<ImportedCache> {
-  const { parseReference } = await import('../src/registry/index.ts');
+  const { createStallGuard, parseReference, resolveStallTimeoutMs } = await import('../src/registry/index.ts');
   const client = await deps.registry();
   const ref = parseReference(refText);
   const fetched = await client.getManifest(ref);
@@ -116,10 +116,17 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
   // which blobs the registry still has: one HEAD each, in parallel; a record missing one is dropped
   const digests = [...new Map(all.flatMap((r) => r.layers.flatMap((l) => l.blobs)).map((b) => [b.digest, b])).values()];
   const has = new Map<string, boolean>();
+  // each under a stall guard: a registry that takes a HEAD and never answers must not hold the build
   await Promise.all(digests.map((b) => client.transfers.add(async () => {
-    const res = await client.send(ref, `/blobs/${b.digest}`, { what: `blob ${b.digest}`, method: 'HEAD', signal: deps.signal });
-    res.cancel();
-    has.set(b.digest, res.ok);
+    const what = `blob ${b.digest}`;
+    const stall = createStallGuard(resolveStallTimeoutMs(), what, 'the registry', deps.signal);
+    try {
+      const res = await client.send(ref, `/blobs/${b.digest}`, { what, method: 'HEAD', signal: stall.signal });
+      res.cancel();
+      has.set(b.digest, res.ok);
+    } finally {
+      stall.done();
+    }
   })));
   const records = all.filter((r) => r.layers.every((l) => l.blobs.every((b) => has.get(b.digest))));
   const downloaded = { blobs: 0, bytes: 0 };

@@ -201,3 +201,14 @@ test.serial('an index naming itself, and a manifest of 3,000 layers the records 
   t.log(`3,000 layers: ${Date.now() - started} ms`);
   t.true(Date.now() - started < 30_000);
 });
+
+test.serial('a registry that never answers the blob HEADs of the import: aborted as a stall, a warning, the build goes on', async (t) => {
+  const mute = new Set(layerDigests());
+  const reg = await serveCache(t, honest.manifest, (digest, _res, head) => head && mute.has(digest)); // taken, never answered
+  const started = Date.now();
+  const r = await runTsbuild(['build', '--progress', 'plain', '--build-context', `busybox=oci-layout://${base}`, '--cache-from', reg.ref, project], { root: join(work, `runner-${n++}`), env: { TSBUILD_REGISTRY_STALL_TIMEOUT: '1' } });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /--cache-from .*team\/cache:1: not used: .*the registry sent nothing for 1 s, the transfer stalled/);
+  t.deepEqual(steps(r.stderr), [3, 0], r.stderr);
+  t.true(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+});
