@@ -4,10 +4,12 @@
 // store, or memory spent on what the cache claims.
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -211,4 +213,44 @@ test.serial('a registry that never answers the blob HEADs of the import: aborted
   t.regex(r.stderr, /--cache-from .*team\/cache:1: not used: .*the registry sent nothing for 1 s, the transfer stalled/);
   t.deepEqual(steps(r.stderr), [3, 0], r.stderr);
   t.true(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+});
+
+test.serial('a cache mount whose tar climbs out (.., absolute names, links to the host) is refused, nothing written outside', async (t) => {
+  const outside = tempDir('tsbuild-hostile-outside-');
+  mkdirSync(join(outside, 'dir'));
+  writeFileSync(join(outside, 'secret'), 'host secret\n');
+  t.teardown(() => removeDir(outside));
+  type Entry = [Record<string, unknown>, string?];
+  const variants: Record<string, Entry[]> = {
+    '..': [[{ name: 'ok.txt' }, 'fine\n'], [{ name: `../../../../../../..${outside}/dotdot.txt` }, 'escaped\n']],
+    'an absolute name': [[{ name: `${outside}/absolute.txt` }, 'escaped\n']],
+    'a file through a symlink to the host': [[{ name: 'link', type: 'symlink', linkname: join(outside, 'dir') }], [{ name: 'link/through-link.txt' }, 'escaped\n']],
+    'a hardlink to a host file': [[{ name: 'hard', type: 'link', linkname: join(outside, 'secret') }]],
+    'a hardlink climbing out': [[{ name: 'hard', type: 'link', linkname: `../../../../../../..${outside}/secret` }]],
+  };
+  for (const [what, entries] of Object.entries(variants)) {
+    const p = pack();
+    for (const [h, body] of entries) {
+      const header = { mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, ...h } as never;
+      if (body === undefined) p.entry(header);
+      else p.entry(header, body);
+    }
+    p.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    const tarGz = gzipSync(Buffer.concat(chunks));
+    const mountBlob = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(tarGz), size: tarGz.length, annotations: { 'dev.tsbuild.cache.diffid': sha256(Buffer.concat(chunks)) } };
+    const { manifest, extra } = withConfig((c) => ({ ...c, cacheMounts: [{ id: 'hostile', layer: honest.manifest.layers.length }] }));
+    extra.set(mountBlob.digest, tarGz);
+    const reg = await serveCache(t, { ...manifest, layers: [...manifest.layers, mountBlob] }, undefined, extra);
+    const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN --mount=type=cache,id=hostile,target=/c ls -la /c; cat /c/hard 2>&1; echo LISTED\n' });
+    t.teardown(() => removeDir(ctx));
+    const r = await runTsbuild(['build', '--progress', 'plain', '--build-context', `busybox=oci-layout://${base}`, '--cache-from', reg.ref, ctx], { root: join(work, `runner-${n++}`) });
+    t.is(r.code, 0, `${what}: ${r.stderr}`);
+    t.notRegex(r.stderr, /internal error|This is a bug|^\s+at /m, what);
+    t.regex(r.stderr, /--cache-from .*: cache mount "hostile" not restored: unsafe tar entry/, what);
+    for (const f of ['dotdot.txt', 'absolute.txt', join('dir', 'through-link.txt')]) t.false(existsSync(join(outside, f)), `${what}: ${f}`);
+    t.is(readFileSync(join(outside, 'secret'), 'utf8'), 'host secret\n', what);
+    t.notRegex(r.stderr, /#\d+ [\d.]+ host secret/, `${what}: no host file is reachable from the cache mount`);
+  }
 });
