@@ -43,6 +43,9 @@ export function cacheManifest(config: Descriptor, layers: Descriptor[]): ImageMa
 
 const sha = /^sha256:[a-f0-9]{64}$/;
 
+/** Layer references a cache's records may make in all: 1,000 steps of a 127-layer image are 127,000. */
+export const MaxLayerReferences = 1 << 20;
+
 /** The records of a cache manifest and its config, checked: a foreign or damaged cache is an error the caller turns into a warning. */
 export function readCacheRecords(manifest: ImageManifest, configBytes: Buffer, name: string): ImportedRecord[] {
   if (manifest.config?.mediaType !== CacheConfigMediaType) {
@@ -60,9 +63,15 @@ export function readCacheRecords(manifest: ImageManifest, configBytes: Buffer, n
     if (l.mediaType === ListingMediaType && sha.test(l.digest)) continue;
     if (!sha.test(l.digest) || !sha.test(l.annotations?.[DiffIdAnnotation] ?? '')) throw invalid(ErrorCodes.IMAGE_INVALID, `${name}: layer ${l.digest} has no valid ${DiffIdAnnotation} annotation`);
   }
+  // one LayerRecord per manifest layer, shared by the records naming it; and a bound on how many
+  // they name in all, so a config of a million indices does not become a million objects
+  const layerRecords = layers.map((l) => ({ diffId: l.annotations?.[DiffIdAnnotation] ?? '', empty: false, blobs: [stripAnnotations(l)] }));
+  let named = 0;
   const out: ImportedRecord[] = [];
   for (const r of config.records) {
     if (typeof r?.key !== 'string' || !sha.test(r.key) || !Array.isArray(r.layers)) continue;
+    named += r.layers.length;
+    if (named > MaxLayerReferences) throw invalid(ErrorCodes.IMAGE_INVALID, `${name}: its records name more than ${MaxLayerReferences} layers in all`);
     if (!r.layers.every((i) => Number.isInteger(i) && i >= 0 && i < layers.length)) continue;
     const parts: KeyParts | undefined = r.parts && typeof r.parts.op === 'string' && Array.isArray(r.parts.inputs) && Array.isArray(r.parts.content)
       ? { op: r.parts.op, inputs: r.parts.inputs.map(String), content: r.parts.content.map(String), ...(typeof r.parts.step === 'string' && { step: r.parts.step }) }
@@ -70,7 +79,7 @@ export function readCacheRecords(manifest: ImageManifest, configBytes: Buffer, n
     const created = Date.parse(r.created);
     out.push({
       key: r.key,
-      layers: r.layers.map((i) => ({ diffId: layers[i].annotations![DiffIdAnnotation], empty: false, blobs: [stripAnnotations(layers[i])] })),
+      layers: r.layers.map((i) => layerRecords[i]),
       ...(parts && { parts }),
       created: Number.isFinite(created) ? created : 0,
     });
@@ -96,7 +105,7 @@ export function readInlineRecords(manifest: ImageManifest, imageConfig: Record<s
 export function readCacheMounts(manifest: ImageManifest, configBytes: Buffer): { id: string; blob: Descriptor }[] {
   const config = JSON.parse(configBytes.toString('utf8')) as CacheConfig;
   const layers = manifest.layers ?? [];
-  return (config.cacheMounts ?? [])
+  return (Array.isArray(config.cacheMounts) ? config.cacheMounts : [])
     .filter((m) => typeof m?.id === 'string' && Number.isInteger(m.layer) && m.layer >= 0 && m.layer < layers.length)
     .map((m) => ({ id: m.id, blob: stripAnnotations(layers[m.layer]) }));
 }
@@ -108,7 +117,7 @@ export function readCacheListings(manifest: ImageManifest, configBytes: Buffer):
   const out = new Map<string, Descriptor>();
   for (const l of Array.isArray(config.listings) ? config.listings : []) {
     const layer = Number.isInteger(l?.layer) && l.layer >= 0 && l.layer < layers.length ? layers[l.layer] : undefined;
-    if (typeof l.checksum === 'string' && layer?.mediaType === ListingMediaType) out.set(l.checksum, stripAnnotations(layer));
+    if (typeof l?.checksum === 'string' && layer?.mediaType === ListingMediaType) out.set(l.checksum, stripAnnotations(layer));
   }
   return out;
 }

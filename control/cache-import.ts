@@ -6,7 +6,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../src/content/index.ts';
-import { MediaTypes, type Descriptor, type ImageIndex, type ImageManifest } from '../src/image/index.ts';
+import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
+import { MediaTypes, parseManifestOrIndex, type Descriptor, type ImageIndex, type ImageManifest } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
@@ -82,7 +83,9 @@ function openLocal(dir: string, name: string, deps: CacheImportDeps): ImportedCa
     layerTimes: readLayerTimes(manifest),
     downloaded,
     fetch: async (d) => {
-      await deps.content.putStream(await layout.open(d.digest), { digest: d.digest, size: d.size });
+      await deps.content.putStream(await layout.open(d.digest), { digest: d.digest, size: d.size }).catch((e: unknown) => {
+        throw damagedBlob(name, e);
+      });
       downloaded.blobs++;
       downloaded.bytes += d.size;
     },
@@ -90,11 +93,12 @@ function openLocal(dir: string, name: string, deps: CacheImportDeps): ImportedCa
 }
 
 async function openRegistry(refText: string, name: string, deps: CacheImportDeps): Promise<ImportedCache> {
-  const { parseReference } = await import('../src/registry/index.ts');
+  const { createStallGuard, parseReference, resolveStallTimeoutMs } = await import('../src/registry/index.ts');
   const client = await deps.registry();
   const ref = parseReference(refText);
   const fetched = await client.getManifest(ref);
-  let manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest | ImageIndex;
+  // checked as any manifest: a config over MaxConfigBytes is refused before it is fetched
+  let manifest = parseManifestOrIndex(fetched.bytes, { image: refText, digest: fetched.digest });
   // an image index (a pushed image): the build platform's image, whose config may hold an inline cache
   if ('manifests' in manifest) {
     const { fetchPlatformManifest } = await import('../src/registry/index.ts');
@@ -112,10 +116,17 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
   // which blobs the registry still has: one HEAD each, in parallel; a record missing one is dropped
   const digests = [...new Map(all.flatMap((r) => r.layers.flatMap((l) => l.blobs)).map((b) => [b.digest, b])).values()];
   const has = new Map<string, boolean>();
+  // each under a stall guard: a registry that takes a HEAD and never answers must not hold the build
   await Promise.all(digests.map((b) => client.transfers.add(async () => {
-    const res = await client.send(ref, `/blobs/${b.digest}`, { what: `blob ${b.digest}`, method: 'HEAD', signal: deps.signal });
-    res.cancel();
-    has.set(b.digest, res.ok);
+    const what = `blob ${b.digest}`;
+    const stall = createStallGuard(resolveStallTimeoutMs(), what, 'the registry', deps.signal);
+    try {
+      const res = await client.send(ref, `/blobs/${b.digest}`, { what, method: 'HEAD', signal: stall.signal });
+      res.cancel();
+      has.set(b.digest, res.ok);
+    } finally {
+      stall.done();
+    }
   })));
   const records = all.filter((r) => r.layers.every((l) => l.blobs.every((b) => has.get(b.digest))));
   const downloaded = { blobs: 0, bytes: 0 };
@@ -127,11 +138,19 @@ async function openRegistry(refText: string, name: string, deps: CacheImportDeps
     layerTimes: manifest.config.mediaType === CacheConfigMediaType ? readLayerTimes(manifest) : inlineLayerTimes(JSON.parse(config.toString('utf8')) as Record<string, unknown>),
     downloaded,
     fetch: async (d) => {
-      await client.fetchBlob(ref, d, deps.content);
+      await client.fetchBlob(ref, d, deps.content).catch((e: unknown) => {
+        throw damagedBlob(name, e);
+      });
       downloaded.blobs++;
       downloaded.bytes += d.size;
     },
   };
+}
+
+/** A blob of the cache that is not what its digest says: the cache is named, and what to do. */
+function damagedBlob(name: string, e: unknown): unknown {
+  if (!(e instanceof TsbuildError) || e.code !== ErrorCodes.DIGEST_MISMATCH) return e;
+  return new TsbuildError(`--cache-from ${name}: ${e.message}`, { code: e.code, kind: e.kind, cause: e, hint: 'the cache is damaged: build without this --cache-from, and export it again (--cache-to)' });
 }
 
 /** Fills, from the imports, the cache mounts this root does not have yet (the first import carrying an id wins). */

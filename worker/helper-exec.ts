@@ -9,12 +9,13 @@ import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { errnoText, spawnThroughHelper, type ChildExit } from './syscall-helper.ts';
+import { errnoText, LOST, spawnThroughHelper, type ChildExit } from './syscall-helper.ts';
 
 const run = promisify(execFile);
 
 // exec failed in the helper's child (its POSIX::_exit(127)), as a shell says "command not found"
 const notFound = 127;
+const lostText = 'the syscall helper that started it ended: its exit status is lost';
 
 export interface QuickExecOptions {
   /** Killed (SIGKILL) after this long; the error then says so. */
@@ -40,6 +41,7 @@ export async function quickExec(file: string, args: readonly string[], opts: Qui
       await run(file, [...args], { timeout: opts.timeoutMs });
       return;
     }
+    if (reply.errno === LOST) throw failure(file, args, `Command failed: ${file} ${args.join(' ')}: ${lostText}`, undefined, lostText);
     if (reply.pid === undefined) throw failure(file, args, `cannot start ${file}: ${errnoText(reply.errno)}`, 'ENOENT', '');
     const pid = reply.pid;
     const ended = new Promise<ChildExit | undefined>((resolve) => (exit !== null ? resolve(exit) : (onExit = resolve)));
@@ -54,8 +56,9 @@ export async function quickExec(file: string, args: readonly string[], opts: Qui
     }, opts.timeoutMs);
     const status = await ended.finally(() => clearTimeout(timer));
     if (status && status.code === 0 && status.signal === 0) return;
-    const stderr = readFileSync(outputs[1], 'utf8');
-    const how = timedOut ? `timed out after ${opts.timeoutMs} ms` : status === undefined ? 'lost with the syscall helper' : status.signal ? `killed by signal ${status.signal}` : `exit code ${status.code}`;
+    // the program's own stderr, and when the helper went, that (else the error says nothing of why)
+    const stderr = readFileSync(outputs[1], 'utf8') + (status === undefined && !timedOut ? `${lostText}\n` : '');
+    const how = timedOut ? `timed out after ${opts.timeoutMs} ms` : status === undefined ? lostText : status.signal ? `killed by signal ${status.signal}` : `exit code ${status.code}`;
     throw failure(file, args, `Command failed: ${file} ${args.join(' ')}: ${how}`, status?.code === notFound ? 'ENOENT' : status?.code, stderr);
   } finally {
     for (const f of outputs) rmSync(f, { force: true });

@@ -223,8 +223,18 @@ function busy(h: Helper): void {
   for (const r of [h.child, h.child.stdout, h.child.stdin] as unknown as Refable[]) r.ref();
 }
 
-/** The reply, or undefined when the helper is not available (the caller does it another way). */
+/**
+ * The errno of a request the helper took and then ended on (killed, OOM) before it replied: whether
+ * it was carried out is unknown. A mount may be there; a child may run.
+ */
+export const LOST = -1;
+
+/** The reply, or undefined when the helper is not available (the caller does it another way); LOST when it went mid-request. */
 async function call(op: string, args: readonly string[], onExit?: (exit: ChildExit | undefined) => void): Promise<Reply | undefined> {
+  // the kernel reads a path to its first NUL: `a\0b` would be mounted on `a`. Node's fs and
+  // child_process refuse such arguments; so does the helper
+  const withNul = args.find((a) => a.includes('\0'));
+  if (withNul !== undefined) throw Object.assign(new TypeError(`${op}: an argument holds a NUL byte: ${JSON.stringify(withNul)}`), { code: 'ERR_INVALID_ARG_VALUE' });
   if (broken) return undefined;
   const h = (helper ??= start());
   const id = nextId++;
@@ -238,13 +248,14 @@ async function call(op: string, args: readonly string[], onExit?: (exit: ChildEx
     if (!h.pending.has(id)) return resolve(undefined);
     h.pending.set(id, (reply) => {
       if (reply?.errno !== 0) h.exits.delete(id);
-      resolve(reply);
+      // written, and no answer: the helper died with it
+      resolve(reply ?? { errno: LOST });
     });
     h.child.stdin.write(`${[String(id), op, ...args].map(hex).join('\t')}\n`);
   });
 }
 
-/** mount(2); undefined: not made (no helper, or options mount(8) must read). Resolves with the errno, 0 on success. */
+/** mount(2); undefined: not made (no helper, or options mount(8) must read). Resolves with the errno, 0 on success, LOST: unknown. */
 export async function mountSyscall(m: { type: string; source: string; options: readonly string[] }, target: string, cwd?: string): Promise<number | undefined> {
   const args = mountArgs(m.type, m.options);
   if (!args) return undefined;
@@ -253,17 +264,20 @@ export async function mountSyscall(m: { type: string; source: string; options: r
 
 /** umount2(2); undefined: no helper. Resolves with the errno, 0 on success. */
 export async function umountSyscall(target: string, flags = 0): Promise<number | undefined> {
-  return (await call('umount', [target, String(flags)]))?.errno;
+  return orNothing(await call('umount', [target, String(flags)]));
 }
+
+// an unmount or a FIFO lost with the helper: made again another way is harmless
+const orNothing = (r: Reply | undefined) => (r === undefined || r.errno === LOST ? undefined : r.errno);
 
 /** Sets ext4's TOPDIR attribute on `dir` (what `chattr +T` does). Resolves with the errno, 0 on success; undefined: no helper. */
 export async function setTopdir(dir: string): Promise<number | undefined> {
-  return (await call('topdir', [dir]))?.errno;
+  return orNothing(await call('topdir', [dir]));
 }
 
 /** Makes FIFOs at `paths` (mode 0600). Resolves with the errno, 0 on success; undefined: no helper. */
 export async function mkfifos(paths: readonly string[]): Promise<number | undefined> {
-  return (await call('mkfifo', paths))?.errno;
+  return orNothing(await call('mkfifo', paths));
 }
 
 export interface HelperSpawn {
@@ -280,7 +294,8 @@ export interface HelperSpawn {
 /**
  * Starts a program in a new session (as spawn's `detached`), stdin /dev/null, stdout and stderr on
  * the two FIFOs. Resolves with its pid once it runs (`onExit` is called when it ends), with an
- * errno when it could not be started, or undefined when there is no helper.
+ * errno when it could not be started (LOST: the helper ended first, and the child may run), or
+ * undefined when there is no helper.
  */
 export async function spawnThroughHelper(s: HelperSpawn, onExit: (exit: ChildExit | undefined) => void): Promise<Reply | undefined> {
   return call('spawn', [s.stdoutFifo, s.stderrFifo, s.unmountInOwnNamespace ?? '', s.file, ...s.argv], onExit);

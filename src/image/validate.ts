@@ -121,11 +121,18 @@ function schemaVersion(o: Obj): void {
   if (o.schemaVersion !== 2) throw new FieldError('schemaVersion', `is ${quoted(o.schemaVersion)}, expected 2`);
 }
 
+/**
+ * The largest image (or cache) config read: a config is parsed whole in memory, and a registry
+ * names its size before a byte of it is fetched. Real ones are kilobytes (a long history: ~1 MB).
+ */
+export const MaxConfigBytes = 64 * 1024 * 1024;
+
 function manifestOf(v: unknown): ImageManifest {
   const o = object(v, 'the document');
   schemaVersion(o);
   optional(o, 'mediaType', 'mediaType', string);
-  descriptor(o.config, 'config');
+  const config = descriptor(o.config, 'config');
+  if (config.size > MaxConfigBytes) throw new FieldError('config.size', `${config.size} bytes is over the ${MaxConfigBytes} bytes (64 MiB) a config may have`);
   list(o.layers, 'layers', descriptor);
   optional(o, 'annotations', 'annotations', stringMap);
   return o as unknown as ImageManifest;

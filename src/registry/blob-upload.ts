@@ -39,7 +39,7 @@ type SendInit = HttpRequestInit & { what: string; push: boolean };
 /** The stream's chunks, each moving the stall deadline: an upload the registry stops reading fails, it does not hang. */
 async function* watched(source: AsyncIterable<Uint8Array>, stall: StallGuard): AsyncIterable<Uint8Array> {
   for await (const chunk of source) {
-    stall.touch();
+    stall.touch(chunk.length);
     yield chunk;
   }
 }

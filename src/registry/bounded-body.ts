@@ -17,7 +17,7 @@ export async function readBoundedBody(res: HttpResponse, max: number, opts: { st
   try {
     for await (const chunk of body) {
       const value = chunk as Buffer;
-      opts.stall?.touch();
+      opts.stall?.touch(value.length);
       if (size + value.length > max) {
         if (opts.tooLarge) throw opts.tooLarge();
         chunks.push(value.subarray(0, max - size));

@@ -244,7 +244,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
 async function* watchBytes(source: AsyncIterable<Uint8Array>, stall: StallGuard, max: number, tooLong: () => Error, onBytes?: (n: number) => void): AsyncIterable<Uint8Array> {
   let seen = 0;
   for await (const chunk of source) {
-    stall.touch();
+    stall.touch(chunk.length);
     seen += chunk.length;
     if (seen > max) throw tooLong();
     onBytes?.(seen);

@@ -6,7 +6,8 @@ import { constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { errnoText, mkfifos, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
+import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
+import { errnoText, LOST, mkfifos, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
 import type { OciRuntime } from './runtime.ts';
 
 export interface RuntimeProcess {
@@ -48,6 +49,7 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
       if (reply?.pid === undefined) {
         stdout.destroy();
         stderr.destroy();
+        if (reply?.errno === LOST) throw helperLost(runtime.name);
         if (reply) throw Object.assign(new Error(`cannot start ${runtime.name}: ${errnoText(reply.errno)}`), { code: 'ENOENT' });
       } else {
         const pid = reply.pid;
@@ -55,7 +57,12 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
           if (exit !== null) resolve(exit);
           else onExit = resolve;
         });
-        const closed = Promise.all([exited, streamsClosed]).then(([e]) => (e === undefined ? 1 : e.signal !== 0 ? 128 : e.code));
+        // the helper gone (killed, OOM) takes the exit status with it: a clear error at once (the
+        // caller's `delete --force` then stops the container), not a made-up exit code once it ends
+        const closed = exited.then((e) => {
+          if (e === undefined) throw helperLost(runtime.name, pid);
+          return streamsClosed.then(() => (e.signal !== 0 ? 128 : e.code));
+        });
         return {
           stdout, stderr, closed,
           kill: () => {
@@ -76,6 +83,14 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
   return { stdout: child.stdout, stderr: child.stderr, closed, kill: () => child.kill('SIGKILL') };
+}
+
+function helperLost(runtime: string, pid?: number): TsbuildError {
+  return new TsbuildError(`the syscall helper that started ${runtime}${pid === undefined ? '' : ` (pid ${pid})`} ended while the step ran: its exit status is lost`, {
+    code: ErrorCodes.RUNTIME_UNAVAILABLE,
+    kind: 'unavailable',
+    hint: 'run the build again (later steps start the runtime without the helper); if the helper was killed by the OOM killer, `dmesg` says so',
+  });
 }
 
 function openFifo(path: string): Readable {

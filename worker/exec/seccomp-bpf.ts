@@ -9,11 +9,14 @@
 // have compiled from the same profile.
 //
 // Kept in <root>/seccomp/<key>.bpf, the key a sha256 of the profile and of the crun and libseccomp
-// files (an upgrade of either compiles again), and remembered per process. Any failure leaves the
-// step as before: crun compiles the profile itself.
+// files (an upgrade of either compiles again), and remembered per process. The file is the sha256
+// of the program, then the program, written to disk before it is renamed in place: crun loads what
+// the annotation holds instead of the profile, so a file a crash cut short (every RUN would fail)
+// or one changed since (a RET ALLOW would run every step unfiltered) must never reach it; such a
+// file is compiled again. Any failure leaves the step as before: crun compiles the profile itself.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OciRuntime } from './runtime.ts';
@@ -44,14 +47,32 @@ export async function seccompAnnotations(runtime: OciRuntime, profile: SeccompPr
   return data === undefined ? undefined : { [seccompBpfAnnotation]: data };
 }
 
-function readKept(file: string): Promise<string | undefined> | undefined {
+const digestBytes = 32;
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+/** The kept program as base64, or undefined when missing or not the program that was written (compile again). */
+export function readKept(file: string): Promise<string | undefined> | undefined {
   try {
     const bytes = readFileSync(file);
-    // a BPF program is whole 8-byte instructions; anything else is a torn write: compile again
-    return bytes.length > 0 && bytes.length % 8 === 0 ? Promise.resolve(bytes.toString('base64')) : undefined;
+    const program = bytes.subarray(digestBytes);
+    // a BPF program is whole 8-byte instructions, and its digest must match: else a torn or changed file
+    if (program.length === 0 || program.length % 8 !== 0 || !sha256(program).equals(bytes.subarray(0, digestBytes))) return undefined;
+    return Promise.resolve(program.toString('base64'));
   } catch {
     return undefined;
   }
+}
+
+/** Writes `program` to `file` as readKept reads it: its digest first, on disk before the rename makes it visible. */
+export function writeKept(file: string, program: Uint8Array, part: string): void {
+  const fd = openSync(part, 'w', 0o600);
+  try {
+    writeFileSync(fd, Buffer.concat([sha256(program), program]));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(part, file);
 }
 
 async function compile(runtime: OciRuntime, profile: SeccompProfile, stateRoot: string, file: string): Promise<string | undefined> {
@@ -84,9 +105,7 @@ async function compile(runtime: OciRuntime, profile: SeccompProfile, stateRoot: 
     const bytes = await readFile(join(stateDir, id, 'seccomp.bpf'));
     if (bytes.length === 0 || bytes.length % 8 !== 0) return undefined;
     mkdirSync(join(stateRoot, 'seccomp'), { recursive: true });
-    const part = `${file}.${id}`;
-    writeFileSync(part, bytes);
-    renameSync(part, file);
+    writeKept(file, bytes, `${file}.${id}`);
     return bytes.toString('base64');
   } catch {
     return undefined;

@@ -6,7 +6,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { addNetns, deleteNetns } from './netns.ts';
+import { addNetns, deleteNetns, netnsHelpers } from './netns.ts';
 import { quickExec } from '../helper-exec.ts';
 
 // pasta forks into the background once the namespace is configured; 10 s covers a loaded machine
@@ -56,6 +56,15 @@ export async function createPastaSandbox(name: string, tmpDir: string): Promise<
     await quickExec('pasta', pastaArgs(path, pidFile), { timeoutMs: startTimeoutMs, tmpDir });
     pid = Number((await readFile(pidFile, 'utf8')).trim()) || undefined;
   } catch (e) {
+    // a pasta that went to the background though its start failed (the syscall helper ended
+    // while it ran): its pid file may not be read, so it is found by the namespace it serves
+    for (const p of netnsHelpers(name)) {
+      try {
+        process.kill(p, 'SIGTERM');
+      } catch {
+        // gone meanwhile
+      }
+    }
     await destroy();
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
     throw unavailable(missing ? 'the network sandbox needs pasta, which is not installed' : `pasta could not set up network namespace ${name}`, e, missing);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { constants } from 'node:os';
 import { promisify } from 'node:util';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { errnoText, MNT_DETACH, mountSyscall, umountSyscall } from '../syscall-helper.ts';
+import { errnoText, LOST, MNT_DETACH, mountSyscall, umountSyscall } from '../syscall-helper.ts';
 
 const run = promisify(execFile);
 const { EINVAL, ENOENT } = constants.errno;
@@ -64,7 +64,13 @@ async function mountOnce(m: Mount, target: string): Promise<void> {
         });
       }
     }
-    const errno = await mountSyscall({ ...m, options: options ? options.split(',') : [] }, target, links);
+    let errno = await mountSyscall({ ...m, options: options ? options.split(',') : [] }, target, links);
+    if (errno === LOST) {
+      // the helper ended with the mount asked: it may be there. Off first (nothing else is mounted
+      // on a fresh target), so mount(8) below leaves exactly one, which the caller unmounts once
+      await run('umount', [target]).catch(() => undefined);
+      errno = undefined;
+    }
     if (errno !== undefined && errno !== 0) throw Object.assign(new Error(errnoText(errno)), { stderr: errnoText(errno) });
     if (errno === undefined) await run('mount', ['-t', m.type, m.source, target, ...(options ? ['-o', options] : [])], { cwd: links });
   } catch (e) {

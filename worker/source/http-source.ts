@@ -107,7 +107,7 @@ async function fetchToFile(url: string, file: string, signal?: AbortSignal): Pro
   const hash = createHash('sha256');
   const tee = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      guard.touch();
+      guard.touch(chunk.length);
       hash.update(chunk);
       cb(null, chunk);
     },
