@@ -90,7 +90,7 @@ test('an uncompressed blob is its own diffId; a level is its own blob; `any` and
     const gz1 = await w.worker.layer(id, { compression: 'gzip', level: 1 });
     t.not(gz1.digest, gz.digest, 'level 1 is another blob');
     t.is(gz1.diffId, raw.diffId);
-    t.deepEqual(await w.worker.layer(id, { compression: 'gzip', level: 6 }), gz, 'the default level is the plain gzip row');
+    t.deepEqual(await w.worker.layer(id, { compression: 'gzip', level: 4 }), gz, 'the default level is the plain gzip row');
     t.deepEqual(await w.worker.layer(id, { compression: 'gzip', level: 1 }), gz1, 'remembered per level');
 
     // a diff whose only blob is compressed (a pulled layer's) keeps it under `compressed`, not under `exact`
