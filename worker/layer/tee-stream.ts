@@ -26,7 +26,7 @@ export function isKnockOn(e: unknown): boolean {
  * feeding it rejects and the other side is destroyed too: nothing waits for a drain that never comes.
  */
 export function teeStream(opts: { highWaterMark?: number } = {}): Tee {
-  const highWaterMark = opts.highWaterMark ?? 4 << 20;
+  const highWaterMark = opts.highWaterMark ?? 1 << 20;
   const sides: [PassThrough, PassThrough] = [new PassThrough({ highWaterMark }), new PassThrough({ highWaterMark })];
   const input = new Writable({
     highWaterMark: 0,
