@@ -8,7 +8,7 @@
 import { PassThrough, Writable, type Readable } from 'node:stream';
 
 export interface Tee {
-  /** Write the source into this (a pipeline's last stage); ending it ends both sides. */
+  /** Write the source into this (the end of a pipeline); ending it ends both sides. */
   input: Writable;
   sides: [Readable, Readable];
 }
