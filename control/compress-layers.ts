@@ -15,7 +15,7 @@ export interface CompressOptions {
   signal?: AbortSignal;
   parallelism: number;
   /** Which blob of each layer (worker.layer's options); default gzip, exactly. */
-  layer?: { compression: 'gzip' | 'zstd' | 'uncompressed'; level?: number; reuse: LayerReuse };
+  layer?: { compression: 'gzip' | 'zstd' | 'uncompressed'; level?: number; reuse: LayerReuse; keepUncompressed?: boolean };
 }
 
 export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: readonly string[], opts: CompressOptions): Promise<LayerBlob[]> {

@@ -5,8 +5,8 @@
 // layers, shared by every output that asks for it; the worker records each blob per diff, so a
 // later build's export or push reuses it. Every view has the same config, so the image id does not
 // depend on the compression.
-import type { LayerCompression, ImageView } from '../exporter/index.ts';
-import { createImageView } from '../exporter/index.ts';
+import type { LayerCompression, ImageView, OutputSpec } from '../exporter/index.ts';
+import { createImageView, defaultLayerCompression } from '../exporter/index.ts';
 import type { ContentStore } from '../src/content/index.ts';
 import type { ImageConfig, LayerBlob } from '../src/image/index.ts';
 import type { Lease } from '../src/state/index.ts';
@@ -22,6 +22,16 @@ export interface OutputViewsOptions extends Omit<CompressOptions, 'layer'> {
   content: ContentStore;
   /** Holds every blob the views name until the build ends. */
   lease: Pick<Lease, 'add'>;
+  /**
+   * The compressions the build's outputs will ask for (leavingCompressions): local() makes the
+   * first one together with the uncompressed layers, in one walk of each snapshot.
+   */
+  ahead?: readonly LayerCompression[];
+}
+
+/** What each output that leaves the machine (oci, docker, a push) will ask `compressed` for, in output order. */
+export function leavingCompressions(outputs: readonly OutputSpec[]): LayerCompression[] {
+  return outputs.flatMap((o) => (o.type === 'oci' || o.type === 'docker' || (o.type === 'image' && o.push) ? [o.compression ?? defaultLayerCompression] : []));
 }
 
 export interface OutputViews {
@@ -48,9 +58,17 @@ export function createOutputViews(opts: OutputViewsOptions): OutputViews {
     if (!p) made.set(key, (p = make()));
     return p;
   };
+  const compressed = (c: LayerCompression, keepUncompressed = false) =>
+    once(`${c.compression}:${c.level ?? ''}:${c.force}`, () => view({ compression: c.compression, level: c.level, reuse: c.force ? 'exact' : 'compressed', keepUncompressed }));
+  // a layer made here is tarred once for both: the uncompressed blob (what local takes) and the
+  // output's compressed one come from one walk of the snapshot and one hash of its tar
+  const first = opts.ahead?.find((c) => c.compression !== 'uncompressed');
   return {
-    local: () => once('local', () => view({ compression: 'uncompressed', reuse: 'any' })),
-    compressed: (c) =>
-      once(`${c.compression}:${c.level ?? ''}:${c.force}`, () => view({ compression: c.compression, level: c.level, reuse: c.force ? 'exact' : 'compressed' })),
+    local: () =>
+      once('local', async () => {
+        if (first) await compressed(first, true);
+        return view({ compression: 'uncompressed', reuse: 'any' });
+      }),
+    compressed: (c) => compressed(c),
   };
 }

@@ -13,7 +13,7 @@ import { checksumSources, openFileDigestCache, openReadFingerprints, readDockeri
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import type { VertexRef } from '../src/progress/index.ts';
-import { createOutputViews } from './output-views.ts';
+import { createOutputViews, leavingCompressions } from './output-views.ts';
 import { exportFiles } from './export-files.ts';
 import { readSecrets } from './secrets.ts';
 import { openSshAgents } from './ssh-agents.ts';
@@ -174,7 +174,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       };
       return { ...stampCreated(def.config, chain.map(layerTime), { epoch: opts.sourceDateEpoch, now: Date.now() }), ...inline };
     };
-    const views = createOutputViews({ worker, chain, config: imageConfig, content, lease, progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu });
+    const views = createOutputViews({ worker, chain, config: imageConfig, content, lease, progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, ahead: leavingCompressions(opts.outputs) });
     const view = await views.local();
     reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     const exports: ExportResult[] = [];

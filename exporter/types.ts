@@ -24,7 +24,7 @@ export interface ImageView {
  */
 export interface LayerCompression {
   compression: 'gzip' | 'zstd' | 'uncompressed';
-  /** Undefined: the codec's default (gzip 6, zstd 3). */
+  /** Undefined: the codec's default (gzip 4, zstd 3). */
   level?: number;
   /** Recompress layers that already have a compressed blob (a base image's) too. */
   force: boolean;

@@ -106,7 +106,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     openSession,
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
-    layer: (id, o) => layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact' }, o?.signal),
+    layer: (id, o) => layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact', keepUncompressed: o?.keepUncompressed }, o?.signal),
     layerOfBlob: async (digest, o) => {
       const id = env.snapshotStore.meta.snapshotOf(digest);
       return id === undefined ? undefined : layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact' }, o?.signal);

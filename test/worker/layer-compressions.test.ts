@@ -2,8 +2,9 @@
 // its gzip and its zstd blob side by side, both with one diffId, both reused; they outlive the
 // snapshot, and a removed snapshot is unpacked again from whichever is still stored.
 import test from 'ava';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { isTsbuildError } from '../../src/errors/index.ts';
 import { MediaTypes } from '../../src/image/index.ts';
 import { run, withWorker, type TestWorker } from './_setup.ts';
@@ -89,7 +90,7 @@ test('an uncompressed blob is its own diffId; a level is its own blob; `any` and
     const gz1 = await w.worker.layer(id, { compression: 'gzip', level: 1 });
     t.not(gz1.digest, gz.digest, 'level 1 is another blob');
     t.is(gz1.diffId, raw.diffId);
-    t.deepEqual(await w.worker.layer(id, { compression: 'gzip', level: 6 }), gz, 'the default level is the plain gzip row');
+    t.deepEqual(await w.worker.layer(id, { compression: 'gzip', level: 4 }), gz, 'the default level is the plain gzip row');
     t.deepEqual(await w.worker.layer(id, { compression: 'gzip', level: 1 }), gz1, 'remembered per level');
 
     // a diff whose only blob is compressed (a pulled layer's) keeps it under `compressed`, not under `exact`
@@ -100,4 +101,39 @@ test('an uncompressed blob is its own diffId; a level is its own blob; `any` and
     const zs = await w.worker.layer(other, { compression: 'zstd' });
     t.is(zs.mediaType, MediaTypes.ociLayerZstd);
     t.is(zs.diffId, pulled.diffId);
+  }));
+
+test('keepUncompressed: one walk of the snapshot stores the gzip blob and the uncompressed tar, both recorded, the same bytes as each alone', (t) =>
+  withWorker(async (w) => {
+    const base = await w.busybox();
+    const step = run('head -c 3000000 /dev/urandom > /r && seq 1 200000 > /t && echo hi > /f');
+    const id = await w.worker.run(step, [{ type: 'snapshot', id: base }], w.ctx);
+    const gz = await w.worker.layer(id, { compression: 'gzip', reuse: 'compressed', keepUncompressed: true });
+    t.is(gz.mediaType, MediaTypes.ociLayerGzip);
+    const row = w.db.prepare("SELECT digest FROM snapshot_blobs WHERE snapshot = ? AND compression = 'uncompressed'").get(id) as { digest: string } | undefined;
+    t.is(row?.digest, gz.diffId, 'the uncompressed blob was recorded in the same pass');
+    // asked for exactly, it is the one stored
+    const raw = await w.worker.layer(id, { compression: 'uncompressed', reuse: 'exact' });
+    t.is(raw.digest, gz.diffId, 'the uncompressed blob is the diffId');
+    t.is(raw.mediaType, MediaTypes.ociLayer);
+    t.deepEqual(gunzipSync(readFileSync(w.content.path(gz.digest))), readFileSync(w.content.path(raw.digest)), 'the gzip holds that very tar');
+    t.deepEqual(readdirSync(join(w.root, 'content', 'ingest')), [], 'no ingest file left');
+    // the same snapshot tarred and compressed the usual way (from the stored tar) gives the same blob
+    w.db.prepare("DELETE FROM snapshot_blobs WHERE snapshot = ? AND compression = 'gzip'").run(id);
+    rmSync(w.content.path(gz.digest));
+    t.deepEqual(await w.worker.layer(id, { compression: 'gzip' }), gz);
+  }));
+
+test('keepUncompressed: a failing store removes both ingest files and records neither blob', (t) =>
+  withWorker(async (w) => {
+    const base = await w.busybox();
+    const id = await w.worker.run(run('seq 1 300000 > /t'), [{ type: 'snapshot', id: base }], w.ctx);
+    const controller = new AbortController();
+    const pending = w.worker.layer(id, { compression: 'gzip', keepUncompressed: true, signal: controller.signal });
+    controller.abort(new Error('stopped by the test'));
+    await t.throwsAsync(pending, { message: 'stopped by the test' });
+    t.deepEqual(readdirSync(join(w.root, 'content', 'ingest')), [], 'no ingest file left');
+    t.is((w.db.prepare('SELECT count(*) AS n FROM snapshot_blobs WHERE snapshot = ?').get(id) as { n: number }).n, 0, 'neither blob recorded');
+    const again = await w.worker.layer(id, { compression: 'gzip', keepUncompressed: true });
+    t.is((await w.worker.layer(id, { compression: 'uncompressed', reuse: 'exact' })).digest, again.diffId);
   }));
