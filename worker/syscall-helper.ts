@@ -59,6 +59,32 @@ sub handle {
     my ($target, $flags) = @a;
     $r = syscall($nr{umount2}, $target, $flags + 0);
     return "$id\t" . ($r == 0 ? 0 : ($!+0));
+  } elsif ($op eq 'netns') {
+    # what ip netns add does: the namespace dir a shared mount point (MS_SHARED|MS_REC; bound onto
+    # itself first if it is no mount point), an empty file, and a new network namespace bound onto it
+    # (MS_BIND) by a child that unshares it, so the helper keeps its own
+    my ($dir, $path) = @a;
+    my ($none, $empty) = ('none', '');
+    mkdir($dir, 0755) or $! == 17 or return "$id\t" . ($!+0);   # EEXIST
+    if (syscall($nr{mount}, $empty, $dir, $none, 0x100000 | 0x4000, 0) != 0) {
+      return "$id\t" . ($!+0) unless $! == 22;   # EINVAL: not a mount point
+      syscall($nr{mount}, $dir, $dir, $none, 0x1000 | 0x4000, 0) == 0 or return "$id\t" . ($!+0);
+      syscall($nr{mount}, $empty, $dir, $none, 0x100000 | 0x4000, 0) == 0 or return "$id\t" . ($!+0);
+    }
+    sysopen(my $fh, $path, 64 | 128, 0) or return "$id\t" . ($!+0);   # O_CREAT|O_EXCL
+    close $fh;
+    # waited for here: the SIGCHLD handler must not take it
+    local $SIG{CHLD} = 'DEFAULT';
+    my $pid = fork();
+    if (defined $pid && $pid == 0) {
+      my $self = '/proc/self/ns/net';
+      syscall($nr{unshare}, 0x40000000) == 0 or quit($!+0);   # CLONE_NEWNET
+      syscall($nr{mount}, $self, $path, $none, 0x1000, 0) == 0 or quit($!+0);
+      quit(0);
+    }
+    my $errno = !defined $pid ? $!+0 : waitpid($pid, 0) == $pid ? (($? & 127) ? 5 : $? >> 8) : 10;
+    unlink($path) if $errno;
+    return "$id\t$errno";
   } elsif ($op eq 'mkfifo') {
     # mknodat(AT_FDCWD, f, S_IFIFO | 0600, 0)
     for my $f (@a) { syscall($nr{mknodat}, -100, $f, 0010000 | 0600, 0) == 0 or return "$id\t" . ($!+0) }
@@ -270,6 +296,15 @@ export async function mountSyscall(m: { type: string; source: string; options: r
 /** umount2(2); undefined: no helper. Resolves with the errno, 0 on success. */
 export async function umountSyscall(target: string, flags = 0): Promise<number | undefined> {
   return (await call('umount', [target, String(flags)]))?.errno;
+}
+
+/**
+ * A new network namespace bound at `path` in `dir` (`ip netns add` without the program: dir made a
+ * shared mount point, the file created, the namespace bound on it). Resolves with the errno, 0 on
+ * success (nothing is left at `path` on failure); undefined: no helper.
+ */
+export async function addNetnsSyscall(dir: string, path: string): Promise<number | undefined> {
+  return (await call('netns', [dir, path]))?.errno;
 }
 
 /** Makes FIFOs at `paths` (mode 0600). Resolves with the errno, 0 on success; undefined: no helper. */
