@@ -43,6 +43,14 @@ export function createOverlaySnapshotter(opts: { store: SnapshotStore; tmpDir: s
     async view(key, parent, o) {
       const a = actives.add({ key, parent, view: true, dir: join(tmpDir, `view-${key}`) });
       try {
+        if (o?.readonly && parent !== undefined) {
+          // read-only: the chain's diff dirs alone, no upper and work dir to make and remove, and an
+          // unmount with nothing to sync (overlayfs wants two lowerdirs without an upper: the empty
+          // one goes at the bottom, below the root dir every layer has)
+          mkdirSync(emptyLower, { recursive: true });
+          const lowers = [...store.chain(parent).reverse().map(store.diffDir), emptyLower];
+          return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`, ...overlayOptions, 'ro'] }];
+        }
         await mkdir(join(a.dir, 'upper'), { recursive: true });
         await mkdir(join(a.dir, 'work'), { recursive: true });
         const mounts = overlay(parent, join(a.dir, 'upper'), join(a.dir, 'work'));
