@@ -11,6 +11,7 @@
 // mount(8) and child_process by the callers (`undefined` from these functions).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { rm } from 'node:fs/promises';
 import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
 
 // The syscall numbers come from tsbuild (below) or syscall.ph (perl's h2ph headers). Every field is hex, so
@@ -45,6 +46,13 @@ sub reap {
   }
 }
 $SIG{CHLD} = \&reap;
+# the reply for a child just forked; its exit is reported when it ends (already, if reaped early)
+sub started {
+  my ($id, $pid) = @_;
+  $children{$pid} = $id;
+  if (exists $early{$pid}) { delete $children{$pid}; my $st = delete $early{$pid}; return "$id\t0\t$pid\n" . "exit\t$id\t" . ($st >> 8) . "\t" . ($st & 127); }
+  return "$id\t0\t$pid";
+}
 sub handle {
   my ($id, $op, @a) = map { pack('H*', $_) } split /\t/, $_[0], -1;
   my $r;
@@ -73,18 +81,18 @@ sub handle {
     }
     sysopen(my $fh, $path, 64 | 128, 0) or return "$id\t" . ($!+0);   # O_CREAT|O_EXCL
     close $fh;
-    # waited for here: the SIGCHLD handler must not take it
-    local $SIG{CHLD} = 'DEFAULT';
+    # the child's end is reported as a spawned program's (its exit code the errno): the helper
+    # serves other requests meanwhile, as creating a network namespace can take milliseconds
     my $pid = fork();
-    if (defined $pid && $pid == 0) {
+    if (!defined $pid) { my $errno = $!+0; unlink($path); return "$id\t$errno"; }
+    if ($pid == 0) {
+      $SIG{CHLD} = 'DEFAULT';
       my $self = '/proc/self/ns/net';
       syscall($nr{unshare}, 0x40000000) == 0 or quit($!+0);   # CLONE_NEWNET
       syscall($nr{mount}, $self, $path, $none, 0x1000, 0) == 0 or quit($!+0);
       quit(0);
     }
-    my $errno = !defined $pid ? $!+0 : waitpid($pid, 0) == $pid ? (($? & 127) ? 5 : $? >> 8) : 10;
-    unlink($path) if $errno;
-    return "$id\t$errno";
+    return started($id, $pid);
   } elsif ($op eq 'mkfifo') {
     # mknodat(AT_FDCWD, f, S_IFIFO | 0600, 0)
     for my $f (@a) { syscall($nr{mknodat}, -100, $f, 0010000 | 0600, 0) == 0 or return "$id\t" . ($!+0) }
@@ -122,9 +130,7 @@ sub handle {
       exec { $file } @argv or quit(127);
     }
     close $o; close $e;
-    $children{$pid} = $id;
-    if (exists $early{$pid}) { delete $children{$pid}; my $st = delete $early{$pid}; return "$id\t0\t$pid\n" . "exit\t$id\t" . ($st >> 8) . "\t" . ($st & 127); }
-    return "$id\t0\t$pid";
+    return started($id, $pid);
   }
   return "$id\t22";
 }
@@ -304,7 +310,18 @@ export async function umountSyscall(target: string, flags = 0): Promise<number |
  * success (nothing is left at `path` on failure); undefined: no helper.
  */
 export async function addNetnsSyscall(dir: string, path: string): Promise<number | undefined> {
-  return (await call('netns', [dir, path]))?.errno;
+  let exit: ChildExit | undefined | null = null;
+  let onExit: ((e: ChildExit | undefined) => void) | undefined;
+  const reply = await call('netns', [dir, path], (e) => {
+    exit = e;
+    onExit?.(e);
+  });
+  if (reply?.pid === undefined) return reply?.errno;
+  const ended = await new Promise<ChildExit | undefined>((resolve) => (exit !== null ? resolve(exit) : (onExit = resolve)));
+  // the child's exit code is the errno of the call that failed; EIO when it died or the helper went
+  const errno = ended === undefined || ended.signal !== 0 ? 5 : ended.code;
+  if (errno !== 0) await rm(path, { force: true }).catch(() => undefined);
+  return errno;
 }
 
 /** Makes FIFOs at `paths` (mode 0600). Resolves with the errno, 0 on success; undefined: no helper. */
