@@ -42,6 +42,10 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
   let mounted = false;
   const releases: (() => Promise<void>)[] = [];
   let network: NetworkLease | undefined;
+  // asked for now, waited for only when the spec needs its path: a namespace still being set up
+  // (pasta takes ~35 ms) overlaps the mount and the spec instead of coming before them
+  const leasing = op.network === 'sandbox' ? env.network.acquire() : undefined;
+  leasing?.catch(() => undefined);
   const privileged = op.security === 'insecure';
   try {
     await mkdir(rootfs, { recursive: true });
@@ -49,7 +53,6 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     mounted = true;
 
     const files = await writeEtcFiles(bundle, { hostname, extraHosts: op.extraHosts ?? [], network: op.network });
-    if (op.network === 'sandbox') network = await env.network.acquire();
     const opMounts = await prepareOpMounts(env, { mounts: op.mounts, inputs, bundle, secrets: ctx.secrets, sshAgents: ctx.sshAgents });
     releases.push(opMounts.release);
     const extraMounts = placeOpTargets(rootfs, opMounts.specMounts);
@@ -59,6 +62,7 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const cgroupsPath = runCgroupPath(env.paths.root, key);
     const user = resolveUser(rootfs, op.user);
     mkdirSync(resolveInRoot(rootfs, op.cwd || '/'), { recursive: true });
+    network = await leasing;
     const spec = createRuntimeSpec({
       args: op.args, env: withEnv(withProxyEnv(op.env, op.proxyEnv), opMounts.env), cwd: op.cwd || '/', user, network: op.network, hostname,
       ...files, cgroupsPath, extraMounts, limits,
@@ -102,8 +106,10 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
       });
     }
   } finally {
-    // a privileged step could have changed its namespace (CAP_NET_ADMIN): never hand it on
-    await network?.release({ reuse: !privileged });
+    // a privileged step could have changed its namespace (CAP_NET_ADMIN): never hand it on; one
+    // leased but not yet taken (an earlier failure) goes back unused
+    if (network) await network.release({ reuse: !privileged });
+    else await leasing?.then((l) => l.release({ reuse: true }), () => undefined);
     if (mounted) await unmount(rootfs);
     for (const release of releases) await release();
     await rm(bundle, { recursive: true, force: true });
