@@ -1,12 +1,13 @@
 // The exec op: a new snapshot on the root input, its overlay mounted as the container's rootfs,
 // the command run by the OCI runtime, and the upper dir committed as the result.
 import { mkdirSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { withProxyEnv, type ExecMount, type ExecOp } from '../../src/llb/index.ts';
 import { mountAt, unmount, type Mount } from '../snapshot/mount.ts';
 import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
+import { createTrash, removeLater } from '../snapshot/background-removal.ts';
 import type { InputRef, RunContext } from '../types.ts';
 import { snapshotInput } from '../snapshot-input.ts';
 import type { WorkerEnv } from '../worker-env.ts';
@@ -91,7 +92,9 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const showsLower = written.form === 'diff' ? dirsShowingLower(rootfs, written.dir, before) : undefined;
     await unmount(rootfs);
     mounted = false;
-    await removeCreatedTargets(written.dir, before, written.form, showsLower);
+    const trash = createTrash(env.paths.tmp);
+    await removeCreatedTargets(written.dir, before, written.form, showsLower, trash);
+    trash.empty();
     if (result.aborted || ctx.signal.aborted) throw new TsbuildError('the command was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
     const notes = result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [];
     const stoppedBy = result.exitCode !== 0 ? limitFailure(result.events, limits) : undefined;
@@ -112,7 +115,8 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     else await leasing?.then((l) => l.release({ reuse: true }), () => undefined);
     if (mounted) await unmount(rootfs);
     for (const release of releases) await release();
-    await rm(bundle, { recursive: true, force: true });
+    // in the background: freeing blocks can wait on the disk (./../snapshot/background-removal.ts)
+    removeLater(bundle);
   }
 }
 

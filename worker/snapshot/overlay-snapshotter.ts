@@ -5,6 +5,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActiveSnapshots, storeQueries } from './active-snapshots.ts';
 import { createUpperDirDiffer } from './differ.ts';
+import { createTrash } from './background-removal.ts';
 import type { Mount } from './mount.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 import type { Snapshotter } from './snapshotter.ts';
@@ -71,8 +72,11 @@ export function createOverlaySnapshotter(opts: { store: SnapshotStore; tmpDir: s
     },
     async commit(name, key) {
       const a = actives.committable(key);
-      // overlay's workdir is scratch space only useful while mounted
-      await rm(join(a.dir, 'work'), { recursive: true, force: true }).catch(() => undefined);
+      // overlay's workdir is scratch space only useful while mounted; moved out at once, removed in
+      // the background (freeing its blocks can wait on the disk: ./background-removal.ts)
+      const trash = createTrash(tmpDir);
+      if (!trash.take(join(a.dir, 'work'))) await rm(join(a.dir, 'work'), { recursive: true, force: true }).catch(() => undefined);
+      trash.empty();
       if (name !== key) await store.importDir(name, a.parent, a.dir);
       else store.meta.add(name, a.parent);
       actives.delete(key);
