@@ -34,6 +34,7 @@ import { inSession, openBuildSession } from './session.ts';
 import type { Op } from '../src/llb/index.ts';
 import type { BuildSession, InputRef, RunContext, RunResult, Worker } from './types.ts';
 import type { WorkerEnv } from './worker-env.ts';
+import { removalsSettled } from './snapshot/background-removal.ts';
 
 export type { Worker, BuildSession, InputRef, LayerRecord, LayerReuse, RunContext, RunInputs, RunResult, SessionSlot } from './types.ts';
 export type { RootfsSink } from './export-rootfs.ts';
@@ -123,6 +124,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
       await Promise.all([...sessions].map((s) => s.close()));
       claim.release();
       await ops.close();
+      await removalsSettled();
     },
   };
 }

@@ -11,9 +11,10 @@
 // mount(8) and child_process by the callers (`undefined` from these functions).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { rm } from 'node:fs/promises';
 import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
 
-// syscall.ph (perl's h2ph headers) gives the numbers for this architecture. Every field is hex, so
+// The syscall numbers come from tsbuild (below) or syscall.ph (perl's h2ph headers). Every field is hex, so
 // a path or argument can hold any byte. A child is started with its stdout and stderr on two FIFOs
 // the helper made and tsbuild opened for reading first (else a child that ends before tsbuild
 // opens them takes its output with it, and epoll never reports the end), and, for crun on a
@@ -21,34 +22,50 @@ import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
 // what `unshare --mount --propagation slave sh -c 'umount -l ...; exec crun'` did, without the three
 // programs. Requests are waited for in select (see the loop), stdin read with sysread.
 const script = String.raw`
-use strict; use warnings; use POSIX ();
-require 'syscall.ph';
+use strict; use warnings;
+# the syscall numbers: from tsbuild for the architectures it knows (loading POSIX and syscall.ph
+# took ~40 ms of the helper's ~50 ms start on a loaded machine, on the first step's path), else syscall.ph
+my %nr = split /,/, ($ARGV[0] // '');
+unless (%nr) {
+  require 'syscall.ph';
+  no strict 'refs';
+  %nr = map { ($_ => &{"SYS_$_"}()) } qw(mount umount2 unshare setsid mknodat exit_group);
+}
 $| = 1;
 my (%children, %early);
+# a forked child's _exit: no END blocks, no flushing of the helper's buffers
+sub quit { syscall($nr{exit_group}, $_[0]) }
 sub report { my ($id, $status) = @_; print "exit\t$id\t", ($status >> 8), "\t", ($status & 127), "\n" }
 sub reap {
   # the select this interrupted checks $! for EINTR: waitpid must not leave its ECHILD there
   local ($!, $?);
-  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+  while ((my $pid = waitpid(-1, 1)) > 0) {   # WNOHANG
     my $id = delete $children{$pid};
     # reaped before the parent noted it (an exec that failed at once): reported once noted
     if (defined $id) { report($id, $?) } else { $early{$pid} = $?; }
   }
 }
 $SIG{CHLD} = \&reap;
+# the reply for a child just forked; its exit is reported when it ends (already, if reaped early)
+sub started {
+  my ($id, $pid) = @_;
+  $children{$pid} = $id;
+  if (exists $early{$pid}) { delete $children{$pid}; my $st = delete $early{$pid}; return "$id\t0\t$pid\n" . "exit\t$id\t" . ($st >> 8) . "\t" . ($st & 127); }
+  return "$id\t0\t$pid";
+}
 sub handle {
   my ($id, $op, @a) = map { pack('H*', $_) } split /\t/, $_[0], -1;
   my $r;
   if ($op eq 'mount') {
     my ($source, $target, $type, $flags, $data, $cwd) = @a;
     if (length $cwd) { chdir($cwd) or return "$id\t" . ($!+0) }
-    $r = syscall(&SYS_mount, $source, $target, $type, $flags + 0, length($data) ? $data : 0);
+    $r = syscall($nr{mount}, $source, $target, $type, $flags + 0, length($data) ? $data : 0);
     my $errno = $!+0;
     chdir('/');
     return "$id\t" . ($r == 0 ? 0 : $errno);
   } elsif ($op eq 'umount') {
     my ($target, $flags) = @a;
-    $r = syscall(&SYS_umount2, $target, $flags + 0);
+    $r = syscall($nr{umount2}, $target, $flags + 0);
     return "$id\t" . ($r == 0 ? 0 : ($!+0));
   } elsif ($op eq 'topdir') {
     # chattr +T: FS_IOC_GETFLAGS, then FS_IOC_SETFLAGS with FS_TOPDIR_FL (linux/fs.h; _IOR/_IOW('f', 1/2, long))
@@ -60,11 +77,38 @@ sub handle {
     my $topdir = pack('L!', unpack('L!', $flags) | 0x20000);
     ioctl($fh, (1 << 30) | ($size << 16) | (0x66 << 8) | 2, $topdir) or return "$id\t" . ($!+0);
     return "$id\t0";
+  } elsif ($op eq 'netns') {
+    # what ip netns add does: the namespace dir a shared mount point (MS_SHARED|MS_REC; bound onto
+    # itself first if it is no mount point), an empty file, and a new network namespace bound onto it
+    # (MS_BIND) by a child that unshares it, so the helper keeps its own
+    my ($dir, $path) = @a;
+    my ($none, $empty) = ('none', '');
+    mkdir($dir, 0755) or $! == 17 or return "$id\t" . ($!+0);   # EEXIST
+    if (syscall($nr{mount}, $empty, $dir, $none, 0x100000 | 0x4000, 0) != 0) {
+      return "$id\t" . ($!+0) unless $! == 22;   # EINVAL: not a mount point
+      syscall($nr{mount}, $dir, $dir, $none, 0x1000 | 0x4000, 0) == 0 or return "$id\t" . ($!+0);
+      syscall($nr{mount}, $empty, $dir, $none, 0x100000 | 0x4000, 0) == 0 or return "$id\t" . ($!+0);
+    }
+    sysopen(my $fh, $path, 64 | 128, 0) or return "$id\t" . ($!+0);   # O_CREAT|O_EXCL
+    close $fh;
+    # the child's end is reported as a spawned program's (its exit code the errno): the helper
+    # serves other requests meanwhile, as creating a network namespace can take milliseconds
+    my $pid = fork();
+    if (!defined $pid) { my $errno = $!+0; unlink($path); return "$id\t$errno"; }
+    if ($pid == 0) {
+      $SIG{CHLD} = 'DEFAULT';
+      my $self = '/proc/self/ns/net';
+      syscall($nr{unshare}, 0x40000000) == 0 or quit($!+0);   # CLONE_NEWNET
+      syscall($nr{mount}, $self, $path, $none, 0x1000, 0) == 0 or quit($!+0);
+      quit(0);
+    }
+    return started($id, $pid);
   } elsif ($op eq 'mkfifo') {
-    for my $f (@a) { POSIX::mkfifo($f, 0600) or return "$id\t" . ($!+0) }
+    # mknodat(AT_FDCWD, f, S_IFIFO | 0600, 0)
+    for my $f (@a) { syscall($nr{mknodat}, -100, $f, 0010000 | 0600, 0) == 0 or return "$id\t" . ($!+0) }
     return "$id\t0";
   } elsif ($op eq 'spawn') {
-    my ($out, $err, $unmount, $file, @argv) = @a;
+    my ($out, $err, $unmount, $seal, $file, @argv) = @a;
     my ($o, $e);
     open($o, '+<', $out) or return "$id\t" . ($!+0);
     open($e, '+<', $err) or return "$id\t" . ($!+0);
@@ -72,24 +116,31 @@ sub handle {
     return "$id\t" . ($!+0) unless defined $pid;
     if ($pid == 0) {
       $SIG{CHLD} = 'DEFAULT';
-      POSIX::setsid();
+      syscall($nr{setsid});
       open(STDIN, '<', '/dev/null'); open(STDOUT, '>&', $o); open(STDERR, '>&', $e);
       close $o; close $e;
-      if (length $unmount) {
+      if (length $unmount or length $seal) {
         # CLONE_NEWNS; then MS_REC|MS_SLAVE on /, so nothing flows back to the host; then MNT_DETACH
         # (syscall writes through string arguments: they must be variables, not literals)
         my ($none, $root) = ('none', '/');
-        syscall(&SYS_unshare, 0x20000) == 0 or POSIX::_exit(125);
-        syscall(&SYS_mount, $none, $root, 0, 0x4000 | 0x80000, 0) == 0 or POSIX::_exit(125);
-        syscall(&SYS_umount2, $unmount, 2) == 0 or POSIX::_exit(125);
+        syscall($nr{unshare}, 0x20000) == 0 or quit(125);
+        syscall($nr{mount}, $none, $root, 0, 0x4000 | 0x80000, 0) == 0 or quit(125);
+        if (length $unmount) { syscall($nr{umount2}, $unmount, 2) == 0 or quit(125); }
       }
-      exec { $file } @argv;
-      POSIX::_exit(127);
+      if (length $seal) {
+        # the runtime's binary read-only in this namespace (MS_BIND, then MS_REMOUNT|MS_BIND|MS_RDONLY):
+        # a container cannot write it through /proc/PID/exe, so crun need not copy and re-exec itself
+        # (its cloned_binary.c accepts a read-only mount with this variable); where a call fails, it does
+        my $empty = '';
+        if (syscall($nr{mount}, $seal, $seal, 0, 0x1000, 0) == 0) {
+          if (syscall($nr{mount}, $empty, $seal, 0, 0x20 | 0x1000 | 0x1, 0) == 0) { $ENV{_LIBCONTAINER_CLONED_BINARY} = '1'; }
+          else { syscall($nr{umount2}, $seal, 2); }
+        }
+      }
+      exec { $file } @argv or quit(127);
     }
     close $o; close $e;
-    $children{$pid} = $id;
-    if (exists $early{$pid}) { delete $children{$pid}; my $st = delete $early{$pid}; return "$id\t0\t$pid\n" . "exit\t$id\t" . ($st >> 8) . "\t" . ($st & 127); }
-    return "$id\t0\t$pid";
+    return started($id, $pid);
   }
   return "$id\t22";
 }
@@ -114,6 +165,13 @@ while (1) {
   }
 }
 `;
+
+// the helper's syscalls by number (Linux's asm/unistd_64.h and asm-generic/unistd.h); another
+// architecture's come from perl's syscall.ph
+const syscallNumbers: Partial<Record<NodeJS.Architecture, string>> = {
+  x64: 'mount,165,umount2,166,unshare,272,setsid,112,mknodat,259,exit_group,231',
+  arm64: 'mount,40,umount2,39,unshare,97,setsid,157,mknodat,33,exit_group,94',
+};
 
 // mount(8)'s names for the MS_* flags we pass; an option not here and not key=value goes to mount(8)
 const flagBits: Record<string, number> = { ro: 1, nosuid: 2, nodev: 4, noexec: 8, sync: 16, noatime: 1024, nodiratime: 2048, relatime: 1 << 21, strictatime: 1 << 24 };
@@ -166,7 +224,7 @@ let nextId = 1;
 function start(): Helper {
   // its own session: a Ctrl-C in the terminal is tsbuild's to handle, and the helper must outlive
   // it to unmount what the cancelled steps mounted
-  const child = spawn('perl', ['-e', script], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+  const child = spawn('perl', ['-e', script, syscallNumbers[process.arch] ?? ''], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
   const pending = new Map<number, (reply: Reply | undefined) => void>();
   const exits = new Map<number, (exit: ChildExit | undefined) => void>();
   let buf = '';
@@ -275,6 +333,26 @@ export async function setTopdir(dir: string): Promise<number | undefined> {
   return orNothing(await call('topdir', [dir]));
 }
 
+/**
+ * A new network namespace bound at `path` in `dir` (`ip netns add` without the program: dir made a
+ * shared mount point, the file created, the namespace bound on it). Resolves with the errno, 0 on
+ * success (nothing is left at `path` on failure); undefined: no helper.
+ */
+export async function addNetnsSyscall(dir: string, path: string): Promise<number | undefined> {
+  let exit: ChildExit | undefined | null = null;
+  let onExit: ((e: ChildExit | undefined) => void) | undefined;
+  const reply = await call('netns', [dir, path], (e) => {
+    exit = e;
+    onExit?.(e);
+  });
+  if (reply?.pid === undefined) return reply?.errno;
+  const ended = await new Promise<ChildExit | undefined>((resolve) => (exit !== null ? resolve(exit) : (onExit = resolve)));
+  // the child's exit code is the errno of the call that failed; EIO when it died or the helper went
+  const errno = ended === undefined || ended.signal !== 0 ? 5 : ended.code;
+  if (errno !== 0) await rm(path, { force: true }).catch(() => undefined);
+  return errno;
+}
+
 /** Makes FIFOs at `paths` (mode 0600). Resolves with the errno, 0 on success; undefined: no helper. */
 export async function mkfifos(paths: readonly string[]): Promise<number | undefined> {
   return orNothing(await call('mkfifo', paths));
@@ -289,6 +367,13 @@ export interface HelperSpawn {
   stderrFifo: string;
   /** Starts the child in a mount namespace of its own (slave) without this mount. */
   unmountInOwnNamespace?: string;
+  /**
+   * An OCI runtime's binary (absolute path, `file` itself) to bind read-only onto itself in a mount
+   * namespace of the child's own, with `_LIBCONTAINER_CLONED_BINARY=1` set: crun then trusts its
+   * binary (CVE-2019-5736: a container must not be able to overwrite it) and skips copying and
+   * re-executing itself, one exec and dynamic load less per step (docs/runtime.md, stop 18).
+   */
+  sealBinary?: string;
 }
 
 /**
@@ -298,7 +383,7 @@ export interface HelperSpawn {
  * undefined when there is no helper.
  */
 export async function spawnThroughHelper(s: HelperSpawn, onExit: (exit: ChildExit | undefined) => void): Promise<Reply | undefined> {
-  return call('spawn', [s.stdoutFifo, s.stderrFifo, s.unmountInOwnNamespace ?? '', s.file, ...s.argv], onExit);
+  return call('spawn', [s.stdoutFifo, s.stderrFifo, s.unmountInOwnNamespace ?? '', s.sealBinary ?? '', s.file, ...s.argv], onExit);
 }
 
 /** The errno as mount(8) would say it: `EBUSY: device or resource busy`. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { isTsbuildError } from '../../src/errors/index.ts';
 import { createBusyboxRootfs } from '../_support/busybox-rootfs.ts';
 import { copyAll, layerEntries, run, withWorker, type TestWorker } from './_setup.ts';
+import { removalsSettled } from '../../worker/snapshot/background-removal.ts';
 
 /** A committed busybox snapshot after `edit` changed its rootfs dir (links made on the host side). */
 async function image(w: TestWorker, edit: (dir: string) => void): Promise<string> {
@@ -29,6 +30,8 @@ test('links at /etc/resolv.conf and /etc/hosts: the step reads through them, the
     const id = await w.worker.run(run('grep -c localhost /etc/hosts; cat /etc/resolv.conf >/dev/null && echo resolv'), [{ type: 'snapshot', id: base }], w.ctx);
     t.deepEqual(w.logs.join('').trim().split('\n'), ['2', 'resolv']);
     t.deepEqual((await layerEntries(w, id)).map((e) => e.name), []);
+    // the step's scratch is removed in the background (worker/snapshot/background-removal.ts)
+    await removalsSettled();
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
   }));
 
@@ -52,6 +55,8 @@ test('etc -> /proc/self/cwd: the step is refused (passwd would be read from /pro
     const err = await t.throwsAsync(w.worker.run(run('true'), [{ type: 'snapshot', id: base }], w.ctx));
     t.true(isTsbuildError(err) && err.code === 'FILE_UNREADABLE', String(err));
     t.is(err?.message, 'cannot start a process in this image: its /etc/passwd is a link to /proc/self/cwd/passwd, not a regular file, and runc reads it to start every process');
+    // the step's scratch is removed in the background (worker/snapshot/background-removal.ts)
+    await removalsSettled();
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
   }));
 
@@ -99,6 +104,8 @@ test('RUN --mount=type=bind of a FIFO at /etc/passwd, or of a dir holding one at
     // a regular file bound there still works
     await w.worker.run(run('id -un', { mounts: [{ type: 'root', input: 0 }, { type: 'bind', input: 0, source: '/etc/passwd', target: '/etc/passwd', readonly: true }] }), [{ type: 'snapshot', id: base }], w.ctx);
     t.true(w.logs.join('').includes('root'));
+    // the step's scratch is removed in the background (worker/snapshot/background-removal.ts)
+    await removalsSettled();
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
   });
 });
@@ -116,6 +123,8 @@ test('RUN --mount targets through the image\'s links: what runc makes lands wher
     const err = await t.throwsAsync(w.worker.run(tmpfsAt('/x/y'), [{ type: 'snapshot', id: base }], w.ctx));
     t.true(isTsbuildError(err) && err.code === 'PATH_ESCAPE', String(err));
     t.is(err?.message, 'the mount target /x/y leads, through the image\'s symlinks, to /proc/self/cwd/y: the runtime would resolve it through the kernel\'s files there');
+    // the step's scratch is removed in the background (worker/snapshot/background-removal.ts)
+    await removalsSettled();
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
   }));
 

@@ -12,6 +12,7 @@ import { openContentStore } from '../../src/content/index.ts';
 import { silentProgress } from '../../src/progress/index.ts';
 import { openDatabase, statePaths } from '../../src/state/index.ts';
 import { openWorker } from '../../worker/index.ts';
+import { removalsSettled } from '../../worker/snapshot/background-removal.ts';
 
 const sshMount = (extra: Partial<SshMount> = {}): SshMount => ({ type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', required: true, mode: 0o600, uid: 0, gid: 0, ...extra });
 const tsbuildSshDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('tsbuild-ssh-'));
@@ -43,6 +44,8 @@ test.serial('a RUN lists the forwarded key, cannot remove it, and leaves no sock
     t.is(out('lock'), 'refused');
     t.is(out('optional'), 'absent', 'an optional agent that was not given is not mounted');
     t.deepEqual((await layerEntries(w, id)).map((e) => e.name.replace(/\/$/, '')).sort(), ['out', 'out/delete', 'out/keys', 'out/lock', 'out/optional', 'out/sock']);
+    // the step's scratch is removed in the background (worker/snapshot/background-removal.ts)
+    await removalsSettled();
     t.deepEqual(readdirSync(join(w.root, 'tmp')), [], 'the run dir with the forwarding socket is removed after the run');
     t.deepEqual(tsbuildSshDirs(), dirsBefore, 'no socket dir under the system temp dir either');
   } finally {

@@ -3,6 +3,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTsbuildError } from '../../src/errors/index.ts';
 import { layerEntries, run, withWorker, type TestWorker } from './_setup.ts';
+import { removalsSettled } from '../../worker/snapshot/background-removal.ts';
 
 
 test('runs a command and streams its output', (t) =>
@@ -90,5 +91,7 @@ test('abort kills the container and cleans up', (t) =>
     const err = await t.throwsAsync(w.worker.run(run('sleep 30'), [{ type: 'snapshot', id: base }], { ...w.ctx, signal: ac.signal }));
     t.true(isTsbuildError(err) && err.code === 'CANCELLED', String(err));
     t.true(Date.now() - started < 10_000);
+    // the step's scratch is removed in the background (worker/snapshot/background-removal.ts)
+    await removalsSettled();
     t.deepEqual(readdirSync(join(w.root, 'tmp')), []);
   }));

@@ -1,7 +1,7 @@
 // The syscall helper (worker/syscall-helper.ts): mounts and unmounts without mount(8), and the OCI
 // runtime started through it with its output, exit code and end as child_process would give them.
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountArgs, mountSyscall, umountSyscall } from '../../worker/syscall-helper.ts';
@@ -77,6 +77,31 @@ test('kill() ends a process started through the helper, as SIGKILL: 128', async 
     setTimeout(() => p.kill(), 100);
     t.is(await p.closed, 128);
     t.true(Date.now() - started < 5000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a sealed binary runs from a read-only bind of itself, with crun\'s variable set; the host keeps it writable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-helper-'));
+  try {
+    // a copy of sh stands in for the runtime; a write to a running binary says ETXTBSY before the
+    // mount's read-only, so the child reads its mount's options
+    const bin = join(dir, 'runtime-sh');
+    copyFileSync(realpathSync('/bin/sh'), bin);
+    chmodSync(bin, 0o755);
+    const sealed: OciRuntime = { ...shell, helperCommand: (args) => ({ file: bin, argv: ['sh', '-c', ...args], sealBinary: bin }) };
+    const p = await startRuntime(sealed, [`echo "$_LIBCONTAINER_CLONED_BINARY"; awk '$5 == "${bin}" { split($6, o, ","); print o[1] }' /proc/self/mountinfo`], dir);
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (c: Buffer) => (out += c));
+    p.stderr.on('data', (c: Buffer) => (err += c));
+    t.is(await p.closed, 0);
+    t.is(out, '1\nro\n', err);
+    // the bind was the child's own: the host's file is untouched and still writable
+    t.false(mounted(bin));
+    t.is(statSync(bin).size, statSync(realpathSync('/bin/sh')).size);
+    appendFileSync(bin, '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,12 +1,13 @@
 // The exec op: a new snapshot on the root input, its overlay mounted as the container's rootfs,
 // the command run by the OCI runtime, and the upper dir committed as the result.
 import { mkdirSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { withProxyEnv, type ExecMount, type ExecOp } from '../../src/llb/index.ts';
 import { mountAt, unmount, type Mount } from '../snapshot/mount.ts';
 import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
+import { createTrash, removeLater } from '../snapshot/background-removal.ts';
 import type { InputRef, RunContext } from '../types.ts';
 import { snapshotInput } from '../snapshot-input.ts';
 import type { WorkerEnv } from '../worker-env.ts';
@@ -42,6 +43,10 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
   let mounted = false;
   const releases: (() => Promise<void>)[] = [];
   let network: NetworkLease | undefined;
+  // asked for now, waited for only when the spec needs its path: a namespace still being set up
+  // (pasta takes ~35 ms) overlaps the mount and the spec instead of coming before them
+  const leasing = op.network === 'sandbox' ? env.network.acquire() : undefined;
+  leasing?.catch(() => undefined);
   const privileged = op.security === 'insecure';
   try {
     await mkdir(rootfs, { recursive: true });
@@ -49,7 +54,6 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     mounted = true;
 
     const files = await writeEtcFiles(bundle, { hostname, extraHosts: op.extraHosts ?? [], network: op.network });
-    if (op.network === 'sandbox') network = await env.network.acquire();
     const opMounts = await prepareOpMounts(env, { mounts: op.mounts, inputs, bundle, secrets: ctx.secrets, sshAgents: ctx.sshAgents });
     releases.push(opMounts.release);
     const extraMounts = placeOpTargets(rootfs, opMounts.specMounts);
@@ -59,6 +63,7 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const cgroupsPath = runCgroupPath(env.paths.root, key);
     const user = resolveUser(rootfs, op.user);
     mkdirSync(resolveInRoot(rootfs, op.cwd || '/'), { recursive: true });
+    network = await leasing;
     const spec = createRuntimeSpec({
       args: op.args, env: withEnv(withProxyEnv(op.env, op.proxyEnv), opMounts.env), cwd: op.cwd || '/', user, network: op.network, hostname,
       ...files, cgroupsPath, extraMounts, limits,
@@ -87,7 +92,9 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const showsLower = written.form === 'diff' ? dirsShowingLower(rootfs, written.dir, before) : undefined;
     await unmount(rootfs);
     mounted = false;
-    await removeCreatedTargets(written.dir, before, written.form, showsLower);
+    const trash = createTrash(env.paths.tmp);
+    await removeCreatedTargets(written.dir, before, written.form, showsLower, trash);
+    trash.empty();
     if (result.aborted || ctx.signal.aborted) throw new TsbuildError('the command was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
     const notes = result.logPath ? [{ message: `the full output is in ${result.logPath}` }] : [];
     const stoppedBy = result.exitCode !== 0 ? limitFailure(result.events, limits) : undefined;
@@ -102,11 +109,14 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
       });
     }
   } finally {
-    // a privileged step could have changed its namespace (CAP_NET_ADMIN): never hand it on
-    await network?.release({ reuse: !privileged });
+    // a privileged step could have changed its namespace (CAP_NET_ADMIN): never hand it on; one
+    // leased but not yet taken (an earlier failure) goes back unused
+    if (network) await network.release({ reuse: !privileged });
+    else await leasing?.then((l) => l.release({ reuse: true }), () => undefined);
     if (mounted) await unmount(rootfs);
     for (const release of releases) await release();
-    await rm(bundle, { recursive: true, force: true });
+    // in the background: freeing blocks can wait on the disk (./../snapshot/background-removal.ts)
+    removeLater(bundle);
   }
 }
 

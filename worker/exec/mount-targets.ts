@@ -9,6 +9,7 @@
 import { lstatSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isOpaque } from '../snapshot/xattr.ts';
+import type { Trash } from '../snapshot/background-removal.ts';
 import { cleanPath } from '../../src/context/index.ts';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { resolveInContainer, underKernelFs } from '../rootfs/kernel-paths.ts';
@@ -87,7 +88,11 @@ export function dirsShowingLower(rootfs: string, upperDir: string, before: reado
  * only for them. `form: 'tree'` (a copying snapshotter's whole tree): only what did not exist.
  * `showsLower` (from dirsShowingLower): dirs known not to be opaque, which getfattr need not be asked about.
  */
-export async function removeCreatedTargets(upperDir: string, before: readonly PathState[], form: 'diff' | 'tree' = 'diff', showsLower: ReadonlySet<string> = new Set()): Promise<void> {
+export async function removeCreatedTargets(upperDir: string, before: readonly PathState[], form: 'diff' | 'tree' = 'diff', showsLower: ReadonlySet<string> = new Set(), trash?: Trash): Promise<void> {
+  // an rmdir frees the dir's block, which can wait on the disk: moved into the trash instead when given
+  const removeDir = (p: string) => {
+    if (!trash?.take(p)) rmdirSync(p);
+  };
   for (const state of before) {
     const s = lstatBelow(upperDir, state.path);
     if (s === undefined || s === 'not-below') continue;
@@ -96,14 +101,14 @@ export async function removeCreatedTargets(upperDir: string, before: readonly Pa
     if (s.isDirectory()) {
       if (readdirSync(p).length > 0) continue;
       const unchanged = state.existed && s.mode === state.mode && s.uid === state.uid && s.gid === state.gid;
-      if (!state.existed) rmdirSync(p);
+      if (!state.existed) removeDir(p);
       else if (unchanged && form === 'diff') {
         // an existing dir, empty and unchanged in the upper dir, was copied up only for a mount
         // target below it, unless it is opaque (everything in it was removed): asked only for such
         // dirs, not the whole tree. A dir that did not exist was made to mount on: it goes whatever
         // its marker (one over a lower whiteout hides only what that whiteout hid already)
         if (!showsLower.has(state.path) && (await isOpaque(p))) continue;
-        rmdirSync(p);
+        removeDir(p);
       }
     } else if (s.isFile() && !state.existed && s.size === 0) {
       unlinkSync(p);

@@ -11,7 +11,7 @@
 // hierarchy, with the same limits, as runc does. Only that namespace loses the mount; the host keeps
 // it. docs/runtime.md says more.
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, unavailable } from '../../src/errors/index.ts';
@@ -34,7 +34,7 @@ export interface OciRuntime {
   /** The program and arguments that run the runtime with `args` (global flags first). */
   command(args: readonly string[]): { file: string; args: string[] };
   /** The same for the syscall helper (../syscall-helper.ts), which makes the mount namespace itself. */
-  helperCommand?(args: readonly string[]): { file: string; argv: string[]; unmountInOwnNamespace?: string };
+  helperCommand?(args: readonly string[]): { file: string; argv: string[]; unmountInOwnNamespace?: string; sealBinary?: string };
 }
 
 export interface OciRuntimes {
@@ -50,7 +50,20 @@ export function directRuntime(name: string): OciRuntime {
   return {
     name, keeps: !crun, copiesSpec: crun, takesSeccompBpf: crun,
     command: (args) => ({ file: name, args: [...args] }),
-    helperCommand: (args) => ({ file: name, argv: [name, ...args] }),
+    helperCommand: crun ? crunHelperCommand(name) : (args) => ({ file: name, argv: [name, ...args] }),
+  };
+}
+
+/**
+ * crun through the syscall helper: found on PATH once, and run from a read-only bind of its binary
+ * (HelperSpawn.sealBinary), so it does not copy and re-execute itself for every container.
+ */
+function crunHelperCommand(name: string, unmountInOwnNamespace?: string): NonNullable<OciRuntime['helperCommand']> {
+  let path: string | null | undefined;
+  return (args) => {
+    if (path === undefined) path = pathOf(name) ?? null;
+    const file = path ?? name;
+    return { file, argv: [name, ...args], ...(unmountInOwnNamespace !== undefined && { unmountInOwnNamespace }), ...(path !== null && { sealBinary: path }) };
   };
 }
 
@@ -63,7 +76,7 @@ export function crunWithoutUnified(name = 'crun'): OciRuntime {
   return {
     name, keeps: false, copiesSpec: true, takesSeccompBpf: true,
     command: (args) => ({ file: 'unshare', args: ['--mount', '--propagation', 'slave', 'sh', '-c', script, name, ...args] }),
-    helperCommand: (args) => ({ file: name, argv: [name, ...args], unmountInOwnNamespace: crunUnifiedMount }),
+    helperCommand: crunHelperCommand(name, crunUnifiedMount),
   };
 }
 
@@ -84,14 +97,21 @@ async function works(rt: OciRuntime): Promise<boolean> {
 
 /** Whether `cmd` is an executable on PATH: no process started, as this is on the first step's path. */
 function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => {
+  return pathOf(cmd) !== undefined;
+}
+
+/** The real path of `cmd` as PATH finds it (itself when it has a slash), or undefined. */
+function pathOf(cmd: string): string | undefined {
+  const candidates = cmd.includes('/') ? [cmd] : (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').map((dir) => join(dir || '.', cmd));
+  for (const candidate of candidates) {
     try {
-      accessSync(join(dir || '.', cmd), constants.X_OK);
-      return true;
+      accessSync(candidate, constants.X_OK);
+      return realpathSync(candidate);
     } catch {
-      return false;
+      // not there
     }
-  });
+  }
+  return undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
 // directly: the kernel then does copy-up, whiteouts and opaque dirs exactly as it does for exec, so
 // one mechanism produces every layer diff, and paths resolve against the merged view (an image's
 // `/etc -> /x` link is followed inside the root, as the copy must see it).
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { assertNever, type FileOp } from '../../src/llb/index.ts';
@@ -12,6 +12,7 @@ import { snapshotInput } from '../snapshot-input.ts';
 import { mountAt, unmount, type Mount } from '../snapshot/mount.ts';
 import { newSnapshotKey } from '../snapshot/snapshotter.ts';
 import { withActiveSnapshot } from '../snapshot/with-active-snapshot.ts';
+import { removeLater } from '../snapshot/background-removal.ts';
 import type { InputRef, RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { mkdirAction, mkfileAction, rmAction } from './actions.ts';
@@ -77,7 +78,8 @@ async function applyActions(env: WorkerEnv, op: FileOp, inputs: readonly InputRe
     }
   } finally {
     for (const c of cleanups.reverse()) await c();
-    await rm(work, { recursive: true, force: true });
+    // in the background: freeing blocks can wait on the disk (../snapshot/background-removal.ts)
+    removeLater(work);
   }
   // unmounted now: the deferred files go straight into the upper dir
   reuse?.finish();

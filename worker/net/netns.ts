@@ -6,9 +6,11 @@
 // the same root left (worker/recover.ts) without touching another root's namespaces.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rootTag } from '../../src/state/index.ts';
 import { quickExec } from '../helper-exec.ts';
+import { addNetnsSyscall, errnoText, MNT_DETACH, umountSyscall } from '../syscall-helper.ts';
 
 export const netnsDir = '/run/netns';
 
@@ -25,15 +27,28 @@ export function netnsPath(name: string): string {
   return join(netnsDir, name);
 }
 
-/** Creates the named namespace (loopback down; the network provider configures it). */
+/**
+ * Creates the named namespace (loopback down; the network provider configures it): as `ip netns
+ * add` does, made by the syscall helper (no program started: ~4 ms less per namespace on a parallel
+ * build's start), else by `ip`.
+ */
 export async function addNetns(name: string): Promise<string> {
-  await quickExec('ip', ['netns', 'add', name]);
-  return netnsPath(name);
+  const path = netnsPath(name);
+  const errno = await addNetnsSyscall(netnsDir, path);
+  if (errno === undefined) await quickExec('ip', ['netns', 'add', name]);
+  else if (errno !== 0) throw Object.assign(new Error(`cannot create network namespace "${name}": ${errnoText(errno)}`), { stderr: errnoText(errno) });
+  return path;
 }
 
-/** Removes the namespace's name; the kernel frees it once no process is left in it. Idempotent. */
+/**
+ * Removes the namespace's name (as `ip netns delete`: a lazy unmount and the file's removal); the
+ * kernel frees it once no process is left in it. Idempotent.
+ */
 export async function deleteNetns(name: string): Promise<void> {
-  await quickExec('ip', ['netns', 'delete', name]).catch(() => undefined);
+  const path = netnsPath(name);
+  const errno = await umountSyscall(path, MNT_DETACH);
+  if (errno === undefined) await quickExec('ip', ['netns', 'delete', name]).catch(() => undefined);
+  else await rm(path, { force: true }).catch(() => undefined);
 }
 
 /** The names in /run/netns starting with `prefix`. */

@@ -5,6 +5,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActiveSnapshots, storeQueries } from './active-snapshots.ts';
 import { createUpperDirDiffer } from './differ.ts';
+import { createTrash } from './background-removal.ts';
 import type { Mount } from './mount.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 import type { Snapshotter } from './snapshotter.ts';
@@ -43,6 +44,14 @@ export function createOverlaySnapshotter(opts: { store: SnapshotStore; tmpDir: s
     async view(key, parent, o) {
       const a = actives.add({ key, parent, view: true, dir: join(tmpDir, `view-${key}`) });
       try {
+        if (o?.readonly && parent !== undefined) {
+          // read-only: the chain's diff dirs alone, no upper and work dir to make and remove, and an
+          // unmount with nothing to sync (overlayfs wants two lowerdirs without an upper: the empty
+          // one goes at the bottom, below the root dir every layer has)
+          mkdirSync(emptyLower, { recursive: true });
+          const lowers = [...store.chain(parent).reverse().map(store.diffDir), emptyLower];
+          return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`, ...overlayOptions, 'ro'] }];
+        }
         await mkdir(join(a.dir, 'upper'), { recursive: true });
         await mkdir(join(a.dir, 'work'), { recursive: true });
         const mounts = overlay(parent, join(a.dir, 'upper'), join(a.dir, 'work'));
@@ -63,8 +72,11 @@ export function createOverlaySnapshotter(opts: { store: SnapshotStore; tmpDir: s
     },
     async commit(name, key) {
       const a = actives.committable(key);
-      // overlay's workdir is scratch space only useful while mounted
-      await rm(join(a.dir, 'work'), { recursive: true, force: true }).catch(() => undefined);
+      // overlay's workdir is scratch space only useful while mounted; moved out at once, removed in
+      // the background (freeing its blocks can wait on the disk: ./background-removal.ts)
+      const trash = createTrash(tmpDir);
+      if (!trash.take(join(a.dir, 'work'))) await rm(join(a.dir, 'work'), { recursive: true, force: true }).catch(() => undefined);
+      trash.empty();
       if (name !== key) await store.importDir(name, a.parent, a.dir);
       else store.meta.add(name, a.parent);
       actives.delete(key);
