@@ -124,36 +124,62 @@ const settleMs = 2000;
 const maxUnsettled = 64;
 const maxUnsettledBytes = 64 * 1024 * 1024;
 
+// The stat numbers of up to this many entries are hashed at once, as doubles: formatting them as
+// text (three doubles of timestamps and size per entry) was a quarter of a 20,000-file walk.
+const batchEntries = 4096;
+const statFields = 8;
+
 /**
  * The fingerprint of the stat data of `entries` (each selected source's host path and what
  * `walk` finds below it), and the entries that had not settled when the walk began (undefined:
  * too many to check at `settle()`). Stats are plain numbers, not bigints, and nothing else is
  * held: the walk makes little garbage. A timestamp as a double keeps ~0.25 µs, and a kept
- * fingerprint's entries are 2 s old: any later write shows.
+ * fingerprint's entries are 2 s old: any later write shows. The hash takes the paths as text and
+ * every field `statKey` names as raw doubles, a batch of each in turn.
  */
 export function fingerprintOf(selected: readonly { rel: string; host: string }[], walk: (abs: string, rel: string, visit: (abs: string, rel: string, s: Stats) => void) => void): { fingerprint: string; unsettled: UnsettledEntry[] | undefined } {
   const hash = createHash('sha256');
   const startMs = Date.now();
   let text = '';
+  const numbers = new Float64Array(batchEntries * statFields);
+  const bytes = new Uint8Array(numbers.buffer);
+  let n = 0;
+  const flush = () => {
+    // the count of numbers after the text: a path cannot pass for numbers
+    hash.update(`${text}\0${n}\0`);
+    hash.update(bytes.subarray(0, n * 8));
+    text = '';
+    n = 0;
+  };
   let unsettled: UnsettledEntry[] | undefined = [];
   let unsettledBytes = 0;
   const visit = (abs: string, rel: string, s: Stats) => {
-    text += `${rel}\0${statKey(s)}\0`;
+    text += `${rel}\0`;
+    numbers[n] = s.mode;
+    numbers[n + 1] = s.uid;
+    numbers[n + 2] = s.gid;
+    numbers[n + 3] = s.dev;
+    numbers[n + 4] = s.ino;
+    numbers[n + 5] = s.size;
+    numbers[n + 6] = s.mtimeMs;
+    numbers[n + 7] = s.ctimeMs;
+    n += statFields;
     if (unsettled && startMs - newestOf(s) < settleMs) {
       unsettledBytes += s.isFile() ? s.size : 0;
       if (unsettled.length >= maxUnsettled || unsettledBytes > maxUnsettledBytes) unsettled = undefined;
       else unsettled.push({ abs, stat: s });
     }
-    // joined ~64 KB at a time, as the checksum's parts
-    if (text.length >= 65_536) {
-      hash.update(text);
-      text = '';
-    }
+    if (n + statFields > numbers.length) flush();
   };
   for (const { rel, host } of selected) {
     text += `source ${rel}\0${host}\0`;
+    // a marker among the numbers too: where one source's entries end
+    numbers[n] = -1;
+    n++;
+    if (n + statFields > numbers.length) flush();
     walk(host, rel, visit);
+    if (n + statFields > numbers.length) flush();
   }
-  hash.update(text);
+  flush();
   return { fingerprint: hash.digest('hex'), unsettled };
 }
