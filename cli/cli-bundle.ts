@@ -92,7 +92,9 @@ export function loadBundle(entry: string, argv: readonly string[]): LoadedBundle
     // none yet
   }
   // the wrapper Node's CommonJS loader puts around a module
-  const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(entry, 'utf8')}\n})`;
+  // latin1: the bundle is ASCII (scripts/bundle-cli.ts), so this is its text, decoded without a
+  // UTF-8 pass and kept by V8 one byte a character
+  const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(entry, 'latin1')}\n})`;
   const script = new Script(source, { filename: entry, cachedData });
   const module = { exports: {} as { main?: LoadedBundle['main'] } };
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(entry), module, entry, dirname(entry));
