@@ -5,9 +5,9 @@
 // the same fingerprint, the checksum is the one kept: no file digest is looked up, no part hashed.
 // That leaves a no-change rebuild one lstat per entry plus one hash over the stat data.
 //
-// A fingerprint is kept at once when every entry had settled (its newest timestamp more than the
-// file digest cache's `settle` before the walk): a write landing within the filesystem's timestamp
-// granularity of the walk would leave the stat data as it was. A read with a few entries that had
+// A fingerprint is kept at once when every entry had settled (its newest timestamp more than
+// `settleMsOf` before the walk): a write landing within the filesystem's timestamp granularity of
+// the walk would leave the stat data as it was. A read with a few entries that had
 // not (the file just edited before this build) is kept at `settle()`, when the build ends, once
 // each of them has settled, still has the stat data the walk saw, and a file's bytes still hash
 // to what the checksum used (racy git's answer): a write after that shows in the stat data.
@@ -73,7 +73,7 @@ export function openReadFingerprints(db: Database): ReadFingerprints {
 
 /** Whether an entry has settled since the walk, with the same stat data and, for a file, the same bytes. */
 function stillAsSeen(e: UnsettledEntry): boolean {
-  if (Date.now() - newestOf(e.stat) < settleMs) return false;
+  if (Date.now() - newestOf(e.stat) < settleMsOf(e.stat)) return false;
   let now: Stats;
   try {
     now = lstatSync(e.abs);
@@ -117,8 +117,16 @@ export function readIdentity(read: { version: number; dir: string; src: readonly
   return createHash('sha256').update(JSON.stringify([read.version, read.dir, read.src, read.excludePatterns, read.followSymlinks, read.owner, read.mode])).digest('hex');
 }
 
-// Far above any filesystem's timestamp granularity, as the file digest cache's.
-const settleMs = 2000;
+// How long after its newest timestamp an entry counts as settled: far above the filesystem's
+// timestamp granularity. Timestamps with a fraction of a second come from a filesystem that keeps
+// them finer than a second (ext4, xfs, btrfs, tmpfs, overlayfs: nanoseconds), set from the kernel's
+// coarse clock, which ticks every jiffy (10 ms at most): 250 ms is 25 ticks. Whole seconds may be a
+// filesystem of one- or two-second granularity (ext3, FAT), or a time set by hand: 2 s, as the file
+// digest cache's. So a one-file edit whose build takes under 2 s still keeps its fingerprint at
+// `settle()`, and the no-change rebuild after it is one lstat per entry.
+const fineSettleMs = 250;
+const coarseSettleMs = 2000;
+const settleMsOf = (s: Stats) => (s.mtimeMs % 1000 !== 0 && s.ctimeMs % 1000 !== 0 ? fineSettleMs : coarseSettleMs);
 
 // The entries a read may leave to `settle()`: past these, it is checked in full next time.
 const maxUnsettled = 64;
@@ -164,7 +172,7 @@ export function fingerprintOf(selected: readonly { rel: string; host: string }[]
     numbers[n + 6] = s.mtimeMs;
     numbers[n + 7] = s.ctimeMs;
     n += statFields;
-    if (unsettled && startMs - newestOf(s) < settleMs) {
+    if (unsettled && startMs - newestOf(s) < settleMsOf(s)) {
       unsettledBytes += s.isFile() ? s.size : 0;
       if (unsettled.length >= maxUnsettled || unsettledBytes > maxUnsettledBytes) unsettled = undefined;
       else unsettled.push({ abs, stat: s });
