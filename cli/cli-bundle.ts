@@ -92,7 +92,9 @@ export function loadBundle(entry: string, argv: readonly string[]): LoadedBundle
     // none yet
   }
   // the wrapper Node's CommonJS loader puts around a module
-  const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(entry, 'utf8')}\n})`;
+  // latin1: the bundle is ASCII (scripts/bundle-cli.ts), so this is its text, decoded without a
+  // UTF-8 pass and kept by V8 one byte a character
+  const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(entry, 'latin1')}\n})`;
   const script = new Script(source, { filename: entry, cachedData });
   const module = { exports: {} as { main?: LoadedBundle['main'] } };
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(entry), module, entry, dirname(entry));
@@ -114,9 +116,13 @@ export function loadBundle(entry: string, argv: readonly string[]): LoadedBundle
   };
 }
 
+// The commands that run enough of the engine to need a code cache of their own: `push` with the
+// cache `--version` made compiled the engine, the registry client and the exporter on every run.
+const cachedCommands = new Set(['build', 'images', 'check', 'push', 'pull', 'tag', 'rmi', 'rm', 'inspect', 'history', 'save', 'load', 'du', 'prune']);
+
 /** The command a cache is kept for: the first of argv that names one, else (and for any --help or --version) `cli`. */
 function commandOf(argv: readonly string[]): string {
   if (argv.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version')) return 'cli';
-  return argv.find((a) => a === 'build' || a === 'images' || a === 'check') ?? 'cli';
+  return argv.find((a) => cachedCommands.has(a)) ?? 'cli';
 }
 

@@ -32,6 +32,9 @@ const args = [
   // tar-stream and its five helpers, p-queue…; ~30 modules) cost a no-change rebuild ~25 ms
   // stack traces of our bugs name the sources with `node --enable-source-maps`
   '--sourcemap', '--log-level=warning', `--metafile=${metafile}`,
+  // ASCII only (asciiOnly below): the bin reads it as latin1, and V8 keeps its source, held for
+  // lazy compilation for the whole run, one byte a character instead of two (1.5 MB less heap)
+  '--charset=ascii',
 ];
 const run = spawnSync(esbuild, args, { cwd: repo, stdio: ['ignore', 'inherit', 'inherit'] });
 if (run.status !== 0) {
@@ -39,6 +42,7 @@ if (run.status !== 0) {
   console.error(`bundle-cli: esbuild failed (${run.error?.message ?? `exit ${run.status}`}): tsbuild runs from its sources`);
   process.exit(1);
 }
+asciiOnly(join(staging, 'main.cjs'));
 const meta = JSON.parse(readFileSync(metafile, 'utf8')) as { inputs: Record<string, unknown> };
 rmSync(metafile);
 const inputs = describeInputs(repo, watchedFiles(Object.keys(meta.inputs)));
@@ -82,3 +86,14 @@ function watchedFiles(inputs: readonly string[]): string[] {
   return [...files];
 }
 
+
+/**
+ * Makes the bundle pure ASCII. esbuild's --charset=ascii escapes every string, template, regular
+ * expression and identifier, but keeps the comments it carries over (p-queue's have emoji): any
+ * character left above 0x7f is in a comment, where `\u{…}` text means nothing to the parser.
+ */
+function asciiOnly(file: string): void {
+  const text = readFileSync(file, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  if (ascii !== text) writeFileSync(file, ascii);
+}

@@ -7,9 +7,9 @@
 // the filesystem's timestamp granularity of the read. Racy-git's answer: a file changed less than
 // `settle` before it was read is not remembered, so it is read again next time.
 //
-// The table is read whole, once, at the first lookup: one SELECT of 20,000 rows takes ~20 ms where a
-// query per file takes ~8 µs each plus the JavaScript around it, and a no-change rebuild asks about
-// every file. A table too large for that (many big contexts on one root) is asked per file.
+// The table is read whole at a checksum's first lookup and let go when the checksum is done
+// (flush): one SELECT of 20,000 rows takes ~20 ms where a query per file takes ~8 µs each plus the
+// JavaScript around it, and a read whose fingerprint missed asks about every file. A table too large for that (many big contexts on one root) is asked per file.
 import type { BigIntStats } from 'node:fs';
 import { transaction, type Database } from '../state/index.ts';
 
@@ -18,7 +18,11 @@ export interface FileDigestCache {
   get(stat: BigIntStats): string | undefined;
   /** Remembers the digest of the bytes read for `stat` (skipped for a file changed just before). */
   set(stat: BigIntStats, hex: string): void;
-  /** Writes what `set` remembered and has not written yet; call once a checksum is done. */
+  /**
+   * Writes what `set` remembered and has not written yet, and lets go of the rows read into memory
+   * (the next `get` reads them again); call once a checksum is done, so the steps that run after it
+   * do not hold ~200 bytes a row of the table.
+   */
   flush(): void;
 }
 
@@ -55,6 +59,14 @@ export function openFileDigestCache(db: Database, opts: FileDigestCacheOptions =
     for (const row of db.prepare('SELECT file, stat, digest FROM file_digests').iterate() as Iterable<Row & { file: string }>) all.set(row.file, { stat: row.stat, digest: row.digest });
     return all;
   };
+  const write = () => {
+    if (pending.length === 0) return;
+    // one transaction for the lot: a commit per file would cost more than reading small files
+    transaction(db, () => {
+      for (const p of pending) upsert.run(...p);
+    });
+    pending.length = 0;
+  };
   return {
     get(s) {
       known ??= load();
@@ -68,15 +80,11 @@ export function openFileDigestCache(db: Database, opts: FileDigestCacheOptions =
       pending.push([fileOf(s), statOf(s), hex]);
       known?.set(fileOf(s), { stat: statOf(s), digest: hex });
       // written as they come, a batch at a time: a cold read of 20,000 files held them all until its end
-      if (pending.length >= flushEvery) this.flush();
+      if (pending.length >= flushEvery) write();
     },
     flush() {
-      if (pending.length === 0) return;
-      // one transaction for the lot: a commit per file would cost more than reading small files
-      transaction(db, () => {
-        for (const p of pending) upsert.run(...p);
-      });
-      pending.length = 0;
+      write();
+      known = undefined;
     },
   };
 }

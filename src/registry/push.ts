@@ -5,6 +5,7 @@
 // missing blobs. 5xx answers, resets and stalls are retried with backoff (retry.ts).
 //
 //   await pushImage({ client, content, ref: '127.0.0.1:5000/app:1', descriptor: view.manifestDescriptor });
+import PQueue from 'p-queue';
 import type { BlobReader } from '../content/index.ts';
 import { checkBlobBytes } from '../content/index.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from '../image/index.ts';
@@ -21,6 +22,12 @@ import { readBoundedBody } from './bounded-body.ts';
 import { bufferedResponse } from './http.ts';
 import type { HttpRequestInit, HttpResponse } from './http.ts';
 import { createStallGuard, resolveStallTimeoutMs } from './stall-guard.ts';
+
+// Requests of one manifest's blobs at once (HEADs, and uploads of small blobs): BuildKit sends
+// every blob's at once; a bound keeps an image of many layers from opening a socket for each.
+const maxChecks = 8;
+// Blobs up to this size are uploaded outside the client's transfer queue (bounded for large blobs).
+const smallBlobBytes = 1024 * 1024;
 
 export interface PushOptions {
   client: RegistryClient;
@@ -65,8 +72,12 @@ async function pushManifest(opts: PushOptions, ref: ImageReference, desc: Descri
     }
   } else {
     const m = parsed as ImageManifest;
-    // settled, not all: a failed blob must not leave the others uploading after pushImage has thrown
-    const pushed = await Promise.allSettled([m.config, ...m.layers].map((blob) => client.transfers.add(() => pushBlob(opts, ref, blob))));
+    // every blob's HEAD at once (up to maxChecks), uploads of large ones in the client's transfer
+    // queue: waiting for a transfer slot before the HEAD made a 5-layer push two rounds of HEAD,
+    // POST and PUT. Settled, not all: a failed blob must not leave the others uploading after
+    // pushImage has thrown
+    const checks = new PQueue({ concurrency: maxChecks });
+    const pushed = await Promise.allSettled([m.config, ...m.layers].map((blob) => checks.add(() => pushBlob(opts, ref, blob))));
     const failed = pushed.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -81,10 +92,8 @@ async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor
   const { client, content } = opts;
   const what = `blob ${blob.digest} to ${familiarName({ ...ref, tag: undefined, digest: undefined })}`;
   const send = (path: string, init: HttpRequestInit & { scopes?: readonly string[] }) => guarded(opts, what, (signal) => client.send(ref, path, { ...init, what, push: true, signal }));
-  await retrying(opts, ref, async () => {
-    const head = await send(`/blobs/${blob.digest}`, { method: 'HEAD' });
-    if (head.ok) return report(opts, blob);
-    if (head.status !== 404) throw await registryErrorFrom(head, what);
+  // after a HEAD that found no blob: mounted from a sibling repository, or uploaded
+  const upload = async () => {
     let location: string | undefined;
     for (const from of opts.mountFrom ?? []) {
       // 201: mounted. 202: the registry declined and opened a normal upload, which we use
@@ -105,6 +114,13 @@ async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor
     if (opts.fetch && !(await content.has(blob.digest))) await opts.fetch(blob, opts.signal);
     await uploadBlob({ client, content, ref, blob, location, what, chunkSize: opts.chunkSize ?? DefaultChunkSize, signal: opts.signal, stallTimeoutMs: opts.stallTimeoutMs });
     report(opts, blob);
+  };
+  await retrying(opts, ref, async () => {
+    const head = await send(`/blobs/${blob.digest}`, { method: 'HEAD' });
+    if (head.ok) return report(opts, blob);
+    if (head.status !== 404) throw await registryErrorFrom(head, what);
+    // a config or a small layer is a request or two: it does not wait for a large layer's slot
+    await (blob.size <= smallBlobBytes ? upload() : client.transfers.add(upload));
   });
 }
 

@@ -148,6 +148,8 @@ test('the bundle runs with a code cache per command, made after its first run; a
     runBundled(entry, ['build', '--help']);
     runBundled(entry, ['images']);
     t.deepEqual(caches(), ['build.cache', 'cli.cache', 'images.cache'], '--help has its own: it compiles little');
+    runBundled(entry, ['--root', '/x', 'push', 'x']);
+    t.true(caches().includes('push.cache'), 'push runs the engine and the registry client: a cache of its own');
 
     const cache = join(repo, 'dist', 'cli-0123abcd', 'build.cache');
     writeFileSync(cache, Buffer.alloc(readFileSync(cache).length, 7));

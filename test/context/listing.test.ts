@@ -27,6 +27,17 @@ test('a listing names every entry a checksum covered, with type, mode and a cont
   t.deepEqual(decodeListing(encodeListing(listing)), listing, 'stored and read back unchanged');
 });
 
+test('a path two sources select is listed once, and a listing read back is the same lines', async (t) => {
+  const dir = contextDir({ 'src/app.js': 'one\n', 'src/lib/x.js': 'x\n' });
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  const { listing } = await listingOf(dir, ['src/lib/x.js', 'src']);
+  t.deepEqual(listing.map((l) => l.split('\0')[0]), ['src', 'src/app.js', 'src/lib', 'src/lib/x.js']);
+  const back = decodeListing(encodeListing(listing));
+  t.deepEqual(back, listing);
+  t.true(back.every((l) => l.split('\0').length === 5), 'five fields a line, the empty content of a dir too');
+  t.deepEqual(decodeListing(encodeListing([])), []);
+});
+
 test('whatever changes the checksum shows in the diff of the listings, a touch in neither', async (t) => {
   const dir = contextDir({ 'src/app.js': 'one\n', 'src/old.js': 'old\n', 'run.sh': 'echo\n' });
   t.teardown(() => rmSync(dir, { recursive: true }));

@@ -1,7 +1,7 @@
 // The no-change shortcut of context checksums: a read whose entries' stat data is as last time is
 // answered with last time's checksum, and anything that changes a checksum also changes the answer.
 import test from 'ava';
-import { chmodSync, lstatSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,8 +39,10 @@ test('an unchanged read is answered from its fingerprint: no digest looked up, n
   const dir = contextDir({ 'a.txt': 'a', 'src/b.js': 'b', 'src/c.js': 'c' });
   t.teardown(() => rmSync(dir, { recursive: true }));
   const db = openDb(t);
+  // written just now (its mtime a second ahead: a slow machine must not let it settle before the read)
+  utimesSync(join(dir, 'a.txt'), new Date(), new Date(Date.now() + 1000));
   const plain = await checksumSources(dir, ['.'], []);
-  // written just now: not settled, so nothing is kept and the next read is a full one
+  // not settled, so nothing is kept and the next read is a full one
   const fresh = await checksumSources(dir, ['.'], [], { fingerprints: openReadFingerprints(db) });
   t.is(fresh, plain);
   t.is((db.prepare('SELECT count(*) AS n FROM context_reads').get() as { n: number }).n, 0, 'a read of files written within the settle time is not kept');
@@ -124,6 +126,8 @@ test('a file edited just before the read is kept when the build ends, once it ha
   const db = openDb(t);
   await sleep(2100);
   writeFileSync(join(dir, 'src/b.js'), 'edited');
+  // a second ahead: still fresh when this "build" ends, however slow the machine
+  utimesSync(join(dir, 'src/b.js'), new Date(), new Date(Date.now() + 1000));
   const fingerprints = openReadFingerprints(db);
   const rows = () => (db.prepare('SELECT count(*) AS n FROM context_reads').get() as { n: number }).n;
   const sum = await checksumSources(dir, ['.'], [], { fingerprints });
@@ -149,6 +153,34 @@ test('a file edited just before the read is kept when the build ends, once it ha
   t.is(await checksumSources(dir, ['.'], [], { fingerprints: openReadFingerprints(db), onPart: (p) => void parts.push(p) }), now);
   t.deepEqual(parts, [], 'the next read is answered from the fingerprint');
   t.is(now, await checksumSources(dir, ['.'], []));
+});
+
+test('on a filesystem with sub-second timestamps an edit settles in a quarter of a second: a build shorter than 2 s keeps its fingerprint', async (t) => {
+  const dir = contextDir({ 'a.txt': 'a', 'src/b.js': 'b' });
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  const db = openDb(t);
+  await sleep(2100);
+  writeFileSync(join(dir, 'src/b.js'), 'edited');
+  const s = lstatSync(join(dir, 'src/b.js'));
+  if (s.mtimeMs % 1000 === 0 || s.ctimeMs % 1000 === 0) return t.pass('whole-second timestamps here: the 2 s rule holds');
+  const rows = () => (db.prepare('SELECT count(*) AS n FROM context_reads').get() as { n: number }).n;
+  const fingerprints = openReadFingerprints(db);
+  const sum = await checksumSources(dir, ['.'], [], { fingerprints });
+  await sleep(400);
+  fingerprints.settle();
+  t.is(rows(), 1, 'kept at the end of a build of 0.4 s');
+  const parts: string[] = [];
+  t.is(await checksumSources(dir, ['.'], [], { fingerprints: openReadFingerprints(db), onPart: (p) => void parts.push(p) }), sum);
+  t.deepEqual(parts, [], 'the no-change read after it is answered from the fingerprint');
+  // a whole-second mtime (set by hand, or a coarse filesystem) waits the full 2 s
+  writeFileSync(join(dir, 'a.txt'), 'A');
+  utimesSync(join(dir, 'a.txt'), new Date(), new Date(Math.floor(Date.now() / 1000) * 1000));
+  const coarse = openReadFingerprints(db);
+  db.prepare('DELETE FROM context_reads').run();
+  await checksumSources(dir, ['.'], [], { fingerprints: coarse });
+  await sleep(400);
+  coarse.settle();
+  t.is(rows(), 0, 'not kept: a whole-second timestamp may be a coarse clock');
 });
 
 test('an entry left to settle() is kept only if its bytes still hash to what the checksum used', async (t) => {
