@@ -19,6 +19,8 @@ export interface IgnoreMatcher {
 }
 
 let linearFallback = false;
+const fallbackFlag = '--enable-experimental-regexp-engine-on-excessive-backtracks';
+const backtrackFlag = '--regexp-backtracks-before-fallback';
 
 /**
  * The matcher turns each pattern into a regular expression, as Docker's does, but Go's engine is
@@ -29,9 +31,12 @@ let linearFallback = false;
 function useLinearFallback(): void {
   if (linearFallback) return;
   linearFallback = true;
-  v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+  // bin/tsbuild.js starts Node with both: setting a flag here would make V8 reject the CLI's code
+  // cache (its flag hash) on every later start, so only a process started otherwise sets them
+  if (process.execArgv.includes(fallbackFlag) && process.execArgv.some((a) => a.startsWith(`${backtrackFlag}=`))) return;
+  v8.setFlagsFromString(fallbackFlag);
   // a real pattern against a real path backtracks a few hundred times at most
-  v8.setFlagsFromString('--regexp-backtracks-before-fallback=100000');
+  v8.setFlagsFromString(`${backtrackFlag}=100000`);
 }
 
 export function createIgnoreMatcher(patterns: readonly string[]): IgnoreMatcher {
