@@ -28,7 +28,7 @@
 import { linkSync, lstatSync, lutimesSync, readFileSync, rmSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { isWhiteoutDevice } from '../layer/layer-tar.ts';
-import { copyRegularFile, type CopyReuse, type Owner } from './write-tree.ts';
+import { copyRegularFile, utimeSeconds, type CopyReuse, type Owner } from './write-tree.ts';
 
 export const copyManifestName = 'copy-manifest';
 
@@ -60,7 +60,7 @@ type Entry = string;
 interface Deferred {
   rel: string;
   src: string;
-  times: Pick<Stats, 'atime' | 'mtime'>;
+  times: Pick<Stats, 'atimeMs' | 'mtimeMs'>;
   size: number;
   mode: number;
   owner: Owner;
@@ -109,7 +109,7 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
       if (linkedInodes.has(ino) || !inUpper(dirname(rel))) return false;
       linkedInodes.add(ino);
       // the previous file's inode and metadata are checked once it is linked (finish)
-      deferred.set(dest, { rel, src, times: { atime: s.atime, mtime: s.mtime }, size: s.size, mode, owner, entry: before, ino });
+      deferred.set(dest, { rel, src, times: { atimeMs: s.atimeMs, mtimeMs: s.mtimeMs }, size: s.size, mode, owner, entry: before, ino });
       return true;
     },
     copied(dest, s, ino) {
@@ -177,7 +177,7 @@ function link(from: string, to: string, d: Deferred): 'linked' | 'taken' | 'fail
     }
   }
   const s = lstatSync(to);
-  if (s.isFile() && s.ino === d.ino && s.size === d.size && (s.mode & 0o7777) === d.mode && s.uid === d.owner.uid && s.gid === d.owner.gid && s.mtime.getTime() === d.times.mtime.getTime()) return 'linked';
+  if (s.isFile() && s.ino === d.ino && s.size === d.size && (s.mode & 0o7777) === d.mode && s.uid === d.owner.uid && s.gid === d.owner.gid && utimeSeconds(s.mtimeMs) === utimeSeconds(d.times.mtimeMs)) return 'linked';
   rmSync(to);
   return 'failed';
 }

@@ -167,7 +167,7 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
  * Copies the regular file `src` (stat `s`) to `dest`, where nothing is, with `mode`, `owner` and the
  * source's times; returns the new file's stat (taken before its owner, mode and times were set).
  */
-export function copyRegularFile(src: string, dest: string, s: Pick<Stats, 'atime' | 'mtime'>, mode: number, owner: Owner): Stats {
+export function copyRegularFile(src: string, dest: string, s: Pick<Stats, 'atimeMs' | 'mtimeMs'>, mode: number, owner: Owner): Stats {
   // exclusive: nothing is there, and without it libuv stats and truncates the new file, and ext4
   // starts writing back a file truncated to 0 when it is closed (auto_da_alloc), in the close
   copyFileSync(src, dest, fsConstants.COPYFILE_EXCL);
@@ -178,8 +178,16 @@ export function copyRegularFile(src: string, dest: string, s: Pick<Stats, 'atime
   if (chown) lchownSync(dest, owner.uid, owner.gid);
   // after a chown too: it clears setuid and setgid
   if (chown || (made.mode & 0o7777) !== mode) chmodSync(dest, mode);
-  lutimesSync(dest, s.atime, s.mtime);
+  lutimesSync(dest, utimeSeconds(s.atimeMs), utimeSeconds(s.mtimeMs));
   return made;
+}
+
+/**
+ * The seconds utimes gets from Stats' Date for these milliseconds (Node rounds them to whole ones),
+ * without making the Date: a big COPY keeps these for every file it may link instead.
+ */
+export function utimeSeconds(ms: number): number {
+  return Math.trunc(ms + 0.5) / 1000;
 }
 
 /** Last for every copied non-directory: its times, and its first path for later hard links to it. */
