@@ -26,6 +26,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
 
 export interface BundleManifest {
   /** The bundle's directory, relative to `dist/`. */
@@ -107,6 +108,7 @@ export function loadBundle(entry: string, argv: readonly string[]): LoadedBundle
       if (cachedData && !script.cachedDataRejected) return;
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       try {
+        startFlags();
         writeFileSync(tmp, script.createCachedData());
         renameSync(tmp, cacheFile);
       } catch {
@@ -126,3 +128,13 @@ function commandOf(argv: readonly string[]): string {
   return argv.find((a) => cachedCommands.has(a)) ?? 'cli';
 }
 
+/**
+ * V8 rejects a code cache made under other flags than its own (it compares a hash of them), and a
+ * build whose context has a .dockerignore turns on the regexp fallback (src/context/ignore.ts): set
+ * back to what every start has (V8's defaults), its cache is one the next start takes. Passing the
+ * flags at start instead costs more: Node's own built-in code cache is then rejected (+25 ms).
+ */
+function startFlags(): void {
+  setFlagsFromString('--no-enable-experimental-regexp-engine-on-excessive-backtracks');
+  setFlagsFromString('--regexp-backtracks-before-fallback=50000');
+}

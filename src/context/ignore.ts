@@ -31,9 +31,8 @@ const backtrackFlag = '--regexp-backtracks-before-fallback';
 function useLinearFallback(): void {
   if (linearFallback) return;
   linearFallback = true;
-  // bin/tsbuild.js starts Node with both: setting a flag here would make V8 reject the CLI's code
-  // cache (its flag hash) on every later start, so only a process started otherwise sets them
-  if (process.execArgv.includes(fallbackFlag) && process.execArgv.some((a) => a.startsWith(`${backtrackFlag}=`))) return;
+  // (V8 checks a hash of its flags against a code cache: cli/cli-bundle.ts puts both back before
+  // it writes the CLI's, or every later start would reject it)
   v8.setFlagsFromString(fallbackFlag);
   // a real pattern against a real path backtracks a few hundred times at most
   v8.setFlagsFromString(`${backtrackFlag}=100000`);
