@@ -159,3 +159,22 @@ test('the bundle runs with a code cache per command, made after its first run; a
     removeDir(repo);
   }
 });
+
+test('a run that turned on V8\'s regexp fallback (a context with a .dockerignore) still leaves a cache the next start takes', (t) => {
+  const repo = fakeRepo();
+  try {
+    // what src/context/ignore.ts does when a build reads a .dockerignore
+    writeFileSync(join(repo, 'dist', 'cli-0123abcd', 'main.cjs'), `exports.main = async () => {
+      const v8 = require('node:v8');
+      v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+      v8.setFlagsFromString('--regexp-backtracks-before-fallback=100000');
+      return 0;
+    };\n`);
+    const entry = freshBundle(repo)!;
+    t.deepEqual(runBundled(entry, ['build', '.']), { cached: false, code: 0 });
+    t.deepEqual(runBundled(entry, ['build', '.']), { cached: true, code: 0 }, 'V8 rejects a cache made under other flags');
+    t.deepEqual(runBundled(entry, ['build', '.']), { cached: true, code: 0 });
+  } finally {
+    removeDir(repo);
+  }
+});
