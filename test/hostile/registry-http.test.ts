@@ -27,6 +27,16 @@ async function serve(t: { teardown(fn: () => void): void }, handler: (req: Incom
 }
 
 /** Sends `body` one byte every `everyMs` until the client goes away. */
+/** A content store's dir for a pull from `reg`; both go when the test ends. */
+function contentDirStopping(t: { teardown(fn: () => void): void }, reg: { stop(): Promise<unknown> }): string {
+  const dir = tempDir('tsbuild-content-');
+  t.teardown(() => {
+    void reg.stop();
+    removeDir(dir);
+  });
+  return dir;
+}
+
 function drip(res: ServerResponse, body: Buffer, everyMs: number): void {
   let at = 0;
   const timer = setInterval(() => {
@@ -46,11 +56,7 @@ test('a manifest dripped one byte every 50 ms never goes quiet, but is aborted a
     drip(res, image.manifest, 50);
     return true;
   });
-  const dir = tempDir('tsbuild-content-');
-  t.teardown(() => {
-    void reg.stop();
-    removeDir(dir);
-  });
+  const dir = contentDirStopping(t, reg);
   const started = Date.now();
   // 300 ms without a byte would be a stall; the drip never waits that long
   const e = await t.throwsAsync(pullImage({ client: createRegistryClient({ stallTimeoutMs: 300 }), content: openContentStore(dir), ref: `${reg.host}/drip:1` }));
@@ -83,11 +89,7 @@ test('a transfer at a healthy pace is not taken for a drip, however long it runs
     res.on('close', () => clearInterval(timer));
     return true;
   });
-  const dir = tempDir('tsbuild-content-');
-  t.teardown(() => {
-    void reg.stop();
-    removeDir(dir);
-  });
+  const dir = contentDirStopping(t, reg);
   const started = Date.now();
   await t.notThrowsAsync(pullImage({ client: createRegistryClient({ stallTimeoutMs: 300 }), content: openContentStore(dir), ref: `${reg.host}/steady:1` }));
   t.true(Date.now() - started > 1200, 'it spanned more than one window');
