@@ -183,12 +183,13 @@ test.serial('after a kill -9 during export, the next build removes the partial b
     build.child.kill('SIGKILL');
     await build.closed;
     const left = ingest();
-    t.is(left.length, 1, 'the killed build left its partial blob');
+    // an output leaving the machine stores the layer's tar and its gzip in one pass: one or both partial
+    t.true(left.length === 1 || left.length === 2, `the killed build left its partial blobs: ${left.join(', ')}`);
     const small = contextDir({ Dockerfile: 'FROM busybox\nRUN true\n' });
     const next = await runTsbuild(['build', '--progress', 'plain', small], { root });
     removeDir(small);
     t.is(next.code, 0, next.stderr);
-    t.deepEqual(ingest(), [], `${left[0]} removed at start-up`);
+    t.deepEqual(ingest(), [], `${left.join(', ')} removed at start-up`);
   } finally {
     removeDir(ctx);
     removeDir(outDir);
