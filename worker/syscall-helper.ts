@@ -146,6 +146,9 @@ sub handle {
 }
 print "ready\n";
 my $buf = '';
+# tsbuild killed (-9) with requests still in the pipe: none of them may run after it (a network
+# namespace or a pasta made then would outlive the next start's recovery, which ran meanwhile)
+my $parent = getppid();
 while (1) {
   # Perl runs a signal's handler between ops: a SIGCHLD that lands just before a blocking read
   # would wait for the next request (a child's exit lost until then). So wait in select, which a
@@ -159,6 +162,7 @@ while (1) {
   last if $n == 0;
   $buf .= $chunk;
   while ((my $i = index($buf, "\n")) >= 0) {
+    exit 0 if getppid() != $parent;
     my $line = substr($buf, 0, $i);
     $buf = substr($buf, $i + 1);
     print handle($line), "\n";
