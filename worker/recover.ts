@@ -29,7 +29,7 @@ import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from './exec/
 import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.ts';
 import { unrecordedDirs } from './snapshot/snapshot-store.ts';
 import { recoveryRuntimes } from './exec/runtime.ts';
-import { isSeccompCompileContainer, killCreated } from './exec/seccomp-bpf.ts';
+import { isSeccompCompileContainer, killCreated, killCreatingRuntimes } from './exec/seccomp-bpf.ts';
 
 const run = promisify(execFile);
 
@@ -176,6 +176,7 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
       if (ok) break;
     }
   }
+  killCreatingRuntimes(stateDir);
   // `delete` removed the cgroups of the containers the runtime knew; these are the rest (a runtime
   // killed before it saved its state, or one still running a step when we were killed)
   await removeCgroups(left.cgroups);

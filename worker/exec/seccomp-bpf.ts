@@ -16,7 +16,7 @@
 // file is compiled again. Any failure leaves the step as before: crun compiles the profile itself.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OciRuntime } from './runtime.ts';
@@ -115,6 +115,24 @@ async function compile(runtime: OciRuntime, profile: SeccompProfile, stateRoot: 
     killCreated(join(stateDir, id));
     await rm(join(stateDir, id), { recursive: true, force: true });
     await rm(bundle, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Kills what is left of compile containers whose runtime was killed while it created them: the
+ * state may not be saved yet (killCreated has no pid, or no dir to find), but the init still waits
+ * under the runtime's own command line (`crun ... --root <stateDir> create ... <id>`).
+ */
+export function killCreatingRuntimes(stateDir: string): void {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const rootAt = args.indexOf('--root');
+      const id = args.at(-1) ?? '';
+      if (/(^|\/)(crun|runc)$/.test(args[0]) && rootAt > 0 && args[rootAt + 1] === stateDir && args.includes('create') && isSeccompCompileContainer(id)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
   }
 }
 
