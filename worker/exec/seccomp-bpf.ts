@@ -16,9 +16,10 @@
 // file is compiled again. Any failure leaves the step as before: crun compiles the profile itself.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pidsWhere } from '../proc-scan.ts';
 import type { OciRuntime } from './runtime.ts';
 import type { SeccompProfile } from './seccomp-profile.ts';
 
@@ -124,12 +125,13 @@ async function compile(runtime: OciRuntime, profile: SeccompProfile, stateRoot: 
  * under the runtime's own command line (`crun ... --root <stateDir> create ... <id>`).
  */
 export function killCreatingRuntimes(stateDir: string): void {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+  const compiling = (args: readonly string[]) => {
+    const rootAt = args.indexOf('--root');
+    return /(^|\/)(crun|runc)$/.test(args[0] ?? '') && rootAt > 0 && args[rootAt + 1] === stateDir && args.includes('create') && isSeccompCompileContainer(args.at(-1) ?? '');
+  };
+  for (const pid of pidsWhere(compiling)) {
     try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      const rootAt = args.indexOf('--root');
-      const id = args.at(-1) ?? '';
-      if (/(^|\/)(crun|runc)$/.test(args[0]) && rootAt > 0 && args[rootAt + 1] === stateDir && args.includes('create') && isSeccompCompileContainer(id)) process.kill(Number(pid), 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // exited meanwhile
     }

@@ -5,11 +5,12 @@
 // processes on different roots apart, and lets start-up recovery find what a killed process of
 // the same root left (worker/recover.ts) without touching another root's namespaces.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rootTag } from '../../src/state/index.ts';
 import { quickExec } from '../helper-exec.ts';
+import { pidsWhere } from '../proc-scan.ts';
 import { addNetnsSyscall, errnoText, MNT_DETACH, umountSyscall } from '../syscall-helper.ts';
 
 export const netnsDir = '/run/netns';
@@ -62,14 +63,5 @@ export function listNetns(prefix: string): string[] {
 
 /** Pids of pasta or slirp4netns processes serving one of the namespaces named with `prefix`. */
 export function netnsHelpers(prefix: string): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (/(^|\/)(pasta|slirp4netns)$/.test(args[0]) && args.some((a) => a.startsWith(join(netnsDir, prefix)))) out.push(Number(pid));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
+  return pidsWhere((args) => /(^|\/)(pasta|slirp4netns)$/.test(args[0] ?? '') && args.some((a) => a.startsWith(join(netnsDir, prefix))));
 }
