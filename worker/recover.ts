@@ -89,7 +89,7 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
   const deadline = Date.now() + (opts.waitMs ?? 60_000);
   for (;;) {
     try {
-      writeFileSync(lock, identity(process.pid), { flag: 'wx' });
+      writeFileSync(lock, identity(process.pid), { flag: 'wx', mode: 0o600 });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

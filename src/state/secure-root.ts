@@ -81,7 +81,13 @@ function secure(abs: string): void {
 
 /** chmod when the mode differs. Entries below the root were lstat'ed: a symlink among them is not a directory or file, so never followed. */
 function tighten(path: string, s: Stats, mode: number): void {
-  if ((s.mode & 0o7777) !== mode) chmodSync(path, mode);
+  if ((s.mode & 0o7777) === mode) return;
+  try {
+    chmodSync(path, mode);
+  } catch (e) {
+    // a concurrent tsbuild removed it between our lstat and chmod (recover.lock comes and goes)
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
 
 function statQuiet(path: string, follow: boolean): Stats | undefined {

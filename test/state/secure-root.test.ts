@@ -1,9 +1,10 @@
 // Issue 7 item 1: the state root is root's alone. Another local user must find nothing to read or
 // run under it, even the setuid-root binary a build made, whatever the umask and however old the root.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { secureStateRoot } from '../../src/state/secure-root.ts';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 
 /**
@@ -199,4 +200,25 @@ test.serial('output destinations are the user\'s: an exported archive keeps the 
     removeDir(parent);
     removeDir(ctx);
   }
+});
+
+test('a recovery lock another tsbuild removes while this one tightens the root is no error', async (t) => {
+  // seen in CI: two starts on one root, one lstat-ing recover.lock as the other removed it
+  const root = join(openParent(), 'root');
+  secureStateRoot(root);
+  const lock = join(root, 'recover.lock');
+  const churn = spawn('python3', ['-c', 'import os,sys\nwhile True:\n os.close(os.open(sys.argv[1], os.O_CREAT|os.O_WRONLY, 0o644)); os.chmod(sys.argv[1], 0o644); os.unlink(sys.argv[1])', lock], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    const deadline = Date.now() + 1500;
+    let runs = 0;
+    while (Date.now() < deadline) {
+      secureStateRoot(root);
+      runs++;
+    }
+    t.true(runs > 100, `${runs} runs`);
+  } finally {
+    churn.kill('SIGKILL');
+  }
+  t.is(modeOf(root), 0o700);
 });
