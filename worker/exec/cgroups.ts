@@ -78,6 +78,17 @@ export function detectCgroups(): CgroupLayout {
   return parseCgroupLayout(readQuiet('/proc/self/mountinfo') ?? '', readQuiet);
 }
 
+let layout: CgroupLayout | undefined;
+
+/**
+ * The layout as detectCgroups reads it, read once per process: a step needs it for its cgroup's
+ * path and removal, and reading /proc/self/mountinfo for every step (longer with each mount on a
+ * busy host) told it nothing new. Hierarchies are mounted at boot, not while a build runs.
+ */
+export function hostCgroups(): CgroupLayout {
+  return (layout ??= detectCgroups());
+}
+
 /** `tsbuild-<root id>-`: the name prefix of every cgroup of this state root. */
 export function cgroupPrefix(stateRoot: string): string {
   return `tsbuild-${rootTag(stateRoot, 12)}-`;

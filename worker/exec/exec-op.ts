@@ -1,7 +1,6 @@
 // The exec op: a new snapshot on the root input, its overlay mounted as the container's rootfs,
 // the command run by the OCI runtime, and the upper dir committed as the result.
 import { mkdirSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { withProxyEnv, type ExecMount, type ExecOp } from '../../src/llb/index.ts';
@@ -18,7 +17,7 @@ import { createRuntimeSpec } from './spec.ts';
 import { resolveUser } from '../rootfs/users.ts';
 import { checkTableMounts } from './table-mounts.ts';
 import { prepareOpMounts } from './op-mounts.ts';
-import { detectCgroups, readCgroupEvents, removeRunCgroup, runCgroupPath } from './cgroups.ts';
+import { hostCgroups, readCgroupEvents, removeRunCgroup, runCgroupPath } from './cgroups.ts';
 import { fitLimits, limitFailure, limitHint } from './resources.ts';
 import { writeEtcFiles } from '../net/etc-files.ts';
 import { heldCapabilities } from './capabilities.ts';
@@ -49,7 +48,7 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
   leasing?.catch(() => undefined);
   const privileged = op.security === 'insecure';
   try {
-    await mkdir(rootfs, { recursive: true });
+    mkdirSync(rootfs, { recursive: true });
     await mountAt(mounts[0], rootfs);
     mounted = true;
 
@@ -58,7 +57,7 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     releases.push(opMounts.release);
     const extraMounts = placeOpTargets(rootfs, opMounts.specMounts);
 
-    const cgroups = detectCgroups();
+    const cgroups = hostCgroups();
     const limits = fitLimits(ctx.limits ?? {}, cgroups);
     const cgroupsPath = runCgroupPath(env.paths.root, key);
     const user = resolveUser(rootfs, op.user);

@@ -1,8 +1,7 @@
 // Runs one container from a bundle with the OCI runtime, streaming its output as progress events.
 // The bundle's rootfs is already mounted; the caller owns it and its cleanup.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunContext } from '../types.ts';
@@ -47,7 +46,7 @@ export interface ExecutorOptions {
 
 export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
   const { runtime, stateDir, bundle, id, ctx } = opts;
-  await writeFile(join(bundle, 'config.json'), specJson(opts.spec));
+  writeFileSync(join(bundle, 'config.json'), specJson(opts.spec));
   const tail = createTail();
   if (ctx.signal.aborted) return { exitCode: 137, lastLines: [], aborted: true };
   const log = await openStepLog({ dir: opts.log?.dir ?? join(bundle, 'logs'), name: opts.log?.name ?? id, ctx });
