@@ -30,7 +30,8 @@ export function recordTargets(rootfs: string, targets: readonly string[]): PathS
   const paths = new Set<string>();
   for (const t of targets) for (let p = t; p !== '/' && p !== '.'; p = dirname(p)) paths.add(p);
   return [...paths]
-    .sort((a, b) => b.split('/').length - a.split('/').length || a.localeCompare(b))
+    // plain code-unit order: localeCompare's first call loads ICU's collation data (~10 ms on the first step)
+    .sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : a > b ? 1 : 0))
     .map((path) => {
       const s = lstatBelow(rootfs, path);
       if (s === 'not-below') return { path, existed: true };
