@@ -52,7 +52,7 @@ export function lstatBelow(root: string, path: string): Stats | undefined | 'not
     let s: Stats | undefined;
     try {
       // a missing path is the common answer here (busybox has no /proc, /sys, /dev): asked without
-      // an exception, whose error object and stack cost more than the lstat (9 ms on a step's first call)
+      // an exception, whose error object and stack cost more than the lstat
       s = lstatSync(cur, { throwIfNoEntry: false });
     } catch {
       return undefined;
