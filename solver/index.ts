@@ -113,7 +113,7 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   if (startingAtOnce > 0) opts.worker.warmNetwork(startingAtOnce);
   listings.keep(order, plan, parts, cache);
   const progress = withReasons(opts.progress, planReasons(order, plan, explainer, opts.explain === true));
-  const { snapshot, layers, stats } = await executePlan(root, plan, {
+  const executed = executePlan(root, plan, {
     worker: opts.worker,
     cache,
     localDirs: opts.localDirs,
@@ -129,6 +129,8 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     shareable: (v) => !ignoreCache(v) || describeOp(v.op).cachedUnderNoCache,
     keepRootLayers: opts.keepRootLayers,
   });
+  // its sandboxed steps are done: their namespaces go while the build exports, not at the close
+  const { snapshot, layers, stats } = await executed.finally(() => opts.worker.coolNetwork?.());
   return { snapshot, ...(layers && { layers }), stats, plan };
 }
 

@@ -99,6 +99,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   return {
     platform: { os: 'linux', architecture: goArch(process.arch) },
     warmNetwork: (count) => env.network.warm(count),
+    coolNetwork: () => env.network.drain(),
     snapshotter: chosen,
     run: <O extends Op>(op: O, inputs: readonly InputRef[], ctx: RunContext) => {
       // each kind's runner returns its own RunResult; the table cannot show TypeScript which one

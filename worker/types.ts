@@ -169,6 +169,11 @@ export interface Worker {
    */
   warmNetwork(count?: number): void;
   /**
+   * A hint that this build runs no more `sandbox` steps: idle namespaces are destroyed in the
+   * background now rather than at close (none while another build uses one). Optional.
+   */
+  coolNetwork?(): void;
+  /**
    * The snapshotter in use, and a notice for the user when it is not overlay (with why). Settles
    * once a new root's overlay probe has answered (at once on a root that probed before).
    */

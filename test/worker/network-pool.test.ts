@@ -84,3 +84,37 @@ test('idle namespaces beyond maxIdle are destroyed on release', async (t) => {
   await pool.close();
   t.is(r.destroyed.length, 3);
 });
+
+test('drain destroys the idle namespaces at once, none while one is leased, and close waits for those destroys', async (t) => {
+  const destroyed: string[] = [];
+  let finish!: () => void;
+  const slow = new Promise<void>((resolve) => (finish = resolve));
+  const create = async (name: string): Promise<NetworkSandbox> => ({
+    name, path: `/run/netns/${name}`,
+    destroy: async () => {
+      await slow;
+      destroyed.push(name);
+    },
+  });
+  const pool = createNetworkPool({ prefix: 'd-', tmpDir: '/tmp', create });
+  const [a, b] = await Promise.all([pool.acquire(), pool.acquire()]);
+  await a.release({ reuse: true });
+  pool.drain();
+  await b.release({ reuse: true });
+  // b was leased at the drain: both were kept for reuse
+  const c = await pool.acquire();
+  t.true([a.path, b.path].includes(c.path));
+  await c.release({ reuse: true });
+  pool.drain();
+  // both destroys are under way; a new step gets a new namespace
+  const d = await pool.acquire();
+  t.false([a.path, b.path].includes(d.path));
+  await d.release({ reuse: true });
+  let closed = false;
+  const closing = pool.close().then(() => (closed = true));
+  await new Promise((r) => setImmediate(r));
+  t.false(closed, 'close waits for the drained namespaces');
+  finish();
+  await closing;
+  t.is(destroyed.length, 3);
+});

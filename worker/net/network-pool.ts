@@ -26,7 +26,14 @@ export interface NetworkPool {
    * idle or coming, so that many steps starting at once each find one ready; errors wait for `acquire`.
    */
   warm(count?: number): void;
-  /** Destroys every namespace of the pool; later `acquire` calls fail. */
+  /**
+   * A build's sandboxed steps are done: its idle namespaces are destroyed now, in the background,
+   * so that the close after the build's export need not wait for pasta's end and the namespace's
+   * removal. Only when none is leased or warming (another build on the engine may be using the
+   * pool; it then keeps them for reuse). Later `acquire` calls make new ones. Never throws.
+   */
+  drain(): void;
+  /** Destroys every namespace of the pool and waits for those `drain` destroys; later `acquire` calls fail. */
   close(): Promise<void>;
 }
 
@@ -49,6 +56,8 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
   // oldest first: acquire takes the one most likely ready
   const warming: Promise<NetworkSandbox>[] = [];
   let closed = false;
+  // drain's destroys, waited for by close (a failure is reported there)
+  const destroying = new Set<Promise<void>>();
 
   const make = async () => {
     const sb = await create(newNetnsName(opts.prefix));
@@ -93,12 +102,21 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
         warming.push(p);
       }
     },
+    drain() {
+      if (closed || warming.length > 0 || live.size > idle.length) return;
+      for (const sb of idle.splice(0)) {
+        live.delete(sb);
+        const p = sb.destroy();
+        destroying.add(p);
+        p.catch(() => undefined).finally(() => destroying.delete(p));
+      }
+    },
     async close() {
       closed = true;
       const pending = warming.splice(0);
       await Promise.all(pending.map((p) => p.then((sb) => { live.add(sb); }, () => undefined)));
       idle.length = 0;
-      await Promise.all([...live].map((sb) => sb.destroy()));
+      await Promise.all([...[...live].map((sb) => sb.destroy()), ...destroying]);
       live.clear();
     },
   };
