@@ -22,7 +22,9 @@ import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
 // what `unshare --mount --propagation slave sh -c 'umount -l ...; exec crun'` did, without the three
 // programs. Requests are waited for in select (see the loop), stdin read with sysread.
 const script = String.raw`
-use strict; use warnings;
+# no 'use warnings': its stderr goes nowhere, and loading warnings.pm was ~3 ms of the helper's
+# ~10 ms start, on the first step's path (the helper, then the network namespace, then pasta)
+use strict;
 # the syscall numbers: from tsbuild for the architectures it knows (loading POSIX and syscall.ph
 # took ~40 ms of the helper's ~50 ms start on a loaded machine, on the first step's path), else syscall.ph
 my %nr = split /,/, ($ARGV[0] // '');
