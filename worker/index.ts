@@ -6,6 +6,7 @@
 //   const base = await worker.run(imageOp, [], ctx);
 //   const id = await worker.run(execOp, [{ type: 'snapshot', id: base }], ctx);
 //   const layer = await worker.layer(id);   // { diffId, digest, size, mediaType, empty }
+import { removeShmStateDir } from './exec/runtime-state-dir.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../src/content/index.ts';
@@ -126,6 +127,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
       claim.release();
       await ops.close();
       await removalsSettled();
+      removeShmStateDir(opts.root);
     },
   };
 }

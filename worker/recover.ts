@@ -19,9 +19,9 @@
 // closed worker leaves empty. A dead worker's registration goes only once its leftovers are gone,
 // so a recovery cut short is redone by the next worker.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { openLeases, ownerAlive, startTime, type Database, type StatePaths } from '../src/state/index.ts';
 import { unmount } from './snapshot/mount.ts';
@@ -30,12 +30,13 @@ import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.t
 import { unrecordedDirs } from './snapshot/snapshot-store.ts';
 import { recoveryRuntimes } from './exec/runtime.ts';
 import { isSeccompCompileContainer, killCreated, killCreatingRuntimes } from './exec/seccomp-bpf.ts';
+import { runtimeStateDirs, shmStateDir } from './exec/runtime-state-dir.ts';
 
 const run = promisify(execFile);
 
 /** What a killed worker left behind, as found on disk; `recoverRoot` removes all of it. */
 export interface Leftovers {
-  /** Container ids in the runtime's state dir (`<root>/runc`). */
+  /** Container state dirs (`<state dir>/<id>`) in the runtime's state dirs (`<root>/runc`, and the root's dir on /dev/shm: exec/runtime-state-dir.ts). */
   containers: string[];
   /** Mount points at or below `<root>/tmp`, in mount order. */
   mounts: string[];
@@ -134,7 +135,7 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
 function nothingPending(paths: StatePaths): boolean {
   return (
     listQuiet(paths.tmp).length === 0 &&
-    listQuiet(join(paths.root, 'runc')).length === 0 &&
+    runtimeStateDirs(paths.root).every((d) => listQuiet(d).length === 0) &&
     !listQuiet(join(paths.content, 'ingest')).some((n) => !ownerAlive(n)) &&
     !listQuiet(join(paths.root, 'cache-mounts')).some((n) => n.startsWith('private-'))
   );
@@ -142,7 +143,7 @@ function nothingPending(paths: StatePaths): boolean {
 
 /** Lists what a killed worker may have left under the root (reads only). */
 export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
-  const containers = listQuiet(join(paths.root, 'runc'));
+  const containers = runtimeStateDirs(paths.root).flatMap((d) => listQuiet(d).map((id) => join(d, id)));
   // mountinfo has canonical paths: the root may sit below a symlink
   const tmp = realpathQuiet(paths.tmp);
   const mounts = mountPoints().filter((m) => m === tmp || m.startsWith(`${tmp}/`));
@@ -166,17 +167,25 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
 async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<void> {
   const stateDir = join(opts.paths.root, 'runc');
   const runtimes = recoveryRuntimes(opts.runtime);
-  for (const id of left.containers) {
+  for (const state of left.containers) {
+    const id = basename(state);
     // the seccomp program's container has no cgroup, and delete does not kill it (worker/exec/seccomp-bpf.ts)
-    if (isSeccompCompileContainer(id)) killCreated(join(stateDir, id));
+    if (isSeccompCompileContainer(id)) killCreated(state);
     // delete --force kills a container still running (its runtime parent died with us) and drops its state
     for (const rt of runtimes) {
-      const cmd = rt.command(['--root', stateDir, 'delete', '--force', id]);
+      const cmd = rt.command(['--root', dirname(state), 'delete', '--force', id]);
       const ok = await run(cmd.file, cmd.args).then(() => true, () => false);
       if (ok) break;
     }
   }
   killCreatingRuntimes(stateDir);
+  // the root's runtime state dir on /dev/shm, once its containers are deleted (another of its
+  // containers that could not be: it stays for the next start)
+  try {
+    rmdirSync(shmStateDir(opts.paths.root));
+  } catch {
+    // never made, not empty, or not ours to remove (a real dir of someone else's: EPERM in a sticky dir)
+  }
   // `delete` removed the cgroups of the containers the runtime knew; these are the rest (a runtime
   // killed before it saved its state, or one still running a step when we were killed)
   await removeCgroups(left.cgroups);

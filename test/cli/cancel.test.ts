@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
+import { runtimeStateDirs } from '../../worker/exec/runtime-state-dir.ts';
 
 const root = tempDir('tsbuild-cancel-');
 test.before(async () => {
@@ -53,8 +54,8 @@ async function waitFor(what: string, ok: () => boolean, ms = 30_000): Promise<vo
   }
 }
 
-// the runtime's state dir holds one dir per container, runc's and crun's alike
-const containers = () => (existsSync(join(root, 'runc')) ? readdirSync(join(root, 'runc')) : []);
+// the runtime's state dirs hold one dir per container, runc's and crun's alike (worker/exec/runtime-state-dir.ts)
+const containers = () => runtimeStateDirs(root).flatMap((d) => (existsSync(d) ? readdirSync(d) : []));
 const mountsUnderRoot = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(` ${root}/`));
 const processes = (pattern: string) => {
   try {

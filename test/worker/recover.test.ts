@@ -7,6 +7,7 @@ import { openContentStore } from '../../src/content/index.ts';
 import { openDatabase, statePaths } from '../../src/state/index.ts';
 import { openWorker } from '../../worker/index.ts';
 import { recoveryRuntimes } from '../../worker/exec/runtime.ts';
+import { runtimeStateDirs, shmStateDir } from '../../worker/exec/runtime-state-dir.ts';
 
 const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(`${dir}/`));
 
@@ -26,18 +27,20 @@ function open(root: string) {
 
 /** Deletes the containers and lazily detaches the mounts a failed test left below `root`, then removes it. */
 function removeRoot(root: string): void {
-  const runc = join(root, 'runc');
-  for (const id of existsSync(runc) ? readdirSync(runc) : []) {
-    for (const rt of recoveryRuntimes()) {
-      const { file, args } = rt.command(['--root', runc, 'delete', '--force', id]);
-      try {
-        execFileSync(file, args, { stdio: 'ignore' });
-        break;
-      } catch {
-        // another runtime's container
+  for (const runc of runtimeStateDirs(root)) {
+    for (const id of existsSync(runc) ? readdirSync(runc) : []) {
+      for (const rt of recoveryRuntimes()) {
+        const { file, args } = rt.command(['--root', runc, 'delete', '--force', id]);
+        try {
+          execFileSync(file, args, { stdio: 'ignore' });
+          break;
+        } catch {
+          // another runtime's container
+        }
       }
     }
   }
+  rmSync(shmStateDir(root), { recursive: true, force: true });
   for (const m of mountsUnder(root).reverse()) execFileSync('umount', ['-l', m]);
   rmSync(root, { recursive: true, force: true });
 }
@@ -48,7 +51,8 @@ test('a worker opening a root after a kill -9 mid-RUN removes the container, mou
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   try {
-    const runc = join(root, 'runc');
+    // the step's container state is on /dev/shm (worker/exec/runtime-state-dir.ts)
+    const runc = shmStateDir(root);
     await until('the container to start', () => existsSync(join(root, 'tmp')) && readdirSync(join(root, 'tmp')).some((n) => n.startsWith('run-')) && existsSync(runc) && readdirSync(runc).length > 0 && mountsUnder(join(root, 'tmp')).length > 0);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
@@ -63,7 +67,7 @@ test('a worker opening a root after a kill -9 mid-RUN removes the container, mou
       t.deepEqual(mountsUnder(join(root, 'tmp')), []);
       t.deepEqual(readdirSync(join(root, 'tmp')), []);
       t.deepEqual(readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.')), [base], 'the committed snapshot stays, the active one goes');
-      t.deepEqual(readdirSync(runc), [], 'the container was deleted');
+      t.deepEqual(existsSync(runc) ? readdirSync(runc) : [], [], 'the container was deleted');
     } finally {
       await w.close();
       db.close();

@@ -24,6 +24,7 @@ import { heldCapabilities } from './capabilities.ts';
 import type { NetworkLease } from '../net/network-pool.ts';
 import type { OciRuntimes } from './runtime.ts';
 import { seccompAnnotations } from './seccomp-bpf.ts';
+import { runtimeStateDir } from './runtime-state-dir.ts';
 
 const hostname = 'buildkitsandbox';
 
@@ -80,7 +81,7 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const oci = namesLimits ? runtime.keeping : runtime.run;
     // a runtime that copies config.json (secret values in the env) keeps its state on that tmpfs too
     spec.annotations = await seccompAnnotations(oci, spec.linux.seccomp, env.paths.root);
-    const stateDir = opMounts.privateBundle && oci.copiesSpec ? join(opMounts.privateBundle, 'runtime-state') : join(env.paths.root, 'runc');
+    const stateDir = opMounts.privateBundle && oci.copiesSpec ? join(opMounts.privateBundle, 'runtime-state') : runtimeStateDir(env.paths.root);
     const result = await runContainer({
       runtime: oci, stateDir, bundle: opMounts.privateBundle ?? bundle, id: `tsbuild-${key}`, spec, ctx,
       readEvents: namesLimits ? () => readCgroupEvents(cgroups, cgroupsPath) : undefined,
