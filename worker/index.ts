@@ -6,7 +6,7 @@
 //   const base = await worker.run(imageOp, [], ctx);
 //   const id = await worker.run(execOp, [{ type: 'snapshot', id: base }], ctx);
 //   const layer = await worker.layer(id);   // { diffId, digest, size, mediaType, empty }
-import { removeShmStateDir } from './exec/runtime-state-dir.ts';
+import { createRuntimeStateDir } from './exec/runtime-state-dir.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../src/content/index.ts';
@@ -88,6 +88,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     network: createNetworkPool({ prefix: netnsPrefix(opts.root), tmpDir: paths.tmp, create: sandboxFactory(provider, paths.tmp) }),
     // probed on first exec, so a worker that only copies files never needs a runtime
     runtime: () => (runtime ??= probeRuntimes(opts.runtime)),
+    runtimeState: createRuntimeStateDir(opts.root),
   };
   const ops = openOpRunners(env);
   // a session its build forgot to close still has its downloads removed when the worker closes
@@ -127,7 +128,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
       claim.release();
       await ops.close();
       await removalsSettled();
-      removeShmStateDir(opts.root);
+      env.runtimeState?.remove();
     },
   };
 }

@@ -19,7 +19,7 @@
 // closed worker leaves empty. A dead worker's registration goes only once its leftovers are gone,
 // so a recovery cut short is redone by the next worker.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,7 +30,7 @@ import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.t
 import { unrecordedDirs } from './snapshot/snapshot-store.ts';
 import { recoveryRuntimes } from './exec/runtime.ts';
 import { isSeccompCompileContainer, killCreated, killCreatingRuntimes } from './exec/seccomp-bpf.ts';
-import { runtimeStateDirs, shmStateDir } from './exec/runtime-state-dir.ts';
+import { removeShmStateDirs, runtimeStateDirs } from './exec/runtime-state-dir.ts';
 
 const run = promisify(execFile);
 
@@ -135,7 +135,9 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
 function nothingPending(paths: StatePaths): boolean {
   return (
     listQuiet(paths.tmp).length === 0 &&
-    runtimeStateDirs(paths.root).every((d) => listQuiet(d).length === 0) &&
+    // a killed worker's dir on /dev/shm, even empty (its runtime, left running, may make it again as it ends)
+    runtimeStateDirs(paths.root).length === 1 &&
+    listQuiet(join(paths.root, 'runc')).length === 0 &&
     !listQuiet(join(paths.content, 'ingest')).some((n) => !ownerAlive(n)) &&
     !listQuiet(join(paths.root, 'cache-mounts')).some((n) => n.startsWith('private-'))
   );
@@ -179,13 +181,9 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
     }
   }
   killCreatingRuntimes(stateDir);
-  // the root's runtime state dir on /dev/shm, once its containers are deleted (another of its
-  // containers that could not be: it stays for the next start)
-  try {
-    rmdirSync(shmStateDir(opts.paths.root));
-  } catch {
-    // never made, not empty, or not ours to remove (a real dir of someone else's: EPERM in a sticky dir)
-  }
+  // killed workers' runtime state dirs on /dev/shm, once their containers are deleted (one holding a
+  // container no runtime could delete stays for the next start)
+  removeShmStateDirs(opts.paths.root);
   // `delete` removed the cgroups of the containers the runtime knew; these are the rest (a runtime
   // killed before it saved its state, or one still running a step when we were killed)
   await removeCgroups(left.cgroups);

@@ -5,6 +5,7 @@ import type { Database, StatePaths } from '../src/state/index.ts';
 import type { CacheMounts } from './exec/cache-mounts.ts';
 import type { NetworkPool } from './net/network-pool.ts';
 import type { OciRuntimes } from './exec/runtime.ts';
+import type { RuntimeStateDir } from './exec/runtime-state-dir.ts';
 import type { SnapshotStore } from './snapshot/snapshot-store.ts';
 import type { Snapshotter } from './snapshot/snapshotter.ts';
 
@@ -21,4 +22,6 @@ export interface WorkerEnv {
   network: NetworkPool;
   /** Resolves the OCI runtimes on first use, then remembers them. */
   runtime(): Promise<OciRuntimes>;
+  /** The runtime's state dir for this worker's steps (exec/runtime-state-dir.ts); optional for test worlds. */
+  runtimeState?: RuntimeStateDir;
 }

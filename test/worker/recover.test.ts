@@ -7,7 +7,7 @@ import { openContentStore } from '../../src/content/index.ts';
 import { openDatabase, statePaths } from '../../src/state/index.ts';
 import { openWorker } from '../../worker/index.ts';
 import { recoveryRuntimes } from '../../worker/exec/runtime.ts';
-import { runtimeStateDirs, shmStateDir } from '../../worker/exec/runtime-state-dir.ts';
+import { runtimeStateDirs } from '../../worker/exec/runtime-state-dir.ts';
 
 const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(`${dir}/`));
 
@@ -40,7 +40,7 @@ function removeRoot(root: string): void {
       }
     }
   }
-  rmSync(shmStateDir(root), { recursive: true, force: true });
+  for (const d of runtimeStateDirs(root).slice(0, -1)) rmSync(d, { recursive: true, force: true });
   for (const m of mountsUnder(root).reverse()) execFileSync('umount', ['-l', m]);
   rmSync(root, { recursive: true, force: true });
 }
@@ -51,9 +51,9 @@ test('a worker opening a root after a kill -9 mid-RUN removes the container, mou
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   try {
-    // the step's container state is on /dev/shm (worker/exec/runtime-state-dir.ts)
-    const runc = shmStateDir(root);
-    await until('the container to start', () => existsSync(join(root, 'tmp')) && readdirSync(join(root, 'tmp')).some((n) => n.startsWith('run-')) && existsSync(runc) && readdirSync(runc).length > 0 && mountsUnder(join(root, 'tmp')).length > 0);
+    // the step's container state is on /dev/shm (worker/exec/runtime-state-dir.ts), else in <root>/runc
+    const containers = () => runtimeStateDirs(root).flatMap((d) => (existsSync(d) ? readdirSync(d) : []));
+    await until('the container to start', () => existsSync(join(root, 'tmp')) && readdirSync(join(root, 'tmp')).some((n) => n.startsWith('run-')) && containers().length > 0 && mountsUnder(join(root, 'tmp')).length > 0);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -67,7 +67,7 @@ test('a worker opening a root after a kill -9 mid-RUN removes the container, mou
       t.deepEqual(mountsUnder(join(root, 'tmp')), []);
       t.deepEqual(readdirSync(join(root, 'tmp')), []);
       t.deepEqual(readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.')), [base], 'the committed snapshot stays, the active one goes');
-      t.deepEqual(existsSync(runc) ? readdirSync(runc) : [], [], 'the container was deleted');
+      t.deepEqual(containers(), [], 'the container was deleted');
     } finally {
       await w.close();
       db.close();

@@ -12,6 +12,7 @@ import { snapshotInput } from '../snapshot-input.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { resolveInRoot } from '../../src/context/index.ts';
 import { runContainer } from './executor.ts';
+import { makeRuntimeFifos } from './runtime-process.ts';
 import { dirsShowingLower, placeBindTargets, placeOpTargets, recordTargets, removeCreatedTargets } from './mount-targets.ts';
 import { createRuntimeSpec } from './spec.ts';
 import { resolveUser } from '../rootfs/users.ts';
@@ -24,7 +25,6 @@ import { heldCapabilities } from './capabilities.ts';
 import type { NetworkLease } from '../net/network-pool.ts';
 import type { OciRuntimes } from './runtime.ts';
 import { seccompAnnotations } from './seccomp-bpf.ts';
-import { runtimeStateDir } from './runtime-state-dir.ts';
 
 const hostname = 'buildkitsandbox';
 
@@ -50,6 +50,8 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
   const privileged = op.security === 'insecure';
   try {
     mkdirSync(rootfs, { recursive: true });
+    // asked for with the mount: the helper answers both from one read of its pipe
+    const fifos = makeRuntimeFifos(bundle);
     await mountAt(mounts[0], rootfs);
     mounted = true;
 
@@ -81,11 +83,11 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
     const oci = namesLimits ? runtime.keeping : runtime.run;
     // a runtime that copies config.json (secret values in the env) keeps its state on that tmpfs too
     spec.annotations = await seccompAnnotations(oci, spec.linux.seccomp, env.paths.root);
-    const stateDir = opMounts.privateBundle && oci.copiesSpec ? join(opMounts.privateBundle, 'runtime-state') : runtimeStateDir(env.paths.root);
+    const stateDir = opMounts.privateBundle && oci.copiesSpec ? join(opMounts.privateBundle, 'runtime-state') : (env.runtimeState?.path() ?? join(env.paths.root, 'runc'));
     const result = await runContainer({
       runtime: oci, stateDir, bundle: opMounts.privateBundle ?? bundle, id: `tsbuild-${key}`, spec, ctx,
       readEvents: namesLimits ? () => readCgroupEvents(cgroups, cgroupsPath) : undefined,
-      log: { dir: env.paths.logs, name: key },
+      log: { dir: env.paths.logs, name: key }, fifos,
     }).finally(() => removeRunCgroup(cgroups, cgroupsPath));
 
     const written = env.snapshots.activeDir(key);

@@ -10,7 +10,7 @@ import type { CgroupEvents } from './cgroups.ts';
 import type { OciRuntime } from './runtime.ts';
 import { specJson } from './resources.ts';
 import { openStepLog } from './step-log.ts';
-import { startRuntime, type RuntimeProcess } from './runtime-process.ts';
+import { startRuntime, type RuntimeFifos, type RuntimeProcess } from './runtime-process.ts';
 
 const execFileP = promisify(execFile);
 const tailLines = 10;
@@ -42,6 +42,8 @@ export interface ExecutorOptions {
   readEvents?: () => CgroupEvents;
   /** Where the full output goes (worker/exec/step-log.ts): `<dir>/<name>.log`. */
   log?: { dir: string; name: string };
+  /** The runtime's output FIFOs, asked for at the step's start (./runtime-process.ts); default: made in the bundle now. */
+  fifos?: RuntimeFifos;
 }
 
 export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
@@ -62,7 +64,7 @@ export async function runContainer(opts: ExecutorOptions): Promise<RunResult> {
     void stopContainer({ runtime, stateDir, id, exited: () => exited, killRuntime: () => child?.kill() });
   };
   try {
-    child = await startRuntime(runtime, ['--root', stateDir, 'run', ...(keep ? ['--keep'] : []), '--bundle', bundle, id], bundle);
+    child = await startRuntime(runtime, ['--root', stateDir, 'run', ...(keep ? ['--keep'] : []), '--bundle', bundle, id], bundle, opts.fifos);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     // aborted while the runtime was starting: the listener came too late to hear it
     if (ctx.signal.aborted) onAbort();

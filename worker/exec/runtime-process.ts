@@ -19,17 +19,37 @@ export interface RuntimeProcess {
   kill(): void;
 }
 
+/** The two FIFOs a runtime started by the helper writes its output to, and their making. */
+export interface RuntimeFifos {
+  stdout: string;
+  stderr: string;
+  /** mkfifos' answer: 0 made, an errno, undefined when there is no helper. */
+  made: Promise<number | undefined>;
+}
+
+/**
+ * Asks the helper for the FIFOs in `dir` now: a step asks at its start, so the request rides with
+ * its mount's instead of costing a round trip of its own just before the runtime starts.
+ */
+export function makeRuntimeFifos(dir: string): RuntimeFifos {
+  const stdout = join(dir, 'stdout.fifo');
+  const stderr = join(dir, 'stderr.fifo');
+  const made = mkfifos([stdout, stderr]);
+  made.catch(() => undefined);
+  return { stdout, stderr, made };
+}
+
 /**
  * Starts `runtime` with `args` in a session of its own (a Ctrl-C in the terminal reaches tsbuild,
  * which stops the container itself, and not the runtime, which would pass it on to the command).
- * `fifoDir` is a private dir of the step's where the helper's FIFOs go.
+ * `fifoDir` is a private dir of the step's where the helper's FIFOs go, unless `fifos` were asked
+ * for already (makeRuntimeFifos).
  */
-export async function startRuntime(runtime: OciRuntime, args: readonly string[], fifoDir: string): Promise<RuntimeProcess> {
+export async function startRuntime(runtime: OciRuntime, args: readonly string[], fifoDir: string, fifos?: RuntimeFifos): Promise<RuntimeProcess> {
   const plan = runtime.helperCommand?.(args);
   if (plan) {
-    const stdoutFifo = join(fifoDir, 'stdout.fifo');
-    const stderrFifo = join(fifoDir, 'stderr.fifo');
-    const made = await mkfifos([stdoutFifo, stderrFifo]);
+    const { stdout: stdoutFifo, stderr: stderrFifo, made: making } = fifos ?? makeRuntimeFifos(fifoDir);
+    const made = await making;
     if (made !== undefined && made !== 0) throw new Error(`cannot make the runtime's output FIFOs in ${fifoDir}: ${errnoText(made)}`);
     if (made === 0) {
       // open before the child starts: the pipe then lives until we have read all of it, and its end

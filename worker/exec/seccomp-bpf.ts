@@ -31,8 +31,8 @@ const compiled = new Map<string, Promise<string | undefined>>();
 /**
  * The annotations that give `runtime` the profile as a ready program, or undefined when it takes
  * none (runc) or the program could not be made. `stateRoot` holds the kept programs; the container
- * that compiles it lives in `<stateRoot>/runc` like a step's, so start-up recovery deletes one a
- * killed tsbuild left.
+ * that compiles it lives in `<stateRoot>/runc` (a step's may be on /dev/shm: ./runtime-state-dir.ts),
+ * where start-up recovery deletes one a killed tsbuild left.
  */
 export async function seccompAnnotations(runtime: OciRuntime, profile: SeccompProfile, stateRoot: string): Promise<Record<string, string> | undefined> {
   if (!runtime.takesSeccompBpf) return undefined;
