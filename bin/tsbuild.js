@@ -40,19 +40,12 @@ if (major < 24) {
     process.channel.unref();
     process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   }
-  // the CLI bundled (npm run bundle) while it matches the sources, else the sources themselves;
-  // it compiles while its inputs are stated, and starts only if they are unchanged
-  const { bundleCandidate, compileBundle } = await import('../cli/cli-bundle.ts');
+  // the CLI bundled (npm run bundle) while it matches the sources, else the sources themselves
+  const { freshBundle, loadBundle } = await import('../cli/cli-bundle.ts');
   const argv = process.argv.slice(2);
-  const bundle = bundleCandidate(join(dirname(realpathSync(fileURLToPath(import.meta.url))), '..'));
-  let compiled;
-  try {
-    compiled = bundle && compileBundle(bundle.entry, argv);
-  } catch {
-    // unreadable: the sources
-  }
-  if (compiled && (await bundle.current)) {
-    const loaded = compiled.start();
+  const bundle = freshBundle(join(dirname(realpathSync(fileURLToPath(import.meta.url))), '..'));
+  if (bundle) {
+    const loaded = loadBundle(bundle, argv);
     process.exitCode = await loaded.main(argv);
     if (process.exitCode === 0) loaded.saveCache();
   } else {

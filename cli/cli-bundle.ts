@@ -2,8 +2,8 @@
 // ~90 ms of every `tsbuild build` (resolving, reading, type-stripping and linking each), the
 // bundle ~30 ms. The bin uses it only while it is exactly the sources it was made from: the
 // manifest lists each input with its size and mtime (for a bundled package, its package.json), and
-// one changed or removed input sends the bin back to the sources (a stat per input, ~330 of them,
-// on libuv's threads while the bundle compiles; a new module is reached only through a changed one). So a developer's edit is never hidden
+// one changed or removed input sends the bin back to the sources (a stat per input, ~230 of them,
+// ~2 ms; a new module is reached only through a changed one). So a developer's edit is never hidden
 // by an old bundle; it only costs the bundle's speed until `npm run bundle`.
 //
 //   <repo>/dist/cli.json                 the manifest: { dir, inputs: [[path, size, mtimeMs], …] }
@@ -22,7 +22,7 @@
 //
 // Each bundle has a directory of its own, named after its inputs, and the manifest is replaced
 // atomically: a build running while the bundle is remade keeps the files it started with.
-import { readFileSync, renameSync, rmSync, stat, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -50,60 +50,21 @@ export function describeInputs(repo: string, paths: readonly string[]): BundleMa
  * set, or any input differs from when it was made. Never throws: any doubt means the sources.
  */
 export function freshBundle(repo: string): string | undefined {
-  const m = readManifest(repo);
-  if (!m) return undefined;
+  if (process.env.TSBUILD_NO_BUNDLE) return undefined;
   try {
+    const m = JSON.parse(readFileSync(manifestPath(repo), 'utf8')) as BundleManifest;
+    if (typeof m.dir !== 'string' || !/^cli-[0-9a-f]+$/.test(m.dir) || !Array.isArray(m.inputs) || m.inputs.length === 0) return undefined;
     for (const [path, size, mtimeMs] of m.inputs) {
-      // not join(): normalising ~330 paths cost more than stating them
+      // not join(): normalising ~230 paths cost more than stating them
       const s = statSync(`${repo}/${path}`, { throwIfNoEntry: false });
       if (!s || s.size !== size || s.mtimeMs !== mtimeMs) return undefined;
     }
-    const entry = bundleEntry(repo, m);
+    const entry = join(repo, 'dist', m.dir, 'main.cjs');
     return statSync(entry, { throwIfNoEntry: false })?.isFile() ? entry : undefined;
   } catch {
     return undefined;
   }
 }
-
-/**
- * freshBundle for the bin: the entry at once, whether it is current later. The ~330 stats (~4 ms
- * on the main thread) run on libuv's threads while the bin reads and compiles the bundle, which
- * runs nothing; only a current one is then started. Never rejects.
- */
-export function bundleCandidate(repo: string): { entry: string; current: Promise<boolean> } | undefined {
-  const m = readManifest(repo);
-  if (!m) return undefined;
-  const entry = bundleEntry(repo, m);
-  const current = new Promise<boolean>((resolve) => {
-    let left = m.inputs.length + 1;
-    let same = true;
-    const done = (ok: boolean) => {
-      same &&= ok;
-      if (--left === 0) resolve(same);
-    };
-    try {
-      for (const [path, size, mtimeMs] of m.inputs) stat(`${repo}/${path}`, (e, s) => done(!e && s.size === size && s.mtimeMs === mtimeMs));
-      stat(entry, (e, s) => done(!e && s.isFile()));
-    } catch {
-      // a damaged manifest (an input that is no path): the sources
-      resolve(false);
-    }
-  });
-  return { entry, current };
-}
-
-function readManifest(repo: string): BundleManifest | undefined {
-  if (process.env.TSBUILD_NO_BUNDLE) return undefined;
-  try {
-    const m = JSON.parse(readFileSync(manifestPath(repo), 'utf8')) as BundleManifest;
-    if (typeof m.dir !== 'string' || !/^cli-[0-9a-f]+$/.test(m.dir) || !Array.isArray(m.inputs) || m.inputs.length === 0) return undefined;
-    return m;
-  } catch {
-    return undefined;
-  }
-}
-
-const bundleEntry = (repo: string, m: BundleManifest) => join(repo, 'dist', m.dir, 'main.cjs');
 
 export interface LoadedBundle {
   main(argv: string[]): Promise<number>;
@@ -118,25 +79,11 @@ export interface LoadedBundle {
 
 /** Runs the bundle's top level (main.cjs, as Node's CommonJS loader would) with its code cache for `argv`'s command. */
 export function loadBundle(entry: string, argv: readonly string[]): LoadedBundle {
-  return compileBundle(entry, argv).start();
-}
-
-export interface CompiledBundle {
-  /** Runs the bundle's top level and hands over its main. */
-  start(): LoadedBundle;
-}
-
-/** Reads and compiles the bundle (with its code cache for `argv`'s command), running none of it. Throws when it cannot be read. */
-export function compileBundle(entry: string, argv: readonly string[]): CompiledBundle {
   // Node maps stack traces only of files its loader loaded (a bug report run with
   // --enable-source-maps should name our sources): then no code cache
   if (process.sourceMapsEnabled) {
-    return {
-      start() {
-        const { main } = createRequire(entry)(entry) as { main: LoadedBundle['main'] };
-        return { main, cached: false, saveCache() {} };
-      },
-    };
+    const { main } = createRequire(entry)(entry) as { main: LoadedBundle['main'] };
+    return { main, cached: false, saveCache() {} };
   }
   const cacheFile = join(dirname(entry), `${commandOf(argv)}.cache`);
   let cachedData: Buffer | undefined;
@@ -150,27 +97,23 @@ export function compileBundle(entry: string, argv: readonly string[]): CompiledB
   // UTF-8 pass and kept by V8 one byte a character
   const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(entry, 'latin1')}\n})`;
   const script = new Script(source, { filename: entry, cachedData });
+  const module = { exports: {} as { main?: LoadedBundle['main'] } };
+  (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(entry), module, entry, dirname(entry));
+  const main = module.exports.main;
+  if (typeof main !== 'function') throw new Error(`${entry} exports no main()`);
   return {
-    start() {
-      const module = { exports: {} as { main?: LoadedBundle['main'] } };
-      (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(entry), module, entry, dirname(entry));
-      const main = module.exports.main;
-      if (typeof main !== 'function') throw new Error(`${entry} exports no main()`);
-      return {
-        main,
-        cached: cachedData !== undefined && !script.cachedDataRejected,
-        saveCache() {
-          if (cachedData && !script.cachedDataRejected) return;
-          const tmp = `${cacheFile}.${process.pid}.tmp`;
-          try {
-            startFlags();
-            writeFileSync(tmp, script.createCachedData());
-            renameSync(tmp, cacheFile);
-          } catch {
-            rmSync(tmp, { force: true });
-          }
-        },
-      };
+    main,
+    cached: cachedData !== undefined && !script.cachedDataRejected,
+    saveCache() {
+      if (cachedData && !script.cachedDataRejected) return;
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      try {
+        startFlags();
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, cacheFile);
+      } catch {
+        rmSync(tmp, { force: true });
+      }
     },
   };
 }

@@ -4,7 +4,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleCandidate, describeInputs, freshBundle, loadBundle, manifestPath } from '../../cli/cli-bundle.ts';
+import { describeInputs, freshBundle, loadBundle, manifestPath } from '../../cli/cli-bundle.ts';
 import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 
 /** A repo with two sources and a bundle made from them. */
@@ -31,28 +31,6 @@ test('the bundle is used while every source it was made from is unchanged, else 
     // a checkout that only touches a file (same bytes, new mtime) is also a change: stat says so, cheaply
     utimesSync(join(repo, 'src', 'b.ts'), new Date(), new Date(Date.now() + 5_000));
     t.is(freshBundle(repo), undefined);
-  } finally {
-    removeDir(repo);
-  }
-});
-
-test('the bin\'s check (stats beside the compile) agrees with freshBundle', async (t) => {
-  const repo = fakeRepo();
-  try {
-    const entry = join(repo, 'dist', 'cli-0123abcd', 'main.cjs');
-    const first = bundleCandidate(repo);
-    t.is(first?.entry, entry);
-    t.true(await first?.current);
-    utimesSync(join(repo, 'src', 'b.ts'), new Date(), new Date(Date.now() + 5_000));
-    t.false(await bundleCandidate(repo)?.current, 'an input touched');
-    writeFileSync(manifestPath(repo), JSON.stringify({ dir: 'cli-0123abcd', inputs: describeInputs(repo, ['src/a.ts', 'src/b.ts']) }));
-    t.true(await bundleCandidate(repo)?.current);
-    removeDir(entry);
-    t.false(await bundleCandidate(repo)?.current, 'the bundle removed');
-    writeFileSync(manifestPath(repo), JSON.stringify({ dir: 'cli-0123abcd', inputs: [[7, 1, 2]] }));
-    t.false(await bundleCandidate(repo)?.current, 'an input that is no path');
-    writeFileSync(manifestPath(repo), '{"dir": "cli-01');
-    t.is(bundleCandidate(repo), undefined);
   } finally {
     removeDir(repo);
   }
