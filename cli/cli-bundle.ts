@@ -26,7 +26,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
+import type * as V8 from 'node:v8';
 
 export interface BundleManifest {
   /** The bundle's directory, relative to `dist/`. */
@@ -135,6 +135,9 @@ function commandOf(argv: readonly string[]): string {
  * flags at start instead costs more: Node's own built-in code cache is then rejected (+25 ms).
  */
 function startFlags(): void {
+  // required here, not imported: loading node:v8 cost every start ~2.5 ms, and only a run that
+  // writes a cache needs it
+  const { setFlagsFromString } = createRequire(import.meta.url)('node:v8') as typeof V8;
   setFlagsFromString('--no-enable-experimental-regexp-engine-on-excessive-backtracks');
   setFlagsFromString('--regexp-backtracks-before-fallback=50000');
 }
