@@ -144,6 +144,7 @@ async function buildOnce(root: string, config: Config, opts: ResolvedBuildOption
   try {
     return await engine.build(opts, run);
   } finally {
-    await engine.close();
+    // the process ends after this build: a no-change rebuild's database is left to the exit
+    await engine.close({ exiting: true });
   }
 }
