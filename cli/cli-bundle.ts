@@ -22,11 +22,15 @@
 //
 // Each bundle has a directory of its own, named after its inputs, and the manifest is replaced
 // atomically: a build running while the bundle is remade keeps the files it started with.
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { Script } from 'node:vm';
+//
+// Node's modules come from process.getBuiltinModule, not `import` (as in bin/tsbuild.js): an ESM
+// import of node:fs runs every lazy getter of it (fs/promises, readline) on each start.
 import type * as V8 from 'node:v8';
+
+const { readFileSync, renameSync, rmSync, statSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const { dirname, join } = process.getBuiltinModule('node:path');
+const { Script } = process.getBuiltinModule('node:vm');
 
 export interface BundleManifest {
   /** The bundle's directory, relative to `dist/`. */
