@@ -2,13 +2,17 @@
 // The tsbuild entry point. tsbuild runs its TypeScript sources directly through Node's type
 // stripping, which needs Node >= 24; the project ships Node 24 as a devDependency
 // (node_modules/node), so an older `node` on PATH hands over to that one.
-import { existsSync, realpathSync } from 'node:fs';
-import module from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+//
+// Node's own modules come from process.getBuiltinModule, not `import`: an ESM import of a builtin
+// builds a namespace of every export, running each lazy getter (node:fs's `promises` loads
+// fs/promises and readline), ~1-2 ms of each start. The hand-over (Node < 24, maybe without
+// getBuiltinModule) imports them.
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
+  const { existsSync, realpathSync } = await import('node:fs');
+  const { dirname, join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
   const here = dirname(realpathSync(fileURLToPath(import.meta.url)));
   const node24 = join(here, '..', 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(node24)) {
@@ -31,7 +35,10 @@ if (major < 24) {
     process.exit(code ?? 1);
   });
 } else {
-  module.enableCompileCache?.();
+  const { realpathSync } = process.getBuiltinModule('node:fs');
+  const { dirname, join } = process.getBuiltinModule('node:path');
+  const { fileURLToPath } = process.getBuiltinModule('node:url');
+  process.getBuiltinModule('node:module').enableCompileCache?.();
   // once nothing is left to run, leave without tearing the heap down (an unmap per V8 page, the
   // isolate disposed: 5-50 ms after a big build's last byte is written): exit now, with the code set
   process.once('beforeExit', () => process.exit());

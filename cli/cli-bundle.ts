@@ -22,11 +22,15 @@
 //
 // Each bundle has a directory of its own, named after its inputs, and the manifest is replaced
 // atomically: a build running while the bundle is remade keeps the files it started with.
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { Script } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
+//
+// Node's modules come from process.getBuiltinModule, not `import` (as in bin/tsbuild.js): an ESM
+// import of node:fs runs every lazy getter of it (fs/promises, readline) on each start.
+import type * as V8 from 'node:v8';
+
+const { readFileSync, renameSync, rmSync, statSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const { dirname, join } = process.getBuiltinModule('node:path');
+const { Script } = process.getBuiltinModule('node:vm');
 
 export interface BundleManifest {
   /** The bundle's directory, relative to `dist/`. */
@@ -135,6 +139,9 @@ function commandOf(argv: readonly string[]): string {
  * flags at start instead costs more: Node's own built-in code cache is then rejected (+25 ms).
  */
 function startFlags(): void {
+  // required here, not imported: loading node:v8 cost every start ~2.5 ms, and only a run that
+  // writes a cache needs it
+  const { setFlagsFromString } = createRequire(import.meta.url)('node:v8') as typeof V8;
   setFlagsFromString('--no-enable-experimental-regexp-engine-on-excessive-backtracks');
   setFlagsFromString('--regexp-backtracks-before-fallback=50000');
 }

@@ -33,7 +33,9 @@ export function isGitContext(arg: string): boolean {
 }
 
 export async function prepareContext(opts: { context: string; file?: string; stdin: Readable; signal?: AbortSignal }): Promise<PreparedContext> {
-  const { context, file, stdin } = opts;
+  // opts.stdin is read where it is used: the CLI passes a getter, so process.stdin (a stream over
+  // fd 0, ~1.5 ms to make) is made only for a context or a Dockerfile on stdin
+  const { context, file } = opts;
   if (context === '-' && file === '-') throw invalid(ErrorCodes.OPTION_INVALID, 'the context and the Dockerfile cannot both come from stdin (- and -f -)', { hint: 'send a tar of the context (with its Dockerfile) on stdin: tar -c . | tsbuild build -' });
   if (context !== '-' && !isGitContext(context) && file !== '-') return { context, ...(file !== undefined && { file }), cleanup: () => {} };
   const tmp = mkdtempSync(join(tmpdir(), 'tsbuild-context-'));
@@ -45,7 +47,7 @@ export async function prepareContext(opts: { context: string; file?: string; std
     if (context === '-') {
       dir = join(tmp, 'context');
       mkdirSync(dir);
-      const head = await peek(stdin, 512);
+      const head = await peek(opts.stdin, 512);
       if (looksLikeArchive(head.bytes)) await extractLayer(tarOf(head.stream, head.bytes), dir, { whiteouts: false, fidelity: 'user-dir' }).catch((e: unknown) => {
         throw invalid(ErrorCodes.CONTEXT_NOT_FOUND, `the context on stdin is not a readable tar: ${(e as Error).message}`);
       });
@@ -64,7 +66,7 @@ export async function prepareContext(opts: { context: string; file?: string; std
       if (dockerfile !== undefined && dockerfile !== '-') dockerfile = resolve(dir, dockerfile);
     }
     if (file === '-') {
-      writeFileSync(join(tmp, 'Dockerfile'), await readBounded(stdin));
+      writeFileSync(join(tmp, 'Dockerfile'), await readBounded(opts.stdin));
       dockerfile = join(tmp, 'Dockerfile');
       dockerfileName = 'Dockerfile';
     }

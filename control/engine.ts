@@ -20,7 +20,7 @@ import { loadConfig, type Config } from '../src/config/index.ts';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import { formatSize } from '../src/limits/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
-import { openDatabase, openLeases, statePaths, type Database, type Leases, type StatePaths } from '../src/state/index.ts';
+import { leaveOpenAtExit, openDatabase, openLeases, statePaths, type Database, type Leases, type StatePaths } from '../src/state/index.ts';
 import { openCacheIndex, openStepLocks, type CacheIndex, type StepLocks } from '../solver/index.ts';
 import { openWorker, type Worker, type WorkerOptions } from '../worker/index.ts';
 import { listImages, type ImageRow } from './list-images.ts';
@@ -106,9 +106,11 @@ export interface Engine {
   /**
    * Waits for the builds under way (cancel them first through their signals to stop them sooner),
    * then closes the worker (ending its claim on the root) and the database. Idempotent; a build
-   * asked for after it starts fails with STATE_ERROR.
+   * asked for after it starts fails with STATE_ERROR. `exiting`: the process exits right after, so a
+   * database in which nothing lasting changed (a no-change rebuild) is left to the exit, its WAL
+   * kept (src/state/db.ts leaveOpenAtExit).
    */
-  close(): Promise<void>;
+  close(opts?: { exiting?: boolean }): Promise<void>;
 }
 
 export async function openEngine(opts: EngineOptions): Promise<Engine> {
@@ -177,13 +179,13 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     pull: (name, opts = {}) => track(() => pullToStore(parts, name, opts)),
     save: (images, opts) => track(() => saveImages(parts, images, opts)),
     load: (input) => track(() => loadImages(parts, input)),
-    close: () =>
+    close: (closeOpts = {}) =>
       (closing ??= (async () => {
         await Promise.all(running);
         try {
           await worker.close();
         } finally {
-          db.close();
+          if (!(closeOpts.exiting && leaveOpenAtExit(db))) db.close();
         }
       })()),
   };

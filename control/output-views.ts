@@ -21,7 +21,7 @@ export interface OutputViewsOptions extends Omit<CompressOptions, 'layer'> {
   config: ImageConfig | ((layers: readonly LayerBlob[]) => ImageConfig | Promise<ImageConfig>);
   content: ContentStore;
   /** Holds every blob the views name until the build ends. */
-  lease: Pick<Lease, 'add'>;
+  lease: Pick<Lease, 'add' | 'addAll'>;
   /**
    * The compressions the build's outputs will ask for (leavingCompressions): local() makes the
    * first one together with the uncompressed layers, in one walk of each snapshot.
@@ -47,10 +47,11 @@ export function createOutputViews(opts: OutputViewsOptions): OutputViews {
     // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
     // already exists each adding one), and images must match it layer for layer
     const layers = (await compressLayers(opts.worker, opts.chain, { ...opts, layer })).map((l) => ({ ...l, empty: false }));
-    for (const l of layers) opts.lease.add('blob', l.digest);
+    // one commit for them all (a write each was ~0.1 ms and three WAL pages, times the layers)
+    opts.lease.addAll(layers.map((l) => ['blob', l.digest] as const));
     const config = typeof opts.config === 'function' ? await opts.config(layers) : opts.config;
     const v = await createImageView({ config, layers, content: opts.content });
-    for (const d of [v.configDescriptor, v.manifestDescriptor]) opts.lease.add('blob', d.digest);
+    opts.lease.addAll([['blob', v.configDescriptor.digest], ['blob', v.manifestDescriptor.digest]]);
     return v;
   };
   const once = (key: string, make: () => Promise<ImageView>) => {

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeInputs, manifestPath, type BundleManifest } from '../cli/cli-bundle.ts';
+import { lazyRequires } from './bundle-lazy-builtins.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(repo, 'dist');
@@ -43,13 +44,14 @@ if (run.status !== 0) {
   process.exit(1);
 }
 asciiOnly(join(staging, 'main.cjs'));
+requireOnFirstUse(join(staging, 'main.cjs'));
 const meta = JSON.parse(readFileSync(metafile, 'utf8')) as { inputs: Record<string, unknown> };
 rmSync(metafile);
 const inputs = describeInputs(repo, watchedFiles(Object.keys(meta.inputs)));
 // named after what went in, so an unchanged tree gives the same directory and a new one never
 // overwrites chunks that a running build may still import
 // (and after this script, whose rewriting is part of what comes out)
-const dir = `cli-${createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).update(JSON.stringify(inputs)).digest('hex').slice(0, 16)}`;
+const dir = `cli-${createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).update(readFileSync(join(repo, 'scripts', 'bundle-lazy-builtins.ts'))).update(JSON.stringify(inputs)).digest('hex').slice(0, 16)}`;
 const previous = readManifest();
 // the same inputs give the same bundle: one already there stays (a build may be reading it)
 if (existsSync(join(dist, dir))) rmSync(staging, { recursive: true, force: true });
@@ -92,6 +94,12 @@ function watchedFiles(inputs: readonly string[]): string[] {
  * expression and identifier, but keeps the comments it carries over (p-queue's have emoji): any
  * character left above 0x7f is in a comment, where `\u{…}` text means nothing to the parser.
  */
+/** Node's modules that a no-change rebuild never calls, loaded when first used (scripts/bundle-lazy-builtins.ts). */
+function requireOnFirstUse(file: string): void {
+  const { text, changed } = lazyRequires(readFileSync(file, 'latin1'));
+  if (changed > 0) writeFileSync(file, text, 'latin1');
+}
+
 function asciiOnly(file: string): void {
   const text = readFileSync(file, 'utf8');
   const ascii = text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);

@@ -12,7 +12,7 @@
 //   cache.record(key, { snapshot: id, parts });
 //   cache.lookup(key);   // { snapshot: id, parts } — or, once GC removed id, { snapshot: undefined, layers: [...] }
 import { decodeListing, encodeListing, type Listing } from '../src/context/index.ts';
-import type { Database } from '../src/state/index.ts';
+import { transientWrite, type Database } from '../src/state/index.ts';
 import type { LayerRecord, Worker } from '../worker/index.ts';
 
 /** What a cache key was made of (solver/cache-key.ts). */
@@ -179,7 +179,10 @@ export function openCacheIndex(db: Database, worker: Pick<Worker, 'exists' | 'st
     },
     touch(keys) {
       const now = Date.now();
-      for (const k of keys) use.run(now, k);
+      // a stamp a crash may lose without harm (src/state/db.ts leaveOpenAtExit)
+      transientWrite(db, () => {
+        for (const k of keys) use.run(now, k);
+      });
     },
     describe: (key, description) => void describe.run(description, key),
   };

@@ -57,13 +57,14 @@ export function registerBuild(program: Command): void {
     .option('--explain', 'say for every step why it ran (what changed since its last build) or why it was cached')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
-      const startedAt = performance.now();
+      // Date, not performance: the global `performance` loads perf_hooks (~1 ms) on first use
+      const startedAt = Date.now();
       if (flags.check) return (await import('./check.ts')).runCheckCommand(context, flags);
       const global = cmd.optsWithGlobals() as { root?: string };
       const root = resolveStateRoot(global.root);
       const config = await loadConfig(root);
       // a git URL, `-` or `-f -`: materialised in a temp directory, removed when the process ends
-      const source = await prepareContext({ context, file: flags.file as string | undefined, stdin: process.stdin });
+      const source = await prepareContext({ context, file: flags.file as string | undefined, get stdin() { return process.stdin; } });
       process.once('exit', () => source.cleanup());
       const progressMode = (await import('../progress-mode.ts')).progressModeFrom(flags.quiet === true, flags.progress as string | undefined, process.env);
       const buildArgs: Record<string, string> = {};
@@ -127,7 +128,7 @@ export function registerBuild(program: Command): void {
         else if (progress.mode !== 'rawjson') {
           const names = result.exports.flatMap((x) => x.names);
           // the summary, once: digest, names, size and total time (as buildx's last lines say them)
-          const took = ((performance.now() - startedAt) / 1000).toFixed(1);
+          const took = ((Date.now() - startedAt) / 1000).toFixed(1);
           process.stderr.write(`\nBuilt ${result.imageId.slice(0, 19)}${names.length ? ` as ${names.join(', ')}` : ''} (${result.ran} steps ran, ${result.cached} cached) ${humanSize(result.size)} in ${took}s\n`);
         }
       } finally {
@@ -143,6 +144,7 @@ async function buildOnce(root: string, config: Config, opts: ResolvedBuildOption
   try {
     return await engine.build(opts, run);
   } finally {
-    await engine.close();
+    // the process ends after this build: a no-change rebuild's database is left to the exit
+    await engine.close({ exiting: true });
   }
 }

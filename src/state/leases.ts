@@ -14,7 +14,7 @@
 //   lease.release();
 //   openLeases(db).held();   // what GC must keep
 import { randomBytes } from 'node:crypto';
-import { transaction, type Database } from './db.ts';
+import { transaction, transientWrite, type Database } from './db.ts';
 import { ownerAlive, processIdentity } from './process-identity.ts';
 
 export type LeaseResource = 'snapshot' | 'blob' | 'cache';
@@ -69,7 +69,8 @@ export function openLeases(db: Database): Leases {
       const id = randomBytes(12).toString('hex');
       const now = Date.now();
       const ttl = opts.ttlMs === undefined ? defaultTtlMs : opts.ttlMs;
-      insert.run(id, opts.owned === false ? null : processIdentity(), now, ttl === null ? null : now + ttl);
+      // a lease's rows are transient (db.ts leaveOpenAtExit): they end with their build or process
+      transientWrite(db, () => insert.run(id, opts.owned === false ? null : processIdentity(), now, ttl === null ? null : now + ttl));
       let released = false;
       // what this lease has committed: the solver and the exporter add a hit's snapshot and blobs
       // more than once, and each write is a commit. Inside a caller's transaction nothing is
@@ -80,7 +81,7 @@ export function openLeases(db: Database): Leases {
         id,
         add(type, resource) {
           if (released || added.has(keyOf(type, resource))) return;
-          addResource.run(id, type, resource, id);
+          transientWrite(db, () => addResource.run(id, type, resource, id));
           if (!db.isTransaction) added.add(keyOf(type, resource));
         },
         addAll(resources) {
@@ -91,14 +92,14 @@ export function openLeases(db: Database): Leases {
           const write = () => {
             for (const [type, resource] of todo.values()) addResource.run(id, type, resource, id);
           };
-          if (db.isTransaction) return write();
-          transaction(db, write);
+          if (db.isTransaction) return transientWrite(db, write);
+          transientWrite(db, () => transaction(db, write));
           for (const k of todo.keys()) added.add(k);
         },
         release() {
           if (released) return;
           released = true;
-          remove.run(id);
+          transientWrite(db, () => remove.run(id));
         },
       };
     },
@@ -120,7 +121,7 @@ export function openLeases(db: Database): Leases {
         // processIdentity is `<pid>-<start>`; ownerAlive reads it at the head of a name
         const expired = l.expires !== null && l.expires <= now;
         if (expired || (l.owner !== null && !ownerAlive(`${l.owner}-`))) {
-          remove.run(l.id);
+          transientWrite(db, () => remove.run(l.id));
           dropped++;
         }
       }

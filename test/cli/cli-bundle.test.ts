@@ -114,6 +114,13 @@ test('with a current bundle a build runs from it (no source module loaded) and -
     t.true(modules.some((u) => u === 'node:sqlite'), 'the build did open the store');
     const sources = modules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u.endsWith('.ts'));
     t.deepEqual(sources.map((u) => u.slice(`file://${repoRoot}/`.length)), ['cli/cli-bundle.ts']);
+    // a no-change rebuild starts no process, talks to no registry and compresses nothing: Node's
+    // modules for those are not even loaded (scripts/bundle-lazy-builtins.ts; issue 9)
+    const again = await runTsbuild(['build', '--progress', 'plain', '-t', 'bundled', ctx], { root, env });
+    t.is(again.code, 0, again.stderr);
+    t.regex(again.stderr, /CACHED/);
+    const unused = loaded(again.stderr).filter((u) => ['node:child_process', 'node:http', 'node:https', 'node:zlib'].includes(u));
+    t.deepEqual(unused, []);
   } finally {
     removeDir(root);
     removeDir(ctx);

@@ -1,0 +1,58 @@
+// Node's own modules, required by the bundle only when first used. esbuild puts each module's
+// `require("node:http")` where the module starts, so a no-change rebuild loaded HTTP and TLS (for
+// the registry client and ADD), child_process (commander, the sandbox), zlib and readline although
+// it calls none of them: ~10 ms of every start (stop 19, cli/cli-bundle.ts). Each such require
+// becomes `lazyreq("node:http")`, an object that requires the module on its first property read;
+// esbuild reads a builtin's exports at the call (`(0, import_node_http.request)(…)`), so nothing
+// else changes. `__toESM(…)` (a default import) becomes `lazyesm(…)`, whose `default` is that object.
+// Both names are as long as the ones they replace, so the source map's columns still hold.
+//
+// A read at a module's start loads the module there, which is correct, only not lazy; the one such
+// read the bundle has many of, `promisify(execFile)`, is made on the first call instead
+// (`lazypro`; those lines' columns move, lines at a module's start that throw nothing).
+export const lazyBuiltins = ['child_process', 'http', 'https', 'zlib', 'readline/promises', 'net', 'tls', 'dns', 'timers/promises', 'worker_threads', 'tty', 'v8'] as const;
+
+// declarations, hoisted: placed last so that no line of the bundle moves
+const helpers = [
+  'function lazyreq(id) {',
+  '  let m;',
+  '  const real = () => (m ??= require(id));',
+  '  return new Proxy({}, {',
+  '    get: (_, k) => real()[k],',
+  '    set: (_, k, v) => ((real()[k] = v), true),',
+  '    has: (_, k) => k in real(),',
+  '    ownKeys: () => Reflect.ownKeys(real()),',
+  '    getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(real(), k); return d && { ...d, configurable: true }; },',
+  '  });',
+  '}',
+  'function lazypro(make) {',
+  '  let f;',
+  '  return function (...args) { return (f ??= make()).apply(this, args); };',
+  '}',
+  'function lazyesm(mod) {',
+  '  return new Proxy({}, { get: (_, k) => (k === "default" ? mod : mod[k]), has: (_, k) => k === "default" || k in mod });',
+  '}',
+].join('\n');
+
+// esbuild's names for a builtin's import: `import_node_child_process12`, `import_node_zlib`
+const lazyNames = new RegExp(`^import_node_(${lazyBuiltins.map((m) => m.replace('/', '_')).join('|')})\\d*$`);
+
+/** The bundle's text with `lazyBuiltins` required on first use, and how many requires changed. */
+export function lazyRequires(text: string): { text: string; changed: number } {
+  let changed = 0;
+  const names = lazyBuiltins.map((m) => m.replace('/', '\\/')).join('|');
+  const requires = new RegExp(`(__toESM\\()?require\\("node:(${names})"\\)`, 'g');
+  let out = text.replace(requires, (_, esm: string | undefined, name: string) => {
+    changed++;
+    return `${esm ? 'lazyesm(' : ''}lazyreq("node:${name}")`;
+  });
+  if (changed === 0) return { text, changed };
+  // `(0, import_node_util3.promisify)(import_node_child_process2.execFile)` at a module's start
+  out = out.replace(/\(0, (import_node_util\d*)\.promisify\)\((import_node_\w+)\.(\w+)\)/g, (call, util: string, mod: string, name: string) =>
+    lazyNames.test(mod) ? `lazypro(() => (0, ${util}.promisify)(${mod}.${name}))` : call,
+  );
+  // before the source map's comment, which stays the last line
+  const map = out.lastIndexOf('\n//# sourceMappingURL=');
+  out = map < 0 ? `${out}\n${helpers}\n` : `${out.slice(0, map)}\n${helpers}${out.slice(map)}`;
+  return { text: out, changed };
+}
