@@ -128,7 +128,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       // only the main context has .dockerignore patterns, so only it names their lines
       checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal, onPart }) =>
         contextLoads.track(name, () =>
-          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), fingerprints, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
+          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), fingerprints, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart, prewalk: name === 'context' ? run.prewalk : undefined }),
         ),
       progress,
       explain: opts.explain,

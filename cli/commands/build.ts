@@ -116,7 +116,7 @@ export function registerBuild(program: Command): void {
       const { cancelOnSignals } = await import('../cancel.ts');
       const cancel = cancelOnSignals();
       try {
-        const result = await buildOnce(root, config, opts, { progress, signal: cancel.signal, stdout: process.stdout }).catch((e: unknown) => {
+        const result = await buildOnce(root, config, opts, { progress, signal: cancel.signal, stdout: process.stdout, prewalk: source.prewalk }).catch((e: unknown) => {
           progress.close();
           // rawjson: the report is one more JSON line, so the stream stays JSON to its end
           throw progress.mode === 'rawjson' ? reportAsJson(cancel.explain(e), process.stderr) : cancel.explain(e);
