@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
-import { readDockerignoreFile, startTreePrewalk, type TreePrewalk } from '../src/context/index.ts';
+import { prewalkWanted, readDockerignoreFile, startTreePrewalk, type TreePrewalk } from '../src/context/index.ts';
 import { checkoutGitContext, extractLayer } from '../worker/index.ts';
 import { maxDockerfileBytes } from './read-dockerfile.ts';
 
@@ -31,11 +31,13 @@ export interface PreparedContext {
 }
 
 /**
- * The walk of a directory context, pruned by its .dockerignore's literal paths. None where the
- * directory or its .dockerignore cannot be read: the build reports that itself.
+ * The walk of a directory context, pruned by its .dockerignore's literal paths, when the state
+ * root has seen a big read of it. None where the directory or its .dockerignore cannot be read:
+ * the build reports that itself.
  */
-async function prewalkOf(context: string, file: string | undefined): Promise<TreePrewalk | undefined> {
+async function prewalkOf(context: string, file: string | undefined, stateRoot: string): Promise<TreePrewalk | undefined> {
   const dir = resolve(context);
+  if (!prewalkWanted(stateRoot, dir)) return undefined;
   try {
     const { patterns } = await readDockerignoreFile(dir, file === undefined ? join(dir, 'Dockerfile') : resolve(file));
     return startTreePrewalk(dir, patterns);
@@ -49,11 +51,11 @@ export function isGitContext(arg: string): boolean {
   return /^(git:\/\/|git@|github\.com\/)/.test(arg) || /^https?:\/\/.+\.git(#.*)?$/.test(arg);
 }
 
-export async function prepareContext(opts: { context: string; file?: string; stdin: Readable; signal?: AbortSignal }): Promise<PreparedContext> {
+export async function prepareContext(opts: { context: string; file?: string; stdin: Readable; signal?: AbortSignal; stateRoot?: string }): Promise<PreparedContext> {
   const { context, file, stdin } = opts;
   if (context === '-' && file === '-') throw invalid(ErrorCodes.OPTION_INVALID, 'the context and the Dockerfile cannot both come from stdin (- and -f -)', { hint: 'send a tar of the context (with its Dockerfile) on stdin: tar -c . | tsbuild build -' });
   if (context !== '-' && !isGitContext(context) && file !== '-') {
-    const prewalk = await prewalkOf(context, file);
+    const prewalk = opts.stateRoot === undefined ? undefined : await prewalkOf(context, file, opts.stateRoot);
     return { context, ...(file !== undefined && { file }), cleanup: () => prewalk?.dispose(), ...(prewalk && { prewalk }) };
   }
   const tmp = mkdtempSync(join(tmpdir(), 'tsbuild-context-'));

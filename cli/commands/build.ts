@@ -63,7 +63,7 @@ export function registerBuild(program: Command): void {
       const root = resolveStateRoot(global.root);
       const config = await loadConfig(root);
       // a git URL, `-` or `-f -`: materialised in a temp directory, removed when the process ends
-      const source = await prepareContext({ context, file: flags.file as string | undefined, stdin: process.stdin });
+      const source = await prepareContext({ context, file: flags.file as string | undefined, stdin: process.stdin, stateRoot: root });
       process.once('exit', () => source.cleanup());
       const progressMode = (await import('../progress-mode.ts')).progressModeFrom(flags.quiet === true, flags.progress as string | undefined, process.env);
       const buildArgs: Record<string, string> = {};

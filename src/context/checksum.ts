@@ -37,6 +37,8 @@ export interface ChecksumOptions {
   fingerprints?: ReadFingerprints;
   /** The context's walk started at start-up (./tree-prewalk.ts): its hash answers a read of the same directory with `fingerprints` before the read's own walk. */
   prewalk?: TreePrewalk;
+  /** Told how many entries the read's own fingerprint walked, when it walked (not when the prewalk answered). */
+  onWalked?: (entries: number) => void;
 }
 
 // Part of a read's identity in `fingerprints`: bump it when the parts hashed below change.
@@ -122,7 +124,8 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
       if (known !== undefined) return known;
     }
     // entries count as settled from when the prewalk saw them, when there is one: its hash is kept with this read's
-    const { fingerprint, unsettled } = fingerprintOf(selected, (abs, rel, visit) => visitTree(abs, rel, matcher, opts.signal, visit), prewalk?.startedMs);
+    const { fingerprint, unsettled, entries } = fingerprintOf(selected, (abs, rel, visit) => visitTree(abs, rel, matcher, opts.signal, visit), prewalk?.startedMs);
+    opts.onWalked?.(entries);
     const known = opts.fingerprints.get(read, fingerprint);
     if (known !== undefined) {
       // the tree's stat data of before this walk, where it is the same, is what the kept checksum was made of

@@ -146,7 +146,7 @@ const statFields = 8;
  * every field `statKey` names as raw doubles, a batch of each in turn. `sawFromMs`: entries count
  * as settled from then rather than from now (an earlier walk's hash is kept with this one).
  */
-export function fingerprintOf(selected: readonly { rel: string; host: string }[], walk: (abs: string, rel: string, visit: (abs: string, rel: string, s: Stats) => void) => void, sawFromMs?: number): { fingerprint: string; unsettled: UnsettledEntry[] | undefined } {
+export function fingerprintOf(selected: readonly { rel: string; host: string }[], walk: (abs: string, rel: string, visit: (abs: string, rel: string, s: Stats) => void) => void, sawFromMs?: number): { fingerprint: string; unsettled: UnsettledEntry[] | undefined; entries: number } {
   const hash = createHash('sha256');
   const startMs = Math.min(Date.now(), sawFromMs ?? Infinity);
   let text = '';
@@ -162,7 +162,9 @@ export function fingerprintOf(selected: readonly { rel: string; host: string }[]
   };
   let unsettled: UnsettledEntry[] | undefined = [];
   let unsettledBytes = 0;
+  let entries = 0;
   const visit = (abs: string, rel: string, s: Stats) => {
+    entries++;
     text += `${rel}\0`;
     numbers[n] = s.mode;
     numbers[n + 1] = s.uid;
@@ -190,5 +192,5 @@ export function fingerprintOf(selected: readonly { rel: string; host: string }[]
     if (n + statFields > numbers.length) flush();
   }
   flush();
-  return { fingerprint: hash.digest('hex'), unsettled };
+  return { fingerprint: hash.digest('hex'), unsettled, entries };
 }
