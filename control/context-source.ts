@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
-import { prewalkWanted, readDockerignoreFile, startTreePrewalk, type TreePrewalk } from '../src/context/index.ts';
+import { forgetPrewalk, prewalkWanted, readDockerignoreFile, startTreePrewalk, type TreePrewalk } from '../src/context/index.ts';
 import { checkoutGitContext, extractLayer } from '../worker/index.ts';
 import { maxDockerfileBytes } from './read-dockerfile.ts';
 
@@ -37,10 +37,11 @@ export interface PreparedContext {
  */
 async function prewalkOf(context: string, file: string | undefined, stateRoot: string): Promise<TreePrewalk | undefined> {
   const dir = resolve(context);
-  if (!prewalkWanted(stateRoot, dir)) return undefined;
+  const reads = prewalkWanted(stateRoot, dir);
+  if (reads === undefined) return undefined;
   try {
     const { patterns } = await readDockerignoreFile(dir, file === undefined ? join(dir, 'Dockerfile') : resolve(file));
-    return startTreePrewalk(dir, patterns);
+    return startTreePrewalk(dir, patterns, { reads, onTooBig: () => forgetPrewalk(stateRoot, dir) });
   } catch {
     return undefined;
   }

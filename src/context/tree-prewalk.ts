@@ -12,15 +12,17 @@
 // unchanged directory lists the same way, and a different order is one more miss, not a wrong hit.
 //
 // A context is walked so only when a state root has seen a read of it with at least
-// `prewalkMinEntries` entries (a marker file per directory): a small one is walked in a few
-// milliseconds, less than starting find costs Node (a fork of the whole process).
+// `prewalkMinEntries` entries (a marker file per directory holding the biggest read's entries): a
+// small one is walked in a few milliseconds, less than starting find costs Node (a fork of the
+// whole process). A walk that lists more than twice that (a big tree no read selects) drops the
+// marker: one build waits for it, the next ones walk their reads themselves again.
 //
 // Directories the .dockerignore excludes by a literal path (`node_modules`, `**/.git`) are pruned,
 // so a context's big excluded trees are not walked; a read uses the hash only when it excludes
 // at least those and re-includes nothing (no `!` pattern).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 
@@ -44,8 +46,19 @@ export interface TreePrewalk {
 // the nanoseconds; the path comes last and ends at a NUL, the one byte no name holds
 const format = '%y %m %U %G %D %i %s %T@ %C@ %P\\0';
 
+export interface PrewalkOptions {
+  /** The entries of the biggest read of `dir` seen (prewalkWanted): a tree much bigger than that calls `onTooBig`. */
+  reads?: number;
+  /**
+   * The walk listed more than twice `reads` (+1,000) entries: most of what find walks no read
+   * selects (a big tree .dockerignore excludes by a pattern that is not pruned, or one no COPY
+   * names), and waiting for it costs more than the reads' own walks. Its hash still stands.
+   */
+  onTooBig?: () => void;
+}
+
 /** Starts walking `dir`, pruning the directories that `excludePatterns` name literally (none when a pattern re-includes). */
-export function startTreePrewalk(dir: string, excludePatterns: readonly string[]): TreePrewalk {
+export function startTreePrewalk(dir: string, excludePatterns: readonly string[], opts: PrewalkOptions = {}): TreePrewalk {
   const startedMs = Date.now();
   const pruned = excludePatterns.some((p) => p.trim().startsWith('!')) ? [] : excludePatterns.filter((p) => prunePath(p) !== undefined);
   const prunes = pruned.flatMap((p, i) => {
@@ -92,7 +105,9 @@ export function startTreePrewalk(dir: string, excludePatterns: readonly string[]
         child?.ref();
         const ok = await exited;
         if (!ok || disposed || fd < 0) return undefined;
-        return hashFile(fd);
+        const { hex, size } = hashFile(fd);
+        if (opts.reads !== undefined && opts.onTooBig && size > minLineBytes * tooMany(opts.reads) && entriesOf(fd, size) > tooMany(opts.reads)) opts.onTooBig();
+        return hex;
       })()),
       signal,
     ),
@@ -111,7 +126,25 @@ function abortable<T>(p: Promise<T | undefined>, signal: AbortSignal | undefined
   });
 }
 
-function hashFile(fd: number): string {
+const tooMany = (reads: number) => 2 * reads + 1000;
+
+// a line's fields without its path: type, mode, uid, gid, dev, inode, size, two times of 21 digits, spaces, NUL
+const minLineBytes = 60;
+
+/** The entries listed: NULs in the file (only the ones a size above minLineBytes * bound needs counted). */
+function entriesOf(fd: number, size: number): number {
+  const buf = Buffer.allocUnsafe(Math.min(size, 1024 * 1024) || 1);
+  let entries = 0;
+  for (let pos = 0; pos < size; ) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+    if (n === 0) break;
+    for (let i = buf.indexOf(0); i >= 0 && i < n; i = buf.indexOf(0, i + 1)) entries++;
+    pos += n;
+  }
+  return entries;
+}
+
+function hashFile(fd: number): { hex: string; size: number } {
   const h = createHash('sha256');
   const size = fstatSync(fd).size;
   const buf = Buffer.allocUnsafe(Math.min(size, 1024 * 1024) || 1);
@@ -121,7 +154,7 @@ function hashFile(fd: number): string {
     h.update(buf.subarray(0, n));
     pos += n;
   }
-  return h.digest('hex');
+  return { hex: h.digest('hex'), size };
 }
 
 /** Whether a prewalk's hash stands for a read of `dir` with `excludePatterns`: the same directory, and every pruned tree excluded by the read too. */
@@ -151,20 +184,37 @@ export const prewalkMinEntries = 1000;
 
 const markerOf = (stateRoot: string, dir: string) => join(stateRoot, 'context-walks', createHash('sha256').update(posix.resolve(dir)).digest('hex').slice(0, 32));
 
-/** Whether a read of `dir` on this state root was big enough for a prewalk to pay. */
-export function prewalkWanted(stateRoot: string, dir: string): boolean {
-  return existsSync(markerOf(stateRoot, dir));
+/**
+ * The entries of the biggest read of `dir` this state root has seen, when it was big enough for a
+ * prewalk to pay (else undefined). One small file read.
+ */
+export function prewalkWanted(stateRoot: string, dir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(markerOf(stateRoot, dir), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const entries = Number(text);
+  return Number.isSafeInteger(entries) && entries >= prewalkMinEntries ? entries : undefined;
 }
 
-/** Remembers that a read of `dir` walked `entries` entries (when there are enough). Never throws. */
+/** Remembers that a read of `dir` walked `entries` entries (when there are enough and more than before). Never throws. */
 export function notePrewalkWanted(stateRoot: string, dir: string, entries: number): void {
-  if (entries < prewalkMinEntries) return;
-  const marker = markerOf(stateRoot, dir);
+  if (entries < prewalkMinEntries || (prewalkWanted(stateRoot, dir) ?? 0) >= entries) return;
   try {
-    if (existsSync(marker)) return;
     mkdirSync(join(stateRoot, 'context-walks'), { recursive: true, mode: 0o700 });
-    writeFileSync(marker, '');
+    writeFileSync(markerOf(stateRoot, dir), String(entries));
   } catch {
     // not remembered: the next build walks as this one did
+  }
+}
+
+/** No more prewalks of `dir` on this state root (until a big read is seen again). Never throws. */
+export function forgetPrewalk(stateRoot: string, dir: string): void {
+  try {
+    rmSync(markerOf(stateRoot, dir), { force: true });
+  } catch {
+    // a marker left: one more prewalk
   }
 }

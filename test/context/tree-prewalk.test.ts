@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, wri
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
-import { checksumSources, openFileDigestCache, openReadFingerprints, prewalkCovers, startTreePrewalk, type TreePrewalk } from '../../src/context/index.ts';
+import { checksumSources, forgetPrewalk, notePrewalkWanted, openFileDigestCache, openReadFingerprints, prewalkCovers, prewalkMinEntries, prewalkWanted, startTreePrewalk, type TreePrewalk } from '../../src/context/index.ts';
 import { openDatabase, type Database } from '../../src/state/index.ts';
 import { contextDir } from '../_support/tsbuild.ts';
 
@@ -111,4 +111,30 @@ test('a walk that fails or is disposed answers nothing', async (t) => {
   const aborted = new AbortController();
   aborted.abort();
   t.is(await prewalk(t, dir).hash(aborted.signal), undefined);
+});
+
+test('a state root prewalks a context once it saw a big read of it, and stops when the walk lists far more than its reads', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-root-'));
+  t.teardown(() => rmSync(root, { recursive: true }));
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 3000; i++) files[`f/${i}`] = '';
+  const dir = contextDir(files);
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  t.is(prewalkWanted(root, dir), undefined);
+  notePrewalkWanted(root, dir, prewalkMinEntries - 1);
+  t.is(prewalkWanted(root, dir), undefined, 'a small read: walked in less than find costs');
+  notePrewalkWanted(root, dir, 2000);
+  notePrewalkWanted(root, dir, 1500);
+  t.is(prewalkWanted(root, dir), 2000, 'the biggest read is remembered');
+  t.is(prewalkWanted(root, `${dir}/f`), undefined, 'per directory');
+
+  let tooBig = 0;
+  const fits = startTreePrewalk(dir, [], { reads: 3001, onTooBig: () => tooBig++ });
+  t.teardown(() => fits.dispose());
+  t.truthy(await fits.hash());
+  t.is(tooBig, 0, '3,002 entries listed for reads of 3,001');
+  const over = startTreePrewalk(dir, [], { reads: 1000, onTooBig: () => forgetPrewalk(root, dir) });
+  t.teardown(() => over.dispose());
+  t.is(await over.hash(), await fits.hash(), 'the hash still stands');
+  t.is(prewalkWanted(root, dir), undefined, '3,002 entries listed for reads of 1,000: no more prewalks');
 });
