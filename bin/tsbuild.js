@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=1536
 // The tsbuild entry point. tsbuild runs its TypeScript sources directly through Node's type
 // stripping, which needs Node >= 24; the project ships Node 24 as a devDependency
 // (node_modules/node), so an older `node` on PATH hands over to that one.

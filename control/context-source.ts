@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
+import { forgetPrewalk, prewalkWanted, readDockerignoreFile, startTreePrewalk, type TreePrewalk } from '../src/context/index.ts';
 import { checkoutGitContext, extractLayer } from '../worker/index.ts';
 import { maxDockerfileBytes } from './read-dockerfile.ts';
 
@@ -25,6 +26,25 @@ export interface PreparedContext {
   dockerfileName?: string;
   /** Removes what was materialised (nothing for a plain directory). */
   cleanup(): void;
+  /** A plain directory's walk, started now beside the start-up (src/context/tree-prewalk.ts): pass it with the build's run. */
+  prewalk?: TreePrewalk;
+}
+
+/**
+ * The walk of a directory context, pruned by its .dockerignore's literal paths, when the state
+ * root has seen a big read of it. None where the directory or its .dockerignore cannot be read:
+ * the build reports that itself.
+ */
+async function prewalkOf(context: string, file: string | undefined, stateRoot: string): Promise<TreePrewalk | undefined> {
+  const dir = resolve(context);
+  const reads = prewalkWanted(stateRoot, dir);
+  if (reads === undefined) return undefined;
+  try {
+    const { patterns } = await readDockerignoreFile(dir, file === undefined ? join(dir, 'Dockerfile') : resolve(file));
+    return startTreePrewalk(dir, patterns, { reads, onTooBig: () => forgetPrewalk(stateRoot, dir) });
+  } catch {
+    return undefined;
+  }
 }
 
 /** `docker build`'s rule (cli/opts IsGitURL) for a context argument that is a git repository. */
@@ -32,12 +52,15 @@ export function isGitContext(arg: string): boolean {
   return /^(git:\/\/|git@|github\.com\/)/.test(arg) || /^https?:\/\/.+\.git(#.*)?$/.test(arg);
 }
 
-export async function prepareContext(opts: { context: string; file?: string; stdin: Readable; signal?: AbortSignal }): Promise<PreparedContext> {
+export async function prepareContext(opts: { context: string; file?: string; stdin: Readable; signal?: AbortSignal; stateRoot?: string }): Promise<PreparedContext> {
   // opts.stdin is read where it is used: the CLI passes a getter, so process.stdin (a stream over
   // fd 0, ~1.5 ms to make) is made only for a context or a Dockerfile on stdin
   const { context, file } = opts;
   if (context === '-' && file === '-') throw invalid(ErrorCodes.OPTION_INVALID, 'the context and the Dockerfile cannot both come from stdin (- and -f -)', { hint: 'send a tar of the context (with its Dockerfile) on stdin: tar -c . | tsbuild build -' });
-  if (context !== '-' && !isGitContext(context) && file !== '-') return { context, ...(file !== undefined && { file }), cleanup: () => {} };
+  if (context !== '-' && !isGitContext(context) && file !== '-') {
+    const prewalk = opts.stateRoot === undefined ? undefined : await prewalkOf(context, file, opts.stateRoot);
+    return { context, ...(file !== undefined && { file }), cleanup: () => prewalk?.dispose(), ...(prewalk && { prewalk }) };
+  }
   const tmp = mkdtempSync(join(tmpdir(), 'tsbuild-context-'));
   const cleanup = () => rmSync(tmp, { recursive: true, force: true });
   try {

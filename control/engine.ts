@@ -20,6 +20,7 @@ import { loadConfig, type Config } from '../src/config/index.ts';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import { formatSize } from '../src/limits/index.ts';
 import type { ProgressSink } from '../src/progress/index.ts';
+import type { TreePrewalk } from '../src/context/index.ts';
 import { leaveOpenAtExit, openDatabase, openLeases, statePaths, type Database, type Leases, type StatePaths } from '../src/state/index.ts';
 import { openCacheIndex, openStepLocks, type CacheIndex, type StepLocks } from '../solver/index.ts';
 import { openWorker, type Worker, type WorkerOptions } from '../worker/index.ts';
@@ -53,6 +54,8 @@ export interface BuildRun {
   signal?: AbortSignal;
   /** Where `--output type=tar,dest=-` streams; without it such an output is refused. */
   stdout?: Writable;
+  /** The main context's walk, started when its directory was known (control/context-source.ts). */
+  prewalk?: TreePrewalk;
 }
 
 /** The opened parts of a state root every build, listing and later du/prune/push shares. */

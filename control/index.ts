@@ -90,7 +90,7 @@ export async function diffImages(root: string, a: string, b: string): Promise<Im
 }
 
 /** The build's context and Dockerfile as `docker build` reads them: a directory, a git URL, `-` or `-f -` (stdin). */
-export async function prepareContext(opts: { context: string; file?: string; stdin: import('node:stream').Readable; signal?: AbortSignal }): Promise<PreparedContext> {
+export async function prepareContext(opts: { context: string; file?: string; stdin: import('node:stream').Readable; signal?: AbortSignal; stateRoot?: string }): Promise<PreparedContext> {
   const { prepareContext: prepare } = await import('./context-source.ts');
   return prepare(opts);
 }

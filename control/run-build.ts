@@ -9,7 +9,7 @@ import type { RegistryClient } from '../src/registry/index.ts';
 import { InlineCacheField } from './cache-format.ts';
 import { exportImage } from '../exporter/index.ts';
 import type { ExportResult } from '../exporter/index.ts';
-import { checksumSources, openFileDigestCache, openReadFingerprints, readDockerignoreFile } from '../src/context/index.ts';
+import { checksumSources, notePrewalkWanted, openFileDigestCache, openReadFingerprints, readDockerignoreFile } from '../src/context/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
 import type { VertexRef } from '../src/progress/index.ts';
@@ -128,7 +128,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       // only the main context has .dockerignore patterns, so only it names their lines
       checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal, onPart }) =>
         contextLoads.track(name, () =>
-          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), fingerprints, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart }),
+          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), fingerprints, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart, prewalk: name === 'context' ? run.prewalk : undefined, onWalked: name === 'context' ? (n) => notePrewalkWanted(engine.paths.root, opts.contextDir, n) : undefined }),
         ),
       progress,
       explain: opts.explain,

@@ -64,7 +64,7 @@ export function registerBuild(program: Command): void {
       const root = resolveStateRoot(global.root);
       const config = await loadConfig(root);
       // a git URL, `-` or `-f -`: materialised in a temp directory, removed when the process ends
-      const source = await prepareContext({ context, file: flags.file as string | undefined, get stdin() { return process.stdin; } });
+      const source = await prepareContext({ context, file: flags.file as string | undefined, get stdin() { return process.stdin; }, stateRoot: root });
       process.once('exit', () => source.cleanup());
       const progressMode = (await import('../progress-mode.ts')).progressModeFrom(flags.quiet === true, flags.progress as string | undefined, process.env);
       const buildArgs: Record<string, string> = {};
@@ -117,7 +117,7 @@ export function registerBuild(program: Command): void {
       const { cancelOnSignals } = await import('../cancel.ts');
       const cancel = cancelOnSignals();
       try {
-        const result = await buildOnce(root, config, opts, { progress, signal: cancel.signal, stdout: process.stdout }).catch((e: unknown) => {
+        const result = await buildOnce(root, config, opts, { progress, signal: cancel.signal, stdout: process.stdout, prewalk: source.prewalk }).catch((e: unknown) => {
           progress.close();
           // rawjson: the report is one more JSON line, so the stream stays JSON to its end
           throw progress.mode === 'rawjson' ? reportAsJson(cancel.explain(e), process.stderr) : cancel.explain(e);

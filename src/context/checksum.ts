@@ -13,6 +13,7 @@ import type { FileDigestCache } from './file-digest-cache.ts';
 import { createIgnoreMatcher, type IgnoreMatcher, type PatternOrigins } from './ignore.ts';
 import { fingerprintOf, readIdentity, type ReadFingerprints, type UnsettledEntry } from './read-fingerprints.ts';
 import { selectSources } from './sources.ts';
+import { prewalkCovers, type TreePrewalk } from './tree-prewalk.ts';
 
 export interface ChecksumOptions {
   /** Whether a source that is itself a symlink is hashed as its target: pass the copy's followSymlinks. Default true (COPY's). */
@@ -34,6 +35,10 @@ export interface ChecksumOptions {
   onPart?: (part: string) => void;
   /** The checksum a read gave last time while its entries' stat data is unchanged (./read-fingerprints.ts); call its settle() when the build ends. */
   fingerprints?: ReadFingerprints;
+  /** The context's walk started at start-up (./tree-prewalk.ts): its hash answers a read of the same directory with `fingerprints` before the read's own walk. */
+  prewalk?: TreePrewalk;
+  /** Told how many entries the read's own fingerprint walked, when it walked (not when the prewalk answered). */
+  onWalked?: (entries: number) => void;
 }
 
 // Part of a read's identity in `fingerprints`: bump it when the parts hashed below change.
@@ -105,16 +110,30 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   const selected = selectSources(dir, src, excludePatterns, { allowWildcardEmpty: true, followSymlinks: opts.followSymlinks ?? true, patternOrigins: opts.patternOrigins });
   // a read whose stat data is as last time is answered without a file digest looked up or a part
   // hashed: one lstat per entry. Else it is walked again (the page cache has it by now) and hashed.
-  let kept: { read: string; fingerprint: string; unsettled: UnsettledEntry[] } | undefined;
+  let kept: { read: string; fingerprint: string; unsettled: UnsettledEntry[]; tree?: { read: string; fingerprint: string } } | undefined;
   // the digests the checksum uses for files that had not settled, by host path: checked again at settle()
   let digests: Map<string, string> | undefined;
   if (opts.fingerprints) {
     const read = readIdentity({ version: checksumVersion, dir, src, excludePatterns, followSymlinks: opts.followSymlinks ?? true, owner: opts.owner ?? true, mode: opts.mode ?? true });
-    const { fingerprint, unsettled } = fingerprintOf(selected, (abs, rel, visit) => visitTree(abs, rel, matcher, opts.signal, visit));
+    // the whole tree's hash, kept beside the read's own: a superset of what it selects (./tree-prewalk.ts)
+    const prewalk = opts.prewalk && prewalkCovers(opts.prewalk, dir, excludePatterns) ? opts.prewalk : undefined;
+    const tree = prewalk && (await prewalk.hash(opts.signal));
+    const treeRead = `${read}:tree`;
+    if (tree !== undefined) {
+      const known = opts.fingerprints.get(treeRead, tree);
+      if (known !== undefined) return known;
+    }
+    // entries count as settled from when the prewalk saw them, when there is one: its hash is kept with this read's
+    const { fingerprint, unsettled, entries } = fingerprintOf(selected, (abs, rel, visit) => visitTree(abs, rel, matcher, opts.signal, visit), prewalk?.startedMs);
+    opts.onWalked?.(entries);
     const known = opts.fingerprints.get(read, fingerprint);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      // the tree's stat data of before this walk, where it is the same, is what the kept checksum was made of
+      if (tree !== undefined) opts.fingerprints.set(treeRead, tree, known);
+      return known;
+    }
     if (unsettled) {
-      kept = { read, fingerprint, unsettled };
+      kept = { read, fingerprint, unsettled, tree: tree === undefined ? undefined : { read: treeRead, fingerprint: tree } };
       digests = new Map(unsettled.filter((e) => e.stat.isFile()).map((e) => [e.abs, '']));
     }
   }
@@ -132,8 +151,10 @@ async function checksumOf(dir: string, src: readonly string[], excludePatterns: 
   hash.update(text);
   opts.cache?.flush();
   const sum = `sha256:${hash.digest('hex')}`;
-  if (kept?.unsettled.length === 0) opts.fingerprints?.set(kept.read, kept.fingerprint, sum);
-  else if (kept) opts.fingerprints?.setLater(kept.read, kept.fingerprint, sum, kept.unsettled.map((e) => ({ ...e, digest: digests?.get(e.abs) || undefined })));
+  for (const k of kept ? [kept, ...(kept.tree ? [kept.tree] : [])] : []) {
+    if (kept!.unsettled.length === 0) opts.fingerprints?.set(k.read, k.fingerprint, sum);
+    else opts.fingerprints?.setLater(k.read, k.fingerprint, sum, kept!.unsettled.map((e) => ({ ...e, digest: digests?.get(e.abs) || undefined })));
+  }
   return sum;
 }
 

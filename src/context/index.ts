@@ -7,3 +7,4 @@ export * from './file-digest-cache.ts';
 export * from './read-bounded.ts';
 export * from './listing.ts';
 export * from './read-fingerprints.ts';
+export * from './tree-prewalk.ts';

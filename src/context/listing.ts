@@ -32,17 +32,62 @@ const defaultMaxParts = 200_000;
 
 export function createListingCollector(opts: { maxParts?: number } = {}): ListingCollector {
   const maxParts = opts.maxParts ?? defaultMaxParts;
-  let parts: string[] | undefined = [];
+  let held = 0;
+  // The lines as they are made, NUL-joined as encodeListing joins them, in UTF-8 chunks: a part is
+  // a rope of its template's pieces (~250 bytes of V8 heap for a 60-byte line), and holding 40,000
+  // of them until the plan was most of a one-file rebuild's live heap while its COPY ran.
+  let chunks: Buffer[] | undefined = [];
+  let text = '';
+  let lines = 0;
+  // a file's or symlink's header, waiting for the part after it
+  let header: string | undefined;
+  let sources = 0;
+  // the first line of the second source: from there a path listed before is not listed again
+  let secondSourceLine: number | undefined;
   let made: Listing | undefined;
+  const addLine = (line: string) => {
+    text = lines === 0 ? line : `${text}\0${line}`;
+    lines++;
+    if (text.length >= 65_536) {
+      chunks!.push(Buffer.from(text, 'utf8'));
+      text = '';
+    }
+  };
   return {
     onPart(part) {
-      if (!parts) return;
-      if (parts.length >= maxParts) parts = undefined;
-      else parts.push(part);
+      if (!chunks) return;
+      if (held >= maxParts) {
+        chunks = undefined;
+        text = '';
+        return;
+      }
+      held++;
+      if (header !== undefined) {
+        addLine(header + contentOf(header, part));
+        header = undefined;
+        return;
+      }
+      const a = part.indexOf('\0');
+      const b = part.indexOf('\0', a + 1);
+      if (b < 0) {
+        // a source marker
+        if (++sources === 2) secondSourceLine = lines;
+        return;
+      }
+      const type = part.slice(a + 1, b);
+      if (type === 'file' || type === 'symlink') header = part;
+      else addLine(part);
     },
-    listing: () => (made ??= parts && listingOfParts(parts)),
+    listing: () => {
+      if (made || !chunks) return made;
+      if (header !== undefined) addLine(header + contentOf(header, ''));
+      header = undefined;
+      // a chunk after the first starts with the NUL that ends the line before it
+      const all = Buffer.concat([...chunks, Buffer.from(text, 'utf8')]).toString('utf8');
+      return (made = listingOfLines(all, secondSourceLine));
+    },
     get held() {
-      return parts?.length ?? 0;
+      return chunks ? held : 0;
     },
   };
 }
@@ -51,33 +96,27 @@ export function createListingCollector(opts: { maxParts?: number } = {}): Listin
 // a header `<rel>\0<type>\0<mode>\0<uid:gid>\0`, then for a symlink `<target>\0`, for a file
 // `<size>\0<hex>\0`. A header has four NULs, a source marker one: they never look alike. The
 // header is the line's start as it is, so a 20,000-file read is listed in a few milliseconds.
-function listingOfParts(parts: readonly string[]): Listing {
-  const lines: string[] = [];
-  // the paths listed, once a second source makes a repeat possible
-  let seen: Set<string> | undefined;
-  let sources = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i];
-    const a = part.indexOf('\0');
-    const b = part.indexOf('\0', a + 1);
-    if (b < 0) {
-      // a source marker
-      if (++sources === 2) seen = new Set(lines.map(pathOf));
-      continue;
-    }
-    const type = part.slice(a + 1, b);
-    let content = '';
-    if (type === 'file') {
-      const tail = parts[++i] ?? '';
-      content = tail.slice(tail.indexOf('\0') + 1, tail.indexOf('\0') + 17);
-    } else if (type === 'symlink') content = shortHash(parts[++i] ?? '');
-    // two sources may select one path: its first line stands
-    if (seen) {
-      const path = part.slice(0, a);
+function contentOf(header: string, tail: string): string {
+  const a = header.indexOf('\0');
+  const type = header.slice(a + 1, header.indexOf('\0', a + 1));
+  if (type === 'symlink') return shortHash(tail);
+  const i = tail.indexOf('\0');
+  return tail.slice(i + 1, i + 17);
+}
+
+/** The listing of NUL-joined lines, the ones from `dedupeFrom` on without a path listed before them (two sources may select one path: its first line stands). */
+function listingOfLines(text: string, dedupeFrom: number | undefined): Listing {
+  const lines = splitLines(text);
+  if (dedupeFrom !== undefined) {
+    const seen = new Set(lines.slice(0, dedupeFrom).map(pathOf));
+    let kept = dedupeFrom;
+    for (let i = dedupeFrom; i < lines.length; i++) {
+      const path = pathOf(lines[i]);
       if (seen.has(path)) continue;
       seen.add(path);
+      lines[kept++] = lines[i];
     }
-    lines.push(part + content);
+    lines.length = kept;
   }
   return lines.sort();
 }
@@ -94,7 +133,11 @@ export function encodeListing(listing: Listing): Buffer {
 // Each line is a slice of the inflated text, found by its NULs: splitting into fields and joining
 // them again made five strings and a copy per path (a 20,000-path listing: ~8 MB of garbage).
 export function decodeListing(data: Uint8Array): Listing {
-  const text = inflateRawSync(data).toString('utf8');
+  return splitLines(inflateRawSync(data).toString('utf8'));
+}
+
+/** Lines joined by NUL, each with five fields: slices of the text, found by their NULs. */
+function splitLines(text: string): string[] {
   const lines: string[] = [];
   let start = 0;
   while (start < text.length) {

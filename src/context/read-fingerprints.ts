@@ -143,11 +143,12 @@ const statFields = 8;
  * too many to check at `settle()`). Stats are plain numbers, not bigints, and nothing else is
  * held: the walk makes little garbage. A timestamp as a double keeps ~0.25 µs, and a kept
  * fingerprint's entries are 2 s old: any later write shows. The hash takes the paths as text and
- * every field `statKey` names as raw doubles, a batch of each in turn.
+ * every field `statKey` names as raw doubles, a batch of each in turn. `sawFromMs`: entries count
+ * as settled from then rather than from now (an earlier walk's hash is kept with this one).
  */
-export function fingerprintOf(selected: readonly { rel: string; host: string }[], walk: (abs: string, rel: string, visit: (abs: string, rel: string, s: Stats) => void) => void): { fingerprint: string; unsettled: UnsettledEntry[] | undefined } {
+export function fingerprintOf(selected: readonly { rel: string; host: string }[], walk: (abs: string, rel: string, visit: (abs: string, rel: string, s: Stats) => void) => void, sawFromMs?: number): { fingerprint: string; unsettled: UnsettledEntry[] | undefined; entries: number } {
   const hash = createHash('sha256');
-  const startMs = Date.now();
+  const startMs = Math.min(Date.now(), sawFromMs ?? Infinity);
   let text = '';
   const numbers = new Float64Array(batchEntries * statFields);
   const bytes = new Uint8Array(numbers.buffer);
@@ -161,7 +162,9 @@ export function fingerprintOf(selected: readonly { rel: string; host: string }[]
   };
   let unsettled: UnsettledEntry[] | undefined = [];
   let unsettledBytes = 0;
+  let entries = 0;
   const visit = (abs: string, rel: string, s: Stats) => {
+    entries++;
     text += `${rel}\0`;
     numbers[n] = s.mode;
     numbers[n + 1] = s.uid;
@@ -189,5 +192,5 @@ export function fingerprintOf(selected: readonly { rel: string; host: string }[]
     if (n + statFields > numbers.length) flush();
   }
   flush();
-  return { fingerprint: hash.digest('hex'), unsettled };
+  return { fingerprint: hash.digest('hex'), unsettled, entries };
 }

@@ -177,7 +177,7 @@ test('a COPY of a .dockerignore\'d file names the .dockerignore line that exclud
 test('bin/tsbuild.js runs as a user starts it: through its shebang (with its Node flags), with the machine\'s node or Node 24 first on PATH', async (t) => {
   const { shebangNodeFlags } = await import('../../cli/bin-flags.ts');
   const bin = tsbuildBinPath();
-  t.deepEqual(shebangNodeFlags(bin), ['--max-semi-space-size=4']);
+  t.deepEqual(shebangNodeFlags(bin), ['--max-semi-space-size=4', '--max-old-space-size=1536']);
   const node24Dir = join(repoRoot, 'node_modules', '.bin');
   for (const path of [process.env.PATH ?? '/usr/bin:/bin', `${node24Dir}:${process.env.PATH ?? '/usr/bin:/bin'}`]) {
     const out = execFileSync(bin, ['--version'], { encoding: 'utf8', env: { ...process.env, PATH: path } });

@@ -3,6 +3,7 @@
 import test from 'ava';
 import { chmodSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { checksumSources, createListingCollector, decodeListing, describeListingChanges, diffListings, encodeListing, type Listing } from '../../src/context/index.ts';
 import { contextDir } from '../_support/tsbuild.ts';
 
@@ -84,4 +85,27 @@ test('a read of more entries than a collector holds is not listed, and its check
   const sum = await checksumSources(dir, ['.'], [], { onPart: small.onPart });
   t.is(small.listing(), undefined);
   t.is(sum, await checksumSources(dir, ['.'], []));
+});
+
+test('a big read is listed whole: every entry once, in order, with its own content id', async (t) => {
+  // past the collector's 64 KB chunks several times over: lines keep their ends where chunks meet
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 3000; i++) files[`dir-${i % 7}/a-file-with-a-rather-long-name-${String(i).padStart(5, '0')}.txt`] = `content ${i}\n`;
+  const dir = contextDir(files);
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  symlinkSync('dir-0', join(dir, 'link'));
+  const { listing } = await listingOf(dir, ['.', 'dir-3', 'link']);
+  const paths = listing.map((l) => l.split('\0')[0]);
+  // the link followed lists dir-0's 429 files again under link/; the paths dir-3 selects again are listed once
+  t.is(listing.length, 1 + 7 + 3000 + 1 + 429, 'the root, 7 dirs, 3000 files, the link and what is below it, each once');
+  t.deepEqual(paths, [...paths].sort());
+  t.is(new Set(paths).size, paths.length);
+  for (const [i, line] of listing.entries()) t.is(line.split('\0').length, 5, `line ${i} has five fields`);
+  const id = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+  const byPath = new Map(listing.map((l) => [l.split('\0')[0], l.split('\0')]));
+  t.is(byPath.get('dir-3/a-file-with-a-rather-long-name-00003.txt')?.[4], id('content 3\n'));
+  t.is(byPath.get('dir-3/a-file-with-a-rather-long-name-02999.txt')?.[4], id('content 2999\n'));
+  t.is(byPath.get('link')?.[1], 'symlink', 'the first source\'s line for a path stands');
+  t.is(byPath.get('link/a-file-with-a-rather-long-name-00007.txt')?.[4], id('content 7\n'));
+  t.deepEqual(decodeListing(encodeListing(listing)), listing);
 });

@@ -65,3 +65,32 @@ test('a source changed less than two seconds before the copy is never recorded, 
     removeDir(work);
   }
 });
+
+test('names JSON must escape are linked build after build, and a directory replaced after its files were deferred takes them with it', async (t) => {
+  const names = ['quote".txt', 'back\\slash.txt', 'new\nline.txt', 'tab\there.txt', 'ünï.txt', 'sub/deep.txt'];
+  const ctx = contextDir(Object.fromEntries(names.map((n, i) => [n, `file ${i}\n`])));
+  const work = tempDir();
+  try {
+    await sleep(2100);
+    const [one, two, three, four] = ['one', 'two', 'three', 'four'].map((n) => join(work, n));
+    copyWithPlan(ctx, one).finish();
+    t.deepEqual(copyWithPlan(ctx, two, one).finish(), { linked: names.length, copied: 0 });
+    // the second result's manifest names the same files: a third copy links them again
+    t.deepEqual(copyWithPlan(ctx, three, two).finish(), { linked: names.length, copied: 0 });
+    for (const n of names) t.is(lstatSync(join(three, 'fs/app', n)).ino, lstatSync(join(one, 'fs/app', n)).ino, n);
+    // sub/ becomes a file after sub/deep.txt was deferred: nothing is linked below it
+    const plan = copyWithPlan(ctx, four, three);
+    const other = contextDir({ sub: 'now a file\n' });
+    try {
+      copyEntry(other, join(four, 'fs/app'), { owner: { uid: 0, gid: 0 }, links: new Map(), reuse: plan });
+    } finally {
+      removeDir(other);
+    }
+    t.deepEqual(plan.finish(), { linked: names.length - 1, copied: 0 });
+    t.is(readFileSync(join(four, 'fs/app/sub'), 'utf8'), 'now a file\n');
+    t.is(readFileSync(join(four, 'fs/app/new\nline.txt'), 'utf8'), 'file 2\n');
+  } finally {
+    removeDir(ctx);
+    removeDir(work);
+  }
+});

@@ -52,19 +52,17 @@ export interface CopyReusePlan extends CopyReuse {
 }
 
 /**
- * What the manifest keeps of a path: `<source identity>\t<inode written>`, one string (20,000
- * files cost ~2 MB of memory so, where an object per file cost several times that).
+ * What a deferred file needs once the overlay is unmounted. Kept as numbers and strings in parallel
+ * arrays, one slot a file, with its path as the place of its line in the previous manifest: an
+ * object, a times object and three path strings a file (destination, path, source) were ~18 MB
+ * for 20,000 files held through the COPY, most of a one-file rebuild's live heap at its peak.
  */
-type Entry = string;
-
 interface Deferred {
-  rel: string;
   src: string;
   times: Pick<Stats, 'atimeMs' | 'mtimeMs'>;
   size: number;
   mode: number;
   owner: Owner;
-  entry: Entry;
   ino: number;
 }
 
@@ -72,9 +70,17 @@ const manifestHeader = 'tsbuild copy manifest v1';
 
 export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
   const { rootfs, upper } = opts;
-  const previous = opts.previous ? readManifest(opts.previous.manifest) : new Map<string, Entry>();
-  const entries = new Map<string, Entry>();
-  const deferred = new Map<string, Deferred>();
+  const previous = opts.previous ? readManifest(opts.previous.manifest) : emptyManifest();
+  // path → `<source identity>\t<inode written>`, for the files this copy wrote itself
+  const entries = new Map<string, string>();
+  // the deferred files, slot by slot; a forgotten one's line is -1
+  const defLine: number[] = [];
+  const defSrc: string[] = [];
+  const defOwner: Owner[] = [];
+  const defNums: number[] = [];
+  const fields = 5;
+  // a previous line's deferred slot
+  const slotOfLine = new Map<number, number>();
   const upperDirs = new Map<string, boolean>();
   const linkedInodes = new Set<number>();
 
@@ -88,28 +94,41 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
     }
     return known;
   };
+  const drop = (slot: number) => {
+    slotOfLine.delete(defLine[slot]);
+    defLine[slot] = -1;
+  };
 
   return {
     forget(dest, tree) {
-      deferred.delete(dest);
       const rel = relOf(dest);
       if (rel === undefined) return;
+      const line = previous.lineOf.get(rel);
+      const slot = line === undefined ? undefined : slotOfLine.get(line);
+      if (slot !== undefined) drop(slot);
       entries.delete(rel);
       if (!tree) return;
-      for (const d of deferred.keys()) if (d.startsWith(`${dest}/`)) deferred.delete(d);
-      for (const r of entries.keys()) if (r.startsWith(`${rel}/`)) entries.delete(r);
+      const below = `${rel}/`;
+      for (const [line, slot] of slotOfLine) if (pathAt(previous.text, line).startsWith(below)) drop(slot);
+      for (const r of entries.keys()) if (r.startsWith(below)) entries.delete(r);
     },
     defer(src, dest, s, mode, owner) {
       const id = identity(s);
       const rel = relOf(dest);
       if (id === undefined || rel === undefined || !opts.previous) return false;
-      const before = previous.get(rel);
-      if (before === undefined || !before.startsWith(`${id}\t`)) return false;
-      const ino = Number(before.slice(id.length + 1));
+      const line = previous.lineOf.get(rel);
+      if (line === undefined) return false;
+      const at = previous.text.indexOf('\t', line) + 1;
+      if (!previous.text.startsWith(`${id}\t`, at)) return false;
+      const ino = Number(previous.text.slice(at + id.length + 1, lineEnd(previous.text, at)));
       if (linkedInodes.has(ino) || !inUpper(dirname(rel))) return false;
       linkedInodes.add(ino);
       // the previous file's inode and metadata are checked once it is linked (finish)
-      deferred.set(dest, { rel, src, times: { atimeMs: s.atimeMs, mtimeMs: s.mtimeMs }, size: s.size, mode, owner, entry: before, ino });
+      slotOfLine.set(line, defLine.length);
+      defLine.push(line);
+      defSrc.push(src);
+      defOwner.push(owner);
+      defNums.push(s.atimeMs, s.mtimeMs, s.size, mode, ino);
       return true;
     },
     copied(dest, s, ino) {
@@ -120,19 +139,25 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
     finish() {
       let linked = 0;
       let copied = 0;
+      const linkedLines: number[] = [];
       const dirTimes = new Map<string, BigIntStats>();
-      for (const d of deferred.values()) {
-        const target = upper + d.rel;
+      for (let slot = 0; slot < defLine.length; slot++) {
+        const line = defLine[slot];
+        if (line < 0) continue;
+        const rel = pathAt(previous.text, line);
+        const n = slot * fields;
+        const d: Deferred = { src: defSrc[slot], times: { atimeMs: defNums[n], mtimeMs: defNums[n + 1] }, size: defNums[n + 2], mode: defNums[n + 3], owner: defOwner[slot], ino: defNums[n + 4] };
+        const target = upper + rel;
         const dir = dirname(target);
         const ds = dirTimes.get(dir) ?? lstatSync(dir, { bigint: true, throwIfNoEntry: false });
         // the copy replaced the directory the file was to go in: it went with it
         if (!ds?.isDirectory()) continue;
         dirTimes.set(dir, ds);
-        const done = link(opts.previous!.fs + d.rel, target, d);
+        const done = link(opts.previous!.fs + rel, target, d);
         // something was written at its path after it (a dir the copy made there): that stays
         if (done === 'taken') continue;
         if (done === 'linked') {
-          entries.set(d.rel, d.entry);
+          linkedLines.push(line);
           linked++;
         } else {
           copyRegularFile(d.src, target, d.times, d.mode, d.owner);
@@ -140,7 +165,7 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
         }
       }
       for (const [dir, s] of dirTimes) lutimesSync(dir, seconds(s.atimeNs), seconds(s.mtimeNs));
-      writeManifest(opts.manifest, entries);
+      writeManifest(opts.manifest, entries, linkedLines.map((line) => previous.text.slice(line, lineEnd(previous.text, line))));
       return { linked, copied };
     },
   };
@@ -192,36 +217,65 @@ function seconds(ns: bigint): number {
   return Math.floor(v) > whole ? whole + 0.999999 : v;
 }
 
-/** One line per file: its path as JSON (any byte may be in a name), a tab, its entry. */
-function writeManifest(path: string, entries: ReadonlyMap<string, Entry>): void {
+/** One line per file: its path as JSON (any byte may be in a name), a tab, its entry; then the lines kept from the previous manifest as they were. */
+function writeManifest(path: string, entries: ReadonlyMap<string, string>, kept: readonly string[]): void {
   const lines = [manifestHeader];
   for (const [rel, entry] of entries) lines.push(`${JSON.stringify(rel)}\t${entry}`);
+  for (const line of kept) lines.push(line);
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
+/** A previous result's manifest: its text, and where each path's line starts in it. */
+interface Manifest {
+  text: string;
+  lineOf: Map<string, number>;
+}
+
+const emptyManifest = (): Manifest => ({ text: '', lineOf: new Map() });
+
+const lineEnd = (text: string, from: number): number => {
+  const end = text.indexOf('\n', from);
+  return end < 0 ? text.length : end;
+};
+
+// a path JSON wrote without escapes: the text between the quotes is the path
+const plainJson = /^"[^"\\\u0000-\u001f]*"$/;
+
+/** The path of the line starting at `line` (a valid one: readManifest kept it). */
+function pathAt(text: string, line: number): string {
+  const json = text.slice(line, text.indexOf('\t', line));
+  return plainJson.test(json) ? json.slice(1, -1) : (JSON.parse(json) as string);
+}
+
 /** The manifest of a previous result; empty when missing or not ours to read. */
-function readManifest(path: string): Map<string, Entry> {
-  const out = new Map<string, Entry>();
+function readManifest(path: string): Manifest {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    return out;
+    return emptyManifest();
   }
-  const lines = text.split('\n');
-  if (lines[0] !== manifestHeader) return out;
-  for (let i = 1; i < lines.length; i++) {
+  const lineOf = new Map<string, number>();
+  let start = text.indexOf('\n') + 1;
+  if (start === 0 || text.slice(0, start - 1) !== manifestHeader) return emptyManifest();
+  while (start < text.length) {
+    const end = lineEnd(text, start);
     // a JSON string holds no raw tab: the first tab ends the path
-    const line = lines[i];
-    const tab = line.indexOf('\t');
-    if (tab < 0) continue;
-    let rel: unknown;
-    try {
-      rel = JSON.parse(line.slice(0, tab));
-    } catch {
-      continue;
+    const tab = text.indexOf('\t', start);
+    if (tab >= 0 && tab < end) {
+      const json = text.slice(start, tab);
+      let rel: unknown;
+      if (plainJson.test(json)) rel = json.slice(1, -1);
+      else {
+        try {
+          rel = JSON.parse(json);
+        } catch {
+          rel = undefined;
+        }
+      }
+      if (typeof rel === 'string') lineOf.set(rel, start);
     }
-    if (typeof rel === 'string') out.set(rel, line.slice(tab + 1));
+    start = end + 1;
   }
-  return out;
+  return { text, lineOf };
 }

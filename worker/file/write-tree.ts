@@ -126,13 +126,14 @@ function copyTree(src: string, dest: string, opts: CopyOptions, s: Stats, at: En
     };
     if (!step.look) ready();
     for (const name of readdirSync(src).sort()) {
-      const child = join(src, name);
+      // a name from readdir needs no normalizing: join's was most of the copy's garbage
+      const child = childPath(src, name);
       const cs = lstatSync(child);
       const childAt = at && { root: below(at.root, name), source: below(at.source, name) };
       const verdict = childAt && opts.filter ? opts.filter(childAt, cs.isDirectory()) : 'copy';
       if (verdict === 'skip') continue;
       // (a dir made lazily, under `look`, is not known empty when its first entry is visited)
-      copyTree(child, join(dest, name), opts, cs, childAt, ready, { look: verdict === 'look', fresh: empty && !step.look });
+      copyTree(child, childPath(dest, name), opts, cs, childAt, ready, { look: verdict === 'look', fresh: empty && !step.look });
     }
     if (made) lutimesSync(dest, s.atime, s.mtime);
     return;
@@ -195,6 +196,8 @@ function finishCopy(s: Stats, dest: string, opts: CopyOptions, inode: string): v
   lutimesSync(dest, s.atime, s.mtime);
   if (s.nlink > 1) opts.links.set(inode, dest);
 }
+
+const childPath = (dir: string, name: string) => (dir.endsWith('/') ? dir + name : `${dir}/${name}`);
 
 function below(parent: string, name: string): string {
   return parent === '' || parent === '.' ? name : `${parent}/${name}`;

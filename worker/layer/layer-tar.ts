@@ -149,7 +149,7 @@ async function* layerTarChunks(fsDir: string, onEntry: () => void, opts: { reuse
   }
   function* walk(dir: string, rel: string): Generator<Buffer> {
     for (const name of readdirSync(dir).sort()) {
-      const abs = join(dir, name);
+      const abs = dir.endsWith('/') ? dir + name : `${dir}/${name}`;
       const path = rel + name;
       const s = lstatSync(abs);
       const base = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtime: Math.floor(s.mtimeMs / 1000), size: 0, pax: largeIds(s) };
