@@ -1,15 +1,14 @@
 // `tsbuild push` and `tsbuild pull`: a stored image to its registry, and an image from its registry
-// into the store under its name, as `docker push` / `docker pull` do. A push goes through the
-// exporter's push path (exportImage, type=image,push=true) with the image's view, so it sends the
-// blobs the exporter sends for a build's `--push`.
-import { exportImage } from '../exporter/index.ts';
+// into the store under its name, as `docker push` / `docker pull` do. A push sends the stored
+// manifest (or index) as it is, with pushImage, as a build's `--push` of an output without
+// manifest options does: no view is made and the exporter is not loaded (push-from-root.ts opens
+// only the stores, so a push loads neither the worker nor the exporter).
 import { ErrorCodes, invalid, notFound } from '../src/errors/index.ts';
 import { MediaTypes } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { EngineParts } from './engine.ts';
 import { findImage } from './find-image.ts';
-import { storedImageView } from './stored-view.ts';
 
 export interface TransferOptions {
   /** Hosts reached over plain HTTP (loopback always is). */
@@ -36,7 +35,8 @@ export interface PullResult {
   changed: boolean;
 }
 
-export async function pushStoredImage(parts: EngineParts, name: string, opts: TransferOptions = {}): Promise<PushResult> {
+/** Pushes the image `name` names in the store (never an id). Reads only the content and image stores. */
+export async function pushStoredImage(parts: Pick<EngineParts, 'content' | 'images'>, name: string, opts: TransferOptions = {}): Promise<PushResult> {
   const { createRegistryClient, formatReference, parseReference, pushImage } = await import('../src/registry/index.ts');
   const ref = parseReference(name);
   if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot push "${name}": push takes a name with a tag, not a digest`, { hint: `tag it first: tsbuild tag ${name} REGISTRY/NAME:TAG` });
@@ -46,14 +46,15 @@ export async function pushStoredImage(parts: EngineParts, name: string, opts: Tr
   }
   const image = await findImage(parts, name);
   const registry = createRegistryClient({ insecureRegistries: [...(opts.insecureRegistries ?? [])], signal: opts.signal });
-  if (image.target.digest !== image.digest) {
-    // the name points at an index: push the index and the manifests of it the store has
-    await pushImage({ client: registry, content: parts.content, ref: name, descriptor: image.target, signal: opts.signal });
-    return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: image.target.digest, size: image.target.size };
+  // an index: itself and the manifests of it the store has. A manifest: its media type as its JSON
+  // says (the record's may be older), as the exporter's view of it says
+  const descriptor = image.target.digest !== image.digest ? image.target : { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType };
+  try {
+    await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal });
+  } finally {
+    registry.close();
   }
-  const view = await storedImageView(parts.content, image);
-  await exportImage(view, { type: 'image', names: [name], push: true }, { content: parts.content, images: parts.images, registry, signal: opts.signal });
-  return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: view.manifestDescriptor.digest, size: view.manifestDescriptor.size };
+  return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: descriptor.digest, size: descriptor.size };
 }
 
 export async function pullToStore(parts: EngineParts, name: string, opts: TransferOptions & { platform?: Platform; vertex?: VertexRef } = {}): Promise<PullResult> {
