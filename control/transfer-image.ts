@@ -1,14 +1,17 @@
 // `tsbuild push` and `tsbuild pull`: a stored image to its registry, and an image from its registry
-// into the store under its name, as `docker push` / `docker pull` do. A push sends the stored
-// manifest (or index) as it is, with pushImage, as a build's `--push` of an output without
-// manifest options does: no view is made and the exporter is not loaded (push-from-root.ts opens
-// only the stores, so a push loads neither the worker nor the exporter).
+// into the store under its name, as `docker push` / `docker pull` do. A push sends gzip layers, as
+// docker push and a build's `--push` do: the store keeps a built layer as its uncompressed tar, so
+// such an image is pushed as a manifest of its layers' gzip blobs (made once, then reused:
+// compress-image.ts; the image id is the same). An image whose layers are all compressed (pulled)
+// goes as it is stored, and then neither the worker's layer code nor the exporter is loaded.
 import { ErrorCodes, invalid, notFound } from '../src/errors/index.ts';
 import { MediaTypes } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
+import type { Worker } from '../worker/index.ts';
 import type { EngineParts } from './engine.ts';
 import { findImage } from './find-image.ts';
+import { storedImageView } from './stored-view.ts';
 
 export interface TransferOptions {
   /** Hosts reached over plain HTTP (loopback always is). */
@@ -35,8 +38,17 @@ export interface PullResult {
   changed: boolean;
 }
 
-/** Pushes the image `name` names in the store (never an id). Reads only the content and image stores. */
-export async function pushStoredImage(parts: Pick<EngineParts, 'content' | 'images'>, name: string, opts: TransferOptions = {}): Promise<PushResult> {
+/**
+ * What a push needs of the root: the stores, leases (for the gzip blobs it makes) and the worker's
+ * layer blobs (an engine's worker, or worker/layer/stored-layers.ts without one).
+ */
+export type PushParts = Pick<EngineParts, 'content' | 'images' | 'leases'> & { worker: Pick<Worker, 'layerOfBlob'> };
+
+// what docker push sends; `tsbuild push` has no compression flag (a build's -o type=registry has)
+const pushCompression = { compression: 'gzip', force: false } as const;
+
+/** Pushes the image `name` names in the store (never an id). */
+export async function pushStoredImage(parts: PushParts, name: string, opts: TransferOptions = {}): Promise<PushResult> {
   const { createRegistryClient, formatReference, parseReference, pushImage } = await import('../src/registry/index.ts');
   const ref = parseReference(name);
   if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot push "${name}": push takes a name with a tag, not a digest`, { hint: `tag it first: tsbuild tag ${name} REGISTRY/NAME:TAG` });
@@ -46,15 +58,24 @@ export async function pushStoredImage(parts: Pick<EngineParts, 'content' | 'imag
   }
   const image = await findImage(parts, name);
   const registry = createRegistryClient({ insecureRegistries: [...(opts.insecureRegistries ?? [])], signal: opts.signal });
-  // an index: itself and the manifests of it the store has. A manifest: its media type as its JSON
-  // says (the record's may be older), as the exporter's view of it says
-  const descriptor = image.target.digest !== image.digest ? image.target : { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType };
+  // the gzip blobs made for the push (and their manifest) stay until it is done, whatever a GC does
+  const lease = parts.leases.create();
   try {
+    // an index: itself and the manifests of it the store has. A manifest: its media type as its
+    // JSON says (the record's may be older), its layers in gzip
+    let descriptor = image.target.digest !== image.digest ? image.target : { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType };
+    if (image.target.digest === image.digest && image.manifest.layers.some((l) => !/(gzip|zstd)$/.test(l.mediaType))) {
+      const { compressImage } = await import('./compress-image.ts');
+      const view = await compressImage(parts.worker, parts.content, await storedImageView(parts.content, image), pushCompression, { signal: opts.signal });
+      for (const d of [view.manifestDescriptor, ...view.layers.map((l) => l.descriptor)]) lease.add('blob', d.digest);
+      descriptor = view.manifestDescriptor;
+    }
     await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal });
+    return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: descriptor.digest, size: descriptor.size };
   } finally {
+    lease.release();
     registry.close();
   }
-  return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: descriptor.digest, size: descriptor.size };
 }
 
 export async function pullToStore(parts: EngineParts, name: string, opts: TransferOptions & { platform?: Platform; vertex?: VertexRef } = {}): Promise<PullResult> {

@@ -30,6 +30,11 @@ test('push sends a stored image; pull brings it into a fresh root under its name
   const remote = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' })) as { Digest: string };
   t.is(remote.Digest, m![1]);
   const local = JSON.parse((await runTsbuild(['inspect', name], { root })).stdout)[0] as { Id: string };
+  // gzip layers, as docker push sends them, of the same image (the store keeps them as tars)
+  const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' })) as { config: { digest: string }; layers: { mediaType: string }[] };
+  t.true(raw.layers.length > 0);
+  for (const l of raw.layers) t.is(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+  t.is(raw.config.digest, local.Id);
   // pushing again sends nothing new and says the same
   t.is((await runTsbuild(['push', name], { root })).stdout, pushed.stdout);
 
