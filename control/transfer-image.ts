@@ -49,7 +49,7 @@ const pushCompression = { compression: 'gzip', force: false } as const;
 
 /** Pushes the image `name` names in the store (never an id). */
 export async function pushStoredImage(parts: PushParts, name: string, opts: TransferOptions = {}): Promise<PushResult> {
-  const { createRegistryClient, formatReference, parseReference, pushImage } = await import('../src/registry/index.ts');
+  const { createRegistryClient, formatReference, parseReference, pushBlobs, pushImage } = await import('../src/registry/index.ts');
   const ref = parseReference(name);
   if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot push "${name}": push takes a name with a tag, not a digest`, { hint: `tag it first: tsbuild tag ${name} REGISTRY/NAME:TAG` });
   // a name, never an id: the push would tag the image with the id as a repository name
@@ -60,19 +60,25 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
   const registry = createRegistryClient({ insecureRegistries: [...(opts.insecureRegistries ?? [])], signal: opts.signal });
   // the gzip blobs made for the push (and their manifest) stay until it is done, whatever a GC does
   const lease = parts.leases.create();
+  let pushed: Map<string, Promise<boolean>> | undefined;
   try {
     // an index: itself and the manifests of it the store has. A manifest: its media type as its
     // JSON says (the record's may be older), its layers in gzip
     let descriptor = image.target.digest !== image.digest ? image.target : { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType };
-    if (image.target.digest === image.digest && image.manifest.layers.some((l) => !/(gzip|zstd)$/.test(l.mediaType))) {
+    const compressed = (mediaType: string) => /(gzip|zstd)$/.test(mediaType);
+    if (image.target.digest === image.digest && !image.manifest.layers.every((l) => compressed(l.mediaType))) {
+      // the config and the layers compressed already go up while the others are compressed
+      pushed = pushBlobs({ client: registry, content: parts.content, ref: name, signal: opts.signal }, [image.manifest.config, ...image.manifest.layers.filter((l) => compressed(l.mediaType))]);
       const { compressImage } = await import('./compress-image.ts');
       const view = await compressImage(parts.worker, parts.content, await storedImageView(parts.content, image), pushCompression, { signal: opts.signal });
       for (const d of [view.manifestDescriptor, ...view.layers.map((l) => l.descriptor)]) lease.add('blob', d.digest);
       descriptor = view.manifestDescriptor;
     }
-    await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal });
+    await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal, pushed });
     return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: descriptor.digest, size: descriptor.size };
   } finally {
+    // nothing of this push goes on after it has returned or thrown
+    if (pushed) await Promise.allSettled(pushed.values());
     lease.release();
     registry.close();
   }

@@ -54,6 +54,8 @@ export interface PushOptions {
   chunkSize?: number;
   /** A request that moves no byte for this long is aborted and retried. Default: see stall-guard.ts. */
   stallTimeoutMs?: number;
+  /** Blobs pushBlobs is putting in the registry (each resolves true: sent, false: it had it): not looked for again. */
+  pushed?: ReadonlyMap<string, Promise<boolean>>;
 }
 
 /** Idempotent: pushing the same image twice uploads nothing the second time. Throws RegistryError (denied, unavailable, …). */
@@ -80,16 +82,7 @@ async function pushManifest(opts: PushOptions, ref: ImageReference, desc: Descri
     }
   } else {
     const m = parsed as ImageManifest;
-    // every blob's HEAD at once (up to maxChecks), uploads of large ones in the client's transfer
-    // queue: waiting for a transfer slot before the HEAD made a 5-layer push two rounds of HEAD,
-    // POST and PUT. The largest first: its upload is the longest, and the manifest waits for it.
-    // Settled, not all: a failed blob must not leave the others uploading after pushImage has thrown
-    const checks = new PQueue({ concurrency: maxChecks });
-    const blobs = [m.config, ...m.layers].sort((a, b) => b.size - a.size);
-    const pushed = await Promise.allSettled(blobs.map((blob) => checks.add(() => pushBlob(opts, ref, blob))));
-    const failed = pushed.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    sent = pushed.some((r) => r.status === 'fulfilled' && r.value);
+    sent = [...(await sendBlobs(opts, ref, [m.config, ...m.layers])).values()].includes(true);
   }
   // every blob was there and the tag names this very manifest: the registry has the push already
   if (!sent && (await present) === desc.digest) return false;
@@ -98,6 +91,37 @@ async function pushManifest(opts: PushOptions, ref: ImageReference, desc: Descri
     if (!res.ok) throw await registryErrorFrom(res, what);
   });
   return true;
+}
+
+/**
+ * Starts putting `blobs` in the registry of `opts.ref` (each unless it is there), without a
+ * manifest: what a push can send while the rest of its image is still being made (its layers
+ * compressed). Give the result to pushImage as `pushed`; whoever does not must wait for every
+ * promise before closing the client. Each resolves to whether its blob was sent.
+ */
+export function pushBlobs(opts: Omit<PushOptions, 'descriptor' | 'pushed'>, blobs: readonly Descriptor[]): Map<string, Promise<boolean>> {
+  const started = startBlobs(opts, parseReference(opts.ref), blobs);
+  // a failure is reported by whoever waits for it (pushImage), never as an unhandled rejection
+  for (const p of started.values()) p.catch(() => undefined);
+  return started;
+}
+
+function startBlobs(opts: Omit<PushOptions, 'descriptor'>, ref: ImageReference, blobs: readonly Descriptor[]): Map<string, Promise<boolean>> {
+  // every blob's HEAD at once (up to maxChecks), uploads of large ones in the client's transfer
+  // queue: waiting for a transfer slot before the HEAD made a 5-layer push two rounds of HEAD,
+  // POST and PUT. The largest first: its upload is the longest, and the manifest waits for it
+  const checks = new PQueue({ concurrency: maxChecks });
+  const unique = [...new Map(blobs.map((b) => [b.digest, b])).values()].sort((a, b) => b.size - a.size);
+  return new Map(unique.map((blob) => [blob.digest, opts.pushed?.get(blob.digest) ?? checks.add(() => pushBlob(opts, ref, blob))]));
+}
+
+/** Each blob pushed (or taken from `opts.pushed`), settled: a failed blob must not leave the others uploading after pushImage has thrown. */
+async function sendBlobs(opts: Omit<PushOptions, 'descriptor'>, ref: ImageReference, blobs: readonly Descriptor[]): Promise<Map<string, boolean>> {
+  const started = [...startBlobs(opts, ref, blobs)];
+  const settled = await Promise.allSettled(started.map(([, p]) => p));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return new Map(started.map(([digest], i) => [digest, (settled[i] as PromiseFulfilledResult<boolean>).value]));
 }
 
 /**
@@ -115,7 +139,7 @@ async function manifestThere(opts: PushOptions, ref: ImageReference, selector: s
 }
 
 /** Resolves true when it sent the blob (uploaded or mounted), false when the registry had it. */
-async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor): Promise<boolean> {
+async function pushBlob(opts: Omit<PushOptions, 'descriptor'>, ref: ImageReference, blob: Descriptor): Promise<boolean> {
   const { client, content } = opts;
   const what = `blob ${blob.digest} to ${familiarName({ ...ref, tag: undefined, digest: undefined })}`;
   const send = (path: string, init: HttpRequestInit & { scopes?: readonly string[] }) => guarded(opts, what, (signal) => client.send(ref, path, { ...init, what, push: true, signal }));
@@ -156,14 +180,14 @@ async function pushBlob(opts: PushOptions, ref: ImageReference, blob: Descriptor
 }
 
 /** withRetry, and a connection that never came back said as `cannot reach registry …`. */
-function retrying<T>(opts: PushOptions, ref: ImageReference, fn: () => Promise<T>): Promise<T> {
+function retrying<T>(opts: Pick<PushOptions, 'signal'>, ref: ImageReference, fn: () => Promise<T>): Promise<T> {
   return withRetry(fn, { signal: opts.signal }).catch((e: unknown) => {
     throw isConnectionError(e) ? unreachable(ref.domain, e, repositoryName(ref)) : e;
   });
 }
 
 /** One bodiless-or-small request under a stall guard; its answer's body is read (bounded) before the guard goes. */
-async function guarded(opts: PushOptions, what: string, fn: (signal: AbortSignal) => Promise<HttpResponse>): Promise<HttpResponse> {
+async function guarded(opts: Pick<PushOptions, 'signal' | 'stallTimeoutMs'>, what: string, fn: (signal: AbortSignal) => Promise<HttpResponse>): Promise<HttpResponse> {
   const stall = createStallGuard(opts.stallTimeoutMs ?? resolveStallTimeoutMs(), what, 'the registry', opts.signal);
   try {
     const res = await fn(stall.signal);
@@ -176,7 +200,7 @@ async function guarded(opts: PushOptions, what: string, fn: (signal: AbortSignal
   }
 }
 
-function report(opts: PushOptions, blob: Descriptor): void {
+function report(opts: Pick<PushOptions, 'progress' | 'vertex'>, blob: Descriptor): void {
   if (opts.progress && opts.vertex) {
     opts.progress.emit({ type: 'vertex.progress', vertex: opts.vertex, id: blob.digest, current: blob.size, total: blob.size, unit: 'bytes', completed: Date.now(), label: `pushing sha256:${blob.digest.slice(7, 19)}` });
   }
