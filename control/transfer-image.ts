@@ -2,7 +2,7 @@
 // into the store under its name, as `docker push` / `docker pull` do. A push sends gzip layers, as
 // docker push and a build's `--push` do: the store keeps a built layer as its uncompressed tar, so
 // such an image is pushed as a manifest of its layers' gzip blobs (made once, then reused:
-// compress-image.ts; the image id is the same). An image whose layers are all compressed (pulled)
+// compress-image.ts; the image id is the same, and so is the manifest a build's --push sends). An image whose layers are all compressed (pulled)
 // goes as it is stored, and then neither the worker's layer code nor the exporter is loaded.
 import { ErrorCodes, invalid, notFound } from '../src/errors/index.ts';
 import { MediaTypes } from '../src/image/index.ts';
@@ -11,7 +11,6 @@ import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { Worker } from '../worker/index.ts';
 import type { EngineParts } from './engine.ts';
 import { findImage } from './find-image.ts';
-import { storedImageView } from './stored-view.ts';
 
 export interface TransferOptions {
   /** Hosts reached over plain HTTP (loopback always is). */
@@ -69,10 +68,15 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
     if (image.target.digest === image.digest && !image.manifest.layers.every((l) => compressed(l.mediaType))) {
       // the config and the layers compressed already go up while the others are compressed
       pushed = pushBlobs({ client: registry, content: parts.content, ref: name, signal: opts.signal }, [image.manifest.config, ...image.manifest.layers.filter((l) => compressed(l.mediaType))]);
-      const { compressImage } = await import('./compress-image.ts');
-      const view = await compressImage(parts.worker, parts.content, await storedImageView(parts.content, image), pushCompression, { signal: opts.signal });
-      for (const d of [view.manifestDescriptor, ...view.layers.map((l) => l.descriptor)]) lease.add('blob', d.digest);
-      descriptor = view.manifestDescriptor;
+      const { compressLayers } = await import('./compress-image.ts');
+      const layers = await compressLayers(parts.worker, image.manifest.layers, pushCompression, { signal: opts.signal });
+      for (const l of layers) lease.add('blob', l.digest);
+      if (layers.some((l, i) => l.digest !== image.manifest.layers[i].digest)) {
+        // the stored manifest with the layers replaced, as the exporter's withLayers makes it
+        const stored = await parts.content.putBytes(Buffer.from(JSON.stringify({ ...image.manifest, layers })));
+        lease.add('blob', stored.digest);
+        descriptor = { ...descriptor, digest: stored.digest, size: stored.size };
+      }
     }
     await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal, pushed });
     return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: descriptor.digest, size: descriptor.size };
