@@ -2,7 +2,7 @@
 // pull it into a fresh root, build FROM it; pull by digest; the errors a user meets.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 import { startRegistry, type TestRegistry } from '../_support/registry.ts';
@@ -35,8 +35,11 @@ test('push sends a stored image; pull brings it into a fresh root under its name
   t.true(raw.layers.length > 0);
   for (const l of raw.layers) t.is(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
   t.is(raw.config.digest, local.Id);
-  // pushing again sends nothing new and says the same
+  // pushing again sends nothing new and says the same, and compresses nothing again
+  const blobs = () => readdirSync(join(root, 'content', 'blobs', 'sha256')).sort();
+  const before = blobs();
   t.is((await runTsbuild(['push', name], { root })).stdout, pushed.stdout);
+  t.deepEqual(blobs(), before);
 
   const fresh = join(work, 'fresh');
   const pulled = await runTsbuild(['pull', name], { root: fresh });
