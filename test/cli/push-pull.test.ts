@@ -86,3 +86,27 @@ test('pull and push errors name the image, without a stack', async (t) => {
   t.is(badPlatform.code, 1);
   t.notRegex(badPlatform.stderr, /^\s+at /m);
 });
+
+test('push of a stored index (annotation-index) sends an index of gzip manifests, the image id kept', async (t) => {
+  const name = `${registry.host}/team/indexed:1`;
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo indexed > /i.txt\n' });
+  try {
+    const b = await runTsbuild(['build', '--progress', 'plain', '-o', `type=image,name=${name},annotation-index.org.opencontainers.image.vendor=acme`, ctx], { root });
+    t.is(b.code, 0, b.stderr);
+  } finally {
+    removeDir(ctx);
+  }
+  const pushed = await runTsbuild(['push', '-q', name], { root });
+  t.is(pushed.code, 0, pushed.stderr);
+  const raw = (ref: string) => JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as { mediaType: string; annotations?: Record<string, string>; manifests?: { digest: string; platform?: { architecture: string } }[]; layers?: { mediaType: string }[]; config?: { digest: string } };
+  const index = raw(name);
+  t.is(index.mediaType, 'application/vnd.oci.image.index.v1+json');
+  t.is(index.annotations?.['org.opencontainers.image.vendor'], 'acme');
+  t.is(index.manifests?.length, 1);
+  t.truthy(index.manifests![0].platform?.architecture);
+  const manifest = raw(`${registry.host}/team/indexed@${index.manifests![0].digest}`);
+  t.true((manifest.layers ?? []).length > 0);
+  for (const l of manifest.layers ?? []) t.is(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+  const local = JSON.parse((await runTsbuild(['inspect', name], { root })).stdout)[0] as { Id: string };
+  t.is(manifest.config?.digest, local.Id);
+});
