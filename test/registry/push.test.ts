@@ -68,37 +68,3 @@ test('every blob is looked for at once: small blobs do not wait for the transfer
   const headsBeforeFirstPut = requests.slice(0, requests.indexOf('PUT blob')).filter((r) => r === 'HEAD blob').length;
   t.true(headsBeforeFirstPut >= 4, `HEADs answered before the first blob was stored: ${headsBeforeFirstPut} (${requests.join(', ')})`);
 });
-
-test('a re-push ends with its HEADs when the tag names the manifest already; a tag naming another image is moved back', async (t) => {
-  const reg = await startRegistry({ accessLog: true });
-  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-push-'));
-  t.teardown(async () => {
-    await reg.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const content = openContentStore(join(dir, 'content'));
-  const layer = await gzipLayer({ 'a.txt': 'a' });
-  await content.putBytes(layer.gz);
-  const imageWith = (cmd: string) =>
-    createImageView({
-      config: { architecture: 'amd64', os: 'linux', config: { Cmd: [cmd] }, rootfs: { type: 'layers', diff_ids: [] } },
-      layers: [{ diffId: layer.diffId, digest: layer.digest, size: layer.size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', empty: false }],
-      content,
-    });
-  const [a, b] = [await imageWith('/a'), await imageWith('/b')];
-  const client = createRegistryClient();
-  const ref = `${reg.host}/team/app:1`;
-  const requests = () => reg.accessLog().map((l) => /"(HEAD|POST|PUT|PATCH|GET) ([^ ]+)/.exec(l)).filter((m) => m !== null && m[2].startsWith('/v2/team/')).map((m) => `${m![1]} ${m![2].includes('/manifests/') ? 'manifest' : 'blob'}`);
-  await pushImage({ client, content, ref, descriptor: a.manifestDescriptor });
-  const first = requests().length;
-  await pushImage({ client, content, ref, descriptor: a.manifestDescriptor });
-  t.deepEqual(requests().slice(first).sort(), ['HEAD blob', 'HEAD blob', 'HEAD manifest'], 'nothing uploaded, no manifest sent again');
-
-  // b under the same tag, then a again: the tag names b, so a's manifest is sent
-  await pushImage({ client, content, ref, descriptor: b.manifestDescriptor });
-  const before = requests().length;
-  await pushImage({ client, content, ref, descriptor: a.manifestDescriptor });
-  t.deepEqual(requests().slice(before).filter((r) => !r.startsWith('HEAD')), ['PUT manifest']);
-  const info = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`])).stdout);
-  t.is(info.Digest, a.manifestDescriptor.digest);
-});
