@@ -7,9 +7,9 @@
 //
 //   const view = await compressImage(worker, content, await readImageView(content, tag.digest), { compression: 'gzip', force: false });
 import PQueue from 'p-queue';
-import type { ImageLayer, ImageView, LayerCompression } from '../exporter/index.ts';
-import { withLayers } from '../exporter/index.ts';
+import type { ImageView, LayerCompression } from '../exporter/index.ts';
 import type { BlobWriter } from '../src/content/index.ts';
+import type { Descriptor } from '../src/image/index.ts';
 import type { Worker } from '../worker/index.ts';
 
 export async function compressImage(
@@ -19,17 +19,28 @@ export async function compressImage(
   compression: LayerCompression,
   opts: { parallelism?: number; signal?: AbortSignal } = {},
 ): Promise<ImageView> {
+  const layers = await compressLayers(worker, view.layers.map((l) => l.descriptor), compression, opts);
+  if (layers.every((l, i) => l.digest === view.layers[i].descriptor.digest)) return view;
+  // imported here: `tsbuild push` uses compressLayers alone and need not load the exporter
+  const { withLayers } = await import('../exporter/index.ts');
+  return withLayers(view, view.layers.map((l, i) => ({ diffId: l.diffId, descriptor: layers[i] })), content);
+}
+
+/** Each layer blob in `compression` (the same descriptor when no snapshot recorded it), in order. */
+export async function compressLayers(
+  worker: Pick<Worker, 'layerOfBlob'>,
+  layers: readonly Descriptor[],
+  compression: LayerCompression,
+  opts: { parallelism?: number; signal?: AbortSignal } = {},
+): Promise<Descriptor[]> {
   const queue = new PQueue({ concurrency: Math.max(1, opts.parallelism ?? 2) });
-  const layers = await Promise.all(
-    view.layers.map((l) =>
-      queue.add(async (): Promise<ImageLayer> => {
+  return Promise.all(
+    layers.map((l) =>
+      queue.add(async (): Promise<Descriptor> => {
         opts.signal?.throwIfAborted();
-        const info = await worker.layerOfBlob(l.descriptor.digest, { compression: compression.compression, level: compression.level, reuse: compression.force ? 'exact' : 'compressed', signal: opts.signal });
-        if (!info) return l;
-        return { diffId: l.diffId, descriptor: { mediaType: info.mediaType, digest: info.digest, size: info.size } };
+        const info = await worker.layerOfBlob(l.digest, { compression: compression.compression, level: compression.level, reuse: compression.force ? 'exact' : 'compressed', signal: opts.signal });
+        return info ? { mediaType: info.mediaType, digest: info.digest, size: info.size } : l;
       }),
     ),
   );
-  if (layers.every((l, i) => l.descriptor.digest === view.layers[i].descriptor.digest)) return view;
-  return withLayers(view, layers, content);
 }

@@ -7,6 +7,7 @@ import type { CheckInput, CheckReport } from './check.ts';
 import type { ConfigReport } from './describe-config.ts';
 import type { ImageDiff } from './diff-images.ts';
 import type { PreparedContext } from './context-source.ts';
+import type { PushResult, TransferOptions } from './transfer-image.ts';
 import type { LoginOptions as LoginInput, LoginResult as LoginReport } from '../src/registry/index.ts';
 
 export {
@@ -93,6 +94,12 @@ export async function diffImages(root: string, a: string, b: string): Promise<Im
 export async function prepareContext(opts: { context: string; file?: string; stdin: import('node:stream').Readable; signal?: AbortSignal; stateRoot?: string }): Promise<PreparedContext> {
   const { prepareContext: prepare } = await import('./context-source.ts');
   return prepare(opts);
+}
+
+/** `tsbuild push`: a stored image to its registry, opening only the stores of the root (no worker, see push-from-root.ts). */
+export async function pushFromRoot(root: string, name: string, opts: TransferOptions = {}): Promise<PushResult> {
+  const { pushFromRoot: push } = await import('./push-from-root.ts');
+  return push(root, name, opts);
 }
 
 /** `tsbuild login`: checks the credentials against the registry and saves them as Docker does; no engine. */

@@ -1,15 +1,19 @@
 // `tsbuild push` and `tsbuild pull`: a stored image to its registry, and an image from its registry
-// into the store under its name, as `docker push` / `docker pull` do. A push goes through the
-// exporter's push path (exportImage, type=image,push=true) with the image's view, so it sends the
-// blobs the exporter sends for a build's `--push`.
-import { exportImage } from '../exporter/index.ts';
+// into the store under its name, as `docker push` / `docker pull` do. A push sends gzip layers, as
+// docker push and a build's `--push` do: the store keeps a built layer as its uncompressed tar, so
+// such an image is pushed as a manifest of its layers' gzip blobs (made once, then reused:
+// compress-image.ts; the image id is the same), an index as an index of such manifests. An image
+// whose layers are all compressed (pulled) goes as it is stored, and then neither the worker's
+// layer code nor the exporter is loaded.
+import { checkBlobBytes } from '../src/content/index.ts';
 import { ErrorCodes, invalid, notFound } from '../src/errors/index.ts';
-import { MediaTypes } from '../src/image/index.ts';
+import type { Descriptor, ImageIndex, ImageManifest } from '../src/image/index.ts';
+import { ManifestMediaTypes, MediaTypes } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
+import type { Worker } from '../worker/index.ts';
 import type { EngineParts } from './engine.ts';
 import { findImage } from './find-image.ts';
-import { storedImageView } from './stored-view.ts';
 
 export interface TransferOptions {
   /** Hosts reached over plain HTTP (loopback always is). */
@@ -36,8 +40,19 @@ export interface PullResult {
   changed: boolean;
 }
 
-export async function pushStoredImage(parts: EngineParts, name: string, opts: TransferOptions = {}): Promise<PushResult> {
-  const { createRegistryClient, formatReference, parseReference, pushImage } = await import('../src/registry/index.ts');
+/**
+ * What a push needs of the root: the stores, leases (for the gzip blobs it makes) and the worker's
+ * layer blobs (an engine's worker, or worker/layer/stored-layers.ts without one).
+ */
+export type PushParts = Pick<EngineParts, 'content' | 'images' | 'leases'> & { worker: Pick<Worker, 'layerOfBlob'> };
+
+// what docker push sends; `tsbuild push` has no compression flag (a build's -o type=registry has)
+const pushCompression = { compression: 'gzip', force: false } as const;
+const compressed = (mediaType: string) => /(gzip|zstd)$/.test(mediaType);
+
+/** Pushes the image `name` names in the store (never an id). */
+export async function pushStoredImage(parts: PushParts, name: string, opts: TransferOptions = {}): Promise<PushResult> {
+  const { createRegistryClient, formatReference, parseReference, pushBlobs, pushImage } = await import('../src/registry/index.ts');
   const ref = parseReference(name);
   if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot push "${name}": push takes a name with a tag, not a digest`, { hint: `tag it first: tsbuild tag ${name} REGISTRY/NAME:TAG` });
   // a name, never an id: the push would tag the image with the id as a repository name
@@ -46,14 +61,65 @@ export async function pushStoredImage(parts: EngineParts, name: string, opts: Tr
   }
   const image = await findImage(parts, name);
   const registry = createRegistryClient({ insecureRegistries: [...(opts.insecureRegistries ?? [])], signal: opts.signal });
-  if (image.target.digest !== image.digest) {
-    // the name points at an index: push the index and the manifests of it the store has
-    await pushImage({ client: registry, content: parts.content, ref: name, descriptor: image.target, signal: opts.signal });
-    return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: image.target.digest, size: image.target.size };
+  // the gzip blobs made for the push (and their manifest) stay until it is done, whatever a GC does
+  const lease = parts.leases.create();
+  let pushed: Map<string, Promise<boolean>> | undefined;
+  try {
+    // an index: itself and the manifests of it the store has, in gzip. A manifest: its media type
+    // as its JSON says (the record's may be older), its layers in gzip
+    let descriptor: Descriptor;
+    if (image.target.digest !== image.digest) {
+      descriptor = await compressedIndex(parts, image.target, (d) => lease.add('blob', d), opts.signal);
+    } else {
+      // the config and the layers compressed already go up while the others are compressed
+      if (!image.manifest.layers.every((l) => compressed(l.mediaType))) {
+        pushed = pushBlobs({ client: registry, content: parts.content, ref: name, signal: opts.signal }, [image.manifest.config, ...image.manifest.layers.filter((l) => compressed(l.mediaType))]);
+      }
+      descriptor = await compressedManifest(parts, { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType }, image.manifest, (d) => lease.add('blob', d), opts.signal);
+    }
+    await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal, pushed });
+    return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: descriptor.digest, size: descriptor.size };
+  } finally {
+    // nothing of this push goes on after it has returned or thrown
+    if (pushed) await Promise.allSettled(pushed.values());
+    lease.release();
+    registry.close();
   }
-  const view = await storedImageView(parts.content, image);
-  await exportImage(view, { type: 'image', names: [name], push: true }, { content: parts.content, images: parts.images, registry, signal: opts.signal });
-  return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: view.manifestDescriptor.digest, size: view.manifestDescriptor.size };
+}
+
+/**
+ * `desc` (the stored `manifest`) with its layers in gzip: the manifest stored with the layers
+ * replaced, as the exporter's withLayers makes it; `desc` itself when none changes. `hold` is told
+ * each blob the push needs that the image does not hold.
+ */
+async function compressedManifest(parts: PushParts, desc: Descriptor, manifest: ImageManifest, hold: (digest: string) => void, signal?: AbortSignal): Promise<Descriptor> {
+  if (manifest.layers.every((l) => compressed(l.mediaType))) return desc;
+  const { compressLayers } = await import('./compress-image.ts');
+  const layers = await compressLayers(parts.worker, manifest.layers, pushCompression, { signal });
+  for (const l of layers) hold(l.digest);
+  if (layers.every((l, i) => l.digest === manifest.layers[i].digest)) return desc;
+  const stored = await parts.content.putBytes(Buffer.from(JSON.stringify({ ...manifest, layers })));
+  hold(stored.digest);
+  return { ...desc, digest: stored.digest, size: stored.size };
+}
+
+/** An index with each manifest of it the store has in gzip (compressedManifest); `desc` itself when none changes. */
+async function compressedIndex(parts: PushParts, desc: Descriptor, hold: (digest: string) => void, signal?: AbortSignal): Promise<Descriptor> {
+  const read = async <T>(d: Descriptor): Promise<T> => {
+    const bytes = await parts.content.readBytes(d.digest);
+    checkBlobBytes({ digest: d.digest, path: parts.content.path(d.digest) }, bytes);
+    return JSON.parse(bytes.toString('utf8')) as T;
+  };
+  const index = await read<ImageIndex>(desc);
+  const manifests = [];
+  for (const child of index.manifests) {
+    const mine = ManifestMediaTypes.includes(child.mediaType) && (await parts.content.has(child.digest));
+    manifests.push(mine ? await compressedManifest(parts, child, await read<ImageManifest>(child), hold, signal) : child);
+  }
+  if (manifests.every((m, i) => m.digest === index.manifests[i].digest)) return desc;
+  const stored = await parts.content.putBytes(Buffer.from(JSON.stringify({ ...index, manifests })));
+  hold(stored.digest);
+  return { ...desc, digest: stored.digest, size: stored.size };
 }
 
 export async function pullToStore(parts: EngineParts, name: string, opts: TransferOptions & { platform?: Platform; vertex?: VertexRef } = {}): Promise<PullResult> {

@@ -45,6 +45,8 @@ export { describeOp, opName, type OpDescription } from './ops/table.ts';
 export { checkoutGitContext } from './source/git-source.ts';
 export { cacheMountDir } from './exec/cache-mounts.ts';
 export { extractLayer } from './layer/extract.ts';
+// a stored image's layers in a push's compression, without opening the worker (tsbuild push)
+export { openStoredLayers } from './layer/stored-layers.ts';
 export type { ContextRef, KeyReads, LocalRead, OpName } from './ops/op-definition.ts';
 
 export interface WorkerOptions {

@@ -1,7 +1,8 @@
 // `tsbuild push NAME` (also `tsbuild image push`): a stored image to the registry its name names,
 // printing what `docker push` prints when it is done.
 import type { Command } from 'commander';
-import { examples, withEngine } from '../engine-command.ts';
+import { pushFromRoot, resolveStateRoot } from '../../control/index.ts';
+import { examples } from '../engine-command.ts';
 import { collect } from '../repeatable.ts';
 
 export function registerPush(program: Command, name = 'push'): void {
@@ -13,7 +14,9 @@ export function registerPush(program: Command, name = 'push'): void {
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry (repeatable; loopback always may)', collect)
     .addHelpText('after', examples('tsbuild tag app:latest registry.example.com/team/app:1.0', 'tsbuild push registry.example.com/team/app:1.0'))
     .action(async (ref: string, flags: { quiet?: boolean; insecureRegistry?: string[] }, cmd: Command) => {
-      const r = await withEngine(cmd, (e) => e.push(ref, { insecureRegistries: flags.insecureRegistry ?? [] }));
+      // the stores only: a push needs no worker (control/push-from-root.ts)
+      const root = resolveStateRoot((cmd.optsWithGlobals() as { root?: string }).root);
+      const r = await pushFromRoot(root, ref, { insecureRegistries: flags.insecureRegistry ?? [] });
       if (flags.quiet) {
         process.stdout.write(`${r.ref}\n`);
         return;

@@ -2,7 +2,7 @@
 // pull it into a fresh root, build FROM it; pull by digest; the errors a user meets.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 import { startRegistry, type TestRegistry } from '../_support/registry.ts';
@@ -30,8 +30,16 @@ test('push sends a stored image; pull brings it into a fresh root under its name
   const remote = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' })) as { Digest: string };
   t.is(remote.Digest, m![1]);
   const local = JSON.parse((await runTsbuild(['inspect', name], { root })).stdout)[0] as { Id: string };
-  // pushing again sends nothing new and says the same
+  // gzip layers, as docker push sends them, of the same image (the store keeps them as tars)
+  const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' })) as { config: { digest: string }; layers: { mediaType: string }[] };
+  t.true(raw.layers.length > 0);
+  for (const l of raw.layers) t.is(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+  t.is(raw.config.digest, local.Id);
+  // pushing again sends nothing new and says the same, and compresses nothing again
+  const blobs = () => readdirSync(join(root, 'content', 'blobs', 'sha256')).sort();
+  const before = blobs();
   t.is((await runTsbuild(['push', name], { root })).stdout, pushed.stdout);
+  t.deepEqual(blobs(), before);
 
   const fresh = join(work, 'fresh');
   const pulled = await runTsbuild(['pull', name], { root: fresh });
@@ -77,4 +85,29 @@ test('pull and push errors name the image, without a stack', async (t) => {
   const badPlatform = await runTsbuild(['pull', '--platform', 'nonsense', 'busybox'], { root: join(work, 'errors') });
   t.is(badPlatform.code, 1);
   t.notRegex(badPlatform.stderr, /^\s+at /m);
+});
+
+// serial (so before the others): its build writes blobs into the root the first test counts
+test.serial('push of a stored index (annotation-index) sends an index of gzip manifests, the image id kept', async (t) => {
+  const name = `${registry.host}/team/indexed:1`;
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo indexed > /i.txt\n' });
+  try {
+    const b = await runTsbuild(['build', '--progress', 'plain', '-o', `type=image,name=${name},annotation-index.org.opencontainers.image.vendor=acme`, ctx], { root });
+    t.is(b.code, 0, b.stderr);
+  } finally {
+    removeDir(ctx);
+  }
+  const pushed = await runTsbuild(['push', '-q', name], { root });
+  t.is(pushed.code, 0, pushed.stderr);
+  const raw = (ref: string) => JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as { mediaType: string; annotations?: Record<string, string>; manifests?: { digest: string; platform?: { architecture: string } }[]; layers?: { mediaType: string }[]; config?: { digest: string } };
+  const index = raw(name);
+  t.is(index.mediaType, 'application/vnd.oci.image.index.v1+json');
+  t.is(index.annotations?.['org.opencontainers.image.vendor'], 'acme');
+  t.is(index.manifests?.length, 1);
+  t.truthy(index.manifests![0].platform?.architecture);
+  const manifest = raw(`${registry.host}/team/indexed@${index.manifests![0].digest}`);
+  t.true((manifest.layers ?? []).length > 0);
+  for (const l of manifest.layers ?? []) t.is(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+  const local = JSON.parse((await runTsbuild(['inspect', name], { root })).stdout)[0] as { Id: string };
+  t.is(manifest.config?.digest, local.Id);
 });

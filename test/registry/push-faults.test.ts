@@ -195,3 +195,30 @@ test('an upload Location on another host gets none of the registry credentials',
   t.is(storageAuth.length, 2, 'the layer and the config went to the storage service');
   t.deepEqual(storageAuth, [undefined, undefined]);
 });
+
+test('a re-push ends with its HEADs when the tag names the manifest already; a tag naming another image is moved back', async (t) => {
+  const { reg, content, view: a, blobs } = await setup(t, [1000, 2000]);
+  const b = await createImageView({
+    config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['/b'] }, rootfs: { type: 'layers', diff_ids: [] } },
+    layers: blobs.map((x) => ({ diffId: x.digest, digest: x.digest, size: x.size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', empty: false })),
+    content,
+  });
+  // the proxy records each request before answering it: once a push has returned, all of it is there
+  const proxy = await startFaultProxy(reg.host, () => 'pass');
+  t.teardown(() => proxy.stop());
+  const client = createRegistryClient();
+  const ref = `${proxy.host}/app:1`;
+  const requests = (from: number) => proxy.seen.slice(from).map((r) => `${r.method} ${r.path.includes('/manifests/') ? 'manifest' : 'blob'}`).sort();
+  await pushImage({ client, content, ref, descriptor: a.manifestDescriptor });
+  const first = proxy.seen.length;
+  await pushImage({ client, content, ref, descriptor: a.manifestDescriptor });
+  t.deepEqual(requests(first), ['HEAD blob', 'HEAD blob', 'HEAD blob', 'HEAD manifest'], 'nothing uploaded, no manifest sent again');
+
+  // b under the same tag, then a again: the tag names b, so a's manifest is sent
+  await pushImage({ client, content, ref, descriptor: b.manifestDescriptor });
+  const before = proxy.seen.length;
+  await pushImage({ client, content, ref, descriptor: a.manifestDescriptor });
+  t.deepEqual(requests(before).filter((r) => !r.startsWith('HEAD')), ['PUT manifest']);
+  const info = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/app:1`])).stdout) as { Digest: string };
+  t.is(info.Digest, a.manifestDescriptor.digest);
+});

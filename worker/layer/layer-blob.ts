@@ -15,6 +15,7 @@ import { MediaTypes, type LayerBlob } from '../../src/image/index.ts';
 import type { BlobVariant, Compression } from '../snapshot/snapshot-metadata.ts';
 import type { LayerReuse } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
+import type { Snapshotter } from '../snapshot/snapshotter.ts';
 import { isKnockOn, teeStream } from './tee-stream.ts';
 
 export type { Compression };
@@ -52,8 +53,21 @@ export function blobVariant(compression: Compression, level?: number): BlobVaria
   return `${compression}-${level}`;
 }
 
+/**
+ * What layerBlob needs of the worker: the stores, and the snapshotter's differ for a blob made from
+ * the snapshot itself. Without `snapshots` (a push of a stored image, worker/layer/stored-layers.ts)
+ * a blob is made only from a stored blob of the diff.
+ */
+export type LayerEnv = Pick<WorkerEnv, 'content' | 'snapshotStore'> & { snapshots?: Pick<Snapshotter, 'differ'> };
+
+/** The snapshotter's differ, or STATE_ERROR when `env` has none (no stored blob of the diff to make one from). */
+function differOf(env: LayerEnv, id: string): Snapshotter['differ'] {
+  if (env.snapshots) return env.snapshots.differ;
+  throw new TsbuildError(`snapshot ${id}: none of its layer blobs is stored, and this command tars no snapshot`, { code: ErrorCodes.STATE_ERROR, kind: 'not-found' });
+}
+
 /** With `signal`, an abort stops the tar and compression under way and stores nothing. */
-export async function layerBlob(env: WorkerEnv, id: string, req: LayerRequest, signal?: AbortSignal): Promise<LayerBlob> {
+export async function layerBlob(env: LayerEnv, id: string, req: LayerRequest, signal?: AbortSignal): Promise<LayerBlob> {
   signal?.throwIfAborted();
   const record = env.snapshotStore.meta.get(id);
   const { parent, blobs } = env.snapshotStore.meta.blobs(id);
@@ -94,7 +108,7 @@ function compressor(req: LayerRequest): Transform | Duplex {
 }
 
 /** Makes and stores the blob `req` asks for, from `source` (a stored blob of the diff) or the snapshot's tar. */
-async function makeBlob(env: WorkerEnv, id: string, req: LayerRequest, source: LayerBlob | undefined, signal?: AbortSignal): Promise<LayerBlob> {
+async function makeBlob(env: LayerEnv, id: string, req: LayerRequest, source: LayerBlob | undefined, signal?: AbortSignal): Promise<LayerBlob> {
   const mediaType = mediaTypes[req.compression];
   const fromRaw = source !== undefined && compressionOf(source.mediaType) === 'uncompressed';
   // the uncompressed blob's digest is the diffId, checked as it is read (content.open): no second hash
@@ -115,12 +129,12 @@ async function makeBlob(env: WorkerEnv, id: string, req: LayerRequest, source: L
   }
   if (!source && req.compression === 'uncompressed') {
     // the local layer: the tar straight into the store, in chunks that reuse their memory
-    const blob = await env.content.putStream(env.snapshots.differ.layerTarChunks(id, { onEntry: () => entries++, signal }));
+    const blob = await env.content.putStream(differOf(env, id).layerTarChunks(id, { onEntry: () => entries++, signal }));
     signal?.throwIfAborted();
     return { diffId: blob.digest, digest: blob.digest, size: blob.size, mediaType, empty: entries === 0 };
   }
   const out = compressor(req);
-  const input = source ? await decompressed(env, source) : env.snapshots.differ.layerTar(id, { onEntry: () => entries++ });
+  const input = source ? await decompressed(env, source) : differOf(env, id).layerTar(id, { onEntry: () => entries++ });
   // allSettled: on an abort the store must have removed its partial ingest file before we return
   const [stored, piped] = await Promise.allSettled([env.content.putStream(out), pipeStages([input, ...stages, out], { signal })]);
   signal?.throwIfAborted();
@@ -139,9 +153,9 @@ async function makeBlob(env: WorkerEnv, id: string, req: LayerRequest, source: L
  * to the store as it is (hashed there: that digest is the diffId) and through the compressor into
  * the store, at once. Records the uncompressed blob's row too (first writer wins, as layerBlob).
  */
-async function makeBlobKeepingTar(env: WorkerEnv, id: string, req: LayerRequest, row: { replace: boolean; parent: string | undefined }, signal?: AbortSignal): Promise<LayerBlob> {
+async function makeBlobKeepingTar(env: LayerEnv, id: string, req: LayerRequest, row: { replace: boolean; parent: string | undefined }, signal?: AbortSignal): Promise<LayerBlob> {
   let entries = 0;
-  const input = env.snapshots.differ.layerTar(id, { onEntry: () => entries++ });
+  const input = differOf(env, id).layerTar(id, { onEntry: () => entries++ });
   const tee = teeStream();
   const out = compressor(req);
   // allSettled: on an abort or a failure every ingest file must be removed before we return
@@ -165,7 +179,7 @@ async function makeBlobKeepingTar(env: WorkerEnv, id: string, req: LayerRequest,
 const pipeStages = pipeline as unknown as (streams: readonly unknown[], opts: { signal?: AbortSignal }) => Promise<void>;
 
 /** The recorded blobs of this diff still in the content store, uncompressed first. */
-async function storedBlobs(env: WorkerEnv, blobs: Record<string, LayerBlob>): Promise<[BlobVariant, LayerBlob][]> {
+async function storedBlobs(env: LayerEnv, blobs: Record<string, LayerBlob>): Promise<[BlobVariant, LayerBlob][]> {
   const out: [BlobVariant, LayerBlob][] = [];
   for (const [v, b] of Object.entries(blobs) as [BlobVariant, LayerBlob][]) if (await env.content.has(b.digest)) out.push([v, b]);
   const rank = (b: LayerBlob) => (compressionOf(b.mediaType) === 'uncompressed' ? 0 : 1);
@@ -173,7 +187,7 @@ async function storedBlobs(env: WorkerEnv, blobs: Record<string, LayerBlob>): Pr
 }
 
 /** The uncompressed tar of a stored blob (checked against its digest as it flows). */
-async function decompressed(env: WorkerEnv, blob: LayerBlob): Promise<Readable> {
+async function decompressed(env: LayerEnv, blob: LayerBlob): Promise<Readable> {
   const c = compressionOf(blob.mediaType);
   const source = await env.content.open(blob.digest, { size: blob.size });
   if (c === 'uncompressed') return source;
