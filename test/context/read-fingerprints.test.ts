@@ -9,16 +9,9 @@ import { createHash } from 'node:crypto';
 import { checksumSources, openFileDigestCache, openReadFingerprints, type ChecksumOptions, type FileDigestCache } from '../../src/context/index.ts';
 import { openDatabase, type Database } from '../../src/state/index.ts';
 import { contextDir } from '../_support/tsbuild.ts';
+import { openTempDatabase } from '../_support/temp-database.ts';
 
-function openDb(t: { teardown(fn: () => void): void }): Database {
-  const dbDir = mkdtempSync(join(tmpdir(), 'tsbuild-db-'));
-  const db = openDatabase(join(dbDir, 'meta.db'));
-  t.teardown(() => {
-    db.close();
-    rmSync(dbDir, { recursive: true });
-  });
-  return db;
-}
+const openDb = openTempDatabase;
 
 /** A file digest cache that counts lookups: the shortcut makes none. */
 function countingCache(db: Database): FileDigestCache & { lookups: number } {

@@ -8,16 +8,9 @@ import { tmpdir } from 'node:os';
 import { checksumSources, forgetPrewalk, notePrewalkWanted, openFileDigestCache, openReadFingerprints, prewalkCovers, prewalkMinEntries, prewalkWanted, startTreePrewalk, type TreePrewalk } from '../../src/context/index.ts';
 import { openDatabase, type Database } from '../../src/state/index.ts';
 import { contextDir } from '../_support/tsbuild.ts';
+import { openTempDatabase } from '../_support/temp-database.ts';
 
-function openDb(t: { teardown(fn: () => void): void }): Database {
-  const dbDir = mkdtempSync(join(tmpdir(), 'tsbuild-db-'));
-  const db = openDatabase(join(dbDir, 'meta.db'));
-  t.teardown(() => {
-    db.close();
-    rmSync(dbDir, { recursive: true });
-  });
-  return db;
-}
+const openDb = openTempDatabase;
 
 function prewalk(t: { teardown(fn: () => void): void }, dir: string, patterns: string[] = []): TreePrewalk {
   const p = startTreePrewalk(dir, patterns);
