@@ -30,6 +30,7 @@ import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.t
 import { unrecordedDirs } from './snapshot/snapshot-store.ts';
 import { recoveryRuntimes } from './exec/runtime.ts';
 import { isSeccompCompileContainer, killCreated, killCreatingRuntimes } from './exec/seccomp-bpf.ts';
+import { pidsWhere } from './proc-scan.ts';
 
 const run = promisify(execFile);
 
@@ -136,7 +137,10 @@ function nothingPending(paths: StatePaths): boolean {
     listQuiet(paths.tmp).length === 0 &&
     listQuiet(join(paths.root, 'runc')).length === 0 &&
     !listQuiet(join(paths.content, 'ingest')).some((n) => !ownerAlive(n)) &&
-    !listQuiet(join(paths.root, 'cache-mounts')).some((n) => n.startsWith('private-'))
+    !listQuiet(join(paths.root, 'cache-mounts')).some((n) => n.startsWith('private-')) &&
+    // a step's cgroup its closed worker could not remove (a killed process still in it past
+    // removeCgroups' wait, under load): no other mark of it is left, so it is looked for here
+    !detectCgroups().hierarchies.some((h) => listQuiet(h).some((n) => n.startsWith(cgroupPrefix(paths.root))))
   );
 }
 
@@ -163,9 +167,14 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
   };
 }
 
-async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<void> {
+async function removeLeftovers(found: Leftovers, opts: RecoverOptions): Promise<void> {
   const stateDir = join(opts.paths.root, 'runc');
   const runtimes = recoveryRuntimes(opts.runtime);
+  // A runtime the killed worker started may still be creating its container: its state and cgroup
+  // could appear after they were listed, and nothing would remove them (seen as an empty step
+  // cgroup left after CI). It is stopped first, then containers and cgroups are listed again.
+  const creating = await stopOrphanedRuntimes(opts.paths);
+  const left = creating ? { ...found, containers: listQuiet(stateDir), cgroups: listCgroups(detectCgroups(), cgroupPrefix(opts.paths.root)) } : found;
   for (const id of left.containers) {
     // the seccomp program's container has no cgroup, and delete does not kill it (worker/exec/seccomp-bpf.ts)
     if (isSeccompCompileContainer(id)) killCreated(join(stateDir, id));
@@ -198,6 +207,44 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
     if (stillMounted.some((m) => m === real || m.startsWith(`${real}/`))) continue;
     rmSync(p, { recursive: true, force: true });
   }
+}
+
+/**
+ * SIGKILLs the `run` and `create` processes of runtimes working in this root's state dirs (`runc/`,
+ * or a step's own under `tmp/` when its env holds a secret): their worker is dead, as recovery
+ * runs only when no live process uses the root. Waits until they are gone: what they made is then
+ * all there, a container in the state dir (its process keeps running; `delete --force` stops it)
+ * or a cgroup, which the caller lists afterwards. True when one was found.
+ */
+async function stopOrphanedRuntimes(paths: StatePaths): Promise<boolean> {
+  const stateDir = join(paths.root, 'runc');
+  const ours = (dir: string | undefined) => dir !== undefined && (dir === stateDir || dir.startsWith(`${paths.tmp}/`));
+  const runtimeOf = (args: readonly string[]) => {
+    const rootAt = args.indexOf('--root');
+    return /(^|\/)(crun|runc)$/.test(args[0] ?? '') && rootAt > 0 && ours(args[rootAt + 1]) && (args.includes('run') || args.includes('create'));
+  };
+  const pids = pidsWhere(runtimeOf);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  // a SIGKILLed process is gone once the kernel has torn it down: its /proc entry then goes, or
+  // stays a zombie (state Z) until its parent, our own dead worker's helper or init, reaps it
+  const running = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  // bounded: one stuck in the kernel (D state, a hung disk) must not hang the start; what it makes
+  // later is found by the next start, as the cgroup check in nothingPending looks for it
+  const until = Date.now() + 10_000;
+  for (let left = pids.filter(running); left.length > 0 && Date.now() < until; left = left.filter(running)) await new Promise((r) => setTimeout(r, 20));
+  return pids.length > 0;
 }
 
 /** Mount points of this mount namespace, in mount order (/proc/self/mountinfo field 5, octal escapes undone). */
