@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openContentStore } from '../../src/content/index.ts';
@@ -23,6 +23,11 @@ function open(root: string) {
   const paths = statePaths(root);
   const db = openDatabase(paths.db);
   return { db, paths, worker: openWorker({ root, db, content: openContentStore(paths.content) }) };
+}
+
+/** rmdir, as a cgroup goes (its files cannot be unlinked); those already gone are skipped. */
+function removeCgroupDirs(dirs: string[]): void {
+  for (const dir of dirs) if (existsSync(dir)) rmdirSync(dir);
 }
 
 /** Deletes the containers and lazily detaches the mounts a failed test left below `root`, then removes it. */
@@ -185,7 +190,7 @@ test('on a root every worker closed, a step cgroup left behind makes the next wo
     o.db.close();
     t.deepEqual(made.filter((d) => existsSync(d)), []);
   } finally {
-    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+    removeCgroupDirs(made);
     removeRoot(root);
   }
 });
@@ -213,7 +218,7 @@ test('a runtime a killed worker started is stopped by the next worker before it 
     t.deepEqual(readdirSync(join(root, 'workers')), []);
   } finally {
     runtime.kill('SIGKILL');
-    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+    removeCgroupDirs(made);
     removeRoot(root);
   }
 });
