@@ -79,8 +79,10 @@ async function cancelMidRun(t: import('ava').ExecutionContext, node: string, sig
     const sent = Date.now();
     if (opts.ctrlC) process.kill(-build.child.pid!, signal);
     else build.child.kill(signal);
+    // the step sleeps for most of an hour: ending at all shows the signal stopped it (a bound in
+    // seconds is only a measure of the machine's load)
     const { code, at } = await build.closed;
-    t.true(at - sent < 8_000, `stopped ${at - sent} ms after ${signal}`);
+    t.log(`stopped ${at - sent} ms after ${signal}`);
     t.is(code, 128 + constants.signals[signal], build.stderr());
     t.regex(build.stderr(), new RegExp(`^ERROR: build cancelled \\(${signal}\\)$`, 'm'));
     if (opts.ctrlC) t.notRegex(build.stderr(), /still cleaning up/, 'the launcher\'s copy of the Ctrl-C is not taken for a second one');
@@ -162,8 +164,12 @@ test.serial('SIGTERM while exporting a big layer to -o type=oci stops at once, n
     const sent = Date.now();
     build.child.kill('SIGTERM');
     const { code, at } = await build.closed;
-    t.true(at - sent < 3_000, `stopped ${at - sent} ms after SIGTERM`);
+    t.log(`stopped ${at - sent} ms after SIGTERM`);
     t.is(code, 143, build.stderr());
+    // stopped at once, not after the export: the export step never finished
+    const exportStep = /^#(\d+) exporting to image$/m.exec(build.stderr())?.[1];
+    t.truthy(exportStep, build.stderr());
+    t.notRegex(build.stderr(), new RegExp(`^#${exportStep} DONE`, 'm'));
     t.regex(build.stderr(), /^ERROR: build cancelled \(SIGTERM\)$/m);
     t.deepEqual(readdirSync(outDir), [], 'no image.tar and no temp file beside it');
     t.deepEqual(ingest(), [], 'no partial blob');
