@@ -19,7 +19,7 @@
 // closed worker leaves empty. A dead worker's registration goes only once its leftovers are gone,
 // so a recovery cut short is redone by the next worker.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -87,13 +87,22 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
   });
 
   const lock = join(root, 'recover.lock');
+  // the lock appears with its holder written (a link to a full file): an exclusive create and a
+  // write let a start reading between the two take the empty lock for a dead holder's, remove it
+  // and go on while the holder was cleaning what the newcomer then made
+  const myLock = join(workersDir, `.lock-${me}`);
+  writeFileSync(myLock, identity(process.pid), { mode: 0o600 });
   const deadline = Date.now() + (opts.waitMs ?? 60_000);
   for (;;) {
     try {
-      writeFileSync(lock, identity(process.pid), { flag: 'wx', mode: 0o600 });
+      linkSync(myLock, lock);
+      rmQuiet(myLock);
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        rmQuiet(myLock);
+        throw e;
+      }
     }
     const holder = readQuiet(lock);
     if (holder !== undefined && !alive(holder)) {
@@ -101,9 +110,10 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
       continue;
     }
     // another process is cleaning (or checking): it will see us registered, so nothing is left for us
-    if (Date.now() > deadline) return claim(false);
-    await new Promise((r) => setTimeout(r, 50));
-    if (readQuiet(lock) === undefined) return claim(false);
+    if (Date.now() > deadline || (await lockGone(lock))) {
+      rmQuiet(myLock);
+      return claim(false);
+    }
   }
   try {
     // a lease whose process is gone (or that expired) holds nothing any more; safe while others run
@@ -111,7 +121,14 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
     let others = false;
     const dead: string[] = [];
     for (const name of readdirSync(workersDir)) {
-      if (name === me || name.startsWith('.')) continue;
+      if (name === me) continue;
+      // a registration or lock being written (`.<pid>.<random>`, `.lock-<pid>.<random>`): a dead
+      // writer's goes with the dead registrations
+      if (name.startsWith('.')) {
+        const pid = /^\.(?:lock-)?(\d+)\./.exec(name)?.[1];
+        if (pid !== undefined && !alive(pid)) dead.push(join(workersDir, name));
+        continue;
+      }
       const content = readQuiet(join(workersDir, name));
       if (content === undefined) continue;
       if (alive(content)) others = true;
@@ -245,6 +262,12 @@ async function stopOrphanedRuntimes(paths: StatePaths): Promise<boolean> {
   const until = Date.now() + 10_000;
   for (let left = pids.filter(running); left.length > 0 && Date.now() < until; left = left.filter(running)) await new Promise((r) => setTimeout(r, 20));
   return pids.length > 0;
+}
+
+/** Waits 50 ms; whether the lock has gone meanwhile. */
+async function lockGone(lock: string): Promise<boolean> {
+  await new Promise((r) => setTimeout(r, 50));
+  return readQuiet(lock) === undefined;
 }
 
 /** Mount points of this mount namespace, in mount order (/proc/self/mountinfo field 5, octal escapes undone). */

@@ -222,3 +222,20 @@ test('a runtime a killed worker started is stopped by the next worker before it 
     removeRoot(root);
   }
 });
+
+test('the lock and registration files a killed start was writing are removed by the next worker', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-recover-'));
+  try {
+    mkdirSync(join(root, 'workers'), { recursive: true });
+    // `.lock-<pid>.<random>` becomes recover.lock by a link; `.<pid>.<random>` a registration by a rename
+    writeFileSync(join(root, 'workers', '.lock-2147483.abc'), '2147483 1');
+    writeFileSync(join(root, 'workers', '.2147483.def'), '2147483 1');
+    const o = open(root);
+    await (await o.worker).close();
+    o.db.close();
+    t.deepEqual(readdirSync(join(root, 'workers')), []);
+    t.false(existsSync(join(root, 'recover.lock')));
+  } finally {
+    removeRoot(root);
+  }
+});
