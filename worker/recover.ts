@@ -150,6 +150,7 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
  * cache mounts. A few readdirs of small dirs.
  */
 function nothingPending(paths: StatePaths): boolean {
+  const cgroups = cgroupPrefix(paths.root);
   return (
     listQuiet(paths.tmp).length === 0 &&
     listQuiet(join(paths.root, 'runc')).length === 0 &&
@@ -157,7 +158,7 @@ function nothingPending(paths: StatePaths): boolean {
     !listQuiet(join(paths.root, 'cache-mounts')).some((n) => n.startsWith('private-')) &&
     // a step's cgroup its closed worker could not remove (a killed process still in it past
     // removeCgroups' wait, under load): no other mark of it is left, so it is looked for here
-    !detectCgroups().hierarchies.some((h) => listQuiet(h).some((n) => n.startsWith(cgroupPrefix(paths.root))))
+    !detectCgroups().hierarchies.some((h) => listQuiet(h).some((n) => n.startsWith(cgroups)))
   );
 }
 
