@@ -19,7 +19,7 @@
 // closed worker leaves empty. A dead worker's registration goes only once its leftovers are gone,
 // so a recovery cut short is redone by the next worker.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,7 +30,8 @@ import { deleteNetns, listNetns, netnsHelpers, netnsPrefix } from './net/netns.t
 import { unrecordedDirs } from './snapshot/snapshot-store.ts';
 import { recoveryRuntimes } from './exec/runtime.ts';
 import { isSeccompCompileContainer, killCreated, killCreatingRuntimes } from './exec/seccomp-bpf.ts';
-import { removeShmStateDirs, runtimeStateDirs } from './exec/runtime-state-dir.ts';
+import { removeShmStateDirs, runtimeStateDirs, shmStatePrefix } from './exec/runtime-state-dir.ts';
+import { pidsWhere } from './proc-scan.ts';
 
 const run = promisify(execFile);
 
@@ -87,13 +88,22 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
   });
 
   const lock = join(root, 'recover.lock');
+  // the lock appears with its holder written (a link to a full file): an exclusive create and a
+  // write let a start reading between the two take the empty lock for a dead holder's, remove it
+  // and go on while the holder was cleaning what the newcomer then made
+  const myLock = join(workersDir, `.lock-${me}`);
+  writeFileSync(myLock, identity(process.pid), { mode: 0o600 });
   const deadline = Date.now() + (opts.waitMs ?? 60_000);
   for (;;) {
     try {
-      writeFileSync(lock, identity(process.pid), { flag: 'wx', mode: 0o600 });
+      linkSync(myLock, lock);
+      rmQuiet(myLock);
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        rmQuiet(myLock);
+        throw e;
+      }
     }
     const holder = readQuiet(lock);
     if (holder !== undefined && !alive(holder)) {
@@ -101,9 +111,10 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
       continue;
     }
     // another process is cleaning (or checking): it will see us registered, so nothing is left for us
-    if (Date.now() > deadline) return claim(false);
-    await new Promise((r) => setTimeout(r, 50));
-    if (readQuiet(lock) === undefined) return claim(false);
+    if (Date.now() > deadline || (await lockGone(lock))) {
+      rmQuiet(myLock);
+      return claim(false);
+    }
   }
   try {
     // a lease whose process is gone (or that expired) holds nothing any more; safe while others run
@@ -111,7 +122,14 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
     let others = false;
     const dead: string[] = [];
     for (const name of readdirSync(workersDir)) {
-      if (name === me || name.startsWith('.')) continue;
+      if (name === me) continue;
+      // a registration or lock being written (`.<pid>.<random>`, `.lock-<pid>.<random>`): a dead
+      // writer's goes with the dead registrations
+      if (name.startsWith('.')) {
+        const pid = /^\.(?:lock-)?(\d+)\./.exec(name)?.[1];
+        if (pid !== undefined && !alive(pid)) dead.push(join(workersDir, name));
+        continue;
+      }
       const content = readQuiet(join(workersDir, name));
       if (content === undefined) continue;
       if (alive(content)) others = true;
@@ -133,19 +151,28 @@ export async function recoverRoot(opts: RecoverOptions): Promise<RootClaim> {
  * cache mounts. A few readdirs of small dirs.
  */
 function nothingPending(paths: StatePaths): boolean {
+  const cgroups = cgroupPrefix(paths.root);
   return (
     listQuiet(paths.tmp).length === 0 &&
     // a killed worker's dir on /dev/shm, even empty (its runtime, left running, may make it again as it ends)
     runtimeStateDirs(paths.root).length === 1 &&
     listQuiet(join(paths.root, 'runc')).length === 0 &&
     !listQuiet(join(paths.content, 'ingest')).some((n) => !ownerAlive(n)) &&
-    !listQuiet(join(paths.root, 'cache-mounts')).some((n) => n.startsWith('private-'))
+    !listQuiet(join(paths.root, 'cache-mounts')).some((n) => n.startsWith('private-')) &&
+    // a step's cgroup its closed worker could not remove (a killed process still in it past
+    // removeCgroups' wait, under load): no other mark of it is left, so it is looked for here
+    !detectCgroups().hierarchies.some((h) => listQuiet(h).some((n) => n.startsWith(cgroups)))
   );
+}
+
+/** The state dirs of this root's containers, wherever their runtime kept them (`<dir>/<id>`). */
+function listContainers(root: string): string[] {
+  return runtimeStateDirs(root).flatMap((d) => listQuiet(d).map((id) => join(d, id)));
 }
 
 /** Lists what a killed worker may have left under the root (reads only). */
 export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
-  const containers = runtimeStateDirs(paths.root).flatMap((d) => listQuiet(d).map((id) => join(d, id)));
+  const containers = listContainers(paths.root);
   // mountinfo has canonical paths: the root may sit below a symlink
   const tmp = realpathQuiet(paths.tmp);
   const mounts = mountPoints().filter((m) => m === tmp || m.startsWith(`${tmp}/`));
@@ -166,9 +193,14 @@ export function findLeftovers(paths: StatePaths, db: Database): Leftovers {
   };
 }
 
-async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<void> {
+async function removeLeftovers(found: Leftovers, opts: RecoverOptions): Promise<void> {
   const stateDir = join(opts.paths.root, 'runc');
   const runtimes = recoveryRuntimes(opts.runtime);
+  // A runtime the killed worker started may still be creating its container: its state and cgroup
+  // could appear after they were listed, and nothing would remove them (seen as an empty step
+  // cgroup left after CI). It is stopped first, then containers and cgroups are listed again.
+  const creating = await stopOrphanedRuntimes(opts.paths);
+  const left = creating ? { ...found, containers: listContainers(opts.paths.root), cgroups: listCgroups(detectCgroups(), cgroupPrefix(opts.paths.root)) } : found;
   for (const state of left.containers) {
     const id = basename(state);
     // the seccomp program's container has no cgroup, and delete does not kill it (worker/exec/seccomp-bpf.ts)
@@ -205,6 +237,52 @@ async function removeLeftovers(left: Leftovers, opts: RecoverOptions): Promise<v
     if (stillMounted.some((m) => m === real || m.startsWith(`${real}/`))) continue;
     rmSync(p, { recursive: true, force: true });
   }
+}
+
+/**
+ * SIGKILLs the `run` and `create` processes of runtimes working in this root's state dirs (`runc/`,
+ * or a step's own under `tmp/` when its env holds a secret): their worker is dead, as recovery
+ * runs only when no live process uses the root. Waits until they are gone: what they made is then
+ * all there, a container in the state dir (its process keeps running; `delete --force` stops it)
+ * or a cgroup, which the caller lists afterwards. True when one was found.
+ */
+async function stopOrphanedRuntimes(paths: StatePaths): Promise<boolean> {
+  const stateDir = join(paths.root, 'runc');
+  const shmDirs = `/dev/shm/${shmStatePrefix(paths.root)}`;
+  const ours = (dir: string | undefined) =>
+    dir !== undefined && (dir === stateDir || dir.startsWith(`${paths.tmp}/`) || dir.startsWith(shmDirs));
+  const runtimeOf = (args: readonly string[]) => {
+    const rootAt = args.indexOf('--root');
+    return /(^|\/)(crun|runc)$/.test(args[0] ?? '') && rootAt > 0 && ours(args[rootAt + 1]) && (args.includes('run') || args.includes('create'));
+  };
+  const pids = pidsWhere(runtimeOf);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  // a SIGKILLed process is gone once the kernel has torn it down: its /proc entry then goes, or
+  // stays a zombie (state Z) until its parent, our own dead worker's helper or init, reaps it
+  const running = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  // bounded: one stuck in the kernel (D state, a hung disk) must not hang the start; what it makes
+  // later is found by the next start, as the cgroup check in nothingPending looks for it
+  const until = Date.now() + 10_000;
+  for (let left = pids.filter(running); left.length > 0 && Date.now() < until; left = left.filter(running)) await new Promise((r) => setTimeout(r, 20));
+  return pids.length > 0;
+}
+
+/** Waits 50 ms; whether the lock has gone meanwhile. */
+async function lockGone(lock: string): Promise<boolean> {
+  await new Promise((r) => setTimeout(r, 50));
+  return readQuiet(lock) === undefined;
 }
 
 /** Mount points of this mount namespace, in mount order (/proc/self/mountinfo field 5, octal escapes undone). */

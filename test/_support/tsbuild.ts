@@ -1,10 +1,11 @@
 // Runs the real `tsbuild` bin the way a user does, in throwaway state roots and contexts.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, realpathSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shebangNodeFlags } from '../../cli/bin-flags.ts';
+import { cgroupPrefix, detectCgroups } from '../../worker/exec/cgroups.ts';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const tsbuildBin = join(repoRoot, 'bin', 'tsbuild.js');
@@ -47,8 +48,36 @@ export function contextDir(files: Record<string, string | { content: string; mod
   return dir;
 }
 
+/**
+ * Removes `dir`. A state root a killed tsbuild left (its registration in workers/, a cgroup of its
+ * steps) gets one more start first, whose recovery removes what lives outside it: the cgroups, the
+ * network namespaces, a runtime still running its step. Without it a test that kills a build and
+ * then removes its root leaves them on the machine, where no later start on that root finds them.
+ */
 export function removeDir(dir: string): void {
+  const left = killedTsbuildLeftovers(dir);
+  if (left.length > 0) {
+    const r = spawnSync(process.execPath, [...shebangNodeFlags(tsbuildBin), tsbuildBin, '--root', dir, 'images'], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) process.stderr.write(`removing ${dir}: the start that removes a killed tsbuild's leftovers (${left.join(', ')}) failed: ${r.stderr || r.error?.message}\n`);
+  }
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** What a killed tsbuild left of a state root: its registration, its steps' cgroups. Empty for other dirs. */
+export function killedTsbuildLeftovers(root: string): string[] {
+  if (!existsSync(join(root, 'metadata.db'))) return [];
+  const workers = readdirQuiet(join(root, 'workers')).filter((n) => !n.startsWith('.'));
+  const prefix = cgroupPrefix(root);
+  const cgroups = detectCgroups().hierarchies.flatMap((h) => readdirQuiet(h).filter((n) => n.startsWith(prefix)).map((n) => join(h, n)));
+  return [...workers.map((w) => `registration ${w}`), ...cgroups.map((c) => `cgroup ${c}`)];
+}
+
+function readdirQuiet(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** The directory holding Debian's static busybox, the busybox fixture's named context. */

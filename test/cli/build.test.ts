@@ -137,7 +137,7 @@ function tsbuildBinPath(): string {
 test('SIGTERM to tsbuild (through the Node 20 launcher hop when there is one) stops the build and leaves no mount', async (t) => {
   const { spawn } = await import('node:child_process');
   const { existsSync, readFileSync } = await import('node:fs');
-  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 60\n' });
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3600\n' });
   // a root of its own: the file's other tests build in the shared one at the same time, and
   // their mounts are not this build's leftovers
   const root = tempDir('tsbuild-root-');
@@ -149,11 +149,12 @@ test('SIGTERM to tsbuild (through the Node 20 launcher hop when there is one) st
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const started = Date.now();
-    while (!stderr.includes('RUN sleep 60') && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 100));
+    while (!stderr.includes('RUN sleep 3600') && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 500));
     child.kill('SIGTERM');
+    // the RUN sleeps an hour: ending at all shows the signal stopped it (no clock bound, which load moves)
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    t.true(Date.now() - started < 30_000, 'stopped well before the RUN would have ended');
+    t.log(`stopped ${Date.now() - started} ms after the build started`);
     t.not(code, 0);
     t.regex(stderr, /cancelled/);
     t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), 'no mount left under the state root');

@@ -75,11 +75,14 @@ test.serial('COPY: other owners hit, another mode misses, an absolute --chmod hi
     const appMode = await build(ctx);
     t.true(step(appMode.ran, /COPY app\//), 'the mode reaches /app/a.txt: a miss');
 
-    // what the keys say is what the image holds: owners 0:0 whatever the checkout, modes as keyed
+    // what the keys say is what the image holds: owners 0:0 whatever the checkout, modes as keyed.
+    // Not the link count: a COPY whose source settled over 2 s before the last build of the step is
+    // hard-linked from that build's snapshot (worker/file/copy-reuse.ts), and a RUN then sees 2
+    // links; whether it had settled depends on the machine's load (seen failing in the suite)
     const listing = readFileSync(join(out, 'listing'), 'utf8');
-    t.regex(listing, /-rw-rw-r-- +1 0 +0 .* a\.txt/);
-    t.regex(listing, /-rw-r----- +1 0 +0 .* c\.txt/);
-    t.regex(listing, /-rwxrwxr-x +1 0 +0 .* run\.sh/);
+    t.regex(listing, /-rw-rw-r-- +\d+ 0 +0 .* a\.txt/);
+    t.regex(listing, /-rw-r----- +\d+ 0 +0 .* c\.txt/);
+    t.regex(listing, /-rwxrwxr-x +\d+ 0 +0 .* run\.sh/);
   } finally {
     removeDir(ctx);
   }

@@ -80,8 +80,10 @@ async function cancelMidRun(t: import('ava').ExecutionContext, node: string, sig
     const sent = Date.now();
     if (opts.ctrlC) process.kill(-build.child.pid!, signal);
     else build.child.kill(signal);
+    // the step sleeps for most of an hour: ending at all shows the signal stopped it (a bound in
+    // seconds is only a measure of the machine's load)
     const { code, at } = await build.closed;
-    t.true(at - sent < 8_000, `stopped ${at - sent} ms after ${signal}`);
+    t.log(`stopped ${at - sent} ms after ${signal}`);
     t.is(code, 128 + constants.signals[signal], build.stderr());
     t.regex(build.stderr(), new RegExp(`^ERROR: build cancelled \\(${signal}\\)$`, 'm'));
     if (opts.ctrlC) t.notRegex(build.stderr(), /still cleaning up/, 'the launcher\'s copy of the Ctrl-C is not taken for a second one');
@@ -114,17 +116,20 @@ test.serial('SIGTERM, SIGINT and SIGHUP straight to Node 24 mid-RUN stop it and 
   await cancelMidRun(t, process.execPath, 'SIGHUP', 3013);
 });
 
-test.serial('a second signal while cleaning up (a supervisor\'s SIGTERM, then the terminal\'s SIGHUP) does not cut the cleanup short', async (t) => {
+test.serial('a second signal while cleaning up (the terminal\'s SIGHUP, then a supervisor\'s SIGTERM) does not cut the cleanup short', async (t) => {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3021\n' });
   try {
     const build = startBuild(process.execPath, ['--no-cache', ctx]);
     await waitFor('the RUN container', () => containers().length > 0 && processes('^sleep 3021$').length > 0);
-    build.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 10));
+    // sent back to back, in this order: two signals pending at once are delivered lowest number
+    // first, so SIGHUP (1) then SIGTERM (15) arrive as sent, and the second comes before the
+    // cleanup can have ended. The other order, 10 ms apart, failed under load: both were pending
+    // when tsbuild next ran, and SIGHUP came first
     build.child.kill('SIGHUP');
+    build.child.kill('SIGTERM');
     const { code } = await build.closed;
-    t.is(code, 143, build.stderr());
-    t.regex(build.stderr(), /SIGHUP: still cleaning up/);
+    t.is(code, 129, build.stderr());
+    t.regex(build.stderr(), /SIGTERM: still cleaning up/);
     t.deepEqual(mountsUnderRoot(), []);
     t.deepEqual(containers(), []);
     t.deepEqual(processes('^sleep 3021$'), []);
@@ -163,8 +168,12 @@ test.serial('SIGTERM while exporting a big layer to -o type=oci stops at once, n
     const sent = Date.now();
     build.child.kill('SIGTERM');
     const { code, at } = await build.closed;
-    t.true(at - sent < 3_000, `stopped ${at - sent} ms after SIGTERM`);
+    t.log(`stopped ${at - sent} ms after SIGTERM`);
     t.is(code, 143, build.stderr());
+    // stopped at once, not after the export: the export step never finished
+    const exportStep = /^#(\d+) exporting to image$/m.exec(build.stderr())?.[1];
+    t.truthy(exportStep, build.stderr());
+    t.notRegex(build.stderr(), new RegExp(`^#${exportStep} DONE`, 'm'));
     t.regex(build.stderr(), /^ERROR: build cancelled \(SIGTERM\)$/m);
     t.deepEqual(readdirSync(outDir), [], 'no image.tar and no temp file beside it');
     t.deepEqual(ingest(), [], 'no partial blob');

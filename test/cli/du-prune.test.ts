@@ -3,7 +3,7 @@
 // next build uses.
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 
@@ -55,25 +55,20 @@ test('a prune killed with SIGKILL at any moment leaves a store the next build us
   const out = tempDir('tsbuild-out-');
   try {
     await buildBusybox(root);
-    // kills spread over how long a whole prune takes on this machine, so they land midway whether it
-    // is quiet or loaded
-    t.is((await runTsbuild(['build', '-q', ctx], { root })).code, 0);
-    const started = Date.now();
-    t.is((await runTsbuild(['prune', '-f', '--all'], { root })).code, 0);
-    const whole = Date.now() - started;
+    // each kill lands once the prune has removed a given number of snapshot dirs (it removes them one
+    // by one), so kills land midway whether the machine is quiet or loaded: no clock is read
+    const snapshotDirs = () => readdirSync(join(root, 'snapshots')).length;
     let killed = 0;
-    // a prune that ended before its kill says how long one takes now: later kills spread over that
-    let span = whole;
-    for (const f of [0.15, 0.3, 0.45, 0.6, 0.75]) {
-      const delay = Math.round(f * span);
+    for (const delay of [1, 2, 4, 6, 8]) {
       const built = await runTsbuild(['build', '-q', ctx], { root });
       t.is(built.code, 0, built.stderr);
-      const began = Date.now();
+      const before = snapshotDirs();
       const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'prune', '-f', '--all'], { stdio: 'ignore' });
-      const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-      setTimeout(() => child.kill('SIGKILL'), delay);
+      let ended = false;
+      const exited = new Promise((resolve) => child.on('exit', (_code, signal) => ((ended = true), resolve(signal))));
+      while (!ended && before - snapshotDirs() < delay) await new Promise((r) => setTimeout(r, 2));
+      child.kill('SIGKILL');
       if ((await exited) === 'SIGKILL') killed++;
-      else span = Math.min(span, Date.now() - began);
       const after = await runTsbuild(['build', '--progress', 'plain', '-o', `type=local,dest=${join(out, String(delay))}`, ctx], { root });
       t.is(after.code, 0, `after a kill at ${delay} ms: ${after.stderr}`);
       t.is(readFileSync(join(out, String(delay), 'last'), 'utf8'), '11-300\n');
@@ -90,15 +85,27 @@ test('a prune killed with SIGKILL at any moment leaves a store the next build us
 
 test('a prune from another process leaves a running build alone, its cache mount included', async (t) => {
   const root = tempDir('tsbuild-root-');
-  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo first > /first\nRUN --mount=type=cache,target=/c echo kept > /c/x && sleep 4 && cat /c/x > /second\n' });
+  // the long RUN waits until the test opens its gate (/c/open), after the prune: the prune happens
+  // while it runs however slow the machine (a `sleep 4` could end first under load)
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo first > /first\nRUN --mount=type=cache,target=/c echo kept > /c/x && until [ -e /c/open ]; do sleep 0.05; done && cat /c/x > /second\n' });
   const out = tempDir('tsbuild-out-');
   try {
     await buildBusybox(root);
     const building = runTsbuild(['build', '--progress', 'plain', '-o', `type=local,dest=${out}`, ctx], { root });
     // the long RUN has its cache mount once the directory exists
     const mounts = join(root, 'cache-mounts');
-    for (let i = 0; i < 200 && !(existsSync(mounts) && readdirSync(mounts).length > 0); i++) await new Promise((r) => setTimeout(r, 100));
-    const pruned = await runTsbuild(['prune', '-f', '--all'], { root });
+    let buildEnded = false;
+    void building.finally(() => (buildEnded = true));
+    while (!(existsSync(mounts) && readdirSync(mounts).length > 0)) {
+      if (buildEnded) throw new Error(`the build ended before its cache mount was made: ${(await building).stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    let pruned;
+    try {
+      pruned = await runTsbuild(['prune', '-f', '--all'], { root });
+    } finally {
+      for (const m of readdirSync(mounts)) writeFileSync(join(mounts, m, 'open'), '');
+    }
     t.is(pruned.code, 0, pruned.stderr);
     t.regex(pruned.stdout, /^Cache mounts kept: 1 other tsbuild process uses this root$/m);
     const built = await building;

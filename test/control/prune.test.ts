@@ -2,7 +2,7 @@
 // recently used first; the next build works and reuses what was kept; du adds up to `du -sb`.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { BuildResult } from '../../control/index.ts';
@@ -18,22 +18,34 @@ function project(name: string, bytes: number, extra = ''): string {
 test('prune keeps what tags and a running build use and frees the rest; the next builds reuse what was kept', async (t) => {
   const tagged = project('tagged', 200_000, 'RUN echo more > /more\n');
   const loose = project('loose', 300_000);
-  const running = project('running', 1000, 'RUN sleep 3 && echo slept > /slept\n');
+  // its last step runs until the test lets it end (a file in its cache mount): prune happens while
+  // it runs however slow the machine is (a `sleep 3` ended before prune under double load)
+  const running = project('running', 1000, 'RUN --mount=type=cache,id=gate,target=/gate echo waiting at the gate; until [ -e /gate/open ]; do sleep 0.05; done; echo slept > /slept\n');
   await withBusyboxRoot([tagged, loose, running], async (root) => {
+    const openGate = () => {
+      for (const dir of readdirSync(join(root, 'cache-mounts'))) writeFileSync(join(root, 'cache-mounts', dir, 'open'), '');
+    };
     await withEngine(root, async (engine) => {
       t.is((await build(engine, tagged, ['app'])).ran, 3);
       t.is((await build(engine, loose)).ran, 1);
       // the first RUN of `running` is recorded before prune; only the running build's lease holds it
-      let sleeping!: () => void;
-      const slept = new Promise<void>((resolve) => (sleeping = resolve));
+      let waiting!: () => void;
+      const atGate = new Promise<void>((resolve) => (waiting = resolve));
+      let finished = false;
       const inFlight = build(engine, running, [], {
         emit: (e) => {
-          if (e.type === 'vertex.started' && e.vertex.name.includes('sleep 3')) sleeping();
+          if (e.type === 'vertex.log' && e.data.includes('waiting at the gate')) waiting();
         },
-      });
-      await slept;
-      const before = await engine.du();
-      const pruned = await engine.prune({});
+      }).finally(() => (finished = true));
+      let before, pruned;
+      try {
+        await Promise.race([atGate, inFlight.then(() => Promise.reject(new Error('the build ended without reaching its gate')))]);
+        before = await engine.du();
+        pruned = await engine.prune({});
+        t.false(finished, 'the build was still running during prune');
+      } finally {
+        openGate();
+      }
       t.true(pruned.freed >= 300_000, `freed ${pruned.freed}`);
       t.true(pruned.removed.some((r) => r.kind === 'snapshot'));
       t.is((await inFlight).ran, 2, 'the running build finished');

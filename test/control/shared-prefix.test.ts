@@ -4,7 +4,8 @@
 // waiter can be cancelled, and builds reaching shared keys in opposite orders do not deadlock.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cacheMountDir } from '../../worker/index.ts';
 import { join } from 'node:path';
 import { openEngine, parseOutputSpec, resolveBuildOptions, type BuildResult } from '../../control/index.ts';
 import type { ProgressEvent, ProgressSink } from '../../src/progress/index.ts';
@@ -21,6 +22,17 @@ test.after.always(async () => {
   await runTsbuild(['images'], { root });
   removeDir(root);
 });
+
+/**
+ * Opens the gate a step waits at: the file `name` in its cache mount `id` (made here if the step has
+ * not mounted it yet). A step held so ends when the test says, not after a sleep a loaded machine
+ * may outlast.
+ */
+function openGate(id: string, name: string): void {
+  const dir = cacheMountDir(root, id);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), '');
+}
 
 function recorder(onEvent?: (e: ProgressEvent) => void): ProgressSink & { events: ProgressEvent[] } {
   const events: ProgressEvent[] = [];
@@ -100,11 +112,15 @@ test('two tsbuild processes on one root at once run the shared steps once; both 
 test('when the first run of a shared step fails, the build that waited for it runs it itself', async (t) => {
   // the step fails the first time it runs and succeeds after: the cache mount remembers
   const ctx = contextDir({
-    Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/c,id=shared-prefix-flip sh -c \'if [ -f /c/failed ]; then echo ok > /ok; else touch /c/failed; sleep 1; exit 3; fi\'\n',
+    // the first run fails once the other build waits for it (the test then opens /c/flip-open)
+    Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/c,id=shared-prefix-flip sh -c \'if [ -f /c/failed ]; then echo ok > /ok; else touch /c/failed; until [ -e /c/flip-open ]; do sleep 0.05; done; exit 3; fi\'\n',
   });
   const engine = await openEngine({ root });
   try {
-    const progress = [recorder(), recorder()];
+    const waiting = (e: ProgressEvent) => {
+      if (e.type === 'vertex.progress' && e.id === 'shared' && e.vertex.name.includes('/c/failed')) openGate('shared-prefix-flip', 'flip-open');
+    };
+    const progress = [recorder(waiting), recorder(waiting)];
     const results = await Promise.allSettled(progress.map((p) => engine.build(resolveBuildOptions({ context: ctx }), { progress: p })));
     const failed = results.findIndex((r) => r.status === 'rejected');
     t.not(failed, -1, 'the first run failed its build');
@@ -122,28 +138,28 @@ test('when the first run of a shared step fails, the build that waited for it ru
 });
 
 test('a build cancelled while it waits for another build running the step stops at once; the other finishes', async (t) => {
-  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 2 && echo waited > /w\n' });
+  // the step runs until the test opens its gate, after the waiter has stopped: so the waiter
+  // stopped while the step still ran, whatever the machine's load (no clock is read)
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/gate,id=shared-prefix-gate until [ -e /gate/cancel-open ]; do sleep 0.05; done; echo waited > /w\n' });
   const engine = await openEngine({ root });
+  t.teardown(() => openGate('shared-prefix-gate', 'cancel-open'));
   try {
     const controllers = [new AbortController(), new AbortController()];
-    let cancelledAt = 0;
     const progress = controllers.map((c) =>
       recorder((e) => {
-        if (e.type === 'vertex.progress' && e.id === 'shared' && e.vertex.name.includes('sleep 2') && !c.signal.aborted) {
-          cancelledAt = Date.now();
-          c.abort(new Error('build cancelled (SIGTERM)'));
-        }
+        if (e.type === 'vertex.progress' && e.id === 'shared' && e.vertex.name.includes('cancel-open') && !c.signal.aborted) c.abort(new Error('build cancelled (SIGTERM)'));
       }),
     );
-    const results = await Promise.allSettled(controllers.map((c, i) => engine.build(resolveBuildOptions({ context: ctx }), { progress: progress[i], signal: c.signal }).finally(() => ((progress[i] as { end?: number }).end = Date.now()))));
-    const cancelled = results.findIndex((r) => r.status === 'rejected');
-    t.not(cancelled, -1);
+    const ended: boolean[] = [false, false];
+    const builds = controllers.map((c, i) => engine.build(resolveBuildOptions({ context: ctx }), { progress: progress[i], signal: c.signal }).finally(() => (ended[i] = true)));
+    const cancelled = await Promise.race(builds.map((b, i) => b.then(() => -1, () => i)));
+    t.not(cancelled, -1, 'the first build to end is the cancelled one');
+    t.false(ended[1 - cancelled], 'the other still runs the step');
+    openGate('shared-prefix-gate', 'cancel-open');
+    const results = await Promise.allSettled(builds);
     t.is(String((results[cancelled] as PromiseRejectedResult).reason), 'Error: build cancelled (SIGTERM)');
     t.is(results[1 - cancelled].status, 'fulfilled');
-    const ended = (progress[cancelled] as { end?: number }).end!;
-    t.true(ended - cancelledAt < 500, `stopped ${ended - cancelledAt} ms after the abort`);
-    t.true(ended < (progress[1 - cancelled] as { end?: number }).end!, 'before the running one finished');
-    t.is(starts([...progress[0].events, ...progress[1].events], 'sleep 2'), 1);
+    t.is(starts([...progress[0].events, ...progress[1].events], 'cancel-open'), 1);
   } finally {
     await engine.close();
     removeDir(ctx);
@@ -172,18 +188,20 @@ test('two builds reaching two shared steps in opposite orders, one step at a tim
 });
 
 test('SIGTERM to a tsbuild process waiting for another process running the step ends it with 143; the other succeeds', async (t) => {
-  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN sleep 3 && echo sigterm > /s\n' });
+  // the step runs until the test opens its gate, after the waiter has exited: it did not wait for it
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/gate,id=shared-prefix-gate until [ -e /gate/sigterm-open ]; do sleep 0.05; done; echo sigterm > /s\n' });
+  t.teardown(() => openGate('shared-prefix-gate', 'sigterm-open'));
   try {
-    const { first, second } = await firstRunsSecondWaits(ctx, 'sleep 3');
-    const signalled = Date.now();
+    const { first, second } = await firstRunsSecondWaits(ctx, 'sigterm-open');
     second.child.kill('SIGTERM');
     const r2 = await second.done;
     t.is(r2.code, 143, r2.stderr);
     t.regex(r2.stderr, /build cancelled \(SIGTERM\)/);
-    t.true(Date.now() - signalled < 2000, `exited ${Date.now() - signalled} ms after SIGTERM`);
+    t.is(first.child.exitCode, null, 'the other still runs the step');
+    openGate('shared-prefix-gate', 'sigterm-open');
     const r1 = await first.done;
     t.is(r1.code, 0, r1.stderr);
-    t.is(startedSteps(r1.stderr, 'sleep 3'), 1);
+    t.is(startedSteps(r1.stderr, 'sigterm-open'), 1);
   } finally {
     removeDir(ctx);
   }

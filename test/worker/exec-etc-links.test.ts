@@ -80,11 +80,10 @@ test('/etc/passwd -> /proc/kmsg: the RUN is refused at once instead of blocking 
       rmSync(join(dir, 'etc/passwd'));
       symlinkSync('/proc/kmsg', join(dir, 'etc/passwd'));
     });
-    const started = Date.now();
+    // reading /proc/kmsg would block for good: the error at all shows it was not read
     const err = await t.throwsAsync(w.worker.run(run('true'), [{ type: 'snapshot', id: base }], w.ctx));
     t.true(isTsbuildError(err) && err.code === 'FILE_UNREADABLE', String(err));
     t.is(err?.message, 'cannot start a process in this image: its /etc/passwd is a link to /proc/kmsg, not a regular file, and runc reads it to start every process');
-    t.true(Date.now() - started < 10_000);
   });
 });
 

@@ -2,7 +2,8 @@
 // by its timeout, and one that forks into the background (as pasta does) returns when its
 // foreground part exits.
 import test from 'ava';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quickExec } from '../../worker/helper-exec.ts';
@@ -32,12 +33,16 @@ test('a program past its timeout is killed and the error says so; no output file
 });
 
 test('a program that leaves a child in the background returns when it exits', async (t) => {
-  const marker = join(tmpdir(), `tsbuild-quick-bg-${process.pid}`);
-  const started = Date.now();
-  await quickExec('sh', ['-c', `(sleep 1; echo done > ${marker}) & exit 0`]);
-  t.true(Date.now() - started < 900, 'did not wait for the background child');
-  await new Promise((r) => setTimeout(r, 1500));
-  t.true(existsSync(marker));
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-quick-bg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // the child waits until the test writes to the FIFO: it can only be written once quickExec has
+  // returned, so returning at all shows quickExec did not wait for it (no clock involved)
+  const gate = join(dir, 'gate');
+  const marker = join(dir, 'marker');
+  execFileSync('mkfifo', [gate]);
+  await quickExec('sh', ['-c', `(read x < ${gate}; echo done > ${marker}) & exit 0`]);
+  t.false(existsSync(marker), 'the background child still waits');
+  writeFileSync(gate, 'go\n');
+  while (!existsSync(marker) || readFileSync(marker, 'utf8') === '') await new Promise((r) => setTimeout(r, 20));
   t.is(readFileSync(marker, 'utf8'), 'done\n');
-  rmSync(marker, { force: true });
 });

@@ -2,7 +2,7 @@
 // is removed when a worker opens the root; one a live process is still writing is left alone.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openContentStore } from '../../src/content/index.ts';
@@ -42,9 +42,11 @@ test('the store names its temp files by their owner, and removes them when a wri
     const seen: string[] = [];
     await t.throwsAsync(content.putStream((async function* () {
       yield Buffer.from('some bytes');
-      // the file stream opens its file asynchronously
-      await new Promise((r) => setTimeout(r, 200));
-      seen.push(...readdirSync(join(root, 'content', 'ingest')));
+      // the file stream opens its file asynchronously: wait until it is there (a fixed 200 ms was
+      // too short under load)
+      const ingest = join(root, 'content', 'ingest');
+      while (!existsSync(ingest) || readdirSync(ingest).length === 0) await new Promise((r) => setTimeout(r, 10));
+      seen.push(...readdirSync(ingest));
       throw new Error('source failed');
     })()));
     t.is(seen.length, 1);

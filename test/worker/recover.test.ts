@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openContentStore } from '../../src/content/index.ts';
@@ -8,6 +8,7 @@ import { openDatabase, statePaths } from '../../src/state/index.ts';
 import { openWorker } from '../../worker/index.ts';
 import { recoveryRuntimes } from '../../worker/exec/runtime.ts';
 import { runtimeStateDirs } from '../../worker/exec/runtime-state-dir.ts';
+import { cgroupPrefix, detectCgroups } from '../../worker/exec/cgroups.ts';
 
 const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(`${dir}/`));
 
@@ -23,6 +24,11 @@ function open(root: string) {
   const paths = statePaths(root);
   const db = openDatabase(paths.db);
   return { db, paths, worker: openWorker({ root, db, content: openContentStore(paths.content) }) };
+}
+
+/** rmdir, as a cgroup goes (its files cannot be unlinked); those already gone are skipped. */
+function removeCgroupDirs(dirs: string[]): void {
+  for (const dir of dirs) if (existsSync(dir)) rmdirSync(dir);
 }
 
 /** Deletes the containers and lazily detaches the mounts a failed test left below `root`, then removes it. */
@@ -168,6 +174,71 @@ test('on a root every worker closed, something left in tmp still makes the next 
     t.deepEqual(mountsUnder(join(root, 'tmp')), []);
     t.deepEqual(readdirSync(join(root, 'tmp')), []);
     t.false(existsSync(join(root, 'snapshots', 'ac71fe')), 'the whole walk ran');
+  } finally {
+    removeRoot(root);
+  }
+});
+
+// seen after a CI run: one empty step cgroup of a removed root. Its worker had closed (so no
+// registration, nothing in tmp), or a runtime made it after recovery had listed the cgroups.
+test('on a root every worker closed, a step cgroup left behind makes the next worker remove it', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-recover-'));
+  const made = detectCgroups().hierarchies.map((h) => join(h, `${cgroupPrefix(root)}leftover`));
+  try {
+    let o = open(root);
+    await (await o.worker).close();
+    o.db.close();
+    for (const dir of made) mkdirSync(dir);
+    o = open(root);
+    await (await o.worker).close();
+    o.db.close();
+    t.deepEqual(made.filter((d) => existsSync(d)), []);
+  } finally {
+    removeCgroupDirs(made);
+    removeRoot(root);
+  }
+});
+
+test('a runtime a killed worker started is stopped by the next worker before it looks for containers and cgroups', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-recover-'));
+  const made = detectCgroups().hierarchies.map((h) => join(h, `${cgroupPrefix(root)}creating`));
+  // what `crun run` looks like in /proc while it creates a step's container
+  const runtime = spawn('bash', ['-c', 'exec -a crun perl -e "sleep 1000" -- --root "$0/runc" run --bundle "$0/tmp/run-x" tsbuild-x', root], { stdio: 'ignore' });
+  try {
+    let o = open(root);
+    await (await o.worker).close();
+    o.db.close();
+    await until('the runtime to show its arguments', () => readFileSync(`/proc/${runtime.pid}/cmdline`, 'utf8').startsWith('crun\0'));
+    // its worker: killed (a registration naming a process that is gone), its cgroup made
+    writeFileSync(join(root, 'workers', '2147483.dead'), '2147483 1');
+    for (const dir of made) mkdirSync(dir);
+    o = open(root);
+    await (await o.worker).close();
+    o.db.close();
+    // killed before the worker went on: gone, or a zombie until this test's process reaps it
+    const state = existsSync(`/proc/${runtime.pid}`) ? /\) (\w) /.exec(readFileSync(`/proc/${runtime.pid}/stat`, 'utf8'))?.[1] : 'gone';
+    t.true(state === 'Z' || state === 'gone', `the runtime is ${state}`);
+    t.deepEqual(made.filter((d) => existsSync(d)), []);
+    t.deepEqual(readdirSync(join(root, 'workers')), []);
+  } finally {
+    runtime.kill('SIGKILL');
+    removeCgroupDirs(made);
+    removeRoot(root);
+  }
+});
+
+test('the lock and registration files a killed start was writing are removed by the next worker', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-recover-'));
+  try {
+    mkdirSync(join(root, 'workers'), { recursive: true });
+    // `.lock-<pid>.<random>` becomes recover.lock by a link; `.<pid>.<random>` a registration by a rename
+    writeFileSync(join(root, 'workers', '.lock-2147483.abc'), '2147483 1');
+    writeFileSync(join(root, 'workers', '.2147483.def'), '2147483 1');
+    const o = open(root);
+    await (await o.worker).close();
+    o.db.close();
+    t.deepEqual(readdirSync(join(root, 'workers')), []);
+    t.false(existsSync(join(root, 'recover.lock')));
   } finally {
     removeRoot(root);
   }
