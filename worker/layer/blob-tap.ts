@@ -3,7 +3,7 @@
 // the copy is the weaker side: its reader going away (the upload failed) stops the copy and never
 // the store, whose blob the push then uploads again; the source failing fails the copy too, so an
 // upload never takes a truncated blob for a whole one. Both readers pace the source (the copy's
-// buffer is bounded), so memory stays bounded by the slower of the two.
+// buffer is bounded: 8 MiB), so memory stays bounded by the slower of the two.
 //
 //   const blob = await content.putStream(withTap(gzip, (copy) => upload(copy)));
 import { PassThrough, type Readable } from 'node:stream';
@@ -13,7 +13,9 @@ export class TapStopped extends Error {}
 
 /** `source`'s chunks, each also written to the copy handed to `tap` (at once, before any is read). */
 export async function* withTap(source: AsyncIterable<Uint8Array>, tap: (copy: Readable) => void, opts: { highWaterMark?: number } = {}): AsyncGenerator<Uint8Array> {
-  const copy = new PassThrough({ highWaterMark: opts.highWaterMark ?? 1 << 20 });
+  // 8 MiB: while a push opens its upload session (a round trip, and the registry's fsync of the
+  // session's start) the blob goes on being made and stored, instead of waiting after its first MiB
+  const copy = new PassThrough({ highWaterMark: opts.highWaterMark ?? 8 << 20 });
   // the copy's reader reports its own failure; an error here must not count as unhandled
   copy.on('error', () => {});
   tap(copy);
