@@ -29,14 +29,22 @@ interface Seen {
   method: string;
   path: string;
   chunked: boolean;
+  /** The proxy cut this request off. */
+  dropped?: boolean;
 }
 
-/** A proxy to the registry recording each request before answering it; `fail` answers 500 to the requests it picks. */
-async function startProxy(fail: (req: IncomingMessage) => boolean = () => false) {
+/**
+ * A proxy to the registry recording each request before answering it; `fault` picks requests to
+ * answer 500 to, or to cut off (client and registry connections dropped) after that many body bytes
+ * when `take()` agrees at that point.
+ */
+async function startProxy(fault: (req: IncomingMessage) => 'fail-500' | { dropAfter: number; take: () => boolean } | undefined = () => undefined) {
   const seen: Seen[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    seen.push({ method: req.method ?? '', path: req.url ?? '', chunked: req.headers['transfer-encoding'] === 'chunked' && req.headers['content-length'] === undefined });
-    if (fail(req)) {
+    const record: Seen = { method: req.method ?? '', path: req.url ?? '', chunked: req.headers['transfer-encoding'] === 'chunked' && req.headers['content-length'] === undefined };
+    seen.push(record);
+    const f = fault(req);
+    if (f === 'fail-500') {
       req.resume();
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('injected fault');
@@ -50,7 +58,24 @@ async function startProxy(fail: (req: IncomingMessage) => boolean = () => false)
       upRes.pipe(res);
     });
     up.on('error', () => res.destroy());
-    req.pipe(up);
+    if (f === undefined) return void req.pipe(up);
+    let forwarded = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (record.dropped) return;
+      if (forwarded + chunk.length <= f.dropAfter || record.dropped === false || !f.take()) {
+        if (forwarded + chunk.length > f.dropAfter) record.dropped = false;
+        forwarded += chunk.length;
+        return void up.write(chunk);
+      }
+      up.write(chunk.subarray(0, f.dropAfter - forwarded), () => {
+        req.socket.destroy();
+        up.destroy();
+      });
+      forwarded = f.dropAfter;
+      record.dropped = true;
+      req.pause();
+    });
+    req.on('end', () => up.end());
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return {
@@ -117,7 +142,7 @@ test('a first push streams each layer up as it is compressed; the registry and t
 test('a streamed upload the registry fails (500 on its PATCH) is uploaded again from the store', async (t) => {
   const root = freshRoot('fault');
   let patches = 0;
-  const proxy = await startProxy((req) => req.method === 'PATCH' && patches++ === 0);
+  const proxy = await startProxy((req) => (req.method === 'PATCH' && patches++ === 0 ? 'fail-500' : undefined));
   t.teardown(() => proxy.stop());
   const ref = `${proxy.host}/team/fault:1`;
   t.is((await runTsbuild(['tag', 'busybox', ref], { root })).code, 0);
@@ -126,5 +151,22 @@ test('a streamed upload the registry fails (500 on its PATCH) is uploaded again 
   const layers = await assertPushed(t, root, `${registry.host}/team/fault:1`);
   // the failed layer went up again from the store, in a PUT with its digest (after a HEAD)
   t.is(proxy.seen.filter((r) => r.method === 'PATCH').length, layers.length);
+  t.is(proxy.seen.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/')).length, layers.length + 1);
+});
+
+test('a streamed upload whose connection drops in the middle is uploaded again from the store', async (t) => {
+  const root = freshRoot('dropped');
+  let cut = false;
+  // the first streamed layer to reach 64 KiB (busybox's binary) is cut there
+  const take = () => !cut && (cut = true);
+  const proxy = await startProxy((req) => (req.method === 'PATCH' ? { dropAfter: 64 * 1024, take } : undefined));
+  t.teardown(() => proxy.stop());
+  const ref = `${proxy.host}/team/dropped:1`;
+  t.is((await runTsbuild(['tag', 'busybox', ref], { root })).code, 0);
+  const pushed = await runTsbuild(['push', ref], { root });
+  t.is(pushed.code, 0, pushed.stderr);
+  const layers = await assertPushed(t, root, `${registry.host}/team/dropped:1`);
+  t.is(proxy.seen.filter((r) => r.dropped).length, 1);
+  // the cut layer's streamed upload got no final PUT; it went up whole from the store instead
   t.is(proxy.seen.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/')).length, layers.length + 1);
 });
