@@ -1,7 +1,8 @@
 // Uploading a blob while it is being made (a layer's gzip blob, compressed for `tsbuild push`), as
 // docker push does: the session is opened (POST) when the first bytes are on their way, the bytes go
 // up in one streamed PATCH (chunked, no Content-Length: the size is not known yet) as they are made,
-// hashed on the way, and the final PUT names the digest the hash gave. Compressing, storing the blob
+// hashed on the way, and the final PUT names the digest the hash gave (unless a HEAD of it finds the
+// registry has it: the session is then cancelled, nothing committed). Compressing, storing the blob
 // locally and uploading it overlap; only the registry's own commit (its fsync) follows the last byte.
 //
 // Anything failing here leaves the blob to the ordinary upload (push.ts: a HEAD, then an upload from
@@ -35,7 +36,7 @@ export interface StreamedBlob {
 
 export function streamBlob(opts: Omit<PushOptions, 'descriptor' | 'pushed'>): StreamedBlob {
   const ref = parseReference(opts.ref);
-  let streamed: Promise<{ digest: string; size: number } | undefined> | undefined;
+  let streamed: Promise<{ digest: string; size: number; sent: boolean } | undefined> | undefined;
   return {
     tap(blob) {
       if (streamed) {
@@ -50,15 +51,19 @@ export function streamBlob(opts: Omit<PushOptions, 'descriptor' | 'pushed'>): St
     },
     async sent(blob) {
       const up = await streamed;
-      if (up && up.digest === blob.digest && up.size === blob.size) return true;
+      if (up && up.digest === blob.digest && up.size === blob.size) return up.sent;
       return pushBlobs(opts, [blob]).get(blob.digest)!;
     },
     settled: async () => void (await streamed),
   };
 }
 
-/** POST, one streamed PATCH of `source`, PUT ?digest=: the blob's digest and size once the registry has it. Throws RegistryError. */
-async function uploadStreamed(opts: Omit<PushOptions, 'descriptor' | 'pushed'>, ref: ImageReference, source: Readable): Promise<{ digest: string; size: number }> {
+/**
+ * POST, one streamed PATCH of `source`, a HEAD of the digest it had, PUT ?digest= unless the registry
+ * had that blob: the blob's digest and size once the registry has it, `sent` false when it had it
+ * before. Throws RegistryError.
+ */
+async function uploadStreamed(opts: Omit<PushOptions, 'descriptor' | 'pushed'>, ref: ImageReference, source: Readable): Promise<{ digest: string; size: number; sent: boolean }> {
   const s = { client: opts.client, ref, what: `a layer blob to ${familiarName({ ...ref, tag: undefined, digest: undefined })}`, signal: opts.signal, stallTimeoutMs: opts.stallTimeoutMs };
   const start = await sendGuarded(s, '/blobs/uploads/', { method: 'POST' });
   if (start.status !== 202) throw await registryErrorFrom(start, s.what);
@@ -82,7 +87,16 @@ async function uploadStreamed(opts: Omit<PushOptions, 'descriptor' | 'pushed'>, 
   if (!whole) throw new Error(`${s.what}: the registry answered the upload before its end`);
   location = new URL(patch.headers.get('location') ?? location, location).toString();
   const digest = `sha256:${hash.digest('hex')}`;
+  // a blob the registry has already (another root pushed the same layer) is never committed again:
+  // the session is cancelled (docker-registry rewrites a blob's link file in place when it commits
+  // one, and a concurrent HEAD of that blob may then see a 500)
+  const head = await sendGuarded(s, `/blobs/${digest}`, { method: 'HEAD' });
+  if (head.ok) {
+    await sendGuarded(s, location, { method: 'DELETE' }).catch(() => undefined);
+    return { digest, size, sent: false };
+  }
+  if (head.status !== 404) throw await registryErrorFrom(head, s.what);
   const done = await sendGuarded(s, withDigest(location, digest), { method: 'PUT', headers: { 'content-length': '0' } });
   if (done.status !== 201) throw await registryErrorFrom(done, s.what);
-  return { digest, size };
+  return { digest, size, sent: true };
 }

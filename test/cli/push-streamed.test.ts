@@ -170,3 +170,21 @@ test('a streamed upload whose connection drops in the middle is uploaded again f
   // the cut layer's streamed upload got no final PUT; it went up whole from the store instead
   t.is(proxy.seen.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/')).length, layers.length + 1);
 });
+
+test('a layer another root pushed already is streamed but not committed again: its session is cancelled', async (t) => {
+  const ref = `${registry.host}/team/twice:1`;
+  const one = freshRoot('twice-one');
+  t.is((await runTsbuild(['tag', 'busybox', ref], { root: one })).code, 0);
+  t.is((await runTsbuild(['push', ref], { root: one })).code, 0);
+  // another root with the same image, its layers never compressed: the same gzip blobs are made
+  const two = freshRoot('twice-two');
+  const proxy = await startProxy();
+  t.teardown(() => proxy.stop());
+  const viaProxy = `${proxy.host}/team/twice:1`;
+  t.is((await runTsbuild(['tag', 'busybox', viaProxy], { root: two })).code, 0);
+  const pushed = await runTsbuild(['push', viaProxy], { root: two });
+  t.is(pushed.code, 0, pushed.stderr);
+  const layers = await assertPushed(t, two, ref);
+  t.is(proxy.seen.filter((r) => r.method === 'DELETE' && r.path.includes('/blobs/uploads/')).length, layers.length);
+  t.is(proxy.seen.filter((r) => r.method === 'PUT').length, 0, 'no blob committed again, no manifest sent again');
+});
