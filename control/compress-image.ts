@@ -6,6 +6,7 @@
 // is sent as it is stored. The config, and so the image id, is unchanged.
 //
 //   const view = await compressImage(worker, content, await readImageView(content, tag.digest), { compression: 'gzip', force: false });
+import type { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import type { ImageView, LayerCompression } from '../exporter/index.ts';
 import type { BlobWriter } from '../src/content/index.ts';
@@ -26,19 +27,22 @@ export async function compressImage(
   return withLayers(view, view.layers.map((l, i) => ({ diffId: l.diffId, descriptor: layers[i] })), content);
 }
 
-/** Each layer blob in `compression` (the same descriptor when no snapshot recorded it), in order. */
+/**
+ * Each layer blob in `compression` (the same descriptor when no snapshot recorded it), in order.
+ * `tap(layer)`: who takes a copy of that layer's blob while it is made (a push uploads it meanwhile).
+ */
 export async function compressLayers(
   worker: Pick<Worker, 'layerOfBlob'>,
   layers: readonly Descriptor[],
   compression: LayerCompression,
-  opts: { parallelism?: number; signal?: AbortSignal } = {},
+  opts: { parallelism?: number; signal?: AbortSignal; tap?: (layer: Descriptor) => ((blob: Readable) => void) | undefined } = {},
 ): Promise<Descriptor[]> {
   const queue = new PQueue({ concurrency: Math.max(1, opts.parallelism ?? 2) });
   return Promise.all(
     layers.map((l) =>
       queue.add(async (): Promise<Descriptor> => {
         opts.signal?.throwIfAborted();
-        const info = await worker.layerOfBlob(l.digest, { compression: compression.compression, level: compression.level, reuse: compression.force ? 'exact' : 'compressed', signal: opts.signal });
+        const info = await worker.layerOfBlob(l.digest, { compression: compression.compression, level: compression.level, reuse: compression.force ? 'exact' : 'compressed', signal: opts.signal, tap: opts.tap?.(l) });
         return info ? { mediaType: info.mediaType, digest: info.digest, size: info.size } : l;
       }),
     ),

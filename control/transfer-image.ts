@@ -10,6 +10,7 @@ import { ErrorCodes, invalid, notFound } from '../src/errors/index.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from '../src/image/index.ts';
 import { ManifestMediaTypes, MediaTypes } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
+import type { StreamedBlob } from '../src/registry/index.ts';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { Worker } from '../worker/index.ts';
 import type { EngineParts } from './engine.ts';
@@ -52,7 +53,7 @@ const compressed = (mediaType: string) => /(gzip|zstd)$/.test(mediaType);
 
 /** Pushes the image `name` names in the store (never an id). */
 export async function pushStoredImage(parts: PushParts, name: string, opts: TransferOptions = {}): Promise<PushResult> {
-  const { createRegistryClient, formatReference, parseReference, pushBlobs, pushImage } = await import('../src/registry/index.ts');
+  const { createRegistryClient, formatReference, parseReference, pushBlobs, pushImage, streamBlob } = await import('../src/registry/index.ts');
   const ref = parseReference(name);
   if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot push "${name}": push takes a name with a tag, not a digest`, { hint: `tag it first: tsbuild tag ${name} REGISTRY/NAME:TAG` });
   // a name, never an id: the push would tag the image with the id as a repository name
@@ -64,6 +65,8 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
   // the gzip blobs made for the push (and their manifest) stay until it is done, whatever a GC does
   const lease = parts.leases.create();
   let pushed: Map<string, Promise<boolean>> | undefined;
+  // a layer whose gzip blob is made now goes up while it is made (src/registry/streamed-upload.ts)
+  const streams: LayerStreams = { tap: new Map(), sent: new Map() };
   try {
     // an index: itself and the manifests of it the store has, in gzip. A manifest: its media type
     // as its JSON says (the record's may be older), its layers in gzip
@@ -74,14 +77,18 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
       // the config and the layers compressed already go up while the others are compressed
       if (!image.manifest.layers.every((l) => compressed(l.mediaType))) {
         pushed = pushBlobs({ client: registry, content: parts.content, ref: name, signal: opts.signal }, [image.manifest.config, ...image.manifest.layers.filter((l) => compressed(l.mediaType))]);
+        for (const l of image.manifest.layers) {
+          if (!compressed(l.mediaType) && !streams.tap.has(l.digest)) streams.tap.set(l.digest, streamBlob({ client: registry, content: parts.content, ref: name, signal: opts.signal }));
+        }
       }
-      descriptor = await compressedManifest(parts, { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType }, image.manifest, (d) => lease.add('blob', d), opts.signal);
+      descriptor = await compressedManifest(parts, { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType }, image.manifest, (d) => lease.add('blob', d), opts.signal, streams);
     }
-    await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal, pushed });
+    await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal, pushed: streams.sent.size > 0 ? new Map([...(pushed ?? []), ...streams.sent]) : pushed });
     return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: descriptor.digest, size: descriptor.size };
   } finally {
     // nothing of this push goes on after it has returned or thrown
     if (pushed) await Promise.allSettled(pushed.values());
+    await Promise.allSettled([...streams.sent.values(), ...[...streams.tap.values()].map((s) => s.settled())]);
     lease.release();
     registry.close();
   }
@@ -92,15 +99,30 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
  * replaced, as the exporter's withLayers makes it; `desc` itself when none changes. `hold` is told
  * each blob the push needs that the image does not hold.
  */
-async function compressedManifest(parts: PushParts, desc: Descriptor, manifest: ImageManifest, hold: (digest: string) => void, signal?: AbortSignal): Promise<Descriptor> {
+async function compressedManifest(parts: PushParts, desc: Descriptor, manifest: ImageManifest, hold: (digest: string) => void, signal?: AbortSignal, streams?: LayerStreams): Promise<Descriptor> {
   if (manifest.layers.every((l) => compressed(l.mediaType))) return desc;
   const { compressLayers } = await import('./compress-image.ts');
-  const layers = await compressLayers(parts.worker, manifest.layers, pushCompression, { signal });
+  const layers = await compressLayers(parts.worker, manifest.layers, pushCompression, { signal, tap: streams && ((l) => streams.tap.get(l.digest)?.tap) });
   for (const l of layers) hold(l.digest);
+  // each streamed layer's upload (or, where the stream failed or was not needed, its ordinary one)
+  manifest.layers.forEach((l, i) => {
+    const stream = streams?.tap.get(l.digest);
+    if (!stream || layers[i].digest === l.digest || streams!.sent.has(layers[i].digest)) return;
+    const sent = stream.sent(layers[i]);
+    // a failure is reported by whoever waits for it (pushImage), never as an unhandled rejection
+    sent.catch(() => undefined);
+    streams!.sent.set(layers[i].digest, sent);
+  });
   if (layers.every((l, i) => l.digest === manifest.layers[i].digest)) return desc;
   const stored = await parts.content.putBytes(Buffer.from(JSON.stringify({ ...manifest, layers })));
   hold(stored.digest);
   return { ...desc, digest: stored.digest, size: stored.size };
+}
+
+/** The streamed uploads of a push: by the stored layer's digest, and what each sent by the gzip blob's digest (pushImage's `pushed`). */
+interface LayerStreams {
+  tap: Map<string, StreamedBlob>;
+  sent: Map<string, Promise<boolean>>;
 }
 
 /** An index with each manifest of it the store has in gzip (compressedManifest); `desc` itself when none changes. */

@@ -115,7 +115,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     layer: (id, o) => layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact', keepUncompressed: o?.keepUncompressed }, o?.signal),
     layerOfBlob: async (digest, o) => {
       const id = env.snapshotStore.meta.snapshotOf(digest);
-      return id === undefined ? undefined : layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact' }, o?.signal);
+      return id === undefined ? undefined : layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact', tap: o?.tap }, o?.signal);
     },
     unpackLayers: (layers, ctx) => unpackLayers(env, layers, ctx),
     storedLayers: (id) => storedLayers(env, id),

@@ -1,7 +1,7 @@
 // The worker's contract: one vertex in, one result out. It knows nothing of Dockerfiles,
 // stages or instructions; it sees only ops from src/llb.
 import type { ImageSource, Op, Platform } from '../src/llb/index.ts';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
 import type { Descriptor, LayerBlob } from '../src/image/index.ts';
@@ -158,9 +158,10 @@ export interface Worker {
   /**
    * `layer` for the diff whose recorded blob is `digest` (a layer of a stored image), whether or not
    * its snapshot still exists (a stored blob of the diff is the source); undefined when no snapshot
-   * recorded that blob (an image imported whole from an OCI layout).
+   * recorded that blob (an image imported whole from an OCI layout). `tap`: called with a copy of
+   * the blob's bytes as they are made, when it is made now (not when it was stored already).
    */
-  layerOfBlob(digest: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal }): Promise<LayerBlob | undefined>;
+  layerOfBlob(digest: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal; tap?: (blob: Readable) => void }): Promise<LayerBlob | undefined>;
   readonly platform: Platform;
   /**
    * A hint that steps in the `sandbox` network will run: a namespace is set up in the background

@@ -45,7 +45,7 @@ async function* watched(source: AsyncIterable<Uint8Array>, stall: StallGuard): A
 }
 
 /** Sends one request of the upload under a stall guard (the build's cancellation aborts it too). */
-async function sendGuarded(s: UploadSession, url: string, init: Omit<SendInit, 'what' | 'push' | 'signal'>, body?: AsyncIterable<Uint8Array>): Promise<HttpResponse> {
+export async function sendGuarded(s: Pick<UploadSession, 'client' | 'ref' | 'what' | 'signal' | 'stallTimeoutMs'>, url: string, init: Omit<SendInit, 'what' | 'push' | 'signal'>, body?: AsyncIterable<Uint8Array>): Promise<HttpResponse> {
   const stall = createStallGuard(s.stallTimeoutMs ?? resolveStallTimeoutMs(), s.what, 'the registry', s.signal);
   try {
     const res = await s.client.send(s.ref, url, { ...init, what: s.what, push: true, signal: stall.signal, ...(body ? { body: watched(body, stall) } : {}) } satisfies SendInit);
@@ -59,7 +59,7 @@ async function sendGuarded(s: UploadSession, url: string, init: Omit<SendInit, '
   }
 }
 
-const withDigest = (location: string, digest: string) => {
+export const withDigest = (location: string, digest: string) => {
   const url = new URL(location);
   url.searchParams.set('digest', digest);
   return url.toString();

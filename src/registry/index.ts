@@ -13,3 +13,4 @@ export * from './docker-config.ts';
 export * from './credential-helper.ts';
 export * from './login.ts';
 export * from './http.ts';
+export * from './streamed-upload.ts';

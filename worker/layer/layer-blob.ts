@@ -17,6 +17,7 @@ import type { LayerReuse } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import type { Snapshotter } from '../snapshot/snapshotter.ts';
 import { isKnockOn, teeStream } from './tee-stream.ts';
+import { withTap } from './blob-tap.ts';
 
 export type { Compression };
 
@@ -45,6 +46,11 @@ export interface LayerRequest {
    * the files and one hash of the tar (its digest is the diffId), not stored, read back and hashed again.
    */
   keepUncompressed?: boolean;
+  /**
+   * Called with a copy of the blob's bytes as they are stored, when the blob is made from a stored
+   * blob of the diff now (a push uploads it meanwhile: blob-tap.ts); never when it was stored already.
+   */
+  tap?: (blob: Readable) => void;
 }
 
 /** The row key of a request: `gzip`, `zstd-19`, `uncompressed`. */
@@ -136,7 +142,7 @@ async function makeBlob(env: LayerEnv, id: string, req: LayerRequest, source: La
   const out = compressor(req);
   const input = source ? await decompressed(env, source) : differOf(env, id).layerTar(id, { onEntry: () => entries++ });
   // allSettled: on an abort the store must have removed its partial ingest file before we return
-  const [stored, piped] = await Promise.allSettled([env.content.putStream(out), pipeStages([input, ...stages, out], { signal })]);
+  const [stored, piped] = await Promise.allSettled([env.content.putStream(req.tap ? withTap(out, req.tap) : out), pipeStages([input, ...stages, out], { signal })]);
   signal?.throwIfAborted();
   if (piped.status === 'rejected') throw piped.reason;
   if (stored.status === 'rejected') throw stored.reason;

@@ -16,7 +16,7 @@ export function openStoredLayers(opts: { root: string; db: Database; content: Co
   return {
     layerOfBlob: async (digest, o) => {
       const id = env.snapshotStore.meta.snapshotOf(digest);
-      return id === undefined ? undefined : layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact' }, o?.signal);
+      return id === undefined ? undefined : layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact', tap: o?.tap }, o?.signal);
     },
   };
 }
