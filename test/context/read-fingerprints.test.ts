@@ -1,7 +1,7 @@
 // The no-change shortcut of context checksums: a read whose entries' stat data is as last time is
 // answered with last time's checksum, and anything that changes a checksum also changes the answer.
 import test from 'ava';
-import { chmodSync, lstatSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import { checksumSources, openFileDigestCache, openReadFingerprints, type Checks
 import { openDatabase, type Database } from '../../src/state/index.ts';
 import { contextDir } from '../_support/tsbuild.ts';
 import { openTempDatabase } from '../_support/temp-database.ts';
+import { contextEdits } from '../_support/context-edits.ts';
 
 const openDb = openTempDatabase;
 
@@ -65,16 +66,14 @@ test('whatever changes a checksum misses the fingerprint: content, mode, added, 
   symlinkSync('d', join(dir, 'link'));
   t.teardown(() => rmSync(dir, { recursive: true }));
   const db = openDb(t);
+  const edit = contextEdits(dir);
   const changes: [string, () => void, string[]][] = [
-    ['content', () => writeFileSync(join(dir, 'src/b.js'), 'B'), ['.']],
-    ['mode', () => chmodSync(join(dir, 'a.txt'), 0o755), ['.']],
-    ['added', () => writeFileSync(join(dir, 'src/new.js'), 'n'), ['.']],
-    ['removed', () => unlinkSync(join(dir, 'src/c.js')), ['.']],
-    ['renamed', () => renameSync(join(dir, 'src/b.js'), join(dir, 'src/b2.js')), ['.']],
-    ['followed link retargeted', () => {
-      unlinkSync(join(dir, 'link'));
-      symlinkSync('e', join(dir, 'link'));
-    }, ['link']],
+    ['content', edit.content, ['.']],
+    ['mode', edit.mode, ['.']],
+    ['added', edit.added, ['.']],
+    ['removed', edit.removed, ['.']],
+    ['renamed', edit.renamed, ['.']],
+    ['followed link retargeted', edit.linkRetargeted, ['link']],
   ];
   for (const [what, change, src] of changes) {
     // settled, then read once to keep its fingerprint

@@ -1,7 +1,7 @@
 // The context's walk started at start-up: its hash answers an unchanged read, anything that changes
 // the read misses it, and excluded trees it did not walk count only for reads that exclude them.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { checksumSources, forgetPrewalk, notePrewalkWanted, openFileDigestCache,
 import { openDatabase, type Database } from '../../src/state/index.ts';
 import { contextDir } from '../_support/tsbuild.ts';
 import { openTempDatabase } from '../_support/temp-database.ts';
+import { contextEdits } from '../_support/context-edits.ts';
 
 const openDb = openTempDatabase;
 
@@ -24,15 +25,13 @@ test('an unchanged tree answers a read from the prewalk; every kind of change mi
   t.teardown(() => rmSync(dir, { recursive: true }));
   const db = openDb(t);
   const treeRows = () => db.prepare("SELECT count(*) AS n FROM context_reads WHERE read LIKE '%:tree'").get() as { n: number };
+  const edit = contextEdits(dir);
   const changes: [string, () => void, string[]][] = [
-    ['content', () => writeFileSync(join(dir, 'src/b.js'), 'B'), ['.']],
-    ['mode', () => chmodSync(join(dir, 'a.txt'), 0o755), ['src', 'a.txt']],
-    ['added', () => writeFileSync(join(dir, 'src/new.js'), 'n'), ['src']],
-    ['removed', () => unlinkSync(join(dir, 'src/c.js')), ['.']],
-    ['followed link retargeted', () => {
-      unlinkSync(join(dir, 'link'));
-      symlinkSync('e', join(dir, 'link'));
-    }, ['link']],
+    ['content', edit.content, ['.']],
+    ['mode', edit.mode, ['src', 'a.txt']],
+    ['added', edit.added, ['src']],
+    ['removed', edit.removed, ['.']],
+    ['followed link retargeted', edit.linkRetargeted, ['link']],
   ];
   for (const [what, change, src] of changes) {
     // settled (timestamps older than the settle time), then read once: kept with the tree's hash
