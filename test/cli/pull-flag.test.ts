@@ -19,13 +19,18 @@ test.after.always(async () => {
   removeDir(work);
 });
 
-type Event = { type: string; vertex?: { name: string } };
+type Event = { type: string; vertex?: { name: string }; reason?: string };
+/** The events of the last `build`, for the reasons its steps give. */
+let lastEvents: Event[] = [];
+/** The reason the step named like `name` gave in the last build for running though a result existed. */
+const reasonOf = (name: RegExp) => lastEvents.find((e) => e.reason !== undefined && name.test(e.vertex?.name ?? ''))?.reason?.replace(/ \(since the build of [\d-]+ [\d:]+\)$/, '');
 
 /** Builds `ctx` into `out` (a local directory); the Dockerfile steps that ran, not cached. */
 async function build(root: string, ctx: string, out: string, flags: string[] = []): Promise<string[]> {
   const r = await runTsbuild(['build', '--progress', 'rawjson', '--insecure-registry', registry.host, '-o', `type=local,dest=${out}`, ...flags, ctx], { root });
   if (r.code !== 0) throw new Error(r.stderr);
   const events = parseRawJson(r.stderr);
+  lastEvents = events;
   const cached = new Set(events.filter((e) => e.type === 'vertex.cached').map((e) => e.vertex!.name));
   return events.filter((e) => e.type === 'vertex.done' && !cached.has(e.vertex!.name) && / COPY /.test(e.vertex!.name)).map((e) => e.vertex!.name);
 }
@@ -57,6 +62,25 @@ test('a tag that moved in the registry: without --pull the stored image and its 
     t.deepEqual(await build(root, app, out, ['--pull']), [], 'v2 again: cached');
   } finally {
     removeDir(pull);
+    removeDir(app);
+  }
+});
+
+test('the rerun --pull causes is explained: the FROM names both digests, the step on it names the FROM', async (t) => {
+  const ref = `${registry.host}/base/explained:1`;
+  const v1 = await makeOciLayout(join(work, 'e1'), { layers: [{ 'version.txt': 'v1\n' }], tag: '1' });
+  const v2 = await makeOciLayout(join(work, 'e2'), { layers: [{ 'version.txt': 'v2\n' }], tag: '1' });
+  await pushToRegistry(`oci:${v1.dir}:1`, ref);
+  const root = join(work, 'root-explained');
+  const out = join(work, 'out-explained');
+  const app = contextDir({ Dockerfile: `FROM ${ref}\nCOPY app.txt /app.txt\n`, 'app.txt': 'app\n' });
+  try {
+    t.deepEqual(await build(root, app, out), ['[2/2] COPY app.txt /app.txt']);
+    await pushToRegistry(`oci:${v2.dir}:1`, ref);
+    t.deepEqual(await build(root, app, out, ['--pull']), ['[2/2] COPY app.txt /app.txt']);
+    t.regex(reasonOf(/\] FROM /) ?? '', /^base image digest changed \(sha256:[0-9a-f]{12}… → sha256:[0-9a-f]{12}…\)$/);
+    t.is(reasonOf(/ COPY app\.txt /), `earlier step "[1/2] FROM ${ref}" changed`);
+  } finally {
     removeDir(app);
   }
 });
