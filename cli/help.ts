@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 const groups: Record<string, Record<string, string[]>> = {
   build: {
     'Input:': ['--file', '--build-arg', '--build-context', '--target', '--platform', '--secret', '--ssh'],
-    'Output:': ['--tag', '--output', '--push', '--load', '--quiet'],
+    'Output:': ['--tag', '--output', '--push', '--load', '--quiet', '--label', '--iidfile', '--metadata-file'],
     'Cache:': ['--no-cache', '--no-cache-filter', '--pull', '--explain', '--cache-from', '--cache-to'],
     'RUN sandbox:': ['--network', '--allow', '--add-host', '--memory', '--memory-swap', '--cpus', '--cpu-quota', '--cpu-period', '--cpu-shares', '--pids-limit', '--shm-size', '--ulimit'],
     'Execution:': ['--progress', '--max-parallelism', '--insecure-registry', '--check'],

@@ -23,6 +23,8 @@ export {
   resolveBuildOptions,
 } from './options.ts';
 export { stdoutOutput } from './parse-output.ts';
+export { parseLabel } from './build-labels.ts';
+export { buildMetadata, type BuildMetadata } from './build-metadata.ts';
 export type { BuildContextSpec, BuildOptions, ResolvedBuildOptions, SecretSpec, SshSpec } from './options.ts';
 export { resolveStateRoot } from '../src/state/root.ts';
 export { parseCacheFrom, parseCacheTo, type CacheExportSpec, type CacheImportSpec } from './cache-spec.ts';

@@ -71,6 +71,8 @@ export interface BuildOptions {
   addHosts?: string[];
   /** `--explain`: every step's progress says why it ran or why it was a hit. */
   explain?: boolean;
+  /** `--label KEY=VALUE`: labels of the image, over the Dockerfile's (control/build-labels.ts). */
+  labels?: Record<string, string>;
 }
 
 export interface ResolvedBuildOptions {
@@ -103,6 +105,7 @@ export interface ResolvedBuildOptions {
   readonly explain: boolean;
   readonly cacheFrom: readonly CacheImportSpec[];
   readonly cacheTo: readonly CacheExportSpec[];
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -171,6 +174,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     cacheFrom: Object.freeze([...(o.cacheFrom ?? [])]),
     cacheTo: Object.freeze([...(o.cacheTo ?? [])]),
     sourceDateEpoch: parseSourceDateEpoch(o.buildArgs?.SOURCE_DATE_EPOCH ?? o.sourceDateEpoch),
+    labels: Object.freeze({ ...(o.labels ?? {}) }),
   });
 }
 

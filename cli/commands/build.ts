@@ -5,6 +5,7 @@ import { createProgress, ProgressModes } from '../../src/progress/index.ts';
 import { reportAsJson } from '../json-error.ts';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
 import { parseCacheFrom, parseCacheTo, parseAddHost, parseBuildArg, parseBuildContext, parseEntitlement, parseNetworkMode, parseOutputSpec, parseSecret, parseSsh, resolveBuildOptions, stdoutOutput } from '../../control/index.ts';
+import { parseLabel } from '../../control/index.ts';
 import { loadConfig, openEngine, prepareContext, resolveStateRoot } from '../../control/index.ts';
 import type { BuildContextSpec, BuildResult, BuildRun, Config, OutputSpec, ResolvedBuildOptions } from '../../control/index.ts';
 import { collect } from '../repeatable.ts';
@@ -56,6 +57,9 @@ export function registerBuild(program: Command): void {
     .option('--cache-to <spec>', 'export build cache: type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR[,mode=...] (repeatable)', collect)
     .option('--explain', 'say for every step why it ran (what changed since its last build) or why it was cached')
     .option('--check', 'check the Dockerfile (as tsbuild check) instead of building')
+    .option('--label <key=value>', 'set a label of the image (repeatable)', collect)
+    .option('--iidfile <file>', 'write the image id to this file')
+    .option('--metadata-file <file>', 'write what was built (containerimage.digest, containerimage.config.digest, image.name) as JSON to this file')
     .action(async (context: string, flags: Record<string, unknown>, cmd: Command) => {
       // Date, not performance: the global `performance` loads perf_hooks (~1 ms) on first use
       const startedAt = Date.now();
@@ -112,6 +116,7 @@ export function registerBuild(program: Command): void {
         cacheFrom: ((flags.cacheFrom as string[] | undefined) ?? []).map(parseCacheFrom),
         cacheTo: ((flags.cacheTo as string[] | undefined) ?? []).map(parseCacheTo),
         sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
+        labels: Object.fromEntries(((flags.label as string[] | undefined) ?? []).map(parseLabel)),
       });
       const progress = await createProgress(opts.progress, process.stderr);
       const { cancelOnSignals } = await import('../cancel.ts');
@@ -123,6 +128,7 @@ export function registerBuild(program: Command): void {
           throw progress.mode === 'rawjson' ? reportAsJson(cancel.explain(e), process.stderr) : cancel.explain(e);
         });
         progress.close();
+        if (flags.iidfile !== undefined || flags.metadataFile !== undefined) (await import('../build-files.ts')).writeBuildFiles(result, { iidfile: flags.iidfile as string | undefined, metadataFile: flags.metadataFile as string | undefined });
         // an archive on stdout is all that goes there: the id goes with the other messages
         if (opts.progress === 'quiet') (stdoutOutput(opts.outputs) ? process.stderr : process.stdout).write(`${result.imageId}\n`);
         else if (progress.mode !== 'rawjson') {
