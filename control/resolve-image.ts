@@ -63,7 +63,9 @@ export function createImageResolver(deps: ImageResolverDeps): (ref: string, plat
       deps.progress.emit({ type: 'vertex.error', vertex, message: e instanceof Error ? e.message : String(e) });
       // with --pull, an image the store has is worth naming whatever the registry said (not found, unreachable)
       if (isTsbuildError(e) && deps.pull && deps.images.resolve(ref)) {
-        e.hint ??= `"${ref}" is in the local store, and --pull asks its registry for every base image: build without --pull to use the local one`;
+        const useLocal = `"${ref}" is in the local store, and --pull asks its registry for every base image: build without --pull to use the local one`;
+        // an unreachable registry has its own hint (is it running? the DNS?): both apply
+        e.hint = e.hint === undefined ? useLocal : `${e.hint}; or: ${useLocal}`;
       } else if (isTsbuildError(e) && e.code === ErrorCodes.IMAGE_NOT_FOUND) {
         e.hint ??= `"${ref}" is neither in the local store (tsbuild images) nor in its registry`;
       }

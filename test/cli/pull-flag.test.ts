@@ -103,3 +103,24 @@ test('--pull on an image only the local store has says so, without a stack', asy
     removeDir(app);
   }
 });
+
+test('--pull with the registry unreachable names the local image too, beside the registry\'s own hint', async (t) => {
+  const root = join(work, 'root-offline');
+  const down = await startRegistry();
+  await down.stop();
+  const ref = `${down.host}/offline/base:1`;
+  const base = contextDir({ Dockerfile: 'FROM scratch\nCOPY f.txt /f.txt\n', 'f.txt': 'f\n' });
+  const app = contextDir({ Dockerfile: `FROM ${ref}\nCOPY g.txt /g.txt\n`, 'g.txt': 'g\n' });
+  try {
+    t.is((await runTsbuild(['build', '--progress', 'plain', '-t', ref, base], { root })).code, 0);
+    const pulled = await runTsbuild(['build', '--progress', 'plain', '--insecure-registry', down.host, '--pull', app], { root });
+    t.is(pulled.code, 1, pulled.stderr);
+    t.regex(pulled.stderr, /^ERROR: .*cannot reach registry .*connection refused/m);
+    t.regex(pulled.stderr, /^hint: is the registry running\?.*; or: ".*offline\/base:1" is in the local store, .*build without --pull to use the local one$/m);
+    t.notRegex(pulled.stderr, /^\s+at /m);
+    t.is((await runTsbuild(['build', '--progress', 'plain', app], { root })).code, 0, 'without --pull the local one builds');
+  } finally {
+    removeDir(base);
+    removeDir(app);
+  }
+});
