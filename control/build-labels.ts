@@ -12,8 +12,8 @@ export function parseLabel(text: string): [string, string] {
   return [key, eq < 0 ? '' : text.slice(eq + 1)];
 }
 
-/** Sets `labels` in `config` (in place): the build's own config object, not yet written anywhere. */
-export function applyLabels(config: ImageConfig, labels: Readonly<Record<string, string>>): void {
-  if (Object.keys(labels).length === 0) return;
-  config.config = { ...config.config, Labels: { ...config.config.Labels, ...labels } };
+/** `config` with `labels` set over its own; a new object (the one given may be a base image's, shared). */
+export function withLabels(config: ImageConfig, labels: Readonly<Record<string, string>>): ImageConfig {
+  if (Object.keys(labels).length === 0) return config;
+  return { ...config, config: { ...config.config, Labels: { ...config.config.Labels, ...labels } } };
 }

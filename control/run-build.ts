@@ -25,7 +25,7 @@ import { createContextLoadReporter, dockerfileVertex, dockerignoreBytes, dockeri
 import { stampCreated } from './created-times.ts';
 import { cachedViewLayers, outputsTakeCachedLayers, pushCachedLayers, reportCacheDownloads } from './push-cached-layers.ts';
 import type { LayerRecord } from '../worker/index.ts';
-import { applyLabels } from './build-labels.ts';
+import { withLabels } from './build-labels.ts';
 
 export interface BuildResult {
   /** The config digest, as `docker images` shows IMAGE ID. */
@@ -101,7 +101,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     entitlements: opts.entitlements,
     extraHosts: opts.extraHosts,
   });
-  applyLabels(def.config, opts.labels);
+  def.config = withLabels(def.config, opts.labels);
   for (const w of def.warnings) progress.emit({ type: 'build.warning', message: w.message, location: w.location });
   signal?.throwIfAborted();
 
