@@ -11,12 +11,27 @@ export function humanSize(n: number): string {
   return `${v < 10 && i > 0 ? v.toFixed(2) : v < 100 && i > 0 ? v.toFixed(1) : Math.round(v)}${units[i]}`;
 }
 
+/** How long ago `ms` was, as docker images / history and buildx du say it: "5 seconds ago", "About an hour ago". */
 export function ago(ms: number, now = Date.now()): string {
-  const s = Math.max(0, (now - ms) / 1000);
-  if (s < 60) return 'Less than a minute ago';
-  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} hours ago`;
-  return `${Math.round(s / 86400)} days ago`;
+  return `${humanDuration(Math.max(0, now - ms) / 1000)} ago`;
+}
+
+/** go-units' HumanDuration (what docker prints), its roundings included. */
+export function humanDuration(seconds: number): string {
+  const s = Math.floor(seconds);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.floor(seconds / 3600 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(seconds / 3600 / 24 / 365)} years`;
 }
 
 /** Rows as aligned columns, three spaces apart. */
