@@ -9,7 +9,7 @@ import { openCacheIndex, type CacheEntry, type CacheIndex, type CacheReader, typ
 import { createMissExplainer } from './explain-miss.ts';
 import { computeCacheKeys, type CacheKeyOptions, type LocalChecksum, type LocalChecksumOptions } from './cache-key.ts';
 import { executePlan, type ExecuteStats } from './execute.ts';
-import { planBuild, type Decision } from './plan.ts';
+import { planBuild, rerunBelow, type Decision } from './plan.ts';
 import { parallelismFor } from './parallelism.ts';
 import { openStepLocks, type StepLock, type StepLocks } from './step-locks.ts';
 import { addStepParts, createListingRecorder, planReasons, withReasons, type ListingChecksum } from './miss-reasons.ts';
@@ -95,6 +95,7 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   if (cache.loadListings) await cache.loadListings(missedListings(order, keys, parts, cache), opts.signal);
   const noCacheStages = new Set(opts.noCacheStages ?? []);
   const ignoreCache = (v: Vertex) => opts.noCache || v.meta.ignoreCache === true || (v.meta.stage !== undefined && noCacheStages.has(v.meta.stage));
+  const rerun = rerunBelow(ignoreCache);
   const explainer = createMissExplainer({ cache, parts, listings: listings.listing, noCache: opts.noCache });
   // the hits' leases are written together once the plan is made: one commit, not one per resource
   const hits: [LeaseResource, string][] = [];
@@ -104,6 +105,7 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     explainMiss: (v, k, why) => explainer.miss(v, k, why),
     ignoreCache,
     ignoreReason: (v) => (opts.noCache || v.meta.ignoreCache === true ? 'cache disabled (--no-cache)' : `cache disabled for stage ${v.meta.stage} (--no-cache-filter)`),
+    rerunReason: (_v, below) => `earlier step "${below.meta.name}" ran again (${below.meta.ignoreCache === true ? 'its cache disabled' : '--no-cache-filter'})`,
   });
   opts.lease?.addAll(hits);
   warnUnknownStages(noCacheStages, order, opts.progress);
@@ -125,8 +127,9 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     parts,
     session,
     locks: opts.locks,
-    // a step the build runs despite the cache is never answered by another build's run either
-    shareable: (v) => !ignoreCache(v) || describeOp(v.op).cachedUnderNoCache,
+    // a step the build runs despite the cache is never answered by another build's run either, nor
+    // is a step on its result (another build's run of that key read the result it had before)
+    shareable: (v) => (!ignoreCache(v) || describeOp(v.op).cachedUnderNoCache) && rerun(v) === undefined,
     keepRootLayers: opts.keepRootLayers,
   });
   // its sandboxed steps are done: their namespaces go while the build exports, not at the close

@@ -28,10 +28,13 @@ export interface PlanOptions {
   ignoreReason?: (v: Vertex) => string;
   /** Why a vertex with no usable entry missed, or ran though the cache was off, when the index can tell (solver/explain-miss.ts). */
   explainMiss?: (v: Vertex, key: string, why: { ignored: boolean }) => MissReason | undefined;
+  /** Why a step runs because `below`, a step it reads, runs again despite the cache. Default: "an earlier step ran again (--no-cache-filter)". */
+  rerunReason?: (v: Vertex, below: Vertex) => string;
 }
 
 export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision> {
   const plan = new Map<string, Decision>();
+  const rerun = rerunBelow(opts.ignoreCache);
   const visit = (v: Vertex, needed: boolean) => {
     const key = opts.keys.get(v.digest)!;
     const prev = plan.get(v.digest);
@@ -50,6 +53,16 @@ export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision
       for (const i of v.inputs) visit(i, false);
       return;
     }
+    // a step on a rerun step's result may read other bytes than its key says: it runs too
+    const below = ignored ? undefined : rerun(v);
+    if (below) {
+      const reason = opts.rerunReason?.(v, below) ?? 'an earlier step ran again (--no-cache-filter)';
+      // "previous" (the reason is worth showing to every user) where a result was there to be reused
+      const previous = opts.explainMiss?.(v, key, { ignored: true })?.previous === true;
+      plan.set(v.digest, { action: 'run', key, reason, ...(previous && { previous: true as const }) });
+      for (const i of v.inputs) visit(i, true);
+      return;
+    }
     const hit = ignored ? undefined : opts.lookup(key);
     if (hit) {
       plan.set(v.digest, { action: 'cached', key, snapshot: hit.snapshot, ...(hit.layers?.length ? { layers: hit.layers } : {}) });
@@ -63,4 +76,28 @@ export function planBuild(root: Vertex, opts: PlanOptions): Map<string, Decision
   };
   visit(root, true);
   return plan;
+}
+
+/**
+ * The step below `v` (an input, or an input's input…) that runs again despite the cache, if any.
+ * Its result is new, while the keys of the steps on it are made of its key, not of what it made:
+ * as in BuildKit, where such a step's dependants have no key until it has run, none of them may
+ * be taken from the cache by the key they had before. (BuildKit may still hit a `COPY --from` by
+ * the checksum of the files it copies; this solver keys no step's result by content, so it runs.)
+ */
+export function rerunBelow(ignoreCache: (v: Vertex) => boolean): (v: Vertex) => Vertex | undefined {
+  const memo = new Map<string, Vertex | null>();
+  const find = (v: Vertex): Vertex | undefined => {
+    const known = memo.get(v.digest);
+    if (known !== undefined) return known ?? undefined;
+    let found: Vertex | undefined;
+    for (const i of v.inputs) {
+      found = reruns(i) ? i : find(i);
+      if (found) break;
+    }
+    memo.set(v.digest, found ?? null);
+    return found;
+  };
+  const reruns = (v: Vertex) => ignoreCache(v) && !describeOp(v.op).cachedUnderNoCache;
+  return find;
 }
