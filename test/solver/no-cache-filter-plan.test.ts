@@ -14,17 +14,17 @@ test('the filtered stage runs, and every step on its result runs after it', asyn
   const deps = run('fetch deps', image, 'deps');
   const more = run('more deps', deps, 'deps');
   const app = run('make', more, 'app');
-  const test_ = run('test', app, 'app');
-  const keys = await computeCacheKeys(topoSort([test_]), { checksum: async () => '' });
+  const check = run('test', app, 'app');
+  const keys = await computeCacheKeys(topoSort([check]), { checksum: async () => '' });
   const all = new Set(keys.values());
-  const plan = planBuild(test_, {
+  const plan = planBuild(check, {
     keys,
     lookup: (k) => (all.has(k) ? { snapshot: `snap-${k.slice(7, 12)}` } : undefined),
     ignoreCache: (v) => v.meta.stage === 'deps',
     ignoreReason: (v) => `cache disabled for stage ${v.meta.stage} (--no-cache-filter)`,
     explainMiss: () => ({ reason: 'a result existed', previous: true }),
   });
-  t.deepEqual(plan.get(test_.digest), { action: 'run', key: keys.get(test_.digest)!, reason: 'an earlier step ran again (--no-cache-filter)', previous: true });
+  t.deepEqual(plan.get(check.digest), { action: 'run', key: keys.get(check.digest)!, reason: 'an earlier step ran again (--no-cache-filter)', previous: true });
   t.like(plan.get(app.digest), { action: 'run', reason: 'an earlier step ran again (--no-cache-filter)' });
   t.deepEqual(plan.get(more.digest), { action: 'run', key: keys.get(more.digest)!, reason: 'cache disabled for stage deps (--no-cache-filter)', previous: true });
   t.like(plan.get(deps.digest), { action: 'run' });
