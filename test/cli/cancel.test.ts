@@ -121,15 +121,15 @@ test.serial('a second signal while cleaning up (the terminal\'s SIGHUP, then a s
   try {
     const build = startBuild(process.execPath, ['--no-cache', ctx]);
     await waitFor('the RUN container', () => containers().length > 0 && processes('^sleep 3021$').length > 0);
-    // sent back to back, in this order: two signals pending at once are delivered lowest number
-    // first, so SIGHUP (1) then SIGTERM (15) arrive as sent, and the second comes before the
-    // cleanup can have ended. The other order, 10 ms apart, failed under load: both were pending
-    // when tsbuild next ran, and SIGHUP came first
+    // sent back to back, so the second comes before the cleanup can have ended. Which one tsbuild
+    // handles first is the kernel's choice (two pending at once go lowest number first, but each
+    // may go to another thread of the process, whose handlers then race): seen both ways under
+    // load. The first one handled gives the exit code; the second must only be reported
     build.child.kill('SIGHUP');
     build.child.kill('SIGTERM');
     const { code } = await build.closed;
-    t.is(code, 129, build.stderr());
-    t.regex(build.stderr(), /SIGTERM: still cleaning up/);
+    t.true(code === 129 || code === 143, `exit ${code}: ${build.stderr()}`);
+    t.regex(build.stderr(), new RegExp(`${code === 129 ? 'SIGTERM' : 'SIGHUP'}: still cleaning up`));
     t.deepEqual(mountsUnderRoot(), []);
     t.deepEqual(containers(), []);
     t.deepEqual(processes('^sleep 3021$'), []);
