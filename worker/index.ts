@@ -56,7 +56,7 @@ export interface WorkerOptions {
   content: ContentStore;
   /** OCI runtime binary; default: crun where the cgroup layout allows it, else runc. */
   runtime?: string;
-  /** What configures `sandbox` namespaces; default $TSBUILD_SANDBOX_NETWORK, else pasta when installed, else slirp4netns. */
+  /** What configures `sandbox` namespaces; default $TSBUILD_SANDBOX_NETWORK, else slirp4netns when installed (pasta where names resolve over IPv6 only), else pasta (net/provider.ts). */
   networkProvider?: NetworkProvider;
   /** Default: TSBUILD_SNAPSHOTTER, else `auto` (overlay where it can be mounted, else copying). */
   snapshotter?: SnapshotterChoice;

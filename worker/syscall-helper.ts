@@ -110,7 +110,7 @@ sub handle {
     for my $f (@a) { syscall($nr{mknodat}, -100, $f, 0010000 | 0600, 0) == 0 or return "$id\t" . ($!+0) }
     return "$id\t0";
   } elsif ($op eq 'spawn') {
-    my ($out, $err, $unmount, $seal, $file, @argv) = @a;
+    my ($out, $err, $unmount, $seal, $own, $file, @argv) = @a;
     my ($o, $e);
     open($o, '+<', $out) or return "$id\t" . ($!+0);
     open($e, '+<', $err) or return "$id\t" . ($!+0);
@@ -121,7 +121,7 @@ sub handle {
       syscall($nr{setsid});
       open(STDIN, '<', '/dev/null'); open(STDOUT, '>&', $o); open(STDERR, '>&', $e);
       close $o; close $e;
-      if (length $unmount or length $seal) {
+      if (length $unmount or length $seal or length $own) {
         # CLONE_NEWNS; then MS_REC|MS_SLAVE on /, so nothing flows back to the host; then MNT_DETACH
         # (syscall writes through string arguments: they must be variables, not literals)
         my ($none, $root) = ('none', '/');
@@ -380,6 +380,11 @@ export interface HelperSpawn {
    * re-executing itself, one exec and dynamic load less per step (docs/runtime.md, stop 18).
    */
   sealBinary?: string;
+  /**
+   * Starts the child in a mount namespace of its own (slave: nothing it mounts flows back to the
+   * host), as the two above do: slirp4netns's --enable-sandbox then cannot empty /run/netns.
+   */
+  ownMountNamespace?: boolean;
 }
 
 /**
@@ -389,7 +394,7 @@ export interface HelperSpawn {
  * undefined when there is no helper.
  */
 export async function spawnThroughHelper(s: HelperSpawn, onExit: (exit: ChildExit | undefined) => void): Promise<Reply | undefined> {
-  return call('spawn', [s.stdoutFifo, s.stderrFifo, s.unmountInOwnNamespace ?? '', s.sealBinary ?? '', s.file, ...s.argv], onExit);
+  return call('spawn', [s.stdoutFifo, s.stderrFifo, s.unmountInOwnNamespace ?? '', s.sealBinary ?? '', s.ownMountNamespace ? '1' : '', s.file, ...s.argv], onExit);
 }
 
 /** The errno as mount(8) would say it: `EBUSY: device or resource busy`. */

@@ -5,7 +5,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 import { hostNetwork, rootNetns, rootPastas } from '../_support/network-leftovers.ts';
@@ -40,8 +40,9 @@ test.serial('a default RUN has its own namespace with only lo and one interface,
     const links = [...r.stderr.matchAll(/^#\d+ [\d.]+ link=(\S+)$/gm)].map((m) => m[1].replace(/@.*/, ''));
     t.is(links.length, 2, r.stderr);
     t.is(links[0], 'lo');
-    // pasta names the step's interface after the host's default one; no host interface is visible
+    // slirp4netns (the default where it is installed) names it tap0; no host interface is visible
     t.false(links.includes('ifb0'), r.stderr);
+    t.is(links[1], 'tap0', 'slirp4netns is the default');
     t.regex(r.stderr, /loopback=blocked/);
     t.notRegex(r.stderr, /host-only secret/);
     t.regex(r.stderr, /mirror=ok/, 'the Debian mirror is reachable by name');
@@ -58,7 +59,7 @@ test.serial('a default RUN has its own namespace with only lo and one interface,
   t.deepEqual(rootPastas(root), []);
 });
 
-test.serial('with slirp4netns as the provider (the fallback when pasta is missing) a step reaches the mirror, not the host\'s loopback, and nothing is left', async (t) => {
+test.serial('with pasta as the provider (where names resolve over IPv6 only, or slirp4netns is missing) a step reaches the mirror, not the host\'s loopback, and nothing is left', async (t) => {
   const server = createServer((_, res) => res.end('host-only\n'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
@@ -68,9 +69,13 @@ test.serial('with slirp4netns as the provider (the fallback when pasta is missin
       `wget -q -O /dev/null ${release} && echo mirror=ok\n`,
   });
   try {
-    const r = await runTsbuild(['build', '--progress', 'plain', '--no-cache', ctx], { root, env: { TSBUILD_SANDBOX_NETWORK: 'slirp4netns' } });
+    const r = await runTsbuild(['build', '--progress', 'plain', '--no-cache', ctx], { root, env: { TSBUILD_SANDBOX_NETWORK: 'pasta' } });
     t.is(r.code, 0, r.stderr);
-    t.deepEqual([...r.stderr.matchAll(/^#\d+ [\d.]+ link=(\S+)$/gm)].map((m) => m[1]), ['lo', 'tap0']);
+    // pasta names the step's interface after the host's default one
+    const links = [...r.stderr.matchAll(/^#\d+ [\d.]+ link=(\S+)$/gm)].map((m) => m[1].replace(/@.*/, ''));
+    t.is(links.length, 2, r.stderr);
+    t.is(links[0], 'lo');
+    t.not(links[1], 'tap0');
     t.regex(r.stderr, /loopback=blocked/);
     t.regex(r.stderr, /mirror=ok/);
   } finally {
@@ -166,17 +171,22 @@ test.serial('RUN --security=insecure needs --allow security.insecure, and then r
 });
 
 test.serial('nothing is left after a failing step, and a kill -9 mid-RUN is cleaned up by the next start (pasta)', async (t) => {
+  const pasta = { TSBUILD_SANDBOX_NETWORK: 'pasta' };
   const failed = await build([], { Dockerfile: `FROM busybox\nRUN wget -q -O /dev/null ${release} ; exit 3\n` });
   t.is(failed.code, 1);
   t.regex(failed.stderr, /exit code: 3/);
   t.deepEqual(rootNetns(root), []);
   t.deepEqual(rootPastas(root), []);
 
-  await killedMidRun(t, {});
+  await killedMidRun(t, pasta);
 });
 
 test.serial('a kill -9 mid-RUN with slirp4netns: the next start removes the namespace and kills slirp4netns, which would keep it alive', async (t) => {
-  await killedMidRun(t, { TSBUILD_SANDBOX_NETWORK: 'slirp4netns' });
+  await killedMidRun(t, { TSBUILD_SANDBOX_NETWORK: 'slirp4netns' }, (pid) => {
+    // --enable-sandbox: it runs in a mount namespace of its own (pivot_root into an empty tmpfs)
+    t.not(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'slirp4netns sandboxed itself');
+    t.regex(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /\0--enable-seccomp\0/);
+  });
 });
 
 test.serial('SIGTERM mid-RUN: tsbuild stops and leaves no namespace and no pasta', async (t) => {
@@ -201,7 +211,7 @@ test.serial('SIGTERM mid-RUN: tsbuild stops and leaves no namespace and no pasta
   }
 });
 
-async function killedMidRun(t: import('ava').ExecutionContext, env: NodeJS.ProcessEnv): Promise<void> {
+async function killedMidRun(t: import('ava').ExecutionContext, env: NodeJS.ProcessEnv, checkHelper?: (pid: number) => void): Promise<void> {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
   try {
     const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', ctx], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
@@ -220,6 +230,7 @@ async function killedMidRun(t: import('ava').ExecutionContext, env: NodeJS.Proce
     const settled = Date.now() + 3000;
     while (rootPastas(root).length !== 1 && Date.now() < settled) await new Promise((r) => setTimeout(r, 50));
     t.is(rootPastas(root).length, 1, 'and its network helper running');
+    checkHelper?.(rootPastas(root)[0]);
 
     const next = await build([], { Dockerfile: 'FROM busybox\nRUN true\n' });
     t.is(next.code, 0, next.stderr);

@@ -6,8 +6,8 @@
 //   const log = await openStepLog({ dir: env.paths.logs, name: key, ctx });
 //   if (!log.write('stdout', chunk)) pause(); log.drained().then(resume);
 //   await log.close();
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { RunContext } from '../types.ts';
@@ -33,7 +33,9 @@ export interface StepLog {
 
 export async function openStepLog(opts: { dir: string; name: string; ctx: RunContext }): Promise<StepLog> {
   const { ctx } = opts;
-  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  // on the main thread (an existing dir: one syscall), not a round trip through libuv's threads,
+  // which waits behind the background removals of earlier steps (docs/runtime.md, stop 20)
+  mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
   const path = join(opts.dir, `${opts.name}.log`);
   let file: WriteStream | undefined = createWriteStream(path, { flags: 'wx', mode: 0o600 });
   file.on('error', (e) => {
