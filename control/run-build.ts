@@ -68,6 +68,9 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   // the images this build resolves: their layers are left as they are when SOURCE_DATE_EPOCH clamps times
   const bases = baseImagesOf();
   const clampTimes = clampsLayerTimes(opts.sourceDateEpoch, opts.outputs) ? { epoch: opts.sourceDateEpoch, baseDiffIds: bases.diffIds } : undefined;
+  if (opts.sourceDateEpoch === undefined && opts.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp)) {
+    progress.emit({ type: 'build.warning', message: 'rewrite-timestamp=true: SOURCE_DATE_EPOCH is not set (env or --build-arg), so no layer time is clamped' });
+  }
   const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull, registryMirrors: opts.registryMirrors });
   // --cache-from: read while the base images resolve (each is a registry round trip or two); the
   // imports answer where the local index misses (solver/imported-cache.ts)

@@ -5,9 +5,12 @@
 // are, rewrite-timestamp=false opts out, and without the epoch nothing is clamped.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { busyboxBinDir, buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir } from '../_support/tsbuild.ts';
+import { startRegistry } from '../_support/registry.ts';
 
 const epoch = '1700000000';
 const clamped = '2023-11-14 22:13:20';
@@ -126,4 +129,28 @@ test.serial('a base image\'s layers are left as they are; a no-change rebuild is
   const bad = await build(['-o', 'type=image,name=x,rewrite-timestamp=maybe']);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /rewrite-timestamp=maybe is not true or false/);
+});
+
+test.serial('tsbuild push of the stored image sends the clamped layers gzipped (their blob rows are found by digest)', async (t) => {
+  const root = join(work, 'c');
+  const registry = await startRegistry();
+  try {
+    const name = `${registry.host}/repro/app:1`;
+    t.is((await runTsbuild(['tag', 'app', name], { root })).code, 0);
+    const pushed = await runTsbuild(['push', name], { root });
+    t.is(pushed.code, 0, pushed.stderr);
+    const local = (await localManifest(root, 'app')).manifest;
+    const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' })) as Manifest;
+    t.is(raw.config.digest, local.config.digest, 'the same image id');
+    const top = raw.layers.at(-1)!;
+    t.is(top.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+    const blob = join(work, 'pushed-top.tar.gz');
+    execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${name}`, `oci:${join(work, 'pulled')}:1`]);
+    const gz = readFileSync(blobPath(join(work, 'pulled'), top.digest));
+    writeFileSync(blob, gz);
+    t.is(`sha256:${createHash('sha256').update(gunzipSync(gz)).digest('hex')}`, local.layers.at(-1)!.digest, 'the gzip holds the clamped tar');
+    t.is(layerTimes(blob).get('made/deep/f'), clamped);
+  } finally {
+    await registry.stop();
+  }
 });
