@@ -107,3 +107,29 @@ test('a tar cut off in an entry is refused, not passed on', async (t) => {
   const tar = Buffer.concat(await createLayerTar(dir).toArray());
   await t.throwsAsync(clamp(tar.subarray(0, 2048 + 100)), { message: /layer tar: it ends in the middle of an entry/ });
 });
+
+test('an old GNU sparse entry with extension blocks: its blocks are followed, the file comes back whole', async (t) => {
+  const dir = join(work, 'sparse');
+  mkdirSync(dir);
+  // ten data runs between holes: more than the 4 the header holds, so extension blocks follow it
+  const file = join(dir, 'holes.bin');
+  writeFileSync(file, '');
+  for (let i = 0; i < 10; i++) execFileSync('dd', ['if=/dev/urandom', `of=${file}`, 'bs=4096', 'count=1', `seek=${i * 64}`, 'conv=notrunc', 'status=none']);
+  utimesSync(file, recent, recent);
+  writeFileSync(join(dir, 'after.txt'), 'after\n');
+  utimesSync(join(dir, 'after.txt'), recent, recent);
+  const src = join(work, 'sparse.tar');
+  execFileSync('tar', ['--format', 'oldgnu', '--sparse', '-cf', src, '-C', dir, 'holes.bin', 'after.txt']);
+  const tarBytes = readFileSync(src);
+  t.is(String.fromCharCode(tarBytes[156]), 'S', 'GNU tar wrote a sparse entry');
+  t.not(tarBytes[482], 0, 'with extension blocks');
+  const dest = join(work, 'sparse-clamped.tar');
+  writeFileSync(dest, await clamp(tarBytes));
+  const times = listing(dest);
+  t.is(times.get('holes.bin'), '2023-11-14 22:13:20');
+  t.is(times.get('after.txt'), '2023-11-14 22:13:20', 'the entry after the sparse one is found and clamped');
+  const out = join(work, 'sparse-out');
+  mkdirSync(out);
+  execFileSync('tar', ['-xf', dest, '-C', out]);
+  t.deepEqual(readFileSync(join(out, 'holes.bin')), readFileSync(file));
+});

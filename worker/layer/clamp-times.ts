@@ -7,7 +7,8 @@
 // epoch gets the epoch in its mtime field and a new checksum; a PAX record (`x` for the next entry,
 // `g` global) `mtime=`, `atime=` or `ctime=` later than the epoch becomes `=EPOCH`, and the record
 // block is written again with its new length. Everything else passes through byte for byte: file
-// bodies, GNU long names and link names (`L`/`K`), sparse maps, the end-of-archive blocks. Memory is
+// bodies, GNU long names and link names (`L`/`K`), sparse maps (old GNU extension blocks too), the
+// end-of-archive blocks. Memory is
 // one header plus at most one PAX record block (1 MiB at most, Go's archive/tar limit).
 //
 //   await pipeline(content.open(diffId), createTimeClamp(1700000000), content.putStream(...));
@@ -112,6 +113,9 @@ export function createTimeClamp(epoch: number): Transform {
   let ended = false;
   // the size a PAX `size=` record gave the next entry
   let paxSize: number | undefined;
+  // an old GNU sparse entry's extension blocks still to come (before its body)
+  let sparseBlocks = false;
+  let afterSparse = 0;
   let pending: Buffer | undefined;
 
   /** Handles what `buf` holds from `pos`; returns how far it got (the rest waits for more bytes). */
@@ -136,6 +140,13 @@ export function createTimeClamp(epoch: number): Transform {
         continue;
       }
       if (buf.length - pos < 512) break;
+      if (sparseBlocks) {
+        // each says whether another follows (byte 504); then the body
+        sparseBlocks = buf[pos + 504] !== 0;
+        pos += 512;
+        if (!sparseBlocks) body = afterSparse;
+        continue;
+      }
       const header = buf.subarray(pos, pos + 512);
       if (isZeroBlock(header)) {
         ended = true;
@@ -171,6 +182,11 @@ export function createTimeClamp(epoch: number): Transform {
         emit(copy, 512);
       } else pos += 512;
       body = Math.ceil(entrySize / 512) * 512;
+      if (type === 'S' && header[482] !== 0) {
+        sparseBlocks = true;
+        afterSparse = body;
+        body = 0;
+      }
     }
     if (pos > from) push(buf.subarray(from, pos));
     return pos;
@@ -189,7 +205,7 @@ export function createTimeClamp(epoch: number): Transform {
       }
     },
     flush(cb: TransformCallback) {
-      if (body > 0 || (pending && !ended)) cb(badTar('it ends in the middle of an entry'));
+      if (body > 0 || sparseBlocks || (pending && !ended)) cb(badTar('it ends in the middle of an entry'));
       else cb();
     },
   });
