@@ -16,6 +16,8 @@ export interface CompressOptions {
   parallelism: number;
   /** Which blob of each layer (worker.layer's options); default gzip, exactly. */
   layer?: { compression: 'gzip' | 'zstd' | 'uncompressed'; level?: number; reuse: LayerReuse; keepUncompressed?: boolean };
+  /** SOURCE_DATE_EPOCH's clamp (control/created-times.ts): the layers from chain index `from` up get times later than `epoch` set to it. */
+  clamp?: { epoch: number; from: number };
 }
 
 export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: readonly string[], opts: CompressOptions): Promise<LayerBlob[]> {
@@ -27,11 +29,12 @@ export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: reado
   const queue = new PQueue({ concurrency: Math.max(1, opts.parallelism) });
   let done = 0;
   try {
-    const jobs = chain.map((id) =>
+    const jobs = chain.map((id, i) =>
       queue.add(async () => {
         stop.signal.throwIfAborted();
         try {
-          const layer = await worker.layer(id, { ...opts.layer, signal: stop.signal });
+          const clampTimes = opts.clamp && i >= opts.clamp.from ? opts.clamp.epoch : undefined;
+          const layer = await worker.layer(id, { ...opts.layer, signal: stop.signal, ...(clampTimes !== undefined && { clampTimes }) });
           done++;
           opts.progress.emit({ type: 'vertex.progress', vertex: opts.vertex, id: `layer ${layer.digest}`, current: done, total: chain.length, label: opts.layer?.compression === 'uncompressed' ? 'writing layers' : 'compressing' });
           return layer;

@@ -49,3 +49,44 @@ export function stampCreated(config: ImageConfig, layerTimes: readonly (number |
   const created = history.at(-1)?.created ?? iso(opts.now);
   return { ...config, created, ...(config.history ? { history } : {}) };
 }
+
+/**
+ * Whether the image's layers get their file times clamped to the epoch (worker/layer/clamp-times.ts):
+ * whenever SOURCE_DATE_EPOCH is set, unless an image output says `rewrite-timestamp=false`. BuildKit
+ * clamps only with `rewrite-timestamp=true`; here the epoch alone makes the image byte-reproducible
+ * (docs/outputs.md). The outputs of one build share one image, so one `false` opts them all out.
+ */
+export function clampsLayerTimes(epoch: number | undefined, outputs: readonly object[]): epoch is number {
+  return epoch !== undefined && !outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp === false);
+}
+
+/**
+ * How many layers at the bottom of the image a base image brought (left as they are, as BuildKit
+ * does): the longest run of `diffIds` from the bottom that starts one of `images` (the diff_ids of
+ * each image this build resolved).
+ */
+export function baseLayerCount(diffIds: readonly string[], images: readonly (readonly string[])[]): number {
+  let best = 0;
+  for (const image of images) {
+    let n = 0;
+    while (n < diffIds.length && n < image.length && diffIds[n] === image[n]) n++;
+    best = Math.max(best, n);
+  }
+  return best;
+}
+
+/** Notes the diff_ids of every image a build resolves (wrap its resolver in `note`), for baseLayerCount. */
+export function baseImagesOf(): {
+  note: <A extends unknown[], R extends { config: ImageConfig }>(resolve: (...args: A) => Promise<R>) => (...args: A) => Promise<R>;
+  diffIds: () => readonly (readonly string[])[];
+} {
+  const seen: string[][] = [];
+  return {
+    note: (resolve) => async (...args) => {
+      const image = await resolve(...args);
+      seen.push([...(image.config.rootfs?.diff_ids ?? [])]);
+      return image;
+    },
+    diffIds: () => seen,
+  };
+}

@@ -16,6 +16,7 @@ const imageKeys: readonly string[] = [
   'compression',
   'compression-level',
   'force-compression',
+  'rewrite-timestamp',
 ];
 
 export const OutputKeys: Readonly<Record<OutputType, readonly string[]>> = {

@@ -12,6 +12,7 @@ import type { ImageConfig, LayerBlob } from '../src/image/index.ts';
 import type { Lease } from '../src/state/index.ts';
 import type { Worker } from '../worker/index.ts';
 import { compressLayers, type CompressOptions } from './compress-layers.ts';
+import { baseLayerCount } from './created-times.ts';
 
 export interface OutputViewsOptions extends Omit<CompressOptions, 'layer'> {
   worker: Pick<Worker, 'layer'>;
@@ -27,6 +28,12 @@ export interface OutputViewsOptions extends Omit<CompressOptions, 'layer'> {
    * first one together with the uncompressed layers, in one walk of each snapshot.
    */
   ahead?: readonly LayerCompression[];
+  /**
+   * SOURCE_DATE_EPOCH's clamp: the layers this build made get file times later than `epoch` set to
+   * it; the bottom layers a base image brought (`baseDiffIds`: the diff_ids of the images this build
+   * resolved, control/created-times.ts baseLayerCount) stay as they are.
+   */
+  clampTimes?: { epoch: number; baseDiffIds: () => readonly (readonly string[])[] };
 }
 
 /** What each output that leaves the machine (oci, docker, a push) will ask `compressed` for, in output order. */
@@ -43,10 +50,18 @@ export interface OutputViews {
 
 export function createOutputViews(opts: OutputViewsOptions): OutputViews {
   const made = new Map<string, Promise<ImageView>>();
+  // which layers are clamped, from the diffs as stored (unclamped): found once
+  let clampFrom: Promise<number> | undefined;
+  const clamp = async () => {
+    const c = opts.clampTimes;
+    if (!c) return undefined;
+    clampFrom ??= compressLayers(opts.worker, opts.chain, { ...opts, layer: { compression: 'uncompressed', reuse: 'any' } }).then((ls) => baseLayerCount(ls.map((l) => l.diffId), c.baseDiffIds()));
+    return { epoch: c.epoch, from: await clampFrom };
+  };
   const view = async (layer: NonNullable<CompressOptions['layer']>) => {
     // BuildKit keeps an empty diff as a layer (the oracle shows `RUN true` and a WORKDIR that
     // already exists each adding one), and images must match it layer for layer
-    const layers = (await compressLayers(opts.worker, opts.chain, { ...opts, layer })).map((l) => ({ ...l, empty: false }));
+    const layers = (await compressLayers(opts.worker, opts.chain, { ...opts, layer, clamp: await clamp() })).map((l) => ({ ...l, empty: false }));
     // one commit for them all (a write each was ~0.1 ms and three WAL pages, times the layers)
     opts.lease.addAll(layers.map((l) => ['blob', l.digest] as const));
     const config = typeof opts.config === 'function' ? await opts.config(layers) : opts.config;

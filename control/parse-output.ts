@@ -66,7 +66,9 @@ function manifestOptions(type: string, fields: Map<string, string>): ManifestOpt
     });
   }
   const compression = parseOutputCompression(fields);
-  return { ...(ociMediaTypes === undefined ? {} : { ociMediaTypes }), ...(any ? { annotations } : {}), ...(compression ? { compression } : {}) };
+  const rewrite = fields.get('rewrite-timestamp');
+  const rewriteTimestamp = rewrite === undefined ? undefined : parseBool(type, 'rewrite-timestamp', rewrite);
+  return { ...(ociMediaTypes === undefined ? {} : { ociMediaTypes }), ...(any ? { annotations } : {}), ...(compression ? { compression } : {}), ...(rewriteTimestamp === undefined ? {} : { rewriteTimestamp }) };
 }
 
 /** `type=oci,dest=app.tar` → an OutputSpec. Throws OPTION_INVALID (or REFERENCE_INVALID for a bad name=). */

@@ -22,7 +22,7 @@ import { readDockerfile } from './read-dockerfile.ts';
 import { importOciLayout } from './oci-layout-context.ts';
 import { checkOutputs } from './check-outputs.ts';
 import { createContextLoadReporter, dockerfileVertex, dockerignoreBytes, dockerignoreVertex, fullImageName, internalStep, reportStatus } from './build-progress.ts';
-import { stampCreated } from './created-times.ts';
+import { baseImagesOf, clampsLayerTimes, stampCreated } from './created-times.ts';
 import { cachedViewLayers, outputsTakeCachedLayers, pushCachedLayers, reportCacheDownloads } from './push-cached-layers.ts';
 import type { LayerRecord } from '../worker/index.ts';
 import { withLabels } from './build-labels.ts';
@@ -65,6 +65,12 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   const ignore = await internalStep(progress, dockerignoreVertex, () => readDockerignoreFile(opts.contextDir, opts.dockerfilePath), (_, started) =>
     reportStatus(progress, dockerignoreVertex, 'transferring context:', started, dockerignoreBytes(opts.contextDir, opts.dockerfilePath), 'bytes'),
   );
+  // the images this build resolves: their layers are left as they are when SOURCE_DATE_EPOCH clamps times
+  const bases = baseImagesOf();
+  const clampTimes = clampsLayerTimes(opts.sourceDateEpoch, opts.outputs) ? { epoch: opts.sourceDateEpoch, baseDiffIds: bases.diffIds } : undefined;
+  if (opts.sourceDateEpoch === undefined && opts.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp)) {
+    progress.emit({ type: 'build.warning', message: 'rewrite-timestamp=true: SOURCE_DATE_EPOCH is not set (env or --build-arg), so no layer time is clamped' });
+  }
   const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull, registryMirrors: opts.registryMirrors });
   // --cache-from: read while the base images resolve (each is a registry round trip or two); the
   // imports answer where the local index misses (solver/imported-cache.ts)
@@ -96,7 +102,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
     platform: opts.platform,
     namedContexts,
     excludePatterns: ignore.patterns,
-    resolveImage,
+    resolveImage: bases.note(resolveImage),
     network: opts.network,
     entitlements: opts.entitlements,
     extraHosts: opts.extraHosts,
@@ -140,7 +146,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       runInputs: { secrets, limits: opts.limits, sshAgents: sshAgents.sockets, insecureRegistries: opts.insecureRegistries, registryMirrors: opts.registryMirrors },
       signal,
       // a target every output only pushes may stay in the imported cache (control/push-cached-layers.ts)
-      ...(imports.length > 0 && outputsTakeCachedLayers(opts.outputs, opts.cacheTo) && { keepRootLayers: (layers: readonly LayerRecord[]) => cachedViewLayers(layers) !== undefined }),
+      ...(imports.length > 0 && !clampTimes && outputsTakeCachedLayers(opts.outputs, opts.cacheTo) && { keepRootLayers: (layers: readonly LayerRecord[]) => cachedViewLayers(layers) !== undefined }),
     });
 
     const exportVertex = { digest: 'export', name: 'exporting to image' };
@@ -176,7 +182,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       };
       return { ...stampCreated(def.config, chain.map(layerTime), { epoch: opts.sourceDateEpoch, now: Date.now() }), ...inline };
     };
-    const views = createOutputViews({ worker, chain, config: imageConfig, content, lease, progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, ahead: leavingCompressions(opts.outputs) });
+    const views = createOutputViews({ worker, chain, config: imageConfig, content, lease, progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, ahead: leavingCompressions(opts.outputs), clampTimes });
     const view = await views.local();
     reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     const exports: ExportResult[] = [];

@@ -42,6 +42,8 @@ export interface ManifestOptions {
   /** false: Docker's media types (manifest v2 schema 2) instead of OCI's. Default true. */
   ociMediaTypes?: boolean;
   annotations?: OutputAnnotations;
+  /** `rewrite-timestamp=`: false keeps layer file times as they are when SOURCE_DATE_EPOCH is set (control/created-times.ts clampsLayerTimes). */
+  rewriteTimestamp?: boolean;
 }
 
 export type OutputSpec =

@@ -15,6 +15,7 @@ import { createCacheMounts } from './exec/cache-mounts.ts';
 import { exportRootfs } from './export-rootfs.ts';
 import { probeRuntimes, type OciRuntimes } from './exec/runtime.ts';
 import { layerBlob } from './layer/layer-blob.ts';
+import { clampedLayerBlob } from './layer/clamped-layer.ts';
 import { unpackImage, unpackLayers } from './layer/unpack-image.ts';
 import { storedLayers } from './layer/stored-layer.ts';
 import { recoverRoot } from './recover.ts';
@@ -112,7 +113,9 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     openSession,
     chain: (id) => env.snapshots.chain(id),
     exists: (id) => env.snapshots.exists(id),
-    layer: (id, o) => layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact', keepUncompressed: o?.keepUncompressed }, o?.signal),
+    layer: (id, o) => o?.clampTimes === undefined
+      ? layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact', keepUncompressed: o?.keepUncompressed }, o?.signal)
+      : clampedLayerBlob(env, id, { compression: o.compression ?? 'gzip', level: o.level, reuse: o.reuse ?? 'exact' }, o.clampTimes, o.signal),
     layerOfBlob: async (digest, o) => {
       const id = env.snapshotStore.meta.snapshotOf(digest);
       return id === undefined ? undefined : layerBlob(env, id, { compression: o?.compression ?? 'gzip', level: o?.level, reuse: o?.reuse ?? 'exact', tap: o?.tap }, o?.signal);

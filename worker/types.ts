@@ -153,8 +153,10 @@ export interface Worker {
    * then reused. `reuse` says when a stored blob of another compression will do (see LayerReuse);
    * the default asks for exactly `compression` (default gzip) at `level` (default: the codec's).
    * `keepUncompressed`: a blob made from the snapshot also stores its uncompressed tar, in the same pass.
+   * `clampTimes`: the layer with file times later than this epoch (seconds) set to it, another diff
+   * (SOURCE_DATE_EPOCH, worker/layer/clamped-layer.ts).
    */
-  layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal; keepUncompressed?: boolean }): Promise<LayerBlob>;
+  layer(id: string, opts?: { compression?: 'gzip' | 'uncompressed' | 'zstd'; level?: number; reuse?: LayerReuse; signal?: AbortSignal; keepUncompressed?: boolean; clampTimes?: number }): Promise<LayerBlob>;
   /**
    * `layer` for the diff whose recorded blob is `digest` (a layer of a stored image), whether or not
    * its snapshot still exists (a stored blob of the diff is the source); undefined when no snapshot

@@ -1,6 +1,6 @@
 // The image times BuildKit sets (control/created-times.ts), as pure data.
 import test from 'ava';
-import { parseSourceDateEpoch, stampCreated } from '../../control/created-times.ts';
+import { baseImagesOf, baseLayerCount, clampsLayerTimes, parseSourceDateEpoch, stampCreated } from '../../control/created-times.ts';
 import type { ImageConfig } from '../../src/image/index.ts';
 
 const config = (history: ImageConfig['history']): ImageConfig => ({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] }, history });
@@ -30,4 +30,22 @@ test('SOURCE_DATE_EPOCH clamps every later time and is config.created; earlier b
   t.is(parseSourceDateEpoch(''), undefined);
   t.is(parseSourceDateEpoch(' 0 '), 0);
   t.throws(() => parseSourceDateEpoch('1.5'), { message: /SOURCE_DATE_EPOCH="1.5" is not a time/ });
+});
+
+test('layer times are clamped whenever the epoch is set, unless an output says rewrite-timestamp=false', (t) => {
+  t.true(clampsLayerTimes(0, [{ type: 'image' }]));
+  t.true(clampsLayerTimes(1_700_000_000, [{ type: 'image', rewriteTimestamp: true }, { type: 'local' }]));
+  t.false(clampsLayerTimes(undefined, [{ type: 'image', rewriteTimestamp: true }]));
+  t.false(clampsLayerTimes(1_700_000_000, [{ type: 'image' }, { type: 'oci', rewriteTimestamp: false }]));
+});
+
+test('the base layers are the longest bottom run of diffs that starts an image the build resolved', async (t) => {
+  t.is(baseLayerCount(['a', 'b', 'c'], []), 0);
+  t.is(baseLayerCount(['a', 'b', 'c'], [['a', 'x'], ['a', 'b'], ['c']]), 2);
+  t.is(baseLayerCount(['a', 'b'], [['a', 'b', 'c']]), 2, 'every layer a base\'s (FROM base with nothing added)');
+  t.is(baseLayerCount(['z', 'a'], [['a']]), 0, 'a base layer not at the bottom is this build\'s (COPY --from)');
+  const bases = baseImagesOf();
+  const resolve = bases.note(async (ref: string) => ({ ref, config: { ...config([]), rootfs: { type: 'layers', diff_ids: [`${ref}-1`] } } }));
+  await resolve('alpine');
+  t.deepEqual(bases.diffIds(), [['alpine-1']]);
 });

@@ -39,12 +39,20 @@ test('annotations go where their prefix says', (t) => {
 test('a key the type does not take is refused, naming the ones it does', (t) => {
   const e = t.throws(() => parseOutputSpec('type=oci,dest=/tmp/x.tar,foo=bar'));
   t.is(e?.message, '--output type=oci: unknown key "foo"');
-  t.is((e as { hint?: string }).hint, 'type=oci takes type, dest, tar, name, oci-mediatypes, annotation.KEY, annotation-manifest.KEY, annotation-index.KEY, annotation-manifest-descriptor.KEY, compression, compression-level, force-compression');
+  t.is((e as { hint?: string }).hint, 'type=oci takes type, dest, tar, name, oci-mediatypes, annotation.KEY, annotation-manifest.KEY, annotation-index.KEY, annotation-manifest-descriptor.KEY, compression, compression-level, force-compression, rewrite-timestamp');
   t.throws(() => parseOutputSpec('type=local,dest=/tmp/d,name=x'), { message: '--output type=local: unknown key "name"' });
   t.throws(() => parseOutputSpec('type=oci,dest=/tmp/x.tar,push=true'), { message: '--output type=oci: unknown key "push"' });
   // a bare prefix is no annotation
   t.throws(() => parseOutputSpec('type=image,annotation.=x'), { message: '--output type=image: unknown key "annotation."' });
   for (const type of OutputTypes) t.true(OutputKeys[type].includes('type'));
+});
+
+test('rewrite-timestamp=true|false on image outputs, as buildx', (t) => {
+  t.like(parseOutputSpec('type=image,name=a,rewrite-timestamp=false'), { type: 'image', rewriteTimestamp: false });
+  t.like(parseOutputSpec('type=oci,dest=/tmp/x.tar,rewrite-timestamp=true'), { type: 'oci', rewriteTimestamp: true });
+  t.false('rewriteTimestamp' in parseOutputSpec('type=oci,dest=/tmp/x.tar'));
+  t.throws(() => parseOutputSpec('type=image,rewrite-timestamp=yes'), { message: '--output type=image: rewrite-timestamp=yes is not true or false' });
+  t.throws(() => parseOutputSpec('type=local,dest=/tmp/d,rewrite-timestamp=true'), { message: '--output type=local: unknown key "rewrite-timestamp"' });
 });
 
 test('stdout: -o -, dest=- for tar, oci and docker; never a directory', (t) => {
