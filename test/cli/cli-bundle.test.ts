@@ -1,10 +1,10 @@
-// The CLI bundle (cli/cli-bundle.ts, scripts/bundle-cli.ts): used only while it matches the
+// The CLI bundle (bin/tsbuild.js, scripts/bundle-cli.ts): used only while it matches the
 // sources, and then it is what runs: the build loads no source module, --help still no tar or HTTP client.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeInputs, freshBundle, loadBundle, manifestPath } from '../../cli/cli-bundle.ts';
+import { describeInputs, freshBundle, loadBundle, manifestPath } from '../../bin/tsbuild.js';
 import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 
 /** A repo with two sources and a bundle made from them. */
@@ -99,8 +99,8 @@ test('with a current bundle a build runs from it (no source module loaded) and -
   t.is(help.status, 0, help.stderr);
   t.regex(help.stdout, /Usage: tsbuild/);
   const helpModules = loaded(help.stderr);
-  // the bundle is one script (compiled by the bin, not loaded as a module): no source of ours but the bin's helper
-  t.deepEqual(helpModules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u.endsWith('.ts')).map((u) => u.slice(`file://${repoRoot}/`.length)), ['cli/cli-bundle.ts']);
+  // the bundle is one script (compiled by the bin, not loaded as a module): no module of ours but the bin
+  t.deepEqual(helpModules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u !== `file://${repoRoot}/bin/tsbuild.js`).map((u) => u.slice(`file://${repoRoot}/`.length)), []);
   // SQLite is the store, zlib the layers: both belong to the engine, initialised only when a command opens it
   t.false(helpModules.some((u) => u === 'node:sqlite' || u === 'node:zlib' || u.includes('undici')), helpModules.join('\n'));
 
@@ -112,8 +112,8 @@ test('with a current bundle a build runs from it (no source module loaded) and -
     t.is(r.code, 0, r.stderr);
     const modules = loaded(r.stderr);
     t.true(modules.some((u) => u === 'node:sqlite'), 'the build did open the store');
-    const sources = modules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u.endsWith('.ts'));
-    t.deepEqual(sources.map((u) => u.slice(`file://${repoRoot}/`.length)), ['cli/cli-bundle.ts']);
+    const sources = modules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u !== `file://${repoRoot}/bin/tsbuild.js`);
+    t.deepEqual(sources.map((u) => u.slice(`file://${repoRoot}/`.length)), []);
     // a no-change rebuild starts no process, talks to no registry and compresses nothing: Node's
     // modules for those are not even loaded (scripts/bundle-lazy-builtins.ts; issue 9)
     const again = await runTsbuild(['build', '--progress', 'plain', '-t', 'bundled', ctx], { root, env });
@@ -130,7 +130,7 @@ test('with a current bundle a build runs from it (no source module loaded) and -
 /** Loads the bundle as the bin does, in a process of its own (V8 keeps what one process compiled), runs its main and saves its cache. */
 function runBundled(entry: string, argv: string[], nodeFlags: string[] = []): { cached: boolean; code: number } {
   const script = `
-    import { loadBundle } from ${JSON.stringify(join(repoRoot, 'cli', 'cli-bundle.ts'))};
+    import { loadBundle } from ${JSON.stringify(join(repoRoot, 'bin', 'tsbuild.js'))};
     const b = loadBundle(${JSON.stringify(entry)}, ${JSON.stringify(argv)});
     const code = await b.main(${JSON.stringify(argv)});
     b.saveCache();
