@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import { join } from 'node:path';
 import { describeInputs, freshBundle, loadBundle, manifestPath } from '../../bin/tsbuild.js';
 import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
+import { shebangNodeFlags } from '../../cli/bin-flags.ts';
 
 /** A repo with two sources and a bundle made from them. */
 function fakeRepo(): string {
@@ -74,6 +75,11 @@ const seen = new Set();
 module.registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.add(r.url); return r; } });
 process.on('exit', () => process.stderr.write('LOADED ' + [...seen].join(' ') + '\\n'));
 `)}`;
+// prints, at exit, which of Node's own modules the process loaded, without making process.stderr (and
+// without an ESM import of node:fs, whose namespace would load fs/promises itself)
+const traceBuiltins = `data:text/javascript,${encodeURIComponent(`
+process.on('exit', () => { const list = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)); process.getBuiltinModule('node:fs').writeSync(2, 'BUILTINS ' + list.join(' ') + '\\n'); });
+`)}`;
 const loaded = (stderr: string) => (/^LOADED (.*)$/m.exec(stderr)?.[1] ?? '').split(' ').filter(Boolean);
 
 test('--help from the sources loads neither SQLite, tar, the HTTP client nor the engine behind control/index.ts', (t) => {
@@ -121,6 +127,18 @@ test('with a current bundle a build runs from it (no source module loaded) and -
     t.regex(again.stderr, /CACHED/);
     const unused = loaded(again.stderr).filter((u) => ['node:child_process', 'node:http', 'node:https', 'node:zlib'].includes(u));
     t.deepEqual(unused, []);
+    // quiet, as the bench and CI run it, stdout and stderr pipes: neither stream is made (a socket
+    // over the pipe, node:net) and node:fs/promises is not loaded, yet the image ID comes out (issue 9)
+    const quiet = await runTsbuild(['build', '--progress', 'quiet', '-t', 'bundled', ctx], { root, env: { NODE_OPTIONS: `--import=${traceBuiltins}` } });
+    t.is(quiet.code, 0, quiet.stderr);
+    t.regex(quiet.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    const builtins = (/^BUILTINS (.*)$/m.exec(quiet.stderr)?.[1] ?? '').split(' ');
+    t.true(builtins.includes('sqlite'), 'the build did open the store');
+    t.deepEqual(builtins.filter((m) => m === 'net' || m === 'internal/fs/promises'), []);
+    // and a reader that went away before the ID was written: the quiet exit of a closed pipe, no stack
+    const closed = spawnSync('bash', ['-c', 'set -o pipefail; "$@" | true', 'bash', process.execPath, ...shebangNodeFlags(tsbuildBin), tsbuildBin, '--root', root, 'build', '-q', ctx], { encoding: 'utf8' });
+    t.true(closed.status === 0 || closed.status === 141, `exit ${closed.status}: ${closed.stderr}`);
+    t.notRegex(closed.stderr, /EPIPE|^\s+at /m);
   } finally {
     removeDir(root);
     removeDir(ctx);
