@@ -3,10 +3,148 @@
 // stripping, which needs Node >= 24; the project ships Node 24 as a devDependency
 // (node_modules/node), so an older `node` on PATH hands over to that one.
 //
+// The CLI as one bundle (scripts/bundle-cli.ts): loading the ~165 source modules one by one took
+// ~90 ms of every `tsbuild build` (resolving, reading, type-stripping and linking each), the
+// bundle ~30 ms. The bin uses it only while it is exactly the sources it was made from: the
+// manifest lists each input with its size and mtime (for a bundled package, its package.json), and
+// one changed or removed input sends the bin back to the sources (a stat per input, ~330 of them,
+// ~2 ms; a new module is reached only through a changed one). So a developer's edit is never hidden
+// by an old bundle; it only costs the bundle's speed until `npm run bundle`.
+//
+//   <repo>/dist/cli.json                 the manifest: { dir, inputs: [[path, size, mtimeMs], …] }
+//   <repo>/dist/cli-<hash>/main.cjs      the bundle: one CommonJS file, whose lazy imports are
+//                                        modules initialised on first use (so --help still loads
+//                                        neither SQLite nor tar)
+//   <repo>/dist/cli-<hash>/<cmd>.cache   V8's code cache of main.cjs, made after a run of <cmd>
+//
+// The code cache is why the bundle is a script and not ES modules: Node's own compile cache is
+// made when a module is compiled, so it holds only the top-level code, and every function a
+// build calls was compiled again on every run (~35 ms of CPU per no-change rebuild). A cache
+// made after the run holds the functions the run compiled; one per command (`build`, `images`,
+// …), since `--help` compiles little. V8 rejects a cache made by another Node or with other
+// flags (it is then made again), and the directory's name changes with every input, so a cache
+// never meets other source. Writing it is best effort: a read-only install runs without.
+//
+// Each bundle has a directory of its own, named after its inputs, and the manifest is replaced
+// atomically: a build running while the bundle is remade keeps the files it started with.
+//
+// The loader is here, in plain JavaScript, rather than in a module of its own: a dynamic import()
+// of even a small module cost the start 1.2-1.6 ms (2 ms for a .ts one, with the compile cache
+// turned on for it), a tenth of what is left between Node's start and the build. Tests and the
+// bundler import it (`import.meta.main` tells them apart from a start; bin/tsbuild.d.ts types it).
+//
 // Node's own modules come from process.getBuiltinModule, not `import`: an ESM import of a builtin
 // builds a namespace of every export, running each lazy getter (node:fs's `promises` loads
 // fs/promises and readline), ~1-2 ms of each start. The hand-over (Node < 24, maybe without
 // getBuiltinModule) imports them.
+
+/** The manifest's path in `repo`. */
+export const manifestPath = (repo) => `${repo}/dist/cli.json`;
+
+/** The stat of each input (paths relative to `repo`), as the manifest records it: [path, size, mtimeMs], sorted. */
+export function describeInputs(repo, paths) {
+  const { statSync } = process.getBuiltinModule('node:fs');
+  return [...paths].sort().map((p) => {
+    const s = statSync(`${repo}/${p}`);
+    return [p, s.size, s.mtimeMs];
+  });
+}
+
+/**
+ * The bundle's entry (an absolute path), or undefined when there is none, TSBUILD_NO_BUNDLE is
+ * set, or any input differs from when it was made. Never throws: any doubt means the sources.
+ */
+export function freshBundle(repo) {
+  if (process.env.TSBUILD_NO_BUNDLE) return undefined;
+  const { readFileSync, statSync } = process.getBuiltinModule('node:fs');
+  try {
+    const m = JSON.parse(readFileSync(manifestPath(repo), 'utf8'));
+    if (typeof m.dir !== 'string' || !/^cli-[0-9a-f]+$/.test(m.dir) || !Array.isArray(m.inputs) || m.inputs.length === 0) return undefined;
+    for (const [path, size, mtimeMs] of m.inputs) {
+      // a template, not path.join(): normalising ~330 paths cost more than stating them
+      const s = statSync(`${repo}/${path}`, { throwIfNoEntry: false });
+      if (!s || s.size !== size || s.mtimeMs !== mtimeMs) return undefined;
+    }
+    const entry = `${repo}/dist/${m.dir}/main.cjs`;
+    return statSync(entry, { throwIfNoEntry: false })?.isFile() ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs the bundle's top level (main.cjs, as Node's CommonJS loader would) with its code cache for
+ * `argv`'s command. Returns its `main`, whether a code cache was there and V8 took it (`cached`),
+ * and `saveCache()`: writes the code cache when there was none or V8 rejected it; call it once the
+ * command succeeded (a failed one may have compiled only part of what it needs). Never throws.
+ */
+export function loadBundle(entry, argv) {
+  const { readFileSync, renameSync, rmSync, writeFileSync } = process.getBuiltinModule('node:fs');
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const dir = entry.slice(0, entry.lastIndexOf('/'));
+  // Node maps stack traces only of files its loader loaded (a bug report run with
+  // --enable-source-maps should name our sources): then no code cache
+  if (process.sourceMapsEnabled) {
+    const { main } = createRequire(entry)(entry);
+    return { main, cached: false, saveCache() {} };
+  }
+  const { Script } = process.getBuiltinModule('node:vm');
+  const cacheFile = `${dir}/${commandOf(argv)}.cache`;
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    // none yet
+  }
+  // the wrapper Node's CommonJS loader puts around a module
+  // latin1: the bundle is ASCII (scripts/bundle-cli.ts), so this is its text, decoded without a
+  // UTF-8 pass and kept by V8 one byte a character
+  const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(entry, 'latin1')}\n})`;
+  const script = new Script(source, { filename: entry, cachedData });
+  const module = { exports: {} };
+  script.runInThisContext().call(module.exports, module.exports, createRequire(entry), module, entry, dir);
+  const main = module.exports.main;
+  if (typeof main !== 'function') throw new Error(`${entry} exports no main()`);
+  return {
+    main,
+    cached: cachedData !== undefined && !script.cachedDataRejected,
+    saveCache() {
+      if (cachedData && !script.cachedDataRejected) return;
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      try {
+        startFlags();
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, cacheFile);
+      } catch {
+        rmSync(tmp, { force: true });
+      }
+    },
+  };
+}
+
+// The commands that run enough of the engine to need a code cache of their own: `push` with the
+// cache `--version` made compiled the engine, the registry client and the exporter on every run.
+const cachedCommands = new Set(['build', 'images', 'check', 'push', 'pull', 'tag', 'rmi', 'rm', 'inspect', 'history', 'save', 'load', 'du', 'prune']);
+
+/** The command a cache is kept for: the first of argv that names one, else (and for any --help or --version) `cli`. */
+function commandOf(argv) {
+  if (argv.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version')) return 'cli';
+  return argv.find((a) => cachedCommands.has(a)) ?? 'cli';
+}
+
+/**
+ * V8 rejects a code cache made under other flags than its own (it compares a hash of them), and a
+ * build whose context has a .dockerignore turns on the regexp fallback (src/context/ignore.ts): set
+ * back to what every start has (V8's defaults), its cache is one the next start takes. Passing the
+ * flags at start instead costs more: Node's own built-in code cache is then rejected (+25 ms).
+ * node:v8 is taken here, not at the start: loading it cost every start ~2.5 ms, and only a run
+ * that writes a cache needs it.
+ */
+function startFlags() {
+  const { setFlagsFromString } = process.getBuiltinModule('node:v8');
+  setFlagsFromString('--no-enable-experimental-regexp-engine-on-excessive-backtracks');
+  setFlagsFromString('--regexp-backtracks-before-fallback=50000');
+}
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
@@ -34,11 +172,7 @@ if (major < 24) {
     }
     process.exit(code ?? 1);
   });
-} else {
-  const { realpathSync } = process.getBuiltinModule('node:fs');
-  const { dirname, join } = process.getBuiltinModule('node:path');
-  const { fileURLToPath } = process.getBuiltinModule('node:url');
-  process.getBuiltinModule('node:module').enableCompileCache?.();
+} else if (import.meta.main) {
   // once nothing is left to run, leave without tearing the heap down (an unmap per V8 page, the
   // isolate disposed: 5-50 ms after a big build's last byte is written): exit now, with the code set
   process.once('beforeExit', () => process.exit());
@@ -48,14 +182,17 @@ if (major < 24) {
     process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   }
   // the CLI bundled (npm run bundle) while it matches the sources, else the sources themselves
-  const { freshBundle, loadBundle } = await import('../cli/cli-bundle.ts');
+  const { dirname } = process.getBuiltinModule('node:path');
+  const repo = dirname(dirname(process.getBuiltinModule('node:fs').realpathSync(process.getBuiltinModule('node:url').fileURLToPath(import.meta.url))));
   const argv = process.argv.slice(2);
-  const bundle = freshBundle(join(dirname(realpathSync(fileURLToPath(import.meta.url))), '..'));
+  const bundle = freshBundle(repo);
   if (bundle) {
     const loaded = loadBundle(bundle, argv);
     process.exitCode = await loaded.main(argv);
     if (process.exitCode === 0) loaded.saveCache();
   } else {
+    // the sources are TypeScript: Node's compile cache keeps them type-stripped between runs
+    process.getBuiltinModule('node:module').enableCompileCache?.();
     const { main } = await import('../cli/main.ts');
     process.exitCode = await main(argv);
   }

@@ -1,4 +1,4 @@
-// Bundles the CLI for the bin (cli/cli-bundle.ts says why and how the bin checks it is current).
+// Bundles the CLI for the bin (bin/tsbuild.js says why and how it checks the bundle is current).
 //   npm run bundle        (install-deps.sh runs it after the npm packages; ~0.2 s)
 // esbuild (a devDependency) does the bundling; $ESBUILD names another esbuild binary. Without
 // esbuild this says so and exits 0: tsbuild then runs from its sources, only slower to start.
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeInputs, manifestPath, type BundleManifest } from '../cli/cli-bundle.ts';
+import { describeInputs, manifestPath, type BundleManifest } from '../bin/tsbuild.js';
 import { lazyRequires } from './bundle-lazy-builtins.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,7 +24,7 @@ const metafile = join(staging, 'meta.json');
 rmSync(staging, { recursive: true, force: true });
 const args = [
   // one CommonJS file, which the bin compiles with a V8 code cache made after a run
-  // (cli/cli-bundle.ts); a lazy import() becomes a module initialised on first use, so `--help`
+  // (bin/tsbuild.js); a lazy import() becomes a module initialised on first use, so `--help`
   // still loads neither SQLite nor tar. CommonJS also `require`s Node's own modules: an ESM import
   // of node:crypto or node:fs copies every export into a namespace, running each lazy getter
   // (webcrypto, fs.promises…) and loading what it hides.

@@ -10,7 +10,18 @@
 // A read at a module's start loads the module there, which is correct, only not lazy; the one such
 // read the bundle has many of, `promisify(execFile)`, is made on the first call instead
 // (`lazypro`; those lines' columns move, lines at a module's start that throw nothing).
+//
+// node:fs/promises is used by a no-change rebuild (stat, readFile, readdir, mkdir), but loading it
+// costs ~2 ms: it brings readline's Interface, the REPL's history and the file watchers along. So
+// `require("node:fs/promises")` becomes `lazyfsp(…)` (as long): its path-taking functions are
+// node:fs's callback ones promisified (the same bindings, results and errors; realpath is the
+// native one, as fs/promises' is), and anything else (open and its FileHandle, opendir, cp,
+// writeFile of a stream, a FileHandle instead of a path) is the real module's, loaded then.
 export const lazyBuiltins = ['child_process', 'http', 'https', 'zlib', 'readline/promises', 'net', 'tls', 'dns', 'timers/promises', 'worker_threads', 'tty', 'v8'] as const;
+
+// fs/promises functions that take a path first and whose callback twin in node:fs takes the same
+// arguments and gives the same result (not writeFile or appendFile: theirs take streams too)
+export const fspCallbackNames = ['access', 'chmod', 'chown', 'copyFile', 'lchown', 'link', 'lstat', 'mkdir', 'mkdtemp', 'readdir', 'readFile', 'readlink', 'realpath', 'rename', 'rm', 'rmdir', 'stat', 'statfs', 'symlink', 'truncate', 'unlink', 'utimes'] as const;
 
 // declarations, hoisted: placed last so that no line of the bundle moves
 const helpers = [
@@ -29,6 +40,24 @@ const helpers = [
   '  let f;',
   '  return function (...args) { return (f ??= make()).apply(this, args); };',
   '}',
+  'function lazyfsp(id) {',
+  '  let m;',
+  '  const real = () => (m ??= require(id));',
+  '  const made = new Map();',
+  '  const quick = (name) => {',
+  '    const fs = require("node:fs");',
+  '    const p = require("node:util").promisify(name === "realpath" ? fs.realpath.native : fs[name]);',
+  '    return function (path, ...rest) { return typeof path === "string" ? p(path, ...rest) : real()[name](path, ...rest); };',
+  '  };',
+  `  const quickNames = /^(${fspCallbackNames.join('|')})$/;`,
+  '  return new Proxy({}, {',
+  '    get: (_, k) => typeof k === "string" && quickNames.test(k) ? made.get(k) ?? made.set(k, quick(k)).get(k) : real()[k],',
+  '    set: (_, k, v) => ((real()[k] = v), true),',
+  '    has: (_, k) => k in real(),',
+  '    ownKeys: () => Reflect.ownKeys(real()),',
+  '    getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(real(), k); return d && { ...d, configurable: true }; },',
+  '  });',
+  '}',
   'function lazyesm(mod) {',
   '  return new Proxy({}, { get: (_, k) => (k === "default" ? mod : mod[k]), has: (_, k) => k === "default" || k in mod });',
   '}',
@@ -45,6 +74,10 @@ export function lazyRequires(text: string): { text: string; changed: number } {
   let out = text.replace(requires, (_, esm: string | undefined, name: string) => {
     changed++;
     return `${esm ? 'lazyesm(' : ''}lazyreq("node:${name}")`;
+  });
+  out = out.replace(/(__toESM\()?require\("node:fs\/promises"\)/g, (_, esm: string | undefined) => {
+    changed++;
+    return `${esm ? 'lazyesm(' : ''}lazyfsp("node:fs/promises")`;
   });
   if (changed === 0) return { text, changed };
   // `(0, import_node_util3.promisify)(import_node_child_process2.execFile)` at a module's start

@@ -9,6 +9,7 @@ import { parseLabel } from '../../control/index.ts';
 import { loadConfig, openEngine, prepareContext, resolveStateRoot } from '../../control/index.ts';
 import type { BuildContextSpec, BuildResult, BuildRun, Config, OutputSpec, ResolvedBuildOptions } from '../../control/index.ts';
 import { collect } from '../repeatable.ts';
+import { lazyStderr, writeStdio } from '../closed-pipe.ts';
 
 // comma lists, repeatable; `prev` is not an array on the first call of a --no-X option (commander's default `true`)
 const collectList = (v: string, prev: unknown) => {
@@ -118,11 +119,14 @@ export function registerBuild(program: Command): void {
         sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
         labels: Object.fromEntries(((flags.label as string[] | undefined) ?? []).map(parseLabel)),
       });
-      const progress = await createProgress(opts.progress, process.stderr);
+      // quiet renders nothing: stderr is made only if something is written to it (cli/closed-pipe.ts)
+      const progress = await createProgress(opts.progress, opts.progress === 'quiet' ? lazyStderr() : process.stderr);
       const { cancelOnSignals } = await import('../cancel.ts');
       const cancel = cancelOnSignals();
       try {
-        const result = await buildOnce(root, config, opts, { progress, signal: cancel.signal, stdout: process.stdout, prewalk: source.prewalk }).catch((e: unknown) => {
+        // stdout only for an output written there (`-o type=tar,dest=-`): otherwise it is not even made
+        const stdout = stdoutOutput(opts.outputs) ? process.stdout : undefined;
+        const result = await buildOnce(root, config, opts, { progress, signal: cancel.signal, ...(stdout && { stdout }), prewalk: source.prewalk }).catch((e: unknown) => {
           progress.close();
           // rawjson: the report is one more JSON line, so the stream stays JSON to its end
           throw progress.mode === 'rawjson' ? reportAsJson(cancel.explain(e), process.stderr) : cancel.explain(e);
@@ -130,7 +134,7 @@ export function registerBuild(program: Command): void {
         progress.close();
         if (flags.iidfile !== undefined || flags.metadataFile !== undefined) (await import('../build-files.ts')).writeBuildFiles(result, { iidfile: flags.iidfile as string | undefined, metadataFile: flags.metadataFile as string | undefined });
         // an archive on stdout is all that goes there: the id goes with the other messages
-        if (opts.progress === 'quiet') (stdoutOutput(opts.outputs) ? process.stderr : process.stdout).write(`${result.imageId}\n`);
+        if (opts.progress === 'quiet') writeStdio(stdoutOutput(opts.outputs) ? 'stderr' : 'stdout', `${result.imageId}\n`);
         else if (progress.mode !== 'rawjson') {
           const names = result.exports.flatMap((x) => x.names);
           // the summary, once: digest, names, size and total time (as buildx's last lines say them)

@@ -114,6 +114,8 @@ function parseJson(rest: string): ParsedArgs {
 /** RUN, CMD, ENTRYPOINT, SHELL: a JSON array of strings, else the whole rest as one string. */
 const maybeJson: LineParser = (rest) => {
   if (rest === '') return plain([]);
+  // most lines are not JSON: said without an exception (each costs ~20 us, 20 RUNs ~0.5 ms of a no-change rebuild)
+  if (!trimLeftSpace(rest).startsWith('[')) return plain([rest]);
   try {
     return parseJson(rest);
   } catch (e) {
@@ -124,6 +126,7 @@ const maybeJson: LineParser = (rest) => {
 
 /** ADD, COPY, VOLUME: a JSON array of strings, else a whitespace-separated list. */
 const maybeJsonToList: LineParser = (rest, esc) => {
+  if (!trimLeftSpace(rest).startsWith('[')) return whitespaceList(rest, esc);
   try {
     return parseJson(rest);
   } catch (e) {

@@ -1,11 +1,12 @@
-// The CLI bundle (cli/cli-bundle.ts, scripts/bundle-cli.ts): used only while it matches the
+// The CLI bundle (bin/tsbuild.js, scripts/bundle-cli.ts): used only while it matches the
 // sources, and then it is what runs: the build loads no source module, --help still no tar or HTTP client.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeInputs, freshBundle, loadBundle, manifestPath } from '../../cli/cli-bundle.ts';
+import { describeInputs, freshBundle, loadBundle, manifestPath } from '../../bin/tsbuild.js';
 import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
+import { shebangNodeFlags } from '../../cli/bin-flags.ts';
 
 /** A repo with two sources and a bundle made from them. */
 function fakeRepo(): string {
@@ -74,6 +75,11 @@ const seen = new Set();
 module.registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.add(r.url); return r; } });
 process.on('exit', () => process.stderr.write('LOADED ' + [...seen].join(' ') + '\\n'));
 `)}`;
+// prints, at exit, which of Node's own modules the process loaded, without making process.stderr (and
+// without an ESM import of node:fs, whose namespace would load fs/promises itself)
+const traceBuiltins = `data:text/javascript,${encodeURIComponent(`
+process.on('exit', () => { const list = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)); process.getBuiltinModule('node:fs').writeSync(2, 'BUILTINS ' + list.join(' ') + '\\n'); });
+`)}`;
 const loaded = (stderr: string) => (/^LOADED (.*)$/m.exec(stderr)?.[1] ?? '').split(' ').filter(Boolean);
 
 test('--help from the sources loads neither SQLite, tar, the HTTP client nor the engine behind control/index.ts', (t) => {
@@ -99,8 +105,8 @@ test('with a current bundle a build runs from it (no source module loaded) and -
   t.is(help.status, 0, help.stderr);
   t.regex(help.stdout, /Usage: tsbuild/);
   const helpModules = loaded(help.stderr);
-  // the bundle is one script (compiled by the bin, not loaded as a module): no source of ours but the bin's helper
-  t.deepEqual(helpModules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u.endsWith('.ts')).map((u) => u.slice(`file://${repoRoot}/`.length)), ['cli/cli-bundle.ts']);
+  // the bundle is one script (compiled by the bin, not loaded as a module): no module of ours but the bin
+  t.deepEqual(helpModules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u !== `file://${repoRoot}/bin/tsbuild.js`).map((u) => u.slice(`file://${repoRoot}/`.length)), []);
   // SQLite is the store, zlib the layers: both belong to the engine, initialised only when a command opens it
   t.false(helpModules.some((u) => u === 'node:sqlite' || u === 'node:zlib' || u.includes('undici')), helpModules.join('\n'));
 
@@ -112,8 +118,8 @@ test('with a current bundle a build runs from it (no source module loaded) and -
     t.is(r.code, 0, r.stderr);
     const modules = loaded(r.stderr);
     t.true(modules.some((u) => u === 'node:sqlite'), 'the build did open the store');
-    const sources = modules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u.endsWith('.ts'));
-    t.deepEqual(sources.map((u) => u.slice(`file://${repoRoot}/`.length)), ['cli/cli-bundle.ts']);
+    const sources = modules.filter((u) => u.startsWith(`file://${repoRoot}/`) && u !== `file://${repoRoot}/bin/tsbuild.js`);
+    t.deepEqual(sources.map((u) => u.slice(`file://${repoRoot}/`.length)), []);
     // a no-change rebuild starts no process, talks to no registry and compresses nothing: Node's
     // modules for those are not even loaded (scripts/bundle-lazy-builtins.ts; issue 9)
     const again = await runTsbuild(['build', '--progress', 'plain', '-t', 'bundled', ctx], { root, env });
@@ -121,6 +127,18 @@ test('with a current bundle a build runs from it (no source module loaded) and -
     t.regex(again.stderr, /CACHED/);
     const unused = loaded(again.stderr).filter((u) => ['node:child_process', 'node:http', 'node:https', 'node:zlib'].includes(u));
     t.deepEqual(unused, []);
+    // quiet, as the bench and CI run it, stdout and stderr pipes: neither stream is made (a socket
+    // over the pipe, node:net) and node:fs/promises is not loaded, yet the image ID comes out (issue 9)
+    const quiet = await runTsbuild(['build', '--progress', 'quiet', '-t', 'bundled', ctx], { root, env: { NODE_OPTIONS: `--import=${traceBuiltins}` } });
+    t.is(quiet.code, 0, quiet.stderr);
+    t.regex(quiet.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    const builtins = (/^BUILTINS (.*)$/m.exec(quiet.stderr)?.[1] ?? '').split(' ');
+    t.true(builtins.includes('sqlite'), 'the build did open the store');
+    t.deepEqual(builtins.filter((m) => m === 'net' || m === 'internal/fs/promises'), []);
+    // and a reader that went away before the ID was written: the quiet exit of a closed pipe, no stack
+    const closed = spawnSync('bash', ['-c', 'set -o pipefail; "$@" | true', 'bash', process.execPath, ...shebangNodeFlags(tsbuildBin), tsbuildBin, '--root', root, 'build', '-q', ctx], { encoding: 'utf8' });
+    t.true(closed.status === 0 || closed.status === 141, `exit ${closed.status}: ${closed.stderr}`);
+    t.notRegex(closed.stderr, /EPIPE|^\s+at /m);
   } finally {
     removeDir(root);
     removeDir(ctx);
@@ -130,7 +148,7 @@ test('with a current bundle a build runs from it (no source module loaded) and -
 /** Loads the bundle as the bin does, in a process of its own (V8 keeps what one process compiled), runs its main and saves its cache. */
 function runBundled(entry: string, argv: string[], nodeFlags: string[] = []): { cached: boolean; code: number } {
   const script = `
-    import { loadBundle } from ${JSON.stringify(join(repoRoot, 'cli', 'cli-bundle.ts'))};
+    import { loadBundle } from ${JSON.stringify(join(repoRoot, 'bin', 'tsbuild.js'))};
     const b = loadBundle(${JSON.stringify(entry)}, ${JSON.stringify(argv)});
     const code = await b.main(${JSON.stringify(argv)});
     b.saveCache();
