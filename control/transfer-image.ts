@@ -5,6 +5,7 @@
 // compress-image.ts; the image id is the same), an index as an index of such manifests. An image
 // whose layers are all compressed (pulled) goes as it is stored, and then neither the worker's
 // layer code nor the exporter is loaded.
+import type { Readable } from 'node:stream';
 import { checkBlobBytes } from '../src/content/index.ts';
 import { ErrorCodes, invalid, notFound } from '../src/errors/index.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from '../src/image/index.ts';
@@ -74,14 +75,17 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
     if (image.target.digest !== image.digest) {
       descriptor = await compressedIndex(parts, image.target, (d) => lease.add('blob', d), opts.signal);
     } else {
-      // the config and the layers compressed already go up while the others are compressed
+      // the config and the layers compressed already go up while the others are compressed: from
+      // when a layer's compression has begun (its requests' first work on this thread came before
+      // it, 6-20 ms), or once none needs it (a re-push)
       if (!image.manifest.layers.every((l) => compressed(l.mediaType))) {
-        pushed = pushBlobs({ client: registry, content: parts.content, ref: name, signal: opts.signal }, [image.manifest.config, ...image.manifest.layers.filter((l) => compressed(l.mediaType))]);
+        streams.started = () => void (pushed ??= pushBlobs({ client: registry, content: parts.content, ref: name, signal: opts.signal }, [image.manifest.config, ...image.manifest.layers.filter((l) => compressed(l.mediaType))]));
         for (const l of image.manifest.layers) {
           if (!compressed(l.mediaType) && !streams.tap.has(l.digest)) streams.tap.set(l.digest, streamBlob({ client: registry, content: parts.content, ref: name, signal: opts.signal }));
         }
       }
-      descriptor = await compressedManifest(parts, { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType }, image.manifest, (d) => lease.add('blob', d), opts.signal, streams);
+      descriptor = await compressedManifest(parts, { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType }, image.manifest, (d) => lease.add('blob', d), opts.signal, streams)
+      streams.started?.();
     }
     await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal, pushed: streams.sent.size > 0 ? new Map([...(pushed ?? []), ...streams.sent]) : pushed });
     return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: descriptor.digest, size: descriptor.size };
@@ -102,7 +106,13 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
 async function compressedManifest(parts: PushParts, desc: Descriptor, manifest: ImageManifest, hold: (digest: string) => void, signal?: AbortSignal, streams?: LayerStreams): Promise<Descriptor> {
   if (manifest.layers.every((l) => compressed(l.mediaType))) return desc;
   const { compressLayers } = await import('./compress-image.ts');
-  const layers = await compressLayers(parts.worker, manifest.layers, pushCompression, { signal, tap: streams && ((l) => streams.tap.get(l.digest)?.tap) });
+  const tapOf = (stream: StreamedBlob | undefined) =>
+    stream &&
+    ((blob: Readable) => {
+      stream.tap(blob);
+      streams?.started?.();
+    });
+  const layers = await compressLayers(parts.worker, manifest.layers, pushCompression, { signal, tap: streams && ((l) => tapOf(streams.tap.get(l.digest))) });
   for (const l of layers) hold(l.digest);
   // each streamed layer's upload (or, where the stream failed or was not needed, its ordinary one)
   manifest.layers.forEach((l, i) => {
@@ -123,6 +133,8 @@ async function compressedManifest(parts: PushParts, desc: Descriptor, manifest: 
 interface LayerStreams {
   tap: Map<string, StreamedBlob>;
   sent: Map<string, Promise<boolean>>;
+  /** Called when a layer's compression has begun, and when compressedManifest is done: starts the other blobs' uploads. */
+  started?: () => void;
 }
 
 /** An index with each manifest of it the store has in gzip (compressedManifest); `desc` itself when none changes. */
