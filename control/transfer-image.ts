@@ -138,7 +138,7 @@ async function compressedManifest(parts: PushParts, desc: Descriptor, manifest: 
 interface LayerStreams {
   tap: Map<string, StreamedBlob>;
   sent: Map<string, Promise<boolean>>;
-  /** Called when a layer's compression has begun, and when compressedManifest is done: starts the other blobs' uploads. */
+  /** Called when a layer's compression has begun, and once the layers are found: starts the other blobs' uploads. */
   started?: () => void;
 }
 
