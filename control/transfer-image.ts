@@ -5,7 +5,6 @@
 // compress-image.ts; the image id is the same), an index as an index of such manifests. An image
 // whose layers are all compressed (pulled) goes as it is stored, and then neither the worker's
 // layer code nor the exporter is loaded.
-import type { Readable } from 'node:stream';
 import { checkBlobBytes } from '../src/content/index.ts';
 import { ErrorCodes, invalid, notFound } from '../src/errors/index.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from '../src/image/index.ts';
@@ -79,11 +78,11 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
     if (image.target.digest !== image.digest) {
       descriptor = await compressedIndex(parts, image.target, hold, opts.signal);
     } else {
-      // the config and the layers compressed already go up while the others are compressed: from
-      // when a layer's compression has begun (their requests' first work on this thread came
-      // before it, 6-20 ms), or once the layers are found (a re-push: none needs compressing)
+      // the config and the layers compressed already go up while the others are compressed, from
+      // the start (started once the compression had begun instead, the first push took 8% longer:
+      // 20 interleaved rounds at load 6-8, bench/README.md "Stop 20 push")
       if (!image.manifest.layers.every((l) => compressed(l.mediaType))) {
-        streams.started = () => void (pushed ??= pushBlobs({ client: registry, content: parts.content, ref: name, signal: opts.signal }, [image.manifest.config, ...image.manifest.layers.filter((l) => compressed(l.mediaType))]));
+        pushed = pushBlobs({ client: registry, content: parts.content, ref: name, signal: opts.signal }, [image.manifest.config, ...image.manifest.layers.filter((l) => compressed(l.mediaType))]);
         for (const l of image.manifest.layers) {
           if (!compressed(l.mediaType) && !streams.tap.has(l.digest)) streams.tap.set(l.digest, streamBlob({ client: registry, content: parts.content, ref: name, signal: opts.signal }));
         }
@@ -109,15 +108,7 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
 async function compressedManifest(parts: PushParts, desc: Descriptor, manifest: ImageManifest, hold: (digests: readonly string[]) => void, signal?: AbortSignal, streams?: LayerStreams): Promise<Descriptor> {
   if (manifest.layers.every((l) => compressed(l.mediaType))) return desc;
   const { compressLayers } = await import('./compress-image.ts');
-  const tapOf = (stream: StreamedBlob | undefined) =>
-    stream &&
-    ((blob: Readable) => {
-      stream.tap(blob);
-      streams?.started?.();
-    });
-  const layers = await compressLayers(parts.worker, manifest.layers, pushCompression, { signal, tap: streams && ((l) => tapOf(streams.tap.get(l.digest))) });
-  // the other blobs' requests start when the layers are found, before the writes below
-  streams?.started?.();
+  const layers = await compressLayers(parts.worker, manifest.layers, pushCompression, { signal, tap: streams && ((l) => streams.tap.get(l.digest)?.tap) });
   hold(layers.map((l) => l.digest));
   // each streamed layer's upload (or, where the stream failed or was not needed, its ordinary one)
   manifest.layers.forEach((l, i) => {
@@ -138,8 +129,6 @@ async function compressedManifest(parts: PushParts, desc: Descriptor, manifest: 
 interface LayerStreams {
   tap: Map<string, StreamedBlob>;
   sent: Map<string, Promise<boolean>>;
-  /** Called when a layer's compression has begun, and once the layers are found: starts the other blobs' uploads. */
-  started?: () => void;
 }
 
 /** An index with each manifest of it the store has in gzip (compressedManifest); `desc` itself when none changes. */
