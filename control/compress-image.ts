@@ -38,13 +38,18 @@ export async function compressLayers(
   opts: { parallelism?: number; signal?: AbortSignal; tap?: (layer: Descriptor) => ((blob: Readable) => void) | undefined } = {},
 ): Promise<Descriptor[]> {
   const queue = new PQueue({ concurrency: Math.max(1, opts.parallelism ?? 2) });
-  return Promise.all(
-    layers.map((l) =>
-      queue.add(async (): Promise<Descriptor> => {
-        opts.signal?.throwIfAborted();
-        const info = await worker.layerOfBlob(l.digest, { compression: compression.compression, level: compression.level, reuse: compression.force ? 'exact' : 'compressed', signal: opts.signal, tap: opts.tap?.(l) });
-        return info ? { mediaType: info.mediaType, digest: info.digest, size: info.size } : l;
-      }),
-    ),
-  );
+  // the layers that may be compressed now go first, the largest first: a blob made from a stored
+  // tar is the long part of a push (its upload waits for its last byte), while a layer in the
+  // compression asked for already is a few database reads, done meanwhile
+  const first = (l: Descriptor) => (l.mediaType.endsWith(compression.compression) ? 1 : 0);
+  const order = layers.map((_, i) => i).sort((a, b) => first(layers[a]) - first(layers[b]) || layers[b].size - layers[a].size);
+  const out = new Array<Promise<Descriptor>>(layers.length);
+  for (const i of order) out[i] = queue.add(() => compressLayer(layers[i]));
+  return Promise.all(out);
+
+  async function compressLayer(l: Descriptor): Promise<Descriptor> {
+    opts.signal?.throwIfAborted();
+    const info = await worker.layerOfBlob(l.digest, { compression: compression.compression, level: compression.level, reuse: compression.force ? 'exact' : 'compressed', signal: opts.signal, tap: opts.tap?.(l) });
+    return info ? { mediaType: info.mediaType, digest: info.digest, size: info.size } : l;
+  }
 }

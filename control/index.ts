@@ -99,7 +99,7 @@ export async function prepareContext(opts: { context: string; file?: string; std
 }
 
 /** `tsbuild push`: a stored image to its registry, opening only the stores of the root (no worker, see push-from-root.ts). */
-export async function pushFromRoot(root: string, name: string, opts: TransferOptions = {}): Promise<PushResult> {
+export async function pushFromRoot(root: string, name: string, opts: TransferOptions & { exiting?: boolean } = {}): Promise<PushResult> {
   const { pushFromRoot: push } = await import('./push-from-root.ts');
   return push(root, name, opts);
 }

@@ -10,11 +10,15 @@
 // (gzip blobs, their rows) is written as a build writes it and held by a lease until the push is
 // done; it mounts nothing and holds no snapshot, so no recovery has anything of it to clean up.
 import { openContentStore, openImageStore } from '../src/content/index.ts';
-import { openDatabase, openLeases, statePaths } from '../src/state/index.ts';
+import { leaveOpenAtExit, openDatabase, openLeases, statePaths } from '../src/state/index.ts';
 import type { Worker } from '../worker/index.ts';
 import { pushStoredImage, type PushResult, type TransferOptions } from './transfer-image.ts';
 
-export async function pushFromRoot(root: string, name: string, opts: TransferOptions = {}): Promise<PushResult> {
+/**
+ * `exiting`: the process exits right after (the CLI), so a database in which nothing lasting changed
+ * (a re-push: only its lease's rows) is left to the exit, its WAL kept (src/state/db.ts leaveOpenAtExit).
+ */
+export async function pushFromRoot(root: string, name: string, opts: TransferOptions & { exiting?: boolean } = {}): Promise<PushResult> {
   const paths = statePaths(root);
   const db = openDatabase(paths.db);
   try {
@@ -23,8 +27,8 @@ export async function pushFromRoot(root: string, name: string, opts: TransferOpt
     const worker: Pick<Worker, 'layerOfBlob'> = {
       layerOfBlob: async (digest, o) => (await (layers ??= import('../worker/index.ts').then((w) => w.openStoredLayers({ root, db, content })))).layerOfBlob(digest, o),
     };
-    return await pushStoredImage({ content, images: openImageStore({ content, db }), leases: openLeases(db), worker }, name, opts);
+    return await pushStoredImage({ content, images: openImageStore({ content, db }), leases: openLeases(db), worker }, name, { insecureRegistries: opts.insecureRegistries, signal: opts.signal, progress: opts.progress });
   } finally {
-    db.close();
+    if (!(opts.exiting && leaveOpenAtExit(db))) db.close();
   }
 }

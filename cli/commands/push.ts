@@ -16,7 +16,7 @@ export function registerPush(program: Command, name = 'push'): void {
     .action(async (ref: string, flags: { quiet?: boolean; insecureRegistry?: string[] }, cmd: Command) => {
       // the stores only: a push needs no worker (control/push-from-root.ts)
       const root = resolveStateRoot((cmd.optsWithGlobals() as { root?: string }).root);
-      const r = await pushFromRoot(root, ref, { insecureRegistries: flags.insecureRegistry ?? [] });
+      const r = await pushFromRoot(root, ref, { insecureRegistries: flags.insecureRegistry ?? [], exiting: true });
       if (flags.quiet) {
         process.stdout.write(`${r.ref}\n`);
         return;

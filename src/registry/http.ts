@@ -54,12 +54,18 @@ export interface HttpAgents {
 }
 
 export function createHttpAgents(): HttpAgents {
-  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  const plain = new http.Agent({ keepAlive: true });
+  // made on its first use: loading node:https (and TLS) cost 3-10 ms of a push to a plain-HTTP
+  // registry (the bundle requires a builtin when first read: scripts/bundle-lazy-builtins.ts)
+  let secure: https.Agent | undefined;
   return {
-    ...agents,
+    http: plain,
+    get https() {
+      return (secure ??= new https.Agent({ keepAlive: true }));
+    },
     destroy: () => {
-      agents.http.destroy();
-      agents.https.destroy();
+      plain.destroy();
+      secure?.destroy();
     },
   };
 }

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../image/index.ts';
+import type { HttpResponse } from './http.ts';
 import { sendGuarded, withDigest } from './blob-upload.ts';
 import { registryErrorFrom } from './errors.ts';
 import type { PushOptions } from './push.ts';
@@ -72,25 +73,37 @@ async function uploadStreamed(opts: Omit<PushOptions, 'descriptor' | 'pushed'>, 
   let location = new URL(given, start.url).toString();
   const hash = createHash('sha256');
   let size = 0;
-  let whole = false;
+  let whole: { digest: string; head: Promise<HttpResponse> } | undefined;
   async function* hashed(): AsyncIterable<Uint8Array> {
     for await (const chunk of source as AsyncIterable<Uint8Array>) {
       hash.update(chunk);
       size += chunk.length;
       yield chunk;
     }
-    whole = true;
+    const digest = `sha256:${hash.digest('hex')}`;
+    // a blob the registry has already (another root pushed the same layer) is never committed
+    // again: the session is then cancelled (docker-registry rewrites a blob's link file in place
+    // when it commits one, and a concurrent HEAD of that blob may then see a 500). Asked as soon as
+    // the digest is known, while the registry still takes in and syncs the upload's last bytes
+    const head = sendGuarded(s, `/blobs/${digest}`, { method: 'HEAD' });
+    // awaited once the upload is in (or has failed): a rejection meanwhile is not unhandled
+    head.catch(() => undefined);
+    whole = { digest, head };
   }
-  const patch = await sendGuarded(s, location, { method: 'PATCH', headers: { 'content-type': 'application/octet-stream' } }, hashed());
-  if (patch.status !== 202) throw await registryErrorFrom(patch, s.what);
+  const patch = await sendGuarded(s, location, { method: 'PATCH', headers: { 'content-type': 'application/octet-stream' } }, hashed()).catch(async (e: unknown) => {
+    // nothing of the upload goes on once it has failed
+    await whole?.head.catch(() => undefined);
+    throw e;
+  });
+  if (patch.status !== 202) {
+    await whole?.head.catch(() => undefined);
+    throw await registryErrorFrom(patch, s.what);
+  }
   // a registry that answered before the last byte has a part of the blob: never committed under a digest
   if (!whole) throw new Error(`${s.what}: the registry answered the upload before its end`);
   location = new URL(patch.headers.get('location') ?? location, location).toString();
-  const digest = `sha256:${hash.digest('hex')}`;
-  // a blob the registry has already (another root pushed the same layer) is never committed again:
-  // the session is cancelled (docker-registry rewrites a blob's link file in place when it commits
-  // one, and a concurrent HEAD of that blob may then see a 500)
-  const head = await sendGuarded(s, `/blobs/${digest}`, { method: 'HEAD' });
+  const { digest } = whole;
+  const head = await whole.head;
   if (head.ok) {
     await sendGuarded(s, location, { method: 'DELETE' }).catch(() => undefined);
     return { digest, size, sent: false };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { gzipChunkSize, looksRandom, parallelGzip } from '../../src/compression/index.ts';
+import { gzipChunkSize, looksRandom, parallelGzip, randomRuns } from '../../src/compression/index.ts';
 
 /** 2.5 chunks of text, 3 of random bytes, then text again: both kinds, and a short last chunk. */
 function layerLike(): Buffer {
@@ -89,4 +89,33 @@ test('level 0 stores everything; an empty input is a valid empty gzip', async (t
   t.true(out.length > text.length);
   t.true(gunzipSync(out).equals(text));
   t.is(gunzipSync(await gzip(Buffer.alloc(0), { piece: 1 })).length, 0);
+});
+
+test('a chunk of both kinds: its random 64 KiB segments stored, the rest deflated, and gunzip gives it back', async (t) => {
+  // as a 4 MB random file's first MiB: a tar header and a text file, then the random bytes
+  const text = Buffer.from('a line of a small text file before the random one\n'.repeat(3000));
+  const chunk = Buffer.concat([text.subarray(0, 100_000), randomBytes(gzipChunkSize - 100_000)]);
+  t.deepEqual(
+    randomRuns(chunk).map((r) => [r.start, r.end, r.random]),
+    [
+      [0, 128 << 10, false],
+      [128 << 10, gzipChunkSize, true],
+    ],
+  );
+  // and a random file's last MiB, text after it
+  const tail = Buffer.concat([randomBytes(700_000), text.subarray(0, gzipChunkSize - 700_000)]);
+  t.deepEqual(randomRuns(tail).map((r) => r.random), [true, false]);
+  const input = Buffer.concat([text.subarray(0, 60_000), chunk, tail, chunk]);
+  const a = await gzip(input, { concurrency: 1, piece: 4099 });
+  const b = await gzip(input, { concurrency: 3, piece: gzipChunkSize });
+  t.is(sha(a), sha(b));
+  t.true(gunzipSync(a).equals(input));
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-gzip-'));
+  try {
+    writeFileSync(join(dir, 'layer.gz'), a);
+    const r = spawnSync('gzip', ['-t', join(dir, 'layer.gz')], { encoding: 'utf8' });
+    t.is(r.status, 0, r.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
