@@ -39,6 +39,17 @@ export function makeRuntimeFifos(dir: string): RuntimeFifos {
   return { stdout, stderr, made };
 }
 
+let running = 0;
+
+/**
+ * How many runtimes this process started are still running: a step that ends while others run
+ * unmounts its overlay in a child of the syscall helper (../snapshot/mount.ts), so the others'
+ * requests need not wait behind its sync.
+ */
+export function runtimesRunning(): number {
+  return running;
+}
+
 /**
  * Starts `runtime` with `args` in a session of its own (a Ctrl-C in the terminal reaches tsbuild,
  * which stops the container itself, and not the runtime, which would pass it on to the command).
@@ -83,7 +94,7 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
           if (e === undefined) throw helperLost(runtime.name, pid);
           return streamsClosed.then(() => (e.signal !== 0 ? 128 : e.code));
         });
-        return {
+        return counted({
           stdout, stderr, closed,
           kill: () => {
             try {
@@ -92,7 +103,7 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
               // gone already
             }
           },
-        };
+        });
       }
     }
   }
@@ -102,7 +113,15 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
-  return { stdout: child.stdout, stderr: child.stderr, closed, kill: () => child.kill('SIGKILL') };
+  return counted({ stdout: child.stdout, stderr: child.stderr, closed, kill: () => child.kill('SIGKILL') });
+}
+
+/** `p`, counted in runtimesRunning until it ends. */
+function counted(p: RuntimeProcess): RuntimeProcess {
+  running++;
+  const ended = () => void running--;
+  p.closed.then(ended, ended);
+  return p;
 }
 
 function helperLost(runtime: string, pid?: number): TsbuildError {

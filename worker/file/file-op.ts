@@ -18,6 +18,7 @@ import type { WorkerEnv } from '../worker-env.ts';
 import { mkdirAction, mkfileAction, rmAction } from './actions.ts';
 import { copyAction, type CopySource } from './copy.ts';
 import { copyManifestName, openCopyReuse, type CopyReusePlan } from './copy-reuse.ts';
+import { runtimesRunning } from '../exec/runtime-process.ts';
 
 export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string> {
   const parent = snapshotInput(inputs, op.base);
@@ -44,7 +45,7 @@ async function applyActions(env: WorkerEnv, op: FileOp, inputs: readonly InputRe
       return source;
     };
     const mounting = [
-      mountAt(mounts[0], rootfs).then(() => void cleanups.push(() => unmount(rootfs))),
+      mountAt(mounts[0], rootfs).then(() => void cleanups.push(() => unmount(rootfs, { inChild: runtimesRunning() > 0 }))),
       ...op.actions.flatMap((a) => (a.action === 'copy' && inputs[a.from]?.type !== 'local' ? [sourceOf(a.from)] : [])),
     ];
     // every mount settled before any error leaves: the cleanups below must see each one that was made
