@@ -5,7 +5,8 @@ import { appendFileSync, chmodSync, copyFileSync, mkdtempSync, readFileSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountArgs, mountSyscall, umountInChildSyscall, umountSyscall } from '../../worker/syscall-helper.ts';
-import { runtimesRunning, startRuntime } from '../../worker/exec/runtime-process.ts';
+import { startRuntime } from '../../worker/exec/runtime-process.ts';
+import { runtimesRunning } from '../../worker/running-runtimes.ts';
 import type { OciRuntime } from '../../worker/exec/runtime.ts';
 
 const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);

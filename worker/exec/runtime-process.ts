@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { errnoText, LOST, mkfifos, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
 import type { OciRuntime } from './runtime.ts';
+import { countRuntime } from '../running-runtimes.ts';
 
 export interface RuntimeProcess {
   stdout: Readable;
@@ -37,17 +38,6 @@ export function makeRuntimeFifos(dir: string): RuntimeFifos {
   const made = mkfifos([stdout, stderr]);
   made.catch(() => undefined);
   return { stdout, stderr, made };
-}
-
-let running = 0;
-
-/**
- * How many runtimes this process started are still running: a step that ends while others run
- * unmounts its overlay in a child of the syscall helper (../snapshot/mount.ts), so the others'
- * requests need not wait behind its sync.
- */
-export function runtimesRunning(): number {
-  return running;
 }
 
 /**
@@ -116,11 +106,9 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
   return counted({ stdout: child.stdout, stderr: child.stderr, closed, kill: () => child.kill('SIGKILL') });
 }
 
-/** `p`, counted in runtimesRunning until it ends. */
+/** `p`, counted in runtimesRunning (../running-runtimes.ts) until it ends. */
 function counted(p: RuntimeProcess): RuntimeProcess {
-  running++;
-  const ended = () => void running--;
-  p.closed.then(ended, ended);
+  countRuntime(p.closed);
   return p;
 }
 

@@ -18,7 +18,7 @@ import type { WorkerEnv } from '../worker-env.ts';
 import { mkdirAction, mkfileAction, rmAction } from './actions.ts';
 import { copyAction, type CopySource } from './copy.ts';
 import { copyManifestName, openCopyReuse, type CopyReusePlan } from './copy-reuse.ts';
-import { runtimesRunning } from '../exec/runtime-process.ts';
+import { runtimesRunning } from '../running-runtimes.ts';
 
 export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string> {
   const parent = snapshotInput(inputs, op.base);
