@@ -69,6 +69,18 @@ sub handle {
     my ($target, $flags) = @a;
     $r = syscall($nr{umount2}, $target, $flags + 0);
     return "$id\t" . ($r == 0 ? 0 : ($!+0));
+  } elsif ($op eq 'umount-child') {
+    # the same in a child, its end reported as a spawned program's (its exit code the errno): an
+    # overlay's unmount syncs its upper filesystem, and the helper serves other requests meanwhile
+    my ($target, $flags) = @a;
+    my $pid = fork();
+    return "$id\t" . ($!+0) unless defined $pid;
+    if ($pid == 0) {
+      $SIG{CHLD} = 'DEFAULT';
+      syscall($nr{umount2}, $target, $flags + 0) == 0 or quit($!+0);
+      quit(0);
+    }
+    return started($id, $pid);
   } elsif ($op eq 'topdir') {
     # chattr +T: FS_IOC_GETFLAGS, then FS_IOC_SETFLAGS with FS_TOPDIR_FL (linux/fs.h; _IOR/_IOW('f', 1/2, long))
     my ($dir) = @a;
@@ -329,6 +341,26 @@ export async function mountSyscall(m: { type: string; source: string; options: r
 /** umount2(2); undefined: no helper. Resolves with the errno, 0 on success. */
 export async function umountSyscall(target: string, flags = 0): Promise<number | undefined> {
   return orNothing(await call('umount', [target, String(flags)]));
+}
+
+/**
+ * umount2(2) made by a child of the helper: for an unmount that syncs a filesystem (an overlay with
+ * an upper dir syncs the whole upper filesystem: milliseconds, more under load), so that the helper
+ * serves other steps' mounts, unmounts and runtimes meanwhile instead of queueing them behind the
+ * sync, and several such unmounts overlap. Resolves as umountSyscall; undefined also when the child
+ * was killed (whether it unmounted is unknown: the caller asks umount(8)).
+ */
+export async function umountInChildSyscall(target: string, flags = 0): Promise<number | undefined> {
+  let exit: ChildExit | undefined | null = null;
+  let onExit: ((e: ChildExit | undefined) => void) | undefined;
+  const reply = await call('umount-child', [target, String(flags)], (e) => {
+    exit = e;
+    onExit?.(e);
+  });
+  if (reply === undefined || reply.errno === LOST) return undefined;
+  if (reply.pid === undefined) return reply.errno;
+  const ended = await new Promise<ChildExit | undefined>((resolve) => (exit !== null ? resolve(exit) : (onExit = resolve)));
+  return ended === undefined || ended.signal !== 0 ? undefined : ended.code;
 }
 
 // an unmount or a FIFO lost with the helper: made again another way is harmless

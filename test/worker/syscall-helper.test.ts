@@ -4,8 +4,9 @@ import test from 'ava';
 import { appendFileSync, chmodSync, copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mountArgs, mountSyscall, umountSyscall } from '../../worker/syscall-helper.ts';
+import { mountArgs, mountSyscall, umountInChildSyscall, umountSyscall } from '../../worker/syscall-helper.ts';
 import { startRuntime } from '../../worker/exec/runtime-process.ts';
+import { runtimesRunning } from '../../worker/running-runtimes.ts';
 import type { OciRuntime } from '../../worker/exec/runtime.ts';
 
 const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
@@ -28,6 +29,22 @@ test('a tmpfs mounted through the helper is there, and gone after its unmount; a
   } finally {
     await umountSyscall(dir);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('unmounts made by children of the helper, two at once: both gone, and the errno of one that fails is its exit code', async (t) => {
+  const dirs = [mkdtempSync(join(tmpdir(), 'tsbuild-helper-')), mkdtempSync(join(tmpdir(), 'tsbuild-helper-'))];
+  try {
+    for (const dir of dirs) t.is(await mountSyscall({ type: 'tmpfs', source: 'tmpfs', options: ['size=1048576'] }, dir), 0);
+    t.deepEqual(await Promise.all(dirs.map((d) => umountInChildSyscall(d))), [0, 0]);
+    t.deepEqual(dirs.map(mounted), [false, false]);
+    t.is(await umountInChildSyscall(dirs[0]), 22);
+    t.is(await umountInChildSyscall(join(dirs[0], 'missing')), 2);
+  } finally {
+    for (const dir of dirs) {
+      await umountSyscall(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
 
@@ -64,6 +81,20 @@ test('a process started through the helper: its stdout, stderr and exit code, al
     t.is(big.out.length, 300000);
   } finally {
     rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test.serial('a runtime counts as running from its start to its end (serial: the count is the process\'s)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-helper-'));
+  try {
+    const before = runtimesRunning();
+    const p = await startRuntime(shell, ['sleep 30'], dir);
+    t.is(runtimesRunning(), before + 1);
+    p.kill();
+    t.is(await p.closed, 128);
+    t.is(runtimesRunning(), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -13,6 +13,7 @@ import type { WorkerEnv } from '../worker-env.ts';
 import { resolveInRoot } from '../../src/context/index.ts';
 import { runContainer } from './executor.ts';
 import { makeRuntimeFifos } from './runtime-process.ts';
+import { runtimesRunning } from '../running-runtimes.ts';
 import { dirsShowingLower, placeBindTargets, placeOpTargets, recordTargets, removeCreatedTargets } from './mount-targets.ts';
 import { createRuntimeSpec } from './spec.ts';
 import { resolveUser } from '../rootfs/users.ts';
@@ -92,7 +93,8 @@ async function runInSnapshot(env: WorkerEnv, op: ExecOp, inputs: readonly InputR
 
     const written = env.snapshots.activeDir(key);
     const showsLower = written.form === 'diff' ? dirsShowingLower(rootfs, written.dir, before) : undefined;
-    await unmount(rootfs);
+    // its sync in a child of the helper while other steps run: their requests need not queue behind it
+    await unmount(rootfs, { inChild: runtimesRunning() > 0 });
     mounted = false;
     const trash = createTrash(env.paths.tmp);
     await removeCreatedTargets(written.dir, before, written.form, showsLower, trash);

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { errnoText, LOST, mkfifos, spawnThroughHelper, type ChildExit } from '../syscall-helper.ts';
 import type { OciRuntime } from './runtime.ts';
+import { countRuntime } from '../running-runtimes.ts';
 
 export interface RuntimeProcess {
   stdout: Readable;
@@ -83,7 +84,7 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
           if (e === undefined) throw helperLost(runtime.name, pid);
           return streamsClosed.then(() => (e.signal !== 0 ? 128 : e.code));
         });
-        return {
+        return counted({
           stdout, stderr, closed,
           kill: () => {
             try {
@@ -92,7 +93,7 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
               // gone already
             }
           },
-        };
+        });
       }
     }
   }
@@ -102,7 +103,13 @@ export async function startRuntime(runtime: OciRuntime, args: readonly string[],
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
-  return { stdout: child.stdout, stderr: child.stderr, closed, kill: () => child.kill('SIGKILL') };
+  return counted({ stdout: child.stdout, stderr: child.stderr, closed, kill: () => child.kill('SIGKILL') });
+}
+
+/** `p`, counted in runtimesRunning (../running-runtimes.ts) until it ends. */
+function counted(p: RuntimeProcess): RuntimeProcess {
+  countRuntime(p.closed);
+  return p;
 }
 
 function helperLost(runtime: string, pid?: number): TsbuildError {

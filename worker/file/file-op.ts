@@ -4,7 +4,7 @@
 // directly: the kernel then does copy-up, whiteouts and opaque dirs exactly as it does for exec, so
 // one mechanism produces every layer diff, and paths resolve against the merged view (an image's
 // `/etc -> /x` link is followed inside the root, as the copy must see it).
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { assertNever, type FileOp } from '../../src/llb/index.ts';
@@ -18,6 +18,7 @@ import type { WorkerEnv } from '../worker-env.ts';
 import { mkdirAction, mkfileAction, rmAction } from './actions.ts';
 import { copyAction, type CopySource } from './copy.ts';
 import { copyManifestName, openCopyReuse, type CopyReusePlan } from './copy-reuse.ts';
+import { runtimesRunning } from '../running-runtimes.ts';
 
 export async function fileOp(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx: RunContext): Promise<string> {
   const parent = snapshotInput(inputs, op.base);
@@ -32,30 +33,24 @@ async function applyActions(env: WorkerEnv, op: FileOp, inputs: readonly InputRe
   const cleanups: (() => Promise<void>)[] = [];
   const reuse = copyReuse(env, op, inputs, ctx, key, rootfs);
   try {
-    await mkdir(rootfs, { recursive: true });
-    await mountAt(mounts[0], rootfs);
-    cleanups.push(() => unmount(rootfs));
-    const sources = new Map<number, CopySource>();
-    const sourceOf = async (index: number): Promise<CopySource> => {
-      const known = sources.get(index);
-      if (known) return known;
-      const input = inputs[index];
-      if (!input) throw new TsbuildError(`copy refers to input ${index}, but only ${inputs.length} exist`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
-      let source: CopySource;
-      if (input.type === 'local') source = { root: input.dir, excludePatterns: input.excludePatterns, name: 'the build context', keepOwners: false };
-      else {
-        const viewKey = newSnapshotKey();
-        const dir = join(work, `src-${index}`);
-        cleanups.push(() => env.snapshots.remove(viewKey));
-        const view = await env.snapshots.view(viewKey, input.id, { readonly: true });
-        await mkdir(dir);
-        await mountAt(view[0], dir);
-        cleanups.push(() => unmount(dir));
-        source = { root: dir, excludePatterns: [], name: 'the source', keepOwners: true };
-      }
-      sources.set(index, source);
+    // on the main thread (two small dirs): not a round trip through libuv's threads, where it waits
+    // behind the background removals of the steps before (docs/runtime.md, stop 20)
+    mkdirSync(rootfs, { recursive: true });
+    // the target and every source snapshot mounted at once: the helper takes the mounts from one
+    // read of its pipe instead of one round trip each, in a chain of COPY steps (parallel-stages)
+    const sources = new Map<number, Promise<CopySource>>();
+    const sourceOf = (index: number): Promise<CopySource> => {
+      let source = sources.get(index);
+      if (!source) sources.set(index, (source = openSource(env, inputs, index, work, cleanups)));
       return source;
     };
+    const mounting = [
+      mountAt(mounts[0], rootfs).then(() => void cleanups.push(() => unmount(rootfs, { inChild: runtimesRunning() > 0 }))),
+      ...op.actions.flatMap((a) => (a.action === 'copy' && inputs[a.from]?.type !== 'local' ? [sourceOf(a.from)] : [])),
+    ];
+    // every mount settled before any error leaves: the cleanups below must see each one that was made
+    const failed = (await Promise.allSettled(mounting)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
 
     for (const action of op.actions) {
       if (ctx.signal.aborted) throw new TsbuildError('the file operation was cancelled', { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
@@ -77,12 +72,36 @@ async function applyActions(env: WorkerEnv, op: FileOp, inputs: readonly InputRe
       }
     }
   } finally {
-    for (const c of cleanups.reverse()) await c();
+    // at once, as the mounts: each cleanup is one mount's own (unmount, then its view's removal)
+    const failed = (await Promise.allSettled(cleanups.map((c) => c()))).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     // in the background: freeing blocks can wait on the disk (../snapshot/background-removal.ts)
     removeLater(work);
   }
   // unmounted now: the deferred files go straight into the upper dir
   reuse?.finish();
+}
+
+/**
+ * Input `index` as a copy's source: the build context as it is, or a snapshot mounted read-only in
+ * `work`. Pushes onto `cleanups` one function that unmounts and removes the view (when one was made).
+ */
+async function openSource(env: WorkerEnv, inputs: readonly InputRef[], index: number, work: string, cleanups: (() => Promise<void>)[]): Promise<CopySource> {
+  const input = inputs[index];
+  if (!input) throw new TsbuildError(`copy refers to input ${index}, but only ${inputs.length} exist`, { code: ErrorCodes.INTERNAL, kind: 'internal' });
+  if (input.type === 'local') return { root: input.dir, excludePatterns: input.excludePatterns, name: 'the build context', keepOwners: false };
+  const viewKey = newSnapshotKey();
+  const dir = join(work, `src-${index}`);
+  let mounted = false;
+  cleanups.push(async () => {
+    if (mounted) await unmount(dir);
+    await env.snapshots.remove(viewKey);
+  });
+  const view = await env.snapshots.view(viewKey, input.id, { readonly: true });
+  mkdirSync(dir);
+  await mountAt(view[0], dir);
+  mounted = true;
+  return { root: dir, excludePatterns: [], name: 'the source', keepOwners: true };
 }
 
 /**

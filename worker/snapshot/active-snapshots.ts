@@ -2,6 +2,9 @@
 // recovery removes what a killed one left, see worker/recover.ts).
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createTrash } from './background-removal.ts';
 import { diskUsage, type SnapshotStore } from './snapshot-store.ts';
 import type { SnapshotInfo, Snapshotter } from './snapshotter.ts';
 
@@ -48,7 +51,8 @@ export function storeQueries(store: SnapshotStore, actives: ActiveSnapshots): Pi
     async remove(key) {
       const a = actives.get(key);
       actives.delete(key);
-      if (a) await rm(a.dir, { recursive: true, force: true });
+      if (a?.view) await throwAway(a.dir);
+      else if (a) await rm(a.dir, { recursive: true, force: true });
       else await store.remove(key);
     },
     stat: (key) => {
@@ -60,4 +64,18 @@ export function storeQueries(store: SnapshotStore, actives: ActiveSnapshots): Pi
     usage: async (key) => diskUsage(actives.get(key)?.dir ?? store.diffDir(key)),
     walk: () => [...store.walk(), ...actives.infos()],
   };
+}
+
+/**
+ * A view's dir (below the tmp dir, which start-up recovery empties; never committed) moved out of
+ * its place at once and removed in the background, off the step's path: an `rm` through libuv's
+ * threads waits behind the background removals of the steps before (docs/runtime.md, stop 20). A
+ * read-only overlay view made no dir at all. Removed in place as before when it cannot be moved (a
+ * mount still on it).
+ */
+async function throwAway(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  const trash = createTrash(dirname(dir));
+  if (trash.take(dir)) trash.empty();
+  else await rm(dir, { recursive: true, force: true });
 }

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { constants } from 'node:os';
 import { promisify } from 'node:util';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { errnoText, LOST, MNT_DETACH, mountSyscall, umountSyscall } from '../syscall-helper.ts';
+import { errnoText, LOST, MNT_DETACH, mountSyscall, umountInChildSyscall, umountSyscall } from '../syscall-helper.ts';
 
 const run = promisify(execFile);
 const { EINVAL, ENOENT } = constants.errno;
@@ -82,9 +82,13 @@ async function mountOnce(m: Mount, target: string): Promise<void> {
   }
 }
 
-/** Unmounts `target`, detaching lazily when it is busy so cleanup always makes progress. Missing mounts are fine. */
-export async function unmount(target: string): Promise<void> {
-  const errno = await umountSyscall(target);
+/**
+ * Unmounts `target`, detaching lazily when it is busy so cleanup always makes progress. Missing
+ * mounts are fine. `inChild`: by a child of the syscall helper, for an unmount that syncs (a
+ * step's own overlay) while other steps may need the helper (../syscall-helper.ts).
+ */
+export async function unmount(target: string, opts: { inChild?: boolean } = {}): Promise<void> {
+  const errno = await (opts.inChild ? umountInChildSyscall(target) : umountSyscall(target));
   // EINVAL: not a mount point; ENOENT: no such path
   if (errno === 0 || errno === EINVAL || errno === ENOENT) return;
   if (errno !== undefined) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withMounts } from '../../../worker/snapshot/mount.ts';
 import { withActiveSnapshot, withView } from '../../../worker/snapshot/with-active-snapshot.ts';
+import { removalsSettled } from '../../../worker/snapshot/background-removal.ts';
 import { kinds, makeBase, withFixture, type Fixture } from './_snapshotters.ts';
 
 /** A base unpacked from an image (the copying snapshotter has no tree of it yet: it builds one in tmp). */
@@ -18,8 +19,13 @@ async function unpackedBase({ s, root }: Fixture): Promise<string> {
   return name;
 }
 
-/** What a failed or cancelled step must leave: only the committed snapshots, nothing mounted, an empty tmp. */
-function assertClean(t: import('ava').ExecutionContext, f: Fixture, committed: string[]): void {
+/**
+ * What a failed or cancelled step must leave: only the committed snapshots, nothing mounted, an
+ * empty tmp (once the background removals ended: a view's dir leaves its place at once and is
+ * removed off the step's path, worker/snapshot/background-removal.ts).
+ */
+async function assertClean(t: import('ava').ExecutionContext, f: Fixture, committed: string[]): Promise<void> {
+  await removalsSettled();
   t.deepEqual(f.s.walk().map((i) => `${i.kind} ${i.name}`).sort(), committed.map((n) => `committed ${n}`).sort(), 'no active snapshot');
   t.deepEqual(f.mountsUnder(), [], 'nothing mounted');
   t.deepEqual(readdirSync(f.tmp), [], 'nothing left in tmp');
@@ -54,7 +60,7 @@ for (const kind of kinds) {
         }),
       );
       await t.throwsAsync(failing, { message: /exit code: 2/ });
-      assertClean(t, f, [base]);
+      await assertClean(t, f, [base]);
     }));
 
   test(`${kind}: an abort in the middle of a step leaves no active snapshot, no mount and no dir in tmp`, (t) =>
@@ -69,7 +75,7 @@ for (const kind of kinds) {
           noticing.signal.throwIfAborted();
         }), { signal: noticing.signal });
       await t.throwsAsync(stopped, { message: 'the build was cancelled' });
-      assertClean(t, f, [base]);
+      await assertClean(t, f, [base]);
       // the step does not notice and finishes: its snapshot is still not committed
       const unnoticed = new AbortController();
       let key: string | undefined;
@@ -83,10 +89,10 @@ for (const kind of kinds) {
       }, { signal: unnoticed.signal });
       await t.throwsAsync(finished, { code: 'CANCELLED', message: 'the step was cancelled' });
       t.is(f.s.stat(key!), undefined);
-      assertClean(t, f, [base]);
+      await assertClean(t, f, [base]);
       // aborted before it starts: nothing is prepared
       await t.throwsAsync(withActiveSnapshot(f.s, base, async () => t.fail('must not run'), { signal: unnoticed.signal }), { code: 'CANCELLED' });
-      assertClean(t, f, [base]);
+      await assertClean(t, f, [base]);
     }));
 
   test(`${kind}: withView returns what the step found and always removes the view`, (t) =>
@@ -95,7 +101,7 @@ for (const kind of kinds) {
       const dir = await f.mountDir();
       const found = await withView(f.s, base, { readonly: true }, (_key, mounts) => withMounts(mounts, dir, async (r) => readFileSync(join(r, 'etc/keep'), 'utf8')));
       t.is(found, 'keep');
-      assertClean(t, f, [base]);
+      await assertClean(t, f, [base]);
       const aborted = new AbortController();
       const looking = withView(f.s, base, {}, (_key, mounts) =>
         withMounts(mounts, dir, async (r) => {
@@ -105,7 +111,7 @@ for (const kind of kinds) {
         }),
       );
       await t.throwsAsync(looking, { message: 'export cancelled' });
-      assertClean(t, f, [base]);
+      await assertClean(t, f, [base]);
       t.deepEqual(await f.look(base, (r) => readdirSync(r).includes('scribble')), false, 'a view changes nothing');
     }));
 }
