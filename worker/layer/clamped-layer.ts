@@ -8,11 +8,10 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 import { MediaTypes, type LayerBlob } from '../../src/image/index.ts';
 import { createTimeClamp } from './clamp-times.ts';
-import { compressionOf, layerBlob, type LayerEnv, type LayerRequest } from './layer-blob.ts';
+import { compressionOf, decompressed, layerBlob, type LayerEnv, type LayerRequest } from './layer-blob.ts';
 
 /** The snapshot_blobs name the clamped blobs of diff `diffId` are recorded under. */
 export function clampedLayerName(epoch: number, diffId: string): string {
@@ -60,12 +59,3 @@ async function clampTar(env: LayerEnv, blob: LayerBlob, epoch: number, signal?: 
 // pipeline's typings have no overload for an array of streams
 const pipeStages = pipeline as unknown as (streams: readonly unknown[], opts: { signal?: AbortSignal }) => Promise<void>;
 
-/** The uncompressed tar of a stored blob. */
-async function decompressed(env: LayerEnv, blob: LayerBlob): Promise<Readable> {
-  const c = compressionOf(blob.mediaType);
-  const source = await env.content.open(blob.digest, { size: blob.size });
-  if (c === 'uncompressed') return source;
-  const decoder = c === 'gzip' ? createGunzip() : createZstdDecompress();
-  source.on('error', (e) => decoder.destroy(e));
-  return source.pipe(decoder);
-}

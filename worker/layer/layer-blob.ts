@@ -196,7 +196,7 @@ function storedBlobs(env: LayerEnv, blobs: Record<string, LayerBlob>): [BlobVari
 }
 
 /** The uncompressed tar of a stored blob (checked against its digest as it flows). */
-async function decompressed(env: LayerEnv, blob: LayerBlob): Promise<Readable> {
+export async function decompressed(env: LayerEnv, blob: LayerBlob): Promise<Readable> {
   const c = compressionOf(blob.mediaType);
   const source = await env.content.open(blob.digest, { size: blob.size });
   if (c === 'uncompressed') return source;
