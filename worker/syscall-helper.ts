@@ -34,7 +34,7 @@ unless (%nr) {
   %nr = map { ($_ => &{"SYS_$_"}()) } qw(mount umount2 unshare setsid mknodat exit_group);
 }
 $| = 1;
-my (%children, %early);
+my (%children, %early, $lifeR, $lifeW);
 # a forked child's _exit: no END blocks, no flushing of the helper's buffers
 sub quit { syscall($nr{exit_group}, $_[0]) }
 sub report { my ($id, $status) = @_; print "exit\t$id\t", ($status >> 8), "\t", ($status & 127), "\n" }
@@ -122,16 +122,21 @@ sub handle {
     for my $f (@a) { syscall($nr{mknodat}, -100, $f, 0010000 | 0600, 0) == 0 or return "$id\t" . ($!+0) }
     return "$id\t0";
   } elsif ($op eq 'spawn') {
-    my ($out, $err, $unmount, $seal, $own, $file, @argv) = @a;
+    my ($out, $err, $unmount, $seal, $own, $life, $file, @argv) = @a;
     my ($o, $e);
     open($o, '+<', $out) or return "$id\t" . ($!+0);
     open($e, '+<', $err) or return "$id\t" . ($!+0);
+    # the lifeline: a pipe whose write end only this process holds (close-on-exec, as every fd
+    # above 2 Perl opens), so its read end sees EOF when the helper ends, also when tsbuild was
+    # killed -9 and nothing else could stop the child (slirp4netns --exit-fd=0)
+    if (length $life and !$lifeR) { pipe($lifeR, $lifeW) or return "$id\t" . ($!+0); }
     my $pid = fork();
     return "$id\t" . ($!+0) unless defined $pid;
     if ($pid == 0) {
       $SIG{CHLD} = 'DEFAULT';
       syscall($nr{setsid});
-      open(STDIN, '<', '/dev/null'); open(STDOUT, '>&', $o); open(STDERR, '>&', $e);
+      if (length $life) { open(STDIN, '<&', $lifeR); } else { open(STDIN, '<', '/dev/null'); }
+      open(STDOUT, '>&', $o); open(STDERR, '>&', $e);
       close $o; close $e;
       if (length $unmount or length $seal or length $own) {
         # CLONE_NEWNS; then MS_REC|MS_SLAVE on /, so nothing flows back to the host; then MNT_DETACH
@@ -417,16 +422,22 @@ export interface HelperSpawn {
    * host), as the two above do: slirp4netns's --enable-sandbox then cannot empty /run/netns.
    */
   ownMountNamespace?: boolean;
+  /**
+   * Stdin is the read end of a pipe whose write end only the helper holds: it reads EOF once the
+   * helper has ended, which it does when tsbuild does, kill -9 included. For a child that would
+   * otherwise outlive a killed build (slirp4netns with `--exit-fd=0`).
+   */
+  lifeline?: boolean;
 }
 
 /**
- * Starts a program in a new session (as spawn's `detached`), stdin /dev/null, stdout and stderr on
+ * Starts a program in a new session (as spawn's `detached`), stdin /dev/null (or the lifeline), stdout and stderr on
  * the two FIFOs. Resolves with its pid once it runs (`onExit` is called when it ends), with an
  * errno when it could not be started (LOST: the helper ended first, and the child may run), or
  * undefined when there is no helper.
  */
 export async function spawnThroughHelper(s: HelperSpawn, onExit: (exit: ChildExit | undefined) => void): Promise<Reply | undefined> {
-  return call('spawn', [s.stdoutFifo, s.stderrFifo, s.unmountInOwnNamespace ?? '', s.sealBinary ?? '', s.ownMountNamespace ? '1' : '', s.file, ...s.argv], onExit);
+  return call('spawn', [s.stdoutFifo, s.stderrFifo, s.unmountInOwnNamespace ?? '', s.sealBinary ?? '', s.ownMountNamespace ? '1' : '', s.lifeline ? '1' : '', s.file, ...s.argv], onExit);
 }
 
 /** The errno as mount(8) would say it: `EBUSY: device or resource busy`. */

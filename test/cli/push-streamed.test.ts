@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildBusybox, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 import { startRegistry, type TestRegistry } from '../_support/registry.ts';
+import { listenLocal } from '../_support/local-server.ts';
 
 const work = tempDir('tsbuild-push-streamed-');
 const built = join(work, 'built');
@@ -77,12 +78,7 @@ async function startProxy(fault: (req: IncomingMessage) => 'fail-500' | { dropAf
     });
     req.on('end', () => up.end());
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    stop: () => new Promise<void>((ok) => (server.closeAllConnections(), server.close(() => ok()))),
-  };
+  return { ...(await listenLocal(server)), seen };
 }
 
 /** A copy of the built root, whose layers were never compressed. */

@@ -16,6 +16,7 @@ import { isTsbuildError } from '../../src/errors/index.ts';
 import { createAuthenticator, createRegistryClient, pushImage } from '../../src/registry/index.ts';
 import { createImageView } from '../../exporter/index.ts';
 import { startRegistry } from '../_support/registry.ts';
+import { listenLocal } from '../_support/local-server.ts';
 
 const run = promisify(execFile);
 
@@ -67,12 +68,7 @@ async function startFaultProxy(upstream: string, fault: (req: IncomingMessage) =
     });
     req.on('end', () => up.end());
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    stop: () => new Promise<void>((ok) => (server.closeAllConnections(), server.close(() => ok()))),
-  };
+  return { ...(await listenLocal(server)), seen };
 }
 
 async function setup(t: { teardown(fn: () => unknown): void }, layerSizes: number[]) {

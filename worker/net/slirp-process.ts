@@ -6,7 +6,9 @@
 // nothing else there: its messages go to stderr, the log file). Through the helper it also runs in
 // a mount namespace of its own (slave), where its --enable-sandbox (pivot_root into an empty tmpfs,
 // capabilities dropped) cannot reach the shared /run/netns; started by Node it keeps the host's mounts,
-// so only --enable-seccomp. Both handle what a step sends them.
+// so only --enable-seccomp. Both handle what a step sends them. Its stdin is a pipe that reads EOF
+// once tsbuild (and the helper) are gone, its --exit-fd: a killed build's slirp4netns ends by itself
+// rather than waiting under PID 1 for the next start's recovery.
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -42,7 +44,7 @@ async function startThroughHelper(args: readonly string[], files: { log: string;
   const fifo = new Socket({ fd: openSync(files.readyFifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
   let exit: ChildExit | undefined | null = null;
   let onExit: ((e: ChildExit | undefined) => void) | undefined;
-  const reply = await spawnThroughHelper({ file: 'slirp4netns', argv: ['slirp4netns', ...withFlags(args, ['--ready-fd=1', '--enable-sandbox', '--enable-seccomp'])], stdoutFifo: files.readyFifo, stderrFifo: files.log, ownMountNamespace: true }, (e) => {
+  const reply = await spawnThroughHelper({ file: 'slirp4netns', argv: ['slirp4netns', ...withFlags(args, ['--ready-fd=1', '--exit-fd=0', '--enable-sandbox', '--enable-seccomp'])], stdoutFifo: files.readyFifo, stderrFifo: files.log, ownMountNamespace: true, lifeline: true }, (e) => {
     exit = e;
     onExit?.(e);
   });
@@ -79,7 +81,8 @@ async function startThroughHelper(args: readonly string[], files: { log: string;
 function startWithSpawn(args: readonly string[], log: string): SlirpProcess {
   // its log goes to a file, not a pipe: a pipe we stop reading would kill it with SIGPIPE mid-build
   const logFd = openSync(log, 'a');
-  const child = spawn('slirp4netns', withFlags(args, ['--ready-fd=3', '--enable-seccomp']), { stdio: ['ignore', 'ignore', logFd, 'pipe'], detached: true });
+  // stdin a pipe only this process writes: EOF when it ends, kill -9 included (--exit-fd=0)
+  const child = spawn('slirp4netns', withFlags(args, ['--ready-fd=3', '--exit-fd=0', '--enable-seccomp']), { stdio: ['pipe', 'ignore', logFd, 'pipe'], detached: true });
   closeSync(logFd);
   const readyFd = child.stdio[3] as Readable;
   const ready = new Promise<void>((resolve, reject) => {
@@ -90,6 +93,8 @@ function startWithSpawn(args: readonly string[], log: string): SlirpProcess {
     // it outlives no build: the pool destroys it, and a killed build's is killed at the next start
     child.removeAllListeners('exit');
     readyFd.destroy();
+    // not destroyed: closing it would end slirp4netns; unref'd, it does not keep tsbuild alive
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
     child.unref();
   });
   return {
