@@ -84,7 +84,7 @@ export function planPrune(graph: StoreGraph, usage: StoreUsage, sel: PruneSelect
   // under a size limit, snapshots whose layers all have blobs go before any entry: the entries stay
   // usable (a hit unpacks them, docs/cache-keys.md), so a store kept in bounds stays cached
   if (sel.keepStorage !== undefined) {
-    const stored = (s: string) => graph.layers(s).some((d) => usage.blobs.has(d) && !blobs.has(d));
+    const stored = (s: string) => graph.ownLayers(s).some((d) => usage.blobs.has(d) && !blobs.has(d));
     const children = new Map<string, number>();
     for (const s of graph.snapshots.values()) if (s.parent !== undefined) children.set(s.parent, (children.get(s.parent) ?? 0) + 1);
     const lastUsed = new Map<string, number>();

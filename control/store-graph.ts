@@ -15,8 +15,10 @@ export interface StoreGraph {
   snapshots: Map<string, StoredSnapshot>;
   /** `name` and its parents, top first (known from records, or layer rows once a snapshot is gone). */
   chain(name: string): string[];
-  /** The layer blob digests recorded for `name`'s own diff. */
+  /** The layer blob digests recorded for `name`'s own diff, and those of its clamped layers (SOURCE_DATE_EPOCH). */
   layers(name: string): string[];
+  /** Only the blobs of `name`'s own diff: those a removed snapshot is unpacked again from. */
+  ownLayers(name: string): string[];
   /** What nothing may remove now. */
   held: { snapshots: Set<string>; blobs: Set<string>; cacheKeys: Set<string> };
   /** Blobs tagged images hold (manifests, configs, layers), with the tags naming each. */
@@ -35,7 +37,7 @@ export async function loadStoreGraph(parts: {
 }): Promise<StoreGraph> {
   const { storage, content } = parts;
   const snapshots = new Map(storage.snapshots().map((s) => [s.name, s]));
-  const rows = new Map<string, { parent: string | undefined; digests: string[] }>();
+  const rows = new Map<string, { parent: string | undefined; digests: string[]; derived: string[] }>();
   const rowsOf = (name: string) => {
     let r = rows.get(name);
     if (!r) rows.set(name, (r = storage.layerRows(name)));
@@ -55,7 +57,13 @@ export async function loadStoreGraph(parts: {
     chains.set(name, out);
     return out;
   };
-  const layers = (name: string) => rowsOf(name).digests;
+  const all = new Map<string, string[]>();
+  const layers = (name: string) => {
+    let known = all.get(name);
+    if (!known) all.set(name, (known = [...rowsOf(name).digests, ...rowsOf(name).derived]));
+    return known;
+  };
+  const ownLayers = (name: string) => rowsOf(name).digests;
 
   // a manifest or an index names further blobs; anything else (a layer, a config) names none
   const referenced = async (digest: string): Promise<string[]> => {
@@ -95,5 +103,5 @@ export async function loadStoreGraph(parts: {
     }
   }
   for (const d of tagged.keys()) held.blobs.add(d);
-  return { entries: parts.entries, snapshots, chain, layers, held, tagged };
+  return { entries: parts.entries, snapshots, chain, layers, ownLayers, held, tagged };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what tsbuild and its tests need on a fresh Debian 12 machine, skipping what is there:
 # Debian packages (runc and crun, busybox-static for the base-image fixture, openssh-client for --ssh with
-# key files, passt for the RUN network sandbox, iproute2 for its namespaces, debootstrap for the
+# key files, slirp4netns and passt for the RUN network sandbox, iproute2 for its namespaces, debootstrap for the
 # Debian base-image fixture, and the tools the tests check our output with) and the npm packages
 # (Node 24 among them, as a devDependency).
 set -euo pipefail
@@ -15,7 +15,8 @@ for pair in runc:runc crun:crun setfattr:attr bzip2:bzip2 xz:xz-utils zstd:zstd 
 done
 # the token-auth registry tests make the token service's certificate with openssl
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
-# the RUN network sandbox (pasta; slirp4netns, its tested fallback; namespaces through ip netns) and
+# the RUN network sandbox (slirp4netns, the default; pasta where names resolve over IPv6 only, or on
+# request; namespaces through ip netns) and
 # the Debian base-image fixture
 # (chattr: a new state root spreads its snapshots over ext4's block groups, src/state/spread-dirs.ts)
 for pair in pasta:passt slirp4netns:slirp4netns ip:iproute2 debootstrap:debootstrap chattr:e2fsprogs; do

@@ -210,7 +210,9 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
     }
   };
 
-  // steps the plan runs although no later step needs them (--no-cache-filter's stages below a hit)
+  // steps the plan runs although no later step needs them: none since --no-cache-filter's rerun-below
+  // (plan.ts rerunBelow: a step on a rerun step runs too, so no hit sits on one), kept so that a plan
+  // deciding to run a step nothing reads still runs it rather than leaving it unbuilt
   const unneeded = (v: Vertex) => plan.get(v.digest)?.action === 'run' && v !== root;
   try {
     const out = await Promise.all([resolve(root), ...topoSort([root]).filter(unneeded).map(resolve)]).then(([top]) => top).catch((e) => {

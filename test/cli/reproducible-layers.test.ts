@@ -6,7 +6,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { busyboxBinDir, buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir } from '../_support/tsbuild.ts';
@@ -153,4 +153,42 @@ test.serial('tsbuild push of the stored image sends the clamped layers gzipped (
   } finally {
     await registry.stop();
   }
+});
+
+test.serial('the clamped layers are counted by du, kept by prune with their tagged image\'s cache, and freed with their diff\'s cache', async (t) => {
+  const root = join(work, 'd');
+  await buildBusybox(root);
+  const baseLayers = (await localManifest(root, 'busybox')).manifest.layers.length;
+  const build = (args: string[]) => runTsbuild(['build', '--progress', 'plain', '--build-arg', `SOURCE_DATE_EPOCH=${epoch}`, ...args, app], { root });
+  const first = await build(['-t', 'app']);
+  t.is(first.code, 0, first.stderr);
+  const store = join(root, 'content');
+  // the layers this build made, as the image names them: the clamped tars (uncompressed, as stored)
+  const made = (await localManifest(root, 'app')).manifest.layers.slice(baseLayers).map((l) => l.digest);
+  t.is(made.length, 2);
+  for (const d of made) t.true(existsSync(blobPath(store, d)), d);
+  const du = await runTsbuild(['du'], { root });
+  t.is(du.code, 0, du.stderr);
+  for (const d of made) t.regex(du.stdout, new RegExp(`^${d.slice(7, 32)} +false +(true|false) +\\d.* blob of app:latest$`, 'm'), 'listed with its size, held by the tag');
+
+  // the tagged image's cache stays without --all, though its layers are the clamped blobs
+  t.is((await runTsbuild(['prune', '-f'], { root })).code, 0);
+  for (const d of made) t.true(existsSync(blobPath(store, d)), d);
+  const again = await build(['-t', 'app']);
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stderr, /RUN mkdir -p \/made\/deep.*\n#\d+ CACHED/);
+
+  // untagged, the cache goes with its clamped blobs at once (not an unreferenced blob left for the grace period)
+  t.is((await runTsbuild(['rmi', 'app'], { root })).code, 0, 'rmi');
+  const pruned = await runTsbuild(['prune', '-f'], { root });
+  t.is(pruned.code, 0, pruned.stderr);
+  for (const d of made) {
+    t.false(existsSync(blobPath(store, d)), `${d} freed`);
+    t.notRegex((await runTsbuild(['du'], { root })).stdout, new RegExp(`^${d.slice(7, 32)} `, 'm'));
+  }
+  // their records went too: the next build makes and stores them again, the same bytes
+  const rebuilt = await build(['-t', 'app']);
+  t.is(rebuilt.code, 0, rebuilt.stderr);
+  t.deepEqual((await localManifest(root, 'app')).manifest.layers.slice(baseLayers).map((l) => l.digest), made);
+  for (const d of made) t.true(existsSync(blobPath(store, d)), d);
 });

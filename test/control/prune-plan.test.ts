@@ -16,6 +16,7 @@ function store(spec: { snapshots: Record<string, string | undefined>; entries: [
     snapshots,
     chain,
     layers: (name) => [`blob-${name}`],
+    ownLayers: (name) => [`blob-${name}`],
     held: { snapshots: new Set(), blobs: new Set(), cacheKeys: new Set() },
     tagged: new Map(),
   };

@@ -18,6 +18,11 @@ export function clampedLayerName(epoch: number, diffId: string): string {
   return `clamped/${epoch}/${diffId}`;
 }
 
+/** A GLOB matching the names of every clamped layer of diff `diffId`, whatever the epoch (../storage.ts: du and prune count them with the snapshot). */
+export function clampedLayersGlob(diffId: string): string {
+  return `clamped/*/${diffId}`;
+}
+
 /**
  * The blob `req` asks for of snapshot `id`'s layer with times later than `epoch` clamped to it.
  * Made once per (diff, epoch): the clamped tar is stored uncompressed first (its digest is its

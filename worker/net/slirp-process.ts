@@ -42,6 +42,9 @@ export async function startSlirp(args: readonly string[], files: { log: string; 
 async function startThroughHelper(args: readonly string[], files: { log: string; readyFifo: string }): Promise<SlirpProcess | undefined> {
   // open before the child starts: its "1" and its close (every writer gone) are then both seen
   const fifo = new Socket({ fd: openSync(files.readyFifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+  // a read error is the start's failure, never an 'error' event nobody listens to (a crash)
+  let fifoError: Error | undefined;
+  fifo.on('error', (e) => void (fifoError = e));
   let exit: ChildExit | undefined | null = null;
   let onExit: ((e: ChildExit | undefined) => void) | undefined;
   const reply = await spawnThroughHelper({ file: 'slirp4netns', argv: ['slirp4netns', ...withFlags(args, ['--ready-fd=1', '--exit-fd=0', '--enable-sandbox', '--enable-seccomp'])], stdoutFifo: files.readyFifo, stderrFifo: files.log, ownMountNamespace: true, lifeline: true }, (e) => {
@@ -62,7 +65,7 @@ async function startThroughHelper(args: readonly string[], files: { log: string;
   const ready = new Promise<void>((resolve, reject) => {
     fifo.once('data', () => resolve());
     // the FIFO closed without a byte: slirp4netns ended (its exit says how)
-    fifo.once('close', () => void ended.then((e) => reject(exitError(e))));
+    fifo.once('close', () => (fifoError ? reject(new Error(`slirp4netns's ready FIFO: ${fifoError.message}`)) : void ended.then((e) => reject(exitError(e)))));
     void ended.then((e) => reject(exitError(e)));
   }).finally(() => fifo.destroy());
   return {

@@ -1,7 +1,8 @@
-// The fallback for the `sandbox` network when pasta is missing: slirp4netns (Debian `slirp4netns`,
-// as rootless Docker and BuildKit use it). Like pasta it works in user space and leaves nothing on
-// the host side; unlike pasta it keeps the namespace alive while it runs, so it is killed, not
-// merely orphaned, when its namespace goes (worker/recover.ts kills a killed build's ones).
+// The default `sandbox` network where it is installed (./provider.ts says when pasta is chosen):
+// slirp4netns (Debian `slirp4netns`, as rootless Docker and BuildKit use it). Like pasta it works in
+// user space and leaves nothing on the host side; unlike pasta it keeps the namespace alive while it
+// runs, so it is killed, not merely orphaned, when its namespace goes. A killed build's ends by itself
+// (its --exit-fd, ./slirp-process.ts); worker/recover.ts kills any still running.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';

@@ -34,6 +34,8 @@ export interface SnapshotMetadata {
   snapshotOf(digest: string): string | undefined;
   /** Drops the blob rows of `name` (GC, once it removes the blobs themselves). */
   deleteBlobs(name: string): void;
+  /** The names (other than snapshots') whose rows match the GLOB `pattern`, with their blobs' digests (the clamped layers of a diff, ../layer/clamped-layer.ts). */
+  blobNamesLike(pattern: string): { name: string; digest: string }[];
   /** Every committed name. */
   names(): Set<string>;
   /** No snapshot is recorded: a new root (or one pruned bare). */
@@ -68,6 +70,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
   const putBlobOnce = db.prepare('INSERT OR IGNORE INTO snapshot_blobs (snapshot, parent, compression, diff_id, digest, size, media_type, empty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const delBlobs = db.prepare('DELETE FROM snapshot_blobs WHERE snapshot = ?');
   const byDigest = db.prepare('SELECT snapshot FROM snapshot_blobs WHERE digest = ? LIMIT 1');
+  const namesLike = db.prepare('SELECT snapshot AS name, digest FROM snapshot_blobs WHERE snapshot GLOB ?');
   const toRecord = (r: Row): SnapshotRecord => ({ name: r.id, parent: r.parent ?? undefined, created: r.created });
   return {
     get(name) {
@@ -90,6 +93,7 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
     },
     snapshotOf: (digest) => (byDigest.get(digest) as { snapshot: string } | undefined)?.snapshot,
     deleteBlobs: (name) => void delBlobs.run(name),
+    blobNamesLike: (pattern) => namesLike.all(pattern) as unknown as { name: string; digest: string }[],
     isEmpty: () => db.prepare('SELECT 1 FROM snapshots LIMIT 1').get() === undefined,
     names: () => new Set((db.prepare('SELECT id FROM snapshots').all() as { id: string }[]).map((r) => r.id)),
     all: () => (db.prepare('SELECT id, parent, created FROM snapshots ORDER BY created, id').all() as unknown as Row[]).map(toRecord),
