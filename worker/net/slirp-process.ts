@@ -104,6 +104,8 @@ function startWithSpawn(args: readonly string[], log: string): SlirpProcess {
     ready,
     kill: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      // its lifeline's write end: a long-lived process must not keep one fd per sandbox it made
+      child.stdin?.destroy();
     },
   };
 }
