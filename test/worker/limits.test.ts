@@ -136,9 +136,8 @@ test('start-up recovery kills and removes the cgroups a killed tsbuild left for 
 });
 
 test('a step cgroup whose process is frozen is thawed, killed and removed from every hierarchy', async (t) => {
-  // as a runtime's `kill --all` leaves it when it is stopped between freezing and thawing: SIGKILL
-  // alone does not end a frozen process, and the removal waited 2 s per hierarchy, one after the
-  // other, so the first ones (cpu, cpuacct, cpuset) were given up while the later ones went
+  // a runtime's `kill --all` (and crun's own end) freezes the cgroup while it signals; one stopped
+  // before it thaws leaves processes that SIGKILL alone does not end, in every hierarchy
   const layout = detectCgroups();
   const root = mkdtempSync(join(tmpdir(), 'tsbuild-frozen-'));
   const path = runCgroupPath(root, 'frozen');
