@@ -11,6 +11,7 @@ import { silentProgress, type ProgressEvent } from '../../src/progress/index.ts'
 import { openDatabase, statePaths, type Database } from '../../src/state/index.ts';
 import { openWorker, type RunContext, type SnapshotterChoice, type Worker } from '../../worker/index.ts';
 import { createBusyboxRootfs, type RootfsOptions } from '../_support/busybox-rootfs.ts';
+import { cgroupPrefix, detectCgroups, listCgroups, removeCgroups } from '../../worker/exec/cgroups.ts';
 
 export interface TestWorker {
   worker: Worker;
@@ -22,6 +23,8 @@ export interface TestWorker {
   /** A committed snapshot holding a busybox rootfs. */
   busybox(opts?: RootfsOptions): Promise<string>;
   cleanup(): Promise<void>;
+  /** cleanup, resolving to the cgroups of the root it found left by the closed worker (and removed). */
+  cleanupReporting(): Promise<string[]>;
 }
 
 export async function createTestWorker(opts: { snapshotter?: SnapshotterChoice } = {}): Promise<TestWorker> {
@@ -37,6 +40,19 @@ export async function createTestWorker(opts: { snapshotter?: SnapshotterChoice }
     signal: new AbortController().signal,
   };
   const temps: string[] = [];
+  const cleanupReporting = async (): Promise<string[]> => {
+    await worker.close();
+    db.close();
+    // a closed worker's steps have all ended: a cgroup of its root is one it failed to remove
+    const cgroups = listCgroups(detectCgroups(), cgroupPrefix(root));
+    await removeCgroups(cgroups);
+    // a failed test may leave a mount behind: detach everything below the root before removing it
+    const mounts = execFileSync('sh', ['-c', `grep -o " ${root}[^ ]*" /proc/mounts || true`], { encoding: 'utf8' }).split('\n').map((s) => s.trim()).filter(Boolean).reverse();
+    for (const m of mounts) execFileSync('umount', ['-l', m]);
+    rmSync(root, { recursive: true, force: true });
+    for (const t of temps) rmSync(t, { recursive: true, force: true });
+    return cgroups;
+  };
   return {
     worker, root, db, content, logs, ctx,
     async busybox(opts) {
@@ -44,15 +60,10 @@ export async function createTestWorker(opts: { snapshotter?: SnapshotterChoice }
       temps.push(dir);
       return worker.run(copyAll(), [{ type: 'local', dir, excludePatterns: [] }], ctx);
     },
-    async cleanup() {
-      await worker.close();
-      db.close();
-      // a failed test may leave a mount behind: detach everything below the root before removing it
-      const mounts = execFileSync('sh', ['-c', `grep -o " ${root}[^ ]*" /proc/mounts || true`], { encoding: 'utf8' }).split('\n').map((s) => s.trim()).filter(Boolean).reverse();
-      for (const m of mounts) execFileSync('umount', ['-l', m]);
-      rmSync(root, { recursive: true, force: true });
-      for (const t of temps) rmSync(t, { recursive: true, force: true });
+    cleanup: async () => {
+      await cleanupReporting();
     },
+    cleanupReporting,
   };
 }
 
@@ -100,9 +111,13 @@ export async function layerEntries(t: TestWorker, id: string): Promise<TarEntry[
 /** Runs `fn` with a fresh test worker, cleaned up whatever happens. */
 export async function withWorker(fn: (t: TestWorker) => Promise<void>, opts: { snapshotter?: SnapshotterChoice } = {}): Promise<void> {
   const w = await createTestWorker(opts);
+  let passed = false;
   try {
     await fn(w);
+    passed = true;
   } finally {
-    await w.cleanup();
+    const cgroups = await w.cleanupReporting();
+    // every test on a worker also asserts that its steps left no cgroup (a failed one's own error goes first)
+    if (passed && cgroups.length > 0) throw new Error(`the worker left cgroups of its steps behind: ${cgroups.join(', ')}`);
   }
 }

@@ -2,11 +2,12 @@
 // sees it, the message a step stopped by a limit gets, and no cgroup left behind.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTsbuildError } from '../../src/errors/index.ts';
 import type { ResourceLimits } from '../../src/limits/index.ts';
-import { cgroupPrefix, detectCgroups } from '../../worker/exec/cgroups.ts';
+import { cgroupPrefix, detectCgroups, removeCgroups, removeRunCgroup, runCgroupPath } from '../../worker/exec/cgroups.ts';
 import { run, withWorker, type TestWorker } from './_setup.ts';
 
 /** This root's cgroups in any hierarchy, as `find /sys/fs/cgroup` would show them. */
@@ -131,6 +132,37 @@ test('start-up recovery kills and removes the cgroups a killed tsbuild left for 
         // removed by the test
       }
     }
+  }
+});
+
+test('a step cgroup whose process is frozen is thawed, killed and removed from every hierarchy', async (t) => {
+  // a runtime's `kill --all` (and crun's own end) freezes the cgroup while it signals; one stopped
+  // before it thaws leaves processes that SIGKILL alone does not end, in every hierarchy
+  const layout = detectCgroups();
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-frozen-'));
+  const path = runCgroupPath(root, 'frozen');
+  const sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
+  const exited = new Promise((r) => sleeper.once('exit', (_code, signal) => r(signal)));
+  try {
+    for (const h of layout.hierarchies) {
+      mkdirSync(join(h, path));
+      // a v1 cpuset takes no process before it has cpus and memory nodes
+      for (const f of ['cpuset.cpus', 'cpuset.mems']) if (existsSync(join(h, f)) && readFileSync(join(h, f), 'utf8').trim() !== '') writeFileSync(join(h, path, f), readFileSync(join(h, f), 'utf8'));
+      writeFileSync(join(h, path, 'cgroup.procs'), String(sleeper.pid));
+    }
+    const freezer = layout.controllers.get('freezer');
+    if (freezer?.version === 1) writeFileSync(join(freezer.dir, path, 'freezer.state'), 'FROZEN');
+    else writeFileSync(join(layout.hierarchies.find((h) => existsSync(join(h, path, 'cgroup.freeze')))!, path, 'cgroup.freeze'), '1');
+    await removeRunCgroup(layout, path);
+    t.deepEqual(cgroupsOf(root), []);
+    t.is(await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000, 'still running after 10 s'))]), 'SIGKILL');
+  } finally {
+    sleeper.kill('SIGKILL');
+    for (const h of layout.hierarchies) {
+      for (const f of ['freezer.state', 'cgroup.freeze']) if (existsSync(join(h, path, f))) writeFileSync(join(h, path, f), f === 'freezer.state' ? 'THAWED' : '0');
+    }
+    await removeCgroups(layout.hierarchies.map((h) => join(h, path)));
+    rmdirSync(root);
   }
 });
 

@@ -6,7 +6,7 @@
 // the spec's cgroupsPath). There is no shared parent cgroup: one would outlive the last RUN of a
 // build and race with the next build's mkdir. The root id keeps two state roots apart, so one root's
 // start-up recovery never touches another root's running steps.
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootTag } from '../../src/state/index.ts';
 
@@ -148,13 +148,23 @@ export async function removeRunCgroup(layout: CgroupLayout, cgroupsPath: string)
  * Kills what still runs in the cgroups (a step whose tsbuild was killed) and removes them. Only for
  * cgroups nothing live owns: start-up recovery calls it when no other process uses the root.
  * Returns the ones that could not be removed.
+ *
+ * A killed process leaves its cgroup only once the kernel has torn it down, which under load or in
+ * a frozen cgroup takes a while. All the dirs share one wait (up to `waitMs`, default 10 s), tried
+ * again together every 50 ms, deepest first: a wait per dir gave up on the first hierarchies
+ * (cpu, cpuacct, cpuset) while the process still lived, and it was gone by the time the later ones
+ * were tried, leaving those three empty cgroups for good. A frozen cgroup (a runtime's `kill --all`
+ * freezes it while it signals, and may be killed before it thaws) is thawed: a frozen process does
+ * not die of SIGKILL until then.
  */
-export async function removeCgroups(dirs: readonly string[]): Promise<string[]> {
-  const left: string[] = [];
-  for (const dir of dirs) {
-    // a killed process leaves the cgroup once the kernel has reaped it: retry for up to ~2 s
-    let removed = false;
-    for (let attempt = 0; attempt < 40 && !removed; attempt++) {
+export async function removeCgroups(dirs: readonly string[], opts: { waitMs?: number } = {}): Promise<string[]> {
+  const deadline = Date.now() + (opts.waitMs ?? 10_000);
+  let left = [...dirs];
+  const failed: string[] = [];
+  for (;;) {
+    const busy: string[] = [];
+    for (const dir of left) {
+      thaw(dir);
       for (const pid of (readQuiet(join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean)) {
         try {
           process.kill(Number(pid), 'SIGKILL');
@@ -164,17 +174,32 @@ export async function removeCgroups(dirs: readonly string[]): Promise<string[]> 
       }
       try {
         rmdirSync(dir);
-        removed = true;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') removed = true;
-        else if (code !== 'EBUSY') break;
-        else await new Promise((r) => setTimeout(r, 50));
+        // EBUSY: a process or a child cgroup still in it; anything else will not change by waiting
+        if (code === 'EBUSY') busy.push(dir);
+        else if (code !== 'ENOENT') failed.push(dir);
       }
     }
-    if (!removed) left.push(dir);
+    left = busy;
+    if (left.length === 0 || Date.now() > deadline) return [...failed, ...left];
+    await new Promise((r) => setTimeout(r, 50));
   }
-  return left;
+}
+
+/** Lets a frozen cgroup's processes run (and so die): v1's freezer.state, v2's cgroup.freeze. */
+function thaw(dir: string): void {
+  const v1 = readQuiet(join(dir, 'freezer.state'));
+  if (v1 !== undefined && v1.trim() !== 'THAWED') writeQuiet(join(dir, 'freezer.state'), 'THAWED');
+  if (readQuiet(join(dir, 'cgroup.freeze'))?.trim() === '1') writeQuiet(join(dir, 'cgroup.freeze'), '0');
+}
+
+function writeQuiet(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch {
+    // removed meanwhile
+  }
 }
 
 function readQuiet(path: string): string | undefined {
