@@ -146,6 +146,100 @@ function startFlags() {
   setFlagsFromString('--regexp-backtracks-before-fallback=50000');
 }
 
+// The big context's walk (src/context/tree-prewalk.ts), started here when argv asks for a `build`
+// of a directory the state root has asked for one of: before the bundle loads rather than once the
+// CLI has parsed its options (50-80 ms later), so `find` makes its lstat calls on the other core
+// while this one loads and starts tsbuild. The walk's arguments are the ones the last build of that
+// directory used (<root>/context-walks/early.json, written by startTreePrewalk); the build takes this
+// walk only when it would have started the same one itself (a .dockerignore that prunes otherwise, a
+// guess of the context that was not the context), else it kills it and walks as before.
+// The walk is handed over in a global: the bundle is another module graph than this file.
+
+/** The global the early walk is handed over in; src/context/tree-prewalk.ts takes it from there. */
+export const earlyWalkKey = Symbol.for('tsbuild.early-walk');
+
+// the listing's format, as src/context/tree-prewalk.ts gives it to find (a walk with another is not used)
+const walkFormat = '%y %m %U %G %D %i %s %T@ %C@ %P\\0';
+
+/**
+ * The find arguments of the early walk `argv` asks for, when it is a `build` whose last argument
+ * names a directory `early.json` of its state root holds a walk of; else undefined. Only arguments of
+ * the shape startTreePrewalk makes are taken: the file is the state root's, but find must never be
+ * told to run or delete anything. Never throws.
+ */
+export function earlyWalkArgs(argv, env = process.env) {
+  try {
+    if (argv.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version')) return undefined;
+    let root;
+    let i = 0;
+    for (; i < argv.length; i++) {
+      const a = argv[i];
+      if (a === '--root') root = argv[++i];
+      else if (a.startsWith('--root=')) root = a.slice(7);
+      else if (a === '--config') i++;
+      else if (!a.startsWith('--config=')) break;
+    }
+    if (argv[i] !== 'build' || i === argv.length - 1) return undefined;
+    const last = argv[argv.length - 1];
+    if (last === '' || last.startsWith('-')) return undefined;
+    const { resolve } = process.getBuiltinModule('node:path');
+    // src/state/root.ts's resolveStateRoot
+    root = root ? resolve(root) : env.TSBUILD_ROOT ? resolve(env.TSBUILD_ROOT) : process.getuid?.() === 0 ? '/var/lib/tsbuild' : `${env.XDG_DATA_HOME || `${process.getBuiltinModule('node:os').homedir()}/.local/share`}/tsbuild`;
+    const dir = resolve(last);
+    const walks = JSON.parse(process.getBuiltinModule('node:fs').readFileSync(`${root}/context-walks/early.json`, 'utf8')).walks;
+    const args = walks && Object.hasOwn(walks, dir) ? walks[dir] : undefined;
+    return Array.isArray(args) && args.every((a) => typeof a === 'string') && plainWalk(args, dir) ? args : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `args` are `-H dir [( [-o] -name|-path X … ) -prune -o] -printf FORMAT`. */
+function plainWalk(args, dir) {
+  const n = args.length;
+  if (n < 4 || args[0] !== '-H' || args[1] !== dir || args[n - 2] !== '-printf' || args[n - 1] !== walkFormat) return false;
+  const middle = args.slice(2, n - 2);
+  if (middle.length === 0) return true;
+  if (middle[0] !== '(' || middle.slice(-3).join(' ') !== ') -prune -o') return false;
+  const tests = middle.slice(1, -3);
+  for (let i = 0; i < tests.length; i += 2) {
+    if (i > 0 && tests[i++] !== '-o') return false;
+    if ((tests[i] !== '-name' && tests[i] !== '-path') || i + 1 >= tests.length) return false;
+  }
+  return tests.length > 0;
+}
+
+/**
+ * Starts the early walk `argv` asks for (earlyWalkArgs) into an unlinked temp file and returns
+ * what the build takes over: { dir, args, fd, child, startedMs, exited }. The walk holds the process
+ * for nothing (unref), and is killed at exit unless it ended. Never throws: any failure, no walk.
+ */
+export function startEarlyWalk(argv, env = process.env) {
+  const args = earlyWalkArgs(argv, env);
+  if (!args) return undefined;
+  const { closeSync, existsSync, openSync, unlinkSync } = process.getBuiltinModule('node:fs');
+  const file = `${process.getBuiltinModule('node:os').tmpdir()}/tsbuild-tree-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+  let fd = -1;
+  try {
+    fd = openSync(file, 'wx+', 0o600);
+    unlinkSync(file);
+    const startedMs = Date.now();
+    const child = process.getBuiltinModule('node:child_process').spawn(existsSync('/usr/bin/find') ? '/usr/bin/find' : 'find', args, { stdio: ['ignore', fd, 'ignore'] });
+    const exited = new Promise((resolve) => {
+      child.once('error', () => resolve(false));
+      child.once('exit', (code) => resolve(code === 0));
+    });
+    child.unref();
+    process.once('exit', () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    return { dir: args[1], args, fd, child, startedMs, exited };
+  } catch {
+    if (fd >= 0) closeSync(fd);
+    return undefined;
+  }
+}
+
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   const { existsSync, realpathSync } = await import('node:fs');
@@ -185,6 +279,8 @@ if (major < 24) {
   const { dirname } = process.getBuiltinModule('node:path');
   const repo = dirname(dirname(process.getBuiltinModule('node:fs').realpathSync(process.getBuiltinModule('node:url').fileURLToPath(import.meta.url))));
   const argv = process.argv.slice(2);
+  const early = startEarlyWalk(argv);
+  if (early) globalThis[earlyWalkKey] = early;
   const bundle = freshBundle(repo);
   if (bundle) {
     const loaded = loadBundle(bundle, argv);
