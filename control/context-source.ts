@@ -40,7 +40,11 @@ async function prewalkOf(context: string, file: string | undefined, stateRoot: s
   const dir = resolve(context);
   const reads = prewalkWanted(stateRoot, dir);
   try {
-    if (reads === undefined) return undefined;
+    if (reads === undefined) {
+      // a walk early.json still names (its marker gone): not started again
+      if (early) forgetPrewalk(stateRoot, dir);
+      return undefined;
+    }
     const { patterns } = await readDockerignoreFile(dir, file === undefined ? join(dir, 'Dockerfile') : resolve(file));
     const walk = startTreePrewalk(dir, patterns, { reads, onTooBig: () => forgetPrewalk(stateRoot, dir), early, stateRoot });
     early = undefined;
