@@ -210,32 +210,93 @@ function plainWalk(args, dir) {
 }
 
 /**
- * Starts the early walk `argv` asks for (earlyWalkArgs) into an unlinked temp file and returns
- * what the build takes over: { dir, args, fd, child, startedMs, exited }. The walk holds the process
- * for nothing (unref), and is killed at exit unless it ended. Never throws: any failure, no walk.
+ * The finds that make `args`' listing between them, over both cores: one lists the tree down to the
+ * first depth with 8 or more directories (not pruned), two list those directories' trees, every
+ * other one each (their paths relative to it, after its own line). Undefined (one find) for a tree
+ * with fewer directories. Each entry is listed by one part (a directory made meanwhile is listed, its
+ * files are not: the next walk lists them, so such a listing only misses); the parts' listings in
+ * order are the walk's. Throws when a directory cannot be read.
+ */
+export function splitWalk(args) {
+  const { readdirSync } = process.getBuiltinModule('node:fs');
+  const dir = args[1];
+  const middle = args.slice(2, -2);
+  // a path find matches as a glob, escaped: compared with names as they are, so not split
+  if (dir.endsWith('/') || middle.some((a) => a.includes('\\'))) return undefined;
+  const names = new Set();
+  const paths = new Set();
+  const tests = middle.slice(1, -3);
+  for (let i = 0; i < tests.length; i += 2) {
+    if (tests[i] === '-o') i++;
+    (tests[i] === '-name' ? names : paths).add(tests[i + 1]);
+  }
+  let level = [dir];
+  for (let depth = 1; depth <= 3 && level.length > 0; depth++) {
+    const next = [];
+    for (const d of level) {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory() && !names.has(e.name) && !paths.has(`${d}/${e.name}`)) next.push(`${d}/${e.name}`);
+      }
+    }
+    if (next.length >= 8) {
+      next.sort();
+      const halves = [next.filter((_, i) => i % 2 === 0), next.filter((_, i) => i % 2 === 1)];
+      return [
+        ['-H', dir, '-maxdepth', String(depth), ...middle, '-printf', walkFormat],
+        // -P: a directory turned into a symlink since is not followed; each directory's entries come
+        // after its own line (its inode: the one the first part lists for its name), named below it
+        ...halves.map((h) => ['-P', ...h, ...middle, '-printf', walkFormat]),
+      ];
+    }
+    level = next;
+  }
+  return undefined;
+}
+
+/**
+ * Starts the early walk `argv` asks for (earlyWalkArgs), split over the cores (splitWalk), each
+ * find into an unlinked temp file, and returns what the build takes over: { dir, args, fds,
+ * children, startedMs, exited }. The finds hold the process for nothing (unref), and are killed at
+ * exit unless they ended. Never throws: any failure, no walk.
  */
 export function startEarlyWalk(argv, env = process.env) {
   const args = earlyWalkArgs(argv, env);
   if (!args) return undefined;
   const { closeSync, existsSync, openSync, unlinkSync } = process.getBuiltinModule('node:fs');
-  const file = `${process.getBuiltinModule('node:os').tmpdir()}/tsbuild-tree-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
-  let fd = -1;
+  const tmp = process.getBuiltinModule('node:os').tmpdir();
+  const fds = [];
+  const children = [];
+  const stop = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
   try {
-    fd = openSync(file, 'wx+', 0o600);
-    unlinkSync(file);
     const startedMs = Date.now();
-    const child = process.getBuiltinModule('node:child_process').spawn(existsSync('/usr/bin/find') ? '/usr/bin/find' : 'find', args, { stdio: ['ignore', fd, 'ignore'] });
-    const exited = new Promise((resolve) => {
+    let parts;
+    try {
+      parts = splitWalk(args) ?? [args];
+    } catch {
+      parts = [args];
+    }
+    const { spawn } = process.getBuiltinModule('node:child_process');
+    const find = existsSync('/usr/bin/find') ? '/usr/bin/find' : 'find';
+    for (const part of parts) {
+      const file = `${tmp}/tsbuild-tree-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+      const fd = openSync(file, 'wx+', 0o600);
+      fds.push(fd);
+      unlinkSync(file);
+      const child = spawn(find, part, { stdio: ['ignore', fd, 'ignore'] });
+      children.push(child);
+      child.unref();
+    }
+    const exited = Promise.all(children.map((child) => new Promise((resolve) => {
       child.once('error', () => resolve(false));
       child.once('exit', (code) => resolve(code === 0));
-    });
-    child.unref();
-    process.once('exit', () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    return { dir: args[1], args, fd, child, startedMs, exited };
+    }))).then((oks) => oks.every(Boolean));
+    process.once('exit', stop);
+    return { dir: args[1], args, fds, children, startedMs, exited };
   } catch {
-    if (fd >= 0) closeSync(fd);
+    stop();
+    for (const fd of fds) closeSync(fd);
     return undefined;
   }
 }

@@ -72,14 +72,14 @@ export interface PrewalkOptions {
 export interface EarlyWalk {
   /** The context directory (resolved), as in `args`. */
   readonly dir: string;
-  /** find's arguments. */
+  /** find's arguments for the whole walk, as startTreePrewalk makes them. */
   readonly args: readonly string[];
-  /** The unlinked temp file find writes its listing to. */
-  readonly fd: number;
-  readonly child: ChildProcess;
-  /** When find was started (ms since the epoch). */
+  /** The unlinked temp files the finds write their listings to: the walk's listing, in this order (split over the cores by bin/tsbuild.js splitWalk). */
+  readonly fds: readonly number[];
+  readonly children: readonly ChildProcess[];
+  /** When the finds were started (ms since the epoch). */
   readonly startedMs: number;
-  /** Whether find ended with status 0. */
+  /** Whether every find ended with status 0. */
   readonly exited: Promise<boolean>;
 }
 
@@ -91,7 +91,7 @@ export function takeEarlyWalk(): EarlyWalk | undefined {
   const g = globalThis as Record<symbol, unknown>;
   const walk = g[earlyWalkKey] as EarlyWalk | undefined;
   delete g[earlyWalkKey];
-  return walk !== undefined && typeof walk === 'object' && Array.isArray(walk.args) && typeof walk.fd === 'number' ? walk : undefined;
+  return walk !== undefined && typeof walk === 'object' && Array.isArray(walk.args) && Array.isArray(walk.fds) && Array.isArray(walk.children) ? walk : undefined;
 }
 
 const discarded = new WeakSet<EarlyWalk>();
@@ -101,11 +101,13 @@ export function discardEarlyWalk(walk: EarlyWalk | undefined): void {
   // once: a second close could hit a descriptor the number was given to since
   if (!walk || discarded.has(walk)) return;
   discarded.add(walk);
-  if (walk.child.exitCode === null && walk.child.signalCode === null) walk.child.kill('SIGKILL');
-  try {
-    closeSync(walk.fd);
-  } catch {
-    // closed already
+  for (const child of walk.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const fd of walk.fds) {
+    try {
+      closeSync(fd);
+    } catch {
+      // closed already
+    }
   }
 }
 
@@ -123,16 +125,16 @@ export function startTreePrewalk(dir: string, excludePatterns: readonly string[]
   if (!early) discardEarlyWalk(opts.early);
   const startedMs = early?.startedMs ?? now;
   const walk = early ?? spawnWalk(args);
-  const { child, exited } = walk;
-  let fd = walk.fd;
+  const { children, exited } = walk;
+  let fds = walk.fds;
   let hashed: Promise<string | undefined> | undefined;
   let disposed = false;
   const dispose = () => {
     if (disposed) return;
     disposed = true;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if (fd >= 0) closeSync(fd);
-    fd = -1;
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const fd of fds) closeSync(fd);
+    fds = [];
   };
   return {
     dir,
@@ -141,11 +143,11 @@ export function startTreePrewalk(dir: string, excludePatterns: readonly string[]
     hash: (signal) => abortable(
       (hashed ??= (async () => {
         // waited for now: the process stays until it ends
-        child?.ref();
+        for (const child of children) child.ref();
         const ok = await exited;
-        if (!ok || disposed || fd < 0) return undefined;
-        const { hex, size } = hashFile(fd);
-        if (opts.reads !== undefined && opts.onTooBig && size > minLineBytes * tooMany(opts.reads) && entriesOf(fd, size) > tooMany(opts.reads)) opts.onTooBig();
+        if (!ok || disposed || fds.length === 0) return undefined;
+        const { hex, size } = hashFiles(fds);
+        if (opts.reads !== undefined && opts.onTooBig && size > minLineBytes * tooMany(opts.reads) && fds.reduce((n, fd) => n + entriesOf(fd), 0) > tooMany(opts.reads)) opts.onTooBig();
         return hex;
       })()),
       signal,
@@ -155,7 +157,7 @@ export function startTreePrewalk(dir: string, excludePatterns: readonly string[]
 }
 
 /** find started on `args`, its listing going to an unlinked temp file (nothing is left behind, whatever ends this process). */
-function spawnWalk(args: readonly string[]): { fd: number; child: ChildProcess | undefined; exited: Promise<boolean> } {
+function spawnWalk(args: readonly string[]): { fds: number[]; children: ChildProcess[]; exited: Promise<boolean> } {
   const file = join(tmpdir(), `tsbuild-tree-${process.pid}-${randomBytes(6).toString('hex')}`);
   let fd = -1;
   try {
@@ -169,10 +171,10 @@ function spawnWalk(args: readonly string[]): { fd: number; child: ChildProcess |
     });
     // a build that never reads its context does not wait for the walk to end
     child.unref();
-    return { fd, child, exited };
+    return { fds: [fd], children: [child], exited };
   } catch {
     // no walk (no find, no temp dir): every read walks as before
-    return { fd, child: undefined, exited: Promise.resolve(false) };
+    return { fds: fd >= 0 ? [fd] : [], children: [], exited: Promise.resolve(false) };
   }
 }
 
@@ -195,7 +197,7 @@ const tooMany = (reads: number) => 2 * reads + 1000;
 const minLineBytes = 60;
 
 /** The entries listed: NULs in the file (only the ones a size above minLineBytes * bound needs counted). */
-function entriesOf(fd: number, size: number): number {
+function entriesOf(fd: number, size = fstatSync(fd).size): number {
   const buf = Buffer.allocUnsafe(Math.min(size, 1024 * 1024) || 1);
   let entries = 0;
   for (let pos = 0; pos < size; ) {
@@ -207,17 +209,22 @@ function entriesOf(fd: number, size: number): number {
   return entries;
 }
 
-function hashFile(fd: number): { hex: string; size: number } {
+/** The sha256 of the files' bytes one after another, and their total size. */
+function hashFiles(fds: readonly number[]): { hex: string; size: number } {
   const h = createHash('sha256');
-  const size = fstatSync(fd).size;
-  const buf = Buffer.allocUnsafe(Math.min(size, 1024 * 1024) || 1);
-  for (let pos = 0; pos < size; ) {
-    const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
-    if (n === 0) break;
-    h.update(buf.subarray(0, n));
-    pos += n;
+  let total = 0;
+  for (const fd of fds) {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(Math.min(size, 1024 * 1024) || 1);
+    for (let pos = 0; pos < size; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+    total += size;
   }
-  return { hex: h.digest('hex'), size };
+  return { hex: h.digest('hex'), size: total };
 }
 
 /** Whether a prewalk's hash stands for a read of `dir` with `excludePatterns`: the same directory, and every pruned tree excluded by the read too. */

@@ -2,9 +2,10 @@
 // argument is a directory the state root keeps a walk of, only with arguments of the shape
 // startTreePrewalk makes, and taken over by the build only when it is the walk the build would start.
 import test from 'ava';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fstatSync, mkdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { earlyWalkArgs, earlyWalkKey, startEarlyWalk } from '../../bin/tsbuild.js';
+import { earlyWalkArgs, earlyWalkKey, splitWalk, startEarlyWalk } from '../../bin/tsbuild.js';
 import { discardEarlyWalk, forgetPrewalk, startTreePrewalk, takeEarlyWalk, type EarlyWalk } from '../../src/context/index.ts';
 import { contextDir, tempDir } from '../_support/tsbuild.ts';
 
@@ -39,7 +40,7 @@ test('a build of a directory the state root walked before starts that walk: the 
   // walk started here can have tells which walk the build uses
   (globalThis as Record<symbol, unknown>)[earlyWalkKey] = { ...early!, startedMs: early!.startedMs - 60_000 };
   const taken = takeEarlyWalk();
-  t.is(taken?.child, early!.child);
+  t.is(taken?.children, early!.children);
   t.is(takeEarlyWalk(), undefined, 'taken once');
   const walk = startTreePrewalk(dir, ['node_modules'], { early: taken, stateRoot: root });
   // the walk owns its file now: disposing it closes it
@@ -56,7 +57,7 @@ test('a walk other than the build\'s own (a .dockerignore that prunes otherwise)
   const walk = startTreePrewalk(dir, ['node_modules'], { early, stateRoot: root });
   t.teardown(() => walk.dispose());
   t.true(walk.startedMs >= before, 'a walk of its own');
-  t.true(early!.child.killed || early!.child.exitCode !== null, 'the early walk is stopped');
+  t.true(early!.children.every((c) => c.killed || c.exitCode !== null), 'the early walk is stopped');
   const fresh = startTreePrewalk(dir, ['node_modules']);
   t.teardown(() => fresh.dispose());
   t.is(await walk.hash(), await fresh.hash());
@@ -93,4 +94,69 @@ test('no early walk for anything but a build of a directory the state root keeps
   const { dir: dir2, root: root2 } = await walkedOnce(t);
   forgetPrewalk(root2, dir2);
   t.is(earlyWalkArgs(['--root', root2, 'build', dir2], {}), undefined, 'a walk forgotten (too big for its reads)');
+});
+
+/** The paths the walk's listings name (relative to the start of each find's part), once its finds ended. */
+async function listed(walk: EarlyWalk): Promise<string[]> {
+  await walk.exited;
+  const text = walk.fds.map((fd) => {
+    const buf = Buffer.alloc(fstatSync(fd).size);
+    readSync(fd, buf, 0, buf.length, 0);
+    return buf.toString();
+  }).join('');
+  return text.split('\0').filter(Boolean).map((line) => line.split(' ').slice(9).join(' '));
+}
+
+test('a tree with 8 or more directories at some depth is walked by three finds that list every entry between them, and its hash follows every change', async (t) => {
+  const files: Record<string, string> = { 'Dockerfile': 'FROM scratch\n', 'top.txt': 't', 'node_modules/m/i.js': 'm' };
+  for (let i = 0; i < 10; i++) for (let j = 0; j < 3; j++) files[`src/pkg-${i}/mod-${j}/f.ts`] = `${i}${j}`;
+  files['src/pkg-3/.cache/c'] = 'c';
+  const dir = contextDir(files);
+  const root = tempDir('tsbuild-root-');
+  t.teardown(() => [dir, root].forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const patterns = ['node_modules', '**/.cache'];
+  const whole = startTreePrewalk(dir, patterns, { stateRoot: root });
+  t.teardown(() => whole.dispose());
+  const argv = ['--root', root, 'build', dir];
+  const parts = splitWalk(earlyWalkArgs(argv, {})!)!;
+  t.is(parts.length, 3);
+  t.deepEqual(parts[0].slice(0, 4), ['-H', dir, '-maxdepth', '2'], 'the tree down to src/pkg-*, the first depth with 8 directories');
+  t.is(parts.slice(1).flatMap((p) => p.filter((a) => a.startsWith(`${dir}/src/`))).length, 10, 'each src/pkg-* below it, in one of two finds');
+  t.true(parts.every((p) => p.includes('-prune')), 'every part prunes what the walk prunes');
+
+  const walk = () => {
+    const w = startEarlyWalk(argv, {}) as EarlyWalk;
+    t.teardown(() => discardEarlyWalk(w));
+    t.is(w.fds.length, 3);
+    return w;
+  };
+  const names = await listed(walk());
+  t.true(names.includes('src/pkg-9') && names.includes('top.txt') && names.includes('mod-2/f.ts'));
+  t.false(names.some((n) => n.includes('node_modules') || n.includes('.cache')), 'pruned trees not walked');
+  const one = spawnSync('/usr/bin/find', earlyWalkArgs(argv, {})!, { encoding: 'utf8' });
+  t.is(names.length, one.stdout.split('\0').filter(Boolean).length + 10, 'every entry one find lists, and each split directory again at the head of its part');
+
+  const hashOf = async () => {
+    const w = startTreePrewalk(dir, patterns, { early: walk() });
+    t.teardown(() => w.dispose());
+    return w.hash();
+  };
+  const first = await hashOf();
+  t.truthy(first);
+  t.is(await hashOf(), first, 'an unchanged tree: the same hash');
+  writeFileSync(join(dir, 'src/pkg-7/mod-1/f.ts'), '7!');
+  const edited = await hashOf();
+  t.not(edited, first, 'an edit below a split directory');
+  writeFileSync(join(dir, 'src/pkg-2/mod-0/new.ts'), 'n');
+  const added = await hashOf();
+  t.not(added, edited, 'a file added below a split directory');
+  mkdirSync(join(dir, 'src/pkg-new'));
+  writeFileSync(join(dir, 'src/pkg-new/f.ts'), 'n');
+  const newDir = await hashOf();
+  t.not(newDir, added, 'a directory added at the split depth');
+  writeFileSync(join(dir, 'src/pkg-new/f.ts'), 'N');
+  t.not(await hashOf(), newDir, 'and a change below it');
+  writeFileSync(join(dir, 'src/pkg-3/.cache/c'), 'pruned');
+  const again = await hashOf();
+  t.is(await hashOf(), again);
 });
