@@ -238,6 +238,8 @@ export function splitWalk(args) {
         if (e.isDirectory() && !names.has(e.name) && !paths.has(`${d}/${e.name}`)) next.push(`${d}/${e.name}`);
       }
     }
+    // so many that their paths would crowd find's argv (ARG_MAX): one find
+    if (next.length > 4096) return undefined;
     if (next.length >= 8) {
       next.sort();
       const halves = [next.filter((_, i) => i % 2 === 0), next.filter((_, i) => i % 2 === 1)];
