@@ -36,5 +36,5 @@ export function earlyWalkArgs(argv: readonly string[], env?: NodeJS.ProcessEnv):
 /** Starts that walk; what the build takes over (src/context/tree-prewalk.ts EarlyWalk), or undefined. Never throws. */
 export function startEarlyWalk(argv: readonly string[], env?: NodeJS.ProcessEnv): import('../src/context/index.ts').EarlyWalk | undefined;
 
-/** The finds that make `args`' listing between them over both cores (the tree down to a depth with 8+ directories, then what is below them in two halves), or undefined for one find. */
-export function splitWalk(args: readonly string[]): string[][] | undefined;
+/** `args`' walk over both cores: the tree's top down to a depth with 8+ directories listed by the bin (`head`), their trees by two finds (`parts`); undefined for one find. */
+export function splitWalk(args: readonly string[]): { head: string; parts: string[][] } | undefined;

@@ -210,15 +210,17 @@ function plainWalk(args, dir) {
 }
 
 /**
- * The finds that make `args`' listing between them, over both cores: one lists the tree down to the
- * first depth with 8 or more directories (not pruned), two list those directories' trees, every
- * other one each (their paths relative to it, after its own line). Undefined (one find) for a tree
- * with fewer directories. Each entry is listed by one part (a directory made meanwhile is listed, its
- * files are not: the next walk lists them, so such a listing only misses); the parts' listings in
- * order are the walk's. Throws when a directory cannot be read.
+ * `args`' walk split over both cores: the tree down to the first depth with 8 or more directories
+ * (not pruned) listed here (`head`: an lstat per entry, from the names the search for that depth
+ * read), and two finds (`parts`) listing those directories' trees, every other one each (their
+ * paths relative to it, after its own line). Undefined (one find) for a tree with fewer directories
+ * or more than 2,000 entries above them. Each entry is listed once (a directory made meanwhile is
+ * listed, its files are not: the next walk lists them, so such a listing only misses), each split
+ * directory twice; the head and the parts' listings in order are the walk's. Throws when an entry
+ * cannot be read.
  */
 export function splitWalk(args) {
-  const { readdirSync } = process.getBuiltinModule('node:fs');
+  const { lstatSync, readdirSync } = process.getBuiltinModule('node:fs');
   const dir = args[1];
   const middle = args.slice(2, -2);
   // a path find matches as a glob, escaped: compared with names as they are, so not split
@@ -230,34 +232,45 @@ export function splitWalk(args) {
     if (tests[i] === '-o') i++;
     (tests[i] === '-name' ? names : paths).add(tests[i + 1]);
   }
+  // what find would list above the split: every entry not pruned (-prune matches files too)
+  const above = [dir];
   let level = [dir];
   for (let depth = 1; depth <= 3 && level.length > 0; depth++) {
     const next = [];
     for (const d of level) {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        if (e.isDirectory() && !names.has(e.name) && !paths.has(`${d}/${e.name}`)) next.push(`${d}/${e.name}`);
+      for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const path = `${d}/${e.name}`;
+        if (names.has(e.name) || paths.has(path)) continue;
+        above.push(path);
+        if (e.isDirectory()) next.push(path);
       }
     }
-    // so many that their paths would crowd find's argv (ARG_MAX): one find
-    if (next.length > 4096) return undefined;
+    // more to stat here than a find's start costs, or more directories than find's argv holds
+    if (above.length > 2000 || next.length > 4096) return undefined;
     if (next.length >= 8) {
       next.sort();
       const halves = [next.filter((_, i) => i % 2 === 0), next.filter((_, i) => i % 2 === 1)];
-      return [
-        ['-H', dir, '-maxdepth', String(depth), ...middle, '-printf', walkFormat],
+      return {
+        head: above.map((path) => `${entryLine(lstatSync(path, { bigint: true }))} ${path.slice(dir.length + 1)}\0`).join(''),
         // -P: a directory turned into a symlink since is not followed; each directory's entries come
-        // after its own line (its inode: the one the first part lists for its name), named below it
-        ...halves.map((h) => ['-P', ...h, ...middle, '-printf', walkFormat]),
-      ];
+        // after its own line (its inode: the one the head lists for its name), named below it
+        parts: halves.map((h) => ['-P', ...h, ...middle, '-printf', walkFormat]),
+      };
     }
     level = next;
   }
   return undefined;
 }
 
+/** An entry as the head lists it: what find's walkFormat prints, in fields of its own (type, mode, owner, dev, inode, size, mtime and ctime in ns). */
+function entryLine(s) {
+  const type = s.isFile() ? 'f' : s.isDirectory() ? 'd' : s.isSymbolicLink() ? 'l' : s.isFIFO() ? 'p' : s.isSocket() ? 's' : s.isCharacterDevice() ? 'c' : 'b';
+  return `${type} ${(Number(s.mode) & 0o7777).toString(8)} ${s.uid} ${s.gid} ${s.dev} ${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`;
+}
+
 /**
  * Starts the early walk `argv` asks for (earlyWalkArgs), split over the cores (splitWalk), each
- * find into an unlinked temp file, and returns what the build takes over: { dir, args, fds,
+ * find into an unlinked temp file, and returns what the build takes over: { dir, args, head, fds,
  * children, startedMs, exited }. The finds hold the process for nothing (unref), and are killed at
  * exit unless they ended. Never throws: any failure, no walk.
  */
@@ -273,23 +286,21 @@ export function startEarlyWalk(argv, env = process.env) {
   };
   try {
     const startedMs = Date.now();
-    let parts;
+    let split;
     try {
-      parts = splitWalk(args) ?? [args];
+      split = splitWalk(args);
     } catch {
-      parts = [args];
+      // an entry gone meanwhile: one find, as the build's own walk
     }
+    const parts = split?.parts ?? [args];
     const { spawn } = process.getBuiltinModule('node:child_process');
     const find = existsSync('/usr/bin/find') ? '/usr/bin/find' : 'find';
-    // the listings in the parts' order; the two big parts started first, the tree's top (a few ms) last
-    const listings = [];
-    for (const i of parts.length === 3 ? [1, 2, 0] : [0]) {
+    for (const part of parts) {
       const file = `${tmp}/tsbuild-tree-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
       const fd = openSync(file, 'wx+', 0o600);
       fds.push(fd);
-      listings[i] = fd;
       unlinkSync(file);
-      const child = spawn(find, parts[i], { stdio: ['ignore', fd, 'ignore'] });
+      const child = spawn(find, part, { stdio: ['ignore', fd, 'ignore'] });
       children.push(child);
       child.unref();
     }
@@ -298,7 +309,7 @@ export function startEarlyWalk(argv, env = process.env) {
       child.once('exit', (code) => resolve(code === 0));
     }))).then((oks) => oks.every(Boolean));
     process.once('exit', stop);
-    return { dir: args[1], args, fds: listings, children, startedMs, exited };
+    return { dir: args[1], args, head: split?.head ?? '', fds, children, startedMs, exited };
   } catch {
     stop();
     for (const fd of fds) closeSync(fd);

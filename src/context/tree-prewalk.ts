@@ -75,7 +75,9 @@ export interface EarlyWalk {
   readonly dir: string;
   /** find's arguments for the whole walk, as startTreePrewalk makes them. */
   readonly args: readonly string[];
-  /** The unlinked temp files the finds write their listings to: the walk's listing, in this order (split over the cores by bin/tsbuild.js splitWalk). */
+  /** The listing of the tree's top the bin made itself (bin/tsbuild.js splitWalk), hashed first; '' when it was not split. */
+  readonly head: string;
+  /** The unlinked temp files the finds write their listings to: the rest of the walk's listing, in this order. */
   readonly fds: readonly number[];
   readonly children: readonly ChildProcess[];
   /** When the finds were started (ms since the epoch). */
@@ -92,7 +94,7 @@ export function takeEarlyWalk(): EarlyWalk | undefined {
   const g = globalThis as Record<symbol, unknown>;
   const walk = g[earlyWalkKey] as EarlyWalk | undefined;
   delete g[earlyWalkKey];
-  return walk !== undefined && typeof walk === 'object' && Array.isArray(walk.args) && Array.isArray(walk.fds) && Array.isArray(walk.children) ? walk : undefined;
+  return walk !== undefined && typeof walk === 'object' && Array.isArray(walk.args) && typeof walk.head === 'string' && Array.isArray(walk.fds) && Array.isArray(walk.children) ? walk : undefined;
 }
 
 const discarded = new WeakSet<EarlyWalk>();
@@ -115,7 +117,13 @@ export function discardEarlyWalk(walk: EarlyWalk | undefined): void {
 /** Starts walking `dir`, pruning the directories that `excludePatterns` name literally (none when a pattern re-includes). */
 export function startTreePrewalk(dir: string, excludePatterns: readonly string[], opts: PrewalkOptions = {}): TreePrewalk {
   const now = Date.now();
-  const pruned = excludePatterns.some((p) => p.trim().startsWith('!')) ? [] : excludePatterns.filter((p) => prunePath(p) !== undefined);
+  // find tests -name on the directory itself too: `**/app` would prune a context named app whole
+  // (an empty listing, the same hash whatever changed), so such a pattern is not pruned
+  const root = posix.basename(posix.resolve(dir));
+  const pruned = excludePatterns.some((p) => p.trim().startsWith('!')) ? [] : excludePatterns.filter((p) => {
+    const literal = prunePath(p);
+    return literal !== undefined && !(literal.anyDepth && literal.path === root);
+  });
   const prunes = pruned.flatMap((p, i) => {
     const { path, anyDepth } = prunePath(p)!;
     return [...(i > 0 ? ['-o'] : []), ...(anyDepth ? ['-name', path] : ['-path', `${escapeGlob(dir.replace(/\/+$/, ''))}/${path}`])];
@@ -147,7 +155,7 @@ export function startTreePrewalk(dir: string, excludePatterns: readonly string[]
         for (const child of children) child.ref();
         const ok = await exited;
         if (!ok || disposed || fds.length === 0) return undefined;
-        const { hex, size } = hashFiles(fds);
+        const { hex, size } = hashFiles(early?.head ?? '', fds);
         if (opts.reads !== undefined && opts.onTooBig && size > minLineBytes * tooMany(opts.reads) && fds.reduce((n, fd) => n + entriesOf(fd), 0) > tooMany(opts.reads)) opts.onTooBig();
         return hex;
       })()),
@@ -210,10 +218,10 @@ function entriesOf(fd: number, size = fstatSync(fd).size): number {
   return entries;
 }
 
-/** The sha256 of the files' bytes one after another, and their total size. */
-function hashFiles(fds: readonly number[]): { hex: string; size: number } {
-  const h = createHash('sha256');
-  let total = 0;
+/** The sha256 of `head` and then the files' bytes one after another, and their total size. */
+function hashFiles(head: string, fds: readonly number[]): { hex: string; size: number } {
+  const h = createHash('sha256').update(head);
+  let total = head.length;
   for (const fd of fds) {
     const size = fstatSync(fd).size;
     const buf = Buffer.allocUnsafe(Math.min(size, 1024 * 1024) || 1);

@@ -99,7 +99,7 @@ test('no early walk for anything but a build of a directory the state root keeps
 /** The paths the walk's listings name (relative to the start of each find's part), once its finds ended. */
 async function listed(walk: EarlyWalk): Promise<string[]> {
   await walk.exited;
-  const text = walk.fds.map((fd) => {
+  const text = walk.head + walk.fds.map((fd) => {
     const buf = Buffer.alloc(fstatSync(fd).size);
     readSync(fd, buf, 0, buf.length, 0);
     return buf.toString();
@@ -107,7 +107,7 @@ async function listed(walk: EarlyWalk): Promise<string[]> {
   return text.split('\0').filter(Boolean).map((line) => line.split(' ').slice(9).join(' '));
 }
 
-test('a tree with 8 or more directories at some depth is walked by three finds that list every entry between them, and its hash follows every change', async (t) => {
+test('a tree with 8 or more directories at some depth is walked by the bin and two finds that list every entry between them, and its hash follows every change', async (t) => {
   const files: Record<string, string> = { 'Dockerfile': 'FROM scratch\n', 'top.txt': 't', 'node_modules/m/i.js': 'm' };
   for (let i = 0; i < 10; i++) for (let j = 0; j < 3; j++) files[`src/pkg-${i}/mod-${j}/f.ts`] = `${i}${j}`;
   files['src/pkg-3/.cache/c'] = 'c';
@@ -118,16 +118,17 @@ test('a tree with 8 or more directories at some depth is walked by three finds t
   const whole = startTreePrewalk(dir, patterns, { stateRoot: root });
   t.teardown(() => whole.dispose());
   const argv = ['--root', root, 'build', dir];
-  const parts = splitWalk(earlyWalkArgs(argv, {})!)!;
-  t.is(parts.length, 3);
-  t.deepEqual(parts[0].slice(0, 4), ['-H', dir, '-maxdepth', '2'], 'the tree down to src/pkg-*, the first depth with 8 directories');
-  t.is(parts.slice(1).flatMap((p) => p.filter((a) => a.startsWith(`${dir}/src/`))).length, 10, 'each src/pkg-* below it, in one of two finds');
+  const { head, parts } = splitWalk(earlyWalkArgs(argv, {})!)!;
+  t.is(parts.length, 2);
+  const top = head.split('\0').filter(Boolean).map((line) => line.split(' ').slice(9).join(' '));
+  t.deepEqual(top, ['', 'Dockerfile', 'src', 'top.txt', ...Array.from({ length: 10 }, (_, i) => `src/pkg-${i}`)], 'the tree down to src/pkg-*, the first depth with 8 directories, listed by the bin; node_modules pruned');
+  t.deepEqual(parts.flatMap((p) => p.filter((a) => a.startsWith(`${dir}/src/`))).sort(), top.slice(4).map((p) => `${dir}/${p}`), 'each src/pkg-* below it, in one of two finds');
   t.true(parts.every((p) => p.includes('-prune')), 'every part prunes what the walk prunes');
 
   const walk = () => {
     const w = startEarlyWalk(argv, {}) as EarlyWalk;
     t.teardown(() => discardEarlyWalk(w));
-    t.is(w.fds.length, 3);
+    t.is(w.fds.length, 2);
     return w;
   };
   const names = await listed(walk());
@@ -156,6 +157,9 @@ test('a tree with 8 or more directories at some depth is walked by three finds t
   t.not(newDir, added, 'a directory added at the split depth');
   writeFileSync(join(dir, 'src/pkg-new/f.ts'), 'N');
   t.not(await hashOf(), newDir, 'and a change below it');
+  const before = await hashOf();
+  writeFileSync(join(dir, 'top.txt'), 'T');
+  t.not(await hashOf(), before, 'an edit above the split (the bin\'s own listing)');
   writeFileSync(join(dir, 'src/pkg-3/.cache/c'), 'pruned');
   const again = await hashOf();
   t.is(await hashOf(), again);
