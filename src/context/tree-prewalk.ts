@@ -26,8 +26,8 @@
 // arguments of this directory's last walk, kept there by startTreePrewalk), and hands it over in a
 // global (takeEarlyWalk). It is used only when its arguments are the ones startTreePrewalk makes
 // now (the same directory, the same prunes): any other (a .dockerignore changed, argv guessed
-// wrong) is killed and the walk started here. The bin splits it over the cores (its splitWalk): the
-// listings of its finds in order are the walk's listing, hashed as one.
+// wrong) is killed and the walk started here. The bin splits it over the cores (its splitWalk): its
+// own listing of the tree's top, then its finds' listings in order, are the walk's, hashed as one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
