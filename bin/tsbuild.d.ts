@@ -26,3 +26,15 @@ export interface LoadedBundle {
 
 /** Runs the bundle's top level with its code cache for `argv`'s command. */
 export function loadBundle(entry: string, argv: readonly string[]): LoadedBundle;
+
+/** The global bin/tsbuild.js hands its early walk over in (src/context/tree-prewalk.ts takeEarlyWalk). */
+export const earlyWalkKey: unique symbol;
+
+/** find's arguments for the early walk `argv` asks for (a `build` of a directory `<root>/context-walks/early.json` keeps a walk of), else undefined. Never throws. */
+export function earlyWalkArgs(argv: readonly string[], env?: NodeJS.ProcessEnv): string[] | undefined;
+
+/** Starts that walk; what the build takes over (src/context/tree-prewalk.ts EarlyWalk), or undefined. Never throws. */
+export function startEarlyWalk(argv: readonly string[], env?: NodeJS.ProcessEnv): import('../src/context/index.ts').EarlyWalk | undefined;
+
+/** `args`' walk over both cores: the tree's top down to a depth with 8+ directories listed by the bin (`head`), their trees by two finds (`parts`); undefined for one find. */
+export function splitWalk(args: readonly string[]): { head: string; parts: string[][] } | undefined;

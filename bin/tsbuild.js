@@ -146,6 +146,177 @@ function startFlags() {
   setFlagsFromString('--regexp-backtracks-before-fallback=50000');
 }
 
+// The big context's walk (src/context/tree-prewalk.ts), started here when argv asks for a `build`
+// of a directory the state root has asked for one of: before the bundle loads rather than once the
+// CLI has parsed its options (50-80 ms later), so `find` makes its lstat calls on the other core
+// while this one loads and starts tsbuild. The walk's arguments are the ones the last build of that
+// directory used (<root>/context-walks/early.json, written by startTreePrewalk); the build takes this
+// walk only when it would have started the same one itself (a .dockerignore that prunes otherwise, a
+// guess of the context that was not the context), else it kills it and walks as before.
+// The walk is handed over in a global: the bundle is another module graph than this file.
+
+/** The global the early walk is handed over in; src/context/tree-prewalk.ts takes it from there. */
+export const earlyWalkKey = Symbol.for('tsbuild.early-walk');
+
+// the listing's format, as src/context/tree-prewalk.ts gives it to find (a walk with another is not used)
+const walkFormat = '%y %m %U %G %D %i %s %T@ %C@ %P\\0';
+
+/**
+ * The find arguments of the early walk `argv` asks for, when it is a `build` whose last argument
+ * names a directory `early.json` of its state root holds a walk of; else undefined. Only arguments of
+ * the shape startTreePrewalk makes are taken: the file is the state root's, but find must never be
+ * told to run or delete anything. Never throws.
+ */
+export function earlyWalkArgs(argv, env = process.env) {
+  try {
+    if (argv.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version')) return undefined;
+    let root;
+    let i = 0;
+    for (; i < argv.length; i++) {
+      const a = argv[i];
+      if (a === '--root') root = argv[++i];
+      else if (a.startsWith('--root=')) root = a.slice(7);
+      else if (a === '--config') i++;
+      else if (!a.startsWith('--config=')) break;
+    }
+    if (argv[i] !== 'build' || i === argv.length - 1) return undefined;
+    const last = argv[argv.length - 1];
+    if (last === '' || last.startsWith('-')) return undefined;
+    const { resolve } = process.getBuiltinModule('node:path');
+    // src/state/root.ts's resolveStateRoot
+    root = root ? resolve(root) : env.TSBUILD_ROOT ? resolve(env.TSBUILD_ROOT) : process.getuid?.() === 0 ? '/var/lib/tsbuild' : `${env.XDG_DATA_HOME || `${process.getBuiltinModule('node:os').homedir()}/.local/share`}/tsbuild`;
+    const dir = resolve(last);
+    const walks = JSON.parse(process.getBuiltinModule('node:fs').readFileSync(`${root}/context-walks/early.json`, 'utf8')).walks;
+    const args = walks && Object.hasOwn(walks, dir) ? walks[dir] : undefined;
+    return Array.isArray(args) && args.every((a) => typeof a === 'string') && plainWalk(args, dir) ? args : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `args` are `-H dir [( [-o] -name|-path X … ) -prune -o] -printf FORMAT`. */
+function plainWalk(args, dir) {
+  const n = args.length;
+  if (n < 4 || args[0] !== '-H' || args[1] !== dir || args[n - 2] !== '-printf' || args[n - 1] !== walkFormat) return false;
+  const middle = args.slice(2, n - 2);
+  if (middle.length === 0) return true;
+  if (middle[0] !== '(' || middle.slice(-3).join(' ') !== ') -prune -o') return false;
+  const tests = middle.slice(1, -3);
+  for (let i = 0; i < tests.length; i += 2) {
+    if (i > 0 && tests[i++] !== '-o') return false;
+    if ((tests[i] !== '-name' && tests[i] !== '-path') || i + 1 >= tests.length) return false;
+  }
+  return tests.length > 0;
+}
+
+/**
+ * `args`' walk split over both cores: the tree down to the first depth with 8 or more directories
+ * (not pruned) listed here (`head`: an lstat per entry, from the names the search for that depth
+ * read), and two finds (`parts`) listing those directories' trees, every other one each (their
+ * paths relative to it, after its own line). Undefined (one find) for a tree with fewer directories
+ * or more than 2,000 entries above them. Each entry is listed once (a directory made meanwhile is
+ * listed, its files are not: the next walk lists them, so such a listing only misses), each split
+ * directory twice; the head and the parts' listings in order are the walk's. Throws when an entry
+ * cannot be read.
+ */
+export function splitWalk(args) {
+  const { lstatSync, readdirSync } = process.getBuiltinModule('node:fs');
+  const dir = args[1];
+  const middle = args.slice(2, -2);
+  // a path find matches as a glob, escaped: compared with names as they are, so not split
+  if (dir.endsWith('/') || middle.some((a) => a.includes('\\'))) return undefined;
+  const names = new Set();
+  const paths = new Set();
+  const tests = middle.slice(1, -3);
+  for (let i = 0; i < tests.length; i += 2) {
+    if (tests[i] === '-o') i++;
+    (tests[i] === '-name' ? names : paths).add(tests[i + 1]);
+  }
+  // what find would list above the split: every entry not pruned (-prune matches files too)
+  const above = [dir];
+  let level = [dir];
+  for (let depth = 1; depth <= 3 && level.length > 0; depth++) {
+    const next = [];
+    for (const d of level) {
+      for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const path = `${d}/${e.name}`;
+        if (names.has(e.name) || paths.has(path)) continue;
+        above.push(path);
+        if (e.isDirectory()) next.push(path);
+      }
+    }
+    // more to stat here than a find's start costs, or more directories than find's argv holds
+    if (above.length > 2000 || next.length > 4096) return undefined;
+    if (next.length >= 8) {
+      next.sort();
+      const halves = [next.filter((_, i) => i % 2 === 0), next.filter((_, i) => i % 2 === 1)];
+      return {
+        head: above.map((path) => `${entryLine(lstatSync(path, { bigint: true }))} ${path.slice(dir.length + 1)}\0`).join(''),
+        // -P: a directory turned into a symlink since is not followed; each directory's entries come
+        // after its own line (its inode: the one the head lists for its name), named below it
+        parts: halves.map((h) => ['-P', ...h, ...middle, '-printf', walkFormat]),
+      };
+    }
+    level = next;
+  }
+  return undefined;
+}
+
+/** An entry as the head lists it: what find's walkFormat prints, in fields of its own (type, mode, owner, dev, inode, size, mtime and ctime in ns). */
+function entryLine(s) {
+  const type = s.isFile() ? 'f' : s.isDirectory() ? 'd' : s.isSymbolicLink() ? 'l' : s.isFIFO() ? 'p' : s.isSocket() ? 's' : s.isCharacterDevice() ? 'c' : 'b';
+  return `${type} ${(Number(s.mode) & 0o7777).toString(8)} ${s.uid} ${s.gid} ${s.dev} ${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`;
+}
+
+/**
+ * Starts the early walk `argv` asks for (earlyWalkArgs), split over the cores (splitWalk), each
+ * find into an unlinked temp file, and returns what the build takes over: { dir, args, head, fds,
+ * children, startedMs, exited }. The finds hold the process for nothing (unref), and are killed at
+ * exit unless they ended. Never throws: any failure, no walk.
+ */
+export function startEarlyWalk(argv, env = process.env) {
+  const args = earlyWalkArgs(argv, env);
+  if (!args) return undefined;
+  const { closeSync, existsSync, openSync, unlinkSync } = process.getBuiltinModule('node:fs');
+  const tmp = process.getBuiltinModule('node:os').tmpdir();
+  const fds = [];
+  const children = [];
+  const stop = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
+  try {
+    const startedMs = Date.now();
+    let split;
+    try {
+      split = splitWalk(args);
+    } catch {
+      // an entry gone meanwhile: one find, as the build's own walk
+    }
+    const parts = split?.parts ?? [args];
+    const { spawn } = process.getBuiltinModule('node:child_process');
+    const find = existsSync('/usr/bin/find') ? '/usr/bin/find' : 'find';
+    for (const part of parts) {
+      const file = `${tmp}/tsbuild-tree-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+      const fd = openSync(file, 'wx+', 0o600);
+      fds.push(fd);
+      unlinkSync(file);
+      const child = spawn(find, part, { stdio: ['ignore', fd, 'ignore'] });
+      children.push(child);
+      child.unref();
+    }
+    const exited = Promise.all(children.map((child) => new Promise((resolve) => {
+      child.once('error', () => resolve(false));
+      child.once('exit', (code) => resolve(code === 0));
+    }))).then((oks) => oks.every(Boolean));
+    process.once('exit', stop);
+    return { dir: args[1], args, head: split?.head ?? '', fds, children, startedMs, exited };
+  } catch {
+    stop();
+    for (const fd of fds) closeSync(fd);
+    return undefined;
+  }
+}
+
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   const { existsSync, realpathSync } = await import('node:fs');
@@ -185,6 +356,8 @@ if (major < 24) {
   const { dirname } = process.getBuiltinModule('node:path');
   const repo = dirname(dirname(process.getBuiltinModule('node:fs').realpathSync(process.getBuiltinModule('node:url').fileURLToPath(import.meta.url))));
   const argv = process.argv.slice(2);
+  const early = startEarlyWalk(argv);
+  if (early) globalThis[earlyWalkKey] = early;
   const bundle = freshBundle(repo);
   if (bundle) {
     const loaded = loadBundle(bundle, argv);

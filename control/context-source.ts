@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ErrorCodes, TsbuildError, invalid } from '../src/errors/index.ts';
-import { forgetPrewalk, prewalkWanted, readDockerignoreFile, startTreePrewalk, type TreePrewalk } from '../src/context/index.ts';
+import { discardEarlyWalk, forgetPrewalk, prewalkWanted, readDockerignoreFile, startTreePrewalk, takeEarlyWalk, type EarlyWalk, type TreePrewalk } from '../src/context/index.ts';
 import { checkoutGitContext, extractLayer } from '../worker/index.ts';
 import { maxDockerfileBytes } from './read-dockerfile.ts';
 
@@ -33,17 +33,26 @@ export interface PreparedContext {
 /**
  * The walk of a directory context, pruned by its .dockerignore's literal paths, when the state
  * root has seen a big read of it. None where the directory or its .dockerignore cannot be read:
- * the build reports that itself.
+ * the build reports that itself. The walk bin/tsbuild.js started (`early`) is taken over when it is
+ * this one, else stopped.
  */
-async function prewalkOf(context: string, file: string | undefined, stateRoot: string): Promise<TreePrewalk | undefined> {
+async function prewalkOf(context: string, file: string | undefined, stateRoot: string, early: EarlyWalk | undefined): Promise<TreePrewalk | undefined> {
   const dir = resolve(context);
   const reads = prewalkWanted(stateRoot, dir);
-  if (reads === undefined) return undefined;
   try {
+    if (reads === undefined) {
+      // a walk early.json still names (its marker gone): not started again
+      if (early) forgetPrewalk(stateRoot, dir);
+      return undefined;
+    }
     const { patterns } = await readDockerignoreFile(dir, file === undefined ? join(dir, 'Dockerfile') : resolve(file));
-    return startTreePrewalk(dir, patterns, { reads, onTooBig: () => forgetPrewalk(stateRoot, dir) });
+    const walk = startTreePrewalk(dir, patterns, { reads, onTooBig: () => forgetPrewalk(stateRoot, dir), early, stateRoot });
+    early = undefined;
+    return walk;
   } catch {
     return undefined;
+  } finally {
+    discardEarlyWalk(early);
   }
 }
 
@@ -56,9 +65,12 @@ export async function prepareContext(opts: { context: string; file?: string; std
   // opts.stdin is read where it is used: the CLI passes a getter, so process.stdin (a stream over
   // fd 0, ~1.5 ms to make) is made only for a context or a Dockerfile on stdin
   const { context, file } = opts;
+  // the walk bin/tsbuild.js started from its guess of this context: used by prewalkOf or stopped here
+  const early = takeEarlyWalk();
+  if (opts.stateRoot === undefined || context === '-' || isGitContext(context) || file === '-') discardEarlyWalk(early);
   if (context === '-' && file === '-') throw invalid(ErrorCodes.OPTION_INVALID, 'the context and the Dockerfile cannot both come from stdin (- and -f -)', { hint: 'send a tar of the context (with its Dockerfile) on stdin: tar -c . | tsbuild build -' });
   if (context !== '-' && !isGitContext(context) && file !== '-') {
-    const prewalk = opts.stateRoot === undefined ? undefined : await prewalkOf(context, file, opts.stateRoot);
+    const prewalk = opts.stateRoot === undefined ? undefined : await prewalkOf(context, file, opts.stateRoot, early);
     return { context, ...(file !== undefined && { file }), cleanup: () => prewalk?.dispose(), ...(prewalk && { prewalk }) };
   }
   const tmp = mkdtempSync(join(tmpdir(), 'tsbuild-context-'));

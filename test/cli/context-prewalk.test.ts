@@ -31,6 +31,8 @@ test('a context big enough to be walked at start-up: an unchanged rebuild is cac
   await sleep(2100);
   t.true(copyCached((await build()).stderr), 'walked at start-up, nothing changed: cached');
   t.true(copyCached((await build()).stderr), 'again, answered by the walk\'s hash');
+  // from now on bin/tsbuild.js starts the walk before the CLI loads (test/context/early-walk.test.ts)
+  t.true(readFileSync(join(root, 'context-walks', 'early.json'), 'utf8').includes(JSON.stringify(ctx)), 'the walk\'s arguments are kept for the next start');
   const db = openDatabase(join(root, 'metadata.db'));
   try {
     t.true((db.prepare("SELECT count(*) AS n FROM context_reads WHERE read LIKE '%:tree'").get() as { n: number }).n > 0, 'the walk\'s hash is kept');
@@ -48,4 +50,9 @@ test('a context big enough to be walked at start-up: an unchanged rebuild is cac
   t.is(edited.read('src/m-8/f-0008.txt'), 'file 8\n');
   writeFileSync(join(ctx, 'src/m-0/new.txt'), 'new\n');
   t.is((await build()).read('src/m-0/new.txt'), 'new\n', 'an added file reaches the image');
+  // the walk started at start-up prunes scratch/, the build's does not any more: its own walk is used
+  writeFileSync(join(ctx, '.dockerignore'), 'scratch/*.tmp\n');
+  t.is((await build()).read('scratch/log.txt'), 'still excluded, now longer\n', 'a .dockerignore change reaches the image');
+  writeFileSync(join(ctx, 'scratch/log.txt'), 'included, changed\n');
+  t.is((await build()).read('scratch/log.txt'), 'included, changed\n', 'and its next edit too');
 });

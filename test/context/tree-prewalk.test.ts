@@ -130,3 +130,14 @@ test('a state root prewalks a context once it saw a big read of it, and stops wh
   t.is(await over.hash(), await fits.hash(), 'the hash still stands');
   t.is(prewalkWanted(root, dir), undefined, '3,002 entries listed for reads of 1,000: no more prewalks');
 });
+
+test('a pattern naming the context directory itself at any depth prunes nothing: the walk still sees every change', async (t) => {
+  const parent = contextDir({ 'app/src/a.js': 'a', 'app/src/app/b.js': 'b' });
+  t.teardown(() => rmSync(parent, { recursive: true }));
+  const dir = join(parent, 'app');
+  const walk = prewalk(t, dir, ['**/app']);
+  t.deepEqual(walk.pruned, [], 'find tests -name on the directory itself: pruning would list nothing');
+  const hash = await walk.hash();
+  writeFileSync(join(dir, 'src/a.js'), 'changed');
+  t.not(await prewalk(t, dir, ['**/app']).hash(), hash);
+});
