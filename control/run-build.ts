@@ -136,7 +136,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       // only the main context has .dockerignore patterns, so only it names their lines
       checksum: (name, src, excludes, { followSymlinks, owner, mode, signal: readSignal, onPart }) =>
         contextLoads.track(name, () =>
-          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), fingerprints, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart, prewalk: name === 'context' ? run.prewalk : undefined, onWalked: name === 'context' ? (n) => notePrewalkWanted(engine.paths.root, opts.contextDir, n) : undefined }),
+          checksumSources(localDirs.get(name)!, src, excludes, { followSymlinks, owner, mode, cache: contextLoads.countingCache(name, fileDigests), fingerprints, patternOrigins: name === 'context' ? ignore.origins : undefined, signal: readSignal, onPart, prewalk: name === 'context' ? run.prewalk : undefined, onWalked: name === 'context' ? (n) => notePrewalkWanted(engine.paths.root, opts.contextDir, n, ignore.patterns) : undefined }),
         ),
       progress,
       explain: opts.explain,

@@ -114,9 +114,8 @@ export function discardEarlyWalk(walk: EarlyWalk | undefined): void {
   }
 }
 
-/** Starts walking `dir`, pruning the directories that `excludePatterns` name literally (none when a pattern re-includes). */
-export function startTreePrewalk(dir: string, excludePatterns: readonly string[], opts: PrewalkOptions = {}): TreePrewalk {
-  const now = Date.now();
+/** find's arguments for the walk of `dir`, pruning the directories that `excludePatterns` name literally (none when a pattern re-includes). */
+function prewalkArgs(dir: string, excludePatterns: readonly string[]): { args: string[]; pruned: string[] } {
   // find tests -name on the directory itself too: `**/app` would prune a context named app whole
   // (an empty listing, the same hash whatever changed), so such a pattern is not pruned
   const root = posix.basename(posix.resolve(dir));
@@ -128,7 +127,14 @@ export function startTreePrewalk(dir: string, excludePatterns: readonly string[]
     const { path, anyDepth } = prunePath(p)!;
     return [...(i > 0 ? ['-o'] : []), ...(anyDepth ? ['-name', path] : ['-path', `${escapeGlob(dir.replace(/\/+$/, ''))}/${path}`])];
   });
-  const args = ['-H', dir, ...(prunes.length > 0 ? ['(', ...prunes, ')', '-prune', '-o'] : []), '-printf', format];
+  return { args: ['-H', dir, ...(prunes.length > 0 ? ['(', ...prunes, ')', '-prune', '-o'] : []), '-printf', format], pruned };
+}
+
+/** Starts walking `dir`, pruning the directories that `excludePatterns` name literally (none when a pattern re-includes). */
+
+export function startTreePrewalk(dir: string, excludePatterns: readonly string[], opts: PrewalkOptions = {}): TreePrewalk {
+  const now = Date.now();
+  const { args, pruned } = prewalkArgs(dir, excludePatterns);
   if (opts.stateRoot !== undefined) rememberWalk(opts.stateRoot, dir, args);
   const early = opts.early !== undefined && opts.early.dir === dir && sameArgs(opts.early.args, args) ? opts.early : undefined;
   if (!early) discardEarlyWalk(opts.early);
@@ -278,15 +284,25 @@ export function prewalkWanted(stateRoot: string, dir: string): number | undefine
   return Number.isSafeInteger(entries) && entries >= prewalkMinEntries ? entries : undefined;
 }
 
-/** Remembers that a read of `dir` walked `entries` entries (when there are enough and more than before). Never throws. */
-export function notePrewalkWanted(stateRoot: string, dir: string, entries: number): void {
+/**
+ * Remembers that a read of `dir` walked `entries` entries (when there are enough and more than
+ * before), and the walk bin/tsbuild.js is to start for it (its arguments from `excludePatterns`, the
+ * .dockerignore's). Never throws. Written here, by the first big read, not by the next build's
+ * prewalk: that one would walk unsplit (nothing to take over yet) and keep its hash, which the
+ * bin's split walk of the build after it does not match: a no-change rebuild right after an edit
+ * then missed once.
+ */
+export function notePrewalkWanted(stateRoot: string, dir: string, entries: number, excludePatterns: readonly string[] = []): void {
   if (entries < prewalkMinEntries || (prewalkWanted(stateRoot, dir) ?? 0) >= entries) return;
   try {
     mkdirSync(join(stateRoot, 'context-walks'), { recursive: true, mode: 0o700 });
     writeFileSync(markerOf(stateRoot, dir), String(entries));
   } catch {
     // not remembered: the next build walks as this one did
+    return;
   }
+  const resolved = posix.resolve(dir);
+  rememberWalk(stateRoot, resolved, prewalkArgs(resolved, excludePatterns).args);
 }
 
 // the directories whose walks early.json keeps, the latest last

@@ -26,7 +26,10 @@ test('a context big enough to be walked at start-up: an unchanged rebuild is cac
   const copyCached = (stderr: string) => /\[1\/1\] COPY \. \/\s*\n#\d+ CACHED/.test(stderr);
 
   t.is((await build()).read('src/m-7/f-0007.txt'), 'file 7\n');
-  t.is(readdirSync(join(root, 'context-walks')).length, 1, 'the state root remembers this context is big');
+  t.is(readdirSync(join(root, 'context-walks')).filter((f) => f !== 'early.json').length, 1, 'the state root remembers this context is big');
+  // and the walk bin/tsbuild.js is to start, from this first big read on: written only by the next
+  // build's own (unsplit) prewalk, it made the build after that miss the split walk's hash once
+  t.true(readFileSync(join(root, 'context-walks', 'early.json'), 'utf8').includes(JSON.stringify(ctx)), 'the walk\'s arguments are kept from the first read on');
   // settled (older than the 2 s a timestamp may be coarse), so the next reads keep their fingerprints
   await sleep(2100);
   t.true(copyCached((await build()).stderr), 'walked at start-up, nothing changed: cached');
