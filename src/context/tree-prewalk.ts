@@ -131,7 +131,6 @@ function prewalkArgs(dir: string, excludePatterns: readonly string[]): { args: s
 }
 
 /** Starts walking `dir`, pruning the directories that `excludePatterns` name literally (none when a pattern re-includes). */
-
 export function startTreePrewalk(dir: string, excludePatterns: readonly string[], opts: PrewalkOptions = {}): TreePrewalk {
   const now = Date.now();
   const { args, pruned } = prewalkArgs(dir, excludePatterns);
