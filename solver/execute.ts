@@ -43,6 +43,8 @@ export interface ExecuteOptions {
    * its blobs not fetched (a push that mounts them from the cache's repository needs no bytes).
    */
   keepRootLayers?: (layers: readonly LayerRecord[]) => boolean;
+  /** Called with a key once the work for it has settled (run, taken from the cache or another build, or failed). */
+  onSettled?: (key: string) => void;
 }
 
 export interface ExecuteStats {
@@ -89,6 +91,10 @@ export async function executePlan(root: Vertex, plan: ReadonlyMap<string, Decisi
     if (!p) {
       p = resolveOnce(v, d);
       byKey.set(d.key, p);
+      if (opts.onSettled) {
+        const settled = () => opts.onSettled!(d.key);
+        p.then(settled, settled);
+      }
     }
     return p;
   };

@@ -113,6 +113,10 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
   const sandboxed = (v: Vertex) => plan.get(v.digest)?.action === 'run' && describeOp(v.op).usesSandboxNetwork;
   const startingAtOnce = sandboxFrontier(order, sandboxed);
   if (startingAtOnce > 0) opts.worker.warmNetwork(startingAtOnce);
+  // the namespaces go once the last sandboxed step is done, while the steps after it run: a
+  // slirp4netns takes 15-35 ms to end (the kernel's removal of its tap device), which the close
+  // otherwise waits for (test/cli/network.test.ts)
+  const sandboxKeys = new Set(order.filter(sandboxed).map((v) => plan.get(v.digest)!.key));
   listings.keep(order, plan, parts, cache);
   const progress = withReasons(opts.progress, planReasons(order, plan, explainer, opts.explain === true));
   const executed = executePlan(root, plan, {
@@ -131,8 +135,11 @@ async function solveInSession(root: Vertex, session: BuildSession, opts: SolveOp
     // is a step on its result (another build's run of that key read the result it had before)
     shareable: (v) => (!ignoreCache(v) || describeOp(v.op).cachedUnderNoCache) && rerun(v) === undefined,
     keepRootLayers: opts.keepRootLayers,
+    onSettled: (key) => {
+      if (sandboxKeys.delete(key) && sandboxKeys.size === 0) opts.worker.coolNetwork?.();
+    },
   });
-  // its sandboxed steps are done: their namespaces go while the build exports, not at the close
+  // a failed or cancelled build's namespaces go now too (drain is idempotent)
   const { snapshot, layers, stats } = await executed.finally(() => opts.worker.coolNetwork?.());
   return { snapshot, ...(layers && { layers }), stats, plan };
 }

@@ -86,6 +86,32 @@ test.serial('with pasta as the provider (where names resolve over IPv6 only, or 
   t.deepEqual(rootPastas(root), []);
 });
 
+test.serial('the namespaces go as soon as the last step that needs one is done, not when the build ends', async (t) => {
+  // the close used to wait 15-35 ms for each slirp4netns to end (the kernel removes its tap device):
+  // ended while the later steps run, that is off the build's path (solver/index.ts)
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo networked\nRUN --network=none echo offline && sleep 3\n' });
+  try {
+    const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const closed = new Promise<number | null>((r) => child.once('close', r));
+    const end = Date.now() + 30_000;
+    // the second step's own output: the first one (and its namespace's use) is over
+    const offline = /^#\d+ [\d.]+ offline$/m;
+    while (!offline.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    t.regex(err, offline);
+    t.regex(err, /^#\d+ [\d.]+ networked$/m, 'the first step ran in a sandbox network');
+    const gone = Date.now() + 1500;
+    while ((rootPastas(root).length > 0 || rootNetns(root).length > 0) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+    t.deepEqual(rootNetns(root), [], 'no namespace while the last step runs');
+    t.deepEqual(rootPastas(root), [], 'no slirp4netns while the last step runs');
+    t.true(/offline/.test(err) && child.exitCode === null, 'the build is still running');
+    t.is(await closed, 0, err);
+  } finally {
+    removeDir(ctx);
+  }
+});
+
 test.serial('two tsbuild processes on different state roots build at once, each step with its own namespace', async (t) => {
   const other = tempDir('tsbuild-root-');
   const ctx = contextDir({ Dockerfile: `FROM busybox\nRUN wget -q -O /dev/null ${release} && sleep 1 && echo fetched\n` });
