@@ -1,12 +1,13 @@
 // Times tsbuild's scenarios and, where they are installed, the same scenarios with BuildKit
 // (Docker 20.10's, through shared/tools/oracle.sh) and Buildah; prints a Markdown table of
 // medians and ratios, and writes every sample to bench/results/<time>.json.
-//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,big-layer-export,parallel-stages,shared-prefix,cli,push,apt-heavy,ci-cache] [--tools tsbuild,buildkit,buildah]
+//   npm run bench [-- --runs N] [--warmup N] [--only hello,many-runs,compile-c,big-context,big-layer-export,parallel-stages,one-stage,shared-prefix,cli,push,apt-heavy,ci-cache] [--tools tsbuild,buildkit,buildah]
 // Scenarios (each cold = a cache holding only the base images, then a no-change rebuild):
 //   hello      fixtures/hello: three stages, COPY, RUN, WORKDIR (the README's example)
 //   many-runs  bench/contexts/many-runs: 20 trivial RUN steps on busybox (per-step cost)
 //   compile-c  bench/contexts/compile-c: gcc on a Debian minbase, the binary run on busybox
 //   parallel-stages  bench/contexts/parallel-stages: four `sleep 2` stages, then one copying from all four
+//   one-stage  bench/contexts/one-stage: one of those stages alone (parallel-stages' bound is 1.1x it)
 //   shared-prefix    bench/contexts/shared-prefix: targets a and b built at once (two processes) sharing five CPU-heavy steps
 //   big-context  COPY . /app of a generated 20,000-file, ~200 MB context, then one RUN; also timed
 //              after one file changed; tsbuild's peak RSS noted
@@ -78,6 +79,7 @@ try {
     { name: 'hello', context: join(repo, 'fixtures', 'hello'), bases: [busybox] },
     { name: 'many-runs', context: join(repo, 'bench', 'contexts', 'many-runs'), bases: [busybox], target: 'tsbuild <= 0.5x BuildKit' },
     { name: 'parallel-stages', context: join(repo, 'bench', 'contexts', 'parallel-stages'), bases: [busybox], target: 'tsbuild <= 2.2s (1.1x one stage)' },
+    { name: 'one-stage', context: join(repo, 'bench', 'contexts', 'one-stage'), bases: [busybox], target: 'parallel-stages cold <= 1.1x this' },
     { name: 'shared-prefix', context: join(repo, 'bench', 'contexts', 'shared-prefix'), bases: [busybox], atOnce: ['a', 'b'], target: 'shared steps run once' },
     { name: 'big-layer-export', context: join(repo, 'bench', 'contexts', 'big-layer-export'), bases: [busybox], target: 'tsbuild <= 1.0x BuildKit', exportTarget: 'tsbuild <= 0.8x the faster rival' },
     { name: 'push', context: join(repo, 'bench', 'contexts', 'push'), bases: [busybox], pushTarget: 'tsbuild < 0.2s' },
