@@ -14,6 +14,11 @@ export interface CompressOptions {
   vertex: VertexRef;
   signal?: AbortSignal;
   parallelism: number;
+  /**
+   * At once for uncompressed layers (default `parallelism`): a tar of the snapshot and one hash, no
+   * compressor, so mostly disk reads and a write's fsync waiting; the build's content-read bound.
+   */
+  ioParallelism?: number;
   /** Which blob of each layer (worker.layer's options); default gzip, exactly. */
   layer?: { compression: 'gzip' | 'zstd' | 'uncompressed'; level?: number; reuse: LayerReuse; keepUncompressed?: boolean };
   /** SOURCE_DATE_EPOCH's clamp (control/created-times.ts): the layers from chain index `from` up get times later than `epoch` set to it. */
@@ -26,7 +31,8 @@ export async function compressLayers(worker: Pick<Worker, 'layer'>, chain: reado
   const stop = new AbortController();
   const onAbort = () => stop.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const queue = new PQueue({ concurrency: Math.max(1, opts.parallelism) });
+  const uncompressed = (opts.layer?.compression ?? 'gzip') === 'uncompressed';
+  const queue = new PQueue({ concurrency: Math.max(1, uncompressed ? (opts.ioParallelism ?? opts.parallelism) : opts.parallelism) });
   let done = 0;
   try {
     const jobs = chain.map((id, i) =>

@@ -182,7 +182,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       };
       return { ...stampCreated(def.config, chain.map(layerTime), { epoch: opts.sourceDateEpoch, now: Date.now() }), ...inline };
     };
-    const views = createOutputViews({ worker, chain, config: imageConfig, content, lease, progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, ahead: leavingCompressions(opts.outputs), clampTimes });
+    const views = createOutputViews({ worker, chain, config: imageConfig, content, lease, progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, ioParallelism: parallelismFor(opts.maxParallelism).contentReads, ahead: leavingCompressions(opts.outputs), clampTimes });
     const view = await views.local();
     reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     const exports: ExportResult[] = [];

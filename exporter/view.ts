@@ -3,6 +3,7 @@
 //
 //   const view = await createImageView({ config, layers, content });
 //   await exportImage(view, { type: 'oci', dest: 'app.tar', tar: true, names: ['app'] }, { content, images });
+import { createHash } from 'node:crypto';
 import type { BlobReader, BlobWriter } from '../src/content/index.ts';
 import { readImage } from '../src/content/index.ts';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
@@ -40,8 +41,9 @@ export async function createImageView(opts: { config: ImageConfig; layers: reado
 
 async function viewOf(config: ImageConfig, layers: ImageLayer[], content: BlobWriter): Promise<ImageView> {
   const configBytes = Buffer.from(JSON.stringify(config));
-  const stored = await content.putBytes(configBytes);
-  const configDescriptor: Descriptor = { mediaType: MediaTypes.ociConfig, digest: stored.digest, size: stored.size };
+  // the manifest names the config by its digest, known from the bytes: both are stored at once,
+  // their fsyncs waited for together rather than one after the other
+  const configDescriptor: Descriptor = { mediaType: MediaTypes.ociConfig, digest: `sha256:${createHash('sha256').update(configBytes).digest('hex')}`, size: configBytes.length };
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaTypes.ociManifest,
@@ -49,7 +51,7 @@ async function viewOf(config: ImageConfig, layers: ImageLayer[], content: BlobWr
     layers: layers.map((l) => l.descriptor),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const m = await content.putBytes(manifestBytes);
+  const [, m] = await Promise.all([content.putBytes(configBytes), content.putBytes(manifestBytes)]);
   return {
     config,
     configBytes,

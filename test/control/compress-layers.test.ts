@@ -51,6 +51,16 @@ test('at most `parallelism` layers at once, results in chain order, one progress
   t.deepEqual(done.map((d) => d[1]), [1, 2, 3, 4, 5]);
 });
 
+test('uncompressed layers (a tar and a hash: disk reads and a write) go `ioParallelism` at once, compressed ones `parallelism`', async (t) => {
+  const ms = { a: 20, b: 20, c: 20, d: 20, e: 20 };
+  const local = timedWorker(ms);
+  await compressLayers(local, ['a', 'b', 'c', 'd', 'e'], { progress: events(), vertex, parallelism: 2, ioParallelism: 4, layer: { compression: 'uncompressed', reuse: 'any' } });
+  t.is(local.seen.most, 4);
+  const gzip = timedWorker(ms);
+  await compressLayers(gzip, ['a', 'b', 'c', 'd', 'e'], { progress: events(), vertex, parallelism: 2, ioParallelism: 4, layer: { compression: 'gzip', reuse: 'exact' } });
+  t.is(gzip.seen.most, 2);
+});
+
 test('a failing layer stops the ones under way and starts no more; its error is the one thrown', async (t) => {
   // a and c would take an hour: a can only end by being stopped, however slow the machine
   const worker = timedWorker({ a: 3_600_000, b: 10, c: 3_600_000, d: 5 }, 'b');
