@@ -25,6 +25,22 @@ const build = (args: string[], files: Record<string, string>) => {
   return runTsbuild(['build', '--progress', 'plain', '--no-cache', ...args, ctx], { root }).finally(() => removeDir(ctx));
 };
 
+/**
+ * A build of `ctx` started in the background, its plain progress kept: `until(re)` resolves once a
+ * line matches (or after 30 s: the caller's assertion then shows the output).
+ */
+function watchedBuild(ctx: string, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', ctx], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const closed = new Promise<number | null>((r) => child.once('close', r));
+  const until = async (re: RegExp) => {
+    const end = Date.now() + 30_000;
+    while (!re.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  };
+  return { child, closed, until, output: () => err };
+}
+
 test.serial('a default RUN has its own namespace with only lo and one interface, and reaches the network but not the host\'s loopback', async (t) => {
   const server = createServer((_, res) => res.end('host-only secret\n'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -91,22 +107,18 @@ test.serial('the namespaces go as soon as the last step that needs one is done, 
   // ended while the later steps run, that is off the build's path (solver/index.ts)
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo networked\nRUN --network=none echo offline && sleep 3\n' });
   try {
-    const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const closed = new Promise<number | null>((r) => child.once('close', r));
-    const end = Date.now() + 30_000;
+    const build = watchedBuild(ctx);
     // the second step's own output: the first one (and its namespace's use) is over
     const offline = /^#\d+ [\d.]+ offline$/m;
-    while (!offline.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    t.regex(err, offline);
-    t.regex(err, /^#\d+ [\d.]+ networked$/m, 'the first step ran in a sandbox network');
+    await build.until(offline);
+    t.regex(build.output(), offline);
+    t.regex(build.output(), /^#\d+ [\d.]+ networked$/m, 'the first step ran in a sandbox network');
     const gone = Date.now() + 1500;
     while ((rootPastas(root).length > 0 || rootNetns(root).length > 0) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
     t.deepEqual(rootNetns(root), [], 'no namespace while the last step runs');
     t.deepEqual(rootPastas(root), [], 'no slirp4netns while the last step runs');
-    t.true(/offline/.test(err) && child.exitCode === null, 'the build is still running');
-    t.is(await closed, 0, err);
+    t.is(build.child.exitCode, null, 'the build is still running');
+    t.is(await build.closed, 0, build.output());
   } finally {
     removeDir(ctx);
   }
@@ -218,15 +230,11 @@ test.serial('a kill -9 mid-RUN with slirp4netns: slirp4netns ends by itself, and
 test.serial('SIGTERM mid-RUN: tsbuild stops and leaves no namespace and no pasta', async (t) => {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
   try {
-    const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const running = /^#\d+ [\d.]+ started$/m;
-    const end = Date.now() + 30_000;
-    while (!running.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const build = watchedBuild(ctx);
+    await build.until(/^#\d+ [\d.]+ started$/m);
     t.is(rootNetns(root).length, 1);
-    child.kill('SIGTERM');
-    const code = await new Promise((r) => child.once('close', r));
+    build.child.kill('SIGTERM');
+    const code = await build.closed;
     t.not(code, 0);
     t.deepEqual(rootNetns(root), []);
     const until = Date.now() + 5000;
@@ -244,22 +252,19 @@ test.serial('SIGTERM mid-RUN: tsbuild stops and leaves no namespace and no pasta
 async function killedMidRun(t: import('ava').ExecutionContext, env: NodeJS.ProcessEnv, checkHelper?: (pid: number) => void, helperAfterKill: 'runs' | 'ends' = 'runs'): Promise<void> {
   const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
   try {
-    const child = spawn(process.execPath, [tsbuildBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', ctx], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const end = Date.now() + 30_000;
+    const killed = watchedBuild(ctx, env);
     // the step's own output, not its title line: the container is running
     const running = /^#\d+ [\d.]+ started$/m;
-    while (!running.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    t.regex(err, running);
+    await killed.until(running);
+    t.regex(killed.output(), running);
     t.is(rootNetns(root).length, 1, 'the running step has its namespace');
     // pasta forks into its own pid namespace after setup: for a moment its process is being replaced
     const settled = Date.now() + 3000;
     while (rootPastas(root).length !== 1 && Date.now() < settled) await new Promise((r) => setTimeout(r, 50));
     t.is(rootPastas(root).length, 1, 'its network helper runs');
     checkHelper?.(rootPastas(root)[0]);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('close', r));
+    killed.child.kill('SIGKILL');
+    await killed.closed;
     t.is(rootNetns(root).length, 1, 'a kill -9 leaves the namespace behind');
     if (helperAfterKill === 'ends') {
       const gone = Date.now() + 5000;
