@@ -122,6 +122,13 @@ export async function startRegistry(opts: { basicAuth?: { username: string; pass
 }
 
 /**
+ * `127.0.0.1:1`: a registry host nothing answers on (connection refused). A privileged port no test
+ * listens on, unlike the port of a registry started and stopped, which another test's registry or
+ * server may have taken since.
+ */
+export const unreachableRegistryHost = '127.0.0.1:1';
+
+/**
  * Copies an image into the registry with skopeo. `source` is a skopeo transport reference
  * (`oci:DIR:TAG`, `oci-archive:X.tar`); `dest` is `HOST/name:tag`. `all` copies every platform of an index.
  */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 import { parseRawJson } from '../_support/rawjson.ts';
-import { makeOciLayout, pushToRegistry, startRegistry, type TestRegistry } from '../_support/registry.ts';
+import { makeOciLayout, pushToRegistry, startRegistry, unreachableRegistryHost, type TestRegistry } from '../_support/registry.ts';
 
 const work = tempDir('tsbuild-pull-flag-');
 let registry: TestRegistry;
@@ -106,8 +106,7 @@ test('--pull on an image only the local store has says so, without a stack', asy
 
 test('--pull with the registry unreachable names the local image too, beside the registry\'s own hint', async (t) => {
   const root = join(work, 'root-offline');
-  const down = await startRegistry();
-  await down.stop();
+  const down = { host: unreachableRegistryHost };
   const ref = `${down.host}/offline/base:1`;
   const base = contextDir({ Dockerfile: 'FROM scratch\nCOPY f.txt /f.txt\n', 'f.txt': 'f\n' });
   const app = contextDir({ Dockerfile: `FROM ${ref}\nCOPY g.txt /g.txt\n`, 'g.txt': 'g\n' });
