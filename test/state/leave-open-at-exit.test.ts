@@ -51,6 +51,34 @@ test('only transient rows changed: the WAL stays for the next process, which rea
   }
 });
 
+test('a push that made only gzip blobs (their rows, its lease) leaves the WAL; a new diff\'s own tar row closes it', (t) => {
+  const root = tempDir('tsbuild-wal-');
+  const meta = JSON.stringify(join(repoRoot, 'worker', 'snapshot', 'snapshot-metadata.ts'));
+  const blob = (digest: string, mediaType: string) => `{ diffId: 'sha256:d', digest: '${digest}', size: 1, mediaType: '${mediaType}', empty: false }`;
+  try {
+    // a compressed blob's row is a cache: lost to a power cut, the diff is compressed again
+    const push = inProcess(root, `
+      const { createSnapshotMetadata } = await import(${meta});
+      const lease = openLeases(db).create(); lease.add('blob', 'sha256:g');
+      createSnapshotMetadata(db).setBlob('s1', undefined, 'gzip', ${blob('sha256:g', 'application/vnd.oci.image.layer.v1.tar+gzip')}, { replace: false });
+      lease.release();
+      console.log(leaveOpenAtExit(db));`);
+    t.is(push.stdout.trim(), 'true');
+    t.true(push.wal);
+    // the diff's own tar is what every other blob of it is made from: its row is kept durable
+    const build = inProcess(root, `
+      const { createSnapshotMetadata } = await import(${meta});
+      createSnapshotMetadata(db).setBlob('s2', undefined, 'uncompressed', ${blob('sha256:u', 'application/vnd.oci.image.layer.v1.tar')}, { replace: false });
+      console.log(leaveOpenAtExit(db)); db.close();`);
+    t.is(build.stdout.trim(), 'false');
+    t.false(build.wal);
+    const read = inProcess(root, `console.log(db.prepare('SELECT snapshot, compression FROM snapshot_blobs ORDER BY snapshot').all().map((r) => r.snapshot + ':' + r.compression).join(' '));`);
+    t.is(read.stdout.trim(), 's1:gzip s2:uncompressed', 'the next process sees both rows');
+  } finally {
+    removeDir(root);
+  }
+});
+
 test('in this process: a connection with a transaction open or already closed is not left open', (t) => {
   const root = tempDir('tsbuild-wal-');
   try {

@@ -4,7 +4,7 @@
 // snapshots, a cache entry that named its top is unpacked again from the blobs (docs/cache-keys.md
 // "The cache index").
 import type { LayerBlob } from '../../src/image/index.ts';
-import type { Database } from '../../src/state/index.ts';
+import { transientWrite, type Database } from '../../src/state/index.ts';
 
 export type Compression = 'gzip' | 'uncompressed' | 'zstd';
 /** A row's key: the compression, with `-LEVEL` when made at a level other than the default (`gzip-9`). */
@@ -80,7 +80,13 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
     add: (name, parent) => void insert.run(name, parent ?? null, Date.now()),
     delete: (name) => void del.run(name),
     setBlob(name, parent, compression, b, opts) {
-      (opts.replace ? putBlob : putBlobOnce).run(name, parent ?? null, compression, b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0);
+      const write = () => void (opts.replace ? putBlob : putBlobOnce).run(name, parent ?? null, compression, b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0);
+      // a compressed blob's row (not the diff's own tar) need not outlive a power cut: lost, the next
+      // push or export compresses the diff again, to the same bytes. Counted as transient, a push that
+      // changed nothing else leaves the database to its exit, without the close's checkpoint fsyncs
+      // (src/state/db.ts leaveOpenAtExit). A process that changed anything else closes and syncs it all
+      if (compression === 'uncompressed') write();
+      else transientWrite(db, write);
     },
     blobs(name) {
       const out: Record<string, LayerBlob> = {};
