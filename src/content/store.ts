@@ -45,8 +45,17 @@ export interface BlobWriter {
    * source may reuse a chunk's memory once asked again). Resolves once the blob is stored at its digest, whoever stored it
    * (idempotent). With `expected`, fails with DIGEST_MISMATCH and stores nothing when the bytes differ.
    */
-  putStream(source: Readable | AsyncIterable<Uint8Array>, expected?: Partial<BlobInfo>): Promise<BlobInfo>;
-  putBytes(data: Uint8Array | string, expected?: Partial<BlobInfo>): Promise<BlobInfo>;
+  putStream(source: Readable | AsyncIterable<Uint8Array>, expected?: Partial<BlobInfo>, opts?: PutOptions): Promise<BlobInfo>;
+  putBytes(data: Uint8Array | string, expected?: Partial<BlobInfo>, opts?: PutOptions): Promise<BlobInfo>;
+}
+
+export interface PutOptions {
+  /**
+   * false: the file is not fsynced before its rename, for a blob made again from others at will (a
+   * push's manifest of gzip layers). A power cut may leave it damaged; putBytes then finds the copy
+   * differs and writes it again, and open() of a blob from another process checks its digest.
+   */
+  durable?: boolean;
 }
 
 export interface BlobManager {
@@ -102,7 +111,7 @@ export function openContentStore(dir: string): ContentStore {
     written.set(digest, identity(s));
   };
 
-  const putStream: BlobWriter['putStream'] = async (source, expected = {}) => {
+  const putStream: BlobWriter['putStream'] = async (source, expected = {}, opts = {}) => {
     if (expected.digest && (await info(expected.digest))) return (await info(expected.digest))!;
     // named by its owner, so start-up recovery removes what a killed process left (worker/recover.ts)
     const tmp = join(tmpDir, `${processIdentity()}-${randomBytes(6).toString('hex')}`);
@@ -118,7 +127,7 @@ export function openContentStore(dir: string): ContentStore {
           size += chunk.length;
           for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
         }
-        await fh.sync();
+        if (opts.durable !== false) await fh.sync();
       } finally {
         await fh.close();
       }
@@ -160,7 +169,7 @@ export function openContentStore(dir: string): ContentStore {
       }
     },
     putStream,
-    async putBytes(data, expected = {}) {
+    async putBytes(data, expected = {}, opts = {}) {
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       if (!expected.digest) {
         // the bytes are in hand: when the same blob is stored already (a rebuild's unchanged config
@@ -171,7 +180,7 @@ export function openContentStore(dir: string): ContentStore {
         const stored = size === bytes.length ? await readFile(path(digest)).catch(() => undefined) : undefined;
         if (stored && Buffer.compare(stored, bytes) === 0) return { digest, size: bytes.length };
       }
-      return putStream(Readable.from([bytes]), expected);
+      return putStream(Readable.from([bytes]), expected, opts);
     },
     async *walk() {
       for (const name of await readdir(blobsDir)) {

@@ -34,3 +34,15 @@ test('a damaged stored copy (same size or not) is replaced by the good bytes', a
     }
   });
 });
+
+test('a blob stored without its fsync (durable: false) is stored; left empty by a power cut, the next putBytes writes it again', async (t) => {
+  await withStore(async (store) => {
+    const { digest, size } = await store.putBytes('{"manifest":1}', {}, { durable: false });
+    t.is(readFileSync(store.path(digest), 'utf8'), '{"manifest":1}');
+    t.is(size, 14);
+    // what a power cut before the data reached the disk can leave: the renamed file, empty
+    writeFileSync(store.path(digest), '');
+    t.deepEqual(await store.putBytes('{"manifest":1}'), { digest, size });
+    t.is(readFileSync(store.path(digest), 'utf8'), '{"manifest":1}');
+  });
+});
