@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { open, rename, rm, stat, readFile, readdir } from 'node:fs/promises';
+import { open, rename, rm, stat, readFile, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, pipeline as pipe } from 'node:stream';
 import { ErrorCodes, TsbuildError, notFound } from '../errors/index.ts';
@@ -79,6 +79,11 @@ export function parseDigest(digest: string): string {
   return m[1];
 }
 
+/** All of `data` written at `position` (a write may take less than it was given). */
+async function writeAt(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+  for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off, position + off)).bytesWritten;
+}
+
 /** Opens (creating when missing) the OCI layout at `dir`. */
 export function openContentStore(dir: string): ContentStore {
   const blobsDir = join(dir, 'blobs', 'sha256');
@@ -118,17 +123,27 @@ export function openContentStore(dir: string): ContentStore {
     const hash = createHash('sha256');
     let size = 0;
     try {
-      // each chunk hashed and written before the next is asked for: a source may reuse a chunk's
-      // memory once asked again (the layer tar does: worker/layer/layer-tar.ts)
       const fh = await open(tmp, 'wx');
       try {
+        // each chunk is written while the source makes the next: awaited one by one, a layer's tar
+        // (made on this thread) and its writes took turns, 1.5 s for 210 MB where making it alone
+        // took 0.7 s. A source may reuse a chunk's memory once asked again (the layer tar does:
+        // worker/layer/layer-tar.ts), so what is written is a copy; one write at a time
+        let writing: Promise<void> = Promise.resolve();
         for await (const chunk of source) {
           hash.update(chunk);
-          size += chunk.length;
-          for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+          const copy = Buffer.from(chunk);
+          // a failed write surfaces here, before more is asked for
+          await writing;
+          writing = writeAt(fh, copy, size);
+          // awaited on the next chunk or below; a failure while the source runs is not unhandled
+          writing.catch(() => undefined);
+          size += copy.length;
         }
+        await writing;
         if (opts.durable !== false) await fh.sync();
       } finally {
+        // FileHandle.close waits for a write still under way (a source that threw)
         await fh.close();
       }
       const digest = `sha256:${hash.digest('hex')}`;

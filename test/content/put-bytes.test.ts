@@ -46,3 +46,21 @@ test('a blob stored without its fsync (durable: false) is stored; left empty by 
     t.is(readFileSync(store.path(digest), 'utf8'), '{"manifest":1}');
   });
 });
+
+test('putStream writes a chunk while the source makes the next, and a source that reuses its chunk\'s memory still stores what it yielded', async (t) => {
+  await withStore(async (store) => {
+    const chunk = Buffer.alloc(1 << 20);
+    async function* reusing() {
+      for (let i = 0; i < 8; i++) {
+        // the same memory every time, as the layer tar's chunks are once asked again
+        chunk.fill(65 + i);
+        yield chunk;
+      }
+    }
+    const { digest, size } = await store.putStream(reusing());
+    t.is(size, 8 << 20);
+    const stored = readFileSync(store.path(digest));
+    for (let i = 0; i < 8; i++) t.is(stored[i << 20], 65 + i, `chunk ${i}`);
+    t.is(stored[(8 << 20) - 1], 72);
+  });
+});
