@@ -182,7 +182,8 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
       };
       return { ...stampCreated(def.config, chain.map(layerTime), { epoch: opts.sourceDateEpoch, now: Date.now() }), ...inline };
     };
-    const views = createOutputViews({ worker, chain, config: imageConfig, content, lease, progress, vertex: exportVertex, signal, parallelism: parallelismFor(opts.maxParallelism).cpu, ioParallelism: parallelismFor(opts.maxParallelism).contentReads, ahead: leavingCompressions(opts.outputs), clampTimes });
+    const bounds = parallelismFor(opts.maxParallelism);
+    const views = createOutputViews({ worker, chain, config: imageConfig, content, lease, progress, vertex: exportVertex, signal, parallelism: bounds.cpu, ioParallelism: bounds.contentReads, ahead: leavingCompressions(opts.outputs), clampTimes });
     const view = await views.local();
     reportStatus(progress, exportVertex, 'exporting layers', layersStarted);
     const exports: ExportResult[] = [];

@@ -41,7 +41,7 @@ export interface BlobReader {
 
 export interface BlobWriter {
   /**
-   * Stores what `source` yields, each chunk hashed and written before the next is asked for (so a
+   * Stores what `source` yields, each chunk hashed, then written (a copy) while the next is made (so a
    * source may reuse a chunk's memory once asked again). Resolves once the blob is stored at its digest, whoever stored it
    * (idempotent). With `expected`, fails with DIGEST_MISMATCH and stores nothing when the bytes differ.
    */

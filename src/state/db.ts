@@ -174,8 +174,8 @@ export function transaction<T>(db: Database, fn: () => T): T {
 }
 
 // What a connection changed that need not outlive a crash: a lease's rows (gone when its build
-// ends or its process dies), last-used stamps, and a compressed blob's row (made again, to the same
-// bytes: worker/snapshot/snapshot-metadata.ts). Counted per connection, so that a process that
+// ends or its process dies), last-used stamps, and the row of a blob compressed here from a diff (made
+// again, to the same bytes: worker/snapshot/snapshot-metadata.ts). Counted per connection, so that a process that
 // changed nothing else (a no-change rebuild, a push) may leave its WAL as it is at exit (leaveOpenAtExit).
 const transientChanges = new WeakMap<Database, number>();
 // connections left open for the exit: referenced here so that no collection closes them earlier

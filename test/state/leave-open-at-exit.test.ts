@@ -51,7 +51,7 @@ test('only transient rows changed: the WAL stays for the next process, which rea
   }
 });
 
-test('a push that made only gzip blobs (their rows, its lease) leaves the WAL; a new diff\'s own tar row closes it', (t) => {
+test('a push that made only gzip blobs (their rows, its lease) leaves the WAL; a diff\'s own tar row or an image\'s own blob closes it', (t) => {
   const root = tempDir('tsbuild-wal-');
   const meta = JSON.stringify(join(repoRoot, 'worker', 'snapshot', 'snapshot-metadata.ts'));
   const blob = (digest: string, mediaType: string) => `{ diffId: 'sha256:d', digest: '${digest}', size: 1, mediaType: '${mediaType}', empty: false }`;
@@ -60,7 +60,7 @@ test('a push that made only gzip blobs (their rows, its lease) leaves the WAL; a
     const push = inProcess(root, `
       const { createSnapshotMetadata } = await import(${meta});
       const lease = openLeases(db).create(); lease.add('blob', 'sha256:g');
-      createSnapshotMetadata(db).setBlob('s1', undefined, 'gzip', ${blob('sha256:g', 'application/vnd.oci.image.layer.v1.tar+gzip')}, { replace: false });
+      createSnapshotMetadata(db).setBlob('s1', undefined, 'gzip', ${blob('sha256:g', 'application/vnd.oci.image.layer.v1.tar+gzip')}, { replace: false, derived: true });
       lease.release();
       console.log(leaveOpenAtExit(db));`);
     t.is(push.stdout.trim(), 'true');
@@ -72,8 +72,15 @@ test('a push that made only gzip blobs (their rows, its lease) leaves the WAL; a
       console.log(leaveOpenAtExit(db)); db.close();`);
     t.is(build.stdout.trim(), 'false');
     t.false(build.wal);
+    // an image's own gzip blob (unpacked from a registry's) is not made again by compressing: kept durable
+    const unpack = inProcess(root, `
+      const { createSnapshotMetadata } = await import(${meta});
+      createSnapshotMetadata(db).setBlob('s3', undefined, 'gzip', ${blob('sha256:o', 'application/vnd.oci.image.layer.v1.tar+gzip')}, { replace: true });
+      console.log(leaveOpenAtExit(db)); db.close();`);
+    t.is(unpack.stdout.trim(), 'false');
+    t.false(unpack.wal);
     const read = inProcess(root, `console.log(db.prepare('SELECT snapshot, compression FROM snapshot_blobs ORDER BY snapshot').all().map((r) => r.snapshot + ':' + r.compression).join(' '));`);
-    t.is(read.stdout.trim(), 's1:gzip s2:uncompressed', 'the next process sees both rows');
+    t.is(read.stdout.trim(), 's1:gzip s2:uncompressed s3:gzip', 'the next process sees every row');
   } finally {
     removeDir(root);
   }

@@ -94,7 +94,7 @@ export async function layerBlob(env: LayerEnv, id: string, req: LayerRequest, si
     : await makeBlob(env, id, req, source, signal);
   // first writer wins (a row recorded by an unpack keeps the image's original blob), unless the
   // recorded blob is gone from the store (GC removed it): then this one replaces it
-  env.snapshotStore.meta.setBlob(id, record ? record.parent : parent, variant, info, { replace: known !== undefined });
+  env.snapshotStore.meta.setBlob(id, record ? record.parent : parent, variant, info, { replace: known !== undefined, derived: true });
   return info;
 }
 

@@ -27,7 +27,12 @@ export interface SnapshotMetadata {
    * a blob recorded before (the first writer wins, so an unpacked layer keeps the image's original
    * blob); `true` sets it whatever was there.
    */
-  setBlob(name: string, parent: string | undefined, compression: BlobVariant, blob: LayerBlob, opts: { replace: boolean }): void;
+  /**
+   * `derived`: the blob was made here from the diff (a compression of its tar), so its row is
+   * transient: lost to a power cut, the diff is compressed again to the same bytes. An image's own
+   * blob (unpacked from a registry's) and the diff's tar are not.
+   */
+  setBlob(name: string, parent: string | undefined, compression: BlobVariant, blob: LayerBlob, opts: { replace: boolean; derived?: boolean }): void;
   /** The blobs recorded for `name` by compression, and its parent, whether or not the snapshot itself still exists. */
   blobs(name: string): { parent: string | undefined; blobs: Record<string, LayerBlob> };
   /** A snapshot one of whose recorded blobs is `digest` (its rows outlive it), or undefined. */
@@ -81,12 +86,11 @@ export function createSnapshotMetadata(db: Database): SnapshotMetadata {
     delete: (name) => void del.run(name),
     setBlob(name, parent, compression, b, opts) {
       const write = () => void (opts.replace ? putBlob : putBlobOnce).run(name, parent ?? null, compression, b.diffId, b.digest, b.size, b.mediaType, b.empty ? 1 : 0);
-      // a compressed blob's row (not the diff's own tar) need not outlive a power cut: lost, the next
-      // push or export compresses the diff again, to the same bytes. Counted as transient, a push that
-      // changed nothing else leaves the database to its exit, without the close's checkpoint fsyncs
-      // (src/state/db.ts leaveOpenAtExit). A process that changed anything else closes and syncs it all
-      if (compression === 'uncompressed') write();
-      else transientWrite(db, write);
+      // counted as transient, a push that made only such blobs leaves the database to its exit,
+      // without the close's checkpoint fsyncs (src/state/db.ts leaveOpenAtExit); a process that
+      // changed anything else closes and syncs it all
+      if (opts.derived && compression !== 'uncompressed') transientWrite(db, write);
+      else write();
     },
     blobs(name) {
       const out: Record<string, LayerBlob> = {};
