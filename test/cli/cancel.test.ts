@@ -5,7 +5,7 @@
 import test from 'ava';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 import { runtimeStateDirs } from '../../worker/exec/runtime-state-dir.ts';
@@ -193,8 +193,10 @@ test.serial('after a kill -9 during export, the next build removes the partial b
     build.child.kill('SIGKILL');
     await build.closed;
     const left = ingest();
-    // an output leaving the machine stores the layer's tar and its gzip in one pass: one or both partial
-    t.true(left.length === 1 || left.length === 2, `the killed build left its partial blobs: ${left.join(', ')}`);
+    // an output leaving the machine stores a layer's tar and its gzip in one pass (one or both partial),
+    // for as many layers at once as compression runs (the CPU count): the base's layers are compressed
+    // too, so a kill can find busybox's and the big layer's under way (3 seen on a loaded machine)
+    t.true(left.length >= 1 && left.length <= 2 * availableParallelism(), `the killed build left its partial blobs: ${left.join(', ')}`);
     const small = contextDir({ Dockerfile: 'FROM busybox\nRUN true\n' });
     const next = await runTsbuild(['build', '--progress', 'plain', small], { root });
     removeDir(small);
