@@ -2,7 +2,6 @@
 // API, so this uses attr's getfattr/setfattr (Debian package `attr`), batched per tree.
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
 
@@ -19,29 +18,45 @@ export async function setOpaque(path: string): Promise<void> {
 
 /**
  * Every directory strictly below `dir` marked opaque, as absolute paths (`dir` itself is never
- * reported: a layer's opaque markers belong to its subdirectories). A tree without subdirectories
- * has none, so no getfattr runs: many RUN layers (`echo N > /fN`) are like that, and the spawn
- * costs more than reading the tree.
+ * reported: a layer's opaque markers belong to its subdirectories). Only directories can be
+ * opaque, so only they are asked: the tree's directories are listed here (readdir's types, no
+ * stat) and handed to getfattr, where `getfattr -R` read the xattr of every file (a 20,000-file
+ * COPY layer: 135-190 ms, before its tar could begin, against ~30 ms). A tree without
+ * subdirectories runs no getfattr: many RUN layers (`echo N > /fN`) are like that.
  */
 export async function listOpaque(dir: string): Promise<Set<string>> {
   const found = new Set<string>();
-  if (!hasSubdirectory(dir)) return found;
+  const dirs = subdirectories(dir);
+  // as many names as fit well under the kernel's limit on one exec's arguments
+  for (let i = 0; i < dirs.length; ) {
+    const batch: string[] = [];
+    for (let bytes = 0; i < dirs.length && bytes < 512 * 1024; i++) {
+      batch.push(dirs[i]);
+      bytes += Buffer.byteLength(dirs[i]) + 1;
+    }
+    for (const path of await opaqueOf(batch)) found.add(path);
+  }
+  return found;
+}
+
+/** Which of `paths` (directories, not followed if links) carry the opaque marker. */
+async function opaqueOf(paths: readonly string[]): Promise<string[]> {
   let stdout = '';
   try {
-    ({ stdout } = await run('getfattr', ['-R', '-P', '--absolute-names', '-n', opaqueXattr, dir], { maxBuffer: 256 * 1024 * 1024 }));
+    ({ stdout } = await run('getfattr', ['-h', '--absolute-names', '-n', opaqueXattr, '--', ...paths], { maxBuffer: 256 * 1024 * 1024 }));
   } catch (e) {
     // exit 1 just means some files lack the attribute; what was found is still on stdout
     const err = e as { stdout?: string; code?: unknown };
     if (err.code === 'ENOENT') throw new TsbuildError('getfattr not found: cannot read overlay opaque markers', { code: ErrorCodes.STATE_ERROR, kind: 'unavailable', hint: 'install the attr package' });
     stdout = err.stdout ?? '';
   }
+  const out: string[] = [];
   let file: string | undefined;
-  const self = resolve(dir);
   for (const line of stdout.split('\n')) {
     if (line.startsWith('# file: ')) file = unescapeOctal(line.slice(8));
-    else if (file && file !== self && line.startsWith(`${opaqueXattr}="y"`)) found.add(file);
+    else if (file && line.startsWith(`${opaqueXattr}="y"`)) out.push(file);
   }
-  return found;
+  return out;
 }
 
 /** Whether `path` itself (a directory, not followed if a link) carries the opaque marker. */
@@ -57,12 +72,27 @@ export async function isOpaque(path: string): Promise<boolean> {
   }
 }
 
-function hasSubdirectory(dir: string): boolean {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory());
-  } catch {
-    return true; // let getfattr report what is wrong with it
+/** Every directory below `dir`, named as the layer walks name them (`dir/a/b`). */
+function subdirectories(dir: string): string[] {
+  const out: string[] = [];
+  const stack = [dir];
+  while (stack.length > 0) {
+    const at = stack.pop()!;
+    let entries;
+    try {
+      entries = readdirSync(at, { withFileTypes: true });
+    } catch {
+      // the walk that follows reports what is wrong with it
+      continue;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const path = at.endsWith('/') ? at + e.name : `${at}/${e.name}`;
+      out.push(path);
+      stack.push(path);
+    }
   }
+  return out;
 }
 
 // getfattr escapes newlines, backslashes and other specials in names as \ooo
