@@ -10,10 +10,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { open, rename, rm, stat, readFile, readdir, type FileHandle } from 'node:fs/promises';
+import { rename, rm, stat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, pipeline as pipe } from 'node:stream';
 import { ErrorCodes, TsbuildError, notFound } from '../errors/index.ts';
+import { createBlobFile } from './blob-file.ts';
 import { createVerifyStream } from './verify-blob.ts';
 import { processIdentity } from '../state/process-identity.ts';
 
@@ -79,11 +80,6 @@ export function parseDigest(digest: string): string {
   return m[1];
 }
 
-/** All of `data` written at `position` (a write may take less than it was given). */
-async function writeAt(fh: FileHandle, data: Buffer, position: number): Promise<void> {
-  for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off, position + off)).bytesWritten;
-}
-
 /** Opens (creating when missing) the OCI layout at `dir`. */
 export function openContentStore(dir: string): ContentStore {
   const blobsDir = join(dir, 'blobs', 'sha256');
@@ -123,28 +119,20 @@ export function openContentStore(dir: string): ContentStore {
     const hash = createHash('sha256');
     let size = 0;
     try {
-      const fh = await open(tmp, 'wx');
+      const file = await createBlobFile(tmp);
       try {
-        // each chunk is written while the source makes the next: awaited one by one, a layer's tar
-        // (made on this thread) and its writes took turns, 1.5 s for 210 MB where making it alone
-        // took 0.7 s. A source may reuse a chunk's memory once asked again (the layer tar does:
-        // worker/layer/layer-tar.ts), so what is written is a copy; one write at a time
-        let writing: Promise<void> = Promise.resolve();
+        // each chunk is written while the source makes the next (a layer's tar is made on this
+        // thread); the file takes a copy, as a source may reuse a chunk's memory once asked again
+        // (the layer tar does: worker/layer/layer-tar.ts)
         for await (const chunk of source) {
           hash.update(chunk);
-          const copy = Buffer.from(chunk);
-          // a failed write surfaces here, before more is asked for
-          await writing;
-          writing = writeAt(fh, copy, size);
-          // awaited on the next chunk or below; a failure while the source runs is not unhandled
-          writing.catch(() => undefined);
-          size += copy.length;
+          await file.write(chunk);
+          size += chunk.length;
         }
-        await writing;
-        if (opts.durable !== false) await fh.sync();
+        await file.finish(opts.durable !== false);
       } finally {
-        // FileHandle.close waits for a write still under way (a source that threw)
-        await fh.close();
+        // waits for a write still under way (a source that threw)
+        await file.close();
       }
       const digest = `sha256:${hash.digest('hex')}`;
       if (expected.digest && expected.digest !== digest) {
