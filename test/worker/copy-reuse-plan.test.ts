@@ -3,7 +3,7 @@
 // (a path written after the file was deferred) makes it copy or leave the path, never link.
 import test from 'ava';
 import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openCopyReuse } from '../../worker/file/copy-reuse.ts';
 import { copyEntry } from '../../worker/file/write-tree.ts';
@@ -17,7 +17,7 @@ function copyWithPlan(ctx: string, dir: string, previous?: string) {
     rootfs: fs,
     upper: fs,
     manifest: join(dir, 'manifest'),
-    ...(previous !== undefined && { previous: { fs: join(previous, 'fs'), manifest: join(previous, 'manifest') } }),
+    ...(previous !== undefined && { previous: { id: basename(previous), fs: join(previous, 'fs'), manifest: join(previous, 'manifest') } }),
   });
   copyEntry(ctx, join(fs, 'app'), { owner: { uid: 0, gid: 0 }, links: new Map(), reuse: plan });
   return plan;
@@ -36,6 +36,8 @@ test('unchanged files are linked; a changed previous inode, a pruned one and a p
     rmSync(join(one, 'fs/app/pruned.txt'));
     writeFileSync(join(two, 'fs/app/taken.txt'), 'written since\n');
     t.deepEqual(plan.finish(), { linked: 2, copied: 2 });
+    // the result names the one it linked from, whose tar its own may read (worker/layer/tar-reuse.ts)
+    t.is(readFileSync(join(two, 'tar-base'), 'utf8'), 'one\n');
     const ino = (dir: string, name: string) => lstatSync(join(dir, 'fs/app', name)).ino;
     t.is(ino(two, 'same.txt'), ino(one, 'same.txt'));
     t.is(ino(two, 'also-same.txt'), ino(one, 'also-same.txt'));

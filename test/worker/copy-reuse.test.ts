@@ -8,7 +8,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveBuildOptions, type BuildResult, type Engine } from '../../control/index.ts';
 import { build, duSb, noGc, quiet, withBusyboxRoot, withEngine } from '../_support/engine.ts';
@@ -141,6 +141,9 @@ test('a one-file change links the rest: the files and layer diffID of a full cop
         t.deepEqual(fingerprint(fullDir), fingerprint(twoDir));
         t.true([...inodes(fullDir).keys()].every((p) => lstatSync(join(fullDir, p)).nlink === 1));
       });
+      // two's layer tar was made from one's stored tar (worker/layer/tar-reuse.ts): each names what it needs
+      t.is(readFileSync(join(dirname(twoDir), 'tar-base'), 'utf8'), `${basename(dirname(one))}\n`);
+      t.true(existsSync(join(dirname(one), 'tar-index')) && existsSync(join(dirname(twoDir), 'tar-index')));
       const [idsTwo, idsFull] = [diffIds(root, 'two'), diffIds(other, 'full')];
       t.is(idsTwo.at(-2), idsFull.at(-2), 'the COPY layer of the linked snapshot is the full copy\'s');
 

@@ -26,8 +26,9 @@
 //   removes one link. The layer tar writes a file met once in its tree as a file (layer-tar.ts), and
 //   no inode is linked twice into one snapshot, so its tar is the one a full copy gives.
 import { linkSync, lstatSync, lutimesSync, readFileSync, rmSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isWhiteoutDevice } from '../layer/layer-tar.ts';
+import { tarBaseName } from '../layer/tar-reuse.ts';
 import { copyRegularFile, utimeSeconds, type CopyReuse, type Owner } from './write-tree.ts';
 
 export const copyManifestName = 'copy-manifest';
@@ -42,8 +43,8 @@ export interface CopyReuseOptions {
   upper: string;
   /** Where this result's manifest is written. */
   manifest: string;
-  /** The last committed result of the same step: its diff dir and its manifest file. */
-  previous?: { fs: string; manifest: string };
+  /** The last committed result of the same step: its name, diff dir and manifest file. */
+  previous?: { id: string; fs: string; manifest: string };
 }
 
 export interface CopyReusePlan extends CopyReuse {
@@ -166,6 +167,8 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReusePlan {
       }
       for (const [dir, s] of dirTimes) lutimesSync(dir, seconds(s.atimeNs), seconds(s.mtimeNs));
       writeManifest(opts.manifest, entries, linkedLines.map((line) => previous.text.slice(line, lineEnd(previous.text, line))));
+      // the files it shares with the last result make that result's tar worth reading (../layer/tar-reuse.ts)
+      if (linked > 0) writeFileSync(join(dirname(opts.manifest), tarBaseName), `${opts.previous!.id}\n`);
       return { linked, copied };
     },
   };

@@ -120,6 +120,6 @@ function copyReuse(env: WorkerEnv, op: FileOp, inputs: readonly InputRef[], ctx:
     rootfs,
     upper: active.dir,
     manifest: join(env.snapshotStore.dir(key), copyManifestName),
-    ...(prev !== undefined && { previous: { fs: env.snapshotStore.diffDir(prev), manifest: join(env.snapshotStore.dir(prev), copyManifestName) } }),
+    ...(prev !== undefined && { previous: { id: prev, fs: env.snapshotStore.diffDir(prev), manifest: join(env.snapshotStore.dir(prev), copyManifestName) } }),
   });
 }

@@ -19,6 +19,7 @@ import type { WorkerEnv } from '../worker-env.ts';
 import type { Snapshotter } from '../snapshot/snapshotter.ts';
 import { isKnockOn, teeStream } from './tee-stream.ts';
 import { withTap } from './blob-tap.ts';
+import { prepareTarReuse, type TarReuse } from './tar-reuse.ts';
 
 export type { Compression };
 
@@ -136,7 +137,13 @@ async function makeBlob(env: LayerEnv, id: string, req: LayerRequest, source: La
   }
   if (!source && req.compression === 'uncompressed') {
     // the local layer: the tar straight into the store, in chunks that reuse their memory
-    const blob = await env.content.putStream(differOf(env, id).layerTarChunks(id, { onEntry: () => entries++, signal }));
+    const differ = differOf(env, id);
+    const blob = await withTarReuse(
+      env,
+      id,
+      (reuse) => env.content.putStream(differ.layerTarChunks(id, { onEntry: () => entries++, signal, base: reuse?.base, index: reuse?.index })),
+      (b) => b,
+    );
     signal?.throwIfAborted();
     return { diffId: blob.digest, digest: blob.digest, size: blob.size, mediaType, empty: entries === 0 };
   }
@@ -162,16 +169,19 @@ async function makeBlob(env: LayerEnv, id: string, req: LayerRequest, source: La
  */
 async function makeBlobKeepingTar(env: LayerEnv, id: string, req: LayerRequest, row: { replace: boolean; parent: string | undefined }, signal?: AbortSignal): Promise<LayerBlob> {
   let entries = 0;
-  const input = differOf(env, id).layerTar(id, { onEntry: () => entries++ });
+  const differ = differOf(env, id);
   const tee = teeStream();
   const out = compressor(req);
   // allSettled: on an abort or a failure every ingest file must be removed before we return
-  const settled = await Promise.allSettled([
-    env.content.putStream(tee.sides[0]),
-    env.content.putStream(out),
-    pipeStages([input, tee.input], { signal }),
-    pipeStages([tee.sides[1], out], { signal }),
-  ]);
+  const settled = await withTarReuse(env, id, (reuse) =>
+    Promise.allSettled([
+      env.content.putStream(tee.sides[0]),
+      env.content.putStream(out),
+      pipeStages([differ.layerTar(id, { onEntry: () => entries++, base: reuse?.base, index: reuse?.index }), tee.input], { signal }),
+      pipeStages([tee.sides[1], out], { signal }),
+    ]),
+    ([raw]) => (raw.status === 'fulfilled' ? (raw.value as { digest: string; size: number }) : undefined),
+  );
   signal?.throwIfAborted();
   // the cause (a disk full), not what it did to the other streams
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
@@ -180,6 +190,22 @@ async function makeBlobKeepingTar(env: LayerEnv, id: string, req: LayerRequest, 
   const empty = entries === 0;
   env.snapshotStore.meta.setBlob(id, row.parent, 'uncompressed', { diffId: raw.digest, digest: raw.digest, size: raw.size, mediaType: mediaTypes.uncompressed, empty }, { replace: row.replace });
   return { diffId: raw.digest, digest: packed.digest, size: packed.size, mediaType: mediaTypes[req.compression], empty };
+}
+
+/**
+ * Runs `make`, which stores the snapshot's uncompressed tar, with a COPY result's tar reuse
+ * (./tar-reuse.ts); keeps the tar's index when `stored` names the tar `make` stored.
+ */
+async function withTarReuse<T>(env: LayerEnv, id: string, make: (reuse: TarReuse | undefined) => Promise<T>, stored: (result: T) => { digest: string; size: number } | undefined): Promise<T> {
+  const reuse = prepareTarReuse({ snapshots: env.snapshotStore, blobPath: (d) => env.content.path(d) }, id);
+  try {
+    const result = await make(reuse);
+    const tar = stored(result);
+    if (reuse && tar) reuse.save(tar);
+    return result;
+  } finally {
+    reuse?.close();
+  }
 }
 
 // pipeline's typings have no overload for an array of streams of mixed kinds (tar-stream's pack is a streamx stream)

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { listOpaque } from '../snapshot/xattr.ts';
 import { encodeTarHeader, type TarHeader } from './tar-header.ts';
+import { directChunk, entryKey, readBase, type TarBase, type TarIndex } from './tar-reuse.ts';
 
 export const whiteoutPrefix = '.wh.';
 export const opaqueMarker = '.wh..wh..opq';
@@ -49,9 +50,19 @@ function largeIds(s: { uid: number; gid: number }): Record<string, string> | und
   return pax;
 }
 
+/**
+ * Where an entry's bytes may come from and where they go: `base` is an earlier tar of the same step
+ * to copy unchanged entries from, `index` records this tar's entries (./tar-reuse.ts). Neither
+ * changes a byte of the tar.
+ */
+export interface TarReuseOptions {
+  base?: TarBase;
+  index?: TarIndex;
+}
+
 /** Streams the tar of `fsDir`. `onEntry` counts entries, so callers learn whether the diff is empty. */
-export function createLayerTar(fsDir: string, onEntry: () => void = () => {}): Readable {
-  return Readable.from(layerTarChunks(fsDir, onEntry), { objectMode: false, highWaterMark: chunkBytes });
+export function createLayerTar(fsDir: string, onEntry: () => void = () => {}, reuse: TarReuseOptions = {}): Readable {
+  return Readable.from(layerTarChunks(fsDir, onEntry, reuse), { objectMode: false, highWaterMark: chunkBytes });
 }
 
 /**
@@ -61,17 +72,30 @@ export function createLayerTar(fsDir: string, onEntry: () => void = () => {}): R
  * costs 2 MiB instead of 200 garbage buffers that wait for V8's next collection (most of a big
  * COPY's peak memory).
  */
-export function layerTarReusingChunks(fsDir: string, onEntry: () => void = () => {}, signal?: AbortSignal): AsyncIterable<Buffer> {
-  return layerTarChunks(fsDir, onEntry, { reuse: true, signal });
+export function layerTarReusingChunks(fsDir: string, onEntry: () => void = () => {}, opts: TarReuseOptions & { signal?: AbortSignal } = {}): AsyncIterable<Buffer> {
+  return layerTarChunks(fsDir, onEntry, { ...opts, reuse: true });
 }
 
 /** Fills fixed-size chunks with the tar's bytes; a full chunk is handed on and a new one begun. */
 class ChunkWriter {
   /** Buffers the reader is done with (reuse mode): taken before allocating. */
   readonly free: Buffer[] = [];
-  chunk: Buffer = Buffer.allocUnsafe(chunkBytes);
+  /** The earlier tar runs are copied from; its direct descriptor wants chunks that suit O_DIRECT. */
+  readonly base: TarBase | undefined;
+  chunk: Buffer;
   used = 0;
+  /** Bytes written so far: where the next entry starts. */
+  total = 0;
   readonly full: Buffer[] = [];
+
+  constructor(base: TarBase | undefined) {
+    this.base = base;
+    this.chunk = this.allocate();
+  }
+
+  allocate(): Buffer {
+    return (this.base && directChunk(this.base)) ?? Buffer.allocUnsafe(chunkBytes);
+  }
 
   write(bytes: Buffer): void {
     for (let off = 0; off < bytes.length; ) {
@@ -103,11 +127,24 @@ class ChunkWriter {
     this.zeros((512 - (size % 512)) % 512);
   }
 
+  /** Copies `len` bytes at `off` of the base tar (a run of unchanged entries) into the chunks. */
+  *range(off: number, len: number, hand: () => Generator<Buffer>): Generator<Buffer> {
+    const base = this.base!;
+    for (let left = len; left > 0; ) {
+      const n = readBase(base, this.chunk, this.used, Math.min(left, chunkBytes - this.used), off + len - left);
+      if (n === 0) throw new Error(`the earlier tar this layer reuses ended ${left} bytes early`);
+      left -= n;
+      this.advance(n);
+      yield* hand();
+    }
+  }
+
   advance(n: number): void {
+    this.total += n;
     this.used += n;
     if (this.used === chunkBytes) {
       this.full.push(this.chunk);
-      this.chunk = this.free.pop() ?? Buffer.allocUnsafe(chunkBytes);
+      this.chunk = this.free.pop() ?? this.allocate();
       this.used = 0;
     }
   }
@@ -120,10 +157,19 @@ class ChunkWriter {
   }
 }
 
-async function* layerTarChunks(fsDir: string, onEntry: () => void, opts: { reuse?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
+async function* layerTarChunks(fsDir: string, onEntry: () => void, opts: TarReuseOptions & { reuse?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
   const opaque = await listOpaque(fsDir);
   const links = new Map<number, string>();
-  const out = new ChunkWriter();
+  const { base, index } = opts;
+  const out = new ChunkWriter(base);
+  // the base's bytes still to copy: consecutive unchanged entries are one read
+  let run: { off: number; len: number } | undefined;
+  function* flush(): Generator<Buffer> {
+    if (!run) return;
+    const { off, len } = run;
+    run = undefined;
+    yield* out.range(off, len, handOn);
+  }
   // in reuse mode a chunk is free again once the reader asks for the next (layerTarReusingChunks)
   function* handOn(): Generator<Buffer> {
     for (const chunk of out.full.splice(0)) {
@@ -131,51 +177,68 @@ async function* layerTarChunks(fsDir: string, onEntry: () => void, opts: { reuse
       if (opts.reuse) out.free.push(chunk);
     }
   }
-  function* add(header: TarHeader, file?: string): Generator<Buffer> {
+  /** `ino`: a regular file's inode, which stands for its content in the base's index. */
+  function* add(header: TarHeader, file?: string, ino?: number): Generator<Buffer> {
     opts.signal?.throwIfAborted();
     onEntry();
+    const key = base || index ? entryKey(header, file === undefined || header.size === 0 ? undefined : ino) : '';
+    const start = out.total + (run?.len ?? 0);
+    const found = base?.find(header.name, key);
+    if (found) {
+      if (run && run.off + run.len === found.off) run.len += found.len;
+      else {
+        yield* flush();
+        run = { ...found };
+      }
+      index?.add(header.name, key, start, found.len);
+      return;
+    }
+    yield* flush();
     out.write(encodeTarHeader(header));
     yield* handOn();
-    if (file === undefined || header.size === 0) return;
-    const fd = openSync(file, 'r');
-    try {
-      // a file whose size changed since its lstat fails, as a stream into tar-stream's entry did
-      const now = fstatSync(fd).size;
-      if (now !== header.size) throw new Error(`${file} changed while its layer was made: ${now} bytes, ${header.size} expected`);
-      yield* out.file(fd, header.size, file, handOn);
-    } finally {
-      closeSync(fd);
+    if (file !== undefined && header.size > 0) {
+      const fd = openSync(file, 'r');
+      try {
+        // a file whose size changed since its lstat fails, as a stream into tar-stream's entry did
+        const now = fstatSync(fd).size;
+        if (now !== header.size) throw new Error(`${file} changed while its layer was made: ${now} bytes, ${header.size} expected`);
+        yield* out.file(fd, header.size, file, handOn);
+      } finally {
+        closeSync(fd);
+      }
     }
+    index?.add(header.name, key, start, out.total - start);
   }
   function* walk(dir: string, rel: string): Generator<Buffer> {
     for (const name of readdirSync(dir).sort()) {
       const abs = dir.endsWith('/') ? dir + name : `${dir}/${name}`;
       const path = rel + name;
       const s = lstatSync(abs);
-      const base = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtime: Math.floor(s.mtimeMs / 1000), size: 0, pax: largeIds(s) };
+      const fields = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtime: Math.floor(s.mtimeMs / 1000), size: 0, pax: largeIds(s) };
       if (s.isDirectory()) {
-        yield* add({ ...base, name: `${path}/`, type: 'directory' });
-        if (opaque.has(abs)) yield* add({ ...base, name: `${path}/${opaqueMarker}`, type: 'file', mode: 0o644 });
+        yield* add({ ...fields, name: `${path}/`, type: 'directory' });
+        if (opaque.has(abs)) yield* add({ ...fields, name: `${path}/${opaqueMarker}`, type: 'file', mode: 0o644 });
         yield* walk(abs, `${path}/`);
       } else if (isWhiteoutDevice(s)) {
-        yield* add({ ...base, name: rel + whiteoutPrefix + name, type: 'file' });
+        yield* add({ ...fields, name: rel + whiteoutPrefix + name, type: 'file' });
       } else if (s.nlink > 1 && !s.isSymbolicLink() && links.has(s.ino)) {
-        yield* add({ ...base, name: path, type: 'link', linkname: links.get(s.ino)! });
+        yield* add({ ...fields, name: path, type: 'link', linkname: links.get(s.ino)! });
       } else if (s.isFile()) {
         if (s.nlink > 1) links.set(s.ino, path);
-        yield* add({ ...base, name: path, type: 'file', size: s.size }, abs);
+        yield* add({ ...fields, name: path, type: 'file', size: s.size }, abs, s.ino);
       } else if (s.isSymbolicLink()) {
-        yield* add({ ...base, name: path, type: 'symlink', linkname: readlinkSync(abs) });
+        yield* add({ ...fields, name: path, type: 'symlink', linkname: readlinkSync(abs) });
       } else if (s.isCharacterDevice() || s.isBlockDevice()) {
         const { major, minor } = deviceNumbers(s.rdev);
-        yield* add({ ...base, name: path, type: s.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor });
+        yield* add({ ...fields, name: path, type: s.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor });
       } else if (s.isFIFO()) {
-        yield* add({ ...base, name: path, type: 'fifo' });
+        yield* add({ ...fields, name: path, type: 'fifo' });
       }
       // sockets cannot be stored in a tar; like Docker, leave them out
     }
   }
   yield* walk(fsDir, '');
+  yield* flush();
   // the end of the archive: two zero blocks
   out.zeros(1024);
   yield* handOn();

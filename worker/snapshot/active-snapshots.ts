@@ -61,7 +61,8 @@ export function storeQueries(store: SnapshotStore, actives: ActiveSnapshots): Pi
     },
     exists: (name) => store.exists(name),
     chain: (name) => store.chain(name),
-    usage: async (key) => diskUsage(actives.get(key)?.dir ?? store.diffDir(key)),
+    // a committed snapshot: its diff and what is kept beside it (a COPY's manifest, its tar's index)
+    usage: async (key) => diskUsage(actives.get(key)?.dir ?? store.dir(key)),
     walk: () => [...store.walk(), ...actives.infos()],
   };
 }

@@ -8,10 +8,10 @@
 // compare two views, its parent's and its own (as containerd's walking differ does, or tree-diff.ts).
 import type { Readable } from 'node:stream';
 import { ErrorCodes, TsbuildError } from '../../src/errors/index.ts';
-import { createLayerTar, layerTarReusingChunks } from '../layer/layer-tar.ts';
+import { createLayerTar, layerTarReusingChunks, type TarReuseOptions } from '../layer/layer-tar.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 
-export interface LayerTarOptions {
+export interface LayerTarOptions extends TarReuseOptions {
   /** Called once per tar entry, so a caller learns whether the layer is empty. */
   onEntry?: () => void;
 }
@@ -38,10 +38,10 @@ export interface Differ {
 export function createUpperDirDiffer(store: SnapshotStore): Differ {
   return {
     layerTar(name, opts) {
-      return createLayerTar(committedDiffDir(store, name), opts?.onEntry);
+      return createLayerTar(committedDiffDir(store, name), opts?.onEntry, opts);
     },
     layerTarChunks(name, opts) {
-      return layerTarReusingChunks(committedDiffDir(store, name), opts?.onEntry, opts?.signal);
+      return layerTarReusingChunks(committedDiffDir(store, name), opts?.onEntry, opts);
     },
   };
 }
