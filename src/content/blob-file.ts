@@ -57,7 +57,7 @@ export interface BlobFile {
   write(chunk: Uint8Array): Promise<void>;
   /** Writes what is left and, when `durable`, fsyncs the file. */
   finish(durable: boolean): Promise<void>;
-  /** Closes the file (after finish, or to give up on it). */
+  /** Closes the file (after finish, or to give up on it); again, does nothing. */
   close(): Promise<void>;
 }
 
@@ -72,6 +72,7 @@ export async function createBlobFile(path: string): Promise<BlobFile> {
   let position = 0;
   let inFlight: Promise<void> = Promise.resolve();
   let failed: unknown;
+  let closed = false;
   const spare: AlignedBuffer[] = [];
 
   async function writeBuffered(data: Buffer, at: number): Promise<void> {
@@ -137,6 +138,8 @@ export async function createBlobFile(path: string): Promise<BlobFile> {
       if (durable) await fh.sync();
     },
     async close() {
+      if (closed) return;
+      closed = true;
       await inFlight.catch(() => undefined);
       for (const b of spare.splice(0)) give(b);
       if (staging) give(staging);

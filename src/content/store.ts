@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Readable, pipeline as pipe } from 'node:stream';
 import { ErrorCodes, TsbuildError, notFound } from '../errors/index.ts';
 import { createBlobFile } from './blob-file.ts';
+import { createDirectReadStream, directReadMin } from './direct-read.ts';
 import { createVerifyStream } from './verify-blob.ts';
 import { processIdentity } from '../state/process-identity.ts';
 
@@ -158,11 +159,11 @@ export function openContentStore(dir: string): ContentStore {
     async open(digest, expected = {}) {
       const st = await stat(path(digest), { bigint: true }).catch(() => undefined);
       if (!st) throw notFound(ErrorCodes.BLOB_NOT_FOUND, `blob ${digest} is not in the content store`);
-      if (written.get(digest) === identity(st) && (expected.size === undefined || BigInt(expected.size) === st.size)) {
-        return createReadStream(path(digest), { highWaterMark: readChunk });
-      }
+      // a big blob past the page cache, as most of it was written (direct-read.ts)
+      const source = () => (st.size >= directReadMin && createDirectReadStream(path(digest), Number(st.size))) || createReadStream(path(digest), { highWaterMark: readChunk });
+      if (written.get(digest) === identity(st) && (expected.size === undefined || BigInt(expected.size) === st.size)) return source();
       // pipe (not .pipe()): an error on either side destroys both, and destroying the result closes the file
-      return pipe(createReadStream(path(digest), { highWaterMark: readChunk }), createVerifyStream({ digest, size: expected.size, path: path(digest) }), () => {});
+      return pipe(source(), createVerifyStream({ digest, size: expected.size, path: path(digest) }), () => {});
     },
     async readBytes(digest) {
       try {

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openContentStore } from '../../src/content/index.ts';
@@ -65,5 +65,21 @@ test('a blob of whole MiBs and one of a single byte past them end where they sho
       t.is(info.size, size);
       t.true(readFileSync(store.path(info.digest)).equals(data), `${size} bytes`);
     }
+  });
+});
+
+test('a big blob reads back exactly (past the page cache), and a damaged one fails its digest', async (t) => {
+  await withStore(async (store) => {
+    const data = randomBytes(24 * 1024 * 1024 + 4097);
+    const info = await store.putStream(reusing(data, 1 << 20));
+    const read = async (s: ReturnType<typeof openContentStore>) => Buffer.concat(await (await s.open(info.digest)).toArray());
+    t.true((await read(store)).equals(data), 'written by this process: not hashed again');
+    // another process's store checks what it reads
+    const other = openContentStore(store.dir);
+    t.true((await read(other)).equals(data));
+    const fd = openSync(store.path(info.digest), 'r+');
+    writeSync(fd, Buffer.from('damage'), 0, 6, 20 * 1024 * 1024);
+    closeSync(fd);
+    await t.throwsAsync(read(openContentStore(store.dir)), { message: /digest/ });
   });
 });

@@ -19,7 +19,8 @@
 //   an index whose own digest or blob size is wrong (a torn write: it is kept without fsync), a base
 //   snapshot or blob that is gone. The result is always the tar a full walk gives; only its cost changes.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { alignedBuffer, directReadFits, openDirect } from '../../src/content/index.ts';
 import { join } from 'node:path';
 import { copyManifestName } from '../file/copy-reuse.ts';
 import { encodeTarHeader, type TarHeader } from './tar-header.ts';
@@ -43,31 +44,12 @@ export interface TarBase {
   find(name: string, key: string): { off: number; len: number } | undefined;
 }
 
-/** Chunks whose memory starts at a 4 KiB boundary (found by a direct read that succeeded). */
-const directChunks = new WeakSet<Buffer>();
-const chunkBytes = 1 << 20;
-const align = 4096;
-
-/**
- * A chunk buffer that direct reads of `base` accept, or undefined when none is (then direct reads
- * stop). Node cannot say where a buffer's memory is, so each view of a larger allocation is tried
- * with a small direct read until one is accepted (glibc's usual place first).
- */
+/** A chunk buffer that direct reads of `base` accept, or undefined when none is (then direct reads stop). */
 export function directChunk(base: TarBase): Buffer | undefined {
   if (base.directFd === undefined) return undefined;
-  const whole = Buffer.allocUnsafeSlow(chunkBytes + align);
-  for (const view of [align - 16, ...Array.from({ length: align / 16 }, (_, i) => i * 16)]) {
-    try {
-      readSync(base.directFd, whole, view, align, 0);
-    } catch {
-      continue;
-    }
-    const chunk = whole.subarray(view, view + chunkBytes);
-    directChunks.add(chunk);
-    return chunk;
-  }
-  stopDirect(base);
-  return undefined;
+  const chunk = alignedBuffer(base.directFd);
+  if (!chunk) stopDirect(base);
+  return chunk;
 }
 
 function stopDirect(base: TarBase): void {
@@ -77,8 +59,8 @@ function stopDirect(base: TarBase): void {
 
 /** Reads `len` bytes at `pos` of the base into `buf` at `at`: directly when all of it is aligned. */
 export function readBase(base: TarBase, buf: Buffer, at: number, len: number, pos: number): number {
-  // tar's blocks are 512 bytes, as most disks' sectors: a disk with larger ones refuses, and the rest is read through the cache
-  if (base.directFd !== undefined && directChunks.has(buf) && at % 512 === 0 && pos % 512 === 0 && len % 512 === 0) {
+  // a disk with sectors larger than tar's 512-byte blocks refuses: the rest is read through the cache
+  if (base.directFd !== undefined && directReadFits(buf, at, len, pos)) {
     try {
       return readSync(base.directFd, buf, at, len, pos);
     } catch (e) {
@@ -203,13 +185,7 @@ function openBase(stores: TarReuseStores, dir: string, dev: number): TarBase | u
     closeSync(fd);
     return undefined;
   }
-  let directFd: number | undefined;
-  try {
-    directFd = openSync(stores.blobPath(digest), constants.O_RDONLY | constants.O_DIRECT);
-  } catch {
-    directFd = undefined;
-  }
-  return { fd, directFd, ...lookup(body, Number(size)) };
+  return { fd, directFd: openDirect(stores.blobPath(digest)), ...lookup(body, Number(size)) };
 }
 
 // a name JSON wrote without escapes: the text between the quotes is the name
