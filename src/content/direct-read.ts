@@ -58,13 +58,14 @@ export function openDirect(path: string): number | undefined {
  * One read at a time, on libuv's threads.
  */
 export function createDirectReadStream(path: string, size: number): Readable | undefined {
-  const fd = openDirect(path);
-  if (fd === undefined) return undefined;
-  const buf = alignedBuffer(fd);
+  const direct = openDirect(path);
+  if (direct === undefined) return undefined;
+  const buf = alignedBuffer(direct);
   if (!buf) {
-    closeSync(fd);
+    closeSync(direct);
     return undefined;
   }
+  let fd = direct;
   let pos = 0;
   let reading = false;
   let afterRead: (() => void) | undefined;
@@ -81,6 +82,16 @@ export function createDirectReadStream(path: string, size: number): Readable | u
         reading = false;
         if (afterRead) return afterRead();
         if (this.destroyed) return;
+        if (err?.code === 'EINVAL' && fd === direct) {
+          // a read that came back short left the next one unaligned: the rest through the cache
+          try {
+            fd = openSync(path, 'r');
+          } catch (e) {
+            return void this.destroy(e as Error);
+          }
+          closeSync(direct);
+          return void this._read(chunkBytes);
+        }
         if (err) return void this.destroy(err);
         if (n === 0) return void this.destroy(new Error(`${path} ended at ${pos} bytes, ${size} expected`));
         pos += n;
