@@ -55,3 +55,37 @@ test('isOpaque reads the marker of one directory only, without following a link'
     removeDir(dir);
   }
 });
+
+test('a tree of many directories is asked in batches, and each opaque one is found', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  // ~300 KiB of directory names: more than one batch of getfattr's arguments
+  const long = 'd'.repeat(200);
+  const marked: string[] = [];
+  for (let i = 0; i < 1500; i++) {
+    const p = join(dir, `${long}${i}`);
+    mkdirSync(p);
+    if (i % 500 === 499) marked.push(p);
+  }
+  for (const p of marked) await setOpaque(p);
+  t.deepEqual([...(await listOpaque(dir))].sort(), marked.sort());
+});
+
+test.serial('a getfattr that fails for another reason than a missing attribute fails the listing', async (t) => {
+  const dir = tempDir();
+  const bin = tempDir();
+  t.teardown(() => {
+    removeDir(dir);
+    removeDir(bin);
+  });
+  mkdirSync(join(dir, 'sub'));
+  // a layer without its opaque markers would bring deleted lower files back: never taken as "none"
+  writeFileSync(join(bin, 'getfattr'), '#!/bin/sh\necho "getfattr: out of memory" >&2\nexit 2\n', { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  try {
+    await t.throwsAsync(listOpaque(dir), { message: /cannot read overlay opaque markers/ });
+  } finally {
+    process.env.PATH = path;
+  }
+});

@@ -27,10 +27,11 @@ export async function setOpaque(path: string): Promise<void> {
 export async function listOpaque(dir: string): Promise<Set<string>> {
   const found = new Set<string>();
   const dirs = subdirectories(dir);
-  // as many names as fit well under the kernel's limit on one exec's arguments
+  // as many names as fit well under the kernel's limit on one exec's arguments (a quarter of the
+  // stack limit: 256 KiB under `ulimit -s 1024`)
   for (let i = 0; i < dirs.length; ) {
     const batch: string[] = [];
-    for (let bytes = 0; i < dirs.length && bytes < 512 * 1024; i++) {
+    for (let bytes = 0; i < dirs.length && bytes < 128 * 1024; i++) {
       batch.push(dirs[i]);
       bytes += Buffer.byteLength(dirs[i]) + 1;
     }
@@ -45,9 +46,12 @@ async function opaqueOf(paths: readonly string[]): Promise<string[]> {
   try {
     ({ stdout } = await run('getfattr', ['-h', '--absolute-names', '-n', opaqueXattr, '--', ...paths], { maxBuffer: 256 * 1024 * 1024 }));
   } catch (e) {
-    // exit 1 just means some files lack the attribute; what was found is still on stdout
-    const err = e as { stdout?: string; code?: unknown };
+    // exit 1 just means some files lack the attribute; what was found is still on stdout. Anything
+    // else (no getfattr, arguments too long, output too big, a signal) would leave a layer without
+    // its opaque markers, so the deleted lower contents would come back: it fails the step
+    const err = e as { stdout?: string; code?: unknown; message?: string };
     if (err.code === 'ENOENT') throw new TsbuildError('getfattr not found: cannot read overlay opaque markers', { code: ErrorCodes.STATE_ERROR, kind: 'unavailable', hint: 'install the attr package' });
+    if (err.code !== 1) throw new TsbuildError(`cannot read overlay opaque markers: getfattr: ${err.message ?? String(e)}`, { code: ErrorCodes.STATE_ERROR, kind: 'unavailable', cause: e });
     stdout = err.stdout ?? '';
   }
   const out: string[] = [];
