@@ -88,13 +88,18 @@ class ChunkWriter {
   total = 0;
   readonly full: Buffer[] = [];
 
-  constructor(base: TarBase | undefined) {
+  /** Whether chunks come back to `free` (layerTarReusingChunks). */
+  readonly reuse: boolean;
+
+  constructor(base: TarBase | undefined, reuse: boolean) {
     this.base = base;
+    this.reuse = reuse;
     this.chunk = this.allocate();
   }
 
   allocate(): Buffer {
-    return (this.base && directChunk(this.base)) ?? Buffer.allocUnsafe(chunkBytes);
+    // only where chunks are reused: a chunk handed on for good would cost a probe read each
+    return (this.reuse && this.base && directChunk(this.base)) || Buffer.allocUnsafe(chunkBytes);
   }
 
   write(bytes: Buffer): void {
@@ -161,7 +166,7 @@ async function* layerTarChunks(fsDir: string, onEntry: () => void, opts: TarReus
   const opaque = await listOpaque(fsDir);
   const links = new Map<number, string>();
   const { base, index } = opts;
-  const out = new ChunkWriter(base);
+  const out = new ChunkWriter(base, opts.reuse === true);
   // the base's bytes still to copy: consecutive unchanged entries are one read
   let run: { off: number; len: number } | undefined;
   function* flush(): Generator<Buffer> {
@@ -183,7 +188,8 @@ async function* layerTarChunks(fsDir: string, onEntry: () => void, opts: TarReus
     onEntry();
     const key = base || index ? entryKey(header, file === undefined || header.size === 0 ? undefined : ino) : '';
     const start = out.total + (run?.len ?? 0);
-    const found = base?.find(header.name, key);
+    // an inode number a double cannot hold exactly names no file for certain: never taken from the base
+    const found = ino !== undefined && !Number.isSafeInteger(ino) ? undefined : base?.find(header.name, key);
     if (found) {
       if (run && run.off + run.len === found.off) run.len += found.len;
       else {

@@ -15,7 +15,8 @@
 //   old index). A regular file's content is its inode's: the same inode, on the same filesystem,
 //   while the base snapshot still exists (so its inode numbers are held, never reused), is the same
 //   immutable file of a committed snapshot.
-// - Anything that does not check takes the full path: no index, another stamp, another filesystem,
+// - Anything that does not check takes the full path: no index, another stamp, another filesystem
+//   or a base diff dir that is not the one indexed (a restored root: other inode numbers),
 //   an index whose own digest or blob size is wrong (a torn write: it is kept without fsync), a base
 //   snapshot or blob that is gone. The result is always the tar a full walk gives; only its cost changes.
 import { createHash, randomBytes } from 'node:crypto';
@@ -81,12 +82,12 @@ export class TarIndex {
 }
 
 /**
- * The fields an entry's header bytes are made of, and for a regular file with content its inode.
- * (Extra PAX records come only from large ids, layer-tar.ts, so uid and gid stand for them.)
+ * The fields an entry's header bytes are made of (its extra PAX records too), and for a regular
+ * file with content its inode.
  */
 export function entryKey(h: TarHeader, ino: number | undefined): string {
   const base = `${h.type}:${h.mode}:${h.uid}:${h.gid}:${h.size}:${h.mtime}`;
-  const extra = h.linkname !== undefined || h.devmajor !== undefined ? `:${JSON.stringify([h.linkname ?? null, h.devmajor ?? null, h.devminor ?? null])}` : '';
+  const extra = h.linkname !== undefined || h.devmajor !== undefined || h.pax !== undefined ? `:${JSON.stringify([h.linkname ?? null, h.devmajor ?? null, h.devminor ?? null, h.pax ?? null])}` : '';
   return ino === undefined ? base + extra : `${base}${extra}:i${ino}`;
 }
 
@@ -130,17 +131,17 @@ export interface TarReuseStores {
 export function prepareTarReuse(stores: TarReuseStores, id: string): TarReuse | undefined {
   const dir = stores.snapshots.dir(id);
   if (!existsSync(join(dir, copyManifestName))) return undefined;
-  const dev = statSync(stores.snapshots.diffDir(id), { throwIfNoEntry: false })?.dev;
-  if (dev === undefined) return undefined;
+  const self = fsIdentity(stores.snapshots.diffDir(id));
+  if (!self) return undefined;
   const index = new TarIndex();
-  const base = openBase(stores, dir, dev);
+  const base = openBase(stores, dir, self.dev);
   return {
     base,
     index,
     save(blob) {
       const body = `${index.lines.join('\n')}\n`;
       const sum = createHash('sha256').update(body).digest('hex');
-      const head = `${indexHeader} ${encoderStamp()} ${dev} ${blob.digest} ${blob.size} ${sum}\n`;
+      const head = `${indexHeader} ${encoderStamp()} ${self.id} ${blob.digest} ${blob.size} ${sum}\n`;
       const tmp = join(dir, `.${tarIndexName}-${randomBytes(4).toString('hex')}`);
       try {
         // no fsync: a torn index fails its digest and the next tar is made in full
@@ -158,21 +159,30 @@ export function prepareTarReuse(stores: TarReuseStores, id: string): TarReuse | 
   };
 }
 
+/** A diff dir's filesystem (`dev`) and its own identity there: device, inode and birth time. */
+function fsIdentity(path: string): { dev: number; id: string } | undefined {
+  const s = statSync(path, { throwIfNoEntry: false });
+  return s && { dev: s.dev, id: `${s.dev}:${s.ino}:${s.birthtimeMs}` };
+}
+
 function openBase(stores: TarReuseStores, dir: string, dev: number): TarBase | undefined {
   let baseId: string;
   let text: string;
   try {
     baseId = readFileSync(join(dir, tarBaseName), 'utf8').trim();
     // the base must still exist: while it does, the inodes it shares with this snapshot are its files
-    if (!/^[\w.:-]+$/.test(baseId) || !stores.snapshots.exists(baseId)) return undefined;
+    if (!/^[0-9a-f]{32,64}$/.test(baseId) || !stores.snapshots.exists(baseId)) return undefined;
     text = readFileSync(join(stores.snapshots.dir(baseId), tarIndexName), 'utf8');
   } catch {
     return undefined;
   }
   const nl = text.indexOf('\n');
   const head = text.slice(0, nl).split(' ');
-  const [stamp, indexDev, digest, size, sum] = head.slice(indexHeader.split(' ').length);
-  if (text.slice(0, nl).startsWith(`${indexHeader} `) === false || stamp !== encoderStamp() || Number(indexDev) !== dev || !/^sha256:[0-9a-f]{64}$/.test(digest ?? '')) return undefined;
+  const [stamp, indexedDir, digest, size, sum] = head.slice(indexHeader.split(' ').length);
+  // the base's diff dir as it was when its tar was indexed, on this snapshot's filesystem: a root
+  // restored or copied since has other inode numbers, which the index must not be taken to name
+  const baseDir = fsIdentity(stores.snapshots.diffDir(baseId));
+  if (text.slice(0, nl).startsWith(`${indexHeader} `) === false || stamp !== encoderStamp() || !baseDir || indexedDir !== baseDir.id || baseDir.dev !== dev || !/^sha256:[0-9a-f]{64}$/.test(digest ?? '')) return undefined;
   const body = text.slice(nl + 1);
   if (createHash('sha256').update(body).digest('hex') !== sum) return undefined;
   let fd: number;
