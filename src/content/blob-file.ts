@@ -39,8 +39,8 @@ interface AlignedBuffer {
 const pool: AlignedBuffer[] = [];
 /** The view that was aligned last: glibc puts an mmapped allocation 16 bytes past a page, so usually 4080. */
 let likeliest = align - 16;
-/** Set when no view of a buffer was accepted: the filesystem takes O_DIRECT opens but no such writes. */
-let refused = false;
+/** Filesystems (st_dev) that take O_DIRECT opens but no such writes at any view: written through the cache. */
+const refused = new Set<number>();
 
 function take(): AlignedBuffer {
   const b = pool.pop() ?? { whole: Buffer.allocUnsafeSlow(chunkBytes + align), aligned: undefined, at: 0 };
@@ -57,23 +57,35 @@ export interface BlobFile {
   write(chunk: Uint8Array): Promise<void>;
   /** Writes what is left and, when `durable`, fsyncs the file. */
   finish(durable: boolean): Promise<void>;
-  /** Closes the file (after finish, or to give up on it); again, does nothing. */
+  /** Closes the file once every write under way is back (after finish, or to give up on it); again, does nothing. */
   close(): Promise<void>;
 }
 
 /** Creates `path` (which must not exist) for a blob's bytes. */
 export async function createBlobFile(path: string): Promise<BlobFile> {
   const fh = await open(path, 'wx');
+  const { dev } = await fh.stat();
   let direct: FileHandle | undefined;
   /** false once direct writes proved impossible here: the rest goes through the page cache. */
-  let directOk = !refused;
+  let directOk = !refused.has(dev);
   let staging: AlignedBuffer | undefined;
   let used = 0;
   let position = 0;
   let inFlight: Promise<void> = Promise.resolve();
   let failed: unknown;
   let closed = false;
+  /** Every write and finish under way: close waits for all of them, so no buffer or descriptor is used after it. */
+  const busy = new Set<Promise<unknown>>();
   const spare: AlignedBuffer[] = [];
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    busy.add(p);
+    const done = () => void busy.delete(p);
+    p.then(done, done);
+    return p;
+  };
+  const ensureOpen = () => {
+    if (closed) throw new Error(`${path} was closed while it was written`);
+  };
 
   async function writeBuffered(data: Buffer, at: number): Promise<void> {
     for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off, at + off)).bytesWritten;
@@ -93,7 +105,11 @@ export async function createBlobFile(path: string): Promise<BlobFile> {
           directOk = false;
         }
       }
-      if (directOk && direct && (await writeDirect(direct, buf, at))) return;
+      if (directOk && direct) {
+        const done = await writeDirect(direct, buf, at);
+        if (done === 'ok') return;
+        if (done === 'refused') refused.add(dev);
+      }
       directOk = false;
       await writeBuffered(buf.whole.subarray(buf.at, buf.at + chunkBytes), at);
     } finally {
@@ -103,6 +119,7 @@ export async function createBlobFile(path: string): Promise<BlobFile> {
 
   return {
     async write(chunk) {
+      ensureOpen();
       if (failed !== undefined) throw failed;
       for (let off = 0; off < chunk.length; ) {
         if (!staging) {
@@ -121,26 +138,32 @@ export async function createBlobFile(path: string): Promise<BlobFile> {
           position += chunkBytes;
           // one write at a time, while the next chunk is filled
           await inFlight;
-          inFlight = writeChunk(full, at);
+          ensureOpen();
+          inFlight = track(writeChunk(full, at));
           inFlight.catch((e: unknown) => {
             failed = e;
           });
         }
       }
     },
-    async finish(durable) {
-      await inFlight;
-      if (staging && used > 0) {
-        await writeBuffered(staging.whole.subarray(staging.at, staging.at + used), position);
-        position += used;
-      }
-      // an fsync of either descriptor flushes the inode: the direct writes' metadata and the rest's pages
-      if (durable) await fh.sync();
+    finish(durable) {
+      return track(
+        (async () => {
+          await inFlight;
+          ensureOpen();
+          if (staging && used > 0) {
+            await writeBuffered(staging.whole.subarray(staging.at, staging.at + used), position);
+            position += used;
+          }
+          // an fsync of either descriptor flushes the inode: the direct writes' metadata and the rest's pages
+          if (durable) await fh.sync();
+        })(),
+      );
     },
     async close() {
       if (closed) return;
       closed = true;
-      await inFlight.catch(() => undefined);
+      while (busy.size > 0) await Promise.allSettled([...busy]);
       for (const b of spare.splice(0)) give(b);
       if (staging) give(staging);
       staging = undefined;
@@ -151,12 +174,13 @@ export async function createBlobFile(path: string): Promise<BlobFile> {
 }
 
 /**
- * Writes the chunk in `buf` with O_DIRECT at `at`: true when done, false when no view of the
- * buffer is accepted (the filesystem refuses direct writes) or a write came back short. The chunk
- * was filled at `buf.at`; while the aligned view is not known, it is moved to each candidate in turn.
+ * Writes the chunk in `buf` with O_DIRECT at `at`: `ok`; `refused` when no view of the buffer is
+ * accepted (the filesystem takes no direct writes); `short` when a write came back short (the page
+ * cache then takes the whole chunk). The chunk was filled at `buf.at`; while the aligned view is
+ * not known (or one known elsewhere is refused here), it is moved to each candidate in turn.
  */
-async function writeDirect(fh: FileHandle, buf: AlignedBuffer, at: number): Promise<boolean> {
-  const attempt = async (view: number): Promise<boolean> => {
+async function writeDirect(fh: FileHandle, buf: AlignedBuffer, at: number): Promise<'ok' | 'refused' | 'short'> {
+  const attempt = async (view: number): Promise<'ok' | 'einval' | 'short'> => {
     if (view !== buf.at) {
       buf.whole.copyWithin(view, buf.at, buf.at + chunkBytes);
       buf.at = view;
@@ -164,25 +188,30 @@ async function writeDirect(fh: FileHandle, buf: AlignedBuffer, at: number): Prom
     try {
       for (let off = 0; off < chunkBytes; ) {
         const { bytesWritten } = await fh.write(buf.whole, view + off, chunkBytes - off, at + off);
-        // a short direct write leaves an unaligned rest: the page cache takes the whole chunk
-        if (bytesWritten === 0 || bytesWritten % align !== 0) return false;
+        if (bytesWritten === 0 || bytesWritten % align !== 0) return 'short';
         off += bytesWritten;
       }
-      return true;
+      return 'ok';
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-      return false;
+      return 'einval';
     }
   };
-  if (buf.aligned !== undefined) return attempt(buf.aligned);
+  if (buf.aligned !== undefined) {
+    const r = await attempt(buf.aligned);
+    if (r !== 'einval') return r;
+    // a view another filesystem took (one that falls back on its own for misaligned writes)
+    buf.aligned = undefined;
+  }
   const candidates = [likeliest, ...Array.from({ length: align / 16 }, (_, i) => i * 16).filter((v) => v !== likeliest)];
   for (const view of candidates) {
-    if (await attempt(view)) {
+    const r = await attempt(view);
+    if (r === 'short') return r;
+    if (r === 'ok') {
       buf.aligned = view;
       likeliest = view;
-      return true;
+      return r;
     }
   }
-  refused = true;
-  return false;
+  return 'refused';
 }
