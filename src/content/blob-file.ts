@@ -15,15 +15,10 @@
 // write that fails where no alignment helps) is written through the page cache as before.
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { cachedBytes, directAlign, directChunkBytes, viewsToTry } from './direct-io.ts';
 
-const chunkBytes = 1 << 20;
-const align = 4096;
-/**
- * The first MiBs of a blob go through the page cache all the same: a small blob (a config, the
- * layer of a few RUNs) is often read again at once (a push right after the build compresses it),
- * and a direct write would leave the next reader to fetch it from the disk.
- */
-const bufferedBytes = 16 << 20;
+const chunkBytes = directChunkBytes;
+const align = directAlign;
 /** Buffers kept for the next blob: two per blob being written, at the export's parallelism. */
 const maxPooled = 16;
 
@@ -37,8 +32,8 @@ interface AlignedBuffer {
 }
 
 const pool: AlignedBuffer[] = [];
-/** The view that was aligned last: glibc puts an mmapped allocation 16 bytes past a page, so usually 4080. */
-let likeliest = align - 16;
+/** The view that was aligned last, tried first next time. */
+let likeliest = viewsToTry()[0];
 /** Filesystems (st_dev) that take O_DIRECT opens but no such writes at any view: written through the cache. */
 const refused = new Set<number>();
 
@@ -94,7 +89,7 @@ export async function createBlobFile(path: string): Promise<BlobFile> {
   /** Writes the full chunk in `buf` at `at`, directly when this file and buffer allow it. */
   async function writeChunk(buf: AlignedBuffer, at: number): Promise<void> {
     try {
-      if (at < bufferedBytes) {
+      if (at < cachedBytes) {
         await writeBuffered(buf.whole.subarray(buf.at, buf.at + chunkBytes), at);
         return;
       }
@@ -203,8 +198,7 @@ async function writeDirect(fh: FileHandle, buf: AlignedBuffer, at: number): Prom
     // a view another filesystem took (one that falls back on its own for misaligned writes)
     buf.aligned = undefined;
   }
-  const candidates = [likeliest, ...Array.from({ length: align / 16 }, (_, i) => i * 16).filter((v) => v !== likeliest)];
-  for (const view of candidates) {
+  for (const view of viewsToTry(likeliest)) {
     const r = await attempt(view);
     if (r === 'short') return r;
     if (r === 'ok') {

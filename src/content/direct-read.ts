@@ -7,17 +7,16 @@
 // through the cache.
 import { closeSync, constants, openSync, read, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { cachedBytes, directAlign, directChunkBytes, viewsToTry } from './direct-io.ts';
 
-const chunkBytes = 1 << 20;
-const align = 4096;
+const chunkBytes = directChunkBytes;
+const align = directAlign;
 /** A blob smaller than this is read through the cache: it was written through it (./blob-file.ts). */
-export const directReadMin = 16 << 20;
+export const directReadMin = cachedBytes;
 
 /** Buffers known to start at an aligned address (a direct read into them was accepted). */
 const aligned = new WeakSet<Buffer>();
 
-/** The views of a larger allocation to try, glibc's usual place (16 bytes past a page) first. */
-const views = [align - 16, ...Array.from({ length: align / 16 }, (_, i) => i * 16).filter((v) => v !== align - 16)];
 
 /**
  * A buffer of `bytes` (a multiple of 4 KiB) that direct reads of `fd` accept, or undefined when
@@ -25,7 +24,7 @@ const views = [align - 16, ...Array.from({ length: align / 16 }, (_, i) => i * 1
  */
 export function alignedBuffer(fd: number, bytes = chunkBytes): Buffer | undefined {
   const whole = Buffer.allocUnsafeSlow(bytes + align);
-  for (const view of views) {
+  for (const view of viewsToTry()) {
     try {
       readSync(fd, whole, view, align, 0);
     } catch {
