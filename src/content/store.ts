@@ -46,6 +46,8 @@ export interface BlobWriter {
    * Stores what `source` yields, each chunk hashed, then written (a copy) while the next is made (so a
    * source may reuse a chunk's memory once asked again). Resolves once the blob is stored at its digest, whoever stored it
    * (idempotent). With `expected`, fails with DIGEST_MISMATCH and stores nothing when the bytes differ.
+   * A Readable `source` not read because the blob is there already is destroyed; another iterable is
+   * left as it is (its maker closes what it wraps).
    */
   putStream(source: Readable | AsyncIterable<Uint8Array>, expected?: Partial<BlobInfo>, opts?: PutOptions): Promise<BlobInfo>;
   putBytes(data: Uint8Array | string, expected?: Partial<BlobInfo>, opts?: PutOptions): Promise<BlobInfo>;
@@ -114,7 +116,11 @@ export function openContentStore(dir: string): ContentStore {
   };
 
   const putStream: BlobWriter['putStream'] = async (source, expected = {}, opts = {}) => {
-    if (expected.digest && (await info(expected.digest))) return (await info(expected.digest))!;
+    if (expected.digest && (await info(expected.digest))) {
+      // not read: a stream is closed, so nothing it holds (a connection) outlives the call
+      if (source instanceof Readable) source.destroy();
+      return (await info(expected.digest))!;
+    }
     // named by its owner, so start-up recovery removes what a killed process left (worker/recover.ts)
     const tmp = join(tmpDir, `${processIdentity()}-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');

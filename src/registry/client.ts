@@ -225,8 +225,14 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
             new RegistryError(`${what}: the registry sent more than the ${desc.size} bytes the manifest gives it`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid', retryable: false });
           if (Number(res.headers.get('content-length') ?? 0) > desc.size) throw tooLong();
           const body = res.body;
-          // stop at size + 1 bytes: a 52 MB body for a 3 kB descriptor is not read to its end
-          return await content.putStream(watchBytes(body, stall, desc.size, tooLong, onBytes), { digest: desc.digest, size: desc.size });
+          try {
+            // stop at size + 1 bytes: a 52 MB body for a 3 kB descriptor is not read to its end
+            return await content.putStream(watchBytes(body, stall, desc.size, tooLong, onBytes), { digest: desc.digest, size: desc.size });
+          } finally {
+            // a body left unread (another process stored the blob meanwhile, so the store took none of
+            // it) holds its connection, and that kept the process from exiting once it was done
+            if (!body.readableEnded) body.destroy();
+          }
         } catch (e) {
           if (stall.signal.aborted && !(e instanceof RegistryError && !e.retryable)) throw stall.signal.reason;
           if (e instanceof TsbuildError) throw e;

@@ -17,17 +17,21 @@ export interface RunResult {
 }
 
 /** tsbuild's CLI as a user runs it; `input` is written to its stdin (else stdin is closed). */
-export function runTsbuild(args: string[], opts: { root?: string; cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<RunResult> {
+export function runTsbuild(args: string[], opts: { root?: string; cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
   const full = opts.root ? ['--root', opts.root, ...args] : args;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...shebangNodeFlags(tsbuildBin), tsbuildBin, ...full], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    // a process still there after timeoutMs is killed and answers as `timeout` has it: code 124
+    let timedOut = false;
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), opts.timeoutMs);
+    child.on('exit', () => clearTimeout(timer));
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.on('close', (code) => resolve({ code: timedOut ? 124 : (code ?? 1), stdout, stderr }));
   });
 }
 

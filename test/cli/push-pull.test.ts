@@ -20,6 +20,20 @@ test.after.always(async () => {
   removeDir(work);
 });
 
+test('pulls of one image into one root at once each finish and exit', async (t) => {
+  // each fetched a blob another had stored meanwhile and left its body unread: the connection it
+  // held kept the process alive after it had printed its result (most tries hung)
+  const name = `${registry.host}/team/together:1`;
+  t.is((await runTsbuild(['tag', 'busybox', name], { root })).code, 0);
+  t.is((await runTsbuild(['push', '-q', name], { root })).code, 0);
+  for (let round = 0; round < 2; round++) {
+    const shared = join(work, `together-${round}`);
+    const pulls = await Promise.all([0, 1, 2].map(() => runTsbuild(['pull', '-q', name], { root: shared, timeoutMs: 60_000 })));
+    for (const p of pulls) t.deepEqual([p.code, p.stdout], [0, `${name}\n`], p.stderr);
+    t.is((await runTsbuild(['images', '-q'], { root: shared })).stdout.trim().split('\n').length, 1);
+  }
+});
+
 test('push sends a stored image; pull brings it into a fresh root under its name; FROM builds on it', async (t) => {
   const name = `${registry.host}/team/bb:1`;
   t.is((await runTsbuild(['tag', 'busybox', name], { root })).code, 0);
