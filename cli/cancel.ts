@@ -30,9 +30,28 @@ export class BuildCancelled extends TsbuildError {
   }
 }
 
+/**
+ * The error a build ends with when its stdout or stderr failed under it (cli/closed-pipe.ts): a
+ * closed pipe exits quietly with 141, as a tool SIGPIPE stopped; anything else is said, exit 1.
+ */
+export class StdioFailed extends TsbuildError {
+  readonly exitCode: number;
+  /** Nothing to say: the reader went away (EPIPE). */
+  readonly silent: boolean;
+
+  constructor(message: string, closedPipe: boolean) {
+    super(message, { code: ErrorCodes.OUTPUT_FAILED, kind: 'unavailable' });
+    this.name = 'StdioFailed';
+    this.exitCode = closedPipe ? 141 : 1;
+    this.silent = closedPipe;
+  }
+}
+
 export interface Cancellation {
-  /** Aborted, with a BuildCancelled as its reason, by the first signal. */
+  /** Aborted, with a BuildCancelled as its reason, by the first signal (or with abort's reason). */
   readonly signal: AbortSignal;
+  /** Cancels as a signal does, with `reason` as what the build ends with. Does nothing once cancelled. */
+  abort(reason: Error): void;
   /**
    * The error to report for `e`: the BuildCancelled when a signal came (what failed on the way
    * down is only the consequence), else `e` itself.
@@ -76,6 +95,9 @@ export function cancelOnSignals(opts: CancelOptions = {}): Cancellation {
   let disposed = false;
   return {
     signal: controller.signal,
+    abort: (reason) => {
+      if (!controller.signal.aborted) controller.abort(reason);
+    },
     explain: (e) => (controller.signal.aborted ? (controller.signal.reason as unknown) : e),
     dispose() {
       if (disposed) return;

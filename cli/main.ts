@@ -23,7 +23,7 @@ import { registerVersion } from './commands/version.ts';
 import { exitQuietlyOnClosedPipe } from './closed-pipe.ts';
 import { formatError } from './format-error.ts';
 import { applyHelp } from './help.ts';
-import { BuildCancelled } from './cancel.ts';
+import { BuildCancelled, StdioFailed } from './cancel.ts';
 import { useConfigFile } from '../control/index.ts';
 import { ReportedError } from './json-error.ts';
 
@@ -114,7 +114,13 @@ async function run(program: Command, argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof ReportedError) return e.exitCode;
-    process.stderr.write(formatError(e));
-    return e instanceof BuildCancelled ? e.exitCode : 1;
+    if (e instanceof StdioFailed && e.silent) return e.exitCode;
+    // stderr may be what failed: then the exit code is all that can say it
+    try {
+      process.stderr.write(formatError(e));
+    } catch {
+      // nothing more to say anywhere
+    }
+    return e instanceof BuildCancelled || e instanceof StdioFailed ? e.exitCode : 1;
   }
 }

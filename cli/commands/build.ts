@@ -9,7 +9,7 @@ import { parseLabel } from '../../control/index.ts';
 import { loadConfig, openEngine, prepareContext, resolveStateRoot } from '../../control/index.ts';
 import type { BuildContextSpec, BuildResult, BuildRun, Config, OutputSpec, ResolvedBuildOptions } from '../../control/index.ts';
 import { collect } from '../repeatable.ts';
-import { lazyStderr, writeStdio } from '../closed-pipe.ts';
+import { lazyStderr, stdioFailure, whileWriting, writeStdio } from '../closed-pipe.ts';
 
 // comma lists, repeatable; `prev` is not an array on the first call of a --no-X option (commander's default `true`)
 const collectList = (v: string, prev: unknown) => {
@@ -121,8 +121,10 @@ export function registerBuild(program: Command): void {
       });
       // quiet renders nothing: stderr is made only if something is written to it (cli/closed-pipe.ts)
       const progress = await createProgress(opts.progress, opts.progress === 'quiet' ? lazyStderr() : process.stderr);
-      const { cancelOnSignals } = await import('../cancel.ts');
+      const { cancelOnSignals, StdioFailed } = await import('../cancel.ts');
       const cancel = cancelOnSignals();
+      // stdout or stderr failing (a closed pipe, a full disk) cancels the build, which cleans up first
+      const stopWatching = whileWriting((name, e) => cancel.abort(new StdioFailed(stdioFailure(name, e), e.code === 'EPIPE')));
       try {
         // stdout only for an output written there (`-o type=tar,dest=-`): otherwise it is not even made
         const stdout = stdoutOutput(opts.outputs) ? process.stdout : undefined;
@@ -144,6 +146,7 @@ export function registerBuild(program: Command): void {
       } finally {
         progress.close();
         cancel.dispose();
+        stopWatching();
       }
     });
 }

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
+import { StdioFailed } from '../cancel.ts';
+import { stdioFailure, whileWriting } from '../closed-pipe.ts';
 import { examples, withEngine } from '../engine-command.ts';
 
 export function registerSave(program: Command, name = 'save'): void {
@@ -33,11 +35,17 @@ export function registerSave(program: Command, name = 'save'): void {
       }
       // the exporter writes a file whole or not at all; stdout gets it once it is whole
       const dir = await mkdtemp(join(tmpdir(), 'tsbuild-save-'));
+      // stdout failing (a closed pipe, a full disk) fails the copy, so the temp dir still goes
+      let failed: StdioFailed | undefined;
+      const stopWatching = whileWriting((stream, e) => void (failed ??= new StdioFailed(stdioFailure(stream, e), e.code === 'EPIPE')));
       try {
         const dest = join(dir, 'image.tar');
         await withEngine(cmd, (e) => e.save(images, { dest, format }));
-        await pipeline(createReadStream(dest), process.stdout, { end: false });
+        await pipeline(createReadStream(dest), process.stdout, { end: false }).catch((e: unknown) => {
+          throw failed ?? e;
+        });
       } finally {
+        stopWatching();
         await rm(dir, { recursive: true, force: true });
       }
     });
