@@ -4,7 +4,7 @@ import { fullImageName } from './build-progress.ts';
 import type { BuildResult } from './run-build.ts';
 
 export interface BuildMetadata {
-  /** The manifest digest. */
+  /** The manifest digest: the registry's when the image was pushed. */
   'containerimage.digest': string;
   /** The config digest: the image id. */
   'containerimage.config.digest': string;
@@ -16,7 +16,8 @@ export function buildMetadata(result: Pick<BuildResult, 'digest' | 'imageId' | '
   const names = [...new Set(result.exports.flatMap((x) => x.names).map(fullImageName))];
   return {
     'containerimage.config.digest': result.imageId,
-    'containerimage.digest': result.digest,
+    // pushed: the digest the registry has (the store keeps tar layers, so its own manifest differs)
+    'containerimage.digest': result.exports.find((x) => x.pushed)?.digest ?? result.digest,
     ...(names.length > 0 && { 'image.name': names.join(',') }),
   };
 }

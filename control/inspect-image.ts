@@ -3,7 +3,7 @@
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
 import type { ContainerConfig } from '../src/image/index.ts';
 import { parseReference, familiarName } from '../src/registry/index.ts';
-import { findImage } from './find-image.ts';
+import { findImage, type StoredImage } from './find-image.ts';
 
 export interface ImageInspect {
   Id: string;
@@ -43,11 +43,10 @@ type Stores = { content: ContentStore; images: ImageStore };
 export async function inspectImage(stores: Stores, text: string): Promise<ImageInspect> {
   const image = await findImage(stores, text);
   const { config, manifest } = image;
-  const repos = new Set(image.names.map((n) => familiarName({ ...parseReference(n), tag: undefined, digest: undefined })));
   return {
     Id: image.id,
     RepoTags: image.names,
-    RepoDigests: [...repos].map((r) => `${r}@${image.target.digest}`),
+    RepoDigests: repoDigests(stores.images, image),
     Parent: '',
     Comment: config.history?.at(-1)?.comment ?? '',
     Created: config.created ?? '',
@@ -77,4 +76,20 @@ export async function imageHistory(stores: Stores, text: string): Promise<Histor
   rows.reverse();
   if (rows.length > 0) rows[0].id = image.id;
   return rows;
+}
+
+/**
+ * `repo@digest` for each repository the image is named in or was pushed to or pulled from: the
+ * digests its registry has it under (recorded by push and pull), else the stored manifest's digest
+ * (a valid local reference, as docker's containerd store gives for a built image).
+ */
+export function repoDigests(images: ImageStore, image: Pick<StoredImage, 'id' | 'names' | 'target'>): string[] {
+  const repoOf = (name: string) => familiarName({ ...parseReference(name), tag: undefined, digest: undefined });
+  const recorded = new Map<string, string[]>();
+  for (const r of images.repoDigests(image.id)) {
+    const repo = repoOf(r.repository);
+    recorded.set(repo, [...(recorded.get(repo) ?? []), r.digest]);
+  }
+  const repos = new Set([...image.names.map(repoOf), ...recorded.keys()]);
+  return [...repos].flatMap((repo) => (recorded.get(repo) ?? [image.target.digest]).map((d) => `${repo}@${d}`));
 }

@@ -2,6 +2,7 @@
 // untagged build or load), as `docker images` shows them.
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
 import { storedImages } from './find-image.ts';
+import { repoDigests } from './inspect-image.ts';
 
 export interface ImageRow {
   repository: string;
@@ -10,7 +11,7 @@ export interface ImageRow {
   /** The image's `created` (config) as ms since the epoch; when it has none, when it was stored. */
   created: number;
   size: number;
-  /** The manifest digest the name points at. */
+  /** The digest the repository's registry has the image under (push, pull), else the stored manifest's. */
   digest: string;
   /** No tag names it. */
   dangling: boolean;
@@ -18,17 +19,31 @@ export interface ImageRow {
 
 export async function listImages(stores: { content: ContentStore; images: ImageStore }): Promise<ImageRow[]> {
   const rows: ImageRow[] = [];
-  for (const image of await storedImages(stores)) {
+  const images = await storedImages(stores);
+  // one image (id) stored under several manifests (built and pulled, loaded from two archive
+  // formats) is one image to docker: a <none> row only for an id no name holds, and once
+  const named = new Set(images.filter((i) => i.names.length > 0).map((i) => i.id));
+  const shown = new Set<string>();
+  for (const image of images) {
+    if (image.names.length === 0 && (named.has(image.id) || shown.has(image.id))) continue;
+    shown.add(image.id);
     const size = image.manifest.config.size + image.manifest.layers.reduce((n, l) => n + l.size, 0);
     const configCreated = image.config.created === undefined ? NaN : Date.parse(image.config.created);
     const created = Number.isFinite(configCreated) ? configCreated : image.stored.getTime();
     const base = { imageId: image.id, created, size, digest: image.target.digest };
     if (image.names.length === 0) rows.push({ ...base, repository: '<none>', tag: '<none>', dangling: true });
+    // the digest its registry has it under, where a push or pull recorded one (inspect's RepoDigests)
+    const digests = new Map<string, string>();
+    for (const d of repoDigests(stores.images, image)) {
+      const at = d.lastIndexOf('@');
+      // the newest, which comes first
+      if (!digests.has(d.slice(0, at))) digests.set(d.slice(0, at), d.slice(at + 1));
+    }
     for (const name of image.names) {
       const colon = name.lastIndexOf(':');
       const slash = name.lastIndexOf('/');
       const [repository, tag] = colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, '<none>'];
-      rows.push({ ...base, repository, tag, dangling: false });
+      rows.push({ ...base, digest: digests.get(repository) ?? base.digest, repository, tag, dangling: false });
     }
   }
   return rows;

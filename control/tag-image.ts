@@ -4,7 +4,7 @@
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
 import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
 import { parseReference } from '../src/registry/index.ts';
-import { findImage, isImageId } from './find-image.ts';
+import { findImage, isImageId, storedImages } from './find-image.ts';
 
 type Stores = { content: ContentStore; images: ImageStore };
 
@@ -26,21 +26,28 @@ export async function tagImage(stores: Stores, source: string, target: string): 
 
 export async function removeImage(stores: Stores, text: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
   const image = await findImage(stores, text);
+  // one image (config) may be stored under several manifests: built (tar layers) and pulled (gzip),
+  // or loaded from archives of other formats. Docker has one image per id, so its names are all of
+  // theirs, and deleting it deletes every copy
+  const stored = (await storedImages(stores)).filter((i) => i.id === image.id);
+  const copies = stored.some((c) => c.target.digest === image.target.digest) ? stored : [image, ...stored];
+  const names = [...new Set(copies.flatMap((c) => c.names))];
   // a name (not an id, not name@digest): only that name goes, unless it is the last one
   const byName = !isImageId(text) && !text.includes('@') && resolves(stores.images, text);
-  if (byName && image.names.length > 1) {
-    const name = image.names.find((n) => sameName(n, text)) ?? text;
+  if (byName && names.length > 1) {
+    const name = names.find((n) => sameName(n, text)) ?? text;
     stores.images.untag(text);
     return { untagged: [name] };
   }
-  if (!byName && image.names.length > 1 && !opts.force) {
-    throw new TsbuildError(`conflict: unable to delete ${image.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories: ${image.names.join(', ')}`, {
+  if (!byName && names.length > 1 && !opts.force) {
+    throw new TsbuildError(`conflict: unable to delete ${image.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories: ${names.join(', ')}`, {
       code: ErrorCodes.IMAGE_CONFLICT,
       kind: 'precondition',
-      hint: `remove it by name (tsbuild rmi ${image.names[0]}), or with every name (tsbuild rmi -f ${text})`,
+      hint: `remove it by name (tsbuild rmi ${names[0]}), or with every name (tsbuild rmi -f ${text})`,
     });
   }
-  const untagged = stores.images.remove(image.target.digest);
+  const untagged = [...new Set(copies.flatMap((c) => stores.images.remove(c.target.digest)))];
+  stores.images.forgetRepoDigests(image.id);
   return { untagged, deleted: image.id };
 }
 

@@ -35,6 +35,7 @@ export interface PushResult {
 
 export interface PullResult {
   ref: string;
+  /** What the reference names in the registry: a multi-platform image's index, else its manifest. */
   digest: string;
   /** The image id (config digest). */
   id: string;
@@ -90,6 +91,8 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
       descriptor = await compressedManifest(parts, { ...image.target, mediaType: image.manifest.mediaType ?? image.target.mediaType }, image.manifest, hold, opts.signal, streams);
     }
     await pushImage({ client: registry, content: parts.content, ref: name, descriptor, signal: opts.signal, pushed: streams.sent.size > 0 ? new Map([...(pushed ?? []), ...streams.sent]) : pushed });
+    // what inspect's RepoDigests and images --digests give for this repository from now on
+    parts.images.recordRepoDigest(name, descriptor.digest, image.id);
     return { ref: formatReference(ref), tag: ref.tag ?? 'latest', digest: descriptor.digest, size: descriptor.size };
   } finally {
     // nothing of this push goes on after it has returned or thrown
@@ -165,13 +168,19 @@ export async function pullToStore(parts: EngineParts, name: string, opts: Transf
     const descriptor = { mediaType: pulled.manifest.mediaType ?? MediaTypes.ociManifest, digest: pulled.digest, size };
     let changed = true;
     if (ref.digest !== undefined) {
+      // by digest: up to date when a record held that manifest already
+      changed = !parts.images.list().some((r) => r.digest === pulled.digest);
       parts.images.keep(descriptor);
     } else {
       changed = parts.images.resolve(name)?.digest !== pulled.digest;
       if (changed) parts.images.tag(name, descriptor);
     }
-    return { ref: pulled.ref, digest: pulled.digest, id: pulled.manifest.config.digest, changed };
+    const id = pulled.manifest.config.digest;
+    parts.images.recordRepoDigest(name, pulled.repoDigest, id);
+    // the digest docker prints: what the reference names in the registry (an index's, for a multi-platform image)
+    return { ref: pulled.ref, digest: pulled.repoDigest, id, changed };
   } finally {
     lease.release();
+    client.close();
   }
 }

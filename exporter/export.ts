@@ -90,7 +90,10 @@ export async function exportImage(base: ImageView, output: OutputSpec, deps: Exp
           for (const name of names) {
             deps.signal?.throwIfAborted();
             await push(remote, name, remoteTop);
+            // inspect's RepoDigests and images --digests give the registry's digest from now on
+            deps.images.recordRepoDigest(name, remoteTop.digest, view.configDescriptor.digest);
           }
+          result.pushed = true;
         } catch (e) {
           restoreTags(deps.images, before, deps.keepTags ?? []);
           throw e;

@@ -57,8 +57,10 @@ export type OutputSpec =
   | { type: 'tar'; dest: string };
 
 export interface ExportResult {
-  /** The manifest digest. */
+  /** The manifest digest (for a push, of the manifest the registry got). */
   digest: string;
+  /** The image went to its registry (type=image,push=true). */
+  pushed?: boolean;
   /** The config digest (what `docker images` shows as IMAGE ID). */
   imageId: string;
   names: string[];

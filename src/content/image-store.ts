@@ -49,6 +49,15 @@ export interface ImageStore {
   keep(descriptor: Descriptor): void;
   /** Removes every tag and dangling record naming manifest `digest`; returns the names removed (familiar form). */
   remove(digest: string): string[];
+  /**
+   * Notes that the registry of `name` (any reference; its repository is what counts) has image
+   * `imageId` under manifest or index `digest`: what a push sent or a pull got, as docker keeps it.
+   */
+  recordRepoDigest(name: string, digest: string, imageId: string): void;
+  /** The digests recorded for image `imageId`, newest first: `{ repository, digest }`, the repository in full form. */
+  repoDigests(imageId: string): { repository: string; digest: string }[];
+  /** Forgets what recordRepoDigest noted of `imageId` (the image has left the store). */
+  forgetRepoDigests(imageId: string): void;
 }
 
 // Dangling images live in the tags table under a key no reference can spell (no schema change);
@@ -160,6 +169,18 @@ export function openImageStore(opts: { content: ContentStore; db: Database }): I
         if (tagged.length > 0) writeIndex();
         return tagged.map((n) => familiarName(parseReference(n)));
       });
+    },
+    recordRepoDigest(name, digest, imageId) {
+      const repository = formatReference({ ...parseReference(name), tag: undefined, digest: undefined });
+      // known already (a re-push): nothing is written, so such a push changes nothing lasting (leaveOpenAtExit)
+      if (db.prepare('SELECT 1 FROM repo_digests WHERE repository = ? AND digest = ? AND image_id = ?').get(repository, digest, imageId)) return;
+      db.prepare('INSERT OR REPLACE INTO repo_digests (repository, digest, image_id, recorded) VALUES (?, ?, ?, ?)').run(repository, digest, imageId, Date.now());
+    },
+    repoDigests(imageId) {
+      return db.prepare('SELECT repository, digest FROM repo_digests WHERE image_id = ? ORDER BY recorded DESC, repository, digest').all(imageId) as unknown as { repository: string; digest: string }[];
+    },
+    forgetRepoDigests(imageId) {
+      db.prepare('DELETE FROM repo_digests WHERE image_id = ?').run(imageId);
     },
   };
 }

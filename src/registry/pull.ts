@@ -30,6 +30,8 @@ export interface PullResult {
   ref: string;
   /** The single-platform manifest's digest. */
   digest: string;
+  /** What the reference names in the registry: the index's digest for a multi-platform image, else `digest`. */
+  repoDigest: string;
   manifest: ImageManifest;
   config: ImageConfig;
 }
@@ -48,7 +50,7 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   const name = familiarName(ref);
   const origin = (digest: string) => ({ image: name, digest });
 
-  const { fetched: top, manifest } = await fetchPlatformManifest(client, content, ref, platform);
+  const { fetched: top, manifest, named } = await fetchPlatformManifest(client, content, ref, platform);
   const report = blobProgressReporter(opts.progress, opts.vertex);
   const blobs = [manifest.config, ...manifest.layers];
   // settled, not all: a failed blob must not leave the others writing after pullImage has thrown
@@ -66,7 +68,7 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   const config = parseConfig(await content.readBytes(manifest.config.digest), origin(manifest.config.digest));
   // the manifest last: a stored manifest means its blobs are all there, and its config reads
   await content.putBytes(top.bytes, { digest: top.digest });
-  return { ref: formatReference(ref), digest: top.digest, manifest, config };
+  return { ref: formatReference(ref), digest: top.digest, repoDigest: named, manifest, config };
 }
 
 /**

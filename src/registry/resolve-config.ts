@@ -14,9 +14,11 @@ import { DefaultPlatform, selectManifest } from './platform.ts';
 import { familiarName, formatReference, parseReference, type ImageReference } from './reference.ts';
 
 /** The single-platform manifest `ref` names for `platform`, as fetched; an index on the way is stored. */
-export async function fetchPlatformManifest(client: RegistryClient, content: BlobWriter, ref: ImageReference, platform: Platform): Promise<{ fetched: FetchedManifest; manifest: ImageManifest }> {
+export async function fetchPlatformManifest(client: RegistryClient, content: BlobWriter, ref: ImageReference, platform: Platform): Promise<{ fetched: FetchedManifest; manifest: ImageManifest; named: string }> {
   const name = familiarName(ref);
   let top = await client.getManifest(ref);
+  // what the reference names: an index, or the manifest itself
+  const named = top.digest;
   if (IndexMediaTypes.includes(top.mediaType)) {
     const index = parseIndex(top.bytes, { image: name, digest: top.digest });
     await content.putBytes(top.bytes, { digest: top.digest });
@@ -26,7 +28,7 @@ export async function fetchPlatformManifest(client: RegistryClient, content: Blo
   if (!ManifestMediaTypes.includes(top.mediaType)) {
     throw new TsbuildError(`${name}: unsupported manifest type ${top.mediaType}`, { code: ErrorCodes.REGISTRY_ERROR, kind: 'invalid' });
   }
-  return { fetched: top, manifest: parseManifest(top.bytes, { image: name, digest: top.digest }) };
+  return { fetched: top, manifest: parseManifest(top.bytes, { image: name, digest: top.digest }), named };
 }
 
 export interface ResolveConfigOptions {

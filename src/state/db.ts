@@ -122,6 +122,17 @@ const migrations: string[] = [
      checksum TEXT NOT NULL,
      used INTEGER NOT NULL
    );`,
+  // the digest a registry has an image under (src/content/image-store.ts recordRepoDigest): the
+  // store keeps built layers as tars, so the manifest a push sends (gzip layers) is not the stored
+  // one; per normalised repository and digest, the image id it is, when recorded (ms)
+  `CREATE TABLE repo_digests (
+     repository TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     image_id TEXT NOT NULL,
+     recorded INTEGER NOT NULL,
+     PRIMARY KEY (repository, digest)
+   );
+   CREATE INDEX repo_digests_image ON repo_digests(image_id);`,
 ];
 
 /** Opens the database of the state root `dirname(path)`, making that root private first (secure-root.ts). */

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
-import { startRegistry, type TestRegistry } from '../_support/registry.ts';
+import { makeOciLayout, pushToRegistry, startRegistry, type TestRegistry } from '../_support/registry.ts';
 
 const work = tempDir('tsbuild-push-pull-');
 const root = join(work, 'root');
@@ -124,4 +124,71 @@ test.serial('push of a stored index (annotation-index) sends an index of gzip ma
   for (const l of manifest.layers ?? []) t.is(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
   const local = JSON.parse((await runTsbuild(['inspect', name], { root })).stdout)[0] as { Id: string };
   t.is(manifest.config?.digest, local.Id);
+});
+
+const skopeoDigest = (name: string) => (JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' })) as { Digest: string }).Digest;
+
+test('after a push, RepoDigests, images --digests and --metadata-file give the digest the registry has', async (t) => {
+  // the store keeps built layers as tars and pushes gzip: the registry's manifest is another one
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nRUN echo pushed > /p.txt\n' });
+  const meta = join(work, 'meta.json');
+  try {
+    const built = `${registry.host}/team/digests:1`;
+    const b = await runTsbuild(['build', '--progress', 'quiet', '--push', '-t', built, '--metadata-file', meta, ctx], { root });
+    t.is(b.code, 0, b.stderr);
+    const remote = skopeoDigest(built);
+    t.is((JSON.parse(readFileSync(meta, 'utf8')) as Record<string, string>)['containerimage.digest'], remote);
+    const inspected = JSON.parse((await runTsbuild(['inspect', built], { root })).stdout)[0] as { RepoDigests: string[] };
+    t.deepEqual(inspected.RepoDigests, [`${registry.host}/team/digests@${remote}`]);
+    const row = JSON.parse((await runTsbuild(['images', '--format', 'json', built], { root })).stdout.trim()) as { Digest: string };
+    t.is(row.Digest, remote);
+    // that digest pulls
+    const fresh = join(work, 'by-repo-digest');
+    t.is((await runTsbuild(['pull', '-q', inspected.RepoDigests[0]], { root: fresh })).code, 0);
+
+    // tsbuild push: the same, under the other repository too
+    const other = `${registry.host}/team/other:2`;
+    t.is((await runTsbuild(['tag', built, other], { root })).code, 0);
+    const pushed = await runTsbuild(['push', other], { root });
+    const printed = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1];
+    t.is(printed, skopeoDigest(other));
+    const again = JSON.parse((await runTsbuild(['inspect', other], { root })).stdout)[0] as { RepoDigests: string[] };
+    t.deepEqual([...again.RepoDigests].sort(), [`${registry.host}/team/digests@${remote}`, `${registry.host}/team/other@${printed}`].sort());
+  } finally {
+    removeDir(ctx);
+  }
+});
+
+test('a multi-platform image: pull prints and records the index digest; a pull by digest already held is up to date', async (t) => {
+  const layout = await makeOciLayout(join(work, 'multi'), { layers: [{ 'm.txt': 'm\n' }], tag: '1', platforms: [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] });
+  const name = `${registry.host}/team/multi:1`;
+  await pushToRegistry(`oci:${layout.dir}:1`, name, { all: true });
+  const fresh = join(work, 'multi-root');
+  const pulled = await runTsbuild(['pull', name], { root: fresh });
+  t.is(pulled.code, 0, pulled.stderr);
+  t.is(pulled.stdout.split('\n')[0], `Digest: ${layout.digest}`);
+  const inspected = JSON.parse((await runTsbuild(['inspect', name], { root: fresh })).stdout)[0] as { RepoDigests: string[]; Id: string };
+  t.deepEqual(inspected.RepoDigests, [`${registry.host}/team/multi@${layout.digest}`]);
+  t.is(inspected.Id, layout.manifests[0].configDigest);
+  const byDigest = `${registry.host}/team/multi@${layout.manifests[0].digest}`;
+  const first = await runTsbuild(['pull', byDigest], { root: join(work, 'multi-digest') });
+  t.regex(first.stdout, /Status: Downloaded newer image/);
+  const second = await runTsbuild(['pull', byDigest], { root: join(work, 'multi-digest') });
+  t.regex(second.stdout, /Status: Image is up to date/);
+});
+
+test('one image stored under several manifests is one image: one <none> row at most, and rmi of its id removes every copy', async (t) => {
+  const r = join(work, 'copies');
+  await buildBusybox(r);
+  const archive = (format: string) => join(work, `copies-${format}.tar`);
+  for (const format of ['docker', 'oci']) t.is((await runTsbuild(['save', '--format', format, '-o', archive(format), 'busybox'], { root })).code, 0);
+  // the docker archive holds gzip-less tars, the OCI one gzip layers: two manifests of one config
+  t.is((await runTsbuild(['load', '-i', archive('oci')], { root: r })).code, 0);
+  t.is((await runTsbuild(['load', '-i', archive('docker')], { root: r })).code, 0);
+  const ids = (await runTsbuild(['images', '-a', '-q'], { root: r })).stdout.trim().split('\n');
+  t.deepEqual(ids, [ids[0]], 'one row: busybox; its other copies are no <none> rows');
+  const removed = await runTsbuild(['rmi', '-f', ids[0]], { root: r });
+  t.is(removed.code, 0, removed.stderr);
+  t.is((await runTsbuild(['images', '-a', '-q'], { root: r })).stdout, '');
+  t.is((await runTsbuild(['inspect', ids[0]], { root: r })).code, 1);
 });
