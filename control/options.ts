@@ -106,6 +106,8 @@ export interface ResolvedBuildOptions {
   readonly cacheFrom: readonly CacheImportSpec[];
   readonly cacheTo: readonly CacheExportSpec[];
   readonly labels: Readonly<Record<string, string>>;
+  /** What the options say about themselves (a `name=` that -t overrides), shown as the build's warnings. */
+  readonly warnings: readonly string[];
 }
 
 export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): ResolvedBuildOptions {
@@ -144,8 +146,15 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
   // as buildx, --push beside other outputs is one more output (type=registry), not ignored
   if (o.push && outputs.length > 0 && !outputs.some((x) => x.type === 'image' && x.push)) outputs.push({ type: 'image', names: [], push: true });
   if (outputs.length === 0) outputs.push({ type: 'image', names: tags, push: o.push ?? false });
-  // as docker buildx: -t names the image in every output that carries names
-  for (const out of outputs) if ((out.type === 'image' || out.type === 'oci' || out.type === 'docker') && out.names.length === 0) out.names = [...tags];
+  // as docker buildx: -t names the image in every output that carries names, over its own name=
+  const warnings: string[] = [];
+  for (const out of outputs) {
+    if (out.type !== 'image' && out.type !== 'oci' && out.type !== 'docker') continue;
+    if (tags.length > 0 && out.names.length > 0 && out.names.join(',') !== tags.join(',')) {
+      warnings.push(`--output type=${out.type}: name=${out.names.join(',')} is replaced by the -t names (${tags.join(', ')}), as docker buildx does; drop -t to use name=`);
+    }
+    if (tags.length > 0 || out.names.length === 0) out.names = [...tags];
+  }
   return Object.freeze({
     contextDir,
     dockerfilePath,
@@ -175,6 +184,7 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
     cacheTo: Object.freeze([...(o.cacheTo ?? [])]),
     sourceDateEpoch: parseSourceDateEpoch(o.buildArgs?.SOURCE_DATE_EPOCH ?? o.sourceDateEpoch),
     labels: Object.freeze({ ...(o.labels ?? {}) }),
+    warnings: Object.freeze(warnings),
   });
 }
 

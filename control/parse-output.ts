@@ -82,7 +82,9 @@ export function parseOutputSpec(text: string): OutputSpec {
     if (eq <= 0) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --output "${text}": "${part}" is not key=value`);
     fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
   }
-  const typeText = fields.get('type') ?? 'local';
+  // as buildx: only the bare shorthands above imply a type (`-o dest=x` is most likely a typo of one)
+  const typeText = fields.get('type');
+  if (typeText === undefined) throw invalid(ErrorCodes.OPTION_INVALID, `invalid --output "${text}": type is required`, { hint: `add type=: ${OutputTypes.map((t) => `type=${t}`).join(', ')}; -o DIR is type=local,dest=DIR` });
   if (!isOutputType(typeText)) throw invalid(ErrorCodes.OPTION_INVALID, `unknown output type "${typeText}"`, { hint: `one of ${OutputTypes.join(', ')}` });
   const type: OutputType = typeText;
   for (const key of fields.keys()) {

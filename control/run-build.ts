@@ -71,6 +71,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   if (opts.sourceDateEpoch === undefined && opts.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp)) {
     progress.emit({ type: 'build.warning', message: 'rewrite-timestamp=true: SOURCE_DATE_EPOCH is not set (env or --build-arg), so no layer time is clamped' });
   }
+  for (const message of opts.warnings ?? []) progress.emit({ type: 'build.warning', message });
   opts = { ...opts, outputs: opts.outputs.map((o) => withOciForZstd(o, (message) => progress.emit({ type: 'build.warning', message }))) };
   const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull, registryMirrors: opts.registryMirrors });
   // --cache-from: read while the base images resolve (each is a registry round trip or two); the

@@ -119,6 +119,10 @@ export function registerBuild(program: Command): void {
         sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
         labels: Object.fromEntries(((flags.label as string[] | undefined) ?? []).map(parseLabel)),
       });
+      // as buildx: the files of type=local or type=tar are no image, so there is no id to write
+      if (flags.iidfile !== undefined && opts.outputs.some((o) => o.type === 'local' || o.type === 'tar')) {
+        throw invalid(ErrorCodes.OPTION_INVALID, '--iidfile: the local and tar outputs write files, not an image, so there is no image id to write', { hint: 'drop --iidfile, or write an image output (-o type=image, oci or docker)' });
+      }
       // quiet renders nothing: stderr is made only if something is written to it (cli/closed-pipe.ts)
       const progress = await createProgress(opts.progress, opts.progress === 'quiet' ? lazyStderr() : process.stderr);
       const { cancelOnSignals, StdioFailed } = await import('../cancel.ts');

@@ -2,7 +2,7 @@
 // Dockerfile's in the image config (no step reruns for them), the image id in one file, buildx's
 // metadata keys in another, and a file that cannot be written is one clear line.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contextDir, removeDir, runTsbuild, tempDir } from '../_support/tsbuild.ts';
 
@@ -46,6 +46,15 @@ test.serial('--iidfile holds the image id; --metadata-file buildx\'s keys: manif
     'image.name': 'docker.io/library/files:1,registry.example:5000/team/files:2',
   });
   t.true(r.stdout.trim().startsWith(`sha256:${row.ID}`));
+});
+
+test.serial('--iidfile with a local or tar output is refused before the build, as buildx does: those write no image', async (t) => {
+  for (const output of [`type=local,dest=${join(work, 'files-out')}`, `type=tar,dest=${join(work, 'files.tar')}`]) {
+    const r = await runTsbuild(['build', '--progress', 'quiet', '--iidfile', join(work, 'iid-none'), '-o', output, ctx], { root });
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stderr, /^ERROR: --iidfile: the local and tar outputs write files, not an image/m);
+    t.false(existsSync(join(work, 'iid-none')));
+  }
 });
 
 test.serial('an --iidfile or --metadata-file that cannot be written is one clear line, exit 1', async (t) => {

@@ -86,3 +86,24 @@ test('--load is type=docker without dest; --push beside other outputs is one mor
     removeDir(ctx);
   }
 });
+
+test('-t names the image in every output that carries names, over name=, with a warning; -o dest=x needs a type', async (t) => {
+  const { resolveBuildOptions } = await import('../../control/options.ts');
+  const { contextDir, removeDir } = await import('../_support/tsbuild.ts');
+  const ctx = contextDir({ Dockerfile: 'FROM scratch\n' });
+  try {
+    // as docker buildx: -t wins; tsbuild says so where buildx drops name= silently
+    const both = resolveBuildOptions({ context: ctx, tags: ['keep:3'], outputs: [parseOutputSpec('type=image,name=r.local/x:1,push=true'), parseOutputSpec('type=oci,dest=/tmp/a.tar,name=other:1'), parseOutputSpec('type=oci,dest=/tmp/b.tar')] });
+    t.deepEqual(both.outputs.map((o) => 'names' in o && o.names), [['keep:3'], ['keep:3'], ['keep:3']]);
+    t.deepEqual(both.warnings, [
+      '--output type=image: name=r.local/x:1 is replaced by the -t names (keep:3), as docker buildx does; drop -t to use name=',
+      '--output type=oci: name=other:1 is replaced by the -t names (keep:3), as docker buildx does; drop -t to use name=',
+    ]);
+    const named = resolveBuildOptions({ context: ctx, outputs: [parseOutputSpec('type=image,name=r.local/x:1')] });
+    t.deepEqual([named.outputs[0].type === 'image' && named.outputs[0].names, named.warnings], [['r.local/x:1'], []]);
+  } finally {
+    removeDir(ctx);
+  }
+  t.throws(() => parseOutputSpec('dest=out'), { message: 'invalid --output "dest=out": type is required' });
+  t.deepEqual(parseOutputSpec('out'), { type: 'local', dest: `${process.cwd()}/out` });
+});
