@@ -55,6 +55,9 @@ async function openInput(input: { path: string; stdin?: Readable }, source: stri
   try {
     return await openArchiveFile(input.path);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') {
+      throw new TsbuildError(`cannot load ${input.path}: it is a directory; load takes a tar archive (docker save's, or an OCI layout's)`, { code: ErrorCodes.FILE_UNREADABLE, kind: 'invalid', hint: `for a layout directory: tar -C ${input.path} -cf layout.tar . && tsbuild load -i layout.tar`, cause: e });
+    }
     throw new TsbuildError(`cannot read ${input.path}: ${(e as Error).message}`, { code: ErrorCodes.FILE_UNREADABLE, kind: 'not-found', hint: 'name the archive to load: tsbuild load -i app.tar', cause: e });
   }
 }

@@ -15,7 +15,7 @@ import type { ProgressSink, VertexRef } from '../src/progress/index.ts';
 import type { Lease } from '../src/state/index.ts';
 import type { Worker } from '../worker/index.ts';
 import type { EngineParts } from './engine.ts';
-import { findImage } from './find-image.ts';
+import { findImage, isImageId, lookupImage } from './find-image.ts';
 
 export interface TransferOptions {
   /** Hosts reached over plain HTTP (loopback always is). */
@@ -60,6 +60,10 @@ export async function pushStoredImage(parts: PushParts, name: string, opts: Tran
   if (ref.digest !== undefined) throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot push "${name}": push takes a name with a tag, not a digest`, { hint: `tag it first: tsbuild tag ${name} REGISTRY/NAME:TAG` });
   // a name, never an id: the push would tag the image with the id as a repository name
   if (!parts.images.resolve(name)) {
+    const byId = isImageId(name) || /^[0-9a-f]{12,63}$/.test(name) ? await lookupImage(parts, name).catch(() => undefined) : undefined;
+    if (byId) {
+      throw invalid(ErrorCodes.REFERENCE_INVALID, `cannot push ${name}: that is an image id; push takes the name of a stored image, which says where it goes`, { hint: `name it first: tsbuild tag ${name} REGISTRY/NAME:TAG, then tsbuild push REGISTRY/NAME:TAG` });
+    }
     throw notFound(ErrorCodes.IMAGE_NOT_FOUND, `no such image: ${name}`, { hint: `push takes the name of a stored image; name it first: tsbuild tag IMAGE ${formatReference(ref).replace(/^docker\.io\/(library\/)?/, '')}` });
   }
   const image = await findImage(parts, name);

@@ -8,6 +8,7 @@
 //   const creds = await runCredentialHelper('pass', 'get', 'reg.example.com');
 import { spawn } from 'node:child_process';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
+import { dockerConfigPath } from './docker-config.ts';
 
 export type CredentialHelperVerb = 'get' | 'store' | 'erase' | 'list';
 
@@ -31,7 +32,7 @@ function helperError(name: string, verb: string, why: string, cause?: unknown): 
     code: ErrorCodes.CREDENTIALS_UNAVAILABLE,
     kind: 'unavailable',
     cause,
-    hint: `check that docker-credential-${name} is on PATH and works (echo SERVER | docker-credential-${name} get), or remove it from ~/.docker/config.json`,
+    hint: `check that docker-credential-${name} is on PATH and works (echo SERVER | docker-credential-${name} get), or remove it from ${dockerConfigPath()}`,
   });
 }
 

@@ -3,6 +3,7 @@
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { ErrorCode, ErrorKind } from '../errors/index.ts';
 import { readBoundedBody } from './bounded-body.ts';
+import { dockerConfigPath } from './docker-config.ts';
 import type { HttpResponse } from './http.ts';
 
 /** The codes of the distribution spec (plus Docker Hub's TOOMANYREQUESTS). */
@@ -66,7 +67,7 @@ export class RegistryError extends TsbuildError {
 
 function hintFor(kind: ErrorKind, status: number): string | undefined {
   if (kind === 'denied' && status === 403) return 'the registry knows who you are and refuses this: check the repository name and that the account may pull (or push) it';
-  if (kind === 'denied') return 'log in to the registry with tsbuild login (credentials are read from ~/.docker/config.json)';
+  if (kind === 'denied') return `log in to the registry with tsbuild login (credentials are read from ${dockerConfigPath()})`;
   return undefined;
 }
 
