@@ -133,7 +133,10 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     };
     const sent = auth.authorize ? await auth.authorize(host, scopes) : auth.header(host, scopes);
     let res = await send(sent);
-    if (res.status === 401 && ownHost) {
+    // a 401 from where a redirect led (a blob store) is that host's, not the registry's: answering
+    // its challenge would send the registry's credentials to whatever realm it names
+    const fromRegistry = new URL(res.url).host === new URL(base).host;
+    if (res.status === 401 && ownHost && fromRegistry) {
       await auth.challenge(host, scopes, res, what, sent);
       res = await send(auth.header(host, scopes));
       if (res.status === 401) {
