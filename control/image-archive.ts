@@ -17,7 +17,7 @@ import tar from 'tar-stream';
 import { readImage, type BlobInfo, type ContentStore } from '../src/content/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
 import type { Descriptor, ImageManifest } from '../src/image/index.ts';
-import { MediaTypes, RefNameAnnotation, parseConfig, parseIndex } from '../src/image/index.ts';
+import { MaxImageDocumentBytes, MediaTypes, RefNameAnnotation, parseConfig, parseIndex } from '../src/image/index.ts';
 import type { Platform } from '../src/llb/index.ts';
 
 export interface ArchiveImage {
@@ -44,7 +44,7 @@ export interface ArchiveReadOptions {
 }
 
 // the archive's documents are read whole; real ones are a few kB (Docker bounds a config at 8 MiB)
-const maxDocumentBytes = 8 * 1024 * 1024;
+const maxDocumentBytes = MaxImageDocumentBytes;
 // a layout of a few images has tens of entries; this bounds the name maps a hostile tar could grow
 const maxEntries = 100_000;
 const documents = new Set(['manifest.json', 'index.json', 'repositories', 'oci-layout']);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Database } from '../state/index.ts';
 import { transaction } from '../state/index.ts';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../image/index.ts';
-import { IndexMediaTypes, RefNameAnnotation, parseConfig, parseManifestOrIndex, type DocumentOrigin } from '../image/index.ts';
+import { IndexMediaTypes, MaxImageDocumentBytes, RefNameAnnotation, parseConfig, parseManifestOrIndex, type DocumentOrigin } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 import { ErrorCodes, TsbuildError, invalid } from '../errors/index.ts';
 // straight from the two modules needed, so opening the store does not load the HTTP client
@@ -208,8 +208,8 @@ export async function readImage(
   return { digest: manifestDigest, manifest, config };
 }
 
-// containerd's bound for a manifest; configs of real images are a few kB (Docker's own limit is 8 MiB)
-const maxDocumentBytes = 8 * 1024 * 1024;
+// configs of real images are a few kB; pull and load refuse any larger than this
+const maxDocumentBytes = MaxImageDocumentBytes;
 
 /** A stored JSON blob, checked against its digest (a damaged store says so), then parsed by `parse`. */
 async function readJsonBlob<T>(content: BlobReader, digest: string, parse: (bytes: Buffer, origin: Omit<DocumentOrigin, 'document'>) => T, name: string): Promise<T> {

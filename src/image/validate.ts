@@ -127,6 +127,13 @@ function schemaVersion(o: Obj): void {
  */
 export const MaxConfigBytes = 64 * 1024 * 1024;
 
+/**
+ * The largest manifest, index or image config the image store reads (Docker's own limit for a
+ * config): an image whose config is larger is refused when pulled or loaded, so no stored image
+ * is one the store cannot read (such an image left `images` and `rmi` failing).
+ */
+export const MaxImageDocumentBytes = 8 * 1024 * 1024;
+
 function manifestOf(v: unknown): ImageManifest {
   const o = object(v, 'the document');
   schemaVersion(o);

@@ -6,7 +6,7 @@
 //   const { ref, digest, config } = await resolveImageConfig({ client, content, ref: 'busybox', platform });
 import type { BlobReader, BlobWriter } from '../content/index.ts';
 import type { ImageConfig, ImageManifest } from '../image/index.ts';
-import { IndexMediaTypes, ManifestMediaTypes, parseConfig, parseIndex, parseManifest } from '../image/index.ts';
+import { IndexMediaTypes, ManifestMediaTypes, MaxImageDocumentBytes, parseConfig, parseIndex, parseManifest } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { FetchedManifest, RegistryClient } from './client.ts';
@@ -57,9 +57,20 @@ export async function resolveImageConfig(opts: ResolveConfigOptions): Promise<Re
   const { client, content } = opts;
   const ref = parseReference(opts.ref);
   const { fetched, manifest } = await fetchPlatformManifest(client, content, ref, opts.platform ?? DefaultPlatform);
+  checkImageConfigSize(manifest, familiarName(ref));
   await client.fetchBlob(ref, manifest.config, content);
   const config = parseConfig(await content.readBytes(manifest.config.digest), { image: familiarName(ref), digest: manifest.config.digest });
   // after its config: a stored manifest's config always reads (its layers come with the image op)
   await content.putBytes(fetched.bytes, { digest: fetched.digest });
   return { ref: formatReference(ref), digest: fetched.digest, manifest, config };
+}
+
+/**
+ * An image's config must be one the image store reads (src/image/validate.ts MaxImageDocumentBytes):
+ * refused before a byte of it is fetched, so no such image is ever stored.
+ */
+export function checkImageConfigSize(manifest: ImageManifest, name: string): void {
+  if (manifest.config.size > MaxImageDocumentBytes) {
+    throw new TsbuildError(`${name}: its config is ${manifest.config.size} bytes, more than the ${MaxImageDocumentBytes} bytes (8 MiB) an image config may have`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid' });
+  }
 }
