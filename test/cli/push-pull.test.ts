@@ -94,7 +94,7 @@ test('pull and push errors name the image, without a stack', async (t) => {
   const id = JSON.parse((await runTsbuild(['inspect', 'busybox'], { root })).stdout)[0] as { Id: string };
   const byId = await runTsbuild(['push', id.Id.slice(7, 19)], { root });
   t.is(byId.code, 1);
-  t.regex(byId.stderr, /no such image: [0-9a-f]{12}\nhint: push takes the name of a stored image; name it first: tsbuild tag IMAGE [0-9a-f]{12}:latest/);
+  t.regex(byId.stderr, /cannot push ([0-9a-f]{12}): that is an image id; push takes the name of a stored image, which says where it goes\nhint: name it first: tsbuild tag \1 REGISTRY\/NAME:TAG/);
   t.notRegex((await runTsbuild(['images'], { root })).stdout, /^[0-9a-f]{12} /m, 'no image is named after an id');
   const badPlatform = await runTsbuild(['pull', '--platform', 'nonsense', 'busybox'], { root: join(work, 'errors') });
   t.is(badPlatform.code, 1);
