@@ -216,13 +216,9 @@ test('version prints the package version; every image command has --help with ex
   }
 });
 
-test('push of an image id and load of a directory say what is wrong and what to do', async (t) => {
-  const id = (await runTsbuild(['images', '-q', 'busybox'], { root })).stdout.trim();
-  const push = await runTsbuild(['push', id], { root });
-  t.is(push.code, 1);
-  t.regex(push.stderr, new RegExp(`^ERROR: cannot push ${id}: that is an image id;.*\\nhint: name it first: tsbuild tag ${id} REGISTRY/NAME:TAG`, 'm'));
+test('load of a directory says what load takes and what to do', async (t) => {
   const load = await runTsbuild(['load', '-i', work], { root });
   t.is(load.code, 1);
   t.regex(load.stderr, /^ERROR: cannot load .*: it is a directory; load takes a tar archive/m);
-  t.notRegex(load.stderr + push.stderr, /EISDIR|^\s+at /m);
+  t.notRegex(load.stderr, /EISDIR|^\s+at /m);
 });
