@@ -19,6 +19,7 @@ import type { LayerRecord, RunContext } from '../types.ts';
 import { compressionOf } from './layer-blob.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { extractLayer } from './extract.ts';
+import { maxOverlayLowers } from '../snapshot/mount.ts';
 
 /** ChainIDs of diffIds already checked to be `sha256:<64 hex>` (see checkedDigest). */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -32,6 +33,10 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
   const config = parseConfig(await env.content.readBytes(manifest.config.digest), { image: op.ref, digest: manifest.config.digest });
   const rawDiffIds = config.rootfs.diff_ids;
   const layers = manifest.layers;
+  // said before any is unpacked (22,000 tiny layers took minutes, and then no step could mount them)
+  if (layers.length > maxOverlayLowers) {
+    throw new TsbuildError(`image ${op.ref}: ${layers.length} layers, more than the ${maxOverlayLowers} overlayfs can stack`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid', hint: 'squash the image (Docker itself refuses more than 127 layers)' });
+  }
   if (rawDiffIds.length !== layers.length) {
     throw new TsbuildError(`image ${op.ref}: manifest has ${layers.length} layers, config lists ${rawDiffIds.length} diff_ids`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
   }

@@ -22,7 +22,8 @@ export interface Mount {
 
 // The kernel copies mount options into one page; longer option strings fail with a vague EINVAL.
 const pageSize = 4096;
-const maxOverlayLowers = 500;
+/** overlayfs's own limit (OVL_MAX_STACK): the deepest layer chain a step can run on. */
+export const maxOverlayLowers = 500;
 
 /**
  * Mounts `m` on `target`. An overlay whose options would not fit in one page (a deep layer chain)
