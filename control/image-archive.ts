@@ -47,6 +47,14 @@ export interface ArchiveReadOptions {
 const maxDocumentBytes = MaxImageDocumentBytes;
 // a layout of a few images has tens of entries; this bounds the name maps a hostile tar could grow
 const maxEntries = 100_000;
+/**
+ * An entry's name (and link target) at most PATH_MAX, and all the names kept at most 16 MiB: a PAX
+ * header may hold a 4 MiB name, and 500 such entries (a 2 MB gzipped archive) exhausted the heap.
+ */
+const maxNameBytes = 4096;
+const maxKeptNameBytes = 16 << 20;
+/** Images one archive may list (index.json's manifests, manifest.json's entries): each is read and checked. */
+const maxImages = 1000;
 const documents = new Set(['manifest.json', 'index.json', 'repositories', 'oci-layout']);
 const blobName = /^blobs\/sha256\/([a-f0-9]{64})$/;
 const ContainerdNameAnnotation = 'io.containerd.image.name';
@@ -104,11 +112,15 @@ async function readArchive(r: Reader, stream: Readable): Promise<Archive> {
   const archive: Archive = { documents: new Map(), files: new Map(), links: new Map() };
   const extract = tar.extract();
   let entries = 0;
+  let keptNameBytes = 0;
   const done = (async () => {
     for await (const entry of extract) {
       r.opts.signal?.throwIfAborted();
       if (++entries > maxEntries) throw archiveError(r, `it has more than ${maxEntries} entries`);
       const h = entry.header;
+      if (h.name.length > maxNameBytes || (h.linkname?.length ?? 0) > maxNameBytes) throw archiveError(r, `an entry's name or link target is longer than ${maxNameBytes} bytes`);
+      keptNameBytes += h.name.length + (h.linkname?.length ?? 0);
+      if (keptNameBytes > maxKeptNameBytes) throw archiveError(r, `its entries' names add up to more than ${maxKeptNameBytes} bytes`);
       const name = entryPath(r, h.name);
       if (h.type === 'file' || h.type === 'contiguous-file') {
         if (documents.has(name)) {
@@ -178,6 +190,7 @@ function dockerEntries(r: Reader, archive: Archive): DockerEntry[] {
   if (!archive.documents.has('manifest.json')) return [];
   const entries = parseJson<unknown>(r, archive, 'manifest.json');
   if (!Array.isArray(entries)) throw archiveError(r, 'manifest.json is not a list of images');
+  if (entries.length > maxImages) throw archiveError(r, `manifest.json lists ${entries.length} images, more than the ${maxImages} one archive may hold`);
   return entries as DockerEntry[];
 }
 
@@ -195,17 +208,29 @@ async function fromLayout(r: Reader, archive: Archive): Promise<ArchiveImage[]> 
   } catch (e) {
     throw archiveError(r, `index.json: ${(e as Error).message}`, e);
   }
-  const docker = dockerEntries(r, archive);
+  if (index.manifests.length > maxImages) throw archiveError(r, `index.json lists ${index.manifests.length} manifests, more than the ${maxImages} one archive may hold`);
+  // docker's RepoTags by config digest, read once (not once per index entry)
+  const dockerNames = new Map<string, string[]>();
+  for (const e of dockerEntries(r, archive)) {
+    if (typeof e.Config !== 'string') continue;
+    const id = fileOf(r, archive, e.Config, 'config').digest;
+    dockerNames.set(id, [...(dockerNames.get(id) ?? []), ...repoTags(r, e)]);
+  }
   const loaded = new Map<string, ArchiveImage>();
   // an attestation (BuildKit's provenance, platform unknown/unknown) is no image to load or compare
   const images = index.manifests.filter((d) => d.platform?.os !== 'unknown' && d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest');
+  const seen = new Set<string>();
   for (const desc of images) {
+    // an entry listed again (same manifest, same name) adds nothing
+    const key = `${desc.digest}\0${desc.annotations?.[ContainerdNameAnnotation] ?? ''}\0${desc.annotations?.[RefNameAnnotation] ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     if (!(await r.content.has(desc.digest))) throw archiveError(r, `index.json names ${desc.digest}, which is not in the archive`);
     const image = await readImage(r.content, desc.digest, undefined, source);
     await checkLayers(r, image.manifest);
     const id = image.manifest.config.digest;
     // names: docker's RepoTags for this config when there are any, else the layout's annotations
-    const fromDocker = docker.filter((e) => typeof e.Config === 'string' && fileOf(r, archive, e.Config, 'config').digest === id).flatMap((e) => repoTags(r, e));
+    const fromDocker = dockerNames.get(id) ?? [];
     const annotated = desc.annotations?.[ContainerdNameAnnotation] ?? desc.annotations?.[RefNameAnnotation];
     const names = fromDocker.length > 0 ? fromDocker : annotated !== undefined && /[:/]/.test(annotated) ? [annotated] : [];
     const prev = loaded.get(image.digest);

@@ -183,6 +183,11 @@ test('hostile archives are refused with a clear error and write nothing outside 
     { name: 'missing layer', entries: [{ name: 'c.json', body: JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha('x')] } }) }, { name: 'manifest.json', body: JSON.stringify([{ Config: 'c.json', RepoTags: ['h:1'], Layers: ['nope/layer.tar'] }]) }], error: /layer "nope\/layer\.tar" is not in the archive/ },
     { name: 'not json', entries: [{ name: 'manifest.json', body: '{{{' }], error: /manifest\.json is not valid JSON/ },
     { name: 'empty', entries: [{ name: 'hello.txt', body: 'hi' }], error: /neither index\.json \(an OCI layout\) nor manifest\.json/ },
+    // bounds (a 2 MB archive of 500 entries with 4 MiB PAX names exhausted the heap; index.json
+    // listing one manifest 48,000 times beside a manifest.json of 550,000 entries ran for an hour)
+    { name: 'long name', entries: [{ name: `${'x/'.repeat(2500)}f`, body: 'a' }, { name: 'manifest.json', body: '[]' }], error: /an entry's name or link target is longer than 4096 bytes/ },
+    { name: 'many images', entries: [{ name: 'manifest.json', body: JSON.stringify(Array(1001).fill({ Config: 'c' })) }], error: /manifest\.json lists 1001 images, more than the 1000 one archive may hold/ },
+    { name: 'many manifests', entries: [{ name: 'index.json', body: JSON.stringify({ schemaVersion: 2, manifests: Array(1001).fill({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 1 }) }) }], error: /index\.json lists 1001 manifests, more than the 1000 one archive may hold/ },
     { name: 'bad name', entries: [{ name: 'c.json', body: JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } }) }, { name: 'manifest.json', body: JSON.stringify([{ Config: 'c.json', RepoTags: ['../../x'], Layers: [] }]) }], error: /invalid image reference "\.\.\/\.\.\/x"/ },
   ];
   for (const c of cases) {
