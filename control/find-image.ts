@@ -44,6 +44,8 @@ export async function storedImages(stores: Stores, platform?: Platform): Promise
     const dangling = records.every((r) => r.dangling);
     const image = await readImage(stores.content, digest, platform, dangling ? digest : records[0].name).catch((e: unknown) => {
       if (dangling && isTsbuildError(e) && e.code === ErrorCodes.BLOB_NOT_FOUND) return undefined;
+      // one image that cannot be read: said, with the way to take it out (rmi takes such a name)
+      if (!dangling && isTsbuildError(e) && e.code === ErrorCodes.IMAGE_INVALID) e.hint ??= `remove it: tsbuild rmi ${records.filter((r) => !r.dangling).map((r) => r.name).join(' ')}`;
       throw e;
     });
     if (image) out.push(storedImage(records, image));

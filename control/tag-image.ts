@@ -2,8 +2,11 @@
 // name only untags it unless it was the image's last name; removing by id an image several names
 // need is refused unless forced. Removal drops the records; the blobs go with the next prune or GC.
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
-import { ErrorCodes, TsbuildError } from '../src/errors/index.ts';
-import { parseReference } from '../src/registry/index.ts';
+import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
+import { familiarName, parseReference } from '../src/registry/index.ts';
+
+/** What readImage throws for an image it cannot read: such a name is still removable. */
+const unreadable = new Set<string>([ErrorCodes.IMAGE_INVALID, ErrorCodes.BLOB_NOT_FOUND, ErrorCodes.DIGEST_MISMATCH]);
 import { findImage, isImageId, storedImages } from './find-image.ts';
 
 type Stores = { content: ContentStore; images: ImageStore };
@@ -25,7 +28,16 @@ export async function tagImage(stores: Stores, source: string, target: string): 
 }
 
 export async function removeImage(stores: Stores, text: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
-  const image = await findImage(stores, text);
+  const image = await findImage(stores, text).catch((e: unknown) => {
+    // a name whose image cannot be read (a blob gone or damaged, a document too large) can still be
+    // removed: otherwise nothing could take it out of the store, whose listing it fails
+    if (!isImageId(text) && !text.includes('@') && resolves(stores.images, text) && isTsbuildError(e) && unreadable.has(e.code)) return undefined;
+    throw e;
+  });
+  if (!image) {
+    stores.images.untag(text);
+    return { untagged: [familiarName(parseReference(text))] };
+  }
   // one image (config) may be stored under several manifests: built (tar layers) and pulled (gzip),
   // or loaded from archives of other formats. Docker has one image per id, so its names are all of
   // theirs, and deleting it deletes every copy

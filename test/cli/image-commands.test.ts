@@ -3,7 +3,7 @@
 // images, a closed stdout pipe, version and --help.
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusybox, contextDir, removeDir, repoRoot, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 
@@ -221,4 +221,20 @@ test('load of a directory says what load takes and what to do', async (t) => {
   t.is(load.code, 1);
   t.regex(load.stderr, /^ERROR: cannot load .*: it is a directory; load takes a tar archive/m);
   t.notRegex(load.stderr, /EISDIR|^\s+at /m);
+});
+
+test('rmi takes out a name whose image cannot be read any more (its config blob gone)', async (t) => {
+  const r = join(work, 'broken');
+  await buildBusybox(r);
+  t.is((await runTsbuild(['tag', 'busybox', 'broken:1'], { root: r })).code, 0);
+  const id = JSON.parse((await runTsbuild(['inspect', 'busybox'], { root: r })).stdout)[0].Id as string;
+  rmSync(join(r, 'content', 'blobs', 'sha256', id.slice(7)));
+  t.is((await runTsbuild(['images'], { root: r })).code, 1, 'the listing says the store is damaged');
+  for (const name of ['busybox', 'broken:1']) {
+    const removed = await runTsbuild(['rmi', name], { root: r });
+    t.is(removed.code, 0, removed.stderr);
+    t.regex(removed.stdout, /^Untagged: /m);
+  }
+  const images = await runTsbuild(['images'], { root: r });
+  t.is(images.code, 0, images.stderr);
 });
