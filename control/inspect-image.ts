@@ -1,7 +1,7 @@
 // `tsbuild inspect` and `tsbuild history`: a stored image described as `docker image inspect` and
 // `docker history` describe it (the same field names, so scripts written for docker read it).
-import type { ContentStore, ImageStore } from '../src/content/index.ts';
-import type { ContainerConfig } from '../src/image/index.ts';
+import { unpackedLayerSize, type ContentStore, type ImageStore } from '../src/content/index.ts';
+import type { ContainerConfig, ImageManifest } from '../src/image/index.ts';
 import { parseReference, familiarName } from '../src/registry/index.ts';
 import { findImage, type StoredImage } from './find-image.ts';
 
@@ -56,7 +56,7 @@ export async function inspectImage(stores: Stores, text: string): Promise<ImageI
     Architecture: config.architecture,
     ...(config.variant ? { Variant: config.variant } : {}),
     Os: config.os,
-    Size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+    Size: await imageSize(stores.content, manifest),
     RootFS: { Type: config.rootfs.type, Layers: [...config.rootfs.diff_ids] },
     Metadata: { LastTagTime: image.stored.toISOString() },
     Descriptor: { mediaType: image.target.mediaType, digest: image.target.digest, size: image.target.size },
@@ -70,7 +70,8 @@ export async function imageHistory(stores: Stores, text: string): Promise<Histor
   let layer = 0;
   for (const h of image.config.history ?? []) {
     const empty = h.empty_layer === true;
-    const size = empty ? 0 : (image.manifest.layers[layer++]?.size ?? 0);
+    const desc = empty ? undefined : image.manifest.layers[layer++];
+    const size = desc ? await unpackedLayerSize(stores.content, desc) : 0;
     rows.push({ id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size, comment: h.comment ?? '', emptyLayer: empty });
   }
   rows.reverse();
@@ -92,4 +93,11 @@ export function repoDigests(images: ImageStore, image: Pick<StoredImage, 'id' | 
   }
   const repos = new Set([...image.names.map(repoOf), ...recorded.keys()]);
   return [...repos].flatMap((repo) => (recorded.get(repo) ?? [image.target.digest]).map((d) => `${repo}@${d}`));
+}
+
+/** An image's size as docker gives it: its layers unpacked (src/content/layer-size.ts). */
+export async function imageSize(content: ContentStore, manifest: ImageManifest): Promise<number> {
+  let size = 0;
+  for (const l of manifest.layers) size += await unpackedLayerSize(content, l);
+  return size;
 }

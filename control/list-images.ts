@@ -2,7 +2,7 @@
 // untagged build or load), as `docker images` shows them.
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
 import { storedImages } from './find-image.ts';
-import { repoDigests } from './inspect-image.ts';
+import { imageSize, repoDigests } from './inspect-image.ts';
 
 export interface ImageRow {
   repository: string;
@@ -27,7 +27,8 @@ export async function listImages(stores: { content: ContentStore; images: ImageS
   for (const image of images) {
     if (image.names.length === 0 && (named.has(image.id) || shown.has(image.id))) continue;
     shown.add(image.id);
-    const size = image.manifest.config.size + image.manifest.layers.reduce((n, l) => n + l.size, 0);
+    // the layers' unpacked sizes, as docker shows them: the same whether built (tars) or pulled (gzip)
+    const size = await imageSize(stores.content, image.manifest);
     const configCreated = image.config.created === undefined ? NaN : Date.parse(image.config.created);
     const created = Number.isFinite(configCreated) ? configCreated : image.stored.getTime();
     const base = { imageId: image.id, created, size, digest: image.target.digest };

@@ -4,3 +4,4 @@ export * from './verify-blob.ts';
 export * from './limit-bytes.ts';
 export { alignedBuffer, directReadFits, openDirect } from './direct-read.ts';
 export { createBlobFile, type BlobFile } from './blob-file.ts';
+export { unpackedLayerSize } from './layer-size.ts';

@@ -64,6 +64,9 @@ test('push sends a stored image; pull brings it into a fresh root under its name
   t.is((await runTsbuild(['pull', name], { root: fresh })).stdout, `Digest: ${m![1]}\nStatus: Image is up to date for ${name}\n${name}\n`);
   const rows = (await runTsbuild(['images', '--format', 'json'], { root: fresh })).stdout.trim().split('\n').map((l) => JSON.parse(l) as { Repository: string; Tag: string; ID: string });
   t.deepEqual(rows.map((r) => [r.Repository, r.Tag, r.ID]), [[`${registry.host}/team/bb`, '1', local.Id.slice(7, 19)]]);
+  // one image, one size: its layers unpacked, whether stored as tars (built) or gzip (pulled)
+  const sizes = async (r: string) => [(await runTsbuild(['inspect', '--format', '{{.Size}}', name], { root: r })).stdout, (await runTsbuild(['history', '--format', '{{.Size}}', name], { root: r })).stdout];
+  t.deepEqual(await sizes(fresh), await sizes(root));
 
   const ctx = contextDir({ Dockerfile: `FROM ${name}\nRUN echo on-pulled > /p.txt\n` });
   const out = tempDir('tsbuild-push-pull-out-');
