@@ -3,6 +3,7 @@
 // Several images share one archive (exporter/outputs/archive.ts), each blob once.
 import { exportArchive, exportImage } from '../exporter/index.ts';
 import { ErrorCodes, invalid } from '../src/errors/index.ts';
+import { parseIndex } from '../src/image/index.ts';
 import type { EngineParts } from './engine.ts';
 import { findImage, isImageId, type StoredImage } from './find-image.ts';
 import { storedImageView } from './stored-view.ts';
@@ -32,10 +33,19 @@ export async function saveImages(parts: EngineParts, refs: readonly string[], op
   const images = await Promise.all([...byId.values()].map(async ({ image, names }) => ({ view: await storedImageView(parts.content, image), names })));
   if (images.length === 1) {
     const [{ view, names }] = images;
-    const output = opts.format === 'oci' ? { type: 'oci' as const, dest: opts.dest, tar: true, names } : { type: 'docker' as const, dest: opts.dest, names };
+    // an image stored as an index (annotation-index): in a layout its annotations are index.json's
+    const index = opts.format === 'oci' ? await indexAnnotations(parts, [...byId.values()][0].image) : undefined;
+    const output = opts.format === 'oci' ? { type: 'oci' as const, dest: opts.dest, tar: true, names, ...(index && { annotations: { manifest: {}, index, manifestDescriptor: {} } }) } : { type: 'docker' as const, dest: opts.dest, names };
     await exportImage(view, output, { content: parts.content, images: parts.images, signal: opts.signal });
   } else {
     await exportArchive(images, { dest: opts.dest, format: opts.format }, parts.content, opts.signal);
   }
   return { images: images.map(({ view, names }) => ({ id: view.configDescriptor.digest, names })) };
+}
+
+/** The annotations of the index an image is stored as (an index around its manifest), if any. */
+async function indexAnnotations(parts: EngineParts, image: StoredImage): Promise<Record<string, string> | undefined> {
+  if (image.target.digest === image.digest) return undefined;
+  const index = parseIndex(await parts.content.readBytes(image.target.digest), { image: image.names[0] ?? image.id, digest: image.target.digest });
+  return index.annotations && Object.keys(index.annotations).length > 0 ? index.annotations : undefined;
 }

@@ -208,3 +208,14 @@ test('hostile archives are refused with a clear error and write nothing outside 
   t.is(missing.code, 1);
   t.regex(missing.stderr, /cannot read .*nope\.tar/);
 });
+
+test('save --format oci of an image stored as an index (annotation-index) keeps the index\'s annotations in index.json', async (t) => {
+  const ctx = contextDir({ Dockerfile: 'FROM busybox\nLABEL kept=index\n' });
+  t.teardown(() => removeDir(ctx));
+  const b = await runTsbuild(['build', '--progress', 'quiet', '-o', 'type=image,name=idx:1,annotation-index.org.example.note=kept', ctx], { root });
+  t.is(b.code, 0, b.stderr);
+  const tar = join(work, 'idx-oci.tar');
+  t.is((await runTsbuild(['save', '--format', 'oci', '-o', tar, 'idx:1'], { root })).code, 0);
+  const index = JSON.parse((await run('tar', ['-xOf', tar, 'index.json'])).stdout) as { annotations?: Record<string, string> };
+  t.deepEqual(index.annotations, { 'org.example.note': 'kept' });
+});
