@@ -62,6 +62,14 @@ test('compression=zstd with oci-mediatypes=false gets OCI media types and a warn
   for (const l of m.layers) t.is(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
   const copied = join(out, 'zstd-copied');
   t.notThrows(() => skopeo('copy', `oci-archive:${tar}`, `oci:${copied}:x`));
+  // each zstd frame states its tar's size, so the loaded copy (zstd blobs) has the built one's size
+  const loaded = tempDir('tsbuild-zstd-load-');
+  t.teardown(() => removeDir(loaded));
+  t.is((await runTsbuild(['load', '-i', tar], { root: loaded })).code, 0);
+  t.is((await build(['-t', 'zstd-size:1'])).code, 0);
+  const size = async (r: string, name: string) => (await runTsbuild(['inspect', '--format', '{{.Size}}', name], { root: r })).stdout.trim();
+  const id = (await runTsbuild(['images', '-a', '-q'], { root: loaded })).stdout.trim();
+  t.is(await size(loaded, id), await size(root, 'zstd-size:1'));
 });
 
 test('annotation.KEY, annotation-index.KEY and annotation-manifest-descriptor.KEY land where buildx puts them', async (t) => {

@@ -108,10 +108,13 @@ function reusable(stored: readonly [BlobVariant, LayerBlob][], req: LayerRequest
   return (stored.find(([, b]) => compressionOf(b.mediaType) === req.compression) ?? stored[0])[1];
 }
 
-function compressor(req: LayerRequest): Transform | Duplex {
+/** `tarSize`: the input's size when known: a zstd frame then states it, so the blob says its tar's size (src/content/layer-size.ts). */
+function compressor(req: LayerRequest, tarSize?: number): Transform | Duplex {
   // on every core, random chunks stored rather than deflated (src/compression/parallel-gzip.ts)
   if (req.compression === 'gzip') return createParallelGzip({ level: req.level ?? defaultLevels.gzip });
-  if (req.compression === 'zstd') return createZstdCompress(req.level === undefined ? {} : { params: { [zlib.ZSTD_c_compressionLevel]: req.level } });
+  if (req.compression === 'zstd') {
+    return createZstdCompress({ ...(req.level === undefined ? {} : { params: { [zlib.ZSTD_c_compressionLevel]: req.level } }), ...(tarSize === undefined ? {} : { pledgedSrcSize: tarSize }) });
+  }
   return new PassThrough();
 }
 
@@ -147,7 +150,7 @@ async function makeBlob(env: LayerEnv, id: string, req: LayerRequest, source: La
     signal?.throwIfAborted();
     return { diffId: blob.digest, digest: blob.digest, size: blob.size, mediaType, empty: entries === 0 };
   }
-  const out = compressor(req);
+  const out = compressor(req, fromRaw ? source.size : undefined);
   const input = source ? await decompressed(env, source) : differOf(env, id).layerTar(id, { onEntry: () => entries++ });
   // allSettled: on an abort the store must have removed its partial ingest file before we return
   const [stored, piped] = await Promise.allSettled([env.content.putStream(req.tap ? withTap(out, req.tap) : out), pipeStages([input, ...stages, out], { signal })]);
