@@ -21,6 +21,9 @@ import type { WorkerEnv } from '../worker-env.ts';
 import { extractLayer } from './extract.ts';
 import { maxOverlayLowers } from '../snapshot/mount.ts';
 
+/** The most layers an image may have (see unpackImage). */
+export const maxImageLayers = 2 * maxOverlayLowers;
+
 /** ChainIDs of diffIds already checked to be `sha256:<64 hex>` (see checkedDigest). */
 export function chainIds(diffIds: readonly string[]): string[] {
   const out: string[] = [];
@@ -33,9 +36,11 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
   const config = parseConfig(await env.content.readBytes(manifest.config.digest), { image: op.ref, digest: manifest.config.digest });
   const rawDiffIds = config.rootfs.diff_ids;
   const layers = manifest.layers;
-  // said before any is unpacked (22,000 tiny layers took minutes, and then no step could mount them)
-  if (layers.length > maxOverlayLowers) {
-    throw new TsbuildError(`image ${op.ref}: ${layers.length} layers, more than the ${maxOverlayLowers} overlayfs can stack`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid', hint: 'squash the image (Docker itself refuses more than 127 layers)' });
+  // said before any is unpacked (22,000 tiny layers took minutes, and their chain ran prune out of
+  // memory). Up to twice what overlayfs stacks is taken: a build that mounts none of it (FROM, LABEL)
+  // still works, and a RUN on it says at its mount that the chain is too deep
+  if (layers.length > maxImageLayers) {
+    throw new TsbuildError(`image ${op.ref}: ${layers.length} layers, more than the ${maxImageLayers} tsbuild takes from an image (a step can mount at most ${maxOverlayLowers})`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid', hint: 'squash the image (Docker itself refuses more than 127 layers)' });
   }
   if (rawDiffIds.length !== layers.length) {
     throw new TsbuildError(`image ${op.ref}: manifest has ${layers.length} layers, config lists ${rawDiffIds.length} diff_ids`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });

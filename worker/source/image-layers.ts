@@ -6,8 +6,7 @@
 // report their bytes as progress of the image's vertex.
 import { parseConfig, parseManifest, type Descriptor } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
-import { chainIds } from '../layer/unpack-image.ts';
-import { maxOverlayLowers } from '../snapshot/mount.ts';
+import { chainIds, maxImageLayers } from '../layer/unpack-image.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 
@@ -45,8 +44,8 @@ async function missingLayers(env: WorkerEnv, op: ImageSource): Promise<Descripto
   } catch {
     return [];
   }
-  // more than a step could ever mount: none is fetched, unpacking refuses the image (unpack-image.ts)
-  if (layers.length > maxOverlayLowers) return [];
+  // more layers than tsbuild takes: none is fetched, unpacking refuses the image (unpack-image.ts)
+  if (layers.length > maxImageLayers) return [];
   const out: Descriptor[] = [];
   for (const [i, layer] of layers.entries()) {
     const id = chain[i]?.slice('sha256:'.length);
