@@ -28,6 +28,9 @@ interface Stores {
 
 const idPattern = /^(?:sha256:)?([0-9a-f]{1,64})$/;
 
+/** What readImage throws for a stored image it cannot read (a blob gone or damaged, a document too large): rmi still takes its names. */
+export const unreadableCodes = new Set<string>([ErrorCodes.IMAGE_INVALID, ErrorCodes.BLOB_NOT_FOUND, ErrorCodes.DIGEST_MISMATCH]);
+
 /** Whether `text` can only be an image id (docker never takes a 64-hex or `sha256:` string as a name). */
 export function isImageId(text: string): boolean {
   return /^(?:sha256:[0-9a-f]{1,64}|[0-9a-f]{64})$/.test(text);
@@ -45,7 +48,7 @@ export async function storedImages(stores: Stores, platform?: Platform): Promise
     const image = await readImage(stores.content, digest, platform, dangling ? digest : records[0].name).catch((e: unknown) => {
       if (dangling && isTsbuildError(e) && e.code === ErrorCodes.BLOB_NOT_FOUND) return undefined;
       // one image that cannot be read: said, with the way to take it out (rmi takes such a name)
-      if (!dangling && isTsbuildError(e) && e.code === ErrorCodes.IMAGE_INVALID) e.hint ??= `remove it: tsbuild rmi ${records.filter((r) => !r.dangling).map((r) => r.name).join(' ')}`;
+      if (!dangling && isTsbuildError(e) && unreadableCodes.has(e.code)) e.hint ??= `remove it: tsbuild rmi ${records.filter((r) => !r.dangling).map((r) => r.name).join(' ')}`;
       throw e;
     });
     if (image) out.push(storedImage(records, image));

@@ -4,10 +4,7 @@
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../src/errors/index.ts';
 import { familiarName, parseReference } from '../src/registry/index.ts';
-
-/** What readImage throws for an image it cannot read: such a name is still removable. */
-const unreadable = new Set<string>([ErrorCodes.IMAGE_INVALID, ErrorCodes.BLOB_NOT_FOUND, ErrorCodes.DIGEST_MISMATCH]);
-import { findImage, isImageId, storedImages } from './find-image.ts';
+import { findImage, isImageId, storedImages, unreadableCodes } from './find-image.ts';
 
 type Stores = { content: ContentStore; images: ImageStore };
 
@@ -31,7 +28,7 @@ export async function removeImage(stores: Stores, text: string, opts: { force?: 
   const image = await findImage(stores, text).catch((e: unknown) => {
     // a name whose image cannot be read (a blob gone or damaged, a document too large) can still be
     // removed: otherwise nothing could take it out of the store, whose listing it fails
-    if (!isImageId(text) && !text.includes('@') && resolves(stores.images, text) && isTsbuildError(e) && unreadable.has(e.code)) return undefined;
+    if (!isImageId(text) && !text.includes('@') && resolves(stores.images, text) && isTsbuildError(e) && unreadableCodes.has(e.code)) return undefined;
     throw e;
   });
   if (!image) {

@@ -229,7 +229,9 @@ test('rmi takes out a name whose image cannot be read any more (its config blob 
   t.is((await runTsbuild(['tag', 'busybox', 'broken:1'], { root: r })).code, 0);
   const id = JSON.parse((await runTsbuild(['inspect', 'busybox'], { root: r })).stdout)[0].Id as string;
   rmSync(join(r, 'content', 'blobs', 'sha256', id.slice(7)));
-  t.is((await runTsbuild(['images'], { root: r })).code, 1, 'the listing says the store is damaged');
+  const listing = await runTsbuild(['images'], { root: r });
+  t.is(listing.code, 1, 'the listing says the store is damaged');
+  t.regex(listing.stderr, /^hint: remove it: tsbuild rmi (busybox:latest broken:1|broken:1 busybox:latest)$/m);
   for (const name of ['busybox', 'broken:1']) {
     const removed = await runTsbuild(['rmi', name], { root: r });
     t.is(removed.code, 0, removed.stderr);
