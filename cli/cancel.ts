@@ -18,8 +18,9 @@ export type CancelSignal = (typeof cancelSignals)[number];
 export class BuildCancelled extends TsbuildError {
   readonly signalName: CancelSignal;
 
-  constructor(signalName: CancelSignal) {
-    super(`build cancelled (${signalName})`, { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
+  /** `what`: the command cancelled, as the message names it (default build). */
+  constructor(signalName: CancelSignal, what = 'build') {
+    super(`${what} cancelled (${signalName})`, { code: ErrorCodes.CANCELLED, kind: 'cancelled' });
     this.name = 'BuildCancelled';
     this.signalName = signalName;
   }
@@ -62,6 +63,8 @@ export interface Cancellation {
 }
 
 export interface CancelOptions {
+  /** What a signal cancels, for its message: `build` (the default), `save`. */
+  what?: string;
   /** Where the "still cleaning up" notice goes; default stderr. */
   notice?: (line: string) => void;
   /** How to leave on the third signal; default process.exit. */
@@ -85,7 +88,7 @@ export function cancelOnSignals(opts: CancelOptions = {}): Cancellation {
       if (duplicate) return;
       last = { name, at: now };
       count++;
-      if (count === 1) controller.abort(new BuildCancelled(name));
+      if (count === 1) controller.abort(new BuildCancelled(name, opts.what));
       else if (count === 2) notice(`tsbuild: ${name}: still cleaning up (containers, mounts, temp files); signal once more to exit at once`);
       else forceExit(new BuildCancelled(name).exitCode);
     };

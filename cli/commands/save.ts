@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { ErrorCodes, invalid } from '../../src/errors/index.ts';
-import { StdioFailed } from '../cancel.ts';
+import { StdioFailed, cancelOnSignals } from '../cancel.ts';
 import { stdioFailure, whileWriting } from '../closed-pipe.ts';
 import { examples, withEngine } from '../engine-command.ts';
 
@@ -29,24 +29,33 @@ export function registerSave(program: Command, name = 'save'): void {
       if (toStdout && process.stdout.isTTY) {
         throw invalid(ErrorCodes.OPTION_INVALID, 'refusing to write a tar archive to a terminal', { hint: 'name a file with -o app.tar, or redirect stdout' });
       }
-      if (!toStdout) {
-        await withEngine(cmd, (e) => e.save(images, { dest: flags.output!, format }));
-        return;
-      }
-      // the exporter writes a file whole or not at all; stdout gets it once it is whole
-      const dir = await mkdtemp(join(tmpdir(), 'tsbuild-save-'));
-      // stdout failing (a closed pipe, a full disk) fails the copy, so the temp dir still goes
-      let failed: StdioFailed | undefined;
-      const stopWatching = whileWriting((stream, e) => void (failed ??= new StdioFailed(stdioFailure(stream, e), e.code === 'EPIPE')));
+      // Ctrl-C or SIGTERM stops the archive and removes what was written of it (a temp file beside
+      // the archive, or the temp dir for stdout) before tsbuild exits, as a build's outputs do
+      const cancel = cancelOnSignals({ what: 'save' });
       try {
-        const dest = join(dir, 'image.tar');
-        await withEngine(cmd, (e) => e.save(images, { dest, format }));
-        await pipeline(createReadStream(dest), process.stdout, { end: false }).catch((e: unknown) => {
-          throw failed ?? e;
-        });
+        if (!toStdout) {
+          await withEngine(cmd, (e) => e.save(images, { dest: flags.output!, format, signal: cancel.signal }));
+          return;
+        }
+        // the exporter writes a file whole or not at all; stdout gets it once it is whole
+        const dir = await mkdtemp(join(tmpdir(), 'tsbuild-save-'));
+        // stdout failing (a closed pipe, a full disk) fails the copy, so the temp dir still goes
+        let failed: StdioFailed | undefined;
+        const stopWatching = whileWriting((stream, e) => void (failed ??= new StdioFailed(stdioFailure(stream, e), e.code === 'EPIPE')));
+        try {
+          const dest = join(dir, 'image.tar');
+          await withEngine(cmd, (e) => e.save(images, { dest, format, signal: cancel.signal }));
+          await pipeline(createReadStream(dest), process.stdout, { end: false, signal: cancel.signal }).catch((e: unknown) => {
+            throw failed ?? e;
+          });
+        } finally {
+          stopWatching();
+          await rm(dir, { recursive: true, force: true });
+        }
+      } catch (e) {
+        throw cancel.explain(e);
       } finally {
-        stopWatching();
-        await rm(dir, { recursive: true, force: true });
+        cancel.dispose();
       }
     });
 }

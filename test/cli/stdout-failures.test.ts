@@ -5,9 +5,9 @@
 // save's temp file (left in $TMPDIR each time), and never a stack trace.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBusybox, killedTsbuildLeftovers, removeDir, repoRoot, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
+import { buildBusybox, killedTsbuildLeftovers, removeDir, repoRoot, runTsbuild, tempDir, tsbuildBin } from '../_support/tsbuild.ts';
 import { shebangNodeFlags } from '../../cli/bin-flags.ts';
 
 const work = tempDir('tsbuild-stdout-fail-');
@@ -17,7 +17,7 @@ const tmp = join(work, 'tmp');
 
 test.before(async () => {
   await buildBusybox(root);
-  await import('node:fs').then((fs) => fs.mkdirSync(tmp));
+  mkdirSync(tmp);
 });
 test.after.always(() => removeDir(work));
 
@@ -61,3 +61,25 @@ for (const args of [['build', '-q', '-o', '-', hello], ['build', '-q', '-o', 'ty
     t.deepEqual(readdirSync(tmp), []);
   });
 }
+
+test.serial('Ctrl-C during save (to stdout, or to a file) exits 130 and leaves no part of the archive', async (t) => {
+  const ctx = join(work, 'big-ctx');
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN dd if=/dev/urandom of=/big bs=1M count=150 2>/dev/null\n');
+  t.is((await runTsbuild(['build', '-q', '-t', 'big', ctx], { root })).code, 0);
+  const dest = join(work, 'dest');
+  mkdirSync(dest);
+  for (const args of [['save', 'big'], ['save', '-o', join(dest, 'big.tar'), 'big']]) {
+    const watched = args.includes('-o') ? dest : tmp;
+    const child = spawn(process.execPath, [...shebangNodeFlags(tsbuildBin), tsbuildBin, '--root', root, ...args], { cwd: repoRoot, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', args.includes('-o') ? 'ignore' : openSync('/dev/null', 'w'), 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // interrupted once the archive is being written
+    for (let i = 0; i < 400 && readdirSync(watched).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGINT');
+    t.is(await exited, 130, stderr);
+    t.regex(stderr, /^ERROR: save cancelled \(SIGINT\)$/m);
+    t.deepEqual(readdirSync(watched), [], `${args.join(' ')}: nothing left in ${watched}`);
+  }
+});
