@@ -247,7 +247,7 @@ async function checkLayers(r: Reader, manifest: ImageManifest): Promise<void> {
 
 async function fromDockerArchive(r: Reader, archive: Archive): Promise<ArchiveImage[]> {
   const entries = dockerEntries(r, archive);
-  if (entries.length === 0) throw archiveError(r, 'it has neither index.json (an OCI layout) nor manifest.json (a docker archive)');
+  if (entries.length === 0) throw archiveError(r, archive.documents.has('manifest.json') ? 'its manifest.json lists no image' : 'it has neither index.json (an OCI layout) nor manifest.json (a docker archive)');
   const loaded: ArchiveImage[] = [];
   for (const entry of entries) {
     if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers) || !entry.Layers.every((l) => typeof l === 'string')) {

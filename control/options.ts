@@ -9,7 +9,7 @@ import { parsePlatformText, type NetworkMode, type Platform } from '../src/llb/i
 import type { Entitlement } from '../frontend/index.ts';
 import type { ProgressMode } from '../src/progress/index.ts';
 import type { OutputSpec } from '../exporter/index.ts';
-import { parseReference } from '../src/registry/reference.ts';
+import { normalizeReference, parseReference } from '../src/registry/reference.ts';
 import { parseSourceDateEpoch } from './created-times.ts';
 import type { ResourceLimits } from '../src/limits/index.ts';
 import type { CacheExportSpec, CacheImportSpec } from './cache-spec.ts';
@@ -150,7 +150,8 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
   const warnings: string[] = [];
   for (const out of outputs) {
     if (out.type !== 'image' && out.type !== 'oci' && out.type !== 'docker') continue;
-    if (tags.length > 0 && out.names.length > 0 && out.names.join(',') !== tags.join(',')) {
+    const same = (a: readonly string[], b: readonly string[]) => a.map(normalizeReference).join(',') === b.map(normalizeReference).join(',');
+    if (tags.length > 0 && out.names.length > 0 && !same(out.names, tags)) {
       warnings.push(`--output type=${out.type}: name=${out.names.join(',')} is replaced by the -t names (${tags.join(', ')}), as docker buildx does; drop -t to use name=`);
     }
     if (tags.length > 0 || out.names.length === 0) out.names = [...tags];

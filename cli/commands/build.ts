@@ -142,7 +142,7 @@ export function registerBuild(program: Command): void {
         // an archive on stdout is all that goes there: the id goes with the other messages
         if (opts.progress === 'quiet') writeStdio(stdoutOutput(opts.outputs) ? 'stderr' : 'stdout', `${result.imageId}\n`);
         else if (progress.mode !== 'rawjson') {
-          const names = result.exports.flatMap((x) => x.names);
+          const names = [...new Set(result.exports.flatMap((x) => x.names))];
           // the summary, once: digest, names, size and total time (as buildx's last lines say them)
           const took = ((Date.now() - startedAt) / 1000).toFixed(1);
           process.stderr.write(`\nBuilt ${result.imageId.slice(0, 19)}${names.length ? ` as ${names.join(', ')}` : ''} (${result.ran} steps ran, ${result.cached} cached) ${humanSize(result.size)} in ${took}s\n`);

@@ -99,6 +99,8 @@ test('-t names the image in every output that carries names, over name=, with a 
       '--output type=image: name=r.local/x:1 is replaced by the -t names (keep:3), as docker buildx does; drop -t to use name=',
       '--output type=oci: name=other:1 is replaced by the -t names (keep:3), as docker buildx does; drop -t to use name=',
     ]);
+    // the same names spelled otherwise: nothing is replaced
+    t.deepEqual(resolveBuildOptions({ context: ctx, tags: ['c'], outputs: [parseOutputSpec('type=image,name=docker.io/library/c:latest')] }).warnings, []);
     const named = resolveBuildOptions({ context: ctx, outputs: [parseOutputSpec('type=image,name=r.local/x:1')] });
     t.deepEqual([named.outputs[0].type === 'image' && named.outputs[0].names, named.warnings], [['r.local/x:1'], []]);
   } finally {
