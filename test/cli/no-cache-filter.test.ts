@@ -30,7 +30,10 @@ test.before(async () => {
   const first = await runTsbuild(['build', '--progress', 'plain', ctx], { root });
   if (first.code !== 0) throw new Error(first.stderr);
 });
-test.after.always(() => removeDir(work));
+test.after.always(() => {
+  removeDir(work);
+  if (ctx) removeDir(ctx);
+});
 
 type Event = { type: string; vertex?: { name: string } };
 

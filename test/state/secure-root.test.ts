@@ -19,12 +19,17 @@ function asNobody(args: string[]): { status: number | null; stdout: string; stde
 
 const modeOf = (path: string) => statSync(path).mode & 0o7777;
 
-/** A directory nobody can reach (mkdtemp makes 0700 ones, which would hide the root whatever tsbuild does). */
+/** A directory anybody can reach (mkdtemp makes 0700 ones, which would hide the root whatever tsbuild does). */
 function openParent(): string {
   const dir = tempDir('tsbuild-secure-');
   chmodSync(dir, 0o755);
+  parents.push(dir);
   return dir;
 }
+const parents: string[] = [];
+test.after.always(() => {
+  for (const dir of parents) removeDir(dir);
+});
 
 /** A static C program printing its effective uid, or busybox when no compiler is at hand. */
 function euidProgram(dir: string): { file: string; compiled: boolean } {

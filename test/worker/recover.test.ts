@@ -49,6 +49,8 @@ function removeRoot(root: string): void {
   for (const d of runtimeStateDirs(root).slice(0, -1)) rmSync(d, { recursive: true, force: true });
   for (const m of mountsUnder(root).reverse()) execFileSync('umount', ['-l', m]);
   rmSync(root, { recursive: true, force: true });
+  // the rootfs the crash child copied from (test/worker/_crash-child.ts)
+  rmSync(`${root}-rootfs`, { recursive: true, force: true });
 }
 
 test('a worker opening a root after a kill -9 mid-RUN removes the container, mounts, temp dirs and active snapshots', async (t) => {
