@@ -115,12 +115,7 @@ async function run(program: Command, argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof ReportedError) return e.exitCode;
     if (e instanceof StdioFailed && e.silent) return e.exitCode;
-    // stderr may be what failed: then the exit code is all that can say it
-    try {
-      process.stderr.write(formatError(e));
-    } catch {
-      // nothing more to say anywhere
-    }
+    process.stderr.write(formatError(e));
     return e instanceof BuildCancelled || e instanceof StdioFailed ? e.exitCode : 1;
   }
 }

@@ -138,6 +138,11 @@ export function registerBuild(program: Command): void {
           throw progress.mode === 'rawjson' ? reportAsJson(cancel.explain(e), process.stderr) : cancel.explain(e);
         });
         progress.close();
+        // from here a failing stdout ends the command as any other does (exit 141, or an ERROR line and
+        // exit 1): aborting a finished build would do nothing, and the id printed below would be lost
+        // with exit 0. A failure that came as the build ended is its failure still
+        stopWatching();
+        if (cancel.signal.aborted) throw cancel.signal.reason;
         if (flags.iidfile !== undefined || flags.metadataFile !== undefined) (await import('../build-files.ts')).writeBuildFiles(result, { iidfile: flags.iidfile as string | undefined, metadataFile: flags.metadataFile as string | undefined });
         // an archive on stdout is all that goes there: the id goes with the other messages
         if (opts.progress === 'quiet') writeStdio(stdoutOutput(opts.outputs) ? 'stderr' : 'stdout', `${result.imageId}\n`);

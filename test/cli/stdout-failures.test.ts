@@ -51,6 +51,13 @@ test.serial('build -o - whose reader goes away: exit 141, quietly, nothing left 
   t.deepEqual(killedTsbuildLeftovers(root), []);
 });
 
+test.serial('build -q whose id cannot be printed fails, never exit 0 with the id lost', async (t) => {
+  // the id is written after the build: it exited 0 with nothing said
+  const full = await run(['build', '-q', hello], { full: true });
+  t.is(full.code, 1, full.stderr);
+  t.regex(full.stderr, /^ERROR: cannot write to stdout: ENOSPC/m);
+});
+
 for (const args of [['build', '-q', '-o', '-', hello], ['build', '-q', '-o', 'type=oci,dest=-', hello], ['save', 'busybox'], ['images']]) {
   test.serial(`${args.slice(0, 4).join(' ')} > /dev/full: one ERROR line, exit 1, nothing left behind`, async (t) => {
     const r = await run(args, { full: true });
