@@ -2,11 +2,13 @@
 // The store keeps a built layer as its tar, but a pulled or loaded one compressed: summing blob
 // sizes showed one image (one id) at 2.14 MB built and 1.08 MB pulled. A compressed blob says its
 // tar's size itself, without being decompressed:
-// - gzip: the last 4 bytes of a member (ISIZE) are its input's size mod 2^32. Layers are one
-//   member (docker, BuildKit, containerd and tsbuild's parallel gzip write one); a size well below
-//   the blob's own (random data grows a little in gzip, never by 0.1%) has wrapped past 4 GiB;
-// - zstd: a frame header may carry the frame's content size; when it does not, or the blob is of
-//   another kind, the blob's own size is what is shown.
+// - gzip: the last 4 bytes of a member (ISIZE) are its input's size mod 2^32. Most layers are one
+//   member (docker, BuildKit, containerd and tsbuild's parallel gzip write one);
+// - zstd: a frame header may carry the frame's content size. Most layers are one frame.
+// What is read is the last gzip member's size or the first zstd frame's: for a layer of several
+// (eStargz's footer member, zstd:chunked) or a gzip past 4 GiB (ISIZE wraps) it is too small. A
+// stated size that is smaller than the blob (beyond the 0.1% deflate or zstd can grow data that
+// does not shrink) is such a case, and the blob's own size is shown instead: never a size invented.
 import { open } from 'node:fs/promises';
 import type { Descriptor } from '../image/index.ts';
 import type { BlobReader } from './store.ts';
@@ -26,18 +28,20 @@ export async function unpackedLayerSize(content: Pick<BlobReader, 'path'>, desc:
     if (desc.mediaType.endsWith('gzip')) {
       const tail = Buffer.alloc(4);
       await fh.read(tail, 0, 4, desc.size - 4);
-      let size = tail.readUInt32LE(0);
-      // past 4 GiB ISIZE wraps. deflate grows what does not shrink by 5 bytes a 64 KiB stored block
-      // (under 0.01%), so a size clearly below that bound has wrapped
-      while (size * 1.001 + 1024 < desc.size) size += 2 ** 32;
-      return size;
+      return plausible(tail.readUInt32LE(0), desc.size);
     }
     const head = Buffer.alloc(18);
     await fh.read(head, 0, 18, 0);
-    return zstdContentSize(head) ?? desc.size;
+    const stated = zstdContentSize(head);
+    return stated === undefined ? desc.size : plausible(stated, desc.size);
   } finally {
     await fh.close();
   }
+}
+
+/** `stated` when it can be the whole layer's tar: not smaller than its blob beyond what compression can grow data. */
+function plausible(stated: number, blobSize: number): number {
+  return stated * 1.001 + 1024 >= blobSize ? stated : blobSize;
 }
 
 /** The content size a zstd frame header states (RFC 8878 3.1.1.1), or undefined when it states none. */

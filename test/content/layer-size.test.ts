@@ -23,6 +23,10 @@ test('gzip and zstd blobs say their tar size; an uncompressed one is its own siz
   const grown = gzipSync(random, { level: 1 });
   t.true(grown.length > random.length);
   t.is(await unpackedLayerSize(content, await put(grown, 'application/vnd.oci.image.layer.v1.tar+gzip')), random.length);
+  // several members (eStargz ends with a small footer member): the last one's ISIZE is not the
+  // layer's, and the blob's own size is shown rather than a size made up
+  const members = Buffer.concat([gzipSync(tar), gzipSync(Buffer.from('footer'))]);
+  t.is(await unpackedLayerSize(content, await put(members, 'application/vnd.oci.image.layer.v1.tar+gzip')), members.length);
   // a blob that is not there: its descriptor's size
   t.is(await unpackedLayerSize(content, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${'c'.repeat(64)}`, size: 1234 }), 1234);
 });
