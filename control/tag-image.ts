@@ -38,7 +38,8 @@ export async function removeImage(stores: Stores, text: string, opts: { force?: 
   // one image (config) may be stored under several manifests: built (tar layers) and pulled (gzip),
   // or loaded from archives of other formats. Docker has one image per id, so its names are all of
   // theirs, and deleting it deletes every copy
-  const stored = (await storedImages(stores)).filter((i) => i.id === image.id);
+  // another image the store cannot read must not keep this one from going: then this copy alone
+  const stored = (await storedImages(stores).catch(() => [image])).filter((i) => i.id === image.id);
   const copies = stored.some((c) => c.target.digest === image.target.digest) ? stored : [image, ...stored];
   const names = [...new Set(copies.flatMap((c) => c.names))];
   // a name (not an id, not name@digest): only that name goes, unless it is the last one

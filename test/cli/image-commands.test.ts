@@ -232,6 +232,9 @@ test('rmi takes out a name whose image cannot be read any more (its config blob 
   const listing = await runTsbuild(['images'], { root: r });
   t.is(listing.code, 1, 'the listing says the store is damaged');
   t.regex(listing.stderr, /^hint: remove it: tsbuild rmi (busybox:latest broken:1|broken:1 busybox:latest)$/m);
+  // a sound image goes too, though the store holds one it cannot read
+  const sound = await buildOther(r);
+  t.is((await runTsbuild(['rmi', sound], { root: r })).code, 0);
   for (const name of ['busybox', 'broken:1']) {
     const removed = await runTsbuild(['rmi', name], { root: r });
     t.is(removed.code, 0, removed.stderr);
@@ -240,3 +243,15 @@ test('rmi takes out a name whose image cannot be read any more (its config blob 
   const images = await runTsbuild(['images'], { root: r });
   t.is(images.code, 0, images.stderr);
 });
+
+/** Builds a small image of its own in `r` (not on busybox) and returns its name. */
+async function buildOther(r: string): Promise<string> {
+  const ctx = contextDir({ Dockerfile: 'FROM scratch\nCOPY f /f\n', f: 'sound\n' });
+  try {
+    const b = await runTsbuild(['build', '--progress', 'quiet', '-t', 'sound:1', ctx], { root: r });
+    if (b.code !== 0) throw new Error(b.stderr);
+    return 'sound:1';
+  } finally {
+    removeDir(ctx);
+  }
+}
