@@ -44,6 +44,12 @@ export async function importOciLayout(spec: { dir: string; tag?: string }, deps:
     const limited = limitBytes(d.size, tooLong);
     const reading = pipeline(blob, limited);
     const results = await Promise.allSettled([reading, deps.content.putStream(limited, { digest: d.digest, size: d.size })]);
+    // stored meanwhile by another process: the store read none of it and closed the stream, which
+    // ends the read early; the blob is there all the same
+    if (results[1].status === 'fulfilled' && results[0].status === 'rejected') {
+      blob.destroy();
+      return;
+    }
     const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw errors.find(isTsbuildError) ?? fail(`cannot read blob ${d.digest}`, errors[0]);
   };
