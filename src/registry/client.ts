@@ -135,10 +135,17 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     let res = await send(sent);
     // a 401 from where a redirect led (a blob store) is that host's, not the registry's: answering
     // its challenge would send the registry's credentials to whatever realm it names
-    const fromRegistry = new URL(res.url).host === new URL(base).host;
-    if (res.status === 401 && ownHost && fromRegistry) {
+    const fromRegistry = (r: HttpResponse) => new URL(r.url).host === new URL(base).host;
+    const refusedElsewhere = async (r: HttpResponse) => {
+      const e = await registryErrorFrom(r, what);
+      e.hint = `the registry sent the request on to ${new URL(r.url).host}, which refused it; that host gets none of the registry's credentials`;
+      return e;
+    };
+    if (res.status === 401 && !fromRegistry(res)) throw await refusedElsewhere(res);
+    if (res.status === 401 && ownHost) {
       await auth.challenge(host, scopes, res, what, sent);
       res = await send(auth.header(host, scopes));
+      if (res.status === 401 && !fromRegistry(res)) throw await refusedElsewhere(res);
       if (res.status === 401) {
         const e = await registryErrorFrom(res, what);
         e.hint = `the registry refused the credentials sent; ${loginHint(host)}`;
