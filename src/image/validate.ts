@@ -134,6 +134,12 @@ export const MaxConfigBytes = 64 * 1024 * 1024;
  */
 export const MaxImageDocumentBytes = 8 * 1024 * 1024;
 
+/**
+ * The most layers tsbuild takes from an image: twice what overlayfs stacks (500), so a build that
+ * mounts none of it still works, while 22,000 tiny layers are refused before any is fetched.
+ */
+export const MaxImageLayers = 1000;
+
 function manifestOf(v: unknown): ImageManifest {
   const o = object(v, 'the document');
   schemaVersion(o);

@@ -11,7 +11,7 @@ import type { ProgressSink, VertexRef } from '../progress/index.ts';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { RegistryClient } from './client.ts';
 import { DefaultPlatform } from './platform.ts';
-import { checkImageConfigSize, fetchPlatformManifest } from './resolve-config.ts';
+import { checkImageLimits, fetchPlatformManifest } from './resolve-config.ts';
 import { formatReference, familiarName, parseReference } from './reference.ts';
 
 export interface PullOptions {
@@ -51,7 +51,7 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   const origin = (digest: string) => ({ image: name, digest });
 
   const { fetched: top, manifest, named } = await fetchPlatformManifest(client, content, ref, platform);
-  checkImageConfigSize(manifest, name);
+  checkImageLimits(manifest, name);
   const report = blobProgressReporter(opts.progress, opts.vertex);
   const blobs = [manifest.config, ...manifest.layers];
   // settled, not all: a failed blob must not leave the others writing after pullImage has thrown

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { parseDigest, readHead } from '../../src/content/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
-import { parseConfig, parseManifest } from '../../src/image/index.ts';
+import { MaxImageLayers, parseConfig, parseManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
 import type { Descriptor } from '../../src/image/index.ts';
 import type { LayerRecord, RunContext } from '../types.ts';
@@ -21,8 +21,8 @@ import type { WorkerEnv } from '../worker-env.ts';
 import { extractLayer } from './extract.ts';
 import { maxOverlayLowers } from '../snapshot/mount.ts';
 
-/** The most layers an image may have (see unpackImage). */
-export const maxImageLayers = 2 * maxOverlayLowers;
+/** The most layers an image may have (src/image/validate.ts). */
+export const maxImageLayers = MaxImageLayers;
 
 /** ChainIDs of diffIds already checked to be `sha256:<64 hex>` (see checkedDigest). */
 export function chainIds(diffIds: readonly string[]): string[] {
