@@ -80,19 +80,24 @@ export async function imageHistory(stores: Stores, text: string): Promise<Histor
 }
 
 /**
- * `repo@digest` for each repository the image is named in or was pushed to or pulled from: the
- * digests its registry has it under (recorded by push and pull), else the stored manifest's digest
- * (a valid local reference, as docker's containerd store gives for a built image).
+ * For each repository (familiar form) the image is named in or was pushed to or pulled from, the
+ * digests its registry has it under, newest first (recorded by push and pull), else the stored
+ * manifest's digest (a valid local reference, as docker's containerd store gives for a built image).
  */
-export function repoDigests(images: ImageStore, image: Pick<StoredImage, 'id' | 'names' | 'target'>): string[] {
+export function digestsByRepository(images: ImageStore, image: Pick<StoredImage, 'id' | 'names' | 'target'>): Map<string, string[]> {
   const repoOf = (name: string) => familiarName({ ...parseReference(name), tag: undefined, digest: undefined });
-  const recorded = new Map<string, string[]>();
+  const out = new Map<string, string[]>();
   for (const r of images.repoDigests(image.id)) {
     const repo = repoOf(r.repository);
-    recorded.set(repo, [...(recorded.get(repo) ?? []), r.digest]);
+    out.set(repo, [...(out.get(repo) ?? []), r.digest]);
   }
-  const repos = new Set([...image.names.map(repoOf), ...recorded.keys()]);
-  return [...repos].flatMap((repo) => (recorded.get(repo) ?? [image.target.digest]).map((d) => `${repo}@${d}`));
+  for (const name of image.names) if (!out.has(repoOf(name))) out.set(repoOf(name), [image.target.digest]);
+  return out;
+}
+
+/** inspect's RepoDigests: `repo@digest` for each of digestsByRepository. */
+function repoDigests(images: ImageStore, image: Pick<StoredImage, 'id' | 'names' | 'target'>): string[] {
+  return [...digestsByRepository(images, image)].flatMap(([repo, digests]) => digests.map((d) => `${repo}@${d}`));
 }
 
 /** An image's size as docker gives it: its layers unpacked (src/content/layer-size.ts). */

@@ -2,7 +2,7 @@
 // untagged build or load), as `docker images` shows them.
 import type { ContentStore, ImageStore } from '../src/content/index.ts';
 import { storedImages } from './find-image.ts';
-import { imageSize, repoDigests } from './inspect-image.ts';
+import { digestsByRepository, imageSize } from './inspect-image.ts';
 
 export interface ImageRow {
   repository: string;
@@ -33,18 +33,13 @@ export async function listImages(stores: { content: ContentStore; images: ImageS
     const created = Number.isFinite(configCreated) ? configCreated : image.stored.getTime();
     const base = { imageId: image.id, created, size, digest: image.target.digest };
     if (image.names.length === 0) rows.push({ ...base, repository: '<none>', tag: '<none>', dangling: true });
-    // the digest its registry has it under, where a push or pull recorded one (inspect's RepoDigests)
-    const digests = new Map<string, string>();
-    for (const d of repoDigests(stores.images, image)) {
-      const at = d.lastIndexOf('@');
-      // the newest, which comes first
-      if (!digests.has(d.slice(0, at))) digests.set(d.slice(0, at), d.slice(at + 1));
-    }
+    // the digest its registry has it under, the newest where a push or pull recorded any
+    const digests = digestsByRepository(stores.images, image);
     for (const name of image.names) {
       const colon = name.lastIndexOf(':');
       const slash = name.lastIndexOf('/');
       const [repository, tag] = colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, '<none>'];
-      rows.push({ ...base, digest: digests.get(repository) ?? base.digest, repository, tag, dangling: false });
+      rows.push({ ...base, digest: digests.get(repository)?.[0] ?? base.digest, repository, tag, dangling: false });
     }
   }
   return rows;
