@@ -106,7 +106,7 @@ export interface ResolvedBuildOptions {
   readonly cacheFrom: readonly CacheImportSpec[];
   readonly cacheTo: readonly CacheExportSpec[];
   readonly labels: Readonly<Record<string, string>>;
-  /** What the options say about themselves (a `name=` that -t overrides), shown as the build's warnings. */
+  /** What the options say about themselves (a `name=` that -t overrides, OCI types for zstd), shown as the build's warnings. */
   readonly warnings: readonly string[];
 }
 
@@ -155,6 +155,13 @@ export function resolveBuildOptions(o: BuildOptions, cwd = process.cwd()): Resol
       warnings.push(`--output type=${out.type}: name=${out.names.join(',')} is replaced by the -t names (${tags.join(', ')}), as docker buildx does; drop -t to use name=`);
     }
     if (tags.length > 0 || out.names.length === 0) out.names = [...tags];
+  }
+  // Docker's media types have no zstd layer: such an output gets OCI's, as BuildKit turns
+  // oci-mediatypes on for zstd (skopeo and checking registries refuse a schema 2 manifest of zstd layers)
+  for (const [i, out] of outputs.entries()) {
+    if (!('ociMediaTypes' in out) || out.ociMediaTypes !== false || out.compression?.compression !== 'zstd') continue;
+    warnings.push(`--output type=${out.type}: compression=zstd has no Docker media type, so this output uses OCI media types (oci-mediatypes=true)`);
+    outputs[i] = { ...out, ociMediaTypes: true };
   }
   return Object.freeze({
     contextDir,

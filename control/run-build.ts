@@ -8,7 +8,7 @@ import { parallelismFor, solve, withImportedCaches } from '../solver/index.ts';
 import type { RegistryClient } from '../src/registry/index.ts';
 import { InlineCacheField } from './cache-format.ts';
 import { exportImage } from '../exporter/index.ts';
-import type { ExportResult, OutputSpec } from '../exporter/index.ts';
+import type { ExportResult } from '../exporter/index.ts';
 import { checksumSources, notePrewalkWanted, openFileDigestCache, openReadFingerprints, readDockerignoreFile } from '../src/context/index.ts';
 import type { BuildRun, EngineParts } from './engine.ts';
 import type { ResolvedBuildOptions } from './options.ts';
@@ -71,8 +71,7 @@ async function buildFrom(engine: EngineParts, dockerfile: string, opts: Resolved
   if (opts.sourceDateEpoch === undefined && opts.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp)) {
     progress.emit({ type: 'build.warning', message: 'rewrite-timestamp=true: SOURCE_DATE_EPOCH is not set (env or --build-arg), so no layer time is clamped' });
   }
-  for (const message of opts.warnings ?? []) progress.emit({ type: 'build.warning', message });
-  opts = { ...opts, outputs: opts.outputs.map((o) => withOciForZstd(o, (message) => progress.emit({ type: 'build.warning', message }))) };
+  for (const message of opts.warnings) progress.emit({ type: 'build.warning', message });
   const resolveImage = createImageResolver({ content, images, insecureRegistries: opts.insecureRegistries, progress, signal, pull: opts.pull, registryMirrors: opts.registryMirrors });
   // --cache-from: read while the base images resolve (each is a registry round trip or two); the
   // imports answer where the local index misses (solver/imported-cache.ts)
@@ -263,13 +262,3 @@ function lazyRegistry(insecureRegistries: readonly string[]): () => Promise<Regi
   return () => (client ??= import('../src/registry/index.ts').then((r) => r.createRegistryClient({ insecureRegistries: [...insecureRegistries] })));
 }
 
-/**
- * Docker's media types have no zstd layer: an output asking for both gets OCI's, with a warning, as
- * BuildKit turns oci-mediatypes on for zstd (a schema 2 manifest of zstd layers is refused by skopeo
- * and every registry that checks).
- */
-function withOciForZstd(o: OutputSpec, warn: (message: string) => void): OutputSpec {
-  if (!('ociMediaTypes' in o) || o.ociMediaTypes !== false || o.compression?.compression !== 'zstd') return o;
-  warn(`--output type=${o.type}: compression=zstd has no Docker media type, so this output uses OCI media types (oci-mediatypes=true)`);
-  return { ...o, ociMediaTypes: true };
-}
