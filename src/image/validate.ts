@@ -248,3 +248,17 @@ export function parseManifestOrIndex(bytes: Buffer | string, origin: Omit<Docume
   const isIndex = typeof probe === 'object' && probe !== null && 'manifests' in probe;
   return isIndex ? parseIndex(bytes, origin) : parseManifest(bytes, origin);
 }
+
+/**
+ * An image must be one tsbuild takes (above): a config the image store reads
+ * (MaxImageDocumentBytes) and at most MaxImageLayers layers. Refused before its config or any layer
+ * is fetched, so no such image is ever stored.
+ */
+export function checkImageLimits(manifest: ImageManifest, name: string): void {
+  if (manifest.layers.length > MaxImageLayers) {
+    throw new TsbuildError(`${name}: ${manifest.layers.length} layers, more than the ${MaxImageLayers} tsbuild takes from an image (a step can mount at most 500)`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid', hint: 'squash the image (Docker itself refuses more than 127 layers)' });
+  }
+  if (manifest.config.size > MaxImageDocumentBytes) {
+    throw new TsbuildError(`${name}: its config is ${manifest.config.size} bytes, more than the ${MaxImageDocumentBytes} bytes (8 MiB) an image config may have`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid' });
+  }
+}

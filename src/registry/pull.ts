@@ -11,7 +11,8 @@ import type { ProgressSink, VertexRef } from '../progress/index.ts';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { RegistryClient } from './client.ts';
 import { DefaultPlatform } from './platform.ts';
-import { checkImageLimits, fetchPlatformManifest } from './resolve-config.ts';
+import { checkImageLimits } from '../image/index.ts';
+import { fetchPlatformManifest } from './resolve-config.ts';
 import { formatReference, familiarName, parseReference } from './reference.ts';
 
 export interface PullOptions {

@@ -6,7 +6,7 @@
 //   const { ref, digest, config } = await resolveImageConfig({ client, content, ref: 'busybox', platform });
 import type { BlobReader, BlobWriter } from '../content/index.ts';
 import type { ImageConfig, ImageManifest } from '../image/index.ts';
-import { IndexMediaTypes, ManifestMediaTypes, MaxImageDocumentBytes, MaxImageLayers, parseConfig, parseIndex, parseManifest } from '../image/index.ts';
+import { IndexMediaTypes, ManifestMediaTypes, checkImageLimits, parseConfig, parseIndex, parseManifest } from '../image/index.ts';
 import type { Platform } from '../llb/index.ts';
 import { ErrorCodes, TsbuildError } from '../errors/index.ts';
 import type { FetchedManifest, RegistryClient } from './client.ts';
@@ -65,17 +65,3 @@ export async function resolveImageConfig(opts: ResolveConfigOptions): Promise<Re
   return { ref: formatReference(ref), digest: fetched.digest, manifest, config };
 }
 
-/**
- * An image must be one tsbuild takes (src/image/validate.ts): a config the image store reads
- * (MaxImageDocumentBytes) and at most MaxImageLayers layers. Refused before its config or any layer
- * is fetched, so no such image is ever stored.
- */
-export function checkImageLimits(manifest: ImageManifest, name: string): void {
-  // and a layer count tsbuild takes, before a layer is fetched (MaxImageLayers)
-  if (manifest.layers.length > MaxImageLayers) {
-    throw new TsbuildError(`${name}: ${manifest.layers.length} layers, more than the ${MaxImageLayers} tsbuild takes from an image (a step can mount at most 500)`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid', hint: 'squash the image (Docker itself refuses more than 127 layers)' });
-  }
-  if (manifest.config.size > MaxImageDocumentBytes) {
-    throw new TsbuildError(`${name}: its config is ${manifest.config.size} bytes, more than the ${MaxImageDocumentBytes} bytes (8 MiB) an image config may have`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid' });
-  }
-}

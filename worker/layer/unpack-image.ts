@@ -12,17 +12,13 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { parseDigest, readHead } from '../../src/content/index.ts';
 import { ErrorCodes, TsbuildError, isTsbuildError } from '../../src/errors/index.ts';
-import { MaxImageLayers, parseConfig, parseManifest } from '../../src/image/index.ts';
+import { checkImageLimits, parseConfig, parseManifest } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
 import type { Descriptor } from '../../src/image/index.ts';
 import type { LayerRecord, RunContext } from '../types.ts';
 import { compressionOf } from './layer-blob.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 import { extractLayer } from './extract.ts';
-import { maxOverlayLowers } from '../snapshot/mount.ts';
-
-/** The most layers an image may have (src/image/validate.ts). */
-export const maxImageLayers = MaxImageLayers;
 
 /** ChainIDs of diffIds already checked to be `sha256:<64 hex>` (see checkedDigest). */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -36,12 +32,9 @@ export async function unpackImage(env: WorkerEnv, op: ImageSource, ctx: RunConte
   const config = parseConfig(await env.content.readBytes(manifest.config.digest), { image: op.ref, digest: manifest.config.digest });
   const rawDiffIds = config.rootfs.diff_ids;
   const layers = manifest.layers;
-  // said before any is unpacked (22,000 tiny layers took minutes, and their chain ran prune out of
-  // memory). Up to twice what overlayfs stacks is taken: a build that mounts none of it (FROM, LABEL)
-  // still works, and a RUN on it says at its mount that the chain is too deep
-  if (layers.length > maxImageLayers) {
-    throw new TsbuildError(`image ${op.ref}: ${layers.length} layers, more than the ${maxImageLayers} tsbuild takes from an image (a step can mount at most ${maxOverlayLowers})`, { code: ErrorCodes.IMAGE_INVALID, kind: 'invalid', hint: 'squash the image (Docker itself refuses more than 127 layers)' });
-  }
+  // an image from a layout or the store, said before any layer is unpacked (a registry's is refused
+  // before it is fetched: src/registry/resolve-config.ts)
+  checkImageLimits(manifest, `image ${op.ref}`);
   if (rawDiffIds.length !== layers.length) {
     throw new TsbuildError(`image ${op.ref}: manifest has ${layers.length} layers, config lists ${rawDiffIds.length} diff_ids`, { code: ErrorCodes.DIGEST_MISMATCH, kind: 'invalid' });
   }

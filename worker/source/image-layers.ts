@@ -6,7 +6,8 @@
 // report their bytes as progress of the image's vertex.
 import { parseConfig, parseManifest, type Descriptor } from '../../src/image/index.ts';
 import type { ImageSource } from '../../src/llb/index.ts';
-import { chainIds, maxImageLayers } from '../layer/unpack-image.ts';
+import { MaxImageLayers } from '../../src/image/index.ts';
+import { chainIds } from '../layer/unpack-image.ts';
 import type { RunContext } from '../types.ts';
 import type { WorkerEnv } from '../worker-env.ts';
 
@@ -45,7 +46,7 @@ async function missingLayers(env: WorkerEnv, op: ImageSource): Promise<Descripto
     return [];
   }
   // more layers than tsbuild takes: none is fetched, unpacking refuses the image (unpack-image.ts)
-  if (layers.length > maxImageLayers) return [];
+  if (layers.length > MaxImageLayers) return [];
   const out: Descriptor[] = [];
   for (const [i, layer] of layers.entries()) {
     const id = chain[i]?.slice('sha256:'.length);
